@@ -1,0 +1,181 @@
+# acceptwatch: one Makefile for the shim, the reader and the tests.
+#   make          build shim/libacceptwatch.so and tools/acceptwatch
+#   make deps     install missing Debian packages (as root), or say how
+#   make check    deps, build, every test (sanitizers included)
+#   make demo     a slow demo server under the shim, and the reader's summary
+#   make bench    benchmarks (not part of check)
+# Local overrides (CC, CFLAGS, PREFIX...) go in config.mak.
+-include config.mak
+
+CC ?= cc
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib/acceptwatch
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+BASE_CFLAGS := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -MMD -MP -Ishim -Itools
+CFLAGS ?=
+ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS)
+SHIM_CFLAGS = -fPIC -fvisibility=hidden -ftls-model=initial-exec
+SHIM_LDFLAGS = -shared -Wl,--version-script=shim/libacceptwatch.map \
+	-Wl,-z,now -Wl,-z,relro -Wl,--no-undefined
+SHIM_LIBS = -ldl -lpthread
+
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
+
+SHIM_SRC := $(sort $(filter-out shim/histogram.c,$(wildcard shim/*.c)))
+TOOL_SRC := $(sort $(wildcard tools/*.c)) shim/histogram.c
+E2E_SRC := $(sort $(wildcard tests/e2e/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+
+B := build
+SHIM_OBJ = $(SHIM_SRC:%.c=$(B)/$(1)/%.o)
+TOOL_OBJ = $(TOOL_SRC:%.c=$(B)/$(1)/%.o)
+
+SHIM_LIB := shim/libacceptwatch.so
+TOOL_BIN := tools/acceptwatch
+ASAN_SHIM := $(B)/asan/libacceptwatch.so
+TSAN_SHIM := $(B)/tsan/libacceptwatch.so
+ASAN_TOOL := $(B)/asan/acceptwatch
+E2E_BIN := $(E2E_SRC:tests/e2e/%.c=$(B)/asan/tests/%)
+E2E_TSAN_BIN := $(E2E_SRC:tests/e2e/%.c=$(B)/tsan/tests/%)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/tests/%)
+
+# What each unit test links besides itself: the module under test.
+UNIT_DEPS_test_histogram := shim/histogram.c
+UNIT_DEPS_test_abi :=
+UNIT_DEPS_test_config := shim/config.c
+UNIT_DEPS_test_segment_check := tools/segment_check.c
+UNIT_DEPS_test_format := tools/format.c shim/histogram.c
+
+DEB_PACKAGES := libunwind-dev uthash-dev libcmocka-dev pkg-config iproute2 \
+	procps util-linux valgrind strace
+
+.PHONY: all deps check demo bench install uninstall clean format lint \
+	test-build unit e2e
+
+all: $(SHIM_LIB) $(TOOL_BIN)
+
+# --- release build ---------------------------------------------------------
+$(B)/rel/shim/%.o: shim/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SHIM_CFLAGS) -c -o $@ $<
+
+$(B)/rel/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DAW_LIBDIR='"$(LIBDIR)"' -c -o $@ $<
+
+$(SHIM_LIB): $(call SHIM_OBJ,rel) shim/libacceptwatch.map
+	$(CC) $(ALL_CFLAGS) $(SHIM_LDFLAGS) -o $@ $(call SHIM_OBJ,rel) $(SHIM_LIBS)
+
+$(TOOL_BIN): $(call TOOL_OBJ,rel)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ -lm
+
+# --- sanitizer builds for the tests -------------------------------------
+$(B)/asan/shim/%.o: shim/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(SHIM_CFLAGS) -c -o $@ $<
+
+$(B)/asan/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -DAW_LIBDIR='"$(LIBDIR)"' -c -o $@ $<
+
+$(B)/tsan/shim/%.o: shim/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) $(SHIM_CFLAGS) -c -o $@ $<
+
+# The sanitized shim is preloaded into sanitized test programs only: their
+# executable already carries the sanitizer runtime, so it comes first.
+$(ASAN_SHIM): $(call SHIM_OBJ,asan) shim/libacceptwatch.map
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -shared \
+		-Wl,--version-script=shim/libacceptwatch.map -o $@ \
+		$(call SHIM_OBJ,asan) $(SHIM_LIBS)
+
+$(TSAN_SHIM): $(call SHIM_OBJ,tsan) shim/libacceptwatch.map
+	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -shared \
+		-Wl,--version-script=shim/libacceptwatch.map -o $@ \
+		$(call SHIM_OBJ,tsan) $(SHIM_LIBS)
+
+$(ASAN_TOOL): $(call TOOL_OBJ,asan)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $^ -lm
+
+$(B)/asan/tests/%: tests/e2e/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< -lpthread -lm
+
+$(B)/tsan/tests/%: tests/e2e/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -o $@ $< -lpthread -lm
+
+.SECONDEXPANSION:
+$(B)/asan/tests/test_%: tests/unit/test_%.c $$(UNIT_DEPS_test_$$*)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $^ \
+		$$(pkg-config --cflags --libs cmocka) -lm
+
+# --- dependencies --------------------------------------------------------
+# Detect with pkg-config and headers, not dpkg: a fresh machine ships LLVM's
+# libunwind-14-dev, which provides the package name but not our libunwind.
+deps:
+	@missing=""; \
+	pkg-config --version >/dev/null 2>&1 || missing="$$missing pkg-config"; \
+	pkg-config --exists libunwind 2>/dev/null || missing="$$missing libunwind-dev"; \
+	pkg-config --exists cmocka 2>/dev/null || missing="$$missing libcmocka-dev"; \
+	test -f /usr/include/uthash.h || missing="$$missing uthash-dev"; \
+	command -v ip >/dev/null || missing="$$missing iproute2"; \
+	command -v sysctl >/dev/null || missing="$$missing procps"; \
+	command -v unshare >/dev/null || missing="$$missing util-linux"; \
+	command -v valgrind >/dev/null || missing="$$missing valgrind"; \
+	command -v strace >/dev/null || missing="$$missing strace"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "acceptwatch: missing packages:$$missing"; \
+		echo "  run: sudo apt-get update && sudo apt-get install -y$$missing"; \
+		exit 1; \
+	fi; \
+	echo "acceptwatch: installing$$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq && apt-get install -y -qq$$missing >/dev/null
+
+# --- tests ---------------------------------------------------------------
+test-build: all $(ASAN_SHIM) $(TSAN_SHIM) $(ASAN_TOOL) $(E2E_BIN) \
+	$(E2E_TSAN_BIN) $(UNIT_BIN)
+
+check: deps
+	$(MAKE) test-build
+	bash tests/run.sh
+
+demo: deps
+	$(MAKE) all
+	bash tests/demo.sh
+
+bench: deps
+	$(MAKE) all test-build
+	bash tests/bench/run.sh
+
+# --- install -------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
+	install -m 0755 $(TOOL_BIN) $(DESTDIR)$(BINDIR)/acceptwatch
+	install -m 0755 $(SHIM_LIB) $(DESTDIR)$(LIBDIR)/libacceptwatch.so
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/acceptwatch $(DESTDIR)$(LIBDIR)/libacceptwatch.so
+	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
+
+format:
+	clang-format -i shim/*.[ch] tools/*.[ch] tests/unit/*.c tests/e2e/*.c
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+		--inline-suppr -D_GNU_SOURCE -Ishim -Itools \
+		--suppress=missingIncludeSystem shim tools tests
+
+clean:
+	rm -rf $(B) $(SHIM_LIB) $(TOOL_BIN)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

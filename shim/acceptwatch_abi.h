@@ -1,0 +1,209 @@
+/*
+ * The shared-memory segment ABI: the one contract between the shim (writer)
+ * and the reader. Fixed-width types only; every offset is pinned below and in
+ * tests/unit/test_abi.c, so a change that moves a field fails to build.
+ *
+ * Segment: POSIX shm "/acceptwatch.<pid>", mode 0600, AW_SEG_SIZE bytes:
+ *
+ *   struct aw_seg_header                      at 0
+ *   struct aw_listener[header.listener_count] at header.listener_offset
+ *   struct aw_event[header.event_count]       at header.event_offset
+ *
+ * Concurrency rules (writer = threads of one process, reader = any process):
+ * - The header is filled before `magic` is stored with release order; a
+ *   reader that sees the magic sees the rest of the header.
+ * - A listener slot's descriptive fields (fd, address, backlogs, flags...)
+ *   are written under the slot's `seq` (odd while writing, even when stable).
+ *   A reader copies them and retries, a bounded number of times, until it
+ *   sees the same even `seq` before and after. `state` becomes
+ *   AW_SLOT_READY (release) once the first write is complete.
+ * - Counters and histogram buckets are independent relaxed atomics: each is
+ *   exact on its own, a snapshot of several is not instantaneous.
+ * - Per-thread figures live in AW_STRIPES stripes per listener, each on its
+ *   own cache lines, so threads that accept on one listener do not fight over
+ *   one line. A thread always uses the same stripe; the reader sums them.
+ * - Events form a ring: a writer claims `event_head` with fetch-add, then
+ *   fills entry (head % event_count) under that entry's seq.
+ *
+ * Times: *_mono_ns are CLOCK_MONOTONIC (comparable across processes on one
+ * machine), *_real_ns are CLOCK_REALTIME (wall clock, for people).
+ */
+#ifndef ACCEPTWATCH_ABI_H
+#define ACCEPTWATCH_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AW_SEG_MAGIC 0x3147455357544341ULL /* "ACTWSEG1", little-endian */
+#define AW_ABI_VERSION 1u
+#define AW_SEG_PREFIX "acceptwatch." /* name under /dev/shm, then the pid */
+
+#define AW_MAX_LISTENERS 64u
+#define AW_MAX_EVENTS 32u
+#define AW_STRIPES 4u
+#define AW_ADDR_LEN 112u
+#define AW_COMM_LEN 16u
+
+/*
+ * Log-linear histogram (HdrHistogram-style): values below 32 have a bucket
+ * each; above, every power of two is split into 16 equal buckets, so a
+ * bucket is at most 1/16 of its lower bound wide and its midpoint is within
+ * 3.2% of any value in it. Values up to 2^41 - 1 (36 minutes in ns) have
+ * buckets; larger ones land in the last bucket and still count in max/sum.
+ */
+#define AW_HIST_LINEAR 32u
+#define AW_HIST_SUB 16u
+#define AW_HIST_MIN_EXP 5u
+#define AW_HIST_MAX_EXP 40u
+#define AW_HIST_BUCKETS \
+	(AW_HIST_LINEAR + (AW_HIST_MAX_EXP - AW_HIST_MIN_EXP + 1u) * AW_HIST_SUB)
+
+struct aw_hist {
+	uint64_t bucket[AW_HIST_BUCKETS];
+	uint64_t sum; /* of recorded values, for means and Prometheus _sum */
+	uint64_t max; /* exact largest value recorded */
+};
+
+/* Why accept() failed; EAGAIN/EWOULDBLOCK is "drained", not an error. */
+enum aw_err_class {
+	AW_ERR_EINTR = 0,
+	AW_ERR_ECONNABORTED = 1,
+	AW_ERR_EMFILE = 2, /* EMFILE or ENFILE: out of descriptors */
+	AW_ERR_OTHER = 3,
+	AW_ERR_CLASSES = 4,
+};
+
+/* What one thread (or threads sharing a stripe) saw on one listener. */
+struct aw_stripe {
+	uint64_t accepts;   /* successful accept/accept4 returns */
+	uint64_t drained;   /* EAGAIN/EWOULDBLOCK: the queue was empty */
+	uint64_t errors[AW_ERR_CLASSES];
+	uint64_t last_accept_mono_ns; /* last successful return, 0 = never */
+	uint32_t in_accept;           /* threads inside accept right now */
+	uint32_t pad0;
+	struct aw_hist gap_ns;        /* between successive accepts (listener) */
+	struct aw_hist away_ns;       /* a thread's return to its next call */
+	struct aw_hist queue_wait_ms; /* tcpi_last_ack_recv of accepted socket */
+} __attribute__((aligned(64)));
+
+/* A slow-loop event: a connection waited longer than the threshold. */
+struct aw_event {
+	uint32_t seq; /* odd while being written */
+	uint32_t listener;   /* slot index */
+	uint64_t time_real_ns;
+	uint64_t away_ns;      /* how long the thread was out of accept */
+	uint64_t queue_wait_ms; /* UINT64_MAX when it could not be read */
+	uint32_t depth;         /* queue depth met (sampled), UINT32_MAX unknown */
+	uint32_t backlog;       /* effective backlog then */
+	int32_t tid;
+	uint32_t pad;
+};
+
+enum aw_slot_state {
+	AW_SLOT_FREE = 0,
+	AW_SLOT_READY = 2,
+};
+
+enum aw_listener_flags {
+	AW_LF_CLAMPED = 1u << 0,     /* effective < (unsigned)requested */
+	AW_LF_COMPUTED = 1u << 1,    /* effective computed, not read from TCP_INFO */
+	AW_LF_ADOPTED = 1u << 2,     /* met first in accept(): requested unknown */
+	AW_LF_TCP = 1u << 3,         /* TCP: depth/drops/queue wait readable */
+	AW_LF_CLOSED = 1u << 4,      /* fd no longer names this socket */
+	AW_LF_INHERITED = 1u << 5,   /* carried over from the parent at fork */
+};
+
+struct aw_listener {
+	uint32_t state; /* enum aw_slot_state, set with release order */
+	uint32_t seq;   /* even/odd guard over the descriptive fields */
+
+	/* Descriptive fields: written under seq, rarely (listen, adopt). */
+	int32_t fd;
+	uint32_t family; /* AF_INET, AF_INET6, AF_UNIX ... */
+	uint64_t dev;    /* socket identity: st_dev, st_ino of the fd */
+	uint64_t ino;
+	char address[AW_ADDR_LEN]; /* "127.0.0.1:8080", "[::1]:80", "/path" */
+	int32_t requested_backlog; /* as the program passed it */
+	int32_t passed_backlog;    /* as passed to the kernel */
+	uint32_t effective_backlog;
+	uint32_t somaxconn;
+	uint32_t flags; /* enum aw_listener_flags */
+	uint32_t listen_calls;
+	uint64_t listen_real_ns;
+	uint64_t listen_mono_ns;
+
+	/* Live figures: relaxed atomics. */
+	uint64_t next_sample_mono_ns; /* rate limit for listener probes */
+	uint64_t last_accept_mono_ns; /* any thread; the gap is measured here */
+	uint64_t samples;            /* listener probes taken */
+	uint32_t queue_now;          /* depth at the last probe */
+	uint32_t queue_peak;
+	uint64_t full_events;  /* probes that saw depth > effective backlog */
+	uint64_t drops;        /* SK_MEMINFO_DROPS at the last probe */
+	uint64_t sample_mono_ns; /* time of the last probe */
+	uint64_t slow_events;
+	uint64_t slow_logged_mono_ns; /* rate limit for the warning line */
+	uint64_t last_slow_event;     /* ring position + 1 of the last one, 0 none */
+	uint64_t pad[4];
+
+	struct aw_stripe stripe[AW_STRIPES];
+} __attribute__((aligned(64)));
+
+struct aw_seg_header {
+	uint64_t magic;       /* AW_SEG_MAGIC, stored last */
+	uint32_t abi_version; /* AW_ABI_VERSION */
+	uint32_t header_size; /* sizeof(struct aw_seg_header) */
+	uint64_t total_size;  /* bytes of the whole segment */
+	uint32_t listener_offset;
+	uint32_t listener_size;
+	uint32_t listener_count; /* slots in the table */
+	uint32_t listeners_used; /* slots claimed so far */
+	uint32_t event_offset;
+	uint32_t event_size;
+	uint32_t event_count;
+	uint32_t hist_buckets;   /* AW_HIST_BUCKETS */
+	uint32_t stripes;        /* AW_STRIPES */
+	int32_t pid;
+	uint64_t pid_start_ticks; /* /proc/PID/stat field 22: tells pid reuse */
+	uint64_t start_real_ns;
+	uint32_t uid;
+	uint32_t somaxconn; /* as this process saw it at segment creation */
+	uint32_t slow_ms;   /* threshold in force */
+	uint32_t flags;
+	char comm[AW_COMM_LEN];
+	uint64_t event_head;      /* events ever written */
+	uint64_t listeners_lost;  /* listeners not tracked: the table was full */
+	int32_t parent_pid;       /* the segment it was forked from, 0 none */
+	uint32_t pad0;
+	uint64_t pad[6];
+} __attribute__((aligned(64)));
+
+enum aw_seg_flags {
+	AW_SF_KEEP = 1u << 0, /* ACCEPTWATCH_KEEP: not unlinked at exit */
+};
+
+struct aw_segment {
+	struct aw_seg_header header;
+	struct aw_listener listener[AW_MAX_LISTENERS];
+	struct aw_event event[AW_MAX_EVENTS];
+};
+
+#define AW_SEG_SIZE sizeof(struct aw_segment)
+
+/* Pinned layout: a change that moves a field must bump AW_ABI_VERSION. */
+_Static_assert(AW_HIST_BUCKETS == 608, "aw_hist buckets");
+_Static_assert(sizeof(struct aw_hist) == 4880, "aw_hist");
+_Static_assert(sizeof(struct aw_event) == 48, "aw_event");
+_Static_assert(offsetof(struct aw_stripe, gap_ns) == 64, "aw_stripe head");
+_Static_assert(sizeof(struct aw_stripe) == 14720, "aw_stripe");
+_Static_assert(offsetof(struct aw_listener, address) == 32, "aw_listener");
+_Static_assert(offsetof(struct aw_listener, requested_backlog) == 144, "rb");
+_Static_assert(offsetof(struct aw_listener, stripe) == 320, "aw_listener");
+_Static_assert(sizeof(struct aw_listener) == 59200, "aw_listener size");
+_Static_assert(offsetof(struct aw_seg_header, pid) == 60, "header pid");
+_Static_assert(offsetof(struct aw_seg_header, comm) == 96, "header comm");
+_Static_assert(sizeof(struct aw_seg_header) == 192, "header size");
+_Static_assert(offsetof(struct aw_segment, listener) == 192, "listeners");
+_Static_assert(offsetof(struct aw_segment, event) == 192 + 64 * 59200, "events");
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * Summaries of log-linear histograms: bucket bounds, merging, quantiles.
+ * Shared by the reader and the unit tests; the shim itself only records.
+ */
+#include "histogram.h"
+
+#include <math.h>
+
+uint64_t aw_hist_bucket_low(uint32_t i)
+{
+	if (i < AW_HIST_LINEAR)
+		return i;
+	uint32_t octave = (i - AW_HIST_LINEAR) / AW_HIST_SUB;
+	uint32_t sub = (i - AW_HIST_LINEAR) % AW_HIST_SUB;
+	uint32_t exp = octave + AW_HIST_MIN_EXP;
+	return (uint64_t)(AW_HIST_SUB + sub) << (exp - 4u);
+}
+
+uint64_t aw_hist_bucket_width(uint32_t i)
+{
+	if (i < AW_HIST_LINEAR)
+		return 1;
+	uint32_t exp = (i - AW_HIST_LINEAR) / AW_HIST_SUB + AW_HIST_MIN_EXP;
+	return (uint64_t)1 << (exp - 4u);
+}
+
+void aw_hist_merge(struct aw_hist *dst, const struct aw_hist *src)
+{
+	for (uint32_t i = 0; i < AW_HIST_BUCKETS; i++)
+		dst->bucket[i] +=
+			__atomic_load_n(&src->bucket[i], __ATOMIC_RELAXED);
+	dst->sum += __atomic_load_n(&src->sum, __ATOMIC_RELAXED);
+	uint64_t max = __atomic_load_n(&src->max, __ATOMIC_RELAXED);
+	if (max > dst->max)
+		dst->max = max;
+}
+
+uint64_t aw_hist_count(const struct aw_hist *h)
+{
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < AW_HIST_BUCKETS; i++)
+		n += h->bucket[i];
+	return n;
+}
+
+uint64_t aw_hist_quantile(const struct aw_hist *h, double q)
+{
+	uint64_t total = aw_hist_count(h);
+	if (total == 0)
+		return 0;
+	if (q > 1.0)
+		q = 1.0;
+	uint64_t rank = (uint64_t)ceil(q * (double)total);
+	if (rank == 0)
+		rank = 1;
+	uint64_t seen = 0;
+	for (uint32_t i = 0; i < AW_HIST_BUCKETS; i++) {
+		seen += h->bucket[i];
+		if (seen < rank)
+			continue;
+		uint64_t mid = aw_hist_bucket_low(i) + aw_hist_bucket_width(i) / 2;
+		return mid < h->max ? mid : h->max;
+	}
+	return h->max;
+}
+
+uint64_t aw_hist_count_le(const struct aw_hist *h, uint64_t v)
+{
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < AW_HIST_BUCKETS; i++) {
+		uint64_t high = aw_hist_bucket_low(i) + aw_hist_bucket_width(i) - 1;
+		if (i == AW_HIST_BUCKETS - 1 || high > v)
+			break;
+		n += h->bucket[i];
+	}
+	return n;
+}
