@@ -55,8 +55,9 @@
 #define AW_HIST_SUB 16u
 #define AW_HIST_MIN_EXP 5u
 #define AW_HIST_MAX_EXP 40u
-#define AW_HIST_BUCKETS \
-	(AW_HIST_LINEAR + (AW_HIST_MAX_EXP - AW_HIST_MIN_EXP + 1u) * AW_HIST_SUB)
+#define AW_HIST_BUCKETS                                                        \
+	(AW_HIST_LINEAR +                                                      \
+	 (AW_HIST_MAX_EXP - AW_HIST_MIN_EXP + 1u) * AW_HIST_SUB)
 
 struct aw_hist {
 	uint64_t bucket[AW_HIST_BUCKETS];
@@ -75,26 +76,27 @@ enum aw_err_class {
 
 /* What one thread (or threads sharing a stripe) saw on one listener. */
 struct aw_stripe {
-	uint64_t accepts;   /* successful accept/accept4 returns */
-	uint64_t drained;   /* EAGAIN/EWOULDBLOCK: the queue was empty */
+	uint64_t accepts; /* successful accept/accept4 returns */
+	uint64_t drained; /* EAGAIN/EWOULDBLOCK: the queue was empty */
 	uint64_t errors[AW_ERR_CLASSES];
 	uint64_t last_accept_mono_ns; /* last successful return, 0 = never */
-	uint32_t in_accept;           /* threads inside accept right now */
+	uint32_t in_accept;	      /* threads inside accept right now */
 	uint32_t pad0;
-	struct aw_hist gap_ns;        /* between successive accepts (listener) */
-	struct aw_hist away_ns;       /* a thread's return to its next call */
-	struct aw_hist queue_wait_ms; /* tcpi_last_ack_recv of accepted socket */
+	struct aw_hist gap_ns;	/* between successive accepts (listener) */
+	struct aw_hist away_ns; /* a thread's return to its next call */
+	struct aw_hist
+	    queue_wait_ms; /* tcpi_last_ack_recv of accepted socket */
 } __attribute__((aligned(64)));
 
 /* A slow-loop event: a connection waited longer than the threshold. */
 struct aw_event {
-	uint32_t seq; /* odd while being written */
-	uint32_t listener;   /* slot index */
+	uint32_t seq;	   /* odd while being written */
+	uint32_t listener; /* slot index */
 	uint64_t time_real_ns;
-	uint64_t away_ns;      /* how long the thread was out of accept */
+	uint64_t away_ns;	/* how long the thread was out of accept */
 	uint64_t queue_wait_ms; /* UINT64_MAX when it could not be read */
-	uint32_t depth;         /* queue depth met (sampled), UINT32_MAX unknown */
-	uint32_t backlog;       /* effective backlog then */
+	uint32_t depth;	  /* queue depth met (sampled), UINT32_MAX unknown */
+	uint32_t backlog; /* effective backlog then */
 	int32_t tid;
 	uint32_t pad;
 };
@@ -105,26 +107,27 @@ enum aw_slot_state {
 };
 
 enum aw_listener_flags {
-	AW_LF_CLAMPED = 1u << 0,     /* effective < (unsigned)requested */
-	AW_LF_COMPUTED = 1u << 1,    /* effective computed, not read from TCP_INFO */
-	AW_LF_ADOPTED = 1u << 2,     /* met first in accept(): requested unknown */
-	AW_LF_TCP = 1u << 3,         /* TCP: depth/drops/queue wait readable */
-	AW_LF_CLOSED = 1u << 4,      /* fd no longer names this socket */
-	AW_LF_INHERITED = 1u << 5,   /* carried over from the parent at fork */
+	AW_LF_CLAMPED = 1u << 0, /* effective < (unsigned)requested */
+	AW_LF_COMPUTED = 1u
+			 << 1, /* effective computed, not read from TCP_INFO */
+	AW_LF_ADOPTED = 1u << 2, /* met first in accept(): requested unknown */
+	AW_LF_TCP = 1u << 3,	 /* TCP: depth/drops/queue wait readable */
+	AW_LF_CLOSED = 1u << 4,	 /* fd no longer names this socket */
+	AW_LF_INHERITED = 1u << 5, /* carried over from the parent at fork */
 };
 
 struct aw_listener {
 	uint32_t state; /* enum aw_slot_state, set with release order */
-	uint32_t seq;   /* even/odd guard over the descriptive fields */
+	uint32_t seq;	/* even/odd guard over the descriptive fields */
 
 	/* Descriptive fields: written under seq, rarely (listen, adopt). */
 	int32_t fd;
 	uint32_t family; /* AF_INET, AF_INET6, AF_UNIX ... */
-	uint64_t dev;    /* socket identity: st_dev, st_ino of the fd */
+	uint64_t dev;	 /* socket identity: st_dev, st_ino of the fd */
 	uint64_t ino;
 	char address[AW_ADDR_LEN]; /* "127.0.0.1:8080", "[::1]:80", "/path" */
 	int32_t requested_backlog; /* as the program passed it */
-	int32_t passed_backlog;    /* as passed to the kernel */
+	int32_t passed_backlog;	   /* as passed to the kernel */
 	uint32_t effective_backlog;
 	uint32_t somaxconn;
 	uint32_t flags; /* enum aw_listener_flags */
@@ -135,22 +138,23 @@ struct aw_listener {
 	/* Live figures: relaxed atomics. */
 	uint64_t next_sample_mono_ns; /* rate limit for listener probes */
 	uint64_t last_accept_mono_ns; /* any thread; the gap is measured here */
-	uint64_t samples;            /* listener probes taken */
-	uint32_t queue_now;          /* depth at the last probe */
+	uint64_t samples;	      /* listener probes taken */
+	uint32_t queue_now;	      /* depth at the last probe */
 	uint32_t queue_peak;
-	uint64_t full_events;  /* probes that saw depth > effective backlog */
-	uint64_t drops;        /* SK_MEMINFO_DROPS at the last probe */
+	uint64_t full_events;	 /* probes that saw depth > effective backlog */
+	uint64_t drops;		 /* SK_MEMINFO_DROPS at the last probe */
 	uint64_t sample_mono_ns; /* time of the last probe */
 	uint64_t slow_events;
 	uint64_t slow_logged_mono_ns; /* rate limit for the warning line */
-	uint64_t last_slow_event;     /* ring position + 1 of the last one, 0 none */
+	uint64_t
+	    last_slow_event; /* ring position + 1 of the last one, 0 none */
 	uint64_t pad[4];
 
 	struct aw_stripe stripe[AW_STRIPES];
 } __attribute__((aligned(64)));
 
 struct aw_seg_header {
-	uint64_t magic;       /* AW_SEG_MAGIC, stored last */
+	uint64_t magic;	      /* AW_SEG_MAGIC, stored last */
 	uint32_t abi_version; /* AW_ABI_VERSION */
 	uint32_t header_size; /* sizeof(struct aw_seg_header) */
 	uint64_t total_size;  /* bytes of the whole segment */
@@ -161,8 +165,8 @@ struct aw_seg_header {
 	uint32_t event_offset;
 	uint32_t event_size;
 	uint32_t event_count;
-	uint32_t hist_buckets;   /* AW_HIST_BUCKETS */
-	uint32_t stripes;        /* AW_STRIPES */
+	uint32_t hist_buckets; /* AW_HIST_BUCKETS */
+	uint32_t stripes;      /* AW_STRIPES */
 	int32_t pid;
 	uint64_t pid_start_ticks; /* /proc/PID/stat field 22: tells pid reuse */
 	uint64_t start_real_ns;
@@ -171,9 +175,9 @@ struct aw_seg_header {
 	uint32_t slow_ms;   /* threshold in force */
 	uint32_t flags;
 	char comm[AW_COMM_LEN];
-	uint64_t event_head;      /* events ever written */
-	uint64_t listeners_lost;  /* listeners not tracked: the table was full */
-	int32_t parent_pid;       /* the segment it was forked from, 0 none */
+	uint64_t event_head;	 /* events ever written */
+	uint64_t listeners_lost; /* listeners not tracked: the table was full */
+	int32_t parent_pid;	 /* the segment it was forked from, 0 none */
 	uint32_t pad0;
 	uint64_t pad[6];
 } __attribute__((aligned(64)));
@@ -204,6 +208,7 @@ _Static_assert(offsetof(struct aw_seg_header, pid) == 60, "header pid");
 _Static_assert(offsetof(struct aw_seg_header, comm) == 96, "header comm");
 _Static_assert(sizeof(struct aw_seg_header) == 192, "header size");
 _Static_assert(offsetof(struct aw_segment, listener) == 192, "listeners");
-_Static_assert(offsetof(struct aw_segment, event) == 192 + 64 * 59200, "events");
+_Static_assert(offsetof(struct aw_segment, event) == 192 + 64 * 59200,
+	       "events");
 
 #endif

@@ -28,7 +28,7 @@ void aw_hist_merge(struct aw_hist *dst, const struct aw_hist *src)
 {
 	for (uint32_t i = 0; i < AW_HIST_BUCKETS; i++)
 		dst->bucket[i] +=
-			__atomic_load_n(&src->bucket[i], __ATOMIC_RELAXED);
+		    __atomic_load_n(&src->bucket[i], __ATOMIC_RELAXED);
 	dst->sum += __atomic_load_n(&src->sum, __ATOMIC_RELAXED);
 	uint64_t max = __atomic_load_n(&src->max, __ATOMIC_RELAXED);
 	if (max > dst->max)
@@ -58,7 +58,8 @@ uint64_t aw_hist_quantile(const struct aw_hist *h, double q)
 		seen += h->bucket[i];
 		if (seen < rank)
 			continue;
-		uint64_t mid = aw_hist_bucket_low(i) + aw_hist_bucket_width(i) / 2;
+		uint64_t mid =
+		    aw_hist_bucket_low(i) + aw_hist_bucket_width(i) / 2;
 		return mid < h->max ? mid : h->max;
 	}
 	return h->max;
@@ -68,7 +69,8 @@ uint64_t aw_hist_count_le(const struct aw_hist *h, uint64_t v)
 {
 	uint64_t n = 0;
 	for (uint32_t i = 0; i < AW_HIST_BUCKETS; i++) {
-		uint64_t high = aw_hist_bucket_low(i) + aw_hist_bucket_width(i) - 1;
+		uint64_t high =
+		    aw_hist_bucket_low(i) + aw_hist_bucket_width(i) - 1;
 		if (i == AW_HIST_BUCKETS - 1 || high > v)
 			break;
 		n += h->bucket[i];

@@ -28,9 +28,9 @@ static inline void aw_hist_record(struct aw_hist *h, uint64_t v)
 	__atomic_fetch_add(&h->bucket[aw_hist_index(v)], 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&h->sum, v, __ATOMIC_RELAXED);
 	uint64_t max = __atomic_load_n(&h->max, __ATOMIC_RELAXED);
-	while (v > max && !__atomic_compare_exchange_n(&h->max, &max, v, 1,
-						       __ATOMIC_RELAXED,
-						       __ATOMIC_RELAXED))
+	while (v > max &&
+	       !__atomic_compare_exchange_n(&h->max, &max, v, 1,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
 }
 

@@ -1,0 +1,347 @@
+/*
+ * The accept path: the shim's hot path.
+ *
+ * Common case (a known listener, no probe due): two clock reads and a few
+ * relaxed atomic updates on the calling thread's own stripe; no lock, no
+ * allocation, no syscall. Probes (getsockopt) come only when a time-based
+ * rate limit allows (one per millisecond per listener) or when the loop was
+ * out of accept longer than the slow threshold, which by construction
+ * happens at most once per threshold per thread.
+ */
+#include "accept_path.h"
+
+#include "clock.h"
+#include "histogram.h"
+#include "listener_table.h"
+#include "log.h"
+#include "probe.h"
+#include "real.h"
+#include "segment.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define NS_PER_MS 1000000ull
+#define SAMPLE_INTERVAL_NS NS_PER_MS
+#define SLOW_LOG_INTERVAL_NS (1000 * NS_PER_MS)
+
+/* What one thread remembers of its own loop on each listener. */
+struct thread_slot {
+	uint64_t last_return_ns; /* previous return from accept, 0 never */
+	uint8_t drained; /* ... and it said EAGAIN: the loop went idle */
+};
+
+struct thread_state {
+	uint32_t stripe; /* 1 + stripe index, 0 until first use */
+	struct thread_slot slot[AW_MAX_LISTENERS];
+};
+
+static __thread struct thread_state self;
+static uint32_t next_stripe;
+
+struct call {
+	int fd;
+	int ret;
+	int err;
+	int known_at_entry; /* the listener was known before the call */
+	uint64_t t0, t1;
+};
+
+static struct aw_stripe *my_stripe(struct aw_listener *l)
+{
+	if (self.stripe == 0)
+		self.stripe =
+		    1 + __atomic_fetch_add(&next_stripe, 1, __ATOMIC_RELAXED) %
+			    AW_STRIPES;
+	return &l->stripe[self.stripe - 1];
+}
+
+static int call_real(struct call *c, struct sockaddr *addr, socklen_t *len,
+		     int flags, int use4)
+{
+	return use4 ? aw_real_accept4(c->fd, addr, len, flags)
+		    : aw_real_accept(c->fd, addr, len);
+}
+
+static int is_drain(int err)
+{
+	return err == EAGAIN || err == EWOULDBLOCK;
+}
+
+static enum aw_err_class err_class(int err)
+{
+	switch (err) {
+	case EINTR:
+		return AW_ERR_EINTR;
+	case ECONNABORTED:
+		return AW_ERR_ECONNABORTED;
+	case EMFILE:
+	case ENFILE:
+		return AW_ERR_EMFILE;
+	default:
+		return AW_ERR_OTHER;
+	}
+}
+
+/* Errors that say fd is not (or no longer) a listener. */
+static int not_a_listener(int err)
+{
+	return err == EBADF || err == ENOTSOCK || err == EINVAL ||
+	       err == EOPNOTSUPP;
+}
+
+static void store_max32(uint32_t *p, uint32_t v)
+{
+	uint32_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
+	while (v > cur &&
+	       !__atomic_compare_exchange_n(p, &cur, v, 1, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		;
+}
+
+/* One probe per SAMPLE_INTERVAL_NS per listener, whichever thread wins. */
+static int sample_allowed(struct aw_listener *l, uint64_t now)
+{
+	uint64_t next =
+	    __atomic_load_n(&l->next_sample_mono_ns, __ATOMIC_RELAXED);
+	return now >= next &&
+	       __atomic_compare_exchange_n(&l->next_sample_mono_ns, &next,
+					   now + SAMPLE_INTERVAL_NS, 0,
+					   __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+/*
+ * Read the listener's queue and drop count. Returns the depth the call met:
+ * after a successful accept the queue held one more (the one taken).
+ */
+static uint32_t sample_listener(struct aw_listener *l, int slot,
+				const struct call *c)
+{
+	uint32_t depth, backlog;
+	uint64_t drops;
+	if (aw_probe_queue(c->fd, &depth, &backlog) != 0)
+		return UINT32_MAX;
+	if (c->ret >= 0)
+		depth++;
+	if (backlog !=
+	    __atomic_load_n(&l->effective_backlog, __ATOMIC_RELAXED)) {
+		aw_table_lock();
+		aw_table_refresh_backlog(slot, backlog);
+		aw_table_unlock();
+	}
+	__atomic_store_n(&l->queue_now, depth, __ATOMIC_RELAXED);
+	store_max32(&l->queue_peak, depth);
+	if (depth > backlog)
+		__atomic_fetch_add(&l->full_events, 1, __ATOMIC_RELAXED);
+	if (aw_probe_drops(c->fd, &drops) == 0)
+		__atomic_store_n(&l->drops, drops, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->sample_mono_ns, c->t1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&l->samples, 1, __ATOMIC_RELAXED);
+	return depth;
+}
+
+static void log_slow(struct aw_listener *l, const struct aw_event *e,
+		     uint32_t slow_ms, uint64_t now)
+{
+	uint64_t last =
+	    __atomic_load_n(&l->slow_logged_mono_ns, __ATOMIC_RELAXED);
+	if (last != 0 && now - last < SLOW_LOG_INTERVAL_NS)
+		return;
+	if (!__atomic_compare_exchange_n(&l->slow_logged_mono_ns, &last, now, 0,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return;
+	char wait[32] = "unknown", depth[32] = "unknown";
+	if (e->queue_wait_ms != UINT64_MAX)
+		snprintf(wait, sizeof(wait), "%llu ms",
+			 (unsigned long long)e->queue_wait_ms);
+	if (e->depth != UINT32_MAX)
+		snprintf(depth, sizeof(depth), "%u/%u", e->depth, e->backlog);
+	aw_log("slow accept loop on %s fd=%d: a connection waited %s in the "
+	       "queue (threshold %u ms), loop out of accept for %llu ms, "
+	       "queue %s, %llu slow events so far",
+	       l->address, l->fd, wait, slow_ms,
+	       (unsigned long long)(e->away_ns / NS_PER_MS), depth,
+	       (unsigned long long)__atomic_load_n(&l->slow_events,
+						   __ATOMIC_RELAXED));
+}
+
+static void record_slow(struct aw_segment *s, int slot, struct aw_event *e,
+			uint32_t slow_ms, uint64_t now)
+{
+	struct aw_listener *l = &s->listener[slot];
+	__atomic_fetch_add(&l->slow_events, 1, __ATOMIC_RELAXED);
+	uint64_t pos =
+	    __atomic_fetch_add(&s->header.event_head, 1, __ATOMIC_RELAXED);
+	struct aw_event *dst = &s->event[pos % AW_MAX_EVENTS];
+	uint32_t seq = __atomic_load_n(&dst->seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst->seq, seq | 1u, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	dst->listener = (uint32_t)slot;
+	dst->time_real_ns = e->time_real_ns;
+	dst->away_ns = e->away_ns;
+	dst->queue_wait_ms = e->queue_wait_ms;
+	dst->depth = e->depth;
+	dst->backlog = e->backlog;
+	dst->tid = e->tid;
+	__atomic_store_n(&dst->seq, (seq | 1u) + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&l->last_slow_event, pos + 1, __ATOMIC_RELAXED);
+	log_slow(l, e, slow_ms, now);
+}
+
+/*
+ * The loop was out of reach longer than the threshold: read how long the
+ * connection it got had waited, and record a slow event if that is past the
+ * threshold. Where no wait can be read (not TCP), a connection that was
+ * already waiting when the loop came back (the call did not block) is one.
+ */
+static void check_slow(struct aw_segment *s, int slot, const struct call *c,
+		       struct aw_stripe *st, uint64_t since_ns, uint32_t depth,
+		       uint32_t slow_ms)
+{
+	struct aw_listener *l = &s->listener[slot];
+	uint32_t flags = __atomic_load_n(&l->flags, __ATOMIC_RELAXED);
+	struct aw_event e = {
+	    .time_real_ns = aw_real_ns(),
+	    .away_ns = since_ns,
+	    .queue_wait_ms = UINT64_MAX,
+	    .depth = depth,
+	    .backlog = __atomic_load_n(&l->effective_backlog, __ATOMIC_RELAXED),
+	    .tid = (int32_t)syscall(SYS_gettid),
+	};
+	uint32_t wait_ms;
+	int slow;
+	if ((flags & AW_LF_TCP) &&
+	    aw_probe_queue_wait_ms(c->ret, &wait_ms) == 0) {
+		aw_hist_record(&st->queue_wait_ms, wait_ms);
+		e.queue_wait_ms = wait_ms;
+		slow = wait_ms > slow_ms;
+	} else {
+		slow = c->t1 - c->t0 < NS_PER_MS;
+	}
+	if (slow)
+		record_slow(s, slot, &e, slow_ms, c->t1);
+}
+
+static void record_wait_sample(struct aw_listener *l, struct aw_stripe *st,
+			       const struct call *c)
+{
+	uint32_t wait_ms;
+	uint32_t flags = __atomic_load_n(&l->flags, __ATOMIC_RELAXED);
+	if ((flags & AW_LF_TCP) &&
+	    aw_probe_queue_wait_ms(c->ret, &wait_ms) == 0)
+		aw_hist_record(&st->queue_wait_ms, wait_ms);
+}
+
+static void account(struct aw_segment *s, int slot, const struct call *c,
+		    const struct aw_config *cfg)
+{
+	struct aw_listener *l = &s->listener[slot];
+	struct aw_stripe *st = my_stripe(l);
+	struct thread_slot *ts = &self.slot[slot];
+	uint64_t threshold = cfg->slow_ms * NS_PER_MS;
+	uint64_t last = ts->last_return_ns;
+	uint64_t since = last != 0 ? c->t1 - last : c->t1 - c->t0;
+	/* Out of accept too long: busy elsewhere since the last accept, back
+	 * late after a drain, or stuck in this very call (a stopped process
+	 * resumes a blocked accept in the kernel: one long call). */
+	int slow_due = c->t1 - c->t0 > threshold ||
+		       (last != 0 && c->t0 - last > threshold);
+
+	/* Idle time after a drain is not the loop being away. */
+	if (last != 0 && !ts->drained && c->known_at_entry)
+		aw_hist_record(&st->away_ns, c->t0 - last);
+	ts->last_return_ns = c->t1;
+	ts->drained = 0;
+
+	if (c->ret >= 0) {
+		__atomic_fetch_add(&st->accepts, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&st->last_accept_mono_ns, c->t1,
+				 __ATOMIC_RELAXED);
+		uint64_t prev = __atomic_exchange_n(&l->last_accept_mono_ns,
+						    c->t1, __ATOMIC_RELAXED);
+		if (prev != 0)
+			aw_hist_record(&st->gap_ns,
+				       c->t1 > prev ? c->t1 - prev : 0);
+	} else if (is_drain(c->err)) {
+		__atomic_fetch_add(&st->drained, 1, __ATOMIC_RELAXED);
+		ts->drained = 1;
+	} else {
+		__atomic_fetch_add(&st->errors[err_class(c->err)], 1,
+				   __ATOMIC_RELAXED);
+	}
+
+	int tcp = __atomic_load_n(&l->flags, __ATOMIC_RELAXED) & AW_LF_TCP;
+	if (!slow_due && !sample_allowed(l, c->t1))
+		return;
+	uint32_t depth = tcp ? sample_listener(l, slot, c) : UINT32_MAX;
+	if (c->ret < 0)
+		return;
+	if (slow_due)
+		check_slow(s, slot, c, st, since, depth, cfg->slow_ms);
+	else
+		record_wait_sample(l, st, c);
+}
+
+/* Adopt a listener met first here (inherited, or socket-activated). */
+static int adopt(const struct call *c, const struct aw_config *cfg)
+{
+	if (c->ret < 0 && !is_drain(c->err) &&
+	    err_class(c->err) == AW_ERR_OTHER)
+		return AW_NO_SLOT;
+	if (!aw_probe_is_listener(c->fd))
+		return AW_NO_SLOT;
+	aw_table_lock();
+	int slot = aw_table_lookup(c->fd);
+	if (slot == AW_NO_SLOT)
+		slot = aw_table_register(c->fd, -1, -1, 1, cfg);
+	aw_table_unlock();
+	return slot;
+}
+
+/* The segment to write, attaching one (first use, or after fork). */
+static struct aw_segment *segment(const struct aw_config *cfg)
+{
+	struct aw_segment *s = aw_segment_current();
+	if (s != NULL)
+		return s;
+	aw_table_lock();
+	s = aw_segment_attach(cfg);
+	aw_table_unlock();
+	return s;
+}
+
+int aw_accept_path(const struct aw_config *cfg, int fd, struct sockaddr *addr,
+		   socklen_t *len, int flags, int use4)
+{
+	struct call c = {.fd = fd};
+	int slot = aw_table_lookup(fd);
+	if (slot == AW_IGNORED)
+		return call_real(&c, addr, len, flags, use4);
+
+	struct aw_segment *s = slot >= 0 ? segment(cfg) : NULL;
+	struct aw_stripe *st = s ? my_stripe(&s->listener[slot]) : NULL;
+	c.known_at_entry = st != NULL;
+	if (st)
+		__atomic_fetch_add(&st->in_accept, 1, __ATOMIC_RELAXED);
+	c.t0 = aw_mono_ns();
+	c.ret = call_real(&c, addr, len, flags, use4);
+	c.err = errno;
+	c.t1 = aw_mono_ns();
+	if (st)
+		__atomic_fetch_sub(&st->in_accept, 1, __ATOMIC_RELAXED);
+
+	if (slot >= 0 && c.ret < 0 && not_a_listener(c.err)) {
+		aw_table_lock();
+		aw_table_forget(fd);
+		aw_table_unlock();
+	} else if (slot == AW_NO_SLOT) {
+		slot = adopt(&c, cfg);
+		s = slot >= 0 ? aw_segment_current() : NULL;
+	}
+	if (s != NULL && slot >= 0)
+		account(s, slot, &c, cfg);
+	errno = c.err;
+	return c.ret;
+}

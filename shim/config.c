@@ -1,0 +1,94 @@
+/* Parsing of the ACCEPTWATCH_* environment variables; no I/O of its own. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int aw_config_parse_ms(const char *s, uint32_t *out)
+{
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 1 || v > AW_SLOW_MS_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int aw_config_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = {"1", "yes", "true", "on"};
+	static const char *const no[] = {"0", "no", "false", "off"};
+	if (s == NULL)
+		return -1;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int aw_config_parse_log(const char *s, struct aw_config *c)
+{
+	if (s == NULL || *s == '\0')
+		return -1;
+	if (strcmp(s, "stderr") == 0) {
+		c->log_kind = AW_LOG_STDERR;
+		return 0;
+	}
+	if (strcmp(s, "none") == 0) {
+		c->log_kind = AW_LOG_NONE;
+		return 0;
+	}
+	if (strcmp(s, "syslog") == 0) {
+		c->log_kind = AW_LOG_SYSLOG;
+		return 0;
+	}
+	/* A path: absolute, so a server that chdir()s keeps one log file. */
+	if (s[0] != '/' || strlen(s) >= sizeof(c->log_path))
+		return -1;
+	c->log_kind = AW_LOG_FILE;
+	strcpy(c->log_path, s);
+	return 0;
+}
+
+static void warn_bad(aw_warn_fn warn, const char *name, const char *value,
+		     const char *expected, const char *fallback)
+{
+	char line[512];
+	snprintf(line, sizeof(line), "%s='%.200s' is not %s; using %s", name,
+		 value, expected, fallback);
+	warn(line);
+}
+
+void aw_config_read(struct aw_config *c, aw_getenv_fn get, aw_warn_fn warn)
+{
+	memset(c, 0, sizeof(*c));
+	c->slow_ms = AW_SLOW_MS_DEFAULT;
+	c->log_kind = AW_LOG_STDERR;
+
+	const char *v = get("ACCEPTWATCH_SLOW_MS");
+	if (v != NULL && aw_config_parse_ms(v, &c->slow_ms) != 0)
+		warn_bad(warn, "ACCEPTWATCH_SLOW_MS", v,
+			 "a whole number of milliseconds from 1 to 3600000",
+			 "50");
+	v = get("ACCEPTWATCH_LOG");
+	if (v != NULL && aw_config_parse_log(v, c) != 0)
+		warn_bad(warn, "ACCEPTWATCH_LOG", v,
+			 "stderr, none, syslog or an absolute file path",
+			 "stderr");
+	v = get("ACCEPTWATCH_KEEP");
+	if (v != NULL && aw_config_parse_bool(v, &c->keep) != 0)
+		warn_bad(warn, "ACCEPTWATCH_KEEP", v, "1/0, yes/no, true/false",
+			 "0");
+}

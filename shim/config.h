@@ -1,0 +1,45 @@
+/*
+ * The shim's configuration, read once from the environment when the library
+ * loads (servers such as nginx clear their environment later).
+ */
+#ifndef AW_CONFIG_H
+#define AW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AW_SLOW_MS_DEFAULT 50u
+#define AW_SLOW_MS_MAX 3600000u
+#define AW_LOG_PATH_MAX 256u
+
+enum aw_log_kind {
+	AW_LOG_STDERR = 0,
+	AW_LOG_NONE,
+	AW_LOG_SYSLOG,
+	AW_LOG_FILE,
+};
+
+struct aw_config {
+	uint32_t slow_ms;
+	enum aw_log_kind log_kind;
+	char log_path[AW_LOG_PATH_MAX];
+	bool keep;
+};
+
+/* How the configuration reads a variable and reports a bad value. */
+typedef const char *(*aw_getenv_fn)(const char *name);
+typedef void (*aw_warn_fn)(const char *line);
+
+/*
+ * Fill c from the environment through get. A bad value is replaced by the
+ * default and reported once through warn as one line (no trailing newline).
+ */
+void aw_config_read(struct aw_config *c, aw_getenv_fn get, aw_warn_fn warn);
+
+/* Parsers, 0 on success and -1 on a bad value (out left untouched). */
+int aw_config_parse_ms(const char *s, uint32_t *out);
+int aw_config_parse_bool(const char *s, bool *out);
+int aw_config_parse_log(const char *s, struct aw_config *c);
+
+#endif

@@ -1,0 +1,220 @@
+/* The listener table: fd map, slot claiming, and listener descriptions. */
+#include "listener_table.h"
+
+#include "log.h"
+#include "probe.h"
+#include "segment.h"
+#include "clock.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+uint8_t aw_fd_slot[AW_FD_MAP];
+
+/* Process-local mirror of each slot's fd (-1 closed or free), so that fds
+ * past the map can be found without reading shared memory. Table lock. */
+static int slot_fd[AW_MAX_LISTENERS] = {[0 ... AW_MAX_LISTENERS - 1] = -1};
+static int said_full;
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void aw_table_lock(void)
+{
+	pthread_mutex_lock(&table_lock);
+}
+
+void aw_table_unlock(void)
+{
+	pthread_mutex_unlock(&table_lock);
+}
+
+void aw_table_reset_lock(void)
+{
+	pthread_mutex_init(&table_lock, NULL);
+}
+
+int aw_table_lookup_far(int fd)
+{
+	for (int i = 0; i < (int)AW_MAX_LISTENERS; i++)
+		if (__atomic_load_n(&slot_fd[i], __ATOMIC_RELAXED) == fd)
+			return i;
+	return AW_NO_SLOT;
+}
+
+static void set_fd_slot(int fd, int slot)
+{
+	if (fd >= 0 && fd < AW_FD_MAP) {
+		uint8_t v = slot >= 0 ? (uint8_t)(slot + 1) : 0;
+		if (slot == AW_IGNORED)
+			v = AW_FD_IGNORED;
+		__atomic_store_n(&aw_fd_slot[fd], v, __ATOMIC_RELAXED);
+	}
+	if (slot >= 0)
+		__atomic_store_n(&slot_fd[slot], fd, __ATOMIC_RELAXED);
+}
+
+static int find_slot(int fd)
+{
+	for (int i = 0; i < (int)AW_MAX_LISTENERS; i++)
+		if (slot_fd[i] == fd)
+			return i;
+	return -1;
+}
+
+static void close_slot(struct aw_segment *s, int slot)
+{
+	struct aw_listener *l = &s->listener[slot];
+	aw_segment_write_begin(l);
+	__atomic_fetch_or(&l->flags, AW_LF_CLOSED, __ATOMIC_RELAXED);
+	aw_segment_write_end(l);
+	slot_fd[slot] = -1;
+}
+
+static int claim_slot(struct aw_segment *s)
+{
+	uint32_t used = s->header.listeners_used;
+	if (used >= AW_MAX_LISTENERS) {
+		__atomic_fetch_add(&s->header.listeners_lost, 1,
+				   __ATOMIC_RELAXED);
+		if (!said_full)
+			aw_log("listener table full (%u listeners): further "
+			       "listeners are not tracked",
+			       AW_MAX_LISTENERS);
+		said_full = 1;
+		return -1;
+	}
+	__atomic_store_n(&s->header.listeners_used, used + 1, __ATOMIC_RELEASE);
+	return (int)used;
+}
+
+struct listen_facts {
+	struct aw_sock_id id;
+	char address[AW_ADDR_LEN];
+	int somaxconn;
+	uint32_t effective;
+	uint32_t flags;
+};
+
+/* Ask the kernel what it made of the listen() call. */
+static void gather(int fd, int requested, int adopted, struct listen_facts *f)
+{
+	uint32_t depth;
+	aw_probe_address(fd, f->address, sizeof(f->address));
+	f->somaxconn = aw_probe_somaxconn();
+	f->flags = adopted ? AW_LF_ADOPTED : 0;
+	if (f->id.tcp && aw_probe_queue(fd, &depth, &f->effective) == 0) {
+		f->flags |= AW_LF_TCP;
+	} else {
+		/* Other families: compute what __sys_listen() does. With an
+		 * unknown request (adopted), only the ceiling is known. */
+		uint32_t ceiling =
+		    f->somaxconn >= 0 ? (uint32_t)f->somaxconn : UINT32_MAX;
+		uint32_t asked = adopted ? ceiling : (uint32_t)requested;
+		f->effective = asked < ceiling ? asked : ceiling;
+		f->flags |= AW_LF_COMPUTED;
+	}
+	if (!adopted && (uint32_t)requested > f->effective)
+		f->flags |= AW_LF_CLAMPED;
+}
+
+static void describe(struct aw_listener *l, int fd, int requested, int passed,
+		     const struct listen_facts *f)
+{
+	aw_segment_write_begin(l);
+	l->fd = fd;
+	l->family = (uint32_t)f->id.family;
+	l->dev = f->id.dev;
+	l->ino = f->id.ino;
+	memcpy(l->address, f->address, sizeof(l->address));
+	l->requested_backlog = requested;
+	l->passed_backlog = passed;
+	__atomic_store_n(&l->effective_backlog, f->effective, __ATOMIC_RELAXED);
+	l->somaxconn = f->somaxconn >= 0 ? (uint32_t)f->somaxconn : 0;
+	__atomic_store_n(&l->flags, f->flags, __ATOMIC_RELAXED);
+	l->listen_calls++;
+	l->listen_real_ns = aw_real_ns();
+	l->listen_mono_ns = aw_mono_ns();
+	aw_segment_write_end(l);
+	__atomic_store_n(&l->state, AW_SLOT_READY, __ATOMIC_RELEASE);
+}
+
+static void log_listen(const struct aw_listener *l, int fd, int adopted,
+		       int relisten, int old_requested, uint32_t old_effective)
+{
+	char requested[16], was[48] = "";
+	if (adopted)
+		snprintf(requested, sizeof(requested), "?");
+	else
+		snprintf(requested, sizeof(requested), "%d",
+			 l->requested_backlog);
+	if (relisten)
+		snprintf(was, sizeof(was), " (was requested=%d effective=%u)",
+			 old_requested, old_effective);
+	aw_log("%s fd=%d %s requested=%s effective=%u%s somaxconn=%u%s%s",
+	       adopted	  ? "adopt"
+	       : relisten ? "relisten"
+			  : "listen",
+	       fd, l->address, requested, l->effective_backlog,
+	       (l->flags & AW_LF_COMPUTED) ? " (computed)" : "", l->somaxconn,
+	       (l->flags & AW_LF_CLAMPED) ? " CLAMPED" : "", was);
+}
+
+int aw_table_register(int fd, int requested, int passed, int adopted,
+		      const struct aw_config *c)
+{
+	struct listen_facts f;
+	if (aw_probe_identity(fd, &f.id) != 0)
+		return -1;
+	struct aw_segment *s = aw_segment_attach(c);
+	if (s == NULL)
+		return -1;
+
+	int slot = find_slot(fd);
+	if (slot >= 0 && (s->listener[slot].dev != f.id.dev ||
+			  s->listener[slot].ino != f.id.ino)) {
+		close_slot(s, slot); /* the fd now names another socket */
+		slot = -1;
+	}
+	int relisten = slot >= 0 && !adopted;
+	if (slot < 0)
+		slot = claim_slot(s);
+	if (slot < 0) {
+		set_fd_slot(fd, AW_IGNORED);
+		return -1;
+	}
+	struct aw_listener *l = &s->listener[slot];
+	int old_requested = l->requested_backlog;
+	uint32_t old_effective = l->effective_backlog;
+	gather(fd, requested, adopted, &f);
+	describe(l, fd, requested, passed, &f);
+	set_fd_slot(fd, slot);
+	log_listen(l, fd, adopted, relisten, old_requested, old_effective);
+	return slot;
+}
+
+void aw_table_forget(int fd)
+{
+	struct aw_segment *s = aw_segment_current();
+	int slot = find_slot(fd);
+	if (s != NULL && slot >= 0)
+		close_slot(s, slot);
+	if (fd >= 0 && fd < AW_FD_MAP)
+		__atomic_store_n(&aw_fd_slot[fd], 0, __ATOMIC_RELAXED);
+}
+
+void aw_table_refresh_backlog(int slot, uint32_t effective)
+{
+	struct aw_segment *s = aw_segment_current();
+	if (s == NULL)
+		return;
+	struct aw_listener *l = &s->listener[slot];
+	aw_segment_write_begin(l);
+	uint32_t flags = l->flags & ~AW_LF_CLAMPED;
+	if (!(flags & AW_LF_ADOPTED) &&
+	    (uint32_t)l->requested_backlog > effective)
+		flags |= AW_LF_CLAMPED;
+	__atomic_store_n(&l->effective_backlog, effective, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->flags, flags, __ATOMIC_RELAXED);
+	aw_segment_write_end(l);
+}

@@ -1,0 +1,14 @@
+/*
+ * The wrapped functions as the next object in the lookup order (libc)
+ * defines them, bound lazily on first use, once.
+ */
+#ifndef AW_REAL_H
+#define AW_REAL_H
+
+#include <sys/socket.h>
+
+int aw_real_listen(int fd, int backlog);
+int aw_real_accept(int fd, struct sockaddr *addr, socklen_t *len);
+int aw_real_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+
+#endif

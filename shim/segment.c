@@ -1,0 +1,202 @@
+/* Creating, replacing and releasing the per-process shared-memory segment. */
+#include "segment.h"
+
+#include "log.h"
+#include "clock.h"
+#include "probe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Guarded by the table lock, except seg_current's lock-free reads. */
+static struct aw_segment *seg_current;
+static struct aw_segment *seg_parent; /* the parent's, after fork */
+static int seg_owner_pid;	      /* who created seg_current */
+static int seg_shared;		      /* seg_current is in /dev/shm */
+static int seg_keep;
+static int seg_said_memory;
+
+struct aw_segment *aw_segment_current(void)
+{
+	return __atomic_load_n(&seg_current, __ATOMIC_ACQUIRE);
+}
+
+void aw_segment_name(char *name, size_t size, int pid)
+{
+	snprintf(name, size, "/" AW_SEG_PREFIX "%d", pid);
+}
+
+/*
+ * A segment of our own name already exists. It is ours to replace only if it
+ * is a plain file of our uid that says it belongs to our pid: left by this
+ * process before exec(), or by a dead process whose pid we now have. Anything
+ * else (another user's file, a link, garbage) is left alone.
+ */
+static int remove_own_leftover(const char *name)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/dev/shm%s", name);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	struct aw_seg_header h;
+	int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		 st.st_uid == geteuid() &&
+		 pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
+		 h.magic == AW_SEG_MAGIC && h.pid == (int32_t)getpid();
+	close(fd);
+	if (!ok)
+		return -1;
+	return shm_unlink(name);
+}
+
+static struct aw_segment *create_shared(const char *name)
+{
+	int flags = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	int fd = shm_open(name, flags, 0600);
+	if (fd < 0 && errno == EEXIST && remove_own_leftover(name) == 0)
+		fd = shm_open(name, flags, 0600);
+	if (fd < 0)
+		return NULL;
+	void *p = MAP_FAILED;
+	if (ftruncate(fd, (off_t)AW_SEG_SIZE) == 0)
+		p = mmap(NULL, AW_SEG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 fd, 0);
+	int err = errno;
+	close(fd);
+	if (p != MAP_FAILED)
+		return p;
+	shm_unlink(name);
+	errno = err;
+	return NULL;
+}
+
+static struct aw_segment *create_private(void)
+{
+	void *p = mmap(NULL, AW_SEG_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void fill_header(struct aw_segment *s, const struct aw_config *c)
+{
+	struct aw_seg_header *h = &s->header;
+	h->abi_version = AW_ABI_VERSION;
+	h->header_size = sizeof(*h);
+	h->total_size = AW_SEG_SIZE;
+	h->listener_offset = offsetof(struct aw_segment, listener);
+	h->listener_size = sizeof(struct aw_listener);
+	h->listener_count = AW_MAX_LISTENERS;
+	h->event_offset = offsetof(struct aw_segment, event);
+	h->event_size = sizeof(struct aw_event);
+	h->event_count = AW_MAX_EVENTS;
+	h->hist_buckets = AW_HIST_BUCKETS;
+	h->stripes = AW_STRIPES;
+	h->pid = (int32_t)getpid();
+	h->pid_start_ticks = aw_probe_start_ticks();
+	h->start_real_ns = aw_real_ns();
+	h->uid = (uint32_t)geteuid();
+	int somaxconn = aw_probe_somaxconn();
+	h->somaxconn = somaxconn > 0 ? (uint32_t)somaxconn : 0;
+	h->slow_ms = c->slow_ms;
+	h->flags = c->keep ? AW_SF_KEEP : 0;
+	prctl(PR_GET_NAME, h->comm, 0, 0, 0);
+	h->comm[AW_COMM_LEN - 1] = '\0';
+}
+
+/* The child keeps the parent's listeners (same sockets, same backlogs) with
+ * its own, zeroed, counters. */
+static void carry_over(struct aw_segment *to, const struct aw_segment *from)
+{
+	to->header.parent_pid = from->header.pid;
+	uint32_t used = from->header.listeners_used;
+	for (uint32_t i = 0; i < used && i < AW_MAX_LISTENERS; i++) {
+		const struct aw_listener *src = &from->listener[i];
+		struct aw_listener *dst = &to->listener[i];
+		if (src->state != AW_SLOT_READY)
+			continue;
+		memcpy(dst, src,
+		       offsetof(struct aw_listener, next_sample_mono_ns));
+		dst->seq = 0;
+		dst->flags |= AW_LF_INHERITED;
+		__atomic_store_n(&dst->state, AW_SLOT_READY, __ATOMIC_RELEASE);
+	}
+	to->header.listeners_used = used;
+}
+
+struct aw_segment *aw_segment_attach(const struct aw_config *c)
+{
+	if (seg_current != NULL)
+		return seg_current;
+
+	char name[32];
+	aw_segment_name(name, sizeof(name), (int)getpid());
+	struct aw_segment *s = create_shared(name);
+	int shared = s != NULL;
+	if (s == NULL) {
+		int err = errno;
+		s = create_private();
+		if (!seg_said_memory) {
+			aw_log("cannot create shared memory segment %s: %s; "
+			       "counting in process memory only%s",
+			       name, strerror(err),
+			       s ? "" : " (and that failed too: disabled)");
+			seg_said_memory = 1;
+		}
+		if (s == NULL)
+			return NULL;
+	}
+	fill_header(s, c);
+	if (seg_parent != NULL) {
+		carry_over(s, seg_parent);
+		munmap(seg_parent, AW_SEG_SIZE);
+		seg_parent = NULL;
+	}
+	seg_owner_pid = s->header.pid;
+	seg_shared = shared;
+	seg_keep = c->keep;
+	/* The magic last: a reader that sees it sees a complete header. */
+	__atomic_store_n(&s->header.magic, AW_SEG_MAGIC, __ATOMIC_RELEASE);
+	__atomic_store_n(&seg_current, s, __ATOMIC_RELEASE);
+	return s;
+}
+
+void aw_segment_forked(void)
+{
+	if (seg_current != NULL)
+		seg_parent = seg_current;
+	seg_current = NULL;
+	seg_shared = 0;
+	seg_said_memory = 0;
+}
+
+void aw_segment_release(void)
+{
+	if (!seg_shared || seg_keep || seg_owner_pid != (int)getpid())
+		return;
+	char name[32];
+	aw_segment_name(name, sizeof(name), seg_owner_pid);
+	shm_unlink(name);
+	seg_shared = 0;
+}
+
+void aw_segment_write_begin(struct aw_listener *l)
+{
+	uint32_t seq = __atomic_load_n(&l->seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->seq, seq + 1, __ATOMIC_RELAXED);
+	/* Readers must see the odd seq before any field changes. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+void aw_segment_write_end(struct aw_listener *l)
+{
+	uint32_t seq = __atomic_load_n(&l->seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->seq, seq + 1, __ATOMIC_RELEASE);
+}

@@ -1,0 +1,42 @@
+/*
+ * The process's segment: created lazily at the first listen or accept on a
+ * listener, replaced by a fresh one in a forked child (carrying over what the
+ * parent knew of its listeners), unlinked at exit unless kept.
+ *
+ * Locking: aw_segment_attach() and aw_segment_forked() run under the table
+ * lock (listener_table.h); aw_segment_current() is the lock-free hot path.
+ */
+#ifndef AW_SEGMENT_H
+#define AW_SEGMENT_H
+
+#include "acceptwatch_abi.h"
+#include "config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The segment this process writes, or NULL before the first attach and
+ * right after fork (until the child's next attach). */
+struct aw_segment *aw_segment_current(void);
+
+/*
+ * Make sure this process has a segment: shared memory when it can be
+ * created, else process memory (said once on the log). Returns NULL only
+ * when not even process memory could be had. Caller holds the table lock.
+ */
+struct aw_segment *aw_segment_attach(const struct aw_config *c);
+
+/* In a forked child: the current segment is the parent's; stop writing it. */
+void aw_segment_forked(void);
+
+/* At exit: unlink this process's own segment unless it is to be kept. */
+void aw_segment_release(void);
+
+/* Seqlock writer side for a listener's descriptive fields. */
+void aw_segment_write_begin(struct aw_listener *l);
+void aw_segment_write_end(struct aw_listener *l);
+
+/* Fill name (at least 32 bytes) with "/acceptwatch.<pid>". */
+void aw_segment_name(char *name, size_t size, int pid);
+
+#endif

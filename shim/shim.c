@@ -1,0 +1,105 @@
+/*
+ * libacceptwatch.so: the exported wrappers and the library's life cycle.
+ *
+ * The exported functions are one-line trampolines into the policy
+ * (aw_listen_path here, aw_accept_path in accept_path.c). Configuration is
+ * read once, at load, from the environment; the real functions are bound
+ * lazily on first use (real.c). Nothing here may exit, abort or print to
+ * stdout: a failure of the shim's own turns that part of it off and is said
+ * once on the log.
+ */
+#include "accept_path.h"
+#include "config.h"
+#include "listener_table.h"
+#include "log.h"
+#include "real.h"
+#include "segment.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#define AW_EXPORT __attribute__((visibility("default")))
+
+static struct aw_config config = {.slow_ms = AW_SLOW_MS_DEFAULT};
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int initialized;
+
+static const char *env(const char *name)
+{
+	return secure_getenv(name);
+}
+
+/* Fork handlers: the child must not inherit a held table lock, and must
+ * stop writing the parent's segment. */
+static void before_fork(void)
+{
+	aw_table_lock();
+}
+
+static void after_fork_parent(void)
+{
+	aw_table_unlock();
+}
+
+static void after_fork_child(void)
+{
+	aw_table_reset_lock();
+	aw_segment_forked();
+}
+
+static void init(void)
+{
+	aw_config_read(&config, env, aw_log_stderr);
+	aw_log_setup(&config);
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+	__atomic_store_n(&initialized, 1, __ATOMIC_RELEASE);
+}
+
+/* Called by the loader; the wrappers also call it, since another library's
+ * constructor may call them before this one has run. */
+__attribute__((constructor)) static void on_load(void)
+{
+	pthread_once(&init_once, init);
+}
+
+__attribute__((destructor)) static void on_unload(void)
+{
+	aw_segment_release();
+}
+
+static const struct aw_config *ready_config(void)
+{
+	if (!__atomic_load_n(&initialized, __ATOMIC_ACQUIRE))
+		pthread_once(&init_once, init);
+	return &config;
+}
+
+static int aw_listen_path(int fd, int backlog)
+{
+	const struct aw_config *c = ready_config();
+	int ret = aw_real_listen(fd, backlog);
+	if (ret != 0)
+		return ret;
+	int saved = errno;
+	aw_table_lock();
+	aw_table_register(fd, backlog, backlog, 0, c);
+	aw_table_unlock();
+	errno = saved;
+	return ret;
+}
+
+AW_EXPORT int listen(int fd, int backlog)
+{
+	return aw_listen_path(fd, backlog);
+}
+
+AW_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	return aw_accept_path(ready_config(), fd, addr, len, 0, 0);
+}
+
+AW_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	return aw_accept_path(ready_config(), fd, addr, len, flags, 1);
+}
