@@ -1,0 +1,112 @@
+/*
+ * Live kernel readings per listener, and the STALLED verdict. The shim's own
+ * probes stop when its process stops accepting, which is exactly when the
+ * queue matters, so the verdict uses what the kernel says now.
+ */
+#include "live.h"
+
+#include "procinfo.h"
+
+#include <string.h>
+
+void live_init(struct live_context *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->have_netns =
+	    procinfo_netns(0, &ctx->netns_dev, &ctx->netns_ino) == 0;
+}
+
+void live_free(struct live_context *ctx)
+{
+	sockdiag_free(&ctx->table);
+}
+
+/* The netlink table, dumped on first use. NULL when netlink failed. */
+static const struct sockdiag_table *live_table(struct live_context *ctx)
+{
+	char err[128];
+
+	if (!ctx->dump_tried) {
+		ctx->dump_tried = 1;
+		ctx->dump_ok =
+		    sockdiag_dump(&ctx->table, err, sizeof(err)) == 0;
+	}
+	return ctx->dump_ok ? &ctx->table : NULL;
+}
+
+static int same_netns(const struct live_context *ctx, pid_t pid)
+{
+	uint64_t dev, ino;
+
+	if (!ctx->have_netns || procinfo_netns(pid, &dev, &ino))
+		return 0;
+	return dev == ctx->netns_dev && ino == ctx->netns_ino;
+}
+
+static void live_reading(const struct sockdiag_table *table, pid_t pid,
+			 struct segment_listener *l)
+{
+	struct segment_live *r = &l->live;
+	const struct sockdiag_entry *e =
+	    table && l->ino ? sockdiag_find(table, l->ino) : NULL;
+
+	r->drops = l->drops; /* the shim's sample, unless the kernel says */
+	if (e) {
+		r->queue_known = 1;
+		r->queue_now = e->rqueue;
+		r->kernel_backlog = e->wqueue;
+		if (e->has_drops) {
+			r->drops = e->drops;
+			r->live = 1;
+		}
+		return;
+	}
+	/* Other namespace, netlink refused, or not found there. */
+	if (l->ino && sockdiag_proc_queue(pid, l->ino, &r->queue_now) == 0)
+		r->queue_known = 1;
+	else
+		r->queue_now = l->queue_now;
+}
+
+void live_apply(struct live_context *ctx, struct segment_snapshot *snap)
+{
+	const struct sockdiag_table *table = NULL;
+
+	if (snap->alive && same_netns(ctx, snap->pid))
+		table = live_table(ctx);
+	for (uint32_t i = 0; i < snap->n_listeners; i++) {
+		struct segment_listener *l = &snap->listener[i];
+		/* An exited process's sockets are gone; an inode now may
+		 * belong to some other socket. Keep the shim's figures. */
+		if (snap->alive && !(l->flags & AW_LF_CLOSED))
+			live_reading(table, snap->pid, l);
+		else {
+			l->live.queue_now = l->queue_now;
+			l->live.drops = l->drops;
+		}
+		l->stalled =
+		    live_is_stalled(l, snap->alive, snap->stopped,
+				    snap->now_mono_ns, snap->header.slow_ms);
+	}
+}
+
+uint64_t live_last_progress(const struct segment_listener *l)
+{
+	return l->last_accept_mono_ns ? l->last_accept_mono_ns
+				      : l->listen_mono_ns;
+}
+
+int live_is_stalled(const struct segment_listener *l, int alive, int stopped,
+		    uint64_t now_mono_ns, uint32_t slow_ms)
+{
+	if (!alive || (l->flags & AW_LF_CLOSED) || !l->live.queue_known)
+		return 0;
+	if (l->live.queue_now == 0)
+		return 0;
+	if (l->in_accept > 0 && !stopped)
+		return 0;
+	uint64_t last = live_last_progress(l);
+	if (now_mono_ns <= last)
+		return 0;
+	return now_mono_ns - last > (uint64_t)slow_ms * 1000000ull;
+}

@@ -1,0 +1,135 @@
+/*
+ * /proc readers. Each opens, reads and closes one small file; every
+ * failure is a -1 the caller turns into "unknown", never a crash.
+ */
+#include "procinfo.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Read a whole small file into buf (NUL-terminated). Length or -1. */
+static ssize_t read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+/*
+ * The state letter and field `field` (1-based, >= 3) of a stat line. comm
+ * (field 2) may hold spaces and parentheses, so fields are counted after
+ * the last ')'.
+ */
+static int parse_stat(const char *line, int field, char *state, uint64_t *value)
+{
+	const char *p = strrchr(line, ')');
+	if (!p || p[1] != ' ')
+		return -1;
+	p += 2;
+	if (state)
+		*state = *p;
+	for (int f = 3; f < field; f++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return -1;
+		p++;
+	}
+	if (!value)
+		return 0;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(p, &end, 10);
+	if (errno || end == p)
+		return -1;
+	*value = v;
+	return 0;
+}
+
+int procinfo_start_ticks(pid_t pid, uint64_t *ticks)
+{
+	char path[64], buf[1024];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return -1;
+	return parse_stat(buf, 22, NULL, ticks);
+}
+
+int procinfo_comm(pid_t pid, char *dst, size_t dstlen)
+{
+	char path[64], buf[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return -1;
+	buf[strcspn(buf, "\n")] = '\0';
+	snprintf(dst, dstlen, "%s", buf);
+	return 0;
+}
+
+/* 1 stopped, 0 may run, -1 unreadable (the task may have just exited). */
+static int task_stopped(pid_t pid, const char *tid)
+{
+	char path[96], buf[1024], state;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", (int)pid, tid);
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return -1;
+	if (parse_stat(buf, 3, &state, NULL))
+		return -1;
+	return state == 'T' || state == 't';
+}
+
+int procinfo_stopped(pid_t pid)
+{
+	char path[64];
+	int seen = 0, running = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		int s = task_stopped(pid, e->d_name);
+		if (s < 0)
+			continue; /* exited while we looked: not a runner */
+		seen++;
+		if (!s)
+			running++;
+	}
+	closedir(d);
+	if (!seen)
+		return -1;
+	return running == 0;
+}
+
+int procinfo_netns(pid_t pid, uint64_t *dev, uint64_t *ino)
+{
+	char path[64];
+	struct stat st;
+
+	if (pid == 0)
+		snprintf(path, sizeof(path), "/proc/self/ns/net");
+	else
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	if (stat(path, &st))
+		return -1;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
+}

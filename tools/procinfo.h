@@ -1,0 +1,28 @@
+/*
+ * Small readers of /proc/PID: what the segment cannot say about its process
+ * (whether it is the same process, stopped, in which network namespace).
+ */
+#ifndef AW_PROCINFO_H
+#define AW_PROCINFO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Field 22 of /proc/PID/stat (starttime, clock ticks after boot): with the
+ * pid it names one process, so pid reuse is told apart. 0 or -1. */
+int procinfo_start_ticks(pid_t pid, uint64_t *ticks);
+
+/* /proc/PID/comm without its newline. 0 or -1. */
+int procinfo_comm(pid_t pid, char *dst, size_t dstlen);
+
+/* 1 when every task of pid is stopped (state T or t: SIGSTOP, a tracer),
+ * so no thread can return from accept; 0 when some task may run; -1 when
+ * the tasks cannot be read. */
+int procinfo_stopped(pid_t pid);
+
+/* Identity of pid's network namespace (st_dev, st_ino of /proc/PID/ns/net);
+ * pid 0 means this process. 0 or -1. */
+int procinfo_netns(pid_t pid, uint64_t *dev, uint64_t *ino);
+
+#endif

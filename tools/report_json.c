@@ -1,0 +1,198 @@
+/*
+ * The JSON report: exactly one object on one line. Field names are a public
+ * interface (scripts and the e2e tests read them): add, never rename.
+ * Strings from the segment go through fmt_json_string().
+ */
+#include "report.h"
+
+#include "format.h"
+#include "histogram.h"
+
+#include <inttypes.h>
+#include <sys/socket.h>
+
+static void json_str(FILE *out, const char *s, size_t len)
+{
+	char buf[FMT_JSON_LEN(SEGMENT_ERR_LEN)];
+
+	if (len > SEGMENT_ERR_LEN)
+		len = SEGMENT_ERR_LEN;
+	if (fmt_json_string(buf, sizeof(buf), s, len))
+		fputs("\"\"", out);
+	else
+		fputs(buf, out);
+}
+
+static void json_bool(FILE *out, const char *key, int v, const char *sep)
+{
+	fprintf(out, "\"%s\":%s%s", key, v ? "true" : "false", sep);
+}
+
+static void json_hist(FILE *out, const char *key, const struct aw_hist *h)
+{
+	fprintf(out,
+		"\"%s\":{\"count\":%" PRIu64 ",\"p50\":%" PRIu64
+		",\"p99\":%" PRIu64 ",\"max\":%" PRIu64 ",\"sum\":%" PRIu64 "}",
+		key, aw_hist_count(h), aw_hist_quantile(h, 0.5),
+		aw_hist_quantile(h, 0.99), h->max, h->sum);
+}
+
+static const char *family_name(uint32_t family)
+{
+	switch (family) {
+	case AF_INET:
+		return "inet";
+	case AF_INET6:
+		return "inet6";
+	case AF_UNIX:
+		return "unix";
+	default:
+		return "other";
+	}
+}
+
+static void json_event(FILE *out, const struct aw_event *e)
+{
+	fprintf(out,
+		"{\"listener\":%" PRIu32 ",\"time_real_ns\":%" PRIu64
+		",\"away_ns\":%" PRIu64 ",\"queue_wait_ms\":",
+		e->listener, e->time_real_ns, e->away_ns);
+	if (e->queue_wait_ms == UINT64_MAX)
+		fprintf(out, "null");
+	else
+		fprintf(out, "%" PRIu64, e->queue_wait_ms);
+	fprintf(out, ",\"depth\":");
+	if (e->depth == UINT32_MAX)
+		fprintf(out, "null");
+	else
+		fprintf(out, "%" PRIu32, e->depth);
+	fprintf(out, ",\"backlog\":%" PRIu32 ",\"tid\":%" PRId32 "}",
+		e->backlog, e->tid);
+}
+
+static void json_identity(FILE *out, const struct segment_listener *l)
+{
+	fprintf(out,
+		"\"slot\":%" PRIu32 ",\"fd\":%" PRId32 ",\"address\":", l->slot,
+		l->fd);
+	json_str(out, l->address, sizeof(l->address));
+	fprintf(out, ",\"family\":\"%s\",\"requested_backlog\":",
+		family_name(l->family));
+	if (l->flags & AW_LF_ADOPTED)
+		fprintf(out, "null");
+	else
+		fprintf(out, "%" PRId32, l->requested_backlog);
+	fprintf(out,
+		",\"passed_backlog\":%" PRId32 ",\"effective_backlog\":%" PRIu32
+		",\"somaxconn\":%" PRIu32 ",\"listen_calls\":%" PRIu32
+		",\"ino\":%" PRIu64 ",",
+		l->passed_backlog, l->effective_backlog, l->somaxconn,
+		l->listen_calls, l->ino);
+	json_bool(out, "clamped", l->flags & AW_LF_CLAMPED, ",");
+	json_bool(out, "computed", l->flags & AW_LF_COMPUTED, ",");
+	json_bool(out, "adopted", l->flags & AW_LF_ADOPTED, ",");
+	json_bool(out, "closed", l->flags & AW_LF_CLOSED, ",");
+	json_bool(out, "inherited", l->flags & AW_LF_INHERITED, ",");
+	json_bool(out, "consistent", l->consistent, ",");
+}
+
+static void json_counts(FILE *out, const struct segment_listener *l)
+{
+	fprintf(out,
+		"\"accepts\":%" PRIu64 ",\"drained\":%" PRIu64 ",\"errors\":{",
+		l->accepts, l->drained);
+	for (unsigned int c = 0; c < AW_ERR_CLASSES; c++)
+		fprintf(out, "%s\"%s\":%" PRIu64, c ? "," : "",
+			report_err_name(c), l->errors[c]);
+	fprintf(out,
+		"},\"in_accept\":%" PRIu32 ",\"slow_events\":%" PRIu64
+		",\"queue\":{\"now\":%" PRIu32 ",\"peak\":%" PRIu32
+		",\"full_events\":%" PRIu64 ",\"sampled\":%" PRIu32
+		"},\"drops\":%" PRIu64 ",\"sampled_drops\":%" PRIu64
+		",\"kernel_backlog\":",
+		l->in_accept, l->slow_events, l->live.queue_now, l->queue_peak,
+		l->full_events, l->queue_now, l->live.drops, l->drops);
+	if (l->live.live)
+		fprintf(out, "%" PRIu32 ",", l->live.kernel_backlog);
+	else
+		fprintf(out, "null,");
+	json_bool(out, "live", l->live.live, ",");
+	json_bool(out, "queue_live", l->live.queue_known, ",");
+	json_bool(out, "stalled", l->stalled, ",");
+}
+
+static void json_listener(FILE *out, const struct segment_snapshot *p,
+			  const struct segment_listener *l)
+{
+	fprintf(out, "{");
+	json_identity(out, l);
+	json_counts(out, l);
+	fprintf(out, "\"last_accept_age_ns\":");
+	if (l->last_accept_mono_ns && p->now_mono_ns >= l->last_accept_mono_ns)
+		fprintf(out, "%" PRIu64 ",",
+			p->now_mono_ns - l->last_accept_mono_ns);
+	else
+		fprintf(out, "null,");
+	json_hist(out, "gap_ns", &l->gap_ns);
+	fprintf(out, ",");
+	json_hist(out, "away_ns", &l->away_ns);
+	fprintf(out, ",");
+	json_hist(out, "queue_wait_ms", &l->queue_wait_ms);
+	fprintf(out, ",\"last_slow\":");
+	if (l->has_last_slow)
+		json_event(out, &l->last_slow);
+	else
+		fprintf(out, "null");
+	fprintf(out, "}");
+}
+
+static void json_process(FILE *out, const struct segment_snapshot *p)
+{
+	fprintf(out, "{\"pid\":%d,\"segment\":", (int)p->pid);
+	json_str(out, p->name, sizeof(p->name));
+	fprintf(out, ",\"comm\":");
+	json_str(out, p->comm, sizeof(p->comm));
+	fprintf(out,
+		",\"somaxconn\":%" PRIu32 ",\"slow_ms\":%" PRIu32
+		",\"parent_pid\":%" PRId32 ",\"start_real_ns\":%" PRIu64
+		",\"listeners_lost\":%" PRIu64 ",\"events_total\":%" PRIu64 ",",
+		p->header.somaxconn, p->header.slow_ms, p->header.parent_pid,
+		p->header.start_real_ns, p->header.listeners_lost,
+		p->header.event_head);
+	json_bool(out, "alive", p->alive, ",");
+	json_bool(out, "exited", !p->alive, ",");
+	json_bool(out, "stopped", p->stopped, ",");
+	fprintf(out, "\"listeners\":[");
+	for (uint32_t i = 0; i < p->n_listeners; i++) {
+		if (i)
+			fprintf(out, ",");
+		json_listener(out, p, &p->listener[i]);
+	}
+	fprintf(out, "],\"events\":[");
+	for (uint32_t i = 0; i < p->n_events; i++) {
+		if (i)
+			fprintf(out, ",");
+		json_event(out, &p->event[i]);
+	}
+	fprintf(out, "]}");
+}
+
+void report_json(FILE *out, const struct report *r)
+{
+	fprintf(out, "{\"processes\":[");
+	for (size_t i = 0; i < r->n_proc; i++) {
+		if (i)
+			fprintf(out, ",");
+		json_process(out, &r->proc[i]);
+	}
+	fprintf(out, "],\"unreadable\":[");
+	for (size_t i = 0; i < r->n_unreadable; i++) {
+		const struct report_unreadable *u = &r->unreadable[i];
+		fprintf(out, "%s{\"name\":", i ? "," : "");
+		json_str(out, u->name, sizeof(u->name));
+		fprintf(out, ",\"reason\":");
+		json_str(out, u->reason, sizeof(u->reason));
+		fprintf(out, "}");
+	}
+	fprintf(out, "],\"skipped_exited\":%zu}\n", r->skipped_exited);
+}

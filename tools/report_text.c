@@ -1,0 +1,212 @@
+/*
+ * The text report: one block per process, one per listener, figures in
+ * human units. Every string from the segment goes through fmt_printable():
+ * it is another process's memory and must not drive the terminal.
+ */
+#include "report.h"
+
+#include "format.h"
+#include "histogram.h"
+#include "live.h"
+
+#include <inttypes.h>
+#include <time.h>
+
+const char *report_err_name(unsigned int cls)
+{
+	static const char *const name[AW_ERR_CLASSES] = {
+	    "eintr", "econnaborted", "emfile", "other"};
+
+	return cls < AW_ERR_CLASSES ? name[cls] : "?";
+}
+
+/* A histogram value in ns: the queue-wait histogram records ms. */
+static uint64_t hist_ns(uint64_t v, int in_ms)
+{
+	return in_ms ? fmt_ms_to_ns(v) : v;
+}
+
+static void text_hist(FILE *out, const char *what, const struct aw_hist *h,
+		      int in_ms)
+{
+	char p50[FMT_DURATION_LEN], p99[FMT_DURATION_LEN],
+	    max[FMT_DURATION_LEN];
+	uint64_t n = aw_hist_count(h);
+
+	if (n == 0) {
+		fprintf(out, "    %-11s -\n", what);
+		return;
+	}
+	fmt_duration(p50, sizeof(p50),
+		     hist_ns(aw_hist_quantile(h, 0.5), in_ms));
+	fmt_duration(p99, sizeof(p99),
+		     hist_ns(aw_hist_quantile(h, 0.99), in_ms));
+	fmt_duration(max, sizeof(max), hist_ns(h->max, in_ms));
+	fprintf(out, "    %-11s p50 %-8s p99 %-8s max %-8s n=%" PRIu64 "\n",
+		what, p50, p99, max, n);
+}
+
+static void text_backlog(FILE *out, const struct segment_listener *l)
+{
+	if (l->flags & AW_LF_ADOPTED)
+		fprintf(out, "backlog requested ?");
+	else
+		fprintf(out, "backlog requested %" PRId32,
+			l->requested_backlog);
+	fprintf(out, " effective %" PRIu32 "%s", l->effective_backlog,
+		(l->flags & AW_LF_COMPUTED) ? " (computed)" : "");
+	if (l->live.kernel_backlog &&
+	    l->live.kernel_backlog != l->effective_backlog)
+		fprintf(out, " (kernel now %" PRIu32 ")",
+			l->live.kernel_backlog);
+	if (l->flags & AW_LF_CLAMPED)
+		fprintf(out, "  CLAMPED");
+	fprintf(out, "\n");
+}
+
+static void text_counts(FILE *out, const struct segment_listener *l)
+{
+	fprintf(out, "    accepts %" PRIu64 "  drained %" PRIu64 "  errors",
+		l->accepts, l->drained);
+	for (unsigned int c = 0; c < AW_ERR_CLASSES; c++)
+		fprintf(out, " %s %" PRIu64, report_err_name(c), l->errors[c]);
+	fprintf(out, "\n");
+	fprintf(out,
+		"    queue now %" PRIu32 "%s  peak %" PRIu32 "  full %" PRIu64
+		"  drops %" PRIu64 "%s\n",
+		l->live.queue_now, l->live.queue_known ? "" : " (sampled)",
+		l->queue_peak, l->full_events, l->live.drops,
+		l->live.live ? "" : " (sampled)");
+}
+
+static void text_threads(FILE *out, const struct segment_snapshot *p,
+			 const struct segment_listener *l)
+{
+	char age[FMT_DURATION_LEN];
+
+	fprintf(out, "    threads in accept %" PRIu32 "%s  last accept ",
+		l->in_accept, p->stopped ? " (process stopped)" : "");
+	if (!l->last_accept_mono_ns || p->now_mono_ns < l->last_accept_mono_ns)
+		fprintf(out, "never\n");
+	else
+		fprintf(out, "%s ago\n",
+			fmt_duration(age, sizeof(age),
+				     p->now_mono_ns - l->last_accept_mono_ns));
+}
+
+/* Wall-clock time of an event, local, for people. */
+static void text_clock(char *dst, size_t len, uint64_t real_ns)
+{
+	time_t t = (time_t)(real_ns / 1000000000ull);
+	struct tm tm;
+
+	if (!localtime_r(&t, &tm) || !strftime(dst, len, "%H:%M:%S", &tm))
+		snprintf(dst, len, "?");
+}
+
+static void text_slow(FILE *out, const struct segment_snapshot *p,
+		      const struct segment_listener *l)
+{
+	char when[16], ago[FMT_DURATION_LEN], away[FMT_DURATION_LEN],
+	    wait[FMT_DURATION_LEN];
+	const struct aw_event *e = &l->last_slow;
+
+	fprintf(out, "    slow events %" PRIu64, l->slow_events);
+	if (!l->has_last_slow) {
+		fprintf(out, "\n");
+		return;
+	}
+	text_clock(when, sizeof(when), e->time_real_ns);
+	fmt_duration(ago, sizeof(ago),
+		     p->now_real_ns > e->time_real_ns
+			 ? p->now_real_ns - e->time_real_ns
+			 : 0);
+	fmt_duration(away, sizeof(away), e->away_ns);
+	if (e->queue_wait_ms == UINT64_MAX)
+		snprintf(wait, sizeof(wait), "?");
+	else
+		fmt_duration(wait, sizeof(wait),
+			     fmt_ms_to_ns(e->queue_wait_ms));
+	fprintf(out, ", last at %s (%s ago): away %s, queue wait %s, depth ",
+		when, ago, away, wait);
+	if (e->depth == UINT32_MAX)
+		fprintf(out, "?");
+	else
+		fprintf(out, "%" PRIu32, e->depth);
+	fprintf(out, "/%" PRIu32 ", tid %" PRId32 "\n", e->backlog, e->tid);
+}
+
+static void text_stalled(FILE *out, const struct segment_snapshot *p,
+			 const struct segment_listener *l)
+{
+	char since[FMT_DURATION_LEN];
+
+	if (!l->stalled)
+		return;
+	fmt_duration(since, sizeof(since),
+		     p->now_mono_ns - live_last_progress(l));
+	fprintf(out,
+		"    STALLED: %" PRIu32 " connection%s waiting, %s, "
+		"no accept for %s (threshold %" PRIu32 "ms)\n",
+		l->live.queue_now, l->live.queue_now == 1 ? "" : "s",
+		p->stopped ? "process stopped" : "no thread in accept", since,
+		p->header.slow_ms);
+}
+
+static void text_listener(FILE *out, const struct segment_snapshot *p,
+			  const struct segment_listener *l)
+{
+	char addr[AW_ADDR_LEN + 1];
+
+	fmt_printable(addr, sizeof(addr), l->address, sizeof(l->address));
+	fprintf(out, "  fd %" PRId32 "  %s%s%s%s\n", l->fd, addr,
+		(l->flags & AW_LF_CLOSED) ? "  (closed)" : "",
+		(l->flags & AW_LF_INHERITED) ? "  (inherited)" : "",
+		l->consistent ? "" : "  (inconsistent read)");
+	fprintf(out, "    ");
+	text_backlog(out, l);
+	text_counts(out, l);
+	text_hist(out, "gap", &l->gap_ns, 0);
+	text_hist(out, "away", &l->away_ns, 0);
+	text_hist(out, "queue wait", &l->queue_wait_ms, 1);
+	text_threads(out, p, l);
+	text_slow(out, p, l);
+	text_stalled(out, p, l);
+}
+
+static void text_process(FILE *out, const struct segment_snapshot *p)
+{
+	char comm[AW_COMM_LEN + 1];
+
+	fmt_printable(comm, sizeof(comm), p->comm, sizeof(p->comm));
+	fprintf(out,
+		"pid %d (%s)  somaxconn %" PRIu32 "  slow %" PRIu32 "ms%s%s\n",
+		(int)p->pid, comm, p->header.somaxconn, p->header.slow_ms,
+		p->alive ? "" : "  [exited]", p->stopped ? "  [stopped]" : "");
+	if (p->header.listeners_lost)
+		fprintf(out,
+			"  %" PRIu64 " listeners not tracked (table full)\n",
+			p->header.listeners_lost);
+	if (p->n_listeners == 0)
+		fprintf(out, "  no listeners\n");
+	for (uint32_t i = 0; i < p->n_listeners; i++)
+		text_listener(out, p, &p->listener[i]);
+}
+
+void report_text(FILE *out, const struct report *r)
+{
+	for (size_t i = 0; i < r->n_proc; i++) {
+		if (i)
+			fprintf(out, "\n");
+		text_process(out, &r->proc[i]);
+	}
+	if (!r->summary)
+		return;
+	if (r->n_proc == 0)
+		fprintf(out, "no acceptwatch segments of live processes\n");
+		fprintf(out,
+			"\n%zu segment%s of exited processes skipped, "
+			"%zu unreadable\n",
+			r->skipped_exited, r->skipped_exited == 1 ? "" : "s",
+			r->n_unreadable);
+}

@@ -1,0 +1,117 @@
+/*
+ * Finding acceptwatch segments and taking a consistent, private snapshot of
+ * one: after segment_snapshot() returns, nothing refers to shared memory.
+ */
+#ifndef AW_SEGMENT_READER_H
+#define AW_SEGMENT_READER_H
+
+#include "acceptwatch_abi.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SEGMENT_DIR "/dev/shm"
+#define SEGMENT_NAME_LEN 64
+#define SEGMENT_ERR_LEN 256
+/* Attempts at a stable read of a seq-guarded record before giving up: the
+ * writer holds a slot odd only for a few stores, so 100 is generous. */
+#define SEGMENT_SEQ_RETRIES 100
+
+/* Kernel readings taken by the reader itself (see sockdiag.h). */
+struct segment_live {
+	int queue_known; /* queue_now came from the kernel during this run */
+	int live;	 /* queue and drops both came from netlink now */
+	uint32_t queue_now;
+	uint32_t kernel_backlog; /* idiag_wqueue, when live */
+	uint64_t drops;		 /* the kernel's, or else the shim's sample */
+};
+
+/* One READY listener slot, copied out and summed over its stripes. */
+struct segment_listener {
+	uint32_t slot;
+	int consistent; /* descriptive fields read under a stable even seq */
+
+	/* Descriptive fields. */
+	int32_t fd;
+	uint32_t family;
+	uint64_t dev;
+	uint64_t ino;
+	char address[AW_ADDR_LEN + 1];
+	int32_t requested_backlog;
+	int32_t passed_backlog;
+	uint32_t effective_backlog;
+	uint32_t somaxconn;
+	uint32_t flags;
+	uint32_t listen_calls;
+	uint64_t listen_real_ns;
+	uint64_t listen_mono_ns;
+
+	/* The shim's last probe of the listener. */
+	uint64_t samples;
+	uint32_t queue_now;
+	uint32_t queue_peak;
+	uint64_t full_events;
+	uint64_t drops;
+	uint64_t sample_mono_ns;
+	uint64_t slow_events;
+
+	/* Stripes summed; last accept is the latest of all. */
+	uint64_t accepts;
+	uint64_t drained;
+	uint64_t errors[AW_ERR_CLASSES];
+	uint64_t last_accept_mono_ns; /* 0: never */
+	uint32_t in_accept;
+	struct aw_hist gap_ns;
+	struct aw_hist away_ns;
+	struct aw_hist queue_wait_ms;
+
+	/* The listener's latest slow event, when still in the ring. */
+	int has_last_slow;
+	struct aw_event last_slow;
+
+	/* Filled by the caller from the kernel (segment_apply_live()). */
+	struct segment_live live;
+	int stalled;
+};
+
+/* One process's segment, copied. */
+struct segment_snapshot {
+	char name[SEGMENT_NAME_LEN]; /* "acceptwatch.1234" */
+	pid_t pid;
+	struct aw_seg_header header;
+	char comm[AW_COMM_LEN + 1];
+	int alive;   /* the same process still runs (pid and start time) */
+	int stopped; /* every task stopped: no thread can accept */
+	uint64_t now_mono_ns;
+	uint64_t now_real_ns;
+	uint32_t n_listeners;
+	struct segment_listener *listener; /* n_listeners, heap */
+	uint32_t n_events;
+	struct aw_event event[AW_MAX_EVENTS]; /* stable entries, oldest first */
+};
+
+enum segment_result {
+	SEGMENT_OK = 0,
+	SEGMENT_UNREADABLE = -1, /* exists but cannot be read or trusted */
+	SEGMENT_MISSING = -2,	 /* no such segment */
+};
+
+/*
+ * The pids of every "acceptwatch.<digits>" in SEGMENT_DIR, ascending, in a
+ * heap array for the caller to free. 0, or -1 with err.
+ */
+int segment_scan(pid_t **pids, size_t *n, char *err, size_t errlen);
+
+/*
+ * Open, validate and copy the segment of pid into snap (zeroed first).
+ * Returns SEGMENT_OK, or SEGMENT_UNREADABLE / SEGMENT_MISSING with a
+ * one-line reason in err. snap->name is always set. Release with
+ * segment_snapshot_free(), whatever the result.
+ */
+int segment_snapshot(pid_t pid, struct segment_snapshot *snap, char *err,
+		     size_t errlen);
+
+void segment_snapshot_free(struct segment_snapshot *snap);
+
+#endif

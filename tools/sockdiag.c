@@ -1,0 +1,211 @@
+/*
+ * Kernel readings of listeners. The netlink dump is what `ss -ltm` shows:
+ * for a LISTEN socket, idiag_rqueue is sk_ack_backlog and idiag_wqueue is
+ * sk_max_ack_backlog (net/ipv4/tcp_diag.c tcp_diag_get_info), and
+ * SK_MEMINFO_DROPS is sk_drops, bumped by tcp_listendrop().
+ */
+#include "sockdiag.h"
+
+#include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* A kernel dump message is at most a page or so; 32 KiB holds a batch. */
+#define SOCKDIAG_BUF 32768
+
+static int table_add(struct sockdiag_table *t, const struct sockdiag_entry *e)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct sockdiag_entry *p = realloc(t->entry, cap * sizeof(*p));
+		if (!p)
+			return -1;
+		t->entry = p;
+		t->cap = cap;
+	}
+	t->entry[t->n++] = *e;
+	return 0;
+}
+
+static int send_request(int fd, uint8_t family, uint32_t seq)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 req;
+	} msg;
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+
+	memset(&msg, 0, sizeof(msg));
+	msg.nlh.nlmsg_len = sizeof(msg);
+	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	msg.nlh.nlmsg_seq = seq;
+	msg.req.sdiag_family = family;
+	msg.req.sdiag_protocol = IPPROTO_TCP;
+	msg.req.idiag_states = 1u << TCP_LISTEN;
+	/* idiag_ext bit n-1 asks for attribute n. */
+	msg.req.idiag_ext =
+	    (1u << (INET_DIAG_MEMINFO - 1)) | (1u << (INET_DIAG_SKMEMINFO - 1));
+	if (sendto(fd, &msg, sizeof(msg), 0, (struct sockaddr *)&kernel,
+		   sizeof(kernel)) < 0)
+		return -1;
+	return 0;
+}
+
+/* One inet_diag_msg into an entry; its attributes may carry SKMEMINFO. */
+static int parse_msg(struct sockdiag_table *t, const struct nlmsghdr *nlh)
+{
+	const struct inet_diag_msg *m = NLMSG_DATA(nlh);
+	struct sockdiag_entry e = {0};
+
+	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+		return 0;
+	e.ino = m->idiag_inode;
+	e.rqueue = m->idiag_rqueue;
+	e.wqueue = m->idiag_wqueue;
+
+	int len = (int)(nlh->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+	const struct rtattr *a =
+	    (const struct rtattr *)((const char *)m + NLMSG_ALIGN(sizeof(*m)));
+	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type != INET_DIAG_SKMEMINFO)
+			continue;
+		/* Older kernels send fewer fields: take drops only if there. */
+		if (RTA_PAYLOAD(a) < (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))
+			continue;
+		const uint32_t *mem = RTA_DATA(a);
+		e.drops = mem[SK_MEMINFO_DROPS];
+		e.has_drops = 1;
+	}
+	return table_add(t, &e);
+}
+
+/* Read replies to request seq until NLMSG_DONE. 0, or -1 with errno. */
+static int read_dump(int fd, struct sockdiag_table *t, uint32_t seq)
+{
+	static char buf[SOCKDIAG_BUF] __attribute__((aligned(8)));
+
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		int len = (int)n;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf;
+		     NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_seq != seq)
+				continue;
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(h);
+				errno = e->error ? -e->error : EPROTO;
+				return -1;
+			}
+			if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+				continue;
+			if (parse_msg(t, h)) {
+				errno = ENOMEM;
+				return -1;
+			}
+		}
+	}
+}
+
+int sockdiag_dump(struct sockdiag_table *t, char *err, size_t errlen)
+{
+	static const uint8_t family[] = {AF_INET, AF_INET6};
+
+	memset(t, 0, sizeof(*t));
+	int fd =
+	    socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (fd < 0) {
+		snprintf(err, errlen, "netlink sock_diag: %s", strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(family); i++) {
+		uint32_t seq = (uint32_t)i + 1;
+		if (send_request(fd, family[i], seq) || read_dump(fd, t, seq)) {
+			snprintf(err, errlen, "netlink sock_diag dump: %s",
+				 strerror(errno));
+			close(fd);
+			sockdiag_free(t);
+			return -1;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+const struct sockdiag_entry *sockdiag_find(const struct sockdiag_table *t,
+					   uint64_t ino)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->entry[i].ino == ino)
+			return &t->entry[i];
+	return NULL;
+}
+
+void sockdiag_free(struct sockdiag_table *t)
+{
+	free(t->entry);
+	memset(t, 0, sizeof(*t));
+}
+
+/*
+ * One line of /proc/net/tcp{,6}:
+ *   sl local rem st tx_queue:rx_queue tr:when retr uid timeout inode ...
+ * For a LISTEN socket (st 0A) rx_queue is sk_ack_backlog
+ * (net/ipv4/tcp_ipv4.c get_tcp4_sock). 1 matched, 0 not.
+ */
+static int parse_tcp_line(const char *line, uint64_t ino, uint32_t *queue)
+{
+	unsigned int st, tx, rx;
+	unsigned long long inode;
+
+	if (sscanf(line, "%*s %*s %*s %x %x:%x %*s %*s %*s %*s %llu", &st, &tx,
+		   &rx, &inode) != 4)
+		return 0;
+	if (st != TCP_LISTEN || inode != ino)
+		return 0;
+	*queue = rx;
+	return 1;
+}
+
+static int proc_file_queue(const char *path, uint64_t ino, uint32_t *queue)
+{
+	FILE *f = fopen(path, "re");
+	char line[512];
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = parse_tcp_line(line, ino, queue);
+	fclose(f);
+	return found;
+}
+
+int sockdiag_proc_queue(pid_t pid, uint64_t ino, uint32_t *queue)
+{
+	static const char *const file[] = {"tcp", "tcp6"};
+	char path[64];
+
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/net/%s", (int)pid,
+			 file[i]);
+		if (proc_file_queue(path, ino, queue))
+			return 0;
+	}
+	return -1;
+}

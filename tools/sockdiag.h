@@ -1,0 +1,48 @@
+/*
+ * Live kernel readings of TCP listeners, matched by socket inode: the
+ * accept-queue length and drop count as they are while the reader runs,
+ * not as the shim last sampled them.
+ */
+#ifndef AW_SOCKDIAG_H
+#define AW_SOCKDIAG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct sockdiag_entry {
+	uint64_t ino;
+	uint32_t rqueue; /* idiag_rqueue: connections in the accept queue */
+	uint32_t wqueue; /* idiag_wqueue: the effective backlog */
+	uint64_t drops;	 /* SK_MEMINFO_DROPS */
+	int has_drops;	 /* the kernel sent SKMEMINFO with the drops field */
+};
+
+/* Every TCP listener of the reader's network namespace. Owned by the caller,
+ * released with sockdiag_free(). */
+struct sockdiag_table {
+	struct sockdiag_entry *entry;
+	size_t n;
+	size_t cap;
+};
+
+/*
+ * Fill t with one NETLINK_SOCK_DIAG dump of TCP LISTEN sockets, IPv4 and
+ * IPv6. Returns 0, or -1 with a reason in err (t is then empty).
+ */
+int sockdiag_dump(struct sockdiag_table *t, char *err, size_t errlen);
+
+/* The entry for socket inode ino, or NULL. */
+const struct sockdiag_entry *sockdiag_find(const struct sockdiag_table *t,
+					   uint64_t ino);
+
+void sockdiag_free(struct sockdiag_table *t);
+
+/*
+ * Fallback for a process in another network namespace: the accept-queue
+ * length of its listener ino from /proc/PID/net/tcp and tcp6 (the rx_queue
+ * column of a LISTEN line). Drops are not there. 0, or -1 when not found.
+ */
+int sockdiag_proc_queue(pid_t pid, uint64_t ino, uint32_t *queue);
+
+#endif
