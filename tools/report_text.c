@@ -204,9 +204,8 @@ void report_text(FILE *out, const struct report *r)
 		return;
 	if (r->n_proc == 0)
 		fprintf(out, "no acceptwatch segments of live processes\n");
-		fprintf(out,
-			"\n%zu segment%s of exited processes skipped, "
-			"%zu unreadable\n",
-			r->skipped_exited, r->skipped_exited == 1 ? "" : "s",
-			r->n_unreadable);
+	fprintf(out,
+		"\n%zu segment%s of exited processes skipped, %zu unreadable\n",
+		r->skipped_exited, r->skipped_exited == 1 ? "" : "s",
+		r->n_unreadable);
 }
