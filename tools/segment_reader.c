@@ -87,8 +87,12 @@ int segment_scan(pid_t **pids, size_t *n, char *err, size_t errlen)
 static int process_alive(pid_t pid, uint64_t start_ticks)
 {
 	uint64_t ticks;
+	char state;
 
 	if (kill(pid, 0) != 0 && errno != EPERM)
+		return 0;
+	/* A zombie still answers signal 0, but its sockets are closed. */
+	if (procinfo_state(pid, &state) == 0 && (state == 'Z' || state == 'X'))
 		return 0;
 	if (start_ticks == 0)
 		return 1;
@@ -286,7 +290,10 @@ static int open_segment(struct segment_snapshot *snap, struct stat *st,
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		int missing = errno == ENOENT;
-		snprintf(err, errlen, "%s", strerror(errno));
+		/* O_NOFOLLOW says ELOOP: name what was refused. */
+		snprintf(err, errlen, "%s",
+			 errno == ELOOP ? "a symbolic link, not followed"
+					: strerror(errno));
 		return missing ? SEGMENT_MISSING : SEGMENT_UNREADABLE;
 	}
 	if (fstat(fd, st)) {
