@@ -43,6 +43,7 @@ TSAN_SHIM := $(B)/tsan/libacceptwatch.so
 ASAN_TOOL := $(B)/asan/acceptwatch
 E2E_BIN := $(E2E_SRC:tests/e2e/%.c=$(B)/asan/tests/%)
 E2E_TSAN_BIN := $(E2E_SRC:tests/e2e/%.c=$(B)/tsan/tests/%)
+E2E_REL_BIN := $(E2E_SRC:tests/e2e/%.c=$(B)/rel/tests/%)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/tests/%)
 
 # What each unit test links besides itself: the module under test.
@@ -107,6 +108,10 @@ $(B)/asan/tests/%: tests/e2e/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< -lpthread -lm
 
+$(B)/rel/tests/%: tests/e2e/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< -lpthread -lm
+
 $(B)/tsan/tests/%: tests/e2e/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -o $@ $< -lpthread -lm
@@ -114,7 +119,7 @@ $(B)/tsan/tests/%: tests/e2e/%.c
 .SECONDEXPANSION:
 $(B)/asan/tests/test_%: tests/unit/test_%.c $$(UNIT_DEPS_test_$$*)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $^ \
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $(filter %.c,$^) \
 		$$(pkg-config --cflags --libs cmocka) -lm
 
 # --- dependencies --------------------------------------------------------
@@ -143,7 +148,7 @@ deps:
 
 # --- tests ---------------------------------------------------------------
 test-build: all $(ASAN_SHIM) $(TSAN_SHIM) $(ASAN_TOOL) $(E2E_BIN) \
-	$(E2E_TSAN_BIN) $(UNIT_BIN)
+	$(E2E_TSAN_BIN) $(E2E_REL_BIN) $(UNIT_BIN)
 
 check: deps
 	$(MAKE) test-build

@@ -175,9 +175,10 @@ static void record_slow(struct aw_segment *s, int slot, struct aw_event *e,
 	uint64_t pos =
 	    __atomic_fetch_add(&s->header.event_head, 1, __ATOMIC_RELAXED);
 	struct aw_event *dst = &s->event[pos % AW_MAX_EVENTS];
-	uint32_t seq = __atomic_load_n(&dst->seq, __ATOMIC_RELAXED);
-	__atomic_store_n(&dst->seq, seq | 1u, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	/* Odd while filling (an acquire RMW keeps the stores after it), even
+	 * when done; writers that lap the ring onto one entry are rare and a
+	 * reader then simply sees an odd seq and skips it. */
+	uint32_t seq = __atomic_fetch_or(&dst->seq, 1u, __ATOMIC_ACQ_REL) | 1u;
 	dst->listener = (uint32_t)slot;
 	dst->time_real_ns = e->time_real_ns;
 	dst->away_ns = e->away_ns;
@@ -185,7 +186,7 @@ static void record_slow(struct aw_segment *s, int slot, struct aw_event *e,
 	dst->depth = e->depth;
 	dst->backlog = e->backlog;
 	dst->tid = e->tid;
-	__atomic_store_n(&dst->seq, (seq | 1u) + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&dst->seq, seq + 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&l->last_slow_event, pos + 1, __ATOMIC_RELAXED);
 	log_slow(l, e, slow_ms, now);
 }

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Runs every test of `make check`: the cmocka unit tests, then each
+# tests/e2e/test_*.sh. A test exits 0 (passed), 77 (skipped: it says why on
+# one line) or anything else (failed). Ends with "N passed, N failed, N
+# skipped" and a non-zero status if anything failed.
+set -u
+cd "$(dirname "$0")/.."
+root=$PWD
+export AW_ROOT=$root
+export AW_BIN=$root/build/asan/tests
+export AW_TSAN_BIN=$root/build/tsan/tests
+export AW_SHIM=$root/build/asan/libacceptwatch.so
+export AW_TSAN_SHIM=$root/build/tsan/libacceptwatch.so
+export AW_TOOL=$root/build/asan/acceptwatch
+export AW_REL_SHIM=$root/shim/libacceptwatch.so
+export AW_REL_TOOL=$root/tools/acceptwatch
+# Leaks of the short-lived test programs are not what these tests measure;
+# every other ASan/UBSan finding fails the test that triggered it.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0:exitcode=99}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+passed=0 failed=0 skipped=0
+failures=()
+log_dir=$(mktemp -d /tmp/acceptwatch-tests.XXXXXX)
+
+run_one() {
+	local name=$1
+	shift
+	local log="$log_dir/$name.log" start=$SECONDS rc
+	"$@" >"$log" 2>&1
+	rc=$?
+	local took=$((SECONDS - start))
+	case $rc in
+	0)
+		passed=$((passed + 1))
+		printf 'PASS %-40s %3ss\n' "$name" "$took"
+		;;
+	77)
+		skipped=$((skipped + 1))
+		printf 'SKIP %-40s %s\n' "$name" "$(grep -m1 '^SKIP' "$log" | cut -c7-)"
+		;;
+	*)
+		failed=$((failed + 1))
+		failures+=("$name")
+		printf 'FAIL %-40s %3ss (exit %d)\n' "$name" "$took" "$rc"
+		sed 's/^/    | /' "$log" | tail -40
+		;;
+	esac
+}
+
+filter=${AW_TEST_FILTER:-}
+for t in build/asan/tests/test_*; do
+	[ -x "$t" ] || continue
+	name=unit/$(basename "$t")
+	[[ -z $filter || $name == *$filter* ]] || continue
+	run_one "$name" "$t"
+done
+for t in tests/e2e/test_*.sh; do
+	name=e2e/$(basename "$t" .sh)
+	[[ -z $filter || $name == *$filter* ]] || continue
+	run_one "$name" bash "$t"
+done
+
+echo
+if [ "$failed" -gt 0 ]; then
+	echo "failed: ${failures[*]} (logs in $log_dir)"
+else
+	rm -rf "$log_dir"
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

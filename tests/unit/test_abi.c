@@ -1,0 +1,61 @@
+/* The segment layout, pinned: the offsets a reader of another build relies
+ * on. The header's _Static_asserts catch a moved field at compile time; this
+ * test states them where a reviewer reads tests, and checks the constants
+ * the validation compares against. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "acceptwatch_abi.h"
+
+static void test_header_layout(void **state)
+{
+	(void)state;
+	assert_int_equal(offsetof(struct aw_seg_header, magic), 0);
+	assert_int_equal(offsetof(struct aw_seg_header, abi_version), 8);
+	assert_int_equal(offsetof(struct aw_seg_header, header_size), 12);
+	assert_int_equal(offsetof(struct aw_seg_header, total_size), 16);
+	assert_int_equal(offsetof(struct aw_seg_header, pid), 60);
+	assert_int_equal(offsetof(struct aw_seg_header, comm), 96);
+	assert_int_equal(sizeof(struct aw_seg_header), 192);
+}
+
+static void test_listener_layout(void **state)
+{
+	(void)state;
+	assert_int_equal(offsetof(struct aw_listener, state), 0);
+	assert_int_equal(offsetof(struct aw_listener, seq), 4);
+	assert_int_equal(offsetof(struct aw_listener, fd), 8);
+	assert_int_equal(offsetof(struct aw_listener, ino), 24);
+	assert_int_equal(offsetof(struct aw_listener, address), 32);
+	assert_int_equal(offsetof(struct aw_listener, requested_backlog), 144);
+	assert_int_equal(offsetof(struct aw_listener, effective_backlog), 152);
+	assert_int_equal(offsetof(struct aw_listener, stripe), 320);
+	assert_int_equal(sizeof(struct aw_listener), 59200);
+	/* Stripes start on their own cache lines: no false sharing. */
+	assert_int_equal(offsetof(struct aw_listener, stripe) % 64, 0);
+	assert_int_equal(sizeof(struct aw_stripe) % 64, 0);
+}
+
+static void test_segment_layout(void **state)
+{
+	(void)state;
+	assert_int_equal(AW_SEG_MAGIC, 0x3147455357544341ULL);
+	assert_int_equal(AW_ABI_VERSION, 1);
+	assert_int_equal(AW_HIST_BUCKETS, 608);
+	assert_int_equal(offsetof(struct aw_segment, listener), 192);
+	assert_int_equal(offsetof(struct aw_segment, event),
+			 192 + AW_MAX_LISTENERS * 59200);
+	assert_int_equal(AW_SEG_SIZE, 192 + 64 * 59200 + 32 * 48);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_header_layout),
+		cmocka_unit_test(test_listener_layout),
+		cmocka_unit_test(test_segment_layout),
+	};
+	return cmocka_run_group_tests_name("abi", tests, NULL, NULL);
+}

@@ -1,0 +1,155 @@
+/* Unit tests for the log-linear histogram: bucket bounds, relative error,
+ * quantiles against known data, merging and saturation. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "histogram.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void test_linear_range_is_exact(void **state)
+{
+	(void)state;
+	for (uint64_t v = 0; v < AW_HIST_LINEAR; v++) {
+		assert_int_equal(aw_hist_index(v), v);
+		assert_int_equal(aw_hist_bucket_low((uint32_t)v), v);
+		assert_int_equal(aw_hist_bucket_width((uint32_t)v), 1);
+	}
+}
+
+/* Every bucket holds exactly the values [low, low + width), contiguously. */
+static void test_buckets_tile_the_range(void **state)
+{
+	(void)state;
+	for (uint32_t i = 0; i + 1 < AW_HIST_BUCKETS; i++) {
+		uint64_t low = aw_hist_bucket_low(i);
+		uint64_t high = low + aw_hist_bucket_width(i) - 1;
+		assert_int_equal(aw_hist_bucket_low(i + 1), high + 1);
+		assert_int_equal(aw_hist_index(low), i);
+		assert_int_equal(aw_hist_index(high), i);
+	}
+}
+
+static void test_relative_width_bounded(void **state)
+{
+	(void)state;
+	for (uint32_t i = AW_HIST_LINEAR; i < AW_HIST_BUCKETS; i++) {
+		double rel = (double)aw_hist_bucket_width(i) /
+			     (double)aw_hist_bucket_low(i);
+		assert_true(rel <= 1.0 / 16 + 1e-12);
+	}
+}
+
+static void test_saturates_past_range(void **state)
+{
+	(void)state;
+	assert_int_equal(aw_hist_index(UINT64_MAX), AW_HIST_BUCKETS - 1);
+	assert_int_equal(aw_hist_index((uint64_t)1 << 41), AW_HIST_BUCKETS - 1);
+	assert_int_equal(aw_hist_index(((uint64_t)1 << 41) - 1),
+			 AW_HIST_BUCKETS - 1);
+	struct aw_hist *h = calloc(1, sizeof(*h));
+	aw_hist_record(h, UINT64_MAX / 2);
+	assert_int_equal(h->max, UINT64_MAX / 2);
+	/* Past the range: the last bucket's midpoint, below the exact max. */
+	uint32_t last = AW_HIST_BUCKETS - 1;
+	assert_int_equal(aw_hist_quantile(h, 1.0),
+			 aw_hist_bucket_low(last) +
+				 aw_hist_bucket_width(last) / 2);
+	free(h);
+}
+
+static void assert_close(uint64_t got, uint64_t want, double tol)
+{
+	double err = got > want ? (double)(got - want) : (double)(want - got);
+	if (err > tol * (double)want)
+		fail_msg("got %llu, want %llu (+-%.1f%%)",
+			 (unsigned long long)got, (unsigned long long)want,
+			 tol * 100);
+}
+
+/* 1..100000 ms in ns: every quantile is known exactly. */
+static void test_quantiles_of_uniform_data(void **state)
+{
+	(void)state;
+	struct aw_hist *h = calloc(1, sizeof(*h));
+	const uint64_t n = 100000, unit = 1000000;
+	for (uint64_t i = 1; i <= n; i++)
+		aw_hist_record(h, i * unit);
+	assert_int_equal(aw_hist_count(h), n);
+	assert_int_equal(h->max, n * unit);
+	assert_int_equal(h->sum, n * (n + 1) / 2 * unit);
+	assert_close(aw_hist_quantile(h, 0.5), 50000 * unit, 0.033);
+	assert_close(aw_hist_quantile(h, 0.99), 99000 * unit, 0.033);
+	assert_close(aw_hist_quantile(h, 0.001), 100 * unit, 0.033);
+	assert_int_equal(aw_hist_quantile(h, 1.0), n * unit);
+	free(h);
+}
+
+static void test_quantile_never_exceeds_max(void **state)
+{
+	(void)state;
+	struct aw_hist *h = calloc(1, sizeof(*h));
+	aw_hist_record(h, 1000); /* bucket [992, 1024): midpoint 1008 */
+	assert_int_equal(aw_hist_quantile(h, 0.5), 1000);
+	aw_hist_record(h, 1010);
+	assert_int_equal(aw_hist_quantile(h, 0.5), 1008);
+	free(h);
+}
+
+static void test_empty(void **state)
+{
+	(void)state;
+	struct aw_hist *h = calloc(1, sizeof(*h));
+	assert_int_equal(aw_hist_count(h), 0);
+	assert_int_equal(aw_hist_quantile(h, 0.99), 0);
+	free(h);
+}
+
+static void test_merge_adds(void **state)
+{
+	(void)state;
+	struct aw_hist *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	for (int i = 0; i < 10; i++)
+		aw_hist_record(a, 200);
+	aw_hist_record(b, 5000000);
+	aw_hist_merge(a, b);
+	assert_int_equal(aw_hist_count(a), 11);
+	assert_int_equal(a->max, 5000000);
+	assert_int_equal(a->sum, 10 * 200 + 5000000);
+	assert_close(aw_hist_quantile(a, 0.5), 200, 0.033);
+	free(a);
+	free(b);
+}
+
+static void test_count_le_whole_buckets(void **state)
+{
+	(void)state;
+	struct aw_hist *h = calloc(1, sizeof(*h));
+	aw_hist_record(h, 5);
+	aw_hist_record(h, 100);
+	aw_hist_record(h, 1000000);
+	assert_int_equal(aw_hist_count_le(h, 4), 0);
+	assert_int_equal(aw_hist_count_le(h, 5), 1);
+	assert_int_equal(aw_hist_count_le(h, 1000), 2);
+	assert_int_equal(aw_hist_count_le(h, 10000000), 3);
+	free(h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_linear_range_is_exact),
+		cmocka_unit_test(test_buckets_tile_the_range),
+		cmocka_unit_test(test_relative_width_bounded),
+		cmocka_unit_test(test_saturates_past_range),
+		cmocka_unit_test(test_quantiles_of_uniform_data),
+		cmocka_unit_test(test_quantile_never_exceeds_max),
+		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_merge_adds),
+		cmocka_unit_test(test_count_le_whole_buckets),
+	};
+	return cmocka_run_group_tests_name("histogram", tests, NULL, NULL);
+}
