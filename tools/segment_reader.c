@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,6 +280,47 @@ static int copy_segment(const struct aw_segment *seg,
 	return SEGMENT_OK;
 }
 
+/*
+ * A segment file truncated while mapped (by its owner, or by anyone when
+ * the reader is root) turns our next load into SIGBUS. The copy runs under
+ * a handler that jumps back out, so such a segment is reported, not fatal.
+ */
+static sigjmp_buf bus_jmp;
+static volatile sig_atomic_t bus_armed;
+
+static void on_sigbus(int sig)
+{
+	if (bus_armed)
+		siglongjmp(bus_jmp, 1);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* segment_check() then copy_segment(), with SIGBUS turned into an error. */
+static int guarded_copy(const void *map, size_t size, uid_t owner,
+			struct segment_snapshot *snap, char *err, size_t errlen)
+{
+	struct sigaction sa, old;
+	volatile int ret = SEGMENT_UNREADABLE;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigbus;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(bus_jmp, 1)) {
+		snprintf(err, errlen, "segment shrank while being read");
+		ret = SEGMENT_UNREADABLE;
+	} else {
+		bus_armed = 1;
+		if (segment_check(map, size, owner, geteuid(), err, errlen) ==
+		    0)
+			ret = copy_segment(map, snap, err, errlen);
+	}
+	bus_armed = 0;
+	sigaction(SIGBUS, &old, NULL);
+	return ret;
+}
+
 /* Open and fstat the segment file: a regular file, never through a link. */
 static int open_segment(struct segment_snapshot *snap, struct stat *st,
 			char *err, size_t errlen)
@@ -334,9 +376,7 @@ int segment_snapshot(pid_t pid, struct segment_snapshot *snap, char *err,
 		}
 	}
 	close(fd);
-	int ret = SEGMENT_UNREADABLE;
-	if (segment_check(map, size, st.st_uid, geteuid(), err, errlen) == 0)
-		ret = copy_segment(map, snap, err, errlen);
+	int ret = guarded_copy(map, size, st.st_uid, snap, err, errlen);
 	if (map)
 		munmap(map, size);
 	return ret;

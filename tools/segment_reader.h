@@ -70,7 +70,7 @@ struct segment_listener {
 	int has_last_slow;
 	struct aw_event last_slow;
 
-	/* Filled by the caller from the kernel (segment_apply_live()). */
+	/* Filled by the caller from the kernel (live_apply() in live.h). */
 	struct segment_live live;
 	int stalled;
 };
