@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,12 +33,13 @@ static pid_t name_pid(const char *name)
 	if (strncmp(name, AW_SEG_PREFIX, plen) != 0)
 		return 0;
 	const char *d = name + plen;
-	if (!*d || strlen(d) > 9 || d[0] == '0')
+	if (!*d || strlen(d) > 10 || d[0] == '0')
 		return 0;
 	for (const char *p = d; *p; p++)
 		if (*p < '0' || *p > '9')
 			return 0;
-	return (pid_t)atoi(d);
+	long long v = strtoll(d, NULL, 10);
+	return v <= INT_MAX ? (pid_t)v : 0;
 }
 
 static int pid_cmp(const void *a, const void *b)
