@@ -279,6 +279,9 @@ static int copy_segment(const struct aw_segment *seg,
 	copy_events(seg, snap);
 	snap->alive = process_alive(snap->pid, snap->header.pid_start_ticks);
 	snap->stopped = snap->alive && procinfo_stopped(snap->pid) == 1;
+	/* A shim that could not name its process leaves comm empty. */
+	if (!snap->comm[0] && snap->alive)
+		procinfo_comm(snap->pid, snap->comm, sizeof(snap->comm));
 	return SEGMENT_OK;
 }
 
