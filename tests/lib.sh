@@ -1,0 +1,188 @@
+# tests/lib.sh - helpers for the acceptwatch end-to-end test scripts (bash).
+#
+# Source it first: `. "$AW_ROOT/tests/lib.sh"`. It gives the script a private
+# temp dir $AW_TMP and an EXIT trap that stops every process the script
+# started through it and removes what it registered. A test exits 0 (pass),
+# 77 (skip, via aw_skip) or 1 (fail, via aw_fail).
+#
+#   aw_skip MSG / aw_fail MSG       print SKIP:/FAIL: MSG, exit 77 / 1
+#   aw_need_root_netns              skip unless root and `unshare -n` works
+#   aw_enter_netns SOMAXCONN "$@"   re-run this script in a private network
+#                                   namespace, lo up, somaxconn set
+#   aw_start_server VAR ARGS...     start $AW_BIN/server ARGS in the
+#                                   background, wait (5 s) for "ready"; sets
+#                                   VAR_PID, VAR_PORT (port or Unix path),
+#                                   VAR_OUT (stdout file), VAR_ERR (stderr)
+#   aw_stop PID                     SIGTERM (and SIGCONT), wait up to 5 s;
+#                                   returns the exit status
+#   aw_register_pid PID...          stop these at exit too
+#   aw_register_file PATH...        remove these at exit
+#   aw_cleanup                      what the EXIT trap runs
+#   aw_json_get FILE EXPR           print a value from a JSON file
+#   aw_expect FILE EXPR WANT        fail unless the value prints as WANT
+#   aw_range FILE EXPR LO HI        fail unless LO <= value <= HI
+#
+# LD_PRELOAD=... before aw_start_server reaches the server only, never the
+# helper commands (a sanitized shim must not load into sleep or python3).
+
+AW_ROOT=${AW_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+AW_BIN=${AW_BIN:-$AW_ROOT/build/asan/tests}
+AW_TSAN_BIN=${AW_TSAN_BIN:-$AW_ROOT/build/tsan/tests}
+AW_SHIM=${AW_SHIM:-$AW_ROOT/build/asan/libacceptwatch.so}
+AW_TOOL=${AW_TOOL:-$AW_ROOT/build/asan/acceptwatch}
+AW_TMP=$(mktemp -d /tmp/aw-test.XXXXXX) || {
+	echo "FAIL: mktemp"
+	exit 1
+}
+AW_PIDS=()
+AW_FILES=()
+
+aw_skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+aw_fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+aw_need_root_netns() {
+	[ "$(id -u)" = 0 ] || aw_skip "needs root (private network namespace)"
+	unshare -n true 2>/dev/null || aw_skip "unshare -n is not permitted here"
+}
+
+# Runs the rest of the calling script as root in a new network namespace, so
+# sysctls (per namespace) and listeners cannot disturb the host. The outer
+# shell is replaced (exec): its trap would not run, so it cleans up first.
+aw_enter_netns() {
+	local somaxconn=$1
+	shift
+	if [ -z "${AW_IN_NETNS:-}" ]; then
+		aw_need_root_netns
+		aw_cleanup
+		trap - EXIT
+		AW_IN_NETNS=1 exec unshare -n bash "$0" "$@"
+	fi
+	ip link set lo up || aw_fail "ip link set lo up"
+	sysctl -q -w net.core.somaxconn="$somaxconn" ||
+		aw_fail "sysctl net.core.somaxconn=$somaxconn"
+}
+
+aw_register_pid() {
+	AW_PIDS+=("$@")
+}
+
+aw_register_file() {
+	AW_FILES+=("$@")
+}
+
+# True while PID runs; a zombie (exited, not yet waited for) is not running,
+# so `kill -0` alone would not do.
+aw__alive() {
+	local stat
+	read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
+}
+
+aw_start_server() {
+	local var=$1 preload=${LD_PRELOAD-} pid line i
+	shift
+	unset LD_PRELOAD
+	local out="$AW_TMP/$var.out" err="$AW_TMP/$var.err"
+	# Created here: the background job may not have opened them yet.
+	: >"$out"
+	: >"$err"
+	if [ -n "$preload" ]; then
+		LD_PRELOAD=$preload "$AW_BIN/server" "$@" >"$out" 2>"$err" &
+	else
+		"$AW_BIN/server" "$@" >"$out" 2>"$err" &
+	fi
+	pid=$!
+	AW_PIDS+=("$pid")
+	for ((i = 0; i < 100; i++)); do
+		if read -r line <"$out" && [[ $line == "ready "* ]]; then
+			printf -v "${var}_PID" %s "$pid"
+			printf -v "${var}_PORT" %s "${line#ready }"
+			printf -v "${var}_OUT" %s "$out"
+			printf -v "${var}_ERR" %s "$err"
+			return 0
+		fi
+		aw__alive "$pid" || aw_fail "server $* exited early: $(cat "$err")"
+		sleep 0.05
+	done
+	aw_fail "server $* not ready within 5 s: $(cat "$err")"
+}
+
+# SIGCONT too: a stopped process would not act on SIGTERM.
+aw_stop() {
+	local pid=$1 i
+	kill -TERM "$pid" 2>/dev/null
+	kill -CONT "$pid" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		aw__alive "$pid" || break
+		sleep 0.05
+	done
+	if aw__alive "$pid"; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		aw_fail "pid $pid ignored SIGTERM for 5 s"
+	fi
+	wait "$pid" 2>/dev/null
+}
+
+aw_cleanup() {
+	local pid i
+	for pid in "${AW_PIDS[@]}"; do
+		aw__alive "$pid" || continue
+		kill -TERM "$pid" 2>/dev/null
+		kill -CONT "$pid" 2>/dev/null
+	done
+	for ((i = 0; i < 40; i++)); do
+		local left=0
+		for pid in "${AW_PIDS[@]}"; do
+			aw__alive "$pid" && left=1
+		done
+		[ "$left" = 0 ] && break
+		sleep 0.05
+	done
+	for pid in "${AW_PIDS[@]}"; do
+		aw__alive "$pid" && kill -KILL "$pid" 2>/dev/null
+	done
+	AW_PIDS=()
+	rm -rf -- "$AW_TMP" "${AW_FILES[@]}"
+	AW_FILES=()
+}
+trap aw_cleanup EXIT
+
+# EXPR is Python, evaluated with the top-level keys as names, e.g.
+# "processes[0]['listeners'][0]['accepts']". Scalars print as Python prints
+# them (True, None, 3); lists and objects as JSON.
+aw_json_get() {
+	python3 - "$1" "$2" <<'EOF'
+import json, sys
+with open(sys.argv[1]) as f:
+    doc = json.load(f)
+names = dict(doc) if isinstance(doc, dict) else {}
+names["doc"] = doc
+try:
+    v = eval(sys.argv[2], names)
+except Exception as e:
+    sys.exit("aw_json_get: %s: %s: %r" % (sys.argv[1], sys.argv[2], e))
+print(json.dumps(v) if isinstance(v, (dict, list)) else v)
+EOF
+}
+
+aw_expect() {
+	local got
+	got=$(aw_json_get "$1" "$2") || aw_fail "no $2 in $1"
+	[ "$got" = "$3" ] || aw_fail "$2 is $got, want $3"
+}
+
+aw_range() {
+	local got
+	got=$(aw_json_get "$1" "$2") || aw_fail "no $2 in $1"
+	python3 -c 'import sys; v, lo, hi = map(float, sys.argv[1:]); sys.exit(not lo <= v <= hi)' \
+		"$got" "$3" "$4" 2>/dev/null || aw_fail "$2 is $got, want $3..$4"
+}
