@@ -45,8 +45,12 @@ struct call {
 	int fd;
 	int ret;
 	int err;
-	int known_at_entry; /* the listener was known before the call */
 	uint64_t t0, t1;
+	/* Decided at entry, for a listener known then: */
+	int known_at_entry;
+	int away_due;	/* out of accept longer than the threshold */
+	int probe;	/* a probe is due: slow check or rate-limited sample */
+	uint32_t depth; /* queue depth the call met, UINT32_MAX unknown */
 };
 
 static struct aw_stripe *my_stripe(struct aw_listener *l)
@@ -113,18 +117,20 @@ static int sample_allowed(struct aw_listener *l, uint64_t now)
 }
 
 /*
- * Read the listener's queue and drop count. Returns the depth the call met:
- * after a successful accept the queue held one more (the one taken).
+ * Read the listener's queue and drop count at `now`. extra is added to the
+ * depth read (see the long-call case in exit_probe); the depth never goes
+ * past backlog + 1, what the queue holds at most. Returns the depth.
  */
-static uint32_t sample_listener(struct aw_listener *l, int slot,
-				const struct call *c)
+static uint32_t sample_listener(struct aw_listener *l, int slot, int fd,
+				uint64_t now, uint32_t extra)
 {
 	uint32_t depth, backlog;
 	uint64_t drops;
-	if (aw_probe_queue(c->fd, &depth, &backlog) != 0)
+	if (aw_probe_queue(fd, &depth, &backlog) != 0)
 		return UINT32_MAX;
-	if (c->ret >= 0)
-		depth++;
+	depth += extra;
+	if (depth > backlog + 1)
+		depth = backlog + 1;
 	if (backlog !=
 	    __atomic_load_n(&l->effective_backlog, __ATOMIC_RELAXED)) {
 		aw_table_lock();
@@ -133,11 +139,12 @@ static uint32_t sample_listener(struct aw_listener *l, int slot,
 	}
 	__atomic_store_n(&l->queue_now, depth, __ATOMIC_RELAXED);
 	store_max32(&l->queue_peak, depth);
+	/* The queue holds backlog + 1 before SYNs are dropped. */
 	if (depth > backlog)
 		__atomic_fetch_add(&l->full_events, 1, __ATOMIC_RELAXED);
-	if (aw_probe_drops(c->fd, &drops) == 0)
+	if (aw_probe_drops(fd, &drops) == 0)
 		__atomic_store_n(&l->drops, drops, __ATOMIC_RELAXED);
-	__atomic_store_n(&l->sample_mono_ns, c->t1, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->sample_mono_ns, now, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&l->samples, 1, __ATOMIC_RELAXED);
 	return depth;
 }
@@ -198,7 +205,7 @@ static void record_slow(struct aw_segment *s, int slot, struct aw_event *e,
  * already waiting when the loop came back (the call did not block) is one.
  */
 static void check_slow(struct aw_segment *s, int slot, const struct call *c,
-		       struct aw_stripe *st, uint64_t since_ns, uint32_t depth,
+		       struct aw_stripe *st, uint64_t since_ns,
 		       uint32_t slow_ms)
 {
 	struct aw_listener *l = &s->listener[slot];
@@ -207,7 +214,7 @@ static void check_slow(struct aw_segment *s, int slot, const struct call *c,
 	    .time_real_ns = aw_real_ns(),
 	    .away_ns = since_ns,
 	    .queue_wait_ms = UINT64_MAX,
-	    .depth = depth,
+	    .depth = c->depth,
 	    .backlog = __atomic_load_n(&l->effective_backlog, __ATOMIC_RELAXED),
 	    .tid = (int32_t)syscall(SYS_gettid),
 	};
@@ -235,27 +242,45 @@ static void record_wait_sample(struct aw_listener *l, struct aw_stripe *st,
 		aw_hist_record(&st->queue_wait_ms, wait_ms);
 }
 
-static void account(struct aw_segment *s, int slot, const struct call *c,
-		    const struct aw_config *cfg)
+static int is_tcp(struct aw_listener *l)
 {
-	struct aw_listener *l = &s->listener[slot];
-	struct aw_stripe *st = my_stripe(l);
-	struct thread_slot *ts = &self.slot[slot];
-	uint64_t threshold = cfg->slow_ms * NS_PER_MS;
-	uint64_t last = ts->last_return_ns;
-	uint64_t since = last != 0 ? c->t1 - last : c->t1 - c->t0;
-	/* Out of accept too long: busy elsewhere since the last accept, back
-	 * late after a drain, or stuck in this very call (a stopped process
-	 * resumes a blocked accept in the kernel: one long call). */
-	int slow_due = c->t1 - c->t0 > threshold ||
-		       (last != 0 && c->t0 - last > threshold);
+	return __atomic_load_n(&l->flags, __ATOMIC_RELAXED) & AW_LF_TCP;
+}
 
-	/* Idle time after a drain is not the loop being away. */
-	if (last != 0 && !ts->drained && c->known_at_entry)
-		aw_hist_record(&st->away_ns, c->t0 - last);
-	ts->last_return_ns = c->t1;
-	ts->drained = 0;
+/*
+ * Before the call: is a probe due? When it is, read the queue now: that is
+ * exactly the depth this call meets.
+ */
+static void entry_probe(struct aw_listener *l, int slot, struct call *c,
+			uint64_t threshold)
+{
+	uint64_t last = self.slot[slot].last_return_ns;
+	c->known_at_entry = 1;
+	c->depth = UINT32_MAX;
+	c->away_due = last != 0 && c->t0 - last > threshold;
+	c->probe = c->away_due || sample_allowed(l, c->t0);
+	if (c->probe && is_tcp(l))
+		c->depth = sample_listener(l, slot, c->fd, c->t0, 0);
+}
 
+/*
+ * After a call that blocked longer than the threshold and returned a
+ * connection, only now can the queue be read: a stopped process resumes a
+ * blocked accept inside the kernel, so the whole stop is one long call. The
+ * queue held what is left plus the connection just taken.
+ */
+static void exit_probe(struct aw_listener *l, int slot, struct call *c,
+		       uint64_t threshold)
+{
+	if (c->ret < 0 || c->t1 - c->t0 <= threshold || !is_tcp(l))
+		return;
+	c->probe = 1;
+	c->depth = sample_listener(l, slot, c->fd, c->t1, 1);
+}
+
+static void count_result(struct aw_listener *l, struct aw_stripe *st,
+			 struct thread_slot *ts, const struct call *c)
+{
 	if (c->ret >= 0) {
 		__atomic_fetch_add(&st->accepts, 1, __ATOMIC_RELAXED);
 		__atomic_store_n(&st->last_accept_mono_ns, c->t1,
@@ -272,15 +297,33 @@ static void account(struct aw_segment *s, int slot, const struct call *c,
 		__atomic_fetch_add(&st->errors[err_class(c->err)], 1,
 				   __ATOMIC_RELAXED);
 	}
+}
 
-	int tcp = __atomic_load_n(&l->flags, __ATOMIC_RELAXED) & AW_LF_TCP;
-	if (!slow_due && !sample_allowed(l, c->t1))
+static void account(struct aw_segment *s, int slot, struct call *c,
+		    const struct aw_config *cfg)
+{
+	struct aw_listener *l = &s->listener[slot];
+	struct aw_stripe *st = my_stripe(l);
+	struct thread_slot *ts = &self.slot[slot];
+	uint64_t threshold = cfg->slow_ms * NS_PER_MS;
+	uint64_t last = ts->last_return_ns;
+
+	if (c->known_at_entry)
+		exit_probe(l, slot, c, threshold);
+	/* Idle time after a drain is not the loop being away. */
+	if (last != 0 && !ts->drained && c->known_at_entry)
+		aw_hist_record(&st->away_ns, c->t0 - last);
+	ts->last_return_ns = c->t1;
+	ts->drained = 0;
+	count_result(l, st, ts, c);
+
+	if (c->ret < 0 || !c->probe)
 		return;
-	uint32_t depth = tcp ? sample_listener(l, slot, c) : UINT32_MAX;
-	if (c->ret < 0)
-		return;
-	if (slow_due)
-		check_slow(s, slot, c, st, since, depth, cfg->slow_ms);
+	/* Out of accept too long: busy elsewhere since the last accept, back
+	 * late after a drain, or stuck in this very call. */
+	if (c->away_due || c->t1 - c->t0 > threshold)
+		check_slow(s, slot, c, st, c->t1 - (last ? last : c->t0),
+			   cfg->slow_ms);
 	else
 		record_wait_sample(l, st, c);
 }
@@ -322,11 +365,14 @@ int aw_accept_path(const struct aw_config *cfg, int fd, struct sockaddr *addr,
 		return call_real(&c, addr, len, flags, use4);
 
 	struct aw_segment *s = slot >= 0 ? segment(cfg) : NULL;
-	struct aw_stripe *st = s ? my_stripe(&s->listener[slot]) : NULL;
-	c.known_at_entry = st != NULL;
-	if (st)
-		__atomic_fetch_add(&st->in_accept, 1, __ATOMIC_RELAXED);
+	struct aw_stripe *st = NULL;
 	c.t0 = aw_mono_ns();
+	if (s != NULL) {
+		struct aw_listener *l = &s->listener[slot];
+		entry_probe(l, slot, &c, cfg->slow_ms * NS_PER_MS);
+		st = my_stripe(l);
+		__atomic_fetch_add(&st->in_accept, 1, __ATOMIC_RELAXED);
+	}
 	c.ret = call_real(&c, addr, len, flags, use4);
 	c.err = errno;
 	c.t1 = aw_mono_ns();

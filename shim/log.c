@@ -18,17 +18,18 @@ void aw_log_setup(const struct aw_config *c)
 	log_config = c;
 }
 
-static void write_all(int fd, const char *buf, size_t len)
+static int write_all(int fd, const char *buf, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, buf, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return;
+			return -1;
 		buf += n;
 		len -= (size_t)n;
 	}
+	return 0;
 }
 
 static int write_file(const char *path, const char *line, size_t len)
@@ -37,9 +38,11 @@ static int write_file(const char *path, const char *line, size_t len)
 	    path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
 	if (fd < 0)
 		return -1;
-	write_all(fd, line, len);
+	int ret = write_all(fd, line, len);
+	int err = errno;
 	close(fd);
-	return 0;
+	errno = err;
+	return ret;
 }
 
 static void emit(const char *line, size_t len)

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# A stopped server (SIGSTOP) under a burst larger than its backlog: while it
+# is stopped the reader sees it STALLED with a full queue (backlog + 1) and
+# the kernel's drop count rising; after SIGCONT the shim records the slow
+# event, the queue peak, and queue waits of about the stopped time.
+. "$AW_ROOT/tests/lib.sh"
+aw_enter_netns 16 "$@"
+L="processes[0]['listeners'][0]"
+
+LD_PRELOAD=$AW_SHIM aw_start_server S --backlog 4
+kill -STOP "$S_PID"
+stopped_at=$(date +%s%N)
+"$AW_BIN/burst" --port "$S_PORT" -n 12 --timeout-ms 20000 >"$AW_TMP/burst.out" &
+burst_pid=$!
+aw_register_pid "$burst_pid"
+sleep 1.5
+"$AW_TOOL" stat --json "$S_PID" >"$AW_TMP/a.json" || aw_fail "stat failed"
+aw_expect "$AW_TMP/a.json" "$L['stalled']" True
+aw_expect "$AW_TMP/a.json" "$L['live']" True
+aw_expect "$AW_TMP/a.json" "$L['queue']['now']" 5
+drops1=$(aw_json_get "$AW_TMP/a.json" "$L['drops']")
+[ "$drops1" -ge 1 ] || aw_fail "no drops while stopped and full ($drops1)"
+"$AW_TOOL" stat "$S_PID" | grep -q "STALLED" || aw_fail "text lacks STALLED"
+# SYN retries of the 7 connections that did not fit keep being dropped.
+sleep 2
+"$AW_TOOL" stat --json "$S_PID" >"$AW_TMP/b.json"
+drops2=$(aw_json_get "$AW_TMP/b.json" "$L['drops']")
+[ "$drops2" -gt "$drops1" ] || aw_fail "drops did not rise: $drops1 -> $drops2"
+# Cross-check with ss: Recv-Q 5 on Send-Q 4.
+ss -ltn "sport = :$S_PORT" | grep -q "^LISTEN *5 *4 " || aw_fail "ss disagrees: $(ss -ltn)"
+
+kill -CONT "$S_PID"
+resumed_at=$(date +%s%N)
+stopped_ms=$(((resumed_at - stopped_at) / 1000000))
+wait "$burst_pid"
+read -r _ completed _ failed <"$AW_TMP/burst.out"
+[ "$completed" = 12 ] || aw_fail "client completed $completed of 12"
+"$AW_TOOL" stat --json "$S_PID" >"$AW_TMP/c.json"
+cat "$AW_TMP/c.json" >&2
+aw_expect "$AW_TMP/c.json" "$L['accepts']" 12
+aw_expect "$AW_TMP/c.json" "$L['stalled']" False
+aw_range "$AW_TMP/c.json" "$L['slow_events']" 1 12
+aw_expect "$AW_TMP/c.json" "$L['queue']['peak']" 5
+aw_range "$AW_TMP/c.json" "$L['queue']['full_events']" 1 12
+# The first connections sat in the queue for the whole stop (less the burst
+# start-up, a few ms); tcpi_last_ack_recv is a lower bound.
+aw_range "$AW_TMP/c.json" "$L['queue_wait_ms']['max']" $((stopped_ms - 300)) $((stopped_ms + 100))
+echo "stopped ${stopped_ms} ms, drops $drops1 -> $drops2"
