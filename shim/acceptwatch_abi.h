@@ -8,6 +8,7 @@
  *   struct aw_seg_header                      at 0
  *   struct aw_listener[header.listener_count] at header.listener_offset
  *   struct aw_event[header.event_count]       at header.event_offset
+ *   struct aw_stack[header.stack_count]       at header.stack_offset
  *
  * Concurrency rules (writer = threads of one process, reader = any process):
  * - The header is filled before `magic` is stored with release order; a
@@ -24,6 +25,9 @@
  *   one line. A thread always uses the same stripe; the reader sums them.
  * - Events form a ring: a writer claims `event_head` with fetch-add, then
  *   fills entry (head % event_count) under that entry's seq.
+ * - Stacks are written once, under the slot lock of the writer, then
+ *   published by raising `stacks_used` (release); a published stack never
+ *   changes except its `hits` counter.
  *
  * Times: *_mono_ns are CLOCK_MONOTONIC (comparable across processes on one
  * machine), *_real_ns are CLOCK_REALTIME (wall clock, for people).
@@ -41,6 +45,8 @@
 #define AW_MAX_LISTENERS 64u
 #define AW_MAX_EVENTS 32u
 #define AW_STRIPES 4u
+#define AW_MAX_STACKS 32u
+#define AW_STACK_TEXT 1000u
 #define AW_ADDR_LEN 112u
 #define AW_COMM_LEN 16u
 
@@ -101,6 +107,26 @@ struct aw_event {
 	uint32_t pad;
 };
 
+/*
+ * A call-site stack, symbolized when captured: one frame per line,
+ * "function+0xOFF (module)" or "0xADDR (module)", innermost first,
+ * NUL-terminated within text (a reader checks). Deduplicated by call site.
+ */
+struct aw_stack {
+	uint64_t hash;	   /* of the return addresses: the dedup key */
+	uint64_t hits;	   /* captures that matched this stack */
+	uint32_t kind;	   /* enum aw_stack_kind */
+	uint32_t listener; /* slot where first seen */
+	uint32_t frames;
+	uint32_t pad;
+	char text[AW_STACK_TEXT];
+};
+
+enum aw_stack_kind {
+	AW_STACK_LISTEN = 1, /* who called listen(): who chose the backlog */
+	AW_STACK_SLOW = 2,   /* the accept loop at a slow event */
+};
+
 enum aw_slot_state {
 	AW_SLOT_FREE = 0,
 	AW_SLOT_READY = 2,
@@ -114,6 +140,8 @@ enum aw_listener_flags {
 	AW_LF_TCP = 1u << 3,	 /* TCP: depth/drops/queue wait readable */
 	AW_LF_CLOSED = 1u << 4,	 /* fd no longer names this socket */
 	AW_LF_INHERITED = 1u << 5, /* carried over from the parent at fork */
+	AW_LF_RAISED = 1u << 6,	   /* ACCEPTWATCH_BACKLOG raised the request */
+	AW_LF_BACKLOG_UNKNOWN = 1u << 7, /* adopted, not TCP: cannot be known */
 };
 
 struct aw_listener {
@@ -146,9 +174,10 @@ struct aw_listener {
 	uint64_t sample_mono_ns; /* time of the last probe */
 	uint64_t slow_events;
 	uint64_t slow_logged_mono_ns; /* rate limit for the warning line */
-	uint64_t
-	    last_slow_event; /* ring position + 1 of the last one, 0 none */
-	uint64_t pad[4];
+	uint64_t last_slow_event; /* ring position + 1 of the last, 0 none */
+	uint32_t listen_stack;	  /* stack index + 1 of listen(), 0 none */
+	uint32_t slow_stack;	  /* stack index + 1 at the last slow event */
+	uint64_t pad[3];
 
 	struct aw_stripe stripe[AW_STRIPES];
 } __attribute__((aligned(64)));
@@ -178,8 +207,12 @@ struct aw_seg_header {
 	uint64_t event_head;	 /* events ever written */
 	uint64_t listeners_lost; /* listeners not tracked: the table was full */
 	int32_t parent_pid;	 /* the segment it was forked from, 0 none */
+	uint32_t stack_offset;
+	uint32_t stack_size;
+	uint32_t stack_count;
+	uint32_t stacks_used; /* stacks published so far */
 	uint32_t pad0;
-	uint64_t pad[6];
+	uint64_t pad[4];
 } __attribute__((aligned(64)));
 
 enum aw_seg_flags {
@@ -190,6 +223,7 @@ struct aw_segment {
 	struct aw_seg_header header;
 	struct aw_listener listener[AW_MAX_LISTENERS];
 	struct aw_event event[AW_MAX_EVENTS];
+	struct aw_stack stack[AW_MAX_STACKS];
 };
 
 #define AW_SEG_SIZE sizeof(struct aw_segment)

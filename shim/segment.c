@@ -97,6 +97,9 @@ static void fill_header(struct aw_segment *s, const struct aw_config *c)
 	h->event_offset = offsetof(struct aw_segment, event);
 	h->event_size = sizeof(struct aw_event);
 	h->event_count = AW_MAX_EVENTS;
+	h->stack_offset = offsetof(struct aw_segment, stack);
+	h->stack_size = sizeof(struct aw_stack);
+	h->stack_count = AW_MAX_STACKS;
 	h->hist_buckets = AW_HIST_BUCKETS;
 	h->stripes = AW_STRIPES;
 	h->pid = (int32_t)getpid();

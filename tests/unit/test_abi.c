@@ -47,7 +47,8 @@ static void test_segment_layout(void **state)
 	assert_int_equal(offsetof(struct aw_segment, listener), 192);
 	assert_int_equal(offsetof(struct aw_segment, event),
 			 192 + AW_MAX_LISTENERS * 59200);
-	assert_int_equal(AW_SEG_SIZE, 192 + 64 * 59200 + 32 * 48);
+	assert_int_equal(AW_SEG_SIZE, 192 + 64 * 59200 + 32 * 48 + 32 * 1032);
+	assert_int_equal(sizeof(struct aw_stack), 1032);
 }
 
 int main(void)
