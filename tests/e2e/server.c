@@ -5,7 +5,12 @@
  *   server [--addr A] [--port P] [--unix PATH] [--backlog N]
  *          [--delay-ms N] [--mode block|epoll] [--threads N]
  *          [--reuseport N] [--use-accept] [--count N] [--relisten N]
- *          [--exit-after-ms N]
+ *          [--exit-after-ms N] [--fork K] [--inherit-fd FD]
+ *
+ * --fork K: the parent listens, K forked children run the accept loops (the
+ * pre-fork shape); the parent prints "child PID" for each after "ready" and
+ * on SIGTERM stops them. --inherit-fd FD: accept on FD, a listener made by
+ * whoever exec'd us (listen() is never called here).
  *
  * Every accepted connection gets one byte 'A' and is closed, so a client
  * knows it was accepted. Once listening it prints "ready PORT" (or
@@ -34,6 +39,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,6 +59,8 @@ struct server_opts {
 	int relisten;
 	int have_relisten;
 	long exit_after_ms;
+	int fork_children;
+	int inherit_fd;
 };
 
 struct server_worker {
@@ -66,6 +74,7 @@ static struct server_opts opts = {
     .mode = MODE_BLOCK,
     .threads = 1,
     .exit_after_ms = 60000,
+    .inherit_fd = -1,
 };
 
 /* Successful accept calls; bumped by workers, printed by main at exit. */
@@ -350,6 +359,8 @@ static void parse_args(int argc, char **argv)
 	    {"count", required_argument, NULL, 'c'},
 	    {"relisten", required_argument, NULL, 'l'},
 	    {"exit-after-ms", required_argument, NULL, 'x'},
+	    {"fork", required_argument, NULL, 'f'},
+	    {"inherit-fd", required_argument, NULL, 'i'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -403,18 +414,89 @@ static void parse_args(int argc, char **argv)
 			opts.exit_after_ms = parse_long(
 			    optarg, "--exit-after-ms", 1, 24L * 3600000);
 			break;
+		case 'f':
+			opts.fork_children =
+			    parse_long(optarg, "--fork", 1, 64);
+			break;
+		case 'i':
+			opts.inherit_fd =
+			    parse_long(optarg, "--inherit-fd", 0, INT_MAX);
+			break;
 		default:
 			usage_die("usage: server [--addr A] [--port P] "
 				  "[--unix PATH] [--backlog N] [--delay-ms N] "
 				  "[--mode block|epoll] [--threads N] "
 				  "[--reuseport N] [--use-accept] [--count N] "
-				  "[--relisten N] [--exit-after-ms N]");
+				  "[--relisten N] [--exit-after-ms N] "
+				  "[--fork K] [--inherit-fd FD]");
 		}
 	}
 	if (optind != argc)
 		usage_die("unexpected argument");
 	if (opts.unix_path && opts.reuseport)
 		usage_die("--reuseport needs TCP");
+	if (opts.inherit_fd >= 0 && (opts.reuseport || opts.unix_path))
+		usage_die("--inherit-fd takes no --reuseport or --unix");
+}
+
+static int wait_for_stop(void);
+
+/* The port of an inherited listener, or 0 for a Unix one. */
+static int local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		die("getsockname (inherited fd)");
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
+/*
+ * Pre-fork parent: K children run the accept loops on the inherited
+ * listeners; the parent reports them and, when told to stop, stops them.
+ */
+static pid_t children[64];
+static int is_child;
+
+static void fork_children(void)
+{
+	for (int k = 0; k < opts.fork_children; k++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			die("fork");
+		if (pid == 0) {
+			is_child = 1;
+			return;
+		}
+		children[k] = pid;
+	}
+}
+
+static int parent_main(int port)
+{
+	int status = 0, st;
+
+	printf("ready %d\n", port);
+	for (int k = 0; k < opts.fork_children; k++)
+		printf("child %d\n", (int)children[k]);
+	fflush(stdout);
+	status = wait_for_stop();
+	for (int k = 0; k < opts.fork_children; k++) {
+		kill(children[k], SIGCONT);
+		kill(children[k], SIGTERM);
+	}
+	for (int k = 0; k < opts.fork_children; k++)
+		if (waitpid(children[k], &st, 0) == children[k] &&
+		    !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+			status = 1;
+	printf("accepted 0\n");
+	fflush(stdout);
+	exit(status);
 }
 
 /* Main's half: wait for SIGTERM/SIGINT, a worker's SIGUSR1, or the timer. */
@@ -483,12 +565,22 @@ int main(int argc, char **argv)
 	if (!lfds || !workers)
 		die("calloc");
 	port = opts.port;
-	for (i = 0; i < nlisteners; i++)
+	if (opts.inherit_fd >= 0) {
+		lfds[0] = opts.inherit_fd;
+		port = local_port(opts.inherit_fd);
+	}
+	for (i = 0; opts.inherit_fd < 0 && i < nlisteners; i++)
 		lfds[i] = make_listener(&port);
 	/* A second listen() on a listening socket only rewrites the backlog. */
 	for (i = 0; opts.have_relisten && i < nlisteners; i++)
 		if (listen(lfds[i], opts.relisten) < 0)
 			die("listen (relisten)");
+	if (opts.fork_children > 0) {
+		fork_children();
+		if (!is_child)
+			parent_main(port);
+		/* A child: no "ready" line of its own. */
+	}
 
 	for (i = 0; i < nworkers; i++) {
 		workers[i].lfd = lfds[i / opts.threads];
@@ -501,7 +593,7 @@ int main(int argc, char **argv)
 
 	if (opts.unix_path)
 		printf("ready %s\n", opts.unix_path);
-	else
+	else if (!is_child)
 		printf("ready %d\n", port);
 	fflush(stdout);
 

@@ -54,9 +54,9 @@ static void test_segment_layout(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_header_layout),
-		cmocka_unit_test(test_listener_layout),
-		cmocka_unit_test(test_segment_layout),
+	    cmocka_unit_test(test_header_layout),
+	    cmocka_unit_test(test_listener_layout),
+	    cmocka_unit_test(test_segment_layout),
 	};
 	return cmocka_run_group_tests_name("abi", tests, NULL, NULL);
 }

@@ -97,9 +97,9 @@ static void test_log_kinds(void **state)
 static void test_bad_ms_values(void **state)
 {
 	(void)state;
-	static const char *const bad[] = {"",    "abc", "-5",         "0",
-					  "12x", " 12", "3600001",    "1e3",
-					  "+5",  "99999999999999999999999"};
+	static const char *const bad[] = {
+	    "",	   "abc",     "-5",  "0",  "12x",
+	    " 12", "3600001", "1e3", "+5", "99999999999999999999999"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint32_t v = 7;
 		assert_int_equal(aw_config_parse_ms(bad[i], &v), -1);
@@ -146,13 +146,13 @@ static void test_bools(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_defaults, reset),
-		cmocka_unit_test_setup(test_good_values, reset),
-		cmocka_unit_test_setup(test_log_kinds, reset),
-		cmocka_unit_test_setup(test_bad_ms_values, reset),
-		cmocka_unit_test_setup(test_bad_value_warns_and_keeps_default,
-				       reset),
-		cmocka_unit_test_setup(test_bools, reset),
+	    cmocka_unit_test_setup(test_defaults, reset),
+	    cmocka_unit_test_setup(test_good_values, reset),
+	    cmocka_unit_test_setup(test_log_kinds, reset),
+	    cmocka_unit_test_setup(test_bad_ms_values, reset),
+	    cmocka_unit_test_setup(test_bad_value_warns_and_keeps_default,
+				   reset),
+	    cmocka_unit_test_setup(test_bools, reset),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -57,7 +57,7 @@ static void test_saturates_past_range(void **state)
 	uint32_t last = AW_HIST_BUCKETS - 1;
 	assert_int_equal(aw_hist_quantile(h, 1.0),
 			 aw_hist_bucket_low(last) +
-				 aw_hist_bucket_width(last) / 2);
+			     aw_hist_bucket_width(last) / 2);
 	free(h);
 }
 
@@ -141,15 +141,15 @@ static void test_count_le_whole_buckets(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_linear_range_is_exact),
-		cmocka_unit_test(test_buckets_tile_the_range),
-		cmocka_unit_test(test_relative_width_bounded),
-		cmocka_unit_test(test_saturates_past_range),
-		cmocka_unit_test(test_quantiles_of_uniform_data),
-		cmocka_unit_test(test_quantile_never_exceeds_max),
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_merge_adds),
-		cmocka_unit_test(test_count_le_whole_buckets),
+	    cmocka_unit_test(test_linear_range_is_exact),
+	    cmocka_unit_test(test_buckets_tile_the_range),
+	    cmocka_unit_test(test_relative_width_bounded),
+	    cmocka_unit_test(test_saturates_past_range),
+	    cmocka_unit_test(test_quantiles_of_uniform_data),
+	    cmocka_unit_test(test_quantile_never_exceeds_max),
+	    cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_merge_adds),
+	    cmocka_unit_test(test_count_le_whole_buckets),
 	};
 	return cmocka_run_group_tests_name("histogram", tests, NULL, NULL);
 }
