@@ -30,6 +30,19 @@ void report_text(FILE *out, const struct report *r);
 /* Exactly one JSON object, newline-terminated (see README for fields). */
 void report_json(FILE *out, const struct report *r);
 
+/*
+ * A call-site stack for people: "<indent><title>:" then one frame a line,
+ * indented two more, each made printable. Nothing when text is NULL.
+ */
+void report_text_stack(FILE *out, const char *indent, const char *title,
+		       const char *text);
+
+/* A stack as a JSON array of frame strings, or null when text is NULL. */
+void report_json_frames(FILE *out, const char *text);
+
+/* A JSON string of at most len bytes of s (cut at a NUL). */
+void report_json_str(FILE *out, const char *s, size_t len);
+
 /* "eintr", "econnaborted", "emfile", "other". */
 const char *report_err_name(unsigned int cls);
 

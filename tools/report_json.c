@@ -9,18 +9,77 @@
 #include "histogram.h"
 
 #include <inttypes.h>
+#include <string.h>
 #include <sys/socket.h>
 
-static void json_str(FILE *out, const char *s, size_t len)
+void report_json_str(FILE *out, const char *s, size_t len)
 {
-	char buf[FMT_JSON_LEN(SEGMENT_ERR_LEN)];
+	char buf[FMT_JSON_LEN(AW_STACK_TEXT)];
 
-	if (len > SEGMENT_ERR_LEN)
-		len = SEGMENT_ERR_LEN;
+	if (len > AW_STACK_TEXT)
+		len = AW_STACK_TEXT;
 	if (fmt_json_string(buf, sizeof(buf), s, len))
 		fputs("\"\"", out);
 	else
 		fputs(buf, out);
+}
+
+static void json_str(FILE *out, const char *s, size_t len)
+{
+	report_json_str(out, s, len > SEGMENT_ERR_LEN ? SEGMENT_ERR_LEN : len);
+}
+
+void report_json_frames(FILE *out, const char *text)
+{
+	int first = 1;
+
+	if (!text) {
+		fputs("null", out);
+		return;
+	}
+	fputc('[', out);
+	while (*text) {
+		size_t n = strcspn(text, "\n");
+		if (n) {
+			if (!first)
+				fputc(',', out);
+			report_json_str(out, text, n);
+			first = 0;
+		}
+		text += n;
+		if (*text)
+			text++;
+	}
+	fputc(']', out);
+}
+
+static const char *stack_kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case AW_STACK_LISTEN:
+		return "listen";
+	case AW_STACK_SLOW:
+		return "slow";
+	default:
+		return "other";
+	}
+}
+
+static void json_stacks(FILE *out, const struct segment_snapshot *p)
+{
+	fprintf(out, ",\"stacks\":[");
+	for (uint32_t i = 0; i < p->n_stacks; i++) {
+		const struct segment_stack *st = &p->stack[i];
+		fprintf(out,
+			"%s{\"index\":%" PRIu32 ",\"kind\":\"%s\","
+			"\"listener\":%" PRIu32 ",\"hits\":%" PRIu64
+			",\"frames\":",
+			i ? "," : "", i, stack_kind_name(st->kind),
+			st->listener, st->hits);
+		report_json_frames(out, st->text);
+		fprintf(out, "}");
+	}
+	fprintf(out, "]");
 }
 
 static void json_bool(FILE *out, const char *key, int v, const char *sep)
@@ -93,6 +152,9 @@ static void json_identity(FILE *out, const struct segment_listener *l)
 	json_bool(out, "adopted", l->flags & AW_LF_ADOPTED, ",");
 	json_bool(out, "closed", l->flags & AW_LF_CLOSED, ",");
 	json_bool(out, "inherited", l->flags & AW_LF_INHERITED, ",");
+	json_bool(out, "raised", l->flags & AW_LF_RAISED, ",");
+	json_bool(out, "backlog_unknown", l->flags & AW_LF_BACKLOG_UNKNOWN,
+		  ",");
 	json_bool(out, "consistent", l->consistent, ",");
 }
 
@@ -143,6 +205,10 @@ static void json_listener(FILE *out, const struct segment_snapshot *p,
 		json_event(out, &l->last_slow);
 	else
 		fprintf(out, "null");
+	fprintf(out, ",\"listen_stack\":");
+	report_json_frames(out, segment_stack_text(p, l->listen_stack));
+	fprintf(out, ",\"slow_stack\":");
+	report_json_frames(out, segment_stack_text(p, l->slow_stack));
 	fprintf(out, "}");
 }
 
@@ -174,7 +240,9 @@ static void json_process(FILE *out, const struct segment_snapshot *p)
 			fprintf(out, ",");
 		json_event(out, &p->event[i]);
 	}
-	fprintf(out, "]}");
+	fprintf(out, "]");
+	json_stacks(out, p);
+	fprintf(out, "}");
 }
 
 void report_json(FILE *out, const struct report *r)

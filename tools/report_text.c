@@ -10,6 +10,7 @@
 #include "live.h"
 
 #include <inttypes.h>
+#include <string.h>
 #include <time.h>
 
 const char *report_err_name(unsigned int cls)
@@ -53,6 +54,9 @@ static void text_backlog(FILE *out, const struct segment_listener *l)
 	else
 		fprintf(out, "backlog requested %" PRId32,
 			l->requested_backlog);
+	if (l->flags & AW_LF_RAISED)
+		fprintf(out, " raised to %" PRId32 " (ACCEPTWATCH_BACKLOG)",
+			l->passed_backlog);
 	fprintf(out, " effective %" PRIu32 "%s", l->effective_backlog,
 		(l->flags & AW_LF_COMPUTED) ? " (computed)" : "");
 	if (l->live.kernel_backlog &&
@@ -153,6 +157,25 @@ static void text_stalled(FILE *out, const struct segment_snapshot *p,
 		p->header.slow_ms);
 }
 
+void report_text_stack(FILE *out, const char *indent, const char *title,
+		       const char *text)
+{
+	char line[AW_STACK_TEXT + 1];
+
+	if (!text)
+		return;
+	fprintf(out, "%s%s:\n", indent, title);
+	while (*text) {
+		size_t n = strcspn(text, "\n");
+		if (n)
+			fprintf(out, "%s  %s\n", indent,
+				fmt_printable(line, sizeof(line), text, n));
+		text += n;
+		if (*text)
+			text++;
+	}
+}
+
 static void text_listener(FILE *out, const struct segment_snapshot *p,
 			  const struct segment_listener *l)
 {
@@ -172,6 +195,10 @@ static void text_listener(FILE *out, const struct segment_snapshot *p,
 	text_threads(out, p, l);
 	text_slow(out, p, l);
 	text_stalled(out, p, l);
+	report_text_stack(out, "    ", "listen() called from",
+			  segment_stack_text(p, l->listen_stack));
+	report_text_stack(out, "    ", "accept loop at the last slow event",
+			  segment_stack_text(p, l->slow_stack));
 }
 
 static void text_process(FILE *out, const struct segment_snapshot *p)

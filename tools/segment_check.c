@@ -65,6 +65,37 @@ static int check_layout(const struct aw_seg_header *h, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The stack table. All three fields zero: a shim that predates stacks (or
+ * chose not to publish any), read as "no stacks". Otherwise each must match
+ * this build, and stacks_used must fit in the table: the reader indexes the
+ * table with it and with the listeners' stack references.
+ */
+static int check_stacks(const struct aw_seg_header *h, char *err, size_t errlen)
+{
+	uint32_t used = __atomic_load_n(&h->stacks_used, __ATOMIC_RELAXED);
+
+	if (h->stack_offset == 0 && h->stack_size == 0 && h->stack_count == 0) {
+		if (used)
+			return check_fail(
+			    err, errlen, "stacks_used %u without a stack table",
+			    used);
+		return 0;
+	}
+	if (check_field(err, errlen, "stack_offset", h->stack_offset,
+			offsetof(struct aw_segment, stack)) ||
+	    check_field(err, errlen, "stack_size", h->stack_size,
+			sizeof(struct aw_stack)) ||
+	    check_field(err, errlen, "stack_count", h->stack_count,
+			AW_MAX_STACKS))
+		return -1;
+	if (used > h->stack_count)
+		return check_fail(err, errlen,
+				  "stacks_used %u exceeds stack_count %u", used,
+				  h->stack_count);
+	return 0;
+}
+
 int segment_check(const void *buf, size_t size, uint32_t owner_uid,
 		  uint32_t caller_uid, char *err, size_t errlen)
 {
@@ -94,7 +125,7 @@ int segment_check(const void *buf, size_t size, uint32_t owner_uid,
 		    err, errlen, "%s: %zu bytes, header says %llu",
 		    size < h->total_size ? "truncated" : "size mismatch", size,
 		    (unsigned long long)h->total_size);
-	if (check_layout(h, err, errlen))
+	if (check_layout(h, err, errlen) || check_stacks(h, err, errlen))
 		return -1;
 	uint32_t used = __atomic_load_n(&h->listeners_used, __ATOMIC_RELAXED);
 	if (used > h->listener_count)

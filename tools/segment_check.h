@@ -12,8 +12,10 @@
  * Check that the `size` bytes at `buf` (a segment file of that size, owned by
  * `owner_uid`, read by `caller_uid`) hold a header this reader understands:
  * magic, ABI version, every size, offset and count equal to the compile-time
- * layout, listeners_used <= listener_count, and an owner the caller can
- * trust (itself, or anyone when the caller is root).
+ * layout, listeners_used <= listener_count, a stack table that is either
+ * absent (offset, size and count all 0) or exactly this build's with
+ * stacks_used <= stack_count, and an owner the caller can trust (itself, or
+ * anyone when the caller is root).
  *
  * `buf` may be NULL when `size` is smaller than the header: nothing is read
  * past `size`. Returns 0 when the segment is usable, or -1 with a one-line

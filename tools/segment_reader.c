@@ -127,6 +127,7 @@ static int copy_descriptive(const struct aw_listener *l,
 		s->listen_calls = l->listen_calls;
 		s->listen_real_ns = l->listen_real_ns;
 		s->listen_mono_ns = l->listen_mono_ns;
+		s->listen_stack = LOAD(&l->listen_stack);
 		/* The copies above must complete before seq is re-read. */
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (LOAD(&l->seq) == seq)
@@ -145,6 +146,7 @@ static void copy_live(const struct aw_listener *l, struct segment_listener *s)
 	s->sample_mono_ns = LOAD(&l->sample_mono_ns);
 	s->slow_events = LOAD(&l->slow_events);
 	s->last_accept_mono_ns = LOAD(&l->last_accept_mono_ns);
+	s->slow_stack = LOAD(&l->slow_stack);
 }
 
 static void sum_stripes(const struct aw_listener *l, struct segment_listener *s)
@@ -247,6 +249,50 @@ static int copy_listeners(const struct aw_segment *seg,
 	return 0;
 }
 
+/*
+ * The published stacks: stacks_used is raised with release order after a
+ * stack is written, and a published stack never changes but for hits, so
+ * after the acquire load the texts can be copied plainly. Read after the
+ * listeners, so that every reference they hold is covered; a reference past
+ * the copied table (a stack published in between) is dropped.
+ */
+static void copy_stacks(const struct aw_segment *seg,
+			struct segment_snapshot *snap)
+{
+	if (snap->header.stack_count == 0)
+		return; /* a shim without a stack table */
+	uint32_t used =
+	    __atomic_load_n(&seg->header.stacks_used, __ATOMIC_ACQUIRE);
+	if (used > AW_MAX_STACKS)
+		used = AW_MAX_STACKS; /* checked once, may grow after */
+	for (uint32_t i = 0; i < used; i++) {
+		const struct aw_stack *st = &seg->stack[i];
+		struct segment_stack *d = &snap->stack[i];
+		d->hits = LOAD(&st->hits);
+		d->kind = st->kind;
+		d->listener = st->listener;
+		d->frames = st->frames;
+		segment_copy_str(d->text, sizeof(d->text), st->text,
+				 sizeof(st->text));
+	}
+	snap->n_stacks = used;
+	for (uint32_t i = 0; i < snap->n_listeners; i++) {
+		struct segment_listener *l = &snap->listener[i];
+		if (l->listen_stack > used)
+			l->listen_stack = 0;
+		if (l->slow_stack > used)
+			l->slow_stack = 0;
+	}
+}
+
+const char *segment_stack_text(const struct segment_snapshot *snap,
+			       uint32_t ref)
+{
+	if (ref == 0 || ref > snap->n_stacks || !snap->stack[ref - 1].text[0])
+		return NULL;
+	return snap->stack[ref - 1].text;
+}
+
 static uint64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
@@ -263,6 +309,7 @@ static int copy_segment(const struct aw_segment *seg,
 	snap->header.listeners_used = LOAD(&seg->header.listeners_used);
 	snap->header.event_head = LOAD(&seg->header.event_head);
 	snap->header.listeners_lost = LOAD(&seg->header.listeners_lost);
+	snap->header.stacks_used = LOAD(&seg->header.stacks_used);
 	if (snap->header.pid != snap->pid) {
 		snprintf(err, errlen, "header pid %d does not match the name",
 			 (int)snap->header.pid);
@@ -277,6 +324,7 @@ static int copy_segment(const struct aw_segment *seg,
 		return SEGMENT_UNREADABLE;
 	}
 	copy_events(seg, snap);
+	copy_stacks(seg, snap);
 	snap->alive = process_alive(snap->pid, snap->header.pid_start_ticks);
 	snap->stopped = snap->alive && procinfo_stopped(snap->pid) == 1;
 	/* A shim that could not name its process leaves comm empty. */

@@ -66,6 +66,11 @@ struct segment_listener {
 	struct aw_hist away_ns;
 	struct aw_hist queue_wait_ms;
 
+	/* Call sites: index + 1 into the snapshot's stack[], 0 when none
+	 * (or the reference names a stack this snapshot does not hold). */
+	uint32_t listen_stack; /* who called listen() */
+	uint32_t slow_stack;   /* the accept loop at the last slow event */
+
 	/* The listener's latest slow event, when still in the ring. */
 	int has_last_slow;
 	struct aw_event last_slow;
@@ -73,6 +78,15 @@ struct segment_listener {
 	/* Filled by the caller from the kernel (live_apply() in live.h). */
 	struct segment_live live;
 	int stalled;
+};
+
+/* A published call-site stack, copied (see struct aw_stack). */
+struct segment_stack {
+	uint64_t hits;
+	uint32_t kind; /* enum aw_stack_kind */
+	uint32_t listener;
+	uint32_t frames;
+	char text[AW_STACK_TEXT + 1]; /* frames, one a line, innermost first */
 };
 
 /* One process's segment, copied. */
@@ -89,7 +103,13 @@ struct segment_snapshot {
 	struct segment_listener *listener; /* n_listeners, heap */
 	uint32_t n_events;
 	struct aw_event event[AW_MAX_EVENTS]; /* stable entries, oldest first */
+	uint32_t n_stacks;
+	struct segment_stack stack[AW_MAX_STACKS]; /* published ones */
 };
+
+/* The text of stack reference ref (index + 1) of snap, or NULL. */
+const char *segment_stack_text(const struct segment_snapshot *snap,
+			       uint32_t ref);
 
 enum segment_result {
 	SEGMENT_OK = 0,
