@@ -1,0 +1,623 @@
+#!/usr/bin/env bash
+# tests/bench/run.sh - `make bench`: what the shim costs, side by side.
+#
+# A benchmark, never a timed test: it prints figures and a budget verdict
+# per line, and exits 0 unless a measurement could not be taken at all.
+# Writes the table to tests/bench/results.txt (git-ignored) and, with the
+# machine it came from, to tests/bench/RESULTS.md (committed).
+#
+# As root it runs in a private network and mount namespace (unshare -nm):
+# lo up, somaxconn raised, tracefs mounted for bpftrace, nothing left on the
+# host. Otherwise it stays within the host's somaxconn and skips what needs
+# root. Loopback only; every loop is bounded in count and time; every
+# process and segment it makes is removed at exit.
+#
+# Environment: AW_BENCH_PAIRS (drain pairs, default 11), AW_BENCH_N (drain
+# queue length, default 4000), AW_BENCH_STORM_MS (default 2000),
+# AW_BENCH_STORM_PAIRS (default 4), AW_BENCH_SEGMENTS (default 1000).
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT" || exit 1
+
+if [ "$(id -u)" = 0 ] && [ -z "${AW_BENCH_IN_NS:-}" ] &&
+	unshare -nm true 2>/dev/null; then
+	AW_BENCH_IN_NS=1 exec unshare -nm bash "$0" "$@"
+fi
+
+BENCH=$ROOT/build/rel/bench
+TBIN=$ROOT/build/rel/tests
+SHIM=$ROOT/shim/libacceptwatch.so
+TOOL=$ROOT/tools/acceptwatch
+OUT_TXT=$ROOT/tests/bench/results.txt
+OUT_MD=$ROOT/tests/bench/RESULTS.md
+PAIRS=${AW_BENCH_PAIRS:-11}
+N=${AW_BENCH_N:-4000}
+STORM_MS=${AW_BENCH_STORM_MS:-2000}
+STORM_PAIRS=${AW_BENCH_STORM_PAIRS:-4}
+NSEG=${AW_BENCH_SEGMENTS:-1000}
+ROUNDS=5
+SHIM_ENV=(env "LD_PRELOAD=$SHIM" ACCEPTWATCH_LOG=none)
+
+for f in "$BENCH/drain" "$BENCH/storm" "$BENCH/mksegments" \
+	"$BENCH/segpeek" "$TBIN/server" "$SHIM" "$TOOL"; do
+	[ -x "$f" ] || [ -f "$f" ] || {
+		echo "bench: missing $f (run: make bench)"
+		exit 1
+	}
+done
+
+TMP=$(mktemp -d /tmp/aw-bench.XXXXXX) || exit 1
+PIDS=()
+SEGS=()
+MK_FD=
+
+alive() {
+	local s
+	read -r s 2>/dev/null <"/proc/$1/stat" || return 1
+	s=${s##*) }
+	[ "${s%% *}" != Z ]
+}
+
+stop_pid() {
+	local pid=$1 i
+	kill -TERM "$pid" 2>/dev/null
+	kill -CONT "$pid" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		alive "$pid" || break
+		sleep 0.05
+	done
+	alive "$pid" && kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
+cleanup() {
+	local pid s
+	[ -n "$MK_FD" ] && exec {MK_FD}>&-
+	for pid in "${PIDS[@]}"; do
+		alive "$pid" && stop_pid "$pid"
+	done
+	for s in "${SEGS[@]}"; do
+		rm -f "/dev/shm/acceptwatch.$s"
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- setup ----------------------------------------------------------------
+NOTES=()
+note() { NOTES+=("$*"); }
+
+if [ -n "${AW_BENCH_IN_NS:-}" ]; then
+	ip link set lo up || exit 1
+	sysctl -q -w net.core.somaxconn=65535
+	sysctl -q -w net.ipv4.ip_local_port_range="1024 65000"
+	sysctl -q -w net.ipv4.tcp_max_syn_backlog=65535
+	if [ ! -d /sys/kernel/tracing/events ]; then
+		mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
+	fi
+	NSINFO="private netns (unshare -nm), somaxconn 65535"
+else
+	NSINFO="host netns, somaxconn $(cat /proc/sys/net/core/somaxconn)"
+	somax=$(cat /proc/sys/net/core/somaxconn)
+	if [ "$N" -gt "$somax" ]; then
+		N=$somax
+	fi
+fi
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
+
+median() { # numbers on stdin -> median (mean of the middle two if even)
+	sort -g | awk '{a[NR]=$1} END{if(NR==0){print "nan";exit}
+		if(NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'
+}
+calc() { awk "BEGIN{printf \"$1\", $2}"; }
+
+# On-CPU time of every thread of PID, in ns (schedstat), else utime+stime.
+cpu_ns() {
+	local t sum=0 a
+	if [ -r "/proc/$1/schedstat" ]; then
+		for t in /proc/"$1"/task/*/schedstat; do
+			read -r a _ <"$t" 2>/dev/null && sum=$((sum + a))
+		done
+		echo "$sum"
+	else
+		awk -v hz="$(getconf CLK_TCK)" '{sub(/.*\) /,""); print ($12+$13)*1e9/hz}' \
+			"/proc/$1/stat"
+	fi
+}
+
+SRV_PID= SRV_PORT=
+# start_server SHIM(0|1) MODE [prefix command...]
+start_server() {
+	local shim=$1 mode=$2 i line
+	shift 2
+	local out=$TMP/server.out
+	: >"$out"
+	if [ "$shim" = 1 ]; then
+		"$@" "${SHIM_ENV[@]}" "$TBIN/server" --mode "$mode" --backlog 4096 \
+			--exit-after-ms 120000 >"$out" 2>"$TMP/server.err" &
+	else
+		"$@" "$TBIN/server" --mode "$mode" --backlog 4096 \
+			--exit-after-ms 120000 >"$out" 2>"$TMP/server.err" &
+	fi
+	SRV_PID=$!
+	PIDS+=("$SRV_PID")
+	for ((i = 0; i < 200; i++)); do
+		if read -r line <"$out" && [[ $line == "ready "* ]]; then
+			SRV_PORT=${line#ready }
+			return 0
+		fi
+		alive "$SRV_PID" || break
+		sleep 0.025
+	done
+	echo "bench: server did not start: $(cat "$TMP/server.err")" >&2
+	return 1
+}
+
+# The server's own pid when it runs under a tracer (strace forks it).
+server_child() {
+	local c
+	c=$(pgrep -P "$SRV_PID" 2>/dev/null | head -1)
+	echo "$c"
+}
+
+# Stop a server started under a tracer: the server first, so the tracer
+# sees it exit and writes its summary; then the tracer, if still there.
+stop_traced() {
+	local sc i
+	sc=$(server_child)
+	[ -n "$sc" ] && kill -TERM "$sc" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		alive "$SRV_PID" || break
+		sleep 0.05
+	done
+	stop_pid "$SRV_PID"
+}
+
+echo "acceptwatch bench: $(nproc) CPU, $NSINFO"
+
+# --- 1. drain: per-accept cost from a pre-filled queue --------------------
+drain_once() { # SHIM(0|1) [extra env/prefix...] -> "min median" ns/accept
+	local shim=$1
+	shift
+	if [ "$shim" = 1 ]; then
+		"${SHIM_ENV[@]}" "$@" "$BENCH/drain" --n "$N" --rounds "$ROUNDS"
+	else
+		"$@" "$BENCH/drain" --n "$N" --rounds "$ROUNDS"
+	fi | awk '/^drain /{print $7, $5}'
+}
+
+echo "drain: $PAIRS pairs, n=$N, $ROUNDS rounds each (A = bare, B = shim)..."
+DA=() DB=() DR=() MA=() MB=() MR=()
+for ((p = 0; p < PAIRS; p++)); do
+	if ((p % 2 == 0)); then
+		a=$(drain_once 0)
+		b=$(drain_once 1)
+	else
+		b=$(drain_once 1)
+		a=$(drain_once 0)
+	fi
+	if [ -z "$a" ] || [ -z "$b" ]; then
+		echo "bench: drain failed" >&2
+		exit 1
+	fi
+	read -r amin amed <<<"$a"
+	read -r bmin bmed <<<"$b"
+	DA+=("$amin") DB+=("$bmin") DR+=("$(calc %.4f "$bmin/$amin")")
+	MA+=("$amed") MB+=("$bmed") MR+=("$(calc %.4f "$bmed/$amed")")
+done
+DRAIN_A=$(printf '%s\n' "${DA[@]}" | median)
+DRAIN_B=$(printf '%s\n' "${DB[@]}" | median)
+DRAIN_RATIO=$(printf '%s\n' "${DR[@]}" | median)
+DRAIN_MA=$(printf '%s\n' "${MA[@]}" | median)
+DRAIN_MB=$(printf '%s\n' "${MB[@]}" | median)
+DRAIN_MRATIO=$(printf '%s\n' "${MR[@]}" | median)
+echo "  bare min-of-rounds ${DA[*]}"
+echo "  shim min-of-rounds ${DB[*]}"
+echo "  ratio per pair ${DR[*]} (medians of rounds: ${MR[*]})"
+
+# Probes during the drain, from the shim's own counter (segment kept).
+ACCEPTWATCH_KEEP=1 "${SHIM_ENV[@]}" "$BENCH/drain" --n "$N" \
+	--rounds "$ROUNDS" >"$TMP/drain.keep" &
+dpid=$!
+SEGS+=("$dpid")
+wait "$dpid"
+DRAIN_PEEK=$("$BENCH/segpeek" "$dpid")
+rm -f "/dev/shm/acceptwatch.$dpid"
+# ms spent inside the timed accept loops
+DRAIN_LOOP_MS=$(awk -v n="$N" '/^round /{s+=$4*n} END{printf "%.2f", s/1e6}' \
+	"$TMP/drain.keep")
+DRAIN_SAMPLES=$(awk '{print $4}' <<<"$DRAIN_PEEK")
+DRAIN_ACCEPTS=$(awk '{print $2}' <<<"$DRAIN_PEEK")
+
+# --- 2. storm: connections/s and server CPU per connection ----------------
+storm_once() { # SHIM MODE -> "per_s cpu_ns_per_conn samples probe_s"
+	local shim=$1 mode=$2 c0 c1 line conns rate peek=""
+	start_server "$shim" "$mode" || return 1
+	c0=$(cpu_ns "$SRV_PID")
+	line=$("$BENCH/storm" --port "$SRV_PORT" --threads 2 \
+		--duration-ms "$STORM_MS")
+	c1=$(cpu_ns "$SRV_PID")
+	[ "$shim" = 1 ] && peek=$("$BENCH/segpeek" "$SRV_PID")
+	stop_pid "$SRV_PID"
+	conns=$(awk '{print $3}' <<<"$line")
+	rate=$(awk '{print $9}' <<<"$line")
+	[ -n "$conns" ] && [ "$conns" -gt 0 ] || return 1
+	local samples=0
+	[ -n "$peek" ] && samples=$(awk '{print $4}' <<<"$peek")
+	echo "$rate $(((c1 - c0) / conns)) $samples $(calc %.0f "$samples*1000/$STORM_MS")"
+}
+
+declare -A ST
+for mode in block epoll; do
+	echo "storm ($mode): $STORM_PAIRS pairs of ${STORM_MS} ms, client 2 threads..."
+	RA=() RB=() CA=() CB=() PB=()
+	for ((p = 0; p < STORM_PAIRS; p++)); do
+		for who in $( ((p % 2 == 0)) && echo "0 1" || echo "1 0"); do
+			r=$(storm_once "$who" "$mode") || {
+				echo "bench: storm failed" >&2
+				exit 1
+			}
+			read -r rate cpu samples probe_s <<<"$r"
+			if [ "$who" = 0 ]; then
+				RA+=("$rate") CA+=("$cpu")
+			else
+				RB+=("$rate") CB+=("$cpu") PB+=("$probe_s")
+			fi
+		done
+	done
+	ST[$mode.rate.a]=$(printf '%s\n' "${RA[@]}" | median)
+	ST[$mode.rate.b]=$(printf '%s\n' "${RB[@]}" | median)
+	ST[$mode.cpu.a]=$(printf '%s\n' "${CA[@]}" | median)
+	ST[$mode.cpu.b]=$(printf '%s\n' "${CB[@]}" | median)
+	ST[$mode.probe]=$(printf '%s\n' "${PB[@]}" | sort -g | tail -1)
+	echo "  conn/s bare ${RA[*]} shim ${RB[*]}"
+	echo "  cpu ns/conn bare ${CA[*]} shim ${CB[*]}; probes/s ${PB[*]}"
+done
+
+# --- 3. instructions per accept (valgrind) --------------------------------
+IR_OK=0
+if command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; then
+	echo "instructions: callgrind, drain of 2000 and 4000, bare and shim, twice..."
+	cg_run() { # SHIM N REP
+		local f=$TMP/cg.$1.$2.$3
+		if [ "$1" = 1 ]; then
+			"${SHIM_ENV[@]}" valgrind --tool=callgrind \
+				--callgrind-out-file="$f" "$BENCH/drain" --n "$2" \
+				--rounds 1 >/dev/null 2>&1
+		else
+			valgrind --tool=callgrind --callgrind-out-file="$f" \
+				"$BENCH/drain" --n "$2" --rounds 1 >/dev/null 2>&1
+		fi
+		awk '/^totals:/{print $2}' "$f"
+	}
+	cg_calls() { # FILE PATTERN -> calls to functions matching PATTERN
+		callgrind_annotate --tree=caller "$1" 2>/dev/null |
+			awk -v pat="$2" 'BEGIN{RS=""} $0 ~ ("\\*  [^\n]*" pat) {
+				n = split($0, L, "\n")
+				for (i = 1; i <= n; i++)
+					if (L[i] ~ /^ *[0-9,]+ .*< / &&
+					    match(L[i], /\(([0-9,]+)x\)/)) {
+						c = substr(L[i], RSTART + 1, RLENGTH - 3)
+						gsub(",", "", c); s += c
+					}
+			} END{print s + 0}'
+	}
+	IR=()
+	for rep in 1 2; do
+		for shim in 0 1; do
+			t2=$(cg_run "$shim" 2000 "$rep")
+			t4=$(cg_run "$shim" 4000 "$rep")
+			IR+=("$(calc %.2f "($t4-$t2)/2000")")
+		done
+	done
+	# IR = bare1 shim1 bare2 shim2 (instructions per accept, whole program)
+	IR_ADD1=$(calc %.1f "${IR[1]}-${IR[0]}")
+	IR_ADD2=$(calc %.1f "${IR[3]}-${IR[2]}")
+	IR_ADD=$(printf '%s\n%s\n' "$IR_ADD1" "$IR_ADD2" | median)
+	c2=$(cg_calls "$TMP/cg.1.2000.1" clock_gettime)
+	c4=$(cg_calls "$TMP/cg.1.4000.1" clock_gettime)
+	b2=$(cg_calls "$TMP/cg.0.2000.1" clock_gettime)
+	b4=$(cg_calls "$TMP/cg.0.4000.1" clock_gettime)
+	CLOCKS=$(calc %.2f "(($c4-$c2)-($b4-$b2))/2000")
+	# Probe instructions inside that figure (valgrind runs the program
+	# ~50x slower, so the 1 ms probe comes due far more often per accept).
+	probe_ir() { # FILE -> inclusive Ir of the shim's probe functions
+		callgrind_annotate --inclusive=yes "$1" 2>/dev/null |
+			awk '/:aw_probe_(queue|drops|queue_wait_ms) /{
+				v=$1; gsub(",", "", v); s += v } END{print s + 0}'
+	}
+	p2=$(probe_ir "$TMP/cg.1.2000.1")
+	p4=$(probe_ir "$TMP/cg.1.4000.1")
+	PROBE_IR=$(calc %.1f "($p4-$p2)/2000")
+	pc4=$(cg_calls "$TMP/cg.1.4000.1" 'aw_probe_queue ')
+	PROBE_PER_K=$(calc %.1f "$pc4*1000/4000")
+	IR_COMMON=$(calc %.1f "$IR_ADD1-$PROBE_IR")
+	# Where the added instructions go: self cost per accept by function
+	# (inlined code shows as header:caller), (shim 4000 - shim 2000) minus
+	# (bare 4000 - bare 2000), over 2000 accepts.
+	for f in 0.2000 0.4000 1.2000 1.4000; do
+		callgrind_annotate --auto=no "$TMP/cg.$f.1" 2>/dev/null \
+			>"$TMP/self.$f"
+	done
+	PROFILE=$(awk '
+		/^ *[0-9,]+ \([ 0-9.]+%\)  / && !/PROGRAM TOTALS/ {
+			v=$1; gsub(",", "", v); name=$0
+			sub(/^ *[0-9,]+ \([ 0-9.]+%\)  /, "", name)
+			sub(/ \[.*\]$/, "", name)
+			sign = (FILENAME ~ /4000$/) ? 1 : -1
+			if (FILENAME ~ /self\.1\./) d[name] += sign * v
+			else d[name] -= sign * v
+		}
+		END { for (k in d) if (d[k] / 2000 >= 0.5 || d[k] / 2000 <= -0.5)
+			printf "%8.1f  %s\n", d[k] / 2000, k }' \
+		"$TMP/self.0.2000" "$TMP/self.0.4000" "$TMP/self.1.2000" \
+		"$TMP/self.1.4000" | sort -gr | head -16)
+	IR_OK=1
+else
+	note "valgrind not installed: no instruction counts"
+fi
+
+# --- 4. syscalls: per accept, and probes per second (strace -c) -----------
+SC_OK=0
+if command -v strace >/dev/null; then
+	echo "syscalls: strace -c -f on the blocking server during a storm..."
+	sc_once() { # SHIM -> "syscalls_per_accept getsockopt accept4 conns"
+		local shim=$1 f=$TMP/strace.$1 line
+		start_server "$shim" block strace -c -f -o "$f" || return 1
+		line=$("$BENCH/storm" --port "$SRV_PORT" --threads 2 \
+			--duration-ms "$STORM_MS")
+		stop_traced
+		awk -v line="$line" '
+			$NF=="total" {tot=$4}
+			$NF=="getsockopt" {g=$4}
+			$NF=="accept4" {a=$4}
+			END { split(line, L, " "); printf "%.3f %d %d %d %s\n",
+				(a ? tot/a : 0), g, a, L[3], L[9] }' "$f"
+	}
+	SC_A=$(sc_once 0) && SC_B=$(sc_once 1) && SC_OK=1
+fi
+
+# --- 5. peers: the same drain under other tracers -------------------------
+echo "peers: drain n=2000 under each tracer..."
+PN=2000
+peer_drain() { # label command... -> "label ns"
+	local label=$1 v
+	shift
+	v=$("$@" "$BENCH/drain" --n "$PN" --rounds 3 2>/dev/null |
+		awk '/^drain /{print $7}')
+	echo "$label ${v:-n/a}"
+}
+PEERS=()
+PEERS+=("$(peer_drain bare env)")
+PEERS+=("$(peer_drain acceptwatch "${SHIM_ENV[@]}")")
+PEERS+=("$(peer_drain "strace -f -e trace=accept4,accept" \
+	strace -f -qq -e trace=accept4,accept -o /dev/null)")
+if command -v ltrace >/dev/null; then
+	PEERS+=("$(peer_drain "ltrace -f" ltrace -f -o /dev/null)")
+else
+	note "ltrace not installed (apt-get install ltrace)"
+fi
+if command -v perf >/dev/null &&
+	perf trace -e accept4 -o /dev/null true 2>/dev/null; then
+	PEERS+=("$(peer_drain "perf trace -e accept4" \
+		perf trace -e accept4 -o /dev/null --)")
+else
+	note "perf trace does not work here"
+fi
+if command -v bpftrace >/dev/null && [ "$(id -u)" = 0 ] &&
+	[ -d /sys/kernel/tracing/events/syscalls ]; then
+	bt_drain() { # label program
+		local v
+		v=$(timeout 120 bpftrace -e "$2" -c "$BENCH/drain --n $PN --rounds 3" \
+			2>/dev/null | awk '/^drain /{print $7}')
+		echo "$1 ${v:-n/a}"
+	}
+	PEERS+=("$(bt_drain "bpftrace accept4 counter" \
+		'tracepoint:syscalls:sys_enter_accept4 /pid == cpid/ { @n = count(); }')")
+	PEERS+=("$(bt_drain "bpftrace gap+latency hist" \
+		'tracepoint:syscalls:sys_enter_accept4 /pid == cpid/ {
+			@s[tid] = nsecs;
+			if (@l[tid]) { @gap = hist(nsecs - @l[tid]); } }
+		tracepoint:syscalls:sys_exit_accept4 /@s[tid]/ {
+			@lat = hist(nsecs - @s[tid]); delete(@s[tid]);
+			@l[tid] = nsecs; }')")
+else
+	note "bpftrace: not installed, not root, or no tracefs: skipped"
+fi
+PEER_BARE=$(awk '{print $NF}' <<<"${PEERS[0]}")
+# Storm under strace (the server traced, accepts only).
+echo "peers: storm under strace -f -e trace=accept4,accept..."
+PEER_STORM_A=$(storm_once 0 block | awk '{print $1, $2}')
+start_server 0 block strace -f -qq -e trace=accept4,accept -o /dev/null
+sc=$(server_child)
+c0=$(cpu_ns "${sc:-$SRV_PID}")
+line=$("$BENCH/storm" --port "$SRV_PORT" --threads 2 --duration-ms "$STORM_MS")
+c1=$(cpu_ns "${sc:-$SRV_PID}")
+stop_traced
+PEER_STORM_S="$(awk '{print $9}' <<<"$line") $(((c1 - c0) / $(awk '{print $3}' <<<"$line")))"
+
+# --- 6. reader over many segments ------------------------------------------
+echo "reader: $NSEG segments..."
+reader_time() { # args... -> median ms of 5 runs; RSS of the last in $TMP/rss
+	local i t0 t1 ms=()
+	for i in 1 2 3 4 5; do
+		t0=$EPOCHREALTIME
+		"$TOOL" stat "$@" >"$TMP/stat.json" 2>/dev/null
+		t1=$EPOCHREALTIME
+		ms+=("$(calc %.1f "($t1-$t0)*1000")")
+	done
+	if [ -x /usr/bin/time ]; then
+		/usr/bin/time -f %M -o "$TMP/rss" "$TOOL" stat "$@" \
+			>/dev/null 2>&1
+	else
+		echo 0 >"$TMP/rss"
+	fi
+	printf '%s\n' "${ms[@]}" | median
+}
+count_procs() {
+	python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["processes"]))' \
+		"$1" 2>/dev/null || echo "?"
+}
+mk_segments() { # [--exited] ; starts mksegments as a coprocess
+	local extra=("$@") line
+	coproc MK { "${SHIM_ENV[@]}" ${extra:+ACCEPTWATCH_KEEP=1} \
+		"$BENCH/mksegments" -n "$NSEG" "${extra[@]}" --max-ms 120000; }
+	MK_FD=${MK[1]}
+	PIDS+=("$MK_PID")
+	MK_OUT=${MK[0]}
+	read -r -t 60 line <&"$MK_OUT"
+	[[ $line == "ready "* ]]
+}
+mk_stop() {
+	local line
+	echo stop >&"$MK_FD"
+	read -r -t 30 line <&"$MK_OUT"
+	exec {MK_FD}>&-
+	MK_FD=
+	wait "$MK_PID" 2>/dev/null
+	echo "${line#cleaned }"
+}
+RD_OK=0
+if mk_segments; then
+	RD_LIVE_MS=$(reader_time --json)
+	RD_LIVE_KB=$(cat "$TMP/rss")
+	RD_LIVE_N=$(count_procs "$TMP/stat.json")
+	RD_LIVE_CLEAN=$(mk_stop)
+	if mk_segments --exited; then
+		RD_EXIT_MS=$(reader_time --json --all)
+		RD_EXIT_KB=$(cat "$TMP/rss")
+		RD_EXIT_N=$(count_procs "$TMP/stat.json")
+		RD_EXIT_CLEAN=$(mk_stop)
+		RD_OK=1
+	fi
+fi
+[ "$RD_OK" = 1 ] || note "reader: could not make the segments"
+
+# --- table ------------------------------------------------------------------
+pf() { # verdict: PASS when the awk condition holds
+	awk "BEGIN{exit !($1)}" && echo PASS || echo MISS
+}
+{
+	echo "acceptwatch benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $NSINFO)"
+	printf '%-44s %14s %14s %10s  %s\n' "measure" "bare" "shim" "ratio" "budget"
+	printf '%-44s %14s %14s %10s  %s\n' "-------" "----" "----" "-----" "------"
+	printf '%-44s %14s %14s %10s  %s\n' \
+		"drain: ns/accept4, best of $ROUNDS, $PAIRS pairs" "$DRAIN_A" \
+		"$DRAIN_B" "$DRAIN_RATIO" "<= 1.15: $(pf "$DRAIN_RATIO <= 1.15")"
+	printf '%-44s %14s %14s %10s  %s\n' \
+		"drain: ns/accept4, median of $ROUNDS, same" "$DRAIN_MA" \
+		"$DRAIN_MB" "$DRAIN_MRATIO" "<= 1.15: $(pf "$DRAIN_MRATIO <= 1.15")"
+	for mode in block epoll; do
+		printf '%-44s %14s %14s %10s  %s\n' \
+			"storm $mode: connections/s (client-bound)" \
+			"${ST[$mode.rate.a]}" "${ST[$mode.rate.b]}" \
+			"$(calc %.3f "${ST[$mode.rate.b]}/${ST[$mode.rate.a]}")" "-"
+		printf '%-44s %14s %14s %10s  %s\n' \
+			"storm $mode: server CPU ns/connection" \
+			"${ST[$mode.cpu.a]}" "${ST[$mode.cpu.b]}" \
+			"$(calc %.3f "${ST[$mode.cpu.b]}/${ST[$mode.cpu.a]}")" "-"
+	done
+	if [ "$IR_OK" = 1 ]; then
+		printf '%-44s %14s %14s %10s  %s\n' \
+			"instr/accept, whole drain (valgrind) r1" "${IR[0]}" "${IR[1]}" \
+			"+$IR_ADD1" "-"
+		printf '%-44s %14s %14s %10s  %s\n' \
+			"instr/accept, whole drain (valgrind) r2" "${IR[2]}" "${IR[3]}" \
+			"+$IR_ADD2" "-"
+		printf '%-44s %14s %14s %10s  %s\n' \
+			"instr added/accept, all in (probes incl.)" "" "$IR_ADD" "" \
+			"<= 150: $(pf "$IR_ADD <= 150")"
+		printf '%-44s %14s %14s %10s  %s\n' \
+			"  of which probes (valgrind-slow: ${PROBE_PER_K}/1000)" "" \
+			"$PROBE_IR" "" "-"
+		printf '%-44s %14s %14s %10s  %s\n' \
+			"instr added/accept, common path" "" "$IR_COMMON" "" \
+			"<= 150: $(pf "$IR_COMMON <= 150")"
+		printf '%-44s %14s %14s %10s  %s\n' \
+			"clock reads added per accept" "" "$CLOCKS" "" "-"
+	fi
+	if [ "$SC_OK" = 1 ]; then
+		read -r spa_a g_a acc_a conns_a rate_a <<<"$SC_A"
+		read -r spa_b g_b acc_b conns_b rate_b <<<"$SC_B"
+		printf '%-44s %14s %14s %10s  %s\n' \
+			"strace storm: server syscalls/accept" "$spa_a" "$spa_b" \
+			"+$(calc %.3f "$spa_b-$spa_a")" \
+			"common path 0 added: $(pf "$spa_b - $spa_a < 0.5")"
+		gps=$(calc %.0f "$g_b*1000/$STORM_MS")
+		printf '%-44s %14s %14s %10s  %s\n' \
+			"strace storm: getsockopt/s (accepts/s)" \
+			"$g_a ($(calc %.0f "$acc_a*1000/$STORM_MS"))" \
+			"$gps ($(calc %.0f "$acc_b*1000/$STORM_MS"))" "" \
+			"<= ~3000 (3 per probe): $(pf "$gps <= 3300")"
+	fi
+	printf '%-44s %14s %14s %10s  %s\n' \
+		"probes/s, storm block, full rate (counter)" "" "${ST[block.probe]}" \
+		"" "<= ~1000: $(pf "${ST[block.probe]} <= 1100")"
+	printf '%-44s %14s %14s %10s  %s\n' \
+		"probes/s, storm epoll, full rate (counter)" "" "${ST[epoll.probe]}" \
+		"" "<= ~1000: $(pf "${ST[epoll.probe]} <= 1100")"
+	dps=$(calc %.0f "$DRAIN_SAMPLES*1000/$DRAIN_LOOP_MS")
+	printf '%-44s %14s %14s %10s  %s\n' \
+		"probes/s, drain ($DRAIN_ACCEPTS acc in ${DRAIN_LOOP_MS} ms)" "" \
+		"$dps" "" "<= ~1000+rounds: $(pf "$DRAIN_SAMPLES <= $DRAIN_LOOP_MS + 2*$ROUNDS + 2")"
+	for pe in "${PEERS[@]}"; do
+		v=${pe##* }
+		lab=${pe% *}
+		r=n/a
+		[[ $v =~ ^[0-9]+$ ]] && r="$(calc %.2f "$v/$PEER_BARE")x"
+		printf '%-44s %14s %14s %10s  %s\n' "peer drain: $lab" \
+			"$PEER_BARE" "$v" "$r" "-"
+	done
+	read -r psa_r psa_c <<<"$PEER_STORM_A"
+	read -r pss_r pss_c <<<"$PEER_STORM_S"
+	printf '%-44s %14s %14s %10s  %s\n' "peer storm strace: conn/s" \
+		"$psa_r" "$pss_r" "$(calc %.3f "$pss_r/$psa_r")" "-"
+	printf '%-44s %14s %14s %10s  %s\n' "peer storm strace: server CPU ns/conn" \
+		"$psa_c" "$pss_c" "$(calc %.2f "$pss_c/$psa_c")" "-"
+	if [ "$RD_OK" = 1 ]; then
+		printf '%-44s %14s %14s %10s  %s\n' \
+			"reader: stat --json, $RD_LIVE_N live procs, ms" "" \
+			"$RD_LIVE_MS" "" "< 200: $(pf "$RD_LIVE_MS < 200")"
+		printf '%-44s %14s %14s %10s  %s\n' \
+			"reader: same, peak RSS MiB" "" \
+			"$(calc %.1f "$RD_LIVE_KB/1024")" "" \
+			"< 64: $(pf "$RD_LIVE_KB < 65536")"
+		printf '%-44s %14s %14s %10s  %s\n' \
+			"reader: stat --json --all, $RD_EXIT_N exited, ms" "" \
+			"$RD_EXIT_MS" "" "< 200: $(pf "$RD_EXIT_MS < 200")"
+		printf '%-44s %14s %14s %10s  %s\n' \
+			"reader: same, peak RSS MiB" "" \
+			"$(calc %.1f "$RD_EXIT_KB/1024")" "" \
+			"< 64: $(pf "$RD_EXIT_KB < 65536")"
+	fi
+	echo
+	echo "Storm: 2 client threads and the server share the machine's CPUs on"
+	echo "loopback, so the client is the bottleneck: connections/s barely move;"
+	echo "server CPU per connection is the figure that shows the shim's cost."
+	echo "Probes: one listener probe (TCP_INFO + SO_MEMINFO) and one on the"
+	echo "accepted socket (TCP_INFO) at most once per ms per listener."
+	[ "$IR_OK" = 1 ] && {
+		echo
+		echo "Added instructions per accept by function (self, shim, valgrind):"
+		echo "$PROFILE"
+	}
+	for n in "${NOTES[@]}"; do echo "note: $n"; done
+} >"$TMP/table"
+
+cat "$TMP/table"
+cp "$TMP/table" "$OUT_TXT"
+{
+	echo "# acceptwatch benchmark results"
+	echo
+	echo "Latest \`make bench\` (tests/bench/run.sh). Machine: $(nproc) vCPU,"
+	echo "$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo),"
+	echo "kernel $(uname -r)."
+	echo
+	echo '```'
+	cat "$TMP/table"
+	echo '```'
+} >"$OUT_MD"
+echo "wrote $OUT_TXT and $OUT_MD"
+exit 0
