@@ -18,7 +18,8 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASE_CFLAGS := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -MMD -MP -Ishim -Itools
 CFLAGS ?=
 ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS)
-SHIM_CFLAGS = -fPIC -fvisibility=hidden -ftls-model=initial-exec
+SHIM_CFLAGS = -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+	$(shell pkg-config --cflags libunwind 2>/dev/null)
 SHIM_LDFLAGS = -shared -Wl,--version-script=shim/libacceptwatch.map \
 	-Wl,-z,now -Wl,-z,relro -Wl,--no-undefined
 SHIM_LIBS = -ldl -lpthread

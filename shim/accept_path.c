@@ -17,6 +17,7 @@
 #include "probe.h"
 #include "real.h"
 #include "segment.h"
+#include "stacks.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -149,35 +150,52 @@ static uint32_t sample_listener(struct aw_listener *l, int slot, int fd,
 	return depth;
 }
 
-static void log_slow(struct aw_listener *l, const struct aw_event *e,
-		     uint32_t slow_ms, uint64_t now)
+/* At most one warning line (and one stack capture) per second per
+ * listener, whichever thread gets there first. */
+static int slow_report_due(struct aw_listener *l, uint64_t now)
 {
 	uint64_t last =
 	    __atomic_load_n(&l->slow_logged_mono_ns, __ATOMIC_RELAXED);
 	if (last != 0 && now - last < SLOW_LOG_INTERVAL_NS)
-		return;
-	if (!__atomic_compare_exchange_n(&l->slow_logged_mono_ns, &last, now, 0,
-					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		return;
-	char wait[32] = "unknown", depth[32] = "unknown";
+		return 0;
+	return __atomic_compare_exchange_n(&l->slow_logged_mono_ns, &last, now,
+					   0, __ATOMIC_RELAXED,
+					   __ATOMIC_RELAXED);
+}
+
+static void log_slow(const struct aw_segment *s, const struct aw_listener *l,
+		     const struct aw_event *e, uint32_t slow_ms)
+{
+	char wait[32] = "unknown", depth[32] = "unknown", where[200];
 	if (e->queue_wait_ms != UINT64_MAX)
 		snprintf(wait, sizeof(wait), "%llu ms",
 			 (unsigned long long)e->queue_wait_ms);
 	if (e->depth != UINT32_MAX)
 		snprintf(depth, sizeof(depth), "%u/%u", e->depth, e->backlog);
+	aw_stack_top(s, e->stack, where, sizeof(where));
 	aw_log("slow accept loop on %s fd=%d: a connection waited %s in the "
 	       "queue (threshold %u ms), loop out of accept for %llu ms, "
-	       "queue %s, %llu slow events so far",
+	       "queue %s, %llu slow events so far%s%s",
 	       l->address, l->fd, wait, slow_ms,
 	       (unsigned long long)(e->away_ns / NS_PER_MS), depth,
 	       (unsigned long long)__atomic_load_n(&l->slow_events,
-						   __ATOMIC_RELAXED));
+						   __ATOMIC_RELAXED),
+	       where[0] ? "; loop at " : "", where);
 }
 
 static void record_slow(struct aw_segment *s, int slot, struct aw_event *e,
 			uint32_t slow_ms, uint64_t now)
 {
 	struct aw_listener *l = &s->listener[slot];
+	int report = slow_report_due(l, now);
+	if (report) {
+		aw_table_lock();
+		e->stack = aw_stack_capture(s, AW_STACK_SLOW, (uint32_t)slot);
+		aw_table_unlock();
+		if (e->stack != 0)
+			__atomic_store_n(&l->slow_stack, e->stack,
+					 __ATOMIC_RELAXED);
+	}
 	__atomic_fetch_add(&l->slow_events, 1, __ATOMIC_RELAXED);
 	uint64_t pos =
 	    __atomic_fetch_add(&s->header.event_head, 1, __ATOMIC_RELAXED);
@@ -193,9 +211,11 @@ static void record_slow(struct aw_segment *s, int slot, struct aw_event *e,
 	dst->depth = e->depth;
 	dst->backlog = e->backlog;
 	dst->tid = e->tid;
+	dst->stack = e->stack;
 	__atomic_store_n(&dst->seq, seq + 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&l->last_slow_event, pos + 1, __ATOMIC_RELAXED);
-	log_slow(l, e, slow_ms, now);
+	if (report)
+		log_slow(s, l, e, slow_ms);
 }
 
 /*

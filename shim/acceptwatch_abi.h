@@ -104,7 +104,7 @@ struct aw_event {
 	uint32_t depth;	  /* queue depth met (sampled), UINT32_MAX unknown */
 	uint32_t backlog; /* effective backlog then */
 	int32_t tid;
-	uint32_t pad;
+	uint32_t stack; /* stack index + 1 where the loop was, 0 none */
 };
 
 /*

@@ -6,16 +6,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-int aw_config_parse_ms(const char *s, uint32_t *out)
+/* A plain decimal number in [min, max]: no sign, no spaces, no suffix. */
+static int parse_range(const char *s, unsigned long long min,
+		       unsigned long long max, unsigned long long *out)
 {
 	if (s == NULL || *s < '0' || *s > '9')
 		return -1;
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 1 || v > AW_SLOW_MS_MAX)
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int aw_config_parse_ms(const char *s, uint32_t *out)
+{
+	unsigned long long v;
+	if (parse_range(s, 1, AW_SLOW_MS_MAX, &v) != 0)
 		return -1;
 	*out = (uint32_t)v;
+	return 0;
+}
+
+int aw_config_parse_backlog(const char *s, int32_t *out)
+{
+	unsigned long long v;
+	if (parse_range(s, 1, INT32_MAX, &v) != 0)
+		return -1;
+	*out = (int32_t)v;
 	return 0;
 }
 
@@ -87,6 +107,10 @@ void aw_config_read(struct aw_config *c, aw_getenv_fn get, aw_warn_fn warn)
 		warn_bad(warn, "ACCEPTWATCH_LOG", v,
 			 "stderr, none, syslog or an absolute file path",
 			 "stderr");
+	v = get("ACCEPTWATCH_BACKLOG");
+	if (v != NULL && aw_config_parse_backlog(v, &c->raise_backlog) != 0)
+		warn_bad(warn, "ACCEPTWATCH_BACKLOG", v,
+			 "a whole number from 1 to 2147483647", "off");
 	v = get("ACCEPTWATCH_KEEP");
 	if (v != NULL && aw_config_parse_bool(v, &c->keep) != 0)
 		warn_bad(warn, "ACCEPTWATCH_KEEP", v, "1/0, yes/no, true/false",

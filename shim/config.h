@@ -25,6 +25,7 @@ struct aw_config {
 	enum aw_log_kind log_kind;
 	char log_path[AW_LOG_PATH_MAX];
 	bool keep;
+	int32_t raise_backlog; /* ACCEPTWATCH_BACKLOG, 0 = off */
 };
 
 /* How the configuration reads a variable and reports a bad value. */
@@ -41,5 +42,6 @@ void aw_config_read(struct aw_config *c, aw_getenv_fn get, aw_warn_fn warn);
 int aw_config_parse_ms(const char *s, uint32_t *out);
 int aw_config_parse_bool(const char *s, bool *out);
 int aw_config_parse_log(const char *s, struct aw_config *c);
+int aw_config_parse_backlog(const char *s, int32_t *out);
 
 #endif

@@ -4,6 +4,7 @@
 #include "log.h"
 #include "probe.h"
 #include "segment.h"
+#include "stacks.h"
 #include "clock.h"
 
 #include <pthread.h>
@@ -96,8 +97,9 @@ struct listen_facts {
 	uint32_t flags;
 };
 
-/* Ask the kernel what it made of the listen() call. */
-static void gather(int fd, int requested, int adopted, struct listen_facts *f)
+/* Ask the kernel what it made of listen(fd, passed). */
+static void gather(int fd, int requested, int passed, int adopted,
+		   struct listen_facts *f)
 {
 	uint32_t depth;
 	aw_probe_address(fd, f->address, sizeof(f->address));
@@ -110,11 +112,15 @@ static void gather(int fd, int requested, int adopted, struct listen_facts *f)
 		 * unknown request (adopted), only the ceiling is known. */
 		uint32_t ceiling =
 		    f->somaxconn >= 0 ? (uint32_t)f->somaxconn : UINT32_MAX;
-		uint32_t asked = adopted ? ceiling : (uint32_t)requested;
+		uint32_t asked = adopted ? ceiling : (uint32_t)passed;
 		f->effective = asked < ceiling ? asked : ceiling;
 		f->flags |= AW_LF_COMPUTED;
+		if (adopted)
+			f->flags |= AW_LF_BACKLOG_UNKNOWN;
 	}
-	if (!adopted && (uint32_t)requested > f->effective)
+	if (!adopted && passed != requested)
+		f->flags |= AW_LF_RAISED;
+	if (!adopted && (uint32_t)passed > f->effective)
 		f->flags |= AW_LF_CLAMPED;
 }
 
@@ -142,9 +148,12 @@ static void describe(struct aw_listener *l, int fd, int requested, int passed,
 static void log_listen(const struct aw_listener *l, int fd, int adopted,
 		       int relisten, int old_requested, uint32_t old_effective)
 {
-	char requested[16], was[48] = "";
+	char requested[48], was[48] = "";
 	if (adopted)
 		snprintf(requested, sizeof(requested), "?");
+	else if (l->flags & AW_LF_RAISED)
+		snprintf(requested, sizeof(requested), "%d raised=%d",
+			 l->requested_backlog, l->passed_backlog);
 	else
 		snprintf(requested, sizeof(requested), "%d",
 			 l->requested_backlog);
@@ -186,8 +195,13 @@ int aw_table_register(int fd, int requested, int passed, int adopted,
 	struct aw_listener *l = &s->listener[slot];
 	int old_requested = l->requested_backlog;
 	uint32_t old_effective = l->effective_backlog;
-	gather(fd, requested, adopted, &f);
+	gather(fd, requested, passed, adopted, &f);
 	describe(l, fd, requested, passed, &f);
+	if (!adopted)
+		__atomic_store_n(
+		    &l->listen_stack,
+		    aw_stack_capture(s, AW_STACK_LISTEN, (uint32_t)slot),
+		    __ATOMIC_RELAXED);
 	set_fd_slot(fd, slot);
 	log_listen(l, fd, adopted, relisten, old_requested, old_effective);
 	return slot;
@@ -211,8 +225,7 @@ void aw_table_refresh_backlog(int slot, uint32_t effective)
 	struct aw_listener *l = &s->listener[slot];
 	aw_segment_write_begin(l);
 	uint32_t flags = l->flags & ~AW_LF_CLAMPED;
-	if (!(flags & AW_LF_ADOPTED) &&
-	    (uint32_t)l->requested_backlog > effective)
+	if (!(flags & AW_LF_ADOPTED) && (uint32_t)l->passed_backlog > effective)
 		flags |= AW_LF_CLAMPED;
 	__atomic_store_n(&l->effective_backlog, effective, __ATOMIC_RELAXED);
 	__atomic_store_n(&l->flags, flags, __ATOMIC_RELAXED);

@@ -75,15 +75,27 @@ static const struct aw_config *ready_config(void)
 	return &config;
 }
 
+/*
+ * ACCEPTWATCH_BACKLOG raises, never lowers: a negative backlog already asks
+ * the kernel for its maximum ((unsigned) comparison, as __sys_listen does).
+ */
+static int raised_backlog(const struct aw_config *c, int backlog)
+{
+	if (c->raise_backlog > 0 && backlog >= 0 && backlog < c->raise_backlog)
+		return c->raise_backlog;
+	return backlog;
+}
+
 static int aw_listen_path(int fd, int backlog)
 {
 	const struct aw_config *c = ready_config();
-	int ret = aw_real_listen(fd, backlog);
+	int passed = raised_backlog(c, backlog);
+	int ret = aw_real_listen(fd, passed);
 	if (ret != 0)
 		return ret;
 	int saved = errno;
 	aw_table_lock();
-	aw_table_register(fd, backlog, backlog, 0, c);
+	aw_table_register(fd, backlog, passed, 0, c);
 	aw_table_unlock();
 	errno = saved;
 	return ret;
