@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -74,9 +75,11 @@ static void test_truncated(void **state)
 	assert_int_equal(check(s, 100, err), -1);
 	assert_string_equal(err, "truncated: 100 bytes, smaller than the "
 				 "192-byte header");
+	char want[128];
 	assert_int_equal(check(s, sizeof(*s) - 1, err), -1);
-	assert_non_null(strstr(err, "truncated: 3790527 bytes, header says "
-				    "3790528"));
+	snprintf(want, sizeof(want), "truncated: %zu bytes, header says %zu",
+		 sizeof(*s) - 1, sizeof(*s));
+	assert_string_equal(err, want);
 	/* Nothing is read from a NULL buffer, whatever size is claimed. */
 	assert_int_equal(check(NULL, 0, err), -1);
 	assert_non_null(strstr(err, "truncated: 0 bytes"));
@@ -89,10 +92,12 @@ static void test_larger_than_header_says(void **state)
 	struct aw_segment *s = valid_segment();
 	char err[256];
 
+	char want[128];
 	s->header.total_size = 1000;
 	assert_int_equal(check(s, sizeof(*s), err), -1);
-	assert_string_equal(err, "size mismatch: 3790528 bytes, header says "
-				 "1000");
+	snprintf(want, sizeof(want),
+		 "size mismatch: %zu bytes, header says 1000", sizeof(*s));
+	assert_string_equal(err, want);
 	free(s);
 }
 
