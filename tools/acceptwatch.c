@@ -56,6 +56,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "stat"))
 		return stat_command(argc - 1, argv + 1);
+	if (!strcmp(cmd, "check"))
+		return check_command(argc - 1, argv + 1);
+	if (!strcmp(cmd, "top"))
+		return top_command(argc - 1, argv + 1);
+	if (!strcmp(cmd, "listeners"))
+		return listeners_command(argc - 1, argv + 1);
 	if (!strcmp(cmd, "run"))
 		return run_command(argc - 1, argv + 1);
 	aw_error("unknown command '%s' (try --help)", cmd);

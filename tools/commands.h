@@ -6,11 +6,25 @@
 #define AW_COMMANDS_H
 
 #define AW_EXIT_OK 0
+#define AW_EXIT_PROBLEM 1 /* check: a problem found */
 #define AW_EXIT_USAGE 2
 #define AW_EXIT_EXEC 127
 
 /* acceptwatch stat [--json] [--all] [PID...] */
 int stat_command(int argc, char **argv);
+
+/* acceptwatch check [--json] [--interval SEC] [PID...]: 0 all OK, 1 a
+ * problem found, 2 usage or input error. */
+int check_command(int argc, char **argv);
+
+/* Seconds for --interval: 0 to 3600, decimals allowed. 0 or -1. */
+int check_parse_interval(const char *arg, double *out);
+
+/* acceptwatch top [--interval SEC] [--once] */
+int top_command(int argc, char **argv);
+
+/* acceptwatch listeners [--json] */
+int listeners_command(int argc, char **argv);
 
 /* acceptwatch run [--slow-ms N] [--log DEST] [--keep] -- CMD [ARGS...]:
  * returns only on error (it execs CMD). */

@@ -1,0 +1,451 @@
+/*
+ * acceptwatch check: a verdict per listener, with its evidence and the fix.
+ *
+ * The observation: the segment's figures are cumulative since the listen,
+ * so they say what happened; what is happening is measured by reading
+ * everything twice, --interval seconds apart (default 1): the second
+ * reading gives the verdicts, the difference gives the window (drops on
+ * the socket, and TcpExtListenOverflows/ListenDrops of each server's own
+ * network namespace from /proc/PID/net/netstat). --interval 0 reads once.
+ */
+#include "commands.h"
+
+#include "format.h"
+#include "gather.h"
+#include "histogram.h"
+#include "netstat.h"
+#include "report.h"
+#include "verdict.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CHECK_MAX_INTERVAL 3600.0
+
+struct check_opts {
+	int json;
+	double interval; /* seconds; 0: one reading */
+};
+
+/* One reading: the report and, per process, its namespace counters. */
+struct check_reading {
+	struct report r;
+	struct netstat_listen *ns; /* r.n_proc entries */
+	int *ns_ok;
+};
+
+static void check_usage(FILE *out)
+{
+	fprintf(out, "usage: acceptwatch check [--json] [--interval SEC] "
+		     "[PID...]\n");
+}
+
+/* Seconds, 0 to an hour, decimals allowed. 0 or -1. */
+int check_parse_interval(const char *arg, double *out)
+{
+	char *end;
+
+	errno = 0;
+	double v = strtod(arg, &end);
+	if (errno || end == arg || *end || !isfinite(v) || v < 0 ||
+	    v > CHECK_MAX_INTERVAL)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct check_opts *o)
+{
+	static const struct option longopts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"interval", required_argument, NULL, 'i'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	o->interval = 1.0;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+ji:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			o->json = 1;
+			break;
+		case 'i':
+			if (check_parse_interval(optarg, &o->interval)) {
+				aw_error("check: --interval wants seconds "
+					 "(0 to 3600), not '%s'",
+					 optarg);
+				return -1;
+			}
+			break;
+		case 'h':
+			check_usage(stdout);
+			return 1;
+		default:
+			aw_error("check: unknown option or missing value: "
+				 "'%s'",
+				 argv[optind - 1]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int take_reading(struct check_reading *rd, const struct gather_opts *g)
+{
+	int status = gather_report(&rd->r, g);
+
+	rd->ns = calloc(rd->r.n_proc ? rd->r.n_proc : 1, sizeof(*rd->ns));
+	rd->ns_ok = calloc(rd->r.n_proc ? rd->r.n_proc : 1, sizeof(int));
+	if (!rd->ns || !rd->ns_ok)
+		return -1;
+	for (size_t i = 0; i < rd->r.n_proc; i++)
+		if (rd->r.proc[i].alive)
+			rd->ns_ok[i] =
+			    netstat_read(rd->r.proc[i].pid, &rd->ns[i]) == 0;
+	return status;
+}
+
+static void free_reading(struct check_reading *rd)
+{
+	gather_free(&rd->r);
+	free(rd->ns);
+	free(rd->ns_ok);
+	memset(rd, 0, sizeof(*rd));
+}
+
+static void sleep_seconds(double s)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* Index of p's process in reading a, or -1. */
+static long find_proc(const struct check_reading *a,
+		      const struct segment_snapshot *p)
+{
+	const struct segment_snapshot *q = gather_find(&a->r, p);
+	return q ? (long)(q - a->r.proc) : -1;
+}
+
+/* The window of listener l (process index pi of b) against reading a. */
+static void window_of(const struct check_reading *a,
+		      const struct check_reading *b, size_t pi,
+		      const struct segment_listener *l,
+		      struct verdict_window *w)
+{
+	const struct segment_snapshot *p = &b->r.proc[pi];
+
+	memset(w, 0, sizeof(*w));
+	if (!a)
+		return;
+	long ai = find_proc(a, p);
+	if (ai < 0)
+		return;
+	const struct segment_snapshot *pa = &a->r.proc[ai];
+	const struct segment_listener *la = gather_find_listener(pa, l);
+	if (!la)
+		return;
+	verdict_window_between(pa, la, p, l, w);
+	if (a->ns_ok[ai] && b->ns_ok[pi]) {
+		w->have_netstat = 1;
+		w->listen_overflows =
+		    b->ns[pi].overflows > a->ns[ai].overflows
+			? b->ns[pi].overflows - a->ns[ai].overflows
+			: 0;
+		w->listen_drops = b->ns[pi].drops > a->ns[ai].drops
+				      ? b->ns[pi].drops - a->ns[ai].drops
+				      : 0;
+	}
+}
+
+/* --- text ---------------------------------------------------------------*/
+
+static void text_listener(const struct segment_snapshot *p,
+			  const struct segment_listener *l,
+			  const struct verdict *v, int n)
+{
+	char comm[AW_COMM_LEN + 1], addr[AW_ADDR_LEN + 1];
+
+	fmt_printable(comm, sizeof(comm), p->comm, sizeof(p->comm));
+	fmt_printable(addr, sizeof(addr), l->address, sizeof(l->address));
+	printf("pid %d (%s) %s fd %" PRId32 "%s%s: %s\n", (int)p->pid, comm,
+	       addr, l->fd, (l->flags & AW_LF_CLOSED) ? " (closed)" : "",
+	       p->alive ? "" : " [exited]", n ? verdict_name(v[0].kind) : "OK");
+	if (n == 0) {
+		printf("  OK  backlog %" PRIu32 ", queue peak %" PRIu32
+		       ", %" PRIu64 " accepts, no slow event, no drop\n",
+		       l->effective_backlog, l->queue_peak, l->accepts);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		printf("  %s: %s\n", verdict_name(v[i].kind), v[i].evidence);
+		printf("    fix: %s\n", v[i].fix);
+		if (v[i].kind == VERDICT_SLOW)
+			report_text_stack(stdout, "    ",
+					  "accept loop (call-site stack)",
+					  segment_stack_text(p, l->slow_stack));
+		if (v[i].kind == VERDICT_CLAMPED ||
+		    v[i].kind == VERDICT_BACKLOG_SMALL)
+			report_text_stack(
+			    stdout, "    ",
+			    "backlog chosen at (listen() stack)",
+			    segment_stack_text(p, l->listen_stack));
+	}
+}
+
+/* --- JSON ---------------------------------------------------------------*/
+
+static void json_u64_or_null(const char *key, int have, uint64_t v)
+{
+	if (have)
+		printf("\"%s\":%" PRIu64, key, v);
+	else
+		printf("\"%s\":null", key);
+}
+
+static void json_window(const struct verdict_window *w)
+{
+	if (!w->have) {
+		printf("\"window\":null");
+		return;
+	}
+	printf("\"window\":{\"ns\":%" PRIu64 ",\"accepts\":%" PRIu64
+	       ",\"drops\":%" PRIu64 ",\"full_events\":%" PRIu64
+	       ",\"slow_events\":%" PRIu64 ",",
+	       w->ns, w->accepts, w->drops, w->full_events, w->slow_events);
+	json_u64_or_null("listen_overflows", w->have_netstat,
+			 w->listen_overflows);
+	printf(",");
+	json_u64_or_null("listen_drops", w->have_netstat, w->listen_drops);
+	printf("}");
+}
+
+static void json_evidence(const struct segment_snapshot *p,
+			  const struct segment_listener *l,
+			  const struct verdict *v)
+{
+	switch (v->kind) {
+	case VERDICT_STALLED:
+		printf("\"queue_now\":%" PRIu32 ",\"in_accept\":%" PRIu32
+		       ",\"stopped\":%s",
+		       l->live.queue_now, l->in_accept,
+		       p->stopped ? "true" : "false");
+		break;
+	case VERDICT_OVERFLOWING:
+		printf("\"full_events\":%" PRIu64 ",\"queue_now\":%" PRIu32
+		       ",\"drops\":%" PRIu64 ",\"suggested_backlog\":%" PRIu32,
+		       l->full_events, l->live.queue_now, l->live.drops,
+		       verdict_suggest_backlog(l));
+		break;
+	case VERDICT_SLOW:
+		printf("\"slow_events\":%" PRIu64 ",\"threshold_ms\":%" PRIu32
+		       ",\"away_p99_ns\":%" PRIu64 ",\"away_max_ns\":%" PRIu64
+		       ",\"queue_peak\":%" PRIu32
+		       ",\"queue_wait_p99_ms\":%" PRIu64
+		       ",\"queue_wait_max_ms\":%" PRIu64 ",\"stack\":",
+		       l->slow_events, p->header.slow_ms,
+		       aw_hist_quantile(&l->away_ns, 0.99), l->away_ns.max,
+		       l->queue_peak, aw_hist_quantile(&l->queue_wait_ms, 0.99),
+		       l->queue_wait_ms.max);
+		report_json_frames(stdout,
+				   segment_stack_text(p, l->slow_stack));
+		break;
+	case VERDICT_BACKLOG_SMALL:
+		printf("\"queue_peak\":%" PRIu32
+		       ",\"effective_backlog\":%" PRIu32
+		       ",\"suggested_backlog\":%" PRIu32 ",\"stack\":",
+		       verdict_queue_peak(l), l->effective_backlog,
+		       verdict_suggest_backlog(l));
+		report_json_frames(stdout,
+				   segment_stack_text(p, l->listen_stack));
+		break;
+	default:
+		printf("\"requested_backlog\":%" PRId32
+		       ",\"wanted_backlog\":%" PRId32
+		       ",\"effective_backlog\":%" PRIu32
+		       ",\"somaxconn\":%" PRIu32 ",\"raised\":%s,\"stack\":",
+		       l->requested_backlog, verdict_wanted_backlog(l),
+		       l->effective_backlog, l->somaxconn,
+		       (l->flags & AW_LF_RAISED) ? "true" : "false");
+		report_json_frames(stdout,
+				   segment_stack_text(p, l->listen_stack));
+		break;
+	}
+}
+
+static void json_listener(const struct segment_snapshot *p,
+			  const struct segment_listener *l,
+			  const struct verdict_window *w,
+			  const struct verdict *v, int n)
+{
+	printf("{\"pid\":%d,\"comm\":", (int)p->pid);
+	report_json_str(stdout, p->comm, sizeof(p->comm));
+	printf(",\"slot\":%" PRIu32 ",\"fd\":%" PRId32 ",\"address\":", l->slot,
+	       l->fd);
+	report_json_str(stdout, l->address, sizeof(l->address));
+	printf(",\"alive\":%s,\"closed\":%s,\"ok\":%s,\"verdict\":\"%s\",",
+	       p->alive ? "true" : "false",
+	       (l->flags & AW_LF_CLOSED) ? "true" : "false",
+	       n ? "false" : "true", n ? verdict_key(v[0].kind) : "ok");
+	json_window(w);
+	printf(",\"verdicts\":[");
+	for (int i = 0; i < n; i++) {
+		printf("%s{\"verdict\":\"%s\",\"name\":\"%s\",\"evidence\":",
+		       i ? "," : "", verdict_key(v[i].kind),
+		       verdict_name(v[i].kind));
+		report_json_str(stdout, v[i].evidence, sizeof(v[i].evidence));
+		printf(",\"fix\":");
+		report_json_str(stdout, v[i].fix, sizeof(v[i].fix));
+		printf(",\"facts\":{");
+		json_evidence(p, l, &v[i]);
+		printf("}}");
+	}
+	printf("]}");
+}
+
+/* --- the command --------------------------------------------------------*/
+
+struct check_counts {
+	size_t listeners;
+	size_t problems;
+	size_t verdicts[VERDICT_KINDS];
+};
+
+static void check_report(const struct check_opts *o,
+			 const struct check_reading *a,
+			 const struct check_reading *b, struct check_counts *c)
+{
+	struct verdict v[VERDICT_KINDS];
+	int first = 1;
+
+	if (o->json)
+		printf("{\"interval_ns\":%" PRIu64 ",\"listeners\":[",
+		       a ? (uint64_t)(o->interval * 1e9) : 0);
+	for (size_t pi = 0; pi < b->r.n_proc; pi++) {
+		const struct segment_snapshot *p = &b->r.proc[pi];
+		for (uint32_t i = 0; i < p->n_listeners; i++) {
+			const struct segment_listener *l = &p->listener[i];
+			struct verdict_window w;
+			window_of(a, b, pi, l, &w);
+			int n = verdict_assess(p, l, &w, v);
+			c->listeners++;
+			if (n)
+				c->problems++;
+			for (int k = 0; k < n; k++)
+				c->verdicts[v[k].kind]++;
+			if (o->json) {
+				if (!first)
+					printf(",");
+				json_listener(p, l, &w, v, n);
+			} else {
+				if (!first)
+					printf("\n");
+				text_listener(p, l, v, n);
+			}
+			first = 0;
+		}
+	}
+}
+
+static void check_summary(const struct check_opts *o,
+			  const struct check_reading *b,
+			  const struct check_counts *c)
+{
+	if (o->json) {
+		printf("],\"processes\":%zu,\"problems\":%zu,\"counts\":{",
+		       b->r.n_proc, c->problems);
+		for (int k = 0; k < VERDICT_KINDS; k++)
+			printf("%s\"%s\":%zu", k ? "," : "",
+			       verdict_key((enum verdict_kind)k),
+			       c->verdicts[k]);
+		printf("},\"unreadable\":[");
+		for (size_t i = 0; i < b->r.n_unreadable; i++) {
+			printf("%s{\"name\":", i ? "," : "");
+			report_json_str(stdout, b->r.unreadable[i].name,
+					sizeof(b->r.unreadable[i].name));
+			printf(",\"reason\":");
+			report_json_str(stdout, b->r.unreadable[i].reason,
+					sizeof(b->r.unreadable[i].reason));
+			printf("}");
+		}
+		printf("]}\n");
+		return;
+	}
+	if (c->listeners)
+		printf("\n");
+	if (b->r.n_proc == 0)
+		printf("no process runs under acceptwatch\n");
+	printf("%zu listener%s in %zu process%s: %zu OK, %zu with problems",
+	       c->listeners, c->listeners == 1 ? "" : "s", b->r.n_proc,
+	       b->r.n_proc == 1 ? "" : "es", c->listeners - c->problems,
+	       c->problems);
+	if (b->r.n_unreadable)
+		printf(", %zu segment%s unreadable", b->r.n_unreadable,
+		       b->r.n_unreadable == 1 ? "" : "s");
+	printf("\n");
+}
+
+int check_command(int argc, char **argv)
+{
+	struct check_opts o = {0};
+	struct gather_opts g = {0};
+	struct check_reading a, b;
+	struct check_counts c;
+	pid_t *pids;
+	size_t n;
+
+	int ret = parse_opts(argc, argv, &o);
+	if (ret)
+		return ret > 0 ? AW_EXIT_OK : AW_EXIT_USAGE;
+	if (gather_parse_pids("check", argc, argv, optind, &pids, &n))
+		return AW_EXIT_USAGE;
+	g.pids = pids;
+	g.n_pids = n;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(&c, 0, sizeof(c));
+	int have_a = o.interval > 0;
+	if (have_a) {
+		/* Quiet: the second reading says what is unreadable. */
+		g.quiet = 1;
+		if (take_reading(&a, &g) < 0)
+			goto oom;
+		sleep_seconds(o.interval);
+		g.quiet = 0;
+	}
+	int status = take_reading(&b, &g);
+	if (status < 0)
+		goto oom;
+	check_report(&o, have_a ? &a : NULL, &b, &c);
+	check_summary(&o, &b, &c);
+	free_reading(&a);
+	free_reading(&b);
+	free(pids);
+	if (fflush(stdout)) {
+		aw_error("stdout: %s", strerror(errno));
+		return AW_EXIT_USAGE;
+	}
+	/* An incomplete answer is an input error, whatever else was found. */
+	if (status)
+		return AW_EXIT_USAGE;
+	return c.problems ? AW_EXIT_PROBLEM : AW_EXIT_OK;
+oom:
+	aw_error("check: out of memory");
+	free_reading(&a);
+	free_reading(&b);
+	free(pids);
+	return AW_EXIT_USAGE;
+}

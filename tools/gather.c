@@ -1,0 +1,197 @@
+/*
+ * Gathering snapshots: the loop stat had, shared. A scanned segment that
+ * vanished since the scan is skipped silently, an exited one counted unless
+ * `all`; an asked pid is shown even when its process exited, and a missing
+ * or unreadable one is an input error.
+ */
+#include "gather.h"
+
+#include "commands.h"
+#include "live.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct gather_state {
+	struct report *r;
+	const struct gather_opts *o;
+	size_t proc_cap;
+	size_t unreadable_cap;
+	int failed;
+	struct live_context live;
+};
+
+static int add_unreadable(struct gather_state *s, const char *name,
+			  const char *reason)
+{
+	struct report *r = s->r;
+
+	if (r->n_unreadable == s->unreadable_cap) {
+		size_t cap = s->unreadable_cap ? s->unreadable_cap * 2 : 8;
+		struct report_unreadable *p =
+		    realloc(r->unreadable, cap * sizeof(*p));
+		if (!p)
+			return -1;
+		r->unreadable = p;
+		s->unreadable_cap = cap;
+	}
+	struct report_unreadable *u = &r->unreadable[r->n_unreadable++];
+	snprintf(u->name, sizeof(u->name), "%s", name);
+	snprintf(u->reason, sizeof(u->reason), "%s", reason);
+	if (!s->o->quiet)
+		aw_error("%s: %s", name, reason);
+	return 0;
+}
+
+/* Takes ownership of snap. */
+static int add_proc(struct gather_state *s, struct segment_snapshot *snap)
+{
+	struct report *r = s->r;
+
+	if (r->n_proc == s->proc_cap) {
+		size_t cap = s->proc_cap ? s->proc_cap * 2 : 8;
+		struct segment_snapshot *p = realloc(r->proc, cap * sizeof(*p));
+		if (!p) {
+			segment_snapshot_free(snap);
+			return -1;
+		}
+		r->proc = p;
+		s->proc_cap = cap;
+	}
+	live_apply(&s->live, snap);
+	r->proc[r->n_proc++] = *snap;
+	return 0;
+}
+
+static int gather_pid(struct gather_state *s, pid_t pid, int asked)
+{
+	struct segment_snapshot snap;
+	char err[SEGMENT_ERR_LEN];
+
+	int ret = segment_snapshot(pid, &snap, err, sizeof(err));
+	if (ret == SEGMENT_OK && (asked || s->o->all || snap.alive))
+		return add_proc(s, &snap);
+	segment_snapshot_free(&snap);
+	if (ret == SEGMENT_OK) {
+		s->r->skipped_exited++;
+		return 0;
+	}
+	if (ret == SEGMENT_MISSING && !asked)
+		return 0;
+	if (asked)
+		s->failed = 1;
+	if (ret == SEGMENT_MISSING)
+		snprintf(err, sizeof(err),
+			 "no segment for pid %d (is it "
+			 "running under acceptwatch?)",
+			 (int)pid);
+	return add_unreadable(s, snap.name, err);
+}
+
+static int gather_scan(struct gather_state *s)
+{
+	pid_t *pids;
+	size_t n;
+	char err[SEGMENT_ERR_LEN];
+
+	if (segment_scan(&pids, &n, err, sizeof(err))) {
+		aw_error("%s", err);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (gather_pid(s, pids[i], 0))
+			break;
+	free(pids);
+	return 0;
+}
+
+int gather_report(struct report *r, const struct gather_opts *o)
+{
+	struct gather_state s;
+
+	memset(r, 0, sizeof(*r));
+	memset(&s, 0, sizeof(s));
+	s.r = r;
+	s.o = o;
+	live_init(&s.live);
+	r->summary = o->n_pids == 0;
+	if (o->n_pids == 0 && gather_scan(&s))
+		s.failed = 1;
+	for (size_t i = 0; i < o->n_pids; i++)
+		if (gather_pid(&s, o->pids[i], 1))
+			break;
+	live_free(&s.live);
+	return s.failed ? AW_EXIT_USAGE : 0;
+}
+
+void gather_free(struct report *r)
+{
+	for (size_t i = 0; i < r->n_proc; i++)
+		segment_snapshot_free(&r->proc[i]);
+	free(r->proc);
+	free(r->unreadable);
+	memset(r, 0, sizeof(*r));
+}
+
+pid_t gather_parse_pid(const char *arg)
+{
+	char *end;
+
+	errno = 0;
+	long v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v <= 0 || v > INT_MAX)
+		return 0;
+	return (pid_t)v;
+}
+
+int gather_parse_pids(const char *cmd, int argc, char **argv, int first,
+		      pid_t **pids, size_t *n)
+{
+	*pids = NULL;
+	*n = 0;
+	if (first >= argc)
+		return 0;
+	/* Check every pid before reading any: a typo is a usage error. */
+	for (int i = first; i < argc; i++) {
+		if (!gather_parse_pid(argv[i])) {
+			aw_error("%s: not a pid: '%s'", cmd, argv[i]);
+			return -1;
+		}
+	}
+	*pids = calloc((size_t)(argc - first), sizeof(**pids));
+	if (!*pids) {
+		aw_error("%s: out of memory", cmd);
+		return -1;
+	}
+	for (int i = first; i < argc; i++)
+		(*pids)[(*n)++] = gather_parse_pid(argv[i]);
+	return 0;
+}
+
+const struct segment_snapshot *gather_find(const struct report *r,
+					   const struct segment_snapshot *p)
+{
+	for (size_t i = 0; i < r->n_proc; i++) {
+		const struct segment_snapshot *q = &r->proc[i];
+		if (q->pid == p->pid &&
+		    q->header.pid_start_ticks == p->header.pid_start_ticks &&
+		    q->header.start_real_ns == p->header.start_real_ns)
+			return q;
+	}
+	return NULL;
+}
+
+const struct segment_listener *
+gather_find_listener(const struct segment_snapshot *p,
+		     const struct segment_listener *l)
+{
+	for (uint32_t i = 0; i < p->n_listeners; i++) {
+		const struct segment_listener *m = &p->listener[i];
+		if (m->slot == l->slot && m->ino == l->ino && m->dev == l->dev)
+			return m;
+	}
+	return NULL;
+}

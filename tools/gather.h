@@ -1,0 +1,50 @@
+/*
+ * Gathering snapshots for a report: every segment of a live process (or of
+ * every process with `all`), or the pids asked, each with the kernel's live
+ * readings applied. Shared by stat, check, top and listeners.
+ */
+#ifndef AW_GATHER_H
+#define AW_GATHER_H
+
+#include "report.h"
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct gather_opts {
+	const pid_t *pids; /* asked pids, or NULL: scan SEGMENT_DIR */
+	size_t n_pids;
+	int all;   /* scan: include segments of exited processes */
+	int quiet; /* do not print unreadable segments on stderr */
+};
+
+/*
+ * Fill r (zeroed first) as the options say. Returns 0, or 2 (AW_EXIT_USAGE)
+ * when an asked pid has no readable segment or the scan failed: r then
+ * still holds what could be read, and the reasons in r->unreadable.
+ * Release r with gather_free().
+ */
+int gather_report(struct report *r, const struct gather_opts *o);
+
+void gather_free(struct report *r);
+
+/* A positive decimal pid, or 0. */
+pid_t gather_parse_pid(const char *arg);
+
+/*
+ * The pids in argv[first..argc-1], into a heap array (NULL when none).
+ * 0, or -1 after printing which argument is not a pid.
+ */
+int gather_parse_pids(const char *cmd, int argc, char **argv, int first,
+		      pid_t **pids, size_t *n);
+
+/* The process of r with pid's snapshot (same pid, same start), or NULL. */
+const struct segment_snapshot *gather_find(const struct report *r,
+					   const struct segment_snapshot *p);
+
+/* The listener of p in the same slot naming the same socket, or NULL. */
+const struct segment_listener *
+gather_find_listener(const struct segment_snapshot *p,
+		     const struct segment_listener *l);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * Verdicts on one listener, in the operator's terms, each with its evidence
+ * and the fix: what `check` prints and `top` and `listeners` sort by. Pure:
+ * computed from snapshots only, so it is unit tested on hand-made ones.
+ */
+#ifndef AW_VERDICT_H
+#define AW_VERDICT_H
+
+#include "segment_reader.h"
+
+#include <stdint.h>
+
+/* In order of urgency: the first one a listener has is its headline. */
+enum verdict_kind {
+	VERDICT_STALLED = 0, /* now: waiting connections, nobody accepts (and,
+				over a window, nobody accepted) */
+	VERDICT_OVERFLOWING = 1,   /* the queue was seen full, SYNs dropped */
+	VERDICT_SLOW = 2,	   /* slow accept loop: connections waited */
+	VERDICT_BACKLOG_SMALL = 3, /* queue peak reached the backlog */
+	VERDICT_CLAMPED = 4,	   /* somaxconn cut the requested backlog */
+	VERDICT_KINDS = 5,
+};
+
+/*
+ * What changed on one listener between two snapshots (`have` = 0 when
+ * there was only one). The netstat deltas are of the server's network
+ * namespace, not of the listener: evidence, not proof.
+ */
+struct verdict_window {
+	int have;
+	uint64_t ns; /* between the two snapshots */
+	uint64_t accepts;
+	uint64_t drops; /* the socket's sk_drops */
+	uint64_t full_events;
+	uint64_t slow_events;
+	int have_netstat;
+	uint64_t listen_overflows; /* TcpExtListenOverflows */
+	uint64_t listen_drops;	   /* TcpExtListenDrops */
+};
+
+#define VERDICT_TEXT 640
+
+struct verdict {
+	enum verdict_kind kind;
+	char evidence[VERDICT_TEXT]; /* one line, no trailing newline */
+	char fix[VERDICT_TEXT];
+};
+
+/*
+ * The verdicts of listener l of process p, most urgent first, into
+ * out[VERDICT_KINDS]. Returns how many (0: OK). w may be NULL.
+ */
+int verdict_assess(const struct segment_snapshot *p,
+		   const struct segment_listener *l,
+		   const struct verdict_window *w, struct verdict *out);
+
+/* "STALLED", "OVERFLOWING", "SLOW ACCEPT LOOP", "BACKLOG SMALL",
+ * "CLAMPED"; verdict_key: the same in snake case, for JSON. */
+const char *verdict_name(enum verdict_kind k);
+const char *verdict_key(enum verdict_kind k);
+
+/* Bit k set for each verdict k: a cheap summary for sorting. */
+unsigned int verdict_mask(const struct segment_snapshot *p,
+			  const struct segment_listener *l,
+			  const struct verdict_window *w);
+
+/* Deltas of listener b (later) over a (earlier); netstat left unset. */
+void verdict_window_between(const struct segment_snapshot *pa,
+			    const struct segment_listener *a,
+			    const struct segment_snapshot *pb,
+			    const struct segment_listener *b,
+			    struct verdict_window *w);
+
+/* The backlog to suggest: 4 x the larger of peak and effective backlog,
+ * rounded up to a power of two, at least 128, at most 65535. */
+uint32_t verdict_suggest_backlog(const struct segment_listener *l);
+
+/* The deepest queue seen: the shim's peak, or the kernel's depth now. */
+uint32_t verdict_queue_peak(const struct segment_listener *l);
+
+/* The program's wish as the kernel got it: the raised backlog when
+ * ACCEPTWATCH_BACKLOG raised it, else the requested one. */
+int32_t verdict_wanted_backlog(const struct segment_listener *l);
+
+#endif
