@@ -43,6 +43,18 @@ void report_json_frames(FILE *out, const char *text);
 /* A JSON string of at most len bytes of s (cut at a NUL). */
 void report_json_str(FILE *out, const char *s, size_t len);
 
+/* The Prometheus text format (README: Monitoring). */
+void report_prometheus(FILE *out, const struct report *r);
+
+/*
+ * A Prometheus label value: backslash, double quote and newline escaped,
+ * other control bytes and bytes >= 0x7f (not sure to be UTF-8) as '?'.
+ * At most srclen bytes of src, stopping at a NUL; dst always terminated,
+ * cut at a whole escape. Returns the length written.
+ */
+size_t report_prom_escape(char *dst, size_t dstlen, const char *src,
+			  size_t srclen);
+
 /* "eintr", "econnaborted", "emfile", "other". */
 const char *report_err_name(unsigned int cls);
 

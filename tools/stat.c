@@ -9,18 +9,24 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct stat_opts {
 	int json;
+	int prometheus;
 	int all;
+	const char *output; /* replaced atomically, or NULL: stdout */
 };
 
 static void stat_usage(FILE *out)
 {
-	fprintf(out, "usage: acceptwatch stat [--json] [--all] [PID...]\n");
+	fprintf(out, "usage: acceptwatch stat [--json | --prometheus] "
+		     "[--output FILE] [--all] [PID...]\n");
 }
 
 static int parse_opts(int argc, char **argv, struct stat_opts *o)
@@ -28,6 +34,8 @@ static int parse_opts(int argc, char **argv, struct stat_opts *o)
 	static const struct option longopts[] = {
 	    {"json", no_argument, NULL, 'j'},
 	    {"all", no_argument, NULL, 'a'},
+	    {"prometheus", no_argument, NULL, 'p'},
+	    {"output", required_argument, NULL, 'o'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -35,13 +43,23 @@ static int parse_opts(int argc, char **argv, struct stat_opts *o)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+jah", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+jaho:p", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			o->json = 1;
 			break;
 		case 'a':
 			o->all = 1;
+			break;
+		case 'p':
+			o->prometheus = 1;
+			break;
+		case 'o':
+			if (!*optarg) {
+				aw_error("stat: --output wants a file name");
+				return -1;
+			}
+			o->output = optarg;
 			break;
 		case 'h':
 			stat_usage(stdout);
@@ -50,6 +68,78 @@ static int parse_opts(int argc, char **argv, struct stat_opts *o)
 			aw_error("stat: unknown option '%s'", argv[optind - 1]);
 			return -1;
 		}
+	}
+	if (o->json && o->prometheus) {
+		aw_error("stat: --json and --prometheus exclude each other");
+		return -1;
+	}
+	return 0;
+}
+
+static void stat_print(FILE *out, const struct stat_opts *o,
+		       const struct report *r)
+{
+	if (o->json)
+		report_json(out, r);
+	else if (o->prometheus)
+		report_prometheus(out, r);
+	else
+		report_text(out, r);
+}
+
+/*
+ * The report into path, atomically: a hidden temporary in the same
+ * directory (same file system, and not matching a textfile collector's
+ * *.prom), written, flushed to disk, then renamed over path. A reader sees
+ * the old file or the new one, never half of one. 0, or -1 with a message.
+ */
+static int stat_write_file(const char *path, const struct stat_opts *o,
+			   const struct report *r)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX + 16];
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	const char *base = slash ? slash + 1 : dir;
+	if (!*base) {
+		aw_error("stat: --output %s: not a file name", path);
+		return -1;
+	}
+	if (slash)
+		*slash = '\0';
+	if (snprintf(tmp, sizeof(tmp), "%s%s.%s.XXXXXX", slash ? dir : "",
+		     slash ? "/" : "", base) >= (int)sizeof(tmp)) {
+		aw_error("stat: --output %s: name too long", path);
+		return -1;
+	}
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		aw_error("stat: %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	/* mkstemp makes 0600; a collector running as another user reads. */
+	FILE *f = fchmod(fd, 0644) == 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		aw_error("stat: %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	stat_print(f, o, r);
+	int bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
+	int saved = errno;
+	if (fclose(f) != 0 && !bad) {
+		bad = 1;
+		saved = errno;
+	}
+	if (!bad && rename(tmp, path) != 0) {
+		bad = 1;
+		saved = errno;
+	}
+	if (bad) {
+		aw_error("stat: writing %s: %s", path, strerror(saved));
+		unlink(tmp);
+		return -1;
 	}
 	return 0;
 }
@@ -70,11 +160,16 @@ int stat_command(int argc, char **argv)
 	g.pids = pids;
 	g.n_pids = n;
 	g.all = o.all;
+	/* Unattended (a timer into a file): unreadable segments are in the
+	 * output's counts, stderr would only fill a journal. */
+	g.quiet = o.output != NULL && o.prometheus;
 	int status = gather_report(&r, &g);
-	if (o.json)
-		report_json(stdout, &r);
-	else
-		report_text(stdout, &r);
+	if (o.output) {
+		if (stat_write_file(o.output, &o, &r))
+			status = 1;
+	} else {
+		stat_print(stdout, &o, &r);
+	}
 	gather_free(&r);
 	free(pids);
 	if (fflush(stdout)) {
