@@ -6,6 +6,7 @@
  */
 #include "sockdiag.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
@@ -61,6 +62,20 @@ static int send_request(int fd, uint8_t family, uint32_t seq)
 	return 0;
 }
 
+void sockdiag_format_addr(char *dst, size_t len, int family,
+			  const uint32_t src[4], uint16_t port)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, src, ip,
+		       sizeof(ip)))
+		snprintf(ip, sizeof(ip), "?");
+	if (family == AF_INET6)
+		snprintf(dst, len, "[%s]:%u", ip, (unsigned int)port);
+	else
+		snprintf(dst, len, "%s:%u", ip, (unsigned int)port);
+}
+
 /* One inet_diag_msg into an entry; its attributes may carry SKMEMINFO. */
 static int parse_msg(struct sockdiag_table *t, const struct nlmsghdr *nlh)
 {
@@ -70,6 +85,11 @@ static int parse_msg(struct sockdiag_table *t, const struct nlmsghdr *nlh)
 	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
 		return 0;
 	e.ino = m->idiag_inode;
+	e.family = m->idiag_family;
+	e.port = ntohs(m->id.idiag_sport);
+	e.uid = m->idiag_uid;
+	sockdiag_format_addr(e.address, sizeof(e.address), e.family,
+			     m->id.idiag_src, e.port);
 	e.rqueue = m->idiag_rqueue;
 	e.wqueue = m->idiag_wqueue;
 

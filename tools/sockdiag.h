@@ -10,8 +10,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* "255.255.255.255:65535", "[ffff:...:ffff]:65535" */
+#define SOCKDIAG_ADDR_LEN 56
+
 struct sockdiag_entry {
 	uint64_t ino;
+	uint8_t family; /* AF_INET, AF_INET6 */
+	uint16_t port;
+	uint32_t uid;
+	char address[SOCKDIAG_ADDR_LEN]; /* as `ss -n` prints it */
 	uint32_t rqueue; /* idiag_rqueue: connections in the accept queue */
 	uint32_t wqueue; /* idiag_wqueue: the effective backlog */
 	uint64_t drops;	 /* SK_MEMINFO_DROPS */
@@ -37,6 +44,10 @@ const struct sockdiag_entry *sockdiag_find(const struct sockdiag_table *t,
 					   uint64_t ino);
 
 void sockdiag_free(struct sockdiag_table *t);
+
+/* "1.2.3.4:80" or "[::1]:80" from an inet_diag address (network order). */
+void sockdiag_format_addr(char *dst, size_t len, int family,
+			  const uint32_t src[4], uint16_t port);
 
 /*
  * Fallback for a process in another network namespace: the accept-queue
