@@ -184,9 +184,13 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
 	install -m 0755 $(TOOL_BIN) $(DESTDIR)$(BINDIR)/acceptwatch
 	install -m 0755 $(SHIM_LIB) $(DESTDIR)$(LIBDIR)/libacceptwatch.so
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
+	install -m 0644 tools/acceptwatch.1 $(DESTDIR)$(MANDIR)/man1/acceptwatch.1
+	install -m 0644 shim/libacceptwatch.7 $(DESTDIR)$(MANDIR)/man7/libacceptwatch.7
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/acceptwatch $(DESTDIR)$(LIBDIR)/libacceptwatch.so
+	rm -f $(DESTDIR)$(MANDIR)/man1/acceptwatch.1 $(DESTDIR)$(MANDIR)/man7/libacceptwatch.7
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 
 format:
