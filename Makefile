@@ -56,6 +56,7 @@ UNIT_DEPS_test_config := shim/config.c
 UNIT_DEPS_test_segment_check := tools/segment_check.c
 UNIT_DEPS_test_format := tools/format.c shim/histogram.c
 UNIT_DEPS_test_segment_stacks := tools/segment_check.c
+UNIT_DEPS_test_netstat := tools/netstat.c
 
 DEB_PACKAGES := libunwind-dev uthash-dev libcmocka-dev pkg-config iproute2 \
 	procps util-linux valgrind strace
