@@ -72,18 +72,33 @@ static void close_slot(struct aw_segment *s, int slot)
 	slot_fd[slot] = -1;
 }
 
+static int said_no_memory;
+
+static int lose_listener(struct aw_segment *s)
+{
+	__atomic_fetch_add(&s->header.listeners_lost, 1, __ATOMIC_RELAXED);
+	return -1;
+}
+
 static int claim_slot(struct aw_segment *s)
 {
 	uint32_t used = s->header.listeners_used;
 	if (used >= AW_MAX_LISTENERS) {
-		__atomic_fetch_add(&s->header.listeners_lost, 1,
-				   __ATOMIC_RELAXED);
 		if (!said_full)
 			aw_log("listener table full (%u listeners): further "
 			       "listeners are not tracked",
 			       AW_MAX_LISTENERS);
 		said_full = 1;
-		return -1;
+		return lose_listener(s);
+	}
+	int err = aw_segment_reserve_slot(used);
+	if (err != 0) {
+		if (!said_no_memory)
+			aw_log("cannot reserve shared memory for a listener: "
+			       "%s; it is not tracked",
+			       strerror(err));
+		said_no_memory = 1;
+		return lose_listener(s);
 	}
 	__atomic_store_n(&s->header.listeners_used, used + 1, __ATOMIC_RELEASE);
 	return (int)used;

@@ -9,6 +9,7 @@
 #include "real.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -16,10 +17,16 @@
 typedef int (*listen_fn)(int, int);
 typedef int (*accept_fn)(int, struct sockaddr *, socklen_t *);
 typedef int (*accept4_fn)(int, struct sockaddr *, socklen_t *, int);
+typedef int (*setuid_fn)(uid_t);
+typedef int (*setreuid_fn)(uid_t, uid_t);
+typedef int (*setresuid_fn)(uid_t, uid_t, uid_t);
 
 static listen_fn real_listen;
 static accept_fn real_accept;
 static accept4_fn real_accept4;
+static setuid_fn real_setuid, real_seteuid;
+static setreuid_fn real_setreuid;
+static setresuid_fn real_setresuid;
 static pthread_once_t bind_once = PTHREAD_ONCE_INIT;
 static __thread int binding;
 
@@ -42,6 +49,15 @@ static void bind_all(void)
 	__atomic_store_n(&real_accept, (accept_fn)next_symbol("accept"),
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&real_accept4, (accept4_fn)next_symbol("accept4"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_setuid, (setuid_fn)next_symbol("setuid"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_seteuid, (setuid_fn)next_symbol("seteuid"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_setreuid, (setreuid_fn)next_symbol("setreuid"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_setresuid,
+			 (setresuid_fn)next_symbol("setresuid"),
 			 __ATOMIC_RELEASE);
 	binding = 0;
 }
@@ -78,4 +94,38 @@ int aw_real_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 	if (f == NULL)
 		return (int)syscall(SYS_accept4, fd, addr, len, flags);
 	return f(fd, addr, len, flags);
+}
+
+/*
+ * No system-call fallback for the uid changes: glibc's versions change every
+ * thread of the process (SETXID), a bare syscall only the caller's.
+ */
+static int no_symbol(void)
+{
+	errno = ENOSYS;
+	return -1;
+}
+
+int aw_real_setuid(uid_t uid)
+{
+	setuid_fn f = (setuid_fn)bound((void **)&real_setuid);
+	return f ? f(uid) : no_symbol();
+}
+
+int aw_real_seteuid(uid_t euid)
+{
+	setuid_fn f = (setuid_fn)bound((void **)&real_seteuid);
+	return f ? f(euid) : no_symbol();
+}
+
+int aw_real_setreuid(uid_t ruid, uid_t euid)
+{
+	setreuid_fn f = (setreuid_fn)bound((void **)&real_setreuid);
+	return f ? f(ruid, euid) : no_symbol();
+}
+
+int aw_real_setresuid(uid_t ruid, uid_t euid, uid_t suid)
+{
+	setresuid_fn f = (setresuid_fn)bound((void **)&real_setresuid);
+	return f ? f(ruid, euid, suid) : no_symbol();
 }

@@ -57,6 +57,30 @@ static int remove_own_leftover(const char *name)
 	return shm_unlink(name);
 }
 
+/*
+ * Back [offset, offset + len) of the segment with real pages now. A write to
+ * a hole of a full tmpfs raises SIGBUS in the writer, the host: reserving
+ * up front turns that into an error we can handle. Only the parts in use are
+ * reserved (the header, events and stacks at creation; a listener slot when
+ * it is claimed), so an idle table costs no memory. Returns 0 or an errno.
+ */
+static int reserve(int fd, size_t offset, size_t len)
+{
+	int err;
+	do
+		err = posix_fallocate(fd, (off_t)offset, (off_t)len);
+	while (err == EINTR);
+	return err;
+}
+
+static int reserve_fixed_parts(int fd)
+{
+	size_t listeners = offsetof(struct aw_segment, listener);
+	size_t events = offsetof(struct aw_segment, event);
+	int err = reserve(fd, 0, listeners);
+	return err ? err : reserve(fd, events, AW_SEG_SIZE - events);
+}
+
 static struct aw_segment *create_shared(const char *name)
 {
 	int flags = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
@@ -66,16 +90,39 @@ static struct aw_segment *create_shared(const char *name)
 	if (fd < 0)
 		return NULL;
 	void *p = MAP_FAILED;
-	if (ftruncate(fd, (off_t)AW_SEG_SIZE) == 0)
+	int err = 0;
+	if (ftruncate(fd, (off_t)AW_SEG_SIZE) != 0)
+		err = errno;
+	if (err == 0)
+		err = reserve_fixed_parts(fd);
+	if (err == 0) {
 		p = mmap(NULL, AW_SEG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
 			 fd, 0);
-	int err = errno;
+		if (p == MAP_FAILED)
+			err = errno;
+	}
 	close(fd);
 	if (p != MAP_FAILED)
 		return p;
 	shm_unlink(name);
 	errno = err;
 	return NULL;
+}
+
+int aw_segment_reserve_slot(uint32_t slot)
+{
+	if (!seg_shared)
+		return 0;
+	char name[32];
+	aw_segment_name(name, sizeof(name), seg_owner_pid);
+	int fd = shm_open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	size_t offset = offsetof(struct aw_segment, listener) +
+			(size_t)slot * sizeof(struct aw_listener);
+	int err = reserve(fd, offset, sizeof(struct aw_listener));
+	close(fd);
+	return err;
 }
 
 static struct aw_segment *create_private(void)
@@ -114,15 +161,22 @@ static void fill_header(struct aw_segment *s, const struct aw_config *c)
 	h->comm[AW_COMM_LEN - 1] = '\0';
 }
 
-/* The child keeps the parent's listeners (same sockets, same backlogs) with
- * its own, zeroed, counters. */
-static void carry_over(struct aw_segment *to, const struct aw_segment *from)
+/*
+ * The child keeps the parent's listeners (same sockets, same backlogs) with
+ * its own, zeroed, counters; the fd map, inherited as process memory, keeps
+ * naming the same slots. Returns 0, or an errno when a slot could not be
+ * backed by memory (the segment must not be used then).
+ */
+static int carry_over(struct aw_segment *to, const struct aw_segment *from)
 {
-	to->header.parent_pid = from->header.pid;
+	to->header.parent_pid = (int32_t)getppid();
 	uint32_t used = from->header.listeners_used;
 	for (uint32_t i = 0; i < used && i < AW_MAX_LISTENERS; i++) {
 		const struct aw_listener *src = &from->listener[i];
 		struct aw_listener *dst = &to->listener[i];
+		int err = aw_segment_reserve_slot(i);
+		if (err != 0)
+			return err;
 		if (src->state != AW_SLOT_READY)
 			continue;
 		memcpy(dst, src,
@@ -132,6 +186,25 @@ static void carry_over(struct aw_segment *to, const struct aw_segment *from)
 		__atomic_store_n(&dst->state, AW_SLOT_READY, __ATOMIC_RELEASE);
 	}
 	to->header.listeners_used = used;
+	return 0;
+}
+
+/* Shared memory when it can be had, else process memory. Sets seg_shared
+ * and seg_owner_pid (aw_segment_reserve_slot needs them). */
+static struct aw_segment *create(const char *name, int *err)
+{
+	struct aw_segment *s = create_shared(name);
+	seg_shared = s != NULL;
+	seg_owner_pid = (int)getpid();
+	*err = s ? 0 : errno;
+	return s ? s : create_private();
+}
+
+static void unlink_shared(struct aw_segment *s, const char *name)
+{
+	munmap(s, AW_SEG_SIZE);
+	shm_unlink(name);
+	seg_shared = 0;
 }
 
 struct aw_segment *aw_segment_attach(const struct aw_config *c)
@@ -140,30 +213,30 @@ struct aw_segment *aw_segment_attach(const struct aw_config *c)
 		return seg_current;
 
 	char name[32];
+	int err;
 	aw_segment_name(name, sizeof(name), (int)getpid());
-	struct aw_segment *s = create_shared(name);
-	int shared = s != NULL;
-	if (s == NULL) {
-		int err = errno;
+	struct aw_segment *s = create(name, &err);
+	if (s != NULL && seg_parent != NULL &&
+	    (err = carry_over(s, seg_parent)) != 0) {
+		unlink_shared(s, name);
 		s = create_private();
-		if (!seg_said_memory) {
-			aw_log("cannot create shared memory segment %s: %s; "
-			       "counting in process memory only%s",
-			       name, strerror(err),
-			       s ? "" : " (and that failed too: disabled)");
-			seg_said_memory = 1;
-		}
-		if (s == NULL)
-			return NULL;
+		if (s != NULL)
+			carry_over(s, seg_parent);
 	}
+	if (err != 0 && !seg_said_memory) {
+		aw_log("cannot create shared memory segment %s: %s; "
+		       "counting in process memory only%s",
+		       name, strerror(err),
+		       s ? "" : " (and that failed too: disabled)");
+		seg_said_memory = 1;
+	}
+	if (s == NULL)
+		return NULL;
 	fill_header(s, c);
 	if (seg_parent != NULL) {
-		carry_over(s, seg_parent);
 		munmap(seg_parent, AW_SEG_SIZE);
 		seg_parent = NULL;
 	}
-	seg_owner_pid = s->header.pid;
-	seg_shared = shared;
 	seg_keep = c->keep;
 	/* The magic last: a reader that sees it sees a complete header. */
 	__atomic_store_n(&s->header.magic, AW_SEG_MAGIC, __ATOMIC_RELEASE);
@@ -171,13 +244,14 @@ struct aw_segment *aw_segment_attach(const struct aw_config *c)
 	return s;
 }
 
-void aw_segment_forked(void)
+int aw_segment_forked(void)
 {
 	if (seg_current != NULL)
 		seg_parent = seg_current;
 	seg_current = NULL;
 	seg_shared = 0;
 	seg_said_memory = 0;
+	return seg_parent != NULL && seg_parent->header.listeners_used > 0;
 }
 
 void aw_segment_release(void)
@@ -188,6 +262,25 @@ void aw_segment_release(void)
 	aw_segment_name(name, sizeof(name), seg_owner_pid);
 	shm_unlink(name);
 	seg_shared = 0;
+}
+
+void aw_segment_give_to(uid_t euid)
+{
+	if (!seg_shared || euid == (uid_t)-1 || geteuid() != 0 ||
+	    seg_current == NULL || seg_current->header.uid == (uint32_t)euid)
+		return;
+	char name[32];
+	aw_segment_name(name, sizeof(name), seg_owner_pid);
+	int fd = shm_open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (fchown(fd, euid, (gid_t)-1) == 0)
+		__atomic_store_n(&seg_current->header.uid, (uint32_t)euid,
+				 __ATOMIC_RELAXED);
+	else
+		aw_log("cannot give segment %s to uid %u: %s", name,
+		       (unsigned)euid, strerror(errno));
+	close(fd);
 }
 
 void aw_segment_write_begin(struct aw_listener *l)

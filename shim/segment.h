@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* The segment this process writes, or NULL before the first attach and
  * right after fork (until the child's next attach). */
@@ -26,11 +27,26 @@ struct aw_segment *aw_segment_current(void);
  */
 struct aw_segment *aw_segment_attach(const struct aw_config *c);
 
-/* In a forked child: the current segment is the parent's; stop writing it. */
-void aw_segment_forked(void);
+/*
+ * Back a listener slot with real pages before it is used (see reserve() in
+ * segment.c). Returns 0, or an errno: the slot must not be used then.
+ * Caller holds the table lock.
+ */
+int aw_segment_reserve_slot(uint32_t slot);
+
+/* In a forked child: the current segment is the parent's; stop writing it.
+ * Returns 1 when the parent knew listeners (the child inherited them). */
+int aw_segment_forked(void);
 
 /* At exit: unlink this process's own segment unless it is to be kept. */
 void aw_segment_release(void);
+
+/*
+ * The process is about to run as euid (a server dropping root for its
+ * workers): hand the segment over while root still may, so that a reader run
+ * as that user reads its own process. Caller holds the table lock.
+ */
+void aw_segment_give_to(uid_t euid);
 
 /* Seqlock writer side for a listener's descriptive fields. */
 void aw_segment_write_begin(struct aw_listener *l);

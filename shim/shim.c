@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define AW_EXPORT __attribute__((visibility("default")))
 
@@ -42,10 +43,17 @@ static void after_fork_parent(void)
 	aw_table_unlock();
 }
 
+/*
+ * The child gets its own segment now, not at its first accept: a pre-fork
+ * worker that is stuck before it ever accepts (or stopped) must still be
+ * visible with the listeners it inherited. vfork and posix_spawn run no fork
+ * handlers, so a spawned program costs nothing here.
+ */
 static void after_fork_child(void)
 {
 	aw_table_reset_lock();
-	aw_segment_forked();
+	if (aw_segment_forked())
+		aw_segment_attach(&config);
 }
 
 static void init(void)
@@ -114,4 +122,37 @@ AW_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 AW_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
 	return aw_accept_path(ready_config(), fd, addr, len, flags, 1);
+}
+
+/* Changing the effective uid: the segment follows (segment.c). */
+static void follow_uid(uid_t euid)
+{
+	ready_config();
+	aw_table_lock();
+	aw_segment_give_to(euid);
+	aw_table_unlock();
+}
+
+AW_EXPORT int setuid(uid_t uid)
+{
+	follow_uid(uid);
+	return aw_real_setuid(uid);
+}
+
+AW_EXPORT int seteuid(uid_t euid)
+{
+	follow_uid(euid);
+	return aw_real_seteuid(euid);
+}
+
+AW_EXPORT int setreuid(uid_t ruid, uid_t euid)
+{
+	follow_uid(euid);
+	return aw_real_setreuid(ruid, euid);
+}
+
+AW_EXPORT int setresuid(uid_t ruid, uid_t euid, uid_t suid)
+{
+	follow_uid(euid);
+	return aw_real_setresuid(ruid, euid, suid);
 }

@@ -37,7 +37,15 @@ read -r _ completed _ failed <"$AW_TMP/burst.out"
 [ "$completed" = 12 ] || aw_fail "client completed $completed of 12"
 "$AW_TOOL" stat --json "$S_PID" >"$AW_TMP/c.json"
 cat "$AW_TMP/c.json" >&2
-aw_expect "$AW_TMP/c.json" "$L['accepts']" 12
+# The shim must match the server's own count, call for call. (The clients'
+# count, all 12, is checked above; one run in many saw the server accept 13
+# for 12 client sockets on this backlog-4 listener with SYN cookies in play,
+# so the two are not held equal to each other.)
+accepts=$(aw_json_get "$AW_TMP/c.json" "$L['accepts']")
+aw_stop "$S_PID"
+own=$(awk '/^accepted/ {print $2}' "$S_OUT")
+[ "$accepts" = "$own" ] || aw_fail "shim counted $accepts accepts, the server made $own"
+[ "$accepts" -ge 12 ] || aw_fail "only $accepts accepts for 12 clients"
 aw_expect "$AW_TMP/c.json" "$L['stalled']" False
 aw_range "$AW_TMP/c.json" "$L['slow_events']" 1 12
 aw_expect "$AW_TMP/c.json" "$L['queue']['peak']" 5
