@@ -47,8 +47,7 @@ struct call {
 	int ret;
 	int err;
 	uint64_t t0, t1;
-	/* Decided at entry, for a listener known then: */
-	int known_at_entry;
+	/* Decided at entry: */
 	int away_due;	/* out of accept longer than the threshold */
 	int probe;	/* a probe is due: slow check or rate-limited sample */
 	uint32_t depth; /* queue depth the call met, UINT32_MAX unknown */
@@ -268,84 +267,121 @@ static int is_tcp(struct aw_listener *l)
 }
 
 /*
- * Before the call: is a probe due? When it is, read the queue now: that is
- * exactly the depth this call meets.
+ * A probe was due at entry: read the queue now, which is exactly the depth
+ * this call meets.
  */
-static void entry_probe(struct aw_listener *l, int slot, struct call *c,
-			uint64_t threshold)
+static __attribute__((noinline)) void entry_probe(struct aw_listener *l,
+						  int slot, struct call *c)
 {
-	uint64_t last = self.slot[slot].last_return_ns;
-	c->known_at_entry = 1;
-	c->depth = UINT32_MAX;
-	c->away_due = last != 0 && c->t0 - last > threshold;
-	c->probe = c->away_due || sample_allowed(l, c->t0);
-	if (c->probe && is_tcp(l))
+	int saved = errno;
+	if (is_tcp(l))
 		c->depth = sample_listener(l, slot, c->fd, c->t0, 0);
+	errno = saved;
 }
 
 /*
- * After a call that blocked longer than the threshold and returned a
- * connection, only now can the queue be read: a stopped process resumes a
- * blocked accept inside the kernel, so the whole stop is one long call. The
+ * After the call, when something is worth a look: a probe was due, or the
+ * call blocked longer than the threshold and returned a connection. In that
+ * last case only now can the queue be read (a stopped process resumes a
+ * blocked accept inside the kernel, so the whole stop is one long call); the
  * queue held what is left plus the connection just taken.
  */
-static void exit_probe(struct aw_listener *l, int slot, struct call *c,
-		       uint64_t threshold)
-{
-	if (c->ret < 0 || c->t1 - c->t0 <= threshold || !is_tcp(l))
-		return;
-	c->probe = 1;
-	c->depth = sample_listener(l, slot, c->fd, c->t1, 1);
-}
-
-static void count_result(struct aw_listener *l, struct aw_stripe *st,
-			 struct thread_slot *ts, const struct call *c)
-{
-	if (c->ret >= 0) {
-		__atomic_fetch_add(&st->accepts, 1, __ATOMIC_RELAXED);
-		__atomic_store_n(&st->last_accept_mono_ns, c->t1,
-				 __ATOMIC_RELAXED);
-		uint64_t prev = __atomic_exchange_n(&l->last_accept_mono_ns,
-						    c->t1, __ATOMIC_RELAXED);
-		if (prev != 0)
-			aw_hist_record(&st->gap_ns,
-				       c->t1 > prev ? c->t1 - prev : 0);
-	} else if (is_drain(c->err)) {
-		__atomic_fetch_add(&st->drained, 1, __ATOMIC_RELAXED);
-		ts->drained = 1;
-	} else {
-		__atomic_fetch_add(&st->errors[err_class(c->err)], 1,
-				   __ATOMIC_RELAXED);
-	}
-}
-
-static void account(struct aw_segment *s, int slot, struct call *c,
-		    const struct aw_config *cfg)
+static __attribute__((noinline)) void exit_probe(struct aw_segment *s, int slot,
+						 struct call *c, uint64_t last,
+						 const struct aw_config *cfg)
 {
 	struct aw_listener *l = &s->listener[slot];
 	struct aw_stripe *st = my_stripe(l);
-	struct thread_slot *ts = &self.slot[slot];
 	uint64_t threshold = cfg->slow_ms * NS_PER_MS;
-	uint64_t last = ts->last_return_ns;
-
-	if (c->known_at_entry)
-		exit_probe(l, slot, c, threshold);
-	/* Idle time after a drain is not the loop being away. */
-	if (last != 0 && !ts->drained && c->known_at_entry)
-		aw_hist_record(&st->away_ns, c->t0 - last);
-	ts->last_return_ns = c->t1;
-	ts->drained = 0;
-	count_result(l, st, ts, c);
-
-	if (c->ret < 0 || !c->probe)
+	int long_call = c->t1 - c->t0 > threshold;
+	if (c->ret < 0)
 		return;
+	int saved = errno;
+	if (long_call && is_tcp(l))
+		c->depth = sample_listener(l, slot, c->fd, c->t1, 1);
 	/* Out of accept too long: busy elsewhere since the last accept, back
 	 * late after a drain, or stuck in this very call. */
-	if (c->away_due || c->t1 - c->t0 > threshold)
+	if (c->away_due || long_call)
 		check_slow(s, slot, c, st, c->t1 - (last ? last : c->t0),
 			   cfg->slow_ms);
 	else
 		record_wait_sample(l, st, c);
+	errno = saved;
+}
+
+/* A failed call on a known listener: drained, an error, or not a listener
+ * any more (closed, or the fd now names another kind of file). */
+static __attribute__((noinline)) void count_failure(struct aw_stripe *st,
+						    struct thread_slot *ts,
+						    const struct call *c)
+{
+	if (is_drain(c->err)) {
+		__atomic_fetch_add(&st->drained, 1, __ATOMIC_RELAXED);
+		ts->drained = 1;
+		return;
+	}
+	__atomic_fetch_add(&st->errors[err_class(c->err)], 1, __ATOMIC_RELAXED);
+	if (not_a_listener(c->err)) {
+		aw_table_lock();
+		aw_table_forget(c->fd);
+		aw_table_unlock();
+		errno = c->err;
+	}
+}
+
+static void count_success(struct aw_listener *l, struct aw_stripe *st,
+			  uint64_t t1)
+{
+	__atomic_fetch_add(&st->accepts, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&st->last_accept_mono_ns, t1, __ATOMIC_RELAXED);
+	uint64_t prev =
+	    __atomic_exchange_n(&l->last_accept_mono_ns, t1, __ATOMIC_RELAXED);
+	if (prev != 0)
+		aw_hist_record(&st->gap_ns, t1 > prev ? t1 - prev : 0);
+}
+
+/*
+ * The common case: fd is a listener this process tracks. Every branch off
+ * the straight line is marked unlikely and leads to a noinline function, so
+ * the line itself stays short: two clock reads, the real call, a handful of
+ * relaxed atomics on this thread's stripe. errno is not touched here: only
+ * the cold functions, which may make system calls, save and restore it.
+ */
+static int known_listener(struct aw_segment *s, int slot,
+			  const struct aw_config *cfg, struct call *c,
+			  struct sockaddr *addr, socklen_t *len, int flags,
+			  int use4)
+{
+	struct aw_listener *l = &s->listener[slot];
+	struct aw_stripe *st = my_stripe(l);
+	struct thread_slot *ts = &self.slot[slot];
+	uint64_t last = ts->last_return_ns;
+	uint64_t threshold = cfg->slow_ms * NS_PER_MS;
+
+	c->t0 = aw_mono_ns();
+	c->away_due = last != 0 && c->t0 - last > threshold;
+	c->probe = c->away_due || sample_allowed(l, c->t0);
+	if (__builtin_expect(c->probe, 0))
+		entry_probe(l, slot, c);
+	__atomic_fetch_add(&st->in_accept, 1, __ATOMIC_RELAXED);
+	c->ret = call_real(c, addr, len, flags, use4);
+	c->t1 = aw_mono_ns();
+	__atomic_fetch_sub(&st->in_accept, 1, __ATOMIC_RELAXED);
+
+	/* Idle time after a drain is not the loop being away. */
+	if (last != 0 && !ts->drained)
+		aw_hist_record(&st->away_ns, c->t0 - last);
+	ts->last_return_ns = c->t1;
+	ts->drained = 0;
+	if (__builtin_expect(c->ret >= 0, 1)) {
+		count_success(l, st, c->t1);
+	} else {
+		c->err = errno;
+		count_failure(st, ts, c);
+	}
+	if (__builtin_expect(c->probe || c->t1 - c->t0 > threshold, 0))
+		exit_probe(s, slot, c, last, cfg);
+	return c->ret;
 }
 
 /* Adopt a listener met first here (inherited, or socket-activated). */
@@ -364,51 +400,53 @@ static int adopt(const struct call *c, const struct aw_config *cfg)
 	return slot;
 }
 
-/* The segment to write, attaching one (first use, or after fork). */
-static struct aw_segment *segment(const struct aw_config *cfg)
+/*
+ * Everything but the common case: a known listener without a segment yet
+ * (first use, or a child whose segment could not be made at fork), or an fd
+ * the shim does not know, which may be a listener to adopt.
+ */
+static __attribute__((noinline)) int
+other_fd(const struct aw_config *cfg, struct call *c, int slot,
+	 struct sockaddr *addr, socklen_t *len, int flags, int use4)
 {
-	struct aw_segment *s = aw_segment_current();
-	if (s != NULL)
-		return s;
-	aw_table_lock();
-	s = aw_segment_attach(cfg);
-	aw_table_unlock();
-	return s;
+	if (slot >= 0) {
+		aw_table_lock();
+		struct aw_segment *s = aw_segment_attach(cfg);
+		aw_table_unlock();
+		if (s != NULL)
+			return known_listener(s, slot, cfg, c, addr, len, flags,
+					      use4);
+		return call_real(c, addr, len, flags, use4);
+	}
+	c->t0 = aw_mono_ns();
+	c->ret = call_real(c, addr, len, flags, use4);
+	c->err = errno;
+	c->t1 = aw_mono_ns();
+	slot = adopt(c, cfg);
+	struct aw_segment *s = slot >= 0 ? aw_segment_current() : NULL;
+	if (s != NULL) {
+		/* Counted from here on; this first call has no away time. */
+		struct aw_listener *l = &s->listener[slot];
+		struct thread_slot *ts = &self.slot[slot];
+		ts->last_return_ns = c->t1;
+		if (c->ret >= 0)
+			count_success(l, my_stripe(l), c->t1);
+		else
+			count_failure(my_stripe(l), ts, c);
+	}
+	errno = c->err;
+	return c->ret;
 }
 
 int aw_accept_path(const struct aw_config *cfg, int fd, struct sockaddr *addr,
 		   socklen_t *len, int flags, int use4)
 {
-	struct call c = {.fd = fd};
+	struct call c = {.fd = fd, .depth = UINT32_MAX};
 	int slot = aw_table_lookup(fd);
+	struct aw_segment *s = aw_segment_current();
+	if (__builtin_expect(slot >= 0 && s != NULL, 1))
+		return known_listener(s, slot, cfg, &c, addr, len, flags, use4);
 	if (slot == AW_IGNORED)
 		return call_real(&c, addr, len, flags, use4);
-
-	struct aw_segment *s = slot >= 0 ? segment(cfg) : NULL;
-	struct aw_stripe *st = NULL;
-	c.t0 = aw_mono_ns();
-	if (s != NULL) {
-		struct aw_listener *l = &s->listener[slot];
-		entry_probe(l, slot, &c, cfg->slow_ms * NS_PER_MS);
-		st = my_stripe(l);
-		__atomic_fetch_add(&st->in_accept, 1, __ATOMIC_RELAXED);
-	}
-	c.ret = call_real(&c, addr, len, flags, use4);
-	c.err = errno;
-	c.t1 = aw_mono_ns();
-	if (st)
-		__atomic_fetch_sub(&st->in_accept, 1, __ATOMIC_RELAXED);
-
-	if (slot >= 0 && c.ret < 0 && not_a_listener(c.err)) {
-		aw_table_lock();
-		aw_table_forget(fd);
-		aw_table_unlock();
-	} else if (slot == AW_NO_SLOT) {
-		slot = adopt(&c, cfg);
-		s = slot >= 0 ? aw_segment_current() : NULL;
-	}
-	if (s != NULL && slot >= 0)
-		account(s, slot, &c, cfg);
-	errno = c.err;
-	return c.ret;
+	return other_fd(cfg, &c, slot, addr, len, flags, use4);
 }

@@ -131,12 +131,11 @@ static void parse_args(int argc, char **argv)
 			opt_n = parse_long(optarg, "--n", 1, DRAIN_MAX_N);
 			break;
 		case 'r':
-			opt_rounds = parse_long(optarg, "--rounds", 1,
-						DRAIN_MAX_ROUNDS);
+			opt_rounds =
+			    parse_long(optarg, "--rounds", 1, DRAIN_MAX_ROUNDS);
 			break;
 		case 'T':
-			opt_max_ms =
-			    parse_long(optarg, "--max-ms", 1, 600000);
+			opt_max_ms = parse_long(optarg, "--max-ms", 1, 600000);
 			break;
 		default:
 			die_msg("usage: drain [--n N] [--rounds R] "

@@ -233,8 +233,9 @@ int main(int argc, char **argv)
 		}
 		ssize_t r = read(ready[0], buf, sizeof(buf));
 		if (r <= 0) {
-			fprintf(stderr, "mksegments: children died: %ld of "
-					"%ld ready\n",
+			fprintf(stderr,
+				"mksegments: children died: %ld of "
+				"%ld ready\n",
 				got, nkids);
 			status = 1;
 			break;
@@ -250,8 +251,9 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "/dev/shm/" AW_SEG_PREFIX "%d",
 			 (int)(kids[0] < 0 ? -kids[0] : kids[0]));
 		if (stat(path, &st) != 0) {
-			fprintf(stderr, "mksegments: no %s: run me under "
-					"LD_PRELOAD=libacceptwatch.so\n",
+			fprintf(stderr,
+				"mksegments: no %s: run me under "
+				"LD_PRELOAD=libacceptwatch.so\n",
 				path);
 			status = 1;
 		}

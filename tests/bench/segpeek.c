@@ -49,8 +49,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "segpeek: %s: bad segment\n", path);
 		return 1;
 	}
-	uint32_t used = __atomic_load_n(&s->header.listeners_used,
-					__ATOMIC_RELAXED);
+	uint32_t used =
+	    __atomic_load_n(&s->header.listeners_used, __ATOMIC_RELAXED);
 	for (uint32_t i = 0; i < used && i < AW_MAX_LISTENERS; i++) {
 		const struct aw_listener *l = &s->listener[i];
 		if (__atomic_load_n(&l->state, __ATOMIC_ACQUIRE) !=

@@ -134,8 +134,8 @@ int main(int argc, char **argv)
 			    parse_long(optarg, "--duration-ms", 1, 600000);
 			break;
 		case 'm':
-			opt_max = parse_long(optarg, "--max-conns", 1,
-					     1000000000L);
+			opt_max =
+			    parse_long(optarg, "--max-conns", 1, 1000000000L);
 			break;
 		default:
 			fprintf(stderr, "usage: storm --port P [--threads K] "
