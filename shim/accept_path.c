@@ -292,7 +292,7 @@ static __attribute__((noinline)) void exit_probe(struct aw_segment *s, int slot,
 {
 	struct aw_listener *l = &s->listener[slot];
 	struct aw_stripe *st = my_stripe(l);
-	uint64_t threshold = cfg->slow_ms * NS_PER_MS;
+	uint64_t threshold = cfg->slow_ns;
 	int long_call = c->t1 - c->t0 > threshold;
 	if (c->ret < 0)
 		return;
@@ -329,11 +329,10 @@ static __attribute__((noinline)) void count_failure(struct aw_stripe *st,
 	}
 }
 
-static void count_success(struct aw_listener *l, struct aw_stripe *st,
-			  uint64_t t1)
+static inline __attribute__((always_inline)) void
+count_success(struct aw_listener *l, struct aw_stripe *st, uint64_t t1)
 {
 	__atomic_fetch_add(&st->accepts, 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&st->last_accept_mono_ns, t1, __ATOMIC_RELAXED);
 	uint64_t prev =
 	    __atomic_exchange_n(&l->last_accept_mono_ns, t1, __ATOMIC_RELAXED);
 	if (prev != 0)
@@ -347,41 +346,45 @@ static void count_success(struct aw_listener *l, struct aw_stripe *st,
  * relaxed atomics on this thread's stripe. errno is not touched here: only
  * the cold functions, which may make system calls, save and restore it.
  */
-static int known_listener(struct aw_segment *s, int slot,
-			  const struct aw_config *cfg, struct call *c,
-			  struct sockaddr *addr, socklen_t *len, int flags,
-			  int use4)
+static inline __attribute__((always_inline)) int
+known_listener(struct aw_segment *s, int slot, const struct aw_config *cfg,
+	       int fd, struct sockaddr *addr, socklen_t *len, int flags,
+	       int use4)
 {
 	struct aw_listener *l = &s->listener[slot];
 	struct aw_stripe *st = my_stripe(l);
 	struct thread_slot *ts = &self.slot[slot];
 	uint64_t last = ts->last_return_ns;
-	uint64_t threshold = cfg->slow_ms * NS_PER_MS;
+	uint64_t threshold = cfg->slow_ns;
+	struct call c;
 
-	c->t0 = aw_mono_ns();
-	c->away_due = last != 0 && c->t0 - last > threshold;
-	c->probe = c->away_due || sample_allowed(l, c->t0);
-	if (__builtin_expect(c->probe, 0))
-		entry_probe(l, slot, c);
+	c.fd = fd;
+	c.t0 = aw_mono_ns();
+	c.away_due = last != 0 && c.t0 - last > threshold;
+	c.probe = c.away_due || sample_allowed(l, c.t0);
+	c.depth = UINT32_MAX;
+	if (__builtin_expect(c.probe, 0))
+		entry_probe(l, slot, &c);
 	__atomic_fetch_add(&st->in_accept, 1, __ATOMIC_RELAXED);
-	c->ret = call_real(c, addr, len, flags, use4);
-	c->t1 = aw_mono_ns();
+	c.ret = use4 ? aw_real_accept4(fd, addr, len, flags)
+		     : aw_real_accept(fd, addr, len);
+	c.t1 = aw_mono_ns();
 	__atomic_fetch_sub(&st->in_accept, 1, __ATOMIC_RELAXED);
 
 	/* Idle time after a drain is not the loop being away. */
 	if (last != 0 && !ts->drained)
-		aw_hist_record(&st->away_ns, c->t0 - last);
-	ts->last_return_ns = c->t1;
+		aw_hist_record(&st->away_ns, c.t0 - last);
+	ts->last_return_ns = c.t1;
 	ts->drained = 0;
-	if (__builtin_expect(c->ret >= 0, 1)) {
-		count_success(l, st, c->t1);
+	if (__builtin_expect(c.ret >= 0, 1)) {
+		count_success(l, st, c.t1);
 	} else {
-		c->err = errno;
-		count_failure(st, ts, c);
+		c.err = errno;
+		count_failure(st, ts, &c);
 	}
-	if (__builtin_expect(c->probe || c->t1 - c->t0 > threshold, 0))
-		exit_probe(s, slot, c, last, cfg);
-	return c->ret;
+	if (__builtin_expect(c.probe || c.t1 - c.t0 > threshold, 0))
+		exit_probe(s, slot, &c, last, cfg);
+	return c.ret;
 }
 
 /* Adopt a listener met first here (inherited, or socket-activated). */
@@ -414,8 +417,8 @@ other_fd(const struct aw_config *cfg, struct call *c, int slot,
 		struct aw_segment *s = aw_segment_attach(cfg);
 		aw_table_unlock();
 		if (s != NULL)
-			return known_listener(s, slot, cfg, c, addr, len, flags,
-					      use4);
+			return known_listener(s, slot, cfg, c->fd, addr, len,
+					      flags, use4);
 		return call_real(c, addr, len, flags, use4);
 	}
 	c->t0 = aw_mono_ns();
@@ -441,11 +444,13 @@ other_fd(const struct aw_config *cfg, struct call *c, int slot,
 int aw_accept_path(const struct aw_config *cfg, int fd, struct sockaddr *addr,
 		   socklen_t *len, int flags, int use4)
 {
-	struct call c = {.fd = fd, .depth = UINT32_MAX};
-	int slot = aw_table_lookup(fd);
+	uint32_t fast = aw_table_fast_slot(fd);
 	struct aw_segment *s = aw_segment_current();
-	if (__builtin_expect(slot >= 0 && s != NULL, 1))
-		return known_listener(s, slot, cfg, &c, addr, len, flags, use4);
+	if (__builtin_expect(fast < AW_MAX_LISTENERS && s != NULL, 1))
+		return known_listener(s, (int)fast, cfg, fd, addr, len, flags,
+				      use4);
+	int slot = aw_table_lookup(fd);
+	struct call c = {.fd = fd, .depth = UINT32_MAX};
 	if (slot == AW_IGNORED)
 		return call_real(&c, addr, len, flags, use4);
 	return other_fd(cfg, &c, slot, addr, len, flags, use4);

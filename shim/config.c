@@ -102,6 +102,7 @@ void aw_config_read(struct aw_config *c, aw_getenv_fn get, aw_warn_fn warn)
 		warn_bad(warn, "ACCEPTWATCH_SLOW_MS", v,
 			 "a whole number of milliseconds from 1 to 3600000",
 			 "50");
+	c->slow_ns = (uint64_t)c->slow_ms * 1000000u;
 	v = get("ACCEPTWATCH_LOG");
 	if (v != NULL && aw_config_parse_log(v, c) != 0)
 		warn_bad(warn, "ACCEPTWATCH_LOG", v,

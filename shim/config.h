@@ -22,6 +22,7 @@ enum aw_log_kind {
 
 struct aw_config {
 	uint32_t slow_ms;
+	uint64_t slow_ns; /* slow_ms in ns, for the hot path */
 	enum aw_log_kind log_kind;
 	char log_path[AW_LOG_PATH_MAX];
 	bool keep;

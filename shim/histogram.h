@@ -10,16 +10,20 @@
 
 #include <stdint.h>
 
-/* Bucket index of v; values past the range map to the last bucket. */
+/*
+ * Bucket index of v; values past the range map to the last bucket. For
+ * v >= 16, v >> (exp - 4) is 16 + the sub-bucket, so the index of the
+ * layout in acceptwatch_abi.h (32 + (exp - 5) * 16 + sub) folds into one
+ * shift and one add.
+ */
 static inline uint32_t aw_hist_index(uint64_t v)
 {
-	if (v < AW_HIST_LINEAR)
+	if (v < AW_HIST_SUB)
 		return (uint32_t)v;
 	uint32_t exp = 63u - (uint32_t)__builtin_clzll(v);
-	if (exp > AW_HIST_MAX_EXP)
+	if (__builtin_expect(exp > AW_HIST_MAX_EXP, 0))
 		return AW_HIST_BUCKETS - 1u;
-	uint32_t sub = (uint32_t)(v >> (exp - 4u)) & (AW_HIST_SUB - 1u);
-	return AW_HIST_LINEAR + (exp - AW_HIST_MIN_EXP) * AW_HIST_SUB + sub;
+	return ((exp - 4u) << 4) + (uint32_t)(v >> (exp - 4u));
 }
 
 /* Add one value. Two relaxed atomic adds; max costs a CAS only when raised. */

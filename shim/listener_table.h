@@ -37,6 +37,19 @@ static inline int aw_table_lookup(int fd)
 	return v == AW_FD_IGNORED ? AW_IGNORED : (int)v - 1;
 }
 
+/*
+ * The hot path's question: fd's slot, as an unsigned number that is below
+ * AW_MAX_LISTENERS only when fd is a tracked listener under AW_FD_MAP.
+ * Anything else (unknown, ignored, large fd) is for aw_table_lookup.
+ */
+static inline uint32_t aw_table_fast_slot(int fd)
+{
+	if (__builtin_expect((unsigned)fd >= AW_FD_MAP, 0))
+		return UINT32_MAX;
+	return (uint32_t)__atomic_load_n(&aw_fd_slot[fd], __ATOMIC_RELAXED) -
+	       1u;
+}
+
 void aw_table_lock(void);
 void aw_table_unlock(void);
 /* In a forked child, where the lock's owner thread no longer exists. */

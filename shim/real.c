@@ -15,15 +15,13 @@
 #include <unistd.h>
 
 typedef int (*listen_fn)(int, int);
-typedef int (*accept_fn)(int, struct sockaddr *, socklen_t *);
-typedef int (*accept4_fn)(int, struct sockaddr *, socklen_t *, int);
 typedef int (*setuid_fn)(uid_t);
 typedef int (*setreuid_fn)(uid_t, uid_t);
 typedef int (*setresuid_fn)(uid_t, uid_t, uid_t);
 
 static listen_fn real_listen;
-static accept_fn real_accept;
-static accept4_fn real_accept4;
+aw_accept_fn aw_next_accept;
+aw_accept4_fn aw_next_accept4;
 static setuid_fn real_setuid, real_seteuid;
 static setreuid_fn real_setreuid;
 static setresuid_fn real_setresuid;
@@ -46,9 +44,10 @@ static void bind_all(void)
 	binding = 1;
 	__atomic_store_n(&real_listen, (listen_fn)next_symbol("listen"),
 			 __ATOMIC_RELEASE);
-	__atomic_store_n(&real_accept, (accept_fn)next_symbol("accept"),
+	__atomic_store_n(&aw_next_accept, (aw_accept_fn)next_symbol("accept"),
 			 __ATOMIC_RELEASE);
-	__atomic_store_n(&real_accept4, (accept4_fn)next_symbol("accept4"),
+	__atomic_store_n(&aw_next_accept4,
+			 (aw_accept4_fn)next_symbol("accept4"),
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&real_setuid, (setuid_fn)next_symbol("setuid"),
 			 __ATOMIC_RELEASE);
@@ -80,17 +79,18 @@ int aw_real_listen(int fd, int backlog)
 	return f(fd, backlog);
 }
 
-int aw_real_accept(int fd, struct sockaddr *addr, socklen_t *len)
+int aw_real_accept_slow(int fd, struct sockaddr *addr, socklen_t *len)
 {
-	accept_fn f = (accept_fn)bound((void **)&real_accept);
+	aw_accept_fn f = (aw_accept_fn)bound((void **)&aw_next_accept);
 	if (f == NULL)
 		return (int)syscall(SYS_accept4, fd, addr, len, 0);
 	return f(fd, addr, len);
 }
 
-int aw_real_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+int aw_real_accept4_slow(int fd, struct sockaddr *addr, socklen_t *len,
+			 int flags)
 {
-	accept4_fn f = (accept4_fn)bound((void **)&real_accept4);
+	aw_accept4_fn f = (aw_accept4_fn)bound((void **)&aw_next_accept4);
 	if (f == NULL)
 		return (int)syscall(SYS_accept4, fd, addr, len, flags);
 	return f(fd, addr, len, flags);

@@ -14,18 +14,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Guarded by the table lock, except seg_current's lock-free reads. */
-static struct aw_segment *seg_current;
+/* Guarded by the table lock, except aw_segment_now's lock-free reads. */
+struct aw_segment *aw_segment_now;
 static struct aw_segment *seg_parent; /* the parent's, after fork */
-static int seg_owner_pid;	      /* who created seg_current */
-static int seg_shared;		      /* seg_current is in /dev/shm */
+static int seg_owner_pid;	      /* who created aw_segment_now */
+static int seg_shared;		      /* aw_segment_now is in /dev/shm */
 static int seg_keep;
 static int seg_said_memory;
-
-struct aw_segment *aw_segment_current(void)
-{
-	return __atomic_load_n(&seg_current, __ATOMIC_ACQUIRE);
-}
 
 void aw_segment_name(char *name, size_t size, int pid)
 {
@@ -209,8 +204,8 @@ static void unlink_shared(struct aw_segment *s, const char *name)
 
 struct aw_segment *aw_segment_attach(const struct aw_config *c)
 {
-	if (seg_current != NULL)
-		return seg_current;
+	if (aw_segment_now != NULL)
+		return aw_segment_now;
 
 	char name[32];
 	int err;
@@ -240,15 +235,15 @@ struct aw_segment *aw_segment_attach(const struct aw_config *c)
 	seg_keep = c->keep;
 	/* The magic last: a reader that sees it sees a complete header. */
 	__atomic_store_n(&s->header.magic, AW_SEG_MAGIC, __ATOMIC_RELEASE);
-	__atomic_store_n(&seg_current, s, __ATOMIC_RELEASE);
+	__atomic_store_n(&aw_segment_now, s, __ATOMIC_RELEASE);
 	return s;
 }
 
 int aw_segment_forked(void)
 {
-	if (seg_current != NULL)
-		seg_parent = seg_current;
-	seg_current = NULL;
+	if (aw_segment_now != NULL)
+		seg_parent = aw_segment_now;
+	aw_segment_now = NULL;
 	seg_shared = 0;
 	seg_said_memory = 0;
 	return seg_parent != NULL && seg_parent->header.listeners_used > 0;
@@ -267,7 +262,8 @@ void aw_segment_release(void)
 void aw_segment_give_to(uid_t euid)
 {
 	if (!seg_shared || euid == (uid_t)-1 || geteuid() != 0 ||
-	    seg_current == NULL || seg_current->header.uid == (uint32_t)euid)
+	    aw_segment_now == NULL ||
+	    aw_segment_now->header.uid == (uint32_t)euid)
 		return;
 	char name[32];
 	aw_segment_name(name, sizeof(name), seg_owner_pid);
@@ -275,7 +271,7 @@ void aw_segment_give_to(uid_t euid)
 	if (fd < 0)
 		return;
 	if (fchown(fd, euid, (gid_t)-1) == 0)
-		__atomic_store_n(&seg_current->header.uid, (uint32_t)euid,
+		__atomic_store_n(&aw_segment_now->header.uid, (uint32_t)euid,
 				 __ATOMIC_RELAXED);
 	else
 		aw_log("cannot give segment %s to uid %u: %s", name,

@@ -16,9 +16,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+extern struct aw_segment *aw_segment_now;
+
 /* The segment this process writes, or NULL before the first attach and
- * right after fork (until the child's next attach). */
-struct aw_segment *aw_segment_current(void);
+ * right after fork (until the child's next attach). Lock-free. */
+static inline struct aw_segment *aw_segment_current(void)
+{
+	return __atomic_load_n(&aw_segment_now, __ATOMIC_ACQUIRE);
+}
 
 /*
  * Make sure this process has a segment: shared memory when it can be

@@ -22,7 +22,10 @@
 
 #define AW_EXPORT __attribute__((visibility("default")))
 
-static struct aw_config config = {.slow_ms = AW_SLOW_MS_DEFAULT};
+static struct aw_config config = {
+    .slow_ms = AW_SLOW_MS_DEFAULT,
+    .slow_ns = AW_SLOW_MS_DEFAULT * 1000000ull,
+};
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int initialized;
 
@@ -76,10 +79,17 @@ __attribute__((destructor)) static void on_unload(void)
 	aw_segment_release();
 }
 
+static __attribute__((noinline)) void init_now(void)
+{
+	pthread_once(&init_once, init);
+}
+
+/* Cheap once initialized, so the wrappers stay tail calls. */
 static const struct aw_config *ready_config(void)
 {
-	if (!__atomic_load_n(&initialized, __ATOMIC_ACQUIRE))
-		pthread_once(&init_once, init);
+	if (__builtin_expect(!__atomic_load_n(&initialized, __ATOMIC_ACQUIRE),
+			     0))
+		init_now();
 	return &config;
 }
 
