@@ -67,6 +67,16 @@ int procinfo_start_ticks(pid_t pid, uint64_t *ticks)
 	return parse_stat(buf, 22, NULL, ticks);
 }
 
+int procinfo_stat(pid_t pid, char *state, uint64_t *ticks)
+{
+	char path[64], buf[1024];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return -1;
+	return parse_stat(buf, 22, state, ticks);
+}
+
 int procinfo_state(pid_t pid, char *state)
 {
 	char path[64], buf[1024];

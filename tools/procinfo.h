@@ -13,6 +13,9 @@
  * pid it names one process, so pid reuse is told apart. 0 or -1. */
 int procinfo_start_ticks(pid_t pid, uint64_t *ticks);
 
+/* The state letter and start ticks of pid, with one read. 0 or -1. */
+int procinfo_stat(pid_t pid, char *state, uint64_t *ticks);
+
 /* The state letter of /proc/PID/stat (R, S, T, Z...). 0 or -1. */
 int procinfo_state(pid_t pid, char *state);
 

@@ -1,6 +1,8 @@
 /*
  * Finding acceptwatch segments and taking a consistent, private snapshot of
  * one: after segment_snapshot() returns, nothing refers to shared memory.
+ * The segment file is read with pread(), only the parts in use (header, used
+ * listener slots, event ring, published stacks): it is never mapped.
  */
 #ifndef AW_SEGMENT_READER_H
 #define AW_SEGMENT_READER_H
@@ -72,6 +74,7 @@ struct segment_listener {
 	uint32_t slow_stack;   /* the accept loop at the last slow event */
 
 	/* The listener's latest slow event, when still in the ring. */
+	uint64_t last_slow_ref; /* ring position + 1, as the shim wrote it */
 	int has_last_slow;
 	struct aw_event last_slow;
 
@@ -104,7 +107,7 @@ struct segment_snapshot {
 	uint32_t n_events;
 	struct aw_event event[AW_MAX_EVENTS]; /* stable entries, oldest first */
 	uint32_t n_stacks;
-	struct segment_stack stack[AW_MAX_STACKS]; /* published ones */
+	struct segment_stack *stack; /* n_stacks published ones, heap */
 };
 
 /* The text of stack reference ref (index + 1) of snap, or NULL. */
@@ -131,6 +134,19 @@ int segment_scan(pid_t **pids, size_t *n, char *err, size_t errlen);
  */
 int segment_snapshot(pid_t pid, struct segment_snapshot *snap, char *err,
 		     size_t errlen);
+
+/*
+ * The same from `size` bytes at buf, a whole segment file owned by
+ * owner_uid (the caller is geteuid()), as if found under pid's name: the
+ * checks and the copy, but nothing about the process (alive, stopped and
+ * now_* stay 0). buf is private and does not change while this runs (a
+ * record whose seq is odd is left out at once); nothing is read outside
+ * [buf, buf + size). Results and release as segment_snapshot().
+ */
+int segment_snapshot_from_buffer(const void *buf, size_t size,
+				 uint32_t owner_uid, pid_t pid,
+				 struct segment_snapshot *snap, char *err,
+				 size_t errlen);
 
 void segment_snapshot_free(struct segment_snapshot *snap);
 
