@@ -7,6 +7,7 @@
 
 #include "format.h"
 #include "histogram.h"
+#include "totals.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -245,6 +246,61 @@ static void json_process(FILE *out, const struct segment_snapshot *p)
 	fprintf(out, "}");
 }
 
+/* One socket's figures across the processes that hold it. */
+static void json_total(FILE *out, const struct totals *t,
+		       const struct totals_socket *s)
+{
+	const struct segment_listener *first = t->member[s->first].l;
+	static struct aw_hist gap, away, wait; /* 15 KB: not on the stack */
+
+	fprintf(out,
+		"{\"dev\":%" PRIu64 ",\"ino\":%" PRIu64 ",\"address\":", s->dev,
+		s->ino);
+	json_str(out, first->address, sizeof(first->address));
+	fprintf(out, ",\"pids\":[");
+	for (size_t i = s->first, n = 0; i < s->first + s->n_members; i++)
+		if (i == s->first || t->member[i].proc != t->member[i - 1].proc)
+			fprintf(out, "%s%d", n++ ? "," : "",
+				(int)t->member[i].proc->pid);
+	fprintf(out,
+		"],\"processes\":%zu,\"listeners\":%zu,\"accepts\":%" PRIu64
+		",\"drained\":%" PRIu64 ",\"errors\":{",
+		s->n_procs, s->n_members, s->accepts, s->drained);
+	for (unsigned int c = 0; c < AW_ERR_CLASSES; c++)
+		fprintf(out, "%s\"%s\":%" PRIu64, c ? "," : "",
+			report_err_name(c), s->errors[c]);
+	fprintf(out,
+		"},\"slow_events\":%" PRIu64 ",\"queue\":{\"now\":%" PRIu32
+		",\"peak\":%" PRIu32 ",\"full_events\":%" PRIu64
+		"},\"drops\":%" PRIu64 ",",
+		s->slow_events, s->queue_now, s->queue_peak, s->full_events,
+		s->drops);
+	totals_hists(t, s, &gap, &away, &wait);
+	json_hist(out, "gap_ns", &gap);
+	fprintf(out, ",");
+	json_hist(out, "away_ns", &away);
+	fprintf(out, ",");
+	json_hist(out, "queue_wait_ms", &wait);
+	fprintf(out, "}");
+}
+
+/* "totals": every socket with an identity, across processes. */
+static void json_totals(FILE *out, const struct report *r)
+{
+	struct totals t;
+
+	fprintf(out, ",\"totals\":[");
+	if (totals_build(r, &t) == 0) {
+		for (size_t i = 0; i < t.n_sockets; i++) {
+			if (i)
+				fprintf(out, ",");
+			json_total(out, &t, &t.socket[i]);
+		}
+		totals_free(&t);
+	}
+	fprintf(out, "]");
+}
+
 void report_json(FILE *out, const struct report *r)
 {
 	fprintf(out, "{\"processes\":[");
@@ -253,7 +309,9 @@ void report_json(FILE *out, const struct report *r)
 			fprintf(out, ",");
 		json_process(out, &r->proc[i]);
 	}
-	fprintf(out, "],\"unreadable\":[");
+	fprintf(out, "]");
+	json_totals(out, r);
+	fprintf(out, ",\"unreadable\":[");
 	for (size_t i = 0; i < r->n_unreadable; i++) {
 		const struct report_unreadable *u = &r->unreadable[i];
 		fprintf(out, "%s{\"name\":", i ? "," : "");

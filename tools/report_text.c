@@ -8,6 +8,7 @@
 #include "format.h"
 #include "histogram.h"
 #include "live.h"
+#include "totals.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -220,6 +221,53 @@ static void text_process(FILE *out, const struct segment_snapshot *p)
 		text_listener(out, p, &p->listener[i]);
 }
 
+/* A socket shared by several processes (pre-fork): its total. */
+static void text_total(FILE *out, const struct totals *t,
+		       const struct totals_socket *s)
+{
+	char addr[AW_ADDR_LEN + 1];
+	const struct segment_listener *first = t->member[s->first].l;
+	static struct aw_hist gap, away, wait; /* 15 KB: not on the stack */
+	uint64_t errors = 0;
+
+	fmt_printable(addr, sizeof(addr), first->address,
+		      sizeof(first->address));
+	fprintf(out, "\ntotal %s  (ino %" PRIu64 ", %zu processes:", addr,
+		s->ino, s->n_procs);
+	for (size_t i = s->first; i < s->first + s->n_members; i++)
+		if (i == s->first || t->member[i].proc != t->member[i - 1].proc)
+			fprintf(out, " %d", (int)t->member[i].proc->pid);
+	fprintf(out, ")\n");
+	for (unsigned int c = 0; c < AW_ERR_CLASSES; c++)
+		errors += s->errors[c];
+	fprintf(out,
+		"    accepts %" PRIu64 "  drained %" PRIu64 "  errors %" PRIu64
+		"  slow events %" PRIu64 "\n",
+		s->accepts, s->drained, errors, s->slow_events);
+	fprintf(out,
+		"    queue now %" PRIu32 "  peak %" PRIu32 "  full %" PRIu64
+		"  drops %" PRIu64 "\n",
+		s->queue_now, s->queue_peak, s->full_events, s->drops);
+	totals_hists(t, s, &gap, &away, &wait);
+	text_hist(out, "gap", &gap, 0);
+	text_hist(out, "away", &away, 0);
+	text_hist(out, "queue wait", &wait, 1);
+}
+
+static void text_totals(FILE *out, const struct report *r)
+{
+	struct totals t;
+
+	if (totals_build(r, &t)) {
+		fprintf(out, "\n(totals per socket: out of memory)\n");
+		return;
+	}
+	for (size_t i = 0; i < t.n_sockets; i++)
+		if (t.socket[i].n_procs > 1)
+			text_total(out, &t, &t.socket[i]);
+	totals_free(&t);
+}
+
 void report_text(FILE *out, const struct report *r)
 {
 	for (size_t i = 0; i < r->n_proc; i++) {
@@ -227,6 +275,7 @@ void report_text(FILE *out, const struct report *r)
 			fprintf(out, "\n");
 		text_process(out, &r->proc[i]);
 	}
+	text_totals(out, r);
 	if (!r->summary)
 		return;
 	if (r->n_proc == 0)
