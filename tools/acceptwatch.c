@@ -46,6 +46,10 @@ static void usage(FILE *out)
 		"its\n"
 		"      owners and, under the shim, backlog, clamp and "
 		"verdict\n"
+		"  gc [--dry-run]\n"
+		"      remove segments of processes that exited or exec'd "
+		"without\n"
+		"      the shim; never a live one, a link or a non-segment\n"
 		"  run [--slow-ms N] [--log DEST] [--keep] -- CMD [ARGS...]\n"
 		"      run CMD with the shim preloaded\n"
 		"      --slow-ms N  a connection waiting longer is a slow "
@@ -79,6 +83,8 @@ int main(int argc, char **argv)
 		return top_command(argc - 1, argv + 1);
 	if (!strcmp(cmd, "listeners"))
 		return listeners_command(argc - 1, argv + 1);
+	if (!strcmp(cmd, "gc"))
+		return gc_command(argc - 1, argv + 1);
 	if (!strcmp(cmd, "run"))
 		return run_command(argc - 1, argv + 1);
 	aw_error("unknown command '%s' (try --help)", cmd);

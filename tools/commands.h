@@ -26,6 +26,10 @@ int top_command(int argc, char **argv);
 /* acceptwatch listeners [--json] */
 int listeners_command(int argc, char **argv);
 
+/* acceptwatch gc [--dry-run]: remove segments of exited processes and of
+ * processes that exec'd without the shim. 0, 1 a removal failed, 2 usage. */
+int gc_command(int argc, char **argv);
+
 /* acceptwatch run [--slow-ms N] [--log DEST] [--keep] -- CMD [ARGS...]:
  * returns only on error (it execs CMD). */
 int run_command(int argc, char **argv);

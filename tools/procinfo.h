@@ -27,6 +27,11 @@ int procinfo_comm(pid_t pid, char *dst, size_t dstlen);
  * the tasks cannot be read. */
 int procinfo_stopped(pid_t pid);
 
+/* 1 when /proc/PID/maps has a mapping of a file whose name ends in
+ * "/libacceptwatch.so" (the shim, any build), 0 when it has none (the
+ * process exec'd a program without it), -1 when maps cannot be read. */
+int procinfo_maps_shim(pid_t pid);
+
 /* Identity of pid's network namespace (st_dev, st_ino of /proc/PID/ns/net);
  * pid 0 means this process. 0 or -1. */
 int procinfo_netns(pid_t pid, uint64_t *dev, uint64_t *ino);
