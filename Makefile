@@ -165,9 +165,30 @@ deps:
 	apt-get update -qq && apt-get install -y -qq$$missing >/dev/null; \
 	status=$$?; [ -n "$$made_rc" ] && rm -f $$rc; exit $$status
 
+# --- fuzzing (clang, libFuzzer) -----------------------------------------
+# make fuzz: the segment fuzzer for $(FUZZ_SECONDS); make check runs it for
+# 60 s (tests/e2e/test_reader_fuzz.sh). Corpus in build/fuzz/corpus.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 600
+FUZZ_FLAGS := -std=gnu11 -O1 -g -D_GNU_SOURCE -Ishim -Itools \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_DEPS := tools/segment_reader.c tools/segment_check.c tools/procinfo.c \
+	tools/report_json.c tools/report_text.c tools/report_prom.c \
+	tools/format.c tools/totals.c tools/live.c tools/sockdiag.c \
+	shim/histogram.c
+FUZZ_BIN := $(B)/fuzz/fuzz_segment
+
+$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_DEPS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_DEPS) -lm
+
+.PHONY: fuzz
+fuzz: test-build
+	AW_ROOT=$(CURDIR) AW_FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/e2e/test_reader_fuzz.sh
+
 # --- tests ---------------------------------------------------------------
 test-build: all $(ASAN_SHIM) $(TSAN_SHIM) $(ASAN_TOOL) $(E2E_BIN) \
-	$(E2E_TSAN_BIN) $(E2E_REL_BIN) $(UNIT_BIN)
+	$(E2E_TSAN_BIN) $(E2E_REL_BIN) $(UNIT_BIN) $(FUZZ_BIN)
 
 check: deps
 	$(MAKE) test-build
