@@ -187,7 +187,7 @@ fuzz: test-build
 	AW_ROOT=$(CURDIR) AW_FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/e2e/test_reader_fuzz.sh
 
 # --- tests ---------------------------------------------------------------
-test-build: all $(ASAN_SHIM) $(TSAN_SHIM) $(ASAN_TOOL) $(E2E_BIN) \
+test-build: all $(ASAN_SHIM) $(TSAN_SHIM) $(ASAN_TOOL) $(E2E_BIN) $(BENCH_BIN) \
 	$(E2E_TSAN_BIN) $(E2E_REL_BIN) $(UNIT_BIN) $(FUZZ_BIN)
 
 check: deps

@@ -63,6 +63,17 @@ static int find_slot(int fd)
 	return -1;
 }
 
+/* An open slot for the socket (dev, ino), whatever fd it was made for. */
+static int find_socket(const struct aw_segment *s, const struct aw_sock_id *id)
+{
+	for (uint32_t i = 0; i < s->header.listeners_used; i++) {
+		const struct aw_listener *l = &s->listener[i];
+		if (slot_fd[i] >= 0 && l->dev == id->dev && l->ino == id->ino)
+			return (int)i;
+	}
+	return -1;
+}
+
 static void close_slot(struct aw_segment *s, int slot)
 {
 	struct aw_listener *l = &s->listener[slot];
@@ -200,6 +211,18 @@ int aw_table_register(int fd, int requested, int passed, int adopted,
 		close_slot(s, slot); /* the fd now names another socket */
 		slot = -1;
 	}
+	if (slot < 0 && adopted) {
+		/* A second descriptor for a socket already tracked (dup,
+		 * SCM_RIGHTS): count on the same slot. */
+		int same = find_socket(s, &f.id);
+		if (same >= 0) {
+			if (fd < AW_FD_MAP)
+				__atomic_store_n(&aw_fd_slot[fd],
+						 (uint8_t)(same + 1),
+						 __ATOMIC_RELAXED);
+			return same;
+		}
+	}
 	int relisten = slot >= 0 && !adopted;
 	if (slot < 0)
 		slot = claim_slot(s);
@@ -220,6 +243,35 @@ int aw_table_register(int fd, int requested, int passed, int adopted,
 	set_fd_slot(fd, slot);
 	log_listen(l, fd, adopted, relisten, old_requested, old_effective);
 	return slot;
+}
+
+void aw_table_forget_fd(int fd)
+{
+	uint32_t slot = aw_table_fast_slot(fd);
+	if (slot == AW_FD_IGNORED - 1u) {
+		__atomic_store_n(&aw_fd_slot[fd], 0, __ATOMIC_RELAXED);
+		return;
+	}
+	if (slot >= AW_MAX_LISTENERS) {
+		if (fd < AW_FD_MAP)
+			return;
+		int far = aw_table_lookup_far(fd);
+		if (far < 0)
+			return;
+		slot = (uint32_t)far;
+	} else {
+		__atomic_store_n(&aw_fd_slot[fd], 0, __ATOMIC_RELAXED);
+	}
+	/* Only the fd the slot was made for closes it; a dup of it (mapped
+	 * by identity at adoption) just leaves. */
+	int expected = fd;
+	if (!__atomic_compare_exchange_n(&slot_fd[slot], &expected, -1, 0,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return;
+	struct aw_segment *s = aw_segment_current();
+	if (s != NULL)
+		__atomic_fetch_or(&s->listener[slot].flags, AW_LF_CLOSED,
+				  __ATOMIC_RELAXED);
 }
 
 void aw_table_forget(int fd)

@@ -68,6 +68,13 @@ int aw_table_register(int fd, int requested, int passed, int adopted,
  * EINVAL): close its record. Caller holds the lock. */
 void aw_table_forget(int fd);
 
+/*
+ * fd is about to be closed (or replaced by dup2/dup3): drop it from the map
+ * and close its slot. Lock-free, so that close() stays safe wherever the
+ * host calls it (signal handlers, a child after fork).
+ */
+void aw_table_forget_fd(int fd);
+
 /* The kernel reports a backlog other than the one recorded (listen() was
  * called where the shim could not see, e.g. in the parent after fork). */
 void aw_table_refresh_backlog(int slot, uint32_t effective);

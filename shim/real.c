@@ -10,11 +10,15 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 typedef int (*listen_fn)(int, int);
+typedef int (*close_fn)(int);
+typedef int (*dup2_fn)(int, int);
+typedef int (*dup3_fn)(int, int, int);
 typedef int (*setuid_fn)(uid_t);
 typedef int (*setreuid_fn)(uid_t, uid_t);
 typedef int (*setresuid_fn)(uid_t, uid_t, uid_t);
@@ -22,6 +26,9 @@ typedef int (*setresuid_fn)(uid_t, uid_t, uid_t);
 static listen_fn real_listen;
 aw_accept_fn aw_next_accept;
 aw_accept4_fn aw_next_accept4;
+static close_fn real_close;
+static dup2_fn real_dup2;
+static dup3_fn real_dup3;
 static setuid_fn real_setuid, real_seteuid;
 static setreuid_fn real_setreuid;
 static setresuid_fn real_setresuid;
@@ -48,6 +55,12 @@ static void bind_all(void)
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&aw_next_accept4,
 			 (aw_accept4_fn)next_symbol("accept4"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_close, (close_fn)next_symbol("close"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_dup2, (dup2_fn)next_symbol("dup2"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_dup3, (dup3_fn)next_symbol("dup3"),
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&real_setuid, (setuid_fn)next_symbol("setuid"),
 			 __ATOMIC_RELEASE);
@@ -94,6 +107,31 @@ int aw_real_accept4_slow(int fd, struct sockaddr *addr, socklen_t *len,
 	if (f == NULL)
 		return (int)syscall(SYS_accept4, fd, addr, len, flags);
 	return f(fd, addr, len, flags);
+}
+
+int aw_real_close(int fd)
+{
+	close_fn f = (close_fn)bound((void **)&real_close);
+	return f ? f(fd) : (int)syscall(SYS_close, fd);
+}
+
+int aw_real_dup2(int oldfd, int newfd)
+{
+	dup2_fn f = (dup2_fn)bound((void **)&real_dup2);
+	if (f != NULL)
+		return f(oldfd, newfd);
+	/* dup3 refuses oldfd == newfd, which dup2 allows: a valid fd is
+	 * returned as it is. */
+	if (oldfd == newfd)
+		return (int)syscall(SYS_fcntl, oldfd, F_GETFD) < 0 ? -1 : newfd;
+	return (int)syscall(SYS_dup3, oldfd, newfd, 0);
+}
+
+int aw_real_dup3(int oldfd, int newfd, int flags)
+{
+	dup3_fn f = (dup3_fn)bound((void **)&real_dup3);
+	return f ? f(oldfd, newfd, flags)
+		 : (int)syscall(SYS_dup3, oldfd, newfd, flags);
 }
 
 /*

@@ -38,6 +38,9 @@ static inline int aw_real_accept4(int fd, struct sockaddr *addr, socklen_t *len,
 		return f(fd, addr, len, flags);
 	return aw_real_accept4_slow(fd, addr, len, flags);
 }
+int aw_real_close(int fd);
+int aw_real_dup2(int oldfd, int newfd);
+int aw_real_dup3(int oldfd, int newfd, int flags);
 int aw_real_setuid(uid_t uid);
 int aw_real_seteuid(uid_t euid);
 int aw_real_setreuid(uid_t ruid, uid_t euid);

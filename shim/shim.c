@@ -134,6 +134,31 @@ AW_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 	return aw_accept_path(ready_config(), fd, addr, len, flags, 1);
 }
 
+/*
+ * A descriptor number that stops naming a listener must take none of its
+ * figures along to whatever the number names next: forget it first, then
+ * let it go. No lock here (close may run in a signal handler).
+ */
+AW_EXPORT int close(int fd)
+{
+	aw_table_forget_fd(fd);
+	return aw_real_close(fd);
+}
+
+AW_EXPORT int dup2(int oldfd, int newfd)
+{
+	if (oldfd != newfd)
+		aw_table_forget_fd(newfd);
+	return aw_real_dup2(oldfd, newfd);
+}
+
+AW_EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	if (oldfd != newfd)
+		aw_table_forget_fd(newfd);
+	return aw_real_dup3(oldfd, newfd, flags);
+}
+
 /* Changing the effective uid: the segment follows (segment.c). */
 static void follow_uid(uid_t euid)
 {

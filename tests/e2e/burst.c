@@ -150,7 +150,11 @@ static void conn_close(struct burst_conn *c, enum conn_state state)
  */
 static void conn_established(struct burst_conn *c)
 {
-	if (!opts.no_send && send(c->fd, "x", 1, MSG_NOSIGNAL) != 1) {
+	/* EPIPE/ECONNRESET: the server may have answered and closed before
+	 * our byte went out (AF_UNIX connects at once): its 'A' is still ours
+	 * to read, so look for it before calling the connection failed. */
+	if (!opts.no_send && send(c->fd, "x", 1, MSG_NOSIGNAL) != 1 &&
+	    errno != EPIPE && errno != ECONNRESET) {
 		conn_close(c, CONN_FAILED);
 		return;
 	}

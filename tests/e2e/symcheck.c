@@ -38,8 +38,8 @@ int main(void)
 					    "_Unwind_RaiseException",
 					    "unw_backtrace",
 					    "malloc",
-					    "close",
-					    "dup2",
+					    "read",
+					    "open",
 					    "socket",
 					    "connect"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)

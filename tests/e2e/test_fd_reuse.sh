@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Descriptor numbers get reused: a listener is closed, its number is reused
+# for a client socket and later for a listener on another port; a dup2()
+# puts another listener under an old number. No figure of a listener ever
+# lands on the next owner of its number.
+. "$AW_ROOT/tests/lib.sh"
+aw_enter_netns 64 "$@"
+
+LD_PRELOAD=$AW_REL_SHIM ACCEPTWATCH_LOG=none /usr/bin/python3 - "$AW_REL_TOOL" \
+	>"$AW_TMP/out.json" 2>"$AW_TMP/err" <<'PY' || aw_fail "script: $(cat "$AW_TMP/err")"
+import json, os, socket, subprocess, sys
+
+def listener(backlog):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(backlog)
+    return s
+
+def connect(port, n):
+    return [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+
+def accept_n(s, n):
+    for _ in range(n):
+        s.accept()[0].close()
+
+a = listener(5)
+num = a.fileno()
+keep = connect(a.getsockname()[1], 2)
+accept_n(a, 2)
+a.close()
+# The number, reused for a client socket: accept on it fails as usual.
+c = socket.socket()
+assert c.fileno() == num, (c.fileno(), num)
+try:
+    c.accept()
+except OSError:
+    pass
+c.close()
+# ... and for a new listener on another port.
+b = listener(9)
+assert b.fileno() == num
+keep += connect(b.getsockname()[1], 3)
+accept_n(b, 3)
+# dup2: a third listener moves under b's number, without listen().
+d = listener(7)
+keep += connect(d.getsockname()[1], 4)
+os.dup2(d.fileno(), num)
+moved = socket.socket(fileno=num)
+accept_n(moved, 4)
+out = subprocess.run([sys.argv[1], "stat", "--json", str(os.getpid())],
+                     capture_output=True, text=True, env={})
+print(out.stdout)
+PY
+python3 - "$AW_TMP/out.json" <<'PY' || aw_fail "figures crossed owners"
+import json, sys
+d = json.load(open(sys.argv[1]))
+ls = d["processes"][0]["listeners"]
+by = {l["requested_backlog"]: l for l in ls}
+a, b, dd = by[5], by[9], by[7]
+def check(cond, what):
+    if not cond:
+        print("FAIL:", what, json.dumps(ls, indent=1)[:3000])
+        sys.exit(1)
+check(a["accepts"] == 2 and a["closed"], "first listener: 2 accepts, closed")
+check(sum(a["errors"].values()) == 0, "the client socket's failed accept landed on the old listener")
+check(b["accepts"] == 3 and b["closed"], "second listener: 3 accepts, closed by dup2")
+check(dd["accepts"] == 4 and not dd["closed"], "dup2'd listener: its 4 accepts")
+check(len(ls) == 3, "three listeners")
+print("ok: 2 / 3 / 4 accepts on three owners of fd", a["fd"])
+PY

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The shim loads into a server run under valgrind (memcheck) with no error
+# attributed to it: listen, accepts, probes, a slow event with its stack,
+# and exit. One suppression: libunwind's own address probe (valgrind.supp).
+. "$AW_ROOT/tests/lib.sh"
+aw_enter_netns 16 "$@"
+command -v valgrind >/dev/null || aw_skip "valgrind is not installed"
+out=$AW_TMP/vg.out
+: >"$out"
+LD_PRELOAD=$AW_REL_SHIM valgrind --error-exitcode=9 --log-file="$AW_TMP/vg.log" \
+	--suppressions="$AW_ROOT/tests/e2e/valgrind.supp" \
+	"$AW_ROOT/build/rel/tests/server" --backlog 32 --delay-ms 80 \
+	>"$out" 2>"$AW_TMP/vg.err" &
+pid=$!
+aw_register_pid "$pid"
+for _ in $(seq 200); do
+	port=$(awk '/^ready/ {print $2}' "$out")
+	[ -n "$port" ] && break
+	sleep 0.1
+done
+[ -n "$port" ] || aw_fail "server under valgrind not ready: $(cat "$AW_TMP/vg.log")"
+read -r _ completed _ < <("$AW_BIN/burst" --port "$port" -n 6 --timeout-ms 30000)
+[ "$completed" = 6 ] || aw_fail "completed $completed of 6"
+"$AW_TOOL" stat --json "$pid" >"$AW_TMP/s.json" || aw_fail "no segment"
+aw_expect "$AW_TMP/s.json" "processes[0]['listeners'][0]['accepts']" 6
+aw_range "$AW_TMP/s.json" "processes[0]['listeners'][0]['slow_events']" 1 6
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+grep -q "ERROR SUMMARY: 0 errors" "$AW_TMP/vg.log" ||
+	aw_fail "valgrind errors: $(grep -A20 'Invalid\|uninitialised\|ERROR SUMMARY' "$AW_TMP/vg.log" | head -60)"
+[ "$rc" = 0 ] || aw_fail "server under valgrind exited $rc"
+grep "ERROR SUMMARY" "$AW_TMP/vg.log"
