@@ -111,7 +111,10 @@ static const char *family_name(uint32_t family)
 	}
 }
 
-static void json_event(FILE *out, const struct aw_event *e)
+/* An event; "stack": the frames of the loop where it happened (its
+ * reference into the stack table), null when none or not in the table. */
+static void json_event(FILE *out, const struct segment_snapshot *p,
+		       const struct aw_event *e)
 {
 	fprintf(out,
 		"{\"listener\":%" PRIu32 ",\"time_real_ns\":%" PRIu64
@@ -126,8 +129,10 @@ static void json_event(FILE *out, const struct aw_event *e)
 		fprintf(out, "null");
 	else
 		fprintf(out, "%" PRIu32, e->depth);
-	fprintf(out, ",\"backlog\":%" PRIu32 ",\"tid\":%" PRId32 "}",
+	fprintf(out, ",\"backlog\":%" PRIu32 ",\"tid\":%" PRId32 ",\"stack\":",
 		e->backlog, e->tid);
+	report_json_frames(out, segment_stack_text(p, e->stack));
+	fprintf(out, "}");
 }
 
 static void json_identity(FILE *out, const struct segment_listener *l)
@@ -203,7 +208,7 @@ static void json_listener(FILE *out, const struct segment_snapshot *p,
 	json_hist(out, "queue_wait_ms", &l->queue_wait_ms);
 	fprintf(out, ",\"last_slow\":");
 	if (l->has_last_slow)
-		json_event(out, &l->last_slow);
+		json_event(out, p, &l->last_slow);
 	else
 		fprintf(out, "null");
 	fprintf(out, ",\"listen_stack\":");
@@ -239,7 +244,7 @@ static void json_process(FILE *out, const struct segment_snapshot *p)
 	for (uint32_t i = 0; i < p->n_events; i++) {
 		if (i)
 			fprintf(out, ",");
-		json_event(out, &p->event[i]);
+		json_event(out, p, &p->event[i]);
 	}
 	fprintf(out, "]");
 	json_stacks(out, p);
