@@ -118,6 +118,11 @@ $(B)/rel/tests/%: tests/e2e/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< -lpthread -lm
 
+# A library for the constructor-order test (tests/e2e/test_early.sh).
+$(B)/rel/tests/libearly.so: tests/e2e/lib/early.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $<
+
 $(B)/rel/bench/%: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< -lpthread -lm
@@ -188,7 +193,7 @@ fuzz: test-build
 
 # --- tests ---------------------------------------------------------------
 test-build: all $(ASAN_SHIM) $(TSAN_SHIM) $(ASAN_TOOL) $(E2E_BIN) $(BENCH_BIN) \
-	$(E2E_TSAN_BIN) $(E2E_REL_BIN) $(UNIT_BIN) $(FUZZ_BIN)
+	$(E2E_TSAN_BIN) $(E2E_REL_BIN) $(B)/rel/tests/libearly.so $(UNIT_BIN) $(FUZZ_BIN)
 
 check: deps
 	$(MAKE) test-build
@@ -217,7 +222,8 @@ uninstall:
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 
 format:
-	clang-format -i shim/*.[ch] tools/*.[ch] tests/unit/*.c tests/e2e/*.c
+	clang-format -i shim/*.[ch] tools/*.[ch] tests/unit/*.c tests/e2e/*.c \
+		tests/e2e/lib/*.c tests/bench/*.c $(wildcard tests/fuzz/*.c)
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
