@@ -447,8 +447,8 @@ static int copy_segment(const struct seg_source *src, uint32_t owner,
 	struct aw_seg_header h;
 	int have = src_read(src, 0, &h, sizeof(h)) == 0;
 
-	if (segment_check(have ? &h : NULL, have ? src->size : 0, owner,
-			  reader_uid(), err, errlen))
+	if (segment_check(have ? &h : NULL, src->size, owner, reader_uid(), err,
+			  errlen))
 		return SEGMENT_UNREADABLE;
 	/* A size check on the header bytes read: src may be shorter now. */
 	if (src->size != h.total_size) {

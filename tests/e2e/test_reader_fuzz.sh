@@ -60,7 +60,7 @@ for k, f in enumerate(files):
     patched("magic", 0, b"XXXXXXXX")
     patched("version", 8, struct.pack("<I", 2))
     patched("lused", 36, struct.pack("<I", 65))
-    patched("sused", 156, struct.pack("<I", 33))
+    patched("sused", 144, struct.pack("<I", 33))
     patched("head", 112, struct.pack("<Q", 2**64 - 1))
     patched("comm", 96, b"A" * 16)
 open(os.path.join(out, "empty"), "wb").write(b"\x00")
