@@ -142,6 +142,8 @@ enum aw_listener_flags {
 	AW_LF_INHERITED = 1u << 5, /* carried over from the parent at fork */
 	AW_LF_RAISED = 1u << 6,	   /* ACCEPTWATCH_BACKLOG raised the request */
 	AW_LF_BACKLOG_UNKNOWN = 1u << 7, /* adopted, not TCP: cannot be known */
+	AW_LF_DEFER_ACCEPT = 1u << 8, /* TCP_DEFER_ACCEPT: data-less connections
+					 wait outside the accept queue */
 };
 
 struct aw_listener {

@@ -133,6 +133,8 @@ static void gather(int fd, int requested, int passed, int adopted,
 	f->flags = adopted ? AW_LF_ADOPTED : 0;
 	if (f->id.tcp && aw_probe_queue(fd, &depth, &f->effective) == 0) {
 		f->flags |= AW_LF_TCP;
+		if (aw_probe_defer_accept(fd))
+			f->flags |= AW_LF_DEFER_ACCEPT;
 	} else {
 		/* Other families: compute what __sys_listen() does. With an
 		 * unknown request (adopted), only the ceiling is known. */

@@ -139,6 +139,13 @@ int aw_probe_queue(int fd, uint32_t *depth, uint32_t *backlog)
 	return 0;
 }
 
+int aw_probe_defer_accept(int fd)
+{
+	int secs = 0;
+	return sockopt_int(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs) == 0 &&
+	       secs > 0;
+}
+
 int aw_probe_drops(int fd, uint64_t *drops)
 {
 	uint32_t mem[SK_MEMINFO_VARS];

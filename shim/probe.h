@@ -29,6 +29,10 @@ int aw_probe_somaxconn(void);
 /* A TCP listener's accept queue: connections in it and its real backlog. */
 int aw_probe_queue(int fd, uint32_t *depth, uint32_t *backlog);
 
+/* TCP_DEFER_ACCEPT is set on the listener (apache's default "AcceptFilter
+ * http data"): connections without data are kept out of the accept queue. */
+int aw_probe_defer_accept(int fd);
+
 /* SYNs this socket dropped (SK_MEMINFO_DROPS), as `ss -tm` shows. */
 int aw_probe_drops(int fd, uint64_t *drops);
 
