@@ -27,22 +27,32 @@ static void run_usage(FILE *out)
 }
 
 /*
- * The shim next to this binary in a build tree (tools/acceptwatch ->
- * shim/libacceptwatch.so), else the installed one. 0, or -1 when neither
- * exists.
+ * The shim, looked for relative to this binary first: in a build tree
+ * (tools/acceptwatch -> shim/libacceptwatch.so), then as installed
+ * (PREFIX/bin/acceptwatch -> PREFIX/lib/acceptwatch/libacceptwatch.so,
+ * whatever PREFIX or DESTDIR was), then in the configured AW_LIBDIR.
+ * 0, or -1 when none exists.
  */
 static int find_shim(char *dst, size_t len)
 {
+	static const char *const relative[] = {
+	    "../shim/" SHIM_NAME,
+	    "../lib/acceptwatch/" SHIM_NAME,
+	};
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
+	const char *dir = NULL;
 	if (n > 0) {
 		exe[n] = '\0';
-		char built[PATH_MAX + 32];
-		snprintf(built, sizeof(built), "%s/../shim/" SHIM_NAME,
-			 dirname(exe));
+		dir = dirname(exe); /* in place: once */
+	}
+	for (size_t i = 0; dir != NULL && i < 2; i++) {
+		char candidate[PATH_MAX + 64];
+		snprintf(candidate, sizeof(candidate), "%s/%s", dir,
+			 relative[i]);
 		/* realpath: LD_PRELOAD wants a clean absolute path. */
-		if (access(built, R_OK) == 0 && realpath(built, dst) &&
+		if (access(candidate, R_OK) == 0 && realpath(candidate, dst) &&
 		    strlen(dst) < len)
 			return 0;
 	}
