@@ -1,0 +1,32 @@
+/*
+ * Programs the shim cannot see into: static binaries and Go binaries (they
+ * make system calls without libc's wrappers), and io_uring users (accepts
+ * submitted to a ring never call accept()). Found from /proc, so that the
+ * reader can say "cannot see" instead of showing zeros as if all were well.
+ */
+#ifndef AW_BYPASS_H
+#define AW_BYPASS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+enum bypass_kind {
+	BYPASS_STATIC = 1u << 0,   /* no ELF interpreter: no LD_PRELOAD */
+	BYPASS_GO = 1u << 1,	   /* Go runtime: raw system calls */
+	BYPASS_IO_URING = 1u << 2, /* holds an io_uring instance */
+};
+
+/* The bypass_kind bits that apply to process pid (0 when none or unknown). */
+unsigned bypass_detect(pid_t pid);
+
+/*
+ * Classify an ELF image from its first bytes (header, program headers and
+ * notes must lie within len): BYPASS_STATIC and/or BYPASS_GO, or 0. Pure:
+ * unit tested.
+ */
+unsigned bypass_elf(const unsigned char *image, size_t len);
+
+/* "static binary, io_uring" and so on, for messages; "" for 0. */
+const char *bypass_describe(unsigned kinds, char *buf, size_t len);
+
+#endif
