@@ -119,6 +119,11 @@ $(B)/rel/tests/%: tests/e2e/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< -lpthread -lm
 
+# A static build of the test server: a program LD_PRELOAD cannot reach.
+$(B)/rel/tests/server-static: tests/e2e/server.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -static -o $@ $< -lpthread -lm
+
 # A library for the constructor-order test (tests/e2e/test_early.sh).
 $(B)/rel/tests/libearly.so: tests/e2e/lib/early.c
 	@mkdir -p $(@D)
@@ -179,6 +184,7 @@ FUZZ_SECONDS ?= 600
 FUZZ_FLAGS := -std=gnu11 -O1 -g -D_GNU_SOURCE -Ishim -Itools \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_DEPS := tools/segment_reader.c tools/segment_check.c tools/procinfo.c \
+	tools/bypass.c \
 	tools/report_json.c tools/report_text.c tools/report_prom.c \
 	tools/format.c tools/totals.c tools/live.c tools/sockdiag.c \
 	shim/histogram.c
@@ -194,7 +200,8 @@ fuzz: test-build
 
 # --- tests ---------------------------------------------------------------
 test-build: all $(ASAN_SHIM) $(TSAN_SHIM) $(ASAN_TOOL) $(E2E_BIN) $(BENCH_BIN) \
-	$(E2E_TSAN_BIN) $(E2E_REL_BIN) $(B)/rel/tests/libearly.so $(UNIT_BIN) $(FUZZ_BIN)
+	$(E2E_TSAN_BIN) $(E2E_REL_BIN) $(B)/rel/tests/libearly.so \
+	$(B)/rel/tests/server-static $(UNIT_BIN) $(FUZZ_BIN)
 
 check: deps
 	$(MAKE) test-build

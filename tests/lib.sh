@@ -17,6 +17,7 @@
 #                                   returns the exit status
 #   aw_register_pid PID...          stop these at exit too
 #   aw_register_file PATH...        remove these at exit
+#   aw_public FILE...               copies nobody can run, in $AW_PUB
 #   aw_cleanup                      what the EXIT trap runs
 #   aw_json_get FILE EXPR           print a value from a JSON file
 #   aw_expect FILE EXPR WANT        fail unless the value prints as WANT
@@ -72,6 +73,21 @@ aw_enter_netns() {
 	ip link set lo up || aw_fail "ip link set lo up"
 	sysctl -q -w net.core.somaxconn="$somaxconn" ||
 		aw_fail "sysctl net.core.somaxconn=$somaxconn"
+}
+
+# Copies of FILE... that user nobody can run, in $AW_PUB: the checkout may
+# sit under a directory only root can enter (a CI clone in a 0700 folder).
+aw_public() {
+	local f
+	if [ -z "${AW_PUB:-}" ]; then
+		AW_PUB=$(mktemp -d /tmp/aw-pub.XXXXXX) || aw_fail "mktemp"
+		chmod 0755 "$AW_PUB"
+		AW_FILES+=("$AW_PUB")
+	fi
+	for f in "$@"; do
+		cp "$f" "$AW_PUB/" && chmod 0755 "$AW_PUB/${f##*/}" ||
+			aw_fail "cannot copy $f for nobody"
+	done
 }
 
 aw_register_pid() {

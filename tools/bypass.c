@@ -99,12 +99,14 @@ static int has_io_uring(pid_t pid)
 	return found;
 }
 
+unsigned bypass_detect_io_uring(pid_t pid)
+{
+	return has_io_uring(pid) ? BYPASS_IO_URING : 0;
+}
+
 unsigned bypass_detect(pid_t pid)
 {
-	unsigned kinds = exe_kinds(pid);
-	if (has_io_uring(pid))
-		kinds |= BYPASS_IO_URING;
-	return kinds;
+	return exe_kinds(pid) | bypass_detect_io_uring(pid);
 }
 
 const char *bypass_describe(unsigned kinds, char *buf, size_t len)

@@ -19,6 +19,9 @@ enum bypass_kind {
 /* The bypass_kind bits that apply to process pid (0 when none or unknown). */
 unsigned bypass_detect(pid_t pid);
 
+/* BYPASS_IO_URING when pid holds an io_uring instance, else 0. */
+unsigned bypass_detect_io_uring(pid_t pid);
+
 /*
  * Classify an ELF image from its first bytes (header, program headers and
  * notes must lie within len): BYPASS_STATIC and/or BYPASS_GO, or 0. Pure:

@@ -54,11 +54,9 @@ static int name_identity(const char *name, dev_t *dev, ino_t *ino)
  */
 static const char *stale_reason(const struct segment_snapshot *snap)
 {
-	if (!snap->alive)
-		return "process exited";
-	if (procinfo_maps_shim(snap->pid) == 0)
+	if (snap->unshimmed)
 		return "process no longer runs the shim";
-	return NULL;
+	return snap->alive ? NULL : "process exited";
 }
 
 static void gc_one(pid_t pid, int dry_run, struct gc_counts *c)

@@ -15,6 +15,7 @@
 #include "report.h"
 #include "segment_reader.h"
 #include "sockdiag.h"
+#include "bypass.h"
 #include "verdict.h"
 
 #include <dirent.h>
@@ -33,6 +34,7 @@ struct owner {
 	char comm[AW_COMM_LEN + 1];
 	const struct segment_snapshot *snap; /* NULL: no readable segment */
 	const struct segment_listener *l;    /* NULL: not in the segment */
+	unsigned bypass; /* bypass_kind bits: what LD_PRELOAD cannot see */
 };
 
 struct socket_row {
@@ -113,6 +115,9 @@ static int add_owner(struct listeners_state *s, struct socket_row *row,
 		if (l->ino == row->e->ino && !(l->flags & AW_LF_CLOSED))
 			o->l = l;
 	}
+	/* Under the shim the program is dynamic; else say why it may not
+	 * be, so "no shim" is not read as "nothing to see". */
+	o->bypass = o->snap ? o->snap->bypass : bypass_detect(pid);
 	return 0;
 }
 
@@ -214,8 +219,18 @@ static void text_row(const struct socket_row *r)
 			break;
 		used += (size_t)w;
 	}
+	char why[80];
 	if (r->n_owner == 0)
 		verdict = "(owner not visible)";
+	for (size_t i = 0; i < r->n_owner; i++) {
+		unsigned cannot = r->owner[i].bypass;
+		if (!cannot || r->owner[i].l)
+			continue;
+		char kinds[48];
+		snprintf(why, sizeof(why), "(no shim: %s)",
+			 bypass_describe(cannot, kinds, sizeof(kinds)));
+		verdict = why;
+	}
 	for (size_t i = 0; i < r->n_owner; i++) {
 		const struct owner *o = &r->owner[i];
 		const char *name = owner_verdict(o, &n, v);
@@ -244,6 +259,11 @@ static void json_owner(const struct owner *o)
 	printf("{\"pid\":%d,\"comm\":", (int)o->pid);
 	report_json_str(stdout, o->comm, sizeof(o->comm));
 	printf(",\"shim\":%s", o->l ? "true" : "false");
+	char kinds[48];
+	printf(",\"bypass\":");
+	report_json_str(stdout,
+			bypass_describe(o->bypass, kinds, sizeof(kinds)),
+			sizeof(kinds));
 	if (!o->l) {
 		printf("}");
 		return;

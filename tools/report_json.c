@@ -5,6 +5,8 @@
  */
 #include "report.h"
 
+#include "bypass.h"
+
 #include "format.h"
 #include "histogram.h"
 #include "totals.h"
@@ -159,6 +161,7 @@ static void json_identity(FILE *out, const struct segment_listener *l)
 	json_bool(out, "closed", l->flags & AW_LF_CLOSED, ",");
 	json_bool(out, "inherited", l->flags & AW_LF_INHERITED, ",");
 	json_bool(out, "raised", l->flags & AW_LF_RAISED, ",");
+	json_bool(out, "defer_accept", l->flags & AW_LF_DEFER_ACCEPT, ",");
 	json_bool(out, "backlog_unknown", l->flags & AW_LF_BACKLOG_UNKNOWN,
 		  ",");
 	json_bool(out, "consistent", l->consistent, ",");
@@ -234,6 +237,7 @@ static void json_process(FILE *out, const struct segment_snapshot *p)
 	json_bool(out, "alive", p->alive, ",");
 	json_bool(out, "exited", !p->alive, ",");
 	json_bool(out, "stopped", p->stopped, ",");
+	json_bool(out, "io_uring", p->bypass & BYPASS_IO_URING, ",");
 	fprintf(out, "\"listeners\":[");
 	for (uint32_t i = 0; i < p->n_listeners; i++) {
 		if (i)

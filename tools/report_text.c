@@ -5,6 +5,8 @@
  */
 #include "report.h"
 
+#include "bypass.h"
+
 #include "format.h"
 #include "histogram.h"
 #include "live.h"
@@ -196,6 +198,10 @@ static void text_listener(FILE *out, const struct segment_snapshot *p,
 	text_threads(out, p, l);
 	text_slow(out, p, l);
 	text_stalled(out, p, l);
+	if (l->flags & AW_LF_DEFER_ACCEPT)
+		fprintf(out, "    TCP_DEFER_ACCEPT on: connections that have "
+			     "sent no data wait outside the accept queue, "
+			     "unseen by these figures\n");
 	report_text_stack(out, "    ", "listen() called from",
 			  segment_stack_text(p, l->listen_stack));
 	report_text_stack(out, "    ", "accept loop at the last slow event",
@@ -211,6 +217,9 @@ static void text_process(FILE *out, const struct segment_snapshot *p)
 		"pid %d (%s)  somaxconn %" PRIu32 "  slow %" PRIu32 "ms%s%s\n",
 		(int)p->pid, comm, p->header.somaxconn, p->header.slow_ms,
 		p->alive ? "" : "  [exited]", p->stopped ? "  [stopped]" : "");
+	if (p->bypass & BYPASS_IO_URING)
+		fprintf(out, "  uses io_uring: accepts submitted to a ring "
+			     "never call accept() and are not counted here\n");
 	if (p->header.listeners_lost)
 		fprintf(out,
 			"  %" PRIu64 " listeners not tracked (table full)\n",

@@ -13,6 +13,8 @@
  */
 #include "segment_reader.h"
 
+#include "bypass.h"
+
 #include "histogram.h"
 #include "procinfo.h"
 #include "segment_check.h"
@@ -493,6 +495,12 @@ static void add_process_state(struct segment_snapshot *snap)
 	snap->now_real_ns = clock_ns(CLOCK_REALTIME);
 	snap->alive =
 	    process_alive(snap->pid, snap->header.pid_start_ticks, &main_state);
+	/* Same pid, same process, but it exec'd a program without the shim:
+	 * nobody writes the segment any more (unreadable maps: trust the
+	 * rest). */
+	snap->unshimmed = snap->alive && procinfo_maps_shim(snap->pid) == 0;
+	if (snap->unshimmed)
+		snap->alive = 0;
 	/* Every task stopped implies the main one is: only then look at
 	 * each task (a directory and a file per thread). */
 	snap->stopped = snap->alive &&
@@ -500,6 +508,10 @@ static void add_process_state(struct segment_snapshot *snap)
 			procinfo_stopped(snap->pid) == 1;
 	if (!snap->comm[0] && snap->alive)
 		procinfo_comm(snap->pid, snap->comm, sizeof(snap->comm));
+	/* Under the shim the program is dynamic and calls libc; what can
+	 * still go around it is an io_uring ring. */
+	if (snap->alive)
+		snap->bypass = bypass_detect_io_uring(snap->pid);
 }
 
 /* Open and fstat the segment file: a regular file, never through a link. */

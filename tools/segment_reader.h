@@ -98,8 +98,11 @@ struct segment_snapshot {
 	pid_t pid;
 	struct aw_seg_header header;
 	char comm[AW_COMM_LEN + 1];
-	int alive;   /* the same process still runs (pid and start time) */
-	int stopped; /* every task stopped: no thread can accept */
+	int alive;	 /* the same process still runs (pid and start time) and
+			  * still maps the shim */
+	int unshimmed;	 /* it runs, but exec'd a program without the shim */
+	int stopped;	 /* every task stopped: no thread can accept */
+	unsigned bypass; /* bypass_kind bits (bypass.h): io_uring, for one */
 	uint64_t now_mono_ns;
 	uint64_t now_real_ns;
 	uint32_t n_listeners;

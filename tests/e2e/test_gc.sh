@@ -87,7 +87,8 @@ aw_expect "$AW_TMP/l.json" "processes[0]['alive']" True
 ACCEPTWATCH_KEEP=1 LD_PRELOAD=$AW_SHIM aw_start_server R --backlog 8
 aw_stop "$R_PID"
 if setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
-	setpriv --reuid=65534 --regid=65534 --clear-groups "$AW_TOOL" gc \
+	aw_public "$AW_TOOL"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$AW_PUB/acceptwatch" gc \
 		>"$AW_TMP/nobody" 2>&1 || aw_fail "gc as nobody exited $?"
 	[ -f "$S.$R_PID" ] || aw_fail "nobody removed root's segment"
 	expect_line "$AW_TMP/nobody" "^skip acceptwatch\.$R_PID: "

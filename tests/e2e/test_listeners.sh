@@ -58,10 +58,11 @@ kill -CONT "$B_PID"
 # Unprivileged: its own shimmed server is matched (segment and fds are its
 # own), root's processes are counted as unreadable, their sockets listed.
 chmod 0755 "$AW_TMP"
+aw_public "$AW_TOOL" "$AW_SHIM" "$AW_BIN/server"
 nobody() { setpriv --reuid 65534 --regid 65534 --clear-groups "$@"; }
 # Not through the function: $! must be the server (setpriv and env exec).
 setpriv --reuid 65534 --regid 65534 --clear-groups \
-	env LD_PRELOAD="$AW_SHIM" ASAN_OPTIONS="$ASAN_OPTIONS" "$AW_BIN/server" --backlog 32 >"$AW_TMP/n.out" 2>"$AW_TMP/n.err" &
+	env LD_PRELOAD="$AW_PUB/libacceptwatch.so" ASAN_OPTIONS="$ASAN_OPTIONS" "$AW_PUB/server" --backlog 32 >"$AW_TMP/n.out" 2>"$AW_TMP/n.err" &
 N_PID=$!
 aw_register_pid "$N_PID"
 for ((i = 0; i < 100; i++)); do
@@ -70,7 +71,7 @@ for ((i = 0; i < 100; i++)); do
 done
 N_PORT=${line#ready }
 [ -n "$N_PORT" ] || aw_fail "nobody's server not ready: $(cat "$AW_TMP/n.err")"
-nobody "$AW_TOOL" listeners --json >"$AW_TMP/n.json" || aw_fail "unprivileged listeners failed"
+nobody "$AW_PUB/acceptwatch" listeners --json >"$AW_TMP/n.json" || aw_fail "unprivileged listeners failed"
 python3 - "$AW_TMP/n.json" "$N_PID" "$N_PORT" "$A_PORT" <<'PY' || aw_fail "unprivileged view wrong"
 import json, sys
 doc = json.load(open(sys.argv[1]))
@@ -83,7 +84,7 @@ assert mine["127.0.0.1:%d" % aport]["owners"] == [], "root's owner visible"
 assert doc["proc_unreadable"] >= 3, doc
 print("unprivileged: %d /proc entries unreadable" % doc["proc_unreadable"])
 PY
-nobody "$AW_TOOL" listeners | grep -q "could not be read (their sockets show no owner" ||
+nobody "$AW_PUB/acceptwatch" listeners | grep -q "could not be read (their sockets show no owner" ||
 	aw_fail "text does not say /proc entries were unreadable"
 "$AW_TOOL" listeners --bogus >/dev/null 2>&1
 [ $? = 2 ] || aw_fail "bad option: want exit 2"

@@ -111,7 +111,8 @@ cp "$AW_TMP/real" "$S.2147483010"
 python3 -c 'import struct,sys; f=open(sys.argv[1],"r+b"); f.seek(60); f.write(struct.pack("<i",2147483010))' "$S.2147483010"
 chmod 0644 "$S.2147483010"
 if setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
-	setpriv --reuid=65534 --regid=65534 --clear-groups "$AW_TOOL" stat 2147483010 \
+	aw_public "$AW_TOOL"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$AW_PUB/acceptwatch" stat 2147483010 \
 		>/dev/null 2>"$AW_TMP/n.err"
 	[ $? = 2 ] || aw_fail "nobody read root's segment"
 	grep -q "acceptwatch.2147483010: owned by uid 0" "$AW_TMP/n.err" ||

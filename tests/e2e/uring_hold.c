@@ -1,0 +1,41 @@
+/*
+ * uring_hold - a listener that also holds an io_uring instance, the way a
+ * server that accepts through a ring (IORING_OP_ACCEPT) would: the reader
+ * must say it cannot count such accepts. Prints "ready PORT" once
+ * listening, or "no-io_uring ERRNO" and exits 3 when the kernel refuses
+ * rings; then waits for a signal (at most 60 s).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/io_uring.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int main(void)
+{
+	struct io_uring_params params;
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
+	    listen(fd, 8) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) != 0) {
+		perror("uring_hold: listen");
+		return 1;
+	}
+	memset(&params, 0, sizeof(params));
+	if (syscall(__NR_io_uring_setup, 4, &params) < 0) {
+		printf("no-io_uring %s\n", strerror(errno));
+		return 3;
+	}
+	printf("ready %u\n", ntohs(sin.sin_port));
+	fflush(stdout);
+	sleep(60);
+	return 0;
+}
