@@ -9,6 +9,7 @@
 #   aw_need_root_netns              skip unless root and `unshare -n` works
 #   aw_enter_netns SOMAXCONN "$@"   re-run this script in a private network
 #                                   namespace, lo up, somaxconn set
+#   aw_start VAR CMD ARGS...        as below, for any command
 #   aw_start_server VAR ARGS...     start $AW_BIN/server ARGS in the
 #                                   background, wait (5 s) for "ready"; sets
 #                                   VAR_PID, VAR_PORT (port or Unix path),
@@ -107,8 +108,11 @@ aw__alive() {
 	[ "${stat%% *}" != Z ]
 }
 
-aw_start_server() {
+# Start CMD in the background and wait for its first line to be "ready X"
+# (AW_READY_SECONDS, default 5). LD_PRELOAD set in front reaches CMD only.
+aw_start() {
 	local var=$1 preload=${LD_PRELOAD-} pid line i
+	local tries=$((${AW_READY_SECONDS:-5} * 20))
 	shift
 	unset LD_PRELOAD
 	local out="$AW_TMP/$var.out" err="$AW_TMP/$var.err"
@@ -116,13 +120,13 @@ aw_start_server() {
 	: >"$out"
 	: >"$err"
 	if [ -n "$preload" ]; then
-		LD_PRELOAD=$preload "$AW_BIN/server" "$@" >"$out" 2>"$err" &
+		LD_PRELOAD=$preload "$@" >"$out" 2>"$err" &
 	else
-		"$AW_BIN/server" "$@" >"$out" 2>"$err" &
+		"$@" >"$out" 2>"$err" &
 	fi
 	pid=$!
 	AW_PIDS+=("$pid")
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < tries; i++)); do
 		if read -r line <"$out" && [[ $line == "ready "* ]]; then
 			printf -v "${var}_PID" %s "$pid"
 			printf -v "${var}_PORT" %s "${line#ready }"
@@ -130,10 +134,16 @@ aw_start_server() {
 			printf -v "${var}_ERR" %s "$err"
 			return 0
 		fi
-		aw__alive "$pid" || aw_fail "server $* exited early: $(cat "$err")"
+		aw__alive "$pid" || aw_fail "$* exited early: $(cat "$err")"
 		sleep 0.05
 	done
-	aw_fail "server $* not ready within 5 s: $(cat "$err")"
+	aw_fail "$* not ready within ${AW_READY_SECONDS:-5} s: $(cat "$err")"
+}
+
+aw_start_server() {
+	local var=$1
+	shift
+	aw_start "$var" "$AW_BIN/server" "$@"
 }
 
 # SIGCONT too: a stopped process would not act on SIGTERM.

@@ -8,18 +8,10 @@
 aw_enter_netns 64 "$@"
 
 static=$AW_ROOT/build/rel/tests/server-static
-: >"$AW_TMP/s.out"
-LD_PRELOAD=$AW_REL_SHIM "$static" --backlog 9 >"$AW_TMP/s.out" 2>"$AW_TMP/s.err" &
-pid=$!
-aw_register_pid "$pid"
-for _ in $(seq 100); do
-	port=$(awk '/^ready/ {print $2}' "$AW_TMP/s.out")
-	[ -n "$port" ] && break
-	sleep 0.05
-done
-[ -n "$port" ] || aw_fail "static server not ready: $(cat "$AW_TMP/s.err")"
+LD_PRELOAD=$AW_REL_SHIM aw_start S "$static" --backlog 9
+pid=$S_PID port=$S_PORT
 [ -e "/dev/shm/acceptwatch.$pid" ] && aw_fail "a segment for a static binary?"
-grep -q acceptwatch "$AW_TMP/s.err" && aw_fail "the shim loaded into a static binary?"
+grep -q acceptwatch "$S_ERR" && aw_fail "the shim loaded into a static binary?"
 "$AW_TOOL" listeners >"$AW_TMP/l.txt" || aw_fail "listeners failed"
 grep -q "127.0.0.1:$port .*(no shim: static binary) *$pid/server" "$AW_TMP/l.txt" ||
 	aw_fail "static binary not named: $(cat "$AW_TMP/l.txt")"

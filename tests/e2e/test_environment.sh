@@ -52,16 +52,9 @@ after=$(ls /dev/shm | grep -c '^acceptwatch\.')
 [ "$before" = "$after" ] || aw_fail "a client-only program left a segment"
 
 # acceptwatch run: preloads the shim and passes the settings.
-"$AW_REL_TOOL" run --slow-ms 120 --log "$AW_TMP/run.log" -- \
-	"$AW_ROOT/build/rel/tests/server" --backlog 9 --count 2 >"$AW_TMP/run.out" &
-run_pid=$!
-aw_register_pid "$run_pid"
-for _ in $(seq 50); do
-	port=$(awk '/^ready/ {print $2}' "$AW_TMP/run.out")
-	[ -n "$port" ] && break
-	sleep 0.1
-done
-[ -n "$port" ] || aw_fail "run: server never ready"
+aw_start RUN "$AW_REL_TOOL" run --slow-ms 120 --log "$AW_TMP/run.log" -- \
+	"$AW_ROOT/build/rel/tests/server" --backlog 9 --count 2
+run_pid=$RUN_PID port=$RUN_PORT
 "$AW_REL_TOOL" stat --json "$run_pid" >"$AW_TMP/run.json"
 aw_expect "$AW_TMP/run.json" "processes[0]['slow_ms']" 120
 aw_expect "$AW_TMP/run.json" "$L['requested_backlog']" 9

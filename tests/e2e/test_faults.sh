@@ -7,22 +7,15 @@ aw_enter_netns 64 "$@"
 unshare -m true 2>/dev/null || aw_skip "unshare -m is not permitted here"
 
 # Start the server in its own mount namespace, where /dev/shm is set up by
-# SETUP; stdout/stderr to $AW_TMP/NAME.{out,err}; sets PID and PORT.
+# SETUP; $AW_TMP/NAME.{out,err}; sets PID and PORT.
 start_in_mountns() {
 	local name=$1 setup=$2
 	shift 2
-	: >"$AW_TMP/$name.out"
-	unshare -m --propagation private bash -c "$setup && exec \"\$0\" \"\$@\"" \
-		env LD_PRELOAD="$AW_SHIM" "$AW_BIN/server" "$@" \
-		>"$AW_TMP/$name.out" 2>"$AW_TMP/$name.err" &
-	PID=$!
-	aw_register_pid "$PID"
-	for _ in $(seq 100); do
-		PORT=$(awk '/^ready/ {print $2}' "$AW_TMP/$name.out")
-		[ -n "$PORT" ] && return 0
-		sleep 0.05
-	done
-	aw_fail "$name: server not ready: $(cat "$AW_TMP/$name.err")"
+	aw_start "$name" unshare -m --propagation private \
+		bash -c "$setup && exec \"\$0\" \"\$@\"" \
+		env LD_PRELOAD="$AW_SHIM" "$AW_BIN/server" "$@"
+	local v=${name}_PID p=${name}_PORT
+	PID=${!v} PORT=${!p}
 }
 
 serve_all() {

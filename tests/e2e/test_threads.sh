@@ -9,21 +9,11 @@ aw_enter_netns 4096 "$@"
 REL=$AW_ROOT/build/rel
 STORM=$REL/bench/storm
 
-# Start a release-build server under the release shim; sets PID and PORT.
+# A release-build server under the release shim; sets PID and PORT.
 start_rel() {
-	local name=$1
-	shift
-	: >"$AW_TMP/$name.out"
-	LD_PRELOAD=$AW_REL_SHIM "$REL/tests/server" "$@" \
-		>"$AW_TMP/$name.out" 2>"$AW_TMP/$name.err" &
-	PID=$!
-	aw_register_pid "$PID"
-	for _ in $(seq 100); do
-		PORT=$(awk '/^ready/ {print $2}' "$AW_TMP/$name.out")
-		[ -n "$PORT" ] && return 0
-		sleep 0.05
-	done
-	aw_fail "$name: not ready: $(cat "$AW_TMP/$name.err")"
+	LD_PRELOAD=$AW_REL_SHIM aw_start "$1" "$REL/tests/server" "${@:2}"
+	local v=$1_PID p=$1_PORT
+	PID=${!v} PORT=${!p}
 }
 
 # storm N: N connections from 4 client threads; every one must complete.
@@ -49,7 +39,7 @@ aw_expect "$AW_TMP/t.json" "len(processes[0]['listeners'])" 1
 aw_expect "$AW_TMP/t.json" "processes[0]['listeners'][0]['slow_events']" 0
 aw_expect "$AW_TMP/t.json" "processes[0]['listeners'][0]['errors']['other']" 0
 aw_stop "$PID"
-own=$(awk '/^accepted/ {print $2}' "$AW_TMP/T.out")
+own=$(awk '/^accepted/ {print $2}' "$T_OUT")
 [ "$got" = 50000 ] && [ "$own" = 50000 ] ||
 	aw_fail "threads: shim $got, server $own, clients 50000"
 echo "threads: 50000 connections, shim $got, server $own"
@@ -61,32 +51,24 @@ storm 20000
 got=$(sum_accepts "$AW_TMP/r.json")
 aw_expect "$AW_TMP/r.json" "len(processes[0]['listeners'])" 4
 aw_stop "$PID"
-own=$(awk '/^accepted/ {print $2}' "$AW_TMP/R.out")
+own=$(awk '/^accepted/ {print $2}' "$R_OUT")
 [ "$got" = 20000 ] && [ "$own" = 20000 ] ||
 	aw_fail "reuseport: shim $got, server $own, clients 20000"
 echo "reuseport: 20000 connections over 4 listeners, shim $got"
 
 # ThreadSanitizer: the TSan shim in the TSan server, 4 threads.
 [ -x "$AW_TSAN_BIN/server" ] || aw_fail "no TSan server built"
-: >"$AW_TMP/tsan.out"
 TSAN_OPTIONS="halt_on_error=1 exitcode=66 report_signal_unsafe=0" \
-	LD_PRELOAD=$AW_TSAN_SHIM "$AW_TSAN_BIN/server" --threads 4 --backlog 1024 \
-	>"$AW_TMP/tsan.out" 2>"$AW_TMP/tsan.err" &
-PID=$!
-aw_register_pid "$PID"
-for _ in $(seq 200); do
-	PORT=$(awk '/^ready/ {print $2}' "$AW_TMP/tsan.out")
-	[ -n "$PORT" ] && break
-	sleep 0.05
-done
-[ -n "$PORT" ] || aw_fail "tsan server not ready: $(cat "$AW_TMP/tsan.err")"
+	LD_PRELOAD=$AW_TSAN_SHIM AW_READY_SECONDS=10 \
+	aw_start Z "$AW_TSAN_BIN/server" --threads 4 --backlog 1024
+PID=$Z_PID PORT=$Z_PORT
 storm 3000
 "$AW_TOOL" stat --json "$PID" >"$AW_TMP/tsan.json"
 got=$(sum_accepts "$AW_TMP/tsan.json")
 kill -TERM "$PID"
 wait "$PID"
 rc=$?
-grep -q "ThreadSanitizer" "$AW_TMP/tsan.err" && aw_fail "TSan: $(head -30 "$AW_TMP/tsan.err")"
-[ "$rc" = 0 ] || aw_fail "TSan server exited $rc: $(tail -5 "$AW_TMP/tsan.err")"
+grep -q "ThreadSanitizer" "$Z_ERR" && aw_fail "TSan: $(head -30 "$Z_ERR")"
+[ "$rc" = 0 ] || aw_fail "TSan server exited $rc: $(tail -5 "$Z_ERR")"
 [ "$got" = 3000 ] || aw_fail "TSan: shim counted $got of 3000"
 echo "tsan: 3000 connections, 4 threads, clean"

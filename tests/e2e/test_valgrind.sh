@@ -5,20 +5,10 @@
 . "$AW_ROOT/tests/lib.sh"
 aw_enter_netns 16 "$@"
 command -v valgrind >/dev/null || aw_skip "valgrind is not installed"
-out=$AW_TMP/vg.out
-: >"$out"
-LD_PRELOAD=$AW_REL_SHIM valgrind --error-exitcode=9 --log-file="$AW_TMP/vg.log" \
-	--suppressions="$AW_ROOT/tests/e2e/valgrind.supp" \
-	"$AW_ROOT/build/rel/tests/server" --backlog 32 --delay-ms 80 \
-	>"$out" 2>"$AW_TMP/vg.err" &
-pid=$!
-aw_register_pid "$pid"
-for _ in $(seq 200); do
-	port=$(awk '/^ready/ {print $2}' "$out")
-	[ -n "$port" ] && break
-	sleep 0.1
-done
-[ -n "$port" ] || aw_fail "server under valgrind not ready: $(cat "$AW_TMP/vg.log")"
+LD_PRELOAD=$AW_REL_SHIM AW_READY_SECONDS=20 aw_start V valgrind --error-exitcode=9 \
+	--log-file="$AW_TMP/vg.log" --suppressions="$AW_ROOT/tests/e2e/valgrind.supp" \
+	"$AW_ROOT/build/rel/tests/server" --backlog 32 --delay-ms 80
+pid=$V_PID port=$V_PORT
 read -r _ completed _ < <("$AW_BIN/burst" --port "$port" -n 6 --timeout-ms 30000)
 [ "$completed" = 6 ] || aw_fail "completed $completed of 6"
 "$AW_TOOL" stat --json "$pid" >"$AW_TMP/s.json" || aw_fail "no segment"
