@@ -75,6 +75,15 @@ void aw_table_forget(int fd);
  */
 void aw_table_forget_fd(int fd);
 
+/* Whether fd may be in the table: the common close() answers no from one
+ * byte of the map; fds past the map always ask aw_table_forget_fd. */
+static inline int aw_table_may_know(int fd)
+{
+	if (__builtin_expect((unsigned)fd < AW_FD_MAP, 1))
+		return __atomic_load_n(&aw_fd_slot[fd], __ATOMIC_RELAXED) != 0;
+	return fd >= 0;
+}
+
 /* The kernel reports a backlog other than the one recorded (listen() was
  * called where the shim could not see, e.g. in the parent after fork). */
 void aw_table_refresh_backlog(int slot, uint32_t effective);

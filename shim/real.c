@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 typedef int (*listen_fn)(int, int);
-typedef int (*close_fn)(int);
 typedef int (*dup2_fn)(int, int);
 typedef int (*dup3_fn)(int, int, int);
 typedef int (*setuid_fn)(uid_t);
@@ -26,7 +25,7 @@ typedef int (*setresuid_fn)(uid_t, uid_t, uid_t);
 static listen_fn real_listen;
 aw_accept_fn aw_next_accept;
 aw_accept4_fn aw_next_accept4;
-static close_fn real_close;
+aw_close_fn aw_next_close;
 static dup2_fn real_dup2;
 static dup3_fn real_dup3;
 static setuid_fn real_setuid, real_seteuid;
@@ -56,7 +55,7 @@ static void bind_all(void)
 	__atomic_store_n(&aw_next_accept4,
 			 (aw_accept4_fn)next_symbol("accept4"),
 			 __ATOMIC_RELEASE);
-	__atomic_store_n(&real_close, (close_fn)next_symbol("close"),
+	__atomic_store_n(&aw_next_close, (aw_close_fn)next_symbol("close"),
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&real_dup2, (dup2_fn)next_symbol("dup2"),
 			 __ATOMIC_RELEASE);
@@ -109,9 +108,9 @@ int aw_real_accept4_slow(int fd, struct sockaddr *addr, socklen_t *len,
 	return f(fd, addr, len, flags);
 }
 
-int aw_real_close(int fd)
+int aw_real_close_slow(int fd)
 {
-	close_fn f = (close_fn)bound((void **)&real_close);
+	aw_close_fn f = (aw_close_fn)bound((void **)&aw_next_close);
 	return f ? f(fd) : (int)syscall(SYS_close, fd);
 }
 

@@ -141,7 +141,8 @@ AW_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
  */
 AW_EXPORT int close(int fd)
 {
-	aw_table_forget_fd(fd);
+	if (__builtin_expect(aw_table_may_know(fd), 0))
+		aw_table_forget_fd(fd);
 	return aw_real_close(fd);
 }
 

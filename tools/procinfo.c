@@ -156,26 +156,35 @@ int procinfo_netns(pid_t pid, uint64_t *dev, uint64_t *ino)
 
 int procinfo_maps_shim(pid_t pid)
 {
-	static const char suffix[] = "/libacceptwatch.so";
-	char path[64], line[4096];
+	static const char needle[] = "/libacceptwatch.so\n";
+	const size_t nlen = sizeof(needle) - 1;
+	char path[64], buf[65536];
+	size_t kept = 0;
 	int found = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -1;
-	/* A line longer than the buffer comes in pieces: a piece that ends
-	 * with the suffix and a newline is the end of a path. */
-	while (!found && fgets(line, sizeof(line), f)) {
-		size_t n = strcspn(line, "\n");
-		line[n] = '\0';
-		if (n >= sizeof(suffix) - 1 &&
-		    !strcmp(line + n - (sizeof(suffix) - 1), suffix))
+	/* Big reads and memmem: the shim, loaded first, sits near the end of
+	 * the list (the highest addresses). The last nlen - 1 bytes of each
+	 * read are kept, so a name split across two reads is still found. */
+	for (;;) {
+		ssize_t n = read(fd, buf + kept, sizeof(buf) - kept);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			found = n < 0 ? -1 : 0;
+			break;
+		}
+		size_t have = kept + (size_t)n;
+		if (memmem(buf, have, needle, nlen)) {
 			found = 1;
+			break;
+		}
+		kept = have < nlen - 1 ? have : nlen - 1;
+		memmove(buf, buf + have - kept, kept);
 	}
-	int bad = ferror(f);
-	fclose(f);
-	if (bad)
-		return -1;
+	close(fd);
 	return found;
 }
