@@ -224,47 +224,41 @@ static void record_slow(struct aw_segment *s, int slot, struct aw_event *e,
 }
 
 /*
- * The loop was out of reach longer than the threshold: read how long the
- * connection it got had waited, and record a slow event if that is past the
- * threshold. Where no wait can be read (not TCP), a connection that was
- * already waiting when the loop came back (the call did not block) is one.
+ * Read how long the accepted connection waited in the queue, and record a
+ * slow event when that is past the threshold: whichever probe read it (the
+ * loop was away, the call was long, or a rate-limited sample), a connection
+ * that waited that long is the event. Where no wait can be read (not TCP),
+ * a connection already waiting when a loop that was away came back (the
+ * call did not block) is one.
  */
-static void check_slow(struct aw_segment *s, int slot, const struct call *c,
-		       struct aw_stripe *st, uint64_t since_ns,
+static void check_wait(struct aw_segment *s, int slot, const struct call *c,
+		       struct aw_stripe *st, uint64_t since_ns, int away,
 		       uint32_t slow_ms)
 {
 	struct aw_listener *l = &s->listener[slot];
 	uint32_t flags = __atomic_load_n(&l->flags, __ATOMIC_RELAXED);
+	uint32_t wait_ms;
+	int slow;
+	uint64_t wait = UINT64_MAX;
+	if ((flags & AW_LF_TCP) &&
+	    aw_probe_queue_wait_ms(c->ret, &wait_ms) == 0) {
+		aw_hist_record(&st->queue_wait_ms, wait_ms);
+		wait = wait_ms;
+		slow = wait_ms > slow_ms;
+	} else {
+		slow = away && c->t1 - c->t0 < NS_PER_MS;
+	}
+	if (!slow)
+		return;
 	struct aw_event e = {
 	    .time_real_ns = aw_real_ns(),
 	    .away_ns = since_ns,
-	    .queue_wait_ms = UINT64_MAX,
+	    .queue_wait_ms = wait,
 	    .depth = c->depth,
 	    .backlog = __atomic_load_n(&l->effective_backlog, __ATOMIC_RELAXED),
 	    .tid = (int32_t)syscall(SYS_gettid),
 	};
-	uint32_t wait_ms;
-	int slow;
-	if ((flags & AW_LF_TCP) &&
-	    aw_probe_queue_wait_ms(c->ret, &wait_ms) == 0) {
-		aw_hist_record(&st->queue_wait_ms, wait_ms);
-		e.queue_wait_ms = wait_ms;
-		slow = wait_ms > slow_ms;
-	} else {
-		slow = c->t1 - c->t0 < NS_PER_MS;
-	}
-	if (slow)
-		record_slow(s, slot, &e, slow_ms, c->t1);
-}
-
-static void record_wait_sample(struct aw_listener *l, struct aw_stripe *st,
-			       const struct call *c)
-{
-	uint32_t wait_ms;
-	uint32_t flags = __atomic_load_n(&l->flags, __ATOMIC_RELAXED);
-	if ((flags & AW_LF_TCP) &&
-	    aw_probe_queue_wait_ms(c->ret, &wait_ms) == 0)
-		aw_hist_record(&st->queue_wait_ms, wait_ms);
+	record_slow(s, slot, &e, slow_ms, c->t1);
 }
 
 static int is_tcp(struct aw_listener *l)
@@ -305,13 +299,10 @@ static __attribute__((noinline)) void exit_probe(struct aw_segment *s, int slot,
 	int saved = errno;
 	if (long_call && is_tcp(l))
 		c->depth = sample_listener(l, slot, c->fd, c->t1, 1);
-	/* Out of accept too long: busy elsewhere since the last accept, back
-	 * late after a drain, or stuck in this very call. */
-	if (c->away_due || long_call)
-		check_slow(s, slot, c, st, c->t1 - (last ? last : c->t0),
-			   cfg->slow_ms);
-	else
-		record_wait_sample(l, st, c);
+	/* Out of accept too long (busy elsewhere since the last accept, back
+	 * late after a drain, or stuck in this very call), or a sample. */
+	check_wait(s, slot, c, st, c->t1 - (last ? last : c->t0),
+		   c->away_due || long_call, cfg->slow_ms);
 	errno = saved;
 }
 

@@ -1,7 +1,8 @@
 /* Detecting processes that bypass libc's accept (see bypass.h). */
 #include "bypass.h"
 
-#include <dirent.h>
+#include "procinfo.h"
+
 #include <elf.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -75,33 +76,13 @@ static unsigned exe_kinds(pid_t pid)
 	return n > 0 ? bypass_elf(image, (size_t)n) : 0;
 }
 
-static int has_io_uring(pid_t pid)
-{
-	char dir[64];
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
-	DIR *d = opendir(dir);
-	if (d == NULL)
-		return 0;
-	int found = 0;
-	struct dirent *e;
-	while (!found && (e = readdir(d)) != NULL) {
-		char link[320], target[64];
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(link, sizeof(link), "%s/%s", dir, e->d_name);
-		ssize_t n = readlink(link, target, sizeof(target) - 1);
-		if (n <= 0)
-			continue;
-		target[n] = '\0';
-		found = strcmp(target, "anon_inode:[io_uring]") == 0;
-	}
-	closedir(d);
-	return found;
-}
-
 unsigned bypass_detect_io_uring(pid_t pid)
 {
-	return has_io_uring(pid) ? BYPASS_IO_URING : 0;
+	/* Rings are used through an mmap of the ring fd: maps shows them. */
+	unsigned maps;
+	if (procinfo_maps(pid, &maps) != 0)
+		return 0;
+	return (maps & PROCINFO_MAPS_IO_URING) ? BYPASS_IO_URING : 0;
 }
 
 unsigned bypass_detect(pid_t pid)

@@ -1,7 +1,8 @@
 /*
  * Programs the shim cannot see into: static binaries and Go binaries (they
  * make system calls without libc's wrappers), and io_uring users (accepts
- * submitted to a ring never call accept()). Found from /proc, so that the
+ * submitted to a ring never call accept(); the ring shows in
+ * /proc/PID/maps, as every user maps it). Found from /proc, so that the
  * reader can say "cannot see" instead of showing zeros as if all were well.
  */
 #ifndef AW_BYPASS_H
@@ -19,7 +20,7 @@ enum bypass_kind {
 /* The bypass_kind bits that apply to process pid (0 when none or unknown). */
 unsigned bypass_detect(pid_t pid);
 
-/* BYPASS_IO_URING when pid holds an io_uring instance, else 0. */
+/* BYPASS_IO_URING when pid maps an io_uring ring, else 0. */
 unsigned bypass_detect_io_uring(pid_t pid);
 
 /*

@@ -154,37 +154,54 @@ int procinfo_netns(pid_t pid, uint64_t *dev, uint64_t *ino)
 	return 0;
 }
 
-int procinfo_maps_shim(pid_t pid)
+/* Which of the needles occur in buf[0, len): PROCINFO_MAPS_* bits. */
+static unsigned maps_hits(const char *buf, size_t len)
 {
-	static const char needle[] = "/libacceptwatch.so\n";
-	const size_t nlen = sizeof(needle) - 1;
+	static const char shim[] = "/libacceptwatch.so\n";
+	static const char ring[] = "anon_inode:[io_uring]";
+	unsigned hits = 0;
+	if (memmem(buf, len, shim, sizeof(shim) - 1))
+		hits |= PROCINFO_MAPS_SHIM;
+	if (memmem(buf, len, ring, sizeof(ring) - 1))
+		hits |= PROCINFO_MAPS_IO_URING;
+	return hits;
+}
+
+int procinfo_maps(pid_t pid, unsigned *found)
+{
+	/* Longer than either needle: a name split across reads is kept. */
+	const size_t keep = 32;
 	char path[64], buf[65536];
 	size_t kept = 0;
-	int found = 0;
+	int ret = 0;
 
+	*found = 0;
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	/* Big reads and memmem: the shim, loaded first, sits near the end of
-	 * the list (the highest addresses). The last nlen - 1 bytes of each
-	 * read are kept, so a name split across two reads is still found. */
+	/* Big reads and memmem, one pass for every needle. */
 	for (;;) {
 		ssize_t n = read(fd, buf + kept, sizeof(buf) - kept);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			found = n < 0 ? -1 : 0;
+			ret = n < 0 ? -1 : 0;
 			break;
 		}
 		size_t have = kept + (size_t)n;
-		if (memmem(buf, have, needle, nlen)) {
-			found = 1;
-			break;
-		}
-		kept = have < nlen - 1 ? have : nlen - 1;
+		*found |= maps_hits(buf, have);
+		kept = have < keep ? have : keep;
 		memmove(buf, buf + have - kept, kept);
 	}
 	close(fd);
-	return found;
+	return ret;
+}
+
+int procinfo_maps_shim(pid_t pid)
+{
+	unsigned found;
+	if (procinfo_maps(pid, &found) != 0)
+		return -1;
+	return (found & PROCINFO_MAPS_SHIM) != 0;
 }

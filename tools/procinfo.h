@@ -32,6 +32,15 @@ int procinfo_stopped(pid_t pid);
  * process exec'd a program without it), -1 when maps cannot be read. */
 int procinfo_maps_shim(pid_t pid);
 
+enum {
+	PROCINFO_MAPS_SHIM = 1u << 0,	  /* libacceptwatch.so is mapped */
+	PROCINFO_MAPS_IO_URING = 1u << 1, /* an io_uring ring is mapped */
+};
+
+/* What /proc/PID/maps shows, in one pass: PROCINFO_MAPS_* bits in *found.
+ * 0, or -1 when maps cannot be read. */
+int procinfo_maps(pid_t pid, unsigned *found);
+
 /* Identity of pid's network namespace (st_dev, st_ino of /proc/PID/ns/net);
  * pid 0 means this process. 0 or -1. */
 int procinfo_netns(pid_t pid, uint64_t *dev, uint64_t *ino);

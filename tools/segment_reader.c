@@ -97,11 +97,12 @@ static int process_alive(pid_t pid, uint64_t start_ticks, char *main_state)
 	uint64_t ticks;
 	char state;
 
-	if (kill(pid, 0) != 0 && errno != EPERM)
-		return 0;
-	/* One read of /proc/PID/stat for both the state and the start. */
+	/* One read of /proc/PID/stat for both the state and the start;
+	 * where /proc hides it (hidepid), signal 0 says whether it runs. */
 	if (procinfo_stat(pid, &state, &ticks)) {
 		*main_state = '?';
+		if (kill(pid, 0) != 0 && errno != EPERM)
+			return 0;
 		return start_ticks == 0;
 	}
 	*main_state = state;
@@ -497,10 +498,15 @@ static void add_process_state(struct segment_snapshot *snap)
 	    process_alive(snap->pid, snap->header.pid_start_ticks, &main_state);
 	/* Same pid, same process, but it exec'd a program without the shim:
 	 * nobody writes the segment any more (unreadable maps: trust the
-	 * rest). */
-	snap->unshimmed = snap->alive && procinfo_maps_shim(snap->pid) == 0;
+	 * rest). The same read tells whether it maps an io_uring ring, whose
+	 * accepts never call accept(). */
+	unsigned maps = 0;
+	int readable = snap->alive && procinfo_maps(snap->pid, &maps) == 0;
+	snap->unshimmed = readable && !(maps & PROCINFO_MAPS_SHIM);
 	if (snap->unshimmed)
 		snap->alive = 0;
+	if (readable && (maps & PROCINFO_MAPS_IO_URING))
+		snap->bypass |= BYPASS_IO_URING;
 	/* Every task stopped implies the main one is: only then look at
 	 * each task (a directory and a file per thread). */
 	snap->stopped = snap->alive &&
@@ -508,10 +514,6 @@ static void add_process_state(struct segment_snapshot *snap)
 			procinfo_stopped(snap->pid) == 1;
 	if (!snap->comm[0] && snap->alive)
 		procinfo_comm(snap->pid, snap->comm, sizeof(snap->comm));
-	/* Under the shim the program is dynamic and calls libc; what can
-	 * still go around it is an io_uring ring. */
-	if (snap->alive)
-		snap->bypass = bypass_detect_io_uring(snap->pid);
 }
 
 /* Open and fstat the segment file: a regular file, never through a link. */

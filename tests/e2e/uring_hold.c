@@ -1,6 +1,7 @@
 /*
  * uring_hold - a listener that also holds an io_uring instance, the way a
- * server that accepts through a ring (IORING_OP_ACCEPT) would: the reader
+ * server that accepts through a ring (IORING_OP_ACCEPT) would, ring mapped:
+ * the reader
  * must say it cannot count such accepts. Prints "ready PORT" once
  * listening, or "no-io_uring ERRNO" and exits 3 when the kernel refuses
  * rings; then waits for a signal (at most 60 s).
@@ -11,6 +12,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -30,9 +32,17 @@ int main(void)
 		return 1;
 	}
 	memset(&params, 0, sizeof(params));
-	if (syscall(__NR_io_uring_setup, 4, &params) < 0) {
+	int ring = (int)syscall(__NR_io_uring_setup, 4, &params);
+	if (ring < 0) {
 		printf("no-io_uring %s\n", strerror(errno));
 		return 3;
+	}
+	/* As every ring user (liburing included) does: map the SQ ring. */
+	size_t sq = params.sq_off.array + params.sq_entries * sizeof(unsigned);
+	if (mmap(NULL, sq, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+		 ring, IORING_OFF_SQ_RING) == MAP_FAILED) {
+		perror("uring_hold: mmap");
+		return 1;
 	}
 	printf("ready %u\n", ntohs(sin.sin_port));
 	fflush(stdout);
