@@ -144,14 +144,16 @@ static uint32_t sample_listener(struct aw_listener *l, int slot, int fd,
 		__atomic_fetch_add(&l->full_events, 1, __ATOMIC_RELAXED);
 	if (aw_probe_drops(fd, &drops) == 0)
 		__atomic_store_n(&l->drops, drops, __ATOMIC_RELAXED);
-	/* Servers set it after listen() (apache): look until it is seen. */
-	if (!(__atomic_load_n(&l->flags, __ATOMIC_RELAXED) &
+	__atomic_store_n(&l->sample_mono_ns, now, __ATOMIC_RELAXED);
+	uint64_t n = __atomic_fetch_add(&l->samples, 1, __ATOMIC_RELAXED);
+	/* Servers set it after listen() (apache): look again now and then
+	 * (the first sample, then one in 1024: about once a second). */
+	if (n % 1024 == 0 &&
+	    !(__atomic_load_n(&l->flags, __ATOMIC_RELAXED) &
 	      AW_LF_DEFER_ACCEPT) &&
 	    aw_probe_defer_accept(fd))
 		__atomic_fetch_or(&l->flags, AW_LF_DEFER_ACCEPT,
 				  __ATOMIC_RELAXED);
-	__atomic_store_n(&l->sample_mono_ns, now, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&l->samples, 1, __ATOMIC_RELAXED);
 	return depth;
 }
 
