@@ -58,7 +58,7 @@ UNIT_DEPS_test_format := tools/format.c shim/histogram.c
 UNIT_DEPS_test_segment_stacks := tools/segment_check.c
 UNIT_DEPS_test_netstat := tools/netstat.c
 UNIT_DEPS_test_totals := tools/totals.c shim/histogram.c
-UNIT_DEPS_test_bypass := tools/bypass.c
+UNIT_DEPS_test_bypass := tools/bypass.c tools/procinfo.c
 
 DEB_PACKAGES := libunwind-dev uthash-dev libcmocka-dev pkg-config iproute2 \
 	procps util-linux valgrind strace
