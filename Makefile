@@ -231,7 +231,7 @@ uninstall:
 
 format:
 	clang-format -i shim/*.[ch] tools/*.[ch] tests/unit/*.c tests/e2e/*.c \
-		tests/e2e/lib/*.c tests/bench/*.c $(wildcard tests/fuzz/*.c)
+		tests/e2e/lib/*.[ch] tests/bench/*.c $(wildcard tests/fuzz/*.c)
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \

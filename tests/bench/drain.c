@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../e2e/lib/cli.h"
+
 #define DRAIN_MAX_N 60000
 #define DRAIN_MAX_ROUNDS 100
 
@@ -55,20 +57,6 @@ static void die_msg(const char *msg)
 {
 	fprintf(stderr, "drain: %s\n", msg);
 	exit(1);
-}
-
-static long parse_long(const char *s, const char *name, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, "drain: bad value for %s: %s\n", name, s);
-		exit(1);
-	}
-	return v;
 }
 
 static void check_deadline(const char *what)

@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../e2e/lib/cli.h"
+
 #define STORM_MAX_THREADS 64
 
 static long opt_port = -1;
@@ -52,20 +54,6 @@ static void die(const char *what)
 {
 	fprintf(stderr, "storm: %s: %s\n", what, strerror(errno));
 	exit(1);
-}
-
-static long parse_long(const char *s, const char *name, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, "storm: bad value for %s: %s\n", name, s);
-		exit(1);
-	}
-	return v;
 }
 
 /* One connection; 1 when the server's byte came back. */

@@ -39,6 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/cli.h"
+
 #define BURST_MAX_CONNS 20000
 #define BURST_MAX_THREADS 64
 /* AF_UNIX connect() to a full backlog fails EAGAIN: retry this often. */
@@ -105,20 +107,6 @@ static void usage_die(const char *msg)
 		"[--timeout-ms T] [--threads K] "
 		"[--wait-established-only [--hold-ms H]] [--no-send]\n");
 	exit(1);
-}
-
-static long parse_long(const char *s, const char *name, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, "burst: bad value for %s: %s\n", name, s);
-		exit(1);
-	}
-	return v;
 }
 
 static long long now_ms(void)

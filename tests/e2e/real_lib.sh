@@ -30,6 +30,13 @@
 #                                 fail with the first MSG whose EXPR is false
 #   rs_overflow PORT BACKLOG N PROTO PID...
 #                                 the overflow scenario (see below)
+#   rs_nginx_conf DIR WORKERS SERVER...
+#                                 DIR/nginx.conf: WORKERS workers, one
+#                                 server block per SERVER (its inside)
+#   rs_nginx_start DIR WORKERS    start Debian's nginx on DIR/nginx.conf
+#                                 under the release shim (ACCEPTWATCH_* from
+#                                 the caller's environment); sets MASTER and
+#                                 W (its workers), all stopped at exit
 AW_REL_SHIM=${AW_REL_SHIM:-$AW_ROOT/shim/libacceptwatch.so}
 AW_REL_TOOL=${AW_REL_TOOL:-$AW_ROOT/tools/acceptwatch}
 RS_CLIENT=$AW_ROOT/tests/e2e/client.py
@@ -192,4 +199,43 @@ rs_overflow() {
 	RS_OVERFLOW="stopped ${stopped_ms} ms (client connected ${waited_ms} ms before SIGCONT), $(rs_q "$f.c.json" "$port" \
 		"'queue full $full/$backlog, drops $drops1 -> $drops2, completed $c = accepts %d, slow events %d, queue peak %d, queue wait max %d ms' % (sum(l['accepts'] for l in ls) - $acc0, sum(l['slow_events'] for l in ls), max(l['queue']['peak'] for l in ls), max(l['queue_wait_ms']['max'] for l in ls))")"
 	echo "overflow on $port: $RS_OVERFLOW"
+}
+
+rs_nginx_conf() {
+	local d=$1 workers=$2 t srv
+	shift 2
+	{
+		printf 'worker_processes %s;\npid %s/nginx.pid;\n' "$workers" "$d"
+		printf 'error_log %s/error.log notice;\n' "$d"
+		printf 'events { worker_connections 256; }\nhttp {\n\taccess_log off;\n'
+		for t in client_body proxy fastcgi uwsgi scgi; do
+			printf '\t%s_temp_path %s/%s;\n' "$t" "$d" "$t"
+		done
+		for srv in "$@"; do
+			printf '\tserver { %s }\n' "$srv"
+		done
+		printf '}\n'
+	} >"$d/nginx.conf"
+}
+
+rs_nginx_start() {
+	local d=$1 workers=$2 i nginx
+	nginx=$(command -v nginx || echo /usr/sbin/nginx)
+	[ -x "$nginx" ] || aw_skip "nginx is not installed (make deps)"
+	LD_PRELOAD=$AW_REL_SHIM "$nginx" -p "$d" -c "$d/nginx.conf" \
+		-e "$d/error.log" >"$d/start.out" 2>"$d/start.err" ||
+		aw_fail "nginx did not start: $(cat "$d/start.err" "$d/error.log")"
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$d/nginx.pid" ] && break
+		sleep 0.05
+	done
+	read -r MASTER <"$d/nginx.pid" || aw_fail "no pid file: $(cat "$d/error.log")"
+	aw_register_pid "$MASTER"
+	for ((i = 0; i < 100; i++)); do
+		mapfile -t W < <(pgrep -P "$MASTER")
+		[ "${#W[@]}" = "$workers" ] && break
+		sleep 0.05
+	done
+	[ "${#W[@]}" = "$workers" ] || aw_fail "want $workers workers, have: ${W[*]}"
+	aw_register_pid "${W[@]}"
 }

@@ -43,6 +43,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/cli.h"
+
 enum server_mode { MODE_BLOCK, MODE_EPOLL };
 
 struct server_opts {
@@ -100,20 +102,6 @@ static void usage_die(const char *msg)
 {
 	fprintf(stderr, "server: %s\n", msg);
 	exit(1);
-}
-
-static long parse_long(const char *s, const char *name, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, "server: bad value for %s: %s\n", name, s);
-		exit(1);
-	}
-	return v;
 }
 
 /* Tell main to stop; main is the only thread that exits the process. */

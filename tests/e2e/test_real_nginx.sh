@@ -27,22 +27,9 @@ D=$AW_TMP/nginx
 mkdir -p "$D"
 
 write_conf() {
-	cat >"$D/nginx.conf" <<EOF
-worker_processes $WORKERS;
-pid $D/nginx.pid;
-error_log $D/error.log notice;
-events { worker_connections 256; }
-http {
-	access_log off;
-	client_body_temp_path $D/body;
-	proxy_temp_path $D/proxy;
-	fastcgi_temp_path $D/fastcgi;
-	uwsgi_temp_path $D/uwsgi;
-	scgi_temp_path $D/scgi;
-	server { listen 127.0.0.1:$P1 backlog=$1; return 200 "p1\n"; }
-	server { listen 127.0.0.1:$P2; return 200 "p2\n"; }
-}
-EOF
+	rs_nginx_conf "$D" "$WORKERS" \
+		"listen 127.0.0.1:$P1 backlog=$1; return 200 \"p1\\n\";" \
+		"listen 127.0.0.1:$P2; return 200 \"p2\\n\";"
 }
 
 # The master's children, each registered to be stopped at exit.
@@ -73,23 +60,9 @@ warm_up() {
 }
 
 write_conf 511
-ACCEPTWATCH_SLOW_MS=80 ACCEPTWATCH_LOG=$D/aw.log LD_PRELOAD=$AW_REL_SHIM \
-	"$NGINX" -p "$D" -c "$D/nginx.conf" -e "$D/error.log" >"$D/start.out" 2>"$D/start.err" ||
-	aw_fail "nginx did not start: $(cat "$D/start.err" "$D/error.log")"
-for ((i = 0; i < 100; i++)); do
-	[ -s "$D/nginx.pid" ] && break
-	sleep 0.05
-done
-read -r MASTER <"$D/nginx.pid" || aw_fail "no pid file: $(cat "$D/error.log")"
-aw_register_pid "$MASTER"
+ACCEPTWATCH_SLOW_MS=80 ACCEPTWATCH_LOG=$D/aw.log rs_nginx_start "$D" "$WORKERS"
 rs_wait_listen "$P1" 16
 rs_wait_listen "$P2" 16
-for ((i = 0; i < 100; i++)); do
-	mapfile -t W < <(workers)
-	[ "${#W[@]}" = "$WORKERS" ] && break
-	sleep 0.05
-done
-[ "${#W[@]}" = "$WORKERS" ] || aw_fail "want $WORKERS workers, have: ${W[*]}"
 echo "nginx $("$NGINX" -v 2>&1 | sed 's,.*/,,'): master $MASTER, workers ${W[*]}"
 
 # listen() was called by the process that daemonized, as root: its lines in

@@ -12,43 +12,13 @@ AW_ROOT=${AW_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$AW_ROOT/tests/lib.sh" || exit 1
 aw_enter_netns 16 "$@"
 . "$AW_ROOT/tests/e2e/real_lib.sh" || aw_fail "tests/e2e/real_lib.sh"
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-[ -x "$NGINX" ] || aw_skip "nginx is not installed (make deps)"
 rs_need ss pgrep
 P=18080
 D=$AW_TMP/nginx
 mkdir -p "$D"
-cat >"$D/nginx.conf" <<CONF
-worker_processes 2;
-pid $D/nginx.pid;
-error_log $D/error.log notice;
-events { worker_connections 256; }
-http {
-	access_log off;
-	client_body_temp_path $D/body;
-	proxy_temp_path $D/proxy;
-	fastcgi_temp_path $D/fastcgi;
-	uwsgi_temp_path $D/uwsgi;
-	scgi_temp_path $D/scgi;
-	server { listen 127.0.0.1:$P backlog=511; return 200 "ok\n"; }
-}
-CONF
-LD_PRELOAD=$AW_REL_SHIM "$NGINX" -p "$D" -c "$D/nginx.conf" -e "$D/error.log" 2>"$D/start.err" ||
-	aw_fail "nginx did not start: $(cat "$D/start.err")"
-for ((i = 0; i < 100; i++)); do
-	[ -s "$D/nginx.pid" ] && break
-	sleep 0.05
-done
-read -r MASTER <"$D/nginx.pid" || aw_fail "no pid file"
-aw_register_pid "$MASTER"
+rs_nginx_conf "$D" 2 "listen 127.0.0.1:$P backlog=511; return 200 \"ok\\n\";"
+rs_nginx_start "$D" 2
 rs_wait_listen "$P" 16
-for ((i = 0; i < 100; i++)); do
-	mapfile -t W < <(pgrep -P "$MASTER")
-	[ "${#W[@]}" = 2 ] && break
-	sleep 0.05
-done
-aw_register_pid "${W[@]}"
-[ "${#W[@]}" = 2 ] || aw_fail "want 2 workers, have: ${W[*]}"
 # Let the workers reach their event loop (user switch, epoll set-up).
 sleep 0.3
 

@@ -8,44 +8,14 @@ AW_ROOT=${AW_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$AW_ROOT/tests/lib.sh" || exit 1
 aw_enter_netns 16 "$@"
 . "$AW_ROOT/tests/e2e/real_lib.sh" || aw_fail "tests/e2e/real_lib.sh"
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-[ -x "$NGINX" ] || aw_skip "nginx is not installed (make deps)"
 rs_need python3 ss pgrep
 P=18090 WORKERS=2
 D=$AW_TMP/nginx
 mkdir -p "$D"
-cat >"$D/nginx.conf" <<CONF
-worker_processes $WORKERS;
-pid $D/nginx.pid;
-error_log $D/error.log notice;
-events { worker_connections 256; }
-http {
-	access_log off;
-	client_body_temp_path $D/body;
-	proxy_temp_path $D/proxy;
-	fastcgi_temp_path $D/fastcgi;
-	uwsgi_temp_path $D/uwsgi;
-	scgi_temp_path $D/scgi;
-	server { listen 127.0.0.1:$P reuseport deferred backlog=64; return 200 "ok\n"; }
-}
-CONF
-LD_PRELOAD=$AW_REL_SHIM ACCEPTWATCH_LOG=$D/aw.log \
-	"$NGINX" -p "$D" -c "$D/nginx.conf" -e "$D/error.log" >"$D/start.out" 2>&1 ||
-	aw_fail "nginx did not start: $(cat "$D/start.out" "$D/error.log")"
-for ((i = 0; i < 100; i++)); do
-	[ -s "$D/nginx.pid" ] && break
-	sleep 0.05
-done
-read -r MASTER <"$D/nginx.pid" || aw_fail "no pid file"
-aw_register_pid "$MASTER"
+rs_nginx_conf "$D" "$WORKERS" \
+	"listen 127.0.0.1:$P reuseport deferred backlog=64; return 200 \"ok\\n\";"
+ACCEPTWATCH_LOG=$D/aw.log rs_nginx_start "$D" "$WORKERS"
 rs_wait_listen "$P" 16
-for ((i = 0; i < 100; i++)); do
-	mapfile -t W < <(pgrep -P "$MASTER")
-	[ "${#W[@]}" = "$WORKERS" ] && break
-	sleep 0.05
-done
-[ "${#W[@]}" = "$WORKERS" ] || aw_fail "want $WORKERS workers: ${W[*]}"
-aw_register_pid "${W[@]}"
 [ "$(ss -Hltn "sport = :$P" | wc -l)" = "$WORKERS" ] ||
 	aw_fail "not one socket per worker: $(ss -Hltn)"
 
