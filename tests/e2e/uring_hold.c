@@ -4,12 +4,13 @@
  * the reader
  * must say it cannot count such accepts. Prints "ready PORT" once
  * listening, or "no-io_uring ERRNO" and exits 3 when the kernel refuses
- * rings; then waits for a signal (at most 60 s).
+ * rings; then waits for SIGTERM (at most 60 s) and exits cleanly.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/io_uring.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -44,8 +45,15 @@ int main(void)
 		perror("uring_hold: mmap");
 		return 1;
 	}
+	/* Wait for SIGTERM as a signal to take, not to die of: returning
+	 * from main runs the exit handlers, the shim's included. */
+	sigset_t set;
+	struct timespec limit = {.tv_sec = 60};
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
 	printf("ready %u\n", ntohs(sin.sin_port));
 	fflush(stdout);
-	sleep(60);
+	sigtimedwait(&set, NULL, &limit);
 	return 0;
 }
