@@ -230,6 +230,29 @@ struct aw_segment {
 
 #define AW_SEG_SIZE sizeof(struct aw_segment)
 
+/*
+ * The layout fields of a header as this build writes them, and as a reader
+ * of this build expects them: version, sizes, counts and offsets. The
+ * writer adds the rest (pid, times, comm...) and the magic last.
+ */
+static inline void aw_seg_header_layout(struct aw_seg_header *h)
+{
+	h->abi_version = AW_ABI_VERSION;
+	h->header_size = sizeof(*h);
+	h->total_size = AW_SEG_SIZE;
+	h->listener_offset = offsetof(struct aw_segment, listener);
+	h->listener_size = sizeof(struct aw_listener);
+	h->listener_count = AW_MAX_LISTENERS;
+	h->event_offset = offsetof(struct aw_segment, event);
+	h->event_size = sizeof(struct aw_event);
+	h->event_count = AW_MAX_EVENTS;
+	h->stack_offset = offsetof(struct aw_segment, stack);
+	h->stack_size = sizeof(struct aw_stack);
+	h->stack_count = AW_MAX_STACKS;
+	h->hist_buckets = AW_HIST_BUCKETS;
+	h->stripes = AW_STRIPES;
+}
+
 /* Pinned layout: a change that moves a field must bump AW_ABI_VERSION. */
 _Static_assert(AW_HIST_BUCKETS == 608, "aw_hist buckets");
 _Static_assert(sizeof(struct aw_hist) == 4880, "aw_hist");

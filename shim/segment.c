@@ -130,20 +130,7 @@ static struct aw_segment *create_private(void)
 static void fill_header(struct aw_segment *s, const struct aw_config *c)
 {
 	struct aw_seg_header *h = &s->header;
-	h->abi_version = AW_ABI_VERSION;
-	h->header_size = sizeof(*h);
-	h->total_size = AW_SEG_SIZE;
-	h->listener_offset = offsetof(struct aw_segment, listener);
-	h->listener_size = sizeof(struct aw_listener);
-	h->listener_count = AW_MAX_LISTENERS;
-	h->event_offset = offsetof(struct aw_segment, event);
-	h->event_size = sizeof(struct aw_event);
-	h->event_count = AW_MAX_EVENTS;
-	h->stack_offset = offsetof(struct aw_segment, stack);
-	h->stack_size = sizeof(struct aw_stack);
-	h->stack_count = AW_MAX_STACKS;
-	h->hist_buckets = AW_HIST_BUCKETS;
-	h->stripes = AW_STRIPES;
+	aw_seg_header_layout(h);
 	h->pid = (int32_t)getpid();
 	h->pid_start_ticks = aw_probe_start_ticks();
 	h->start_real_ns = aw_real_ns();

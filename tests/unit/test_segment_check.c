@@ -27,18 +27,8 @@ static struct aw_segment *valid_segment(void)
 
 	assert_non_null(s);
 	h->magic = AW_SEG_MAGIC;
-	h->abi_version = AW_ABI_VERSION;
-	h->header_size = sizeof(*h);
-	h->total_size = sizeof(*s);
-	h->listener_offset = offsetof(struct aw_segment, listener);
-	h->listener_size = sizeof(struct aw_listener);
-	h->listener_count = AW_MAX_LISTENERS;
+	aw_seg_header_layout(h);
 	h->listeners_used = 3;
-	h->event_offset = offsetof(struct aw_segment, event);
-	h->event_size = sizeof(struct aw_event);
-	h->event_count = AW_MAX_EVENTS;
-	h->hist_buckets = AW_HIST_BUCKETS;
-	h->stripes = AW_STRIPES;
 	h->pid = 42;
 	return s;
 }

@@ -22,20 +22,7 @@ static struct aw_segment *segment_with_stacks(void)
 
 	assert_non_null(s);
 	h->magic = AW_SEG_MAGIC;
-	h->abi_version = AW_ABI_VERSION;
-	h->header_size = sizeof(*h);
-	h->total_size = sizeof(*s);
-	h->listener_offset = offsetof(struct aw_segment, listener);
-	h->listener_size = sizeof(struct aw_listener);
-	h->listener_count = AW_MAX_LISTENERS;
-	h->event_offset = offsetof(struct aw_segment, event);
-	h->event_size = sizeof(struct aw_event);
-	h->event_count = AW_MAX_EVENTS;
-	h->hist_buckets = AW_HIST_BUCKETS;
-	h->stripes = AW_STRIPES;
-	h->stack_offset = offsetof(struct aw_segment, stack);
-	h->stack_size = sizeof(struct aw_stack);
-	h->stack_count = AW_MAX_STACKS;
+	aw_seg_header_layout(h);
 	h->stacks_used = 2;
 	h->pid = 42;
 	return s;
