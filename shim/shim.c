@@ -55,8 +55,11 @@ static void after_fork_parent(void)
 static void after_fork_child(void)
 {
 	aw_table_reset_lock();
-	if (aw_segment_forked())
-		aw_segment_attach(&config);
+	if (!aw_segment_forked())
+		return;
+	aw_table_lock();
+	aw_segment_attach(&config);
+	aw_table_unlock();
 }
 
 static void init(void)
