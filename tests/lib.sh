@@ -9,6 +9,7 @@
 #   aw_need_root_netns              skip unless root and `unshare -n` works
 #   aw_enter_netns SOMAXCONN "$@"   re-run this script in a private network
 #                                   namespace, lo up, somaxconn set
+#   aw_enter_private_shm "$@"       re-run it with a /dev/shm of its own
 #   aw_start VAR CMD ARGS...        as below, for any command
 #   aw_start_server VAR ARGS...     start $AW_BIN/server ARGS in the
 #                                   background, wait (5 s) for "ready"; sets
@@ -89,6 +90,20 @@ aw_public() {
 		cp "$f" "$AW_PUB/" && chmod 0755 "$AW_PUB/${f##*/}" ||
 			aw_fail "cannot copy $f for nobody"
 	done
+}
+
+# Runs the rest of the calling script as root in a new mount namespace with a
+# /dev/shm of its own (an empty tmpfs): segments planted, forged or removed
+# there never touch other processes' segments on this machine.
+aw_enter_private_shm() {
+	if [ -z "${AW_IN_SHMNS:-}" ]; then
+		[ "$(id -u)" = 0 ] || aw_skip "needs root (a private /dev/shm)"
+		unshare -m true 2>/dev/null || aw_skip "unshare -m is not permitted here"
+		aw_cleanup
+		trap - EXIT
+		AW_IN_SHMNS=1 exec unshare -m bash "$0" "$@"
+	fi
+	mount -t tmpfs -o mode=1777 tmpfs /dev/shm || aw_fail "mount tmpfs /dev/shm"
 }
 
 aw_register_pid() {

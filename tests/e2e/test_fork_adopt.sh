@@ -33,23 +33,16 @@ for kid in "${kids[@]}"; do
 done
 
 # Adopted: the listener comes from a program without the shim, via exec.
-python3 - "$AW_ROOT/build/rel/tests/server" "$AW_REL_SHIM" >"$AW_TMP/a.out" 2>"$AW_TMP/a.err" <<'PY' &
+adopter='
 import os, socket, sys
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 s.listen(7)
 os.set_inheritable(s.fileno(), True)
 env = dict(os.environ, LD_PRELOAD=sys.argv[2])
-os.execve(sys.argv[1], [sys.argv[1], "--inherit-fd", str(s.fileno())], env)
-PY
-A_PID=$!
-aw_register_pid "$A_PID"
-for _ in $(seq 100); do
-	port=$(awk '/^ready/ {print $2}' "$AW_TMP/a.out")
-	[ -n "$port" ] && break
-	sleep 0.05
-done
-[ -n "$port" ] || aw_fail "inherit-fd server not ready: $(cat "$AW_TMP/a.err")"
+os.execve(sys.argv[1], [sys.argv[1], "--inherit-fd", str(s.fileno())], env)'
+aw_start A python3 -c "$adopter" "$AW_ROOT/build/rel/tests/server" "$AW_REL_SHIM"
+port=$A_PORT
 read -r _ completed _ < <("$AW_BIN/burst" --port "$port" -n 5)
 [ "$completed" = 5 ] || aw_fail "client completed $completed of 5"
 "$AW_TOOL" stat --json "$A_PID" >"$AW_TMP/a.json" || aw_fail "no segment after adoption"
@@ -58,31 +51,22 @@ aw_expect "$AW_TMP/a.json" "$L['effective_backlog']" 7
 aw_expect "$AW_TMP/a.json" "$L['adopted']" True
 aw_expect "$AW_TMP/a.json" "$L['clamped']" False
 aw_expect "$AW_TMP/a.json" "$L['accepts']" 5
-grep -q "adopt fd=[0-9]* 127.0.0.1:$port requested=? effective=7" "$AW_TMP/a.err" ||
-	aw_fail "no adopt log line: $(cat "$AW_TMP/a.err")"
+grep -q "adopt fd=[0-9]* 127.0.0.1:$port requested=? effective=7" "$A_ERR" ||
+	aw_fail "no adopt log line: $(cat "$A_ERR")"
 aw_stop "$A_PID"
 
 # exec under the shim: the same pid gets a new segment, with no stale
 # listener of the image before (python listened on another socket).
-LD_PRELOAD=$AW_REL_SHIM python3 - "$AW_ROOT/build/rel/tests/server" \
-	>"$AW_TMP/e.out" 2>"$AW_TMP/e.err" <<'PY' &
+execer='
 import os, socket, sys
 old = socket.socket()
 old.bind(("127.0.0.1", 0))
 old.listen(3)
-os.execv(sys.argv[1], [sys.argv[1], "--backlog", "11"])
-PY
-E_PID=$!
-aw_register_pid "$E_PID"
-for _ in $(seq 100); do
-	port=$(awk '/^ready/ {print $2}' "$AW_TMP/e.out")
-	[ -n "$port" ] && break
-	sleep 0.05
-done
-[ -n "$port" ] || aw_fail "exec'd server not ready: $(cat "$AW_TMP/e.err")"
+os.execv(sys.argv[1], [sys.argv[1], "--backlog", "11"])'
+LD_PRELOAD=$AW_REL_SHIM aw_start E python3 -c "$execer" "$AW_ROOT/build/rel/tests/server"
 "$AW_TOOL" stat --json "$E_PID" >"$AW_TMP/e.json" || aw_fail "no segment after exec"
 aw_expect "$AW_TMP/e.json" "len(processes[0]['listeners'])" 1
 aw_expect "$AW_TMP/e.json" "$L['requested_backlog']" 11
 aw_expect "$AW_TMP/e.json" "processes[0]['comm']" server
-grep -q "listen fd=.*requested=3 " "$AW_TMP/e.err" || aw_fail "python's listen unseen"
+grep -q "listen fd=.*requested=3 " "$E_ERR" || aw_fail "python's listen unseen"
 echo ok

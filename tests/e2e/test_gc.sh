@@ -8,14 +8,7 @@
 # /dev/shm, so other processes' segments on this machine are never touched.
 . "$AW_ROOT/tests/lib.sh"
 
-if [ -z "${AW_GC_NS:-}" ]; then
-	[ "$(id -u)" = 0 ] || aw_skip "needs root (a private /dev/shm)"
-	unshare -m true 2>/dev/null || aw_skip "unshare -m is not permitted here"
-	aw_cleanup
-	trap - EXIT
-	AW_GC_NS=1 exec unshare -m bash "$0" "$@"
-fi
-mount -t tmpfs -o mode=1777 tmpfs /dev/shm || aw_fail "mount tmpfs /dev/shm"
+aw_enter_private_shm "$@"
 S=/dev/shm/acceptwatch
 
 # Live, under the shim: kept.

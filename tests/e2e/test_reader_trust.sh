@@ -12,14 +12,7 @@
 # is shown as exited with --all. Private /dev/shm: needs root.
 . "$AW_ROOT/tests/lib.sh"
 
-if [ -z "${AW_TRUST_NS:-}" ]; then
-	[ "$(id -u)" = 0 ] || aw_skip "needs root (a private /dev/shm)"
-	unshare -m true 2>/dev/null || aw_skip "unshare -m is not permitted here"
-	aw_cleanup
-	trap - EXIT
-	AW_TRUST_NS=1 exec unshare -m bash "$0" "$@"
-fi
-mount -t tmpfs -o mode=1777 tmpfs /dev/shm || aw_fail "mount tmpfs /dev/shm"
+aw_enter_private_shm "$@"
 S=/dev/shm/acceptwatch
 
 ACCEPTWATCH_KEEP=1 LD_PRELOAD=$AW_SHIM aw_start_server E --backlog 8
@@ -89,16 +82,9 @@ refused 2147483009 "a symbolic link, not followed"
 # The shim: the server's own segment name planted as a symlink before it
 # starts (same pid through exec). It must not write through it.
 : >"$AW_TMP/target"
-bash -c 'ln -s "$1" /dev/shm/acceptwatch.$$ && exec env LD_PRELOAD="$2" "$3" --backlog 8' \
-	_ "$AW_TMP/target" "$AW_SHIM" "$AW_BIN/server" >"$AW_TMP/p.out" 2>"$AW_TMP/p.err" &
-P_PID=$!
-aw_register_pid "$P_PID"
-for _ in $(seq 100); do
-	port=$(awk '/^ready/ {print $2}' "$AW_TMP/p.out")
-	[ -n "$port" ] && break
-	sleep 0.05
-done
-[ -n "$port" ] || aw_fail "planted server not ready: $(cat "$AW_TMP/p.err")"
+aw_start P bash -c 'ln -s "$1" /dev/shm/acceptwatch.$$ && exec env LD_PRELOAD="$2" "$3" --backlog 8' \
+	_ "$AW_TMP/target" "$AW_SHIM" "$AW_BIN/server"
+port=$P_PORT
 read -r _ completed _ < <("$AW_BIN/burst" --port "$port" -n 5)
 [ "$completed" = 5 ] || aw_fail "server under a planted symlink completed $completed of 5"
 [ -L "$S.$P_PID" ] || aw_fail "the shim replaced the planted symlink"
