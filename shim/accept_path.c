@@ -6,7 +6,9 @@
  * allocation, no syscall. Probes (getsockopt) come only when a time-based
  * rate limit allows (one per millisecond per listener) or when the loop was
  * out of accept longer than the slow threshold, which by construction
- * happens at most once per threshold per thread.
+ * happens at most once per threshold per thread. Each thread keeps, per
+ * listener, the one time (due_ns) from which its next call must step off
+ * the common path, so that the common path decides with one comparison.
  */
 #include "accept_path.h"
 
@@ -28,10 +30,32 @@
 #define SAMPLE_INTERVAL_NS NS_PER_MS
 #define SLOW_LOG_INTERVAL_NS (1000 * NS_PER_MS)
 
-/* What one thread remembers of its own loop on each listener. */
+/*
+ * What one thread remembers of its own loop on each listener. Thread-local,
+ * so the common path reads and writes it without atomics; after fork the
+ * child's thread carries on from its parent's values, which is right (the
+ * same loop, the same clock).
+ */
+/* How a thread's previous call on a listener returned. */
+enum prev_call {
+	PREV_NONE = 0, /* no call yet */
+	PREV_ACCEPT,   /* with a connection */
+	PREV_FAIL,     /* with an error: the loop is back at work */
+	PREV_DRAIN,    /* EAGAIN: the loop went idle */
+};
+
 struct thread_slot {
+	/* When the next call must leave the common path: out of accept past
+	 * the threshold, or a sample due. 0 before the first call. */
+	uint64_t due_ns;
 	uint64_t last_return_ns; /* previous return from accept, 0 never */
-	uint8_t drained; /* ... and it said EAGAIN: the loop went idle */
+	/* The previous connection's return, kept from the moment a call
+	 * fails: while prev is PREV_ACCEPT it is last_return_ns. */
+	uint64_t last_accept_ns;
+	uint64_t next_sample_ns; /* the listener's, as this thread last saw */
+	uint32_t stripe_off;	 /* this thread's stripe as an offset into any
+				    segment (all share one layout), 0 unset */
+	uint8_t prev;		 /* enum prev_call */
 };
 
 struct thread_state {
@@ -53,13 +77,20 @@ struct call {
 	uint32_t depth; /* queue depth the call met, UINT32_MAX unknown */
 };
 
-static struct aw_stripe *my_stripe(struct aw_listener *l)
+/* The calling thread's stripe of listener slot, chosen on first use. */
+static struct aw_stripe *my_stripe(struct aw_segment *s, int slot)
 {
-	if (self.stripe == 0)
-		self.stripe =
-		    1 + __atomic_fetch_add(&next_stripe, 1, __ATOMIC_RELAXED) %
-			    AW_STRIPES;
-	return &l->stripe[self.stripe - 1];
+	struct thread_slot *ts = &self.slot[slot];
+	if (ts->stripe_off == 0) {
+		if (self.stripe == 0)
+			self.stripe = 1 + __atomic_fetch_add(&next_stripe, 1,
+							     __ATOMIC_RELAXED) %
+					      AW_STRIPES;
+		struct aw_stripe *st =
+		    &s->listener[slot].stripe[self.stripe - 1];
+		ts->stripe_off = (uint32_t)((char *)st - (char *)s);
+	}
+	return (struct aw_stripe *)((char *)s + ts->stripe_off);
 }
 
 static int call_real(struct call *c, struct sockaddr *addr, socklen_t *len,
@@ -272,8 +303,7 @@ static int is_tcp(struct aw_listener *l)
  * A probe was due at entry: read the queue now, which is exactly the depth
  * this call meets.
  */
-static __attribute__((noinline)) void entry_probe(struct aw_listener *l,
-						  int slot, struct call *c)
+static void entry_probe(struct aw_listener *l, int slot, struct call *c)
 {
 	int saved = errno;
 	if (is_tcp(l))
@@ -288,35 +318,28 @@ static __attribute__((noinline)) void entry_probe(struct aw_listener *l,
  * blocked accept inside the kernel, so the whole stop is one long call); the
  * queue held what is left plus the connection just taken.
  */
-static __attribute__((noinline)) void exit_probe(struct aw_segment *s, int slot,
-						 struct call *c, uint64_t last,
-						 const struct aw_config *cfg)
+static void exit_probe(struct aw_segment *s, int slot, struct call *c,
+		       uint64_t last)
 {
 	struct aw_listener *l = &s->listener[slot];
-	struct aw_stripe *st = my_stripe(l);
-	uint64_t threshold = cfg->slow_ns;
-	int long_call = c->t1 - c->t0 > threshold;
+	int long_call = c->t1 - c->t0 > aw_config.slow_ns;
 	if (c->ret < 0)
 		return;
-	int saved = errno;
 	if (long_call && is_tcp(l))
 		c->depth = sample_listener(l, slot, c->fd, c->t1, 1);
 	/* Out of accept too long (busy elsewhere since the last accept, back
 	 * late after a drain, or stuck in this very call), or a sample. */
-	check_wait(s, slot, c, st, c->t1 - (last ? last : c->t0),
-		   c->away_due || long_call, cfg->slow_ms);
-	errno = saved;
+	check_wait(s, slot, c, my_stripe(s, slot),
+		   c->t1 - (last ? last : c->t0), c->away_due || long_call,
+		   aw_config.slow_ms);
 }
 
 /* A failed call on a known listener: drained, an error, or not a listener
  * any more (closed, or the fd now names another kind of file). */
-static __attribute__((noinline)) void count_failure(struct aw_stripe *st,
-						    struct thread_slot *ts,
-						    const struct call *c)
+static void count_failure(struct aw_stripe *st, const struct call *c)
 {
 	if (is_drain(c->err)) {
 		__atomic_fetch_add(&st->drained, 1, __ATOMIC_RELAXED);
-		ts->drained = 1;
 		return;
 	}
 	__atomic_fetch_add(&st->errors[err_class(c->err)], 1, __ATOMIC_RELAXED);
@@ -324,76 +347,174 @@ static __attribute__((noinline)) void count_failure(struct aw_stripe *st,
 		aw_table_lock();
 		aw_table_forget(c->fd);
 		aw_table_unlock();
-		errno = c->err;
 	}
 }
 
-static inline __attribute__((always_inline)) void
-count_success(struct aw_listener *l, struct aw_stripe *st, uint64_t t1)
+static enum prev_call kind_of(const struct call *c)
 {
-	__atomic_fetch_add(&st->accepts, 1, __ATOMIC_RELAXED);
-	uint64_t prev =
-	    __atomic_exchange_n(&l->last_accept_mono_ns, t1, __ATOMIC_RELAXED);
-	if (prev != 0)
-		aw_hist_record(&st->gap_ns, t1 > prev ? t1 - prev : 0);
+	if (c->ret >= 0)
+		return PREV_ACCEPT;
+	return is_drain(c->err) ? PREV_DRAIN : PREV_FAIL;
 }
 
 /*
- * The common case: fd is a listener this process tracks. Every branch off
- * the straight line is marked unlikely and leads to a noinline function, so
- * the line itself stays short: two clock reads, the real call, a handful of
- * relaxed atomics on this thread's stripe. errno is not touched here: only
- * the cold functions, which may make system calls, save and restore it.
+ * record_call when the previous call brought no connection: away only if
+ * it returned an error (idle time after a drain is not the loop being away),
+ * the gap from the connection before it.
  */
-static inline __attribute__((always_inline)) int
-known_listener(struct aw_segment *s, int slot, const struct aw_config *cfg,
-	       int fd, struct sockaddr *addr, socklen_t *len, int flags,
-	       int use4)
+static __attribute__((noinline)) void
+record_after_other(struct aw_stripe *st, struct thread_slot *ts, uint64_t t0,
+		   uint64_t t1, enum prev_call kind)
+{
+	if (ts->prev == PREV_FAIL)
+		aw_hist_record(&st->away_ns, t0 - ts->last_return_ns);
+	if (kind == PREV_ACCEPT && ts->last_accept_ns != 0)
+		aw_hist_record(&st->gap_ns, t1 - ts->last_accept_ns);
+	ts->prev = (uint8_t)kind;
+}
+
+/*
+ * A call that entered at t0 returned at t1 (kind says how): the loop's
+ * time away from accept since its previous return, this thread's gap since
+ * its previous connection, and when to step aside next. Threads keep their
+ * own gaps: a gap shared by all threads would put every accept on one
+ * contended cache line. The branch taken call after call in a busy loop
+ * (a connection after a connection) comes first and stores nothing it need
+ * not.
+ */
+static inline __attribute__((always_inline)) void
+record_call(struct aw_stripe *st, struct thread_slot *ts, uint64_t t0,
+	    uint64_t t1, enum prev_call kind)
+{
+	if (__builtin_expect(ts->prev == PREV_ACCEPT, 1)) {
+		aw_hist_record(&st->away_ns, t0 - ts->last_return_ns);
+		if (kind == PREV_ACCEPT) {
+			aw_hist_record(&st->gap_ns, t1 - ts->last_return_ns);
+		} else {
+			ts->last_accept_ns = ts->last_return_ns;
+			ts->prev = (uint8_t)kind;
+		}
+	} else {
+		record_after_other(st, ts, t0, t1, kind);
+	}
+	if (kind == PREV_ACCEPT) {
+		__atomic_fetch_add(&st->accepts, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&st->last_accept_mono_ns, t1,
+				 __ATOMIC_RELAXED);
+	}
+	uint64_t due = t1 + aw_config.slow_ns;
+	ts->last_return_ns = t1;
+	ts->due_ns = due < ts->next_sample_ns ? due : ts->next_sample_ns;
+}
+
+/*
+ * Everything that follows a call on a known listener, once the common path
+ * has stepped aside: the call failed, blocked past the threshold, or came
+ * with a probe. Restores the call's errno last.
+ */
+static int finish(struct aw_segment *s, int slot, struct call *c)
+{
+	struct thread_slot *ts = &self.slot[slot];
+	struct aw_stripe *st = my_stripe(s, slot);
+	uint64_t last = ts->last_return_ns;
+	record_call(st, ts, c->t0, c->t1, kind_of(c));
+	if (c->ret < 0)
+		count_failure(st, c);
+	if (c->probe || c->t1 - c->t0 > aw_config.slow_ns)
+		exit_probe(s, slot, c, last);
+	errno = c->err;
+	return c->ret;
+}
+
+/*
+ * A known listener off the common path: this thread's first call on it,
+ * back after being out of accept past the threshold (maybe idle after a
+ * drain: a probe tells), or a rate-limited sample due. t0: entry time.
+ */
+static __attribute__((noinline)) int full_call(struct aw_segment *s, int slot,
+					       int fd, struct sockaddr *addr,
+					       socklen_t *len, int flags,
+					       int use4, uint64_t t0)
 {
 	struct aw_listener *l = &s->listener[slot];
-	struct aw_stripe *st = my_stripe(l);
+	struct aw_stripe *st = my_stripe(s, slot);
 	struct thread_slot *ts = &self.slot[slot];
 	uint64_t last = ts->last_return_ns;
-	uint64_t threshold = cfg->slow_ns;
-	struct call c;
-
-	c.fd = fd;
-	c.t0 = aw_mono_ns();
-	c.away_due = last != 0 && c.t0 - last > threshold;
-	c.probe = c.away_due || sample_allowed(l, c.t0);
-	c.depth = UINT32_MAX;
-	if (__builtin_expect(c.probe, 0))
+	struct call c = {.fd = fd, .t0 = t0, .depth = UINT32_MAX};
+	c.away_due = last != 0 && t0 - last > aw_config.slow_ns;
+	c.probe = sample_allowed(l, t0) || c.away_due;
+	ts->next_sample_ns =
+	    __atomic_load_n(&l->next_sample_mono_ns, __ATOMIC_RELAXED);
+	if (c.probe)
 		entry_probe(l, slot, &c);
 	__atomic_fetch_add(&st->in_accept, 1, __ATOMIC_RELAXED);
-	c.ret = use4 ? aw_real_accept4(fd, addr, len, flags)
-		     : aw_real_accept(fd, addr, len);
+	c.ret = call_real(&c, addr, len, flags, use4);
+	c.err = errno;
 	c.t1 = aw_mono_ns();
 	__atomic_fetch_sub(&st->in_accept, 1, __ATOMIC_RELAXED);
+	return finish(s, slot, &c);
+}
 
-	/* Idle time after a drain is not the loop being away. */
-	if (last != 0 && !ts->drained)
-		aw_hist_record(&st->away_ns, c.t0 - last);
-	ts->last_return_ns = c.t1;
-	ts->drained = 0;
-	if (__builtin_expect(c.ret >= 0, 1)) {
-		count_success(l, st, c.t1);
-	} else {
-		c.err = errno;
-		count_failure(st, ts, &c);
-	}
-	if (__builtin_expect(c.probe || c.t1 - c.t0 > threshold, 0))
-		exit_probe(s, slot, &c, last, cfg);
-	return c.ret;
+/* The common path's way out when the call failed or was long: slot and
+ * segment follow from the thread slot and the stripe. */
+static __attribute__((noinline)) int finish_odd(struct thread_slot *ts,
+						struct aw_stripe *st, int fd,
+						int ret, uint64_t t0,
+						uint64_t t1)
+{
+	struct call c = {.fd = fd,
+			 .ret = ret,
+			 .err = errno,
+			 .t0 = t0,
+			 .t1 = t1,
+			 .depth = UINT32_MAX};
+	struct aw_segment *s =
+	    (struct aw_segment *)((char *)st - ts->stripe_off);
+	return finish(s, (int)(ts - self.slot), &c);
+}
+
+/*
+ * The common case: fd is a listener this thread has accepted on before, it
+ * came back within the threshold, and no sample is due (one test: due_ns).
+ * The straight line is two clock reads, the real call and a few relaxed
+ * atomics on this thread's stripe; anything else leaves it for full_call
+ * or finish_odd (noinline), so that it stays short. errno is not touched
+ * here: only those functions, which may make system calls, save and
+ * restore it.
+ */
+static inline __attribute__((always_inline)) int
+known_listener(struct aw_segment *s, int slot, int fd, struct sockaddr *addr,
+	       socklen_t *len, int flags, int use4)
+{
+	uint64_t t0 = aw_mono_ns();
+	struct thread_slot *ts = &self.slot[slot];
+	/* Keep the address in a register: otherwise the compiler computes
+	 * it from the thread pointer anew after every atomic. */
+	__asm__("" : "+r"(ts));
+	if (__builtin_expect(t0 >= ts->due_ns, 0))
+		return full_call(s, slot, fd, addr, len, flags, use4, t0);
+	struct aw_stripe *st = (struct aw_stripe *)((char *)s + ts->stripe_off);
+	__atomic_fetch_add(&st->in_accept, 1, __ATOMIC_RELAXED);
+	int ret = use4 ? aw_real_accept4(fd, addr, len, flags)
+		       : aw_real_accept(fd, addr, len);
+	uint64_t t1 = aw_mono_ns();
+	__atomic_fetch_sub(&st->in_accept, 1, __ATOMIC_RELAXED);
+	if (__builtin_expect(ret < 0, 0) ||
+	    __builtin_expect(t1 - t0 > aw_config.slow_ns, 0))
+		return finish_odd(ts, st, fd, ret, t0, t1);
+	record_call(st, ts, t0, t1, PREV_ACCEPT);
+	return ret;
 }
 
 /* Adopt a listener met first here (inherited, or socket-activated). */
-static int adopt(const struct call *c, const struct aw_config *cfg)
+static int adopt(const struct call *c)
 {
 	if (c->ret < 0 && !is_drain(c->err) &&
 	    err_class(c->err) == AW_ERR_OTHER)
 		return AW_NO_SLOT;
 	if (!aw_probe_is_listener(c->fd))
 		return AW_NO_SLOT;
+	const struct aw_config *cfg = aw_ready_config();
 	aw_table_lock();
 	int slot = aw_table_lookup(c->fd);
 	if (slot == AW_NO_SLOT)
@@ -407,50 +528,74 @@ static int adopt(const struct call *c, const struct aw_config *cfg)
  * (first use, or a child whose segment could not be made at fork), or an fd
  * the shim does not know, which may be a listener to adopt.
  */
-static __attribute__((noinline)) int
-other_fd(const struct aw_config *cfg, struct call *c, int slot,
-	 struct sockaddr *addr, socklen_t *len, int flags, int use4)
+static __attribute__((noinline)) int other_fd(struct call *c, int slot,
+					      struct sockaddr *addr,
+					      socklen_t *len, int flags,
+					      int use4)
 {
 	if (slot >= 0) {
+		const struct aw_config *cfg = aw_ready_config();
 		aw_table_lock();
 		struct aw_segment *s = aw_segment_attach(cfg);
 		aw_table_unlock();
 		if (s != NULL)
-			return known_listener(s, slot, cfg, c->fd, addr, len,
-					      flags, use4);
+			return full_call(s, slot, c->fd, addr, len, flags, use4,
+					 aw_mono_ns());
 		return call_real(c, addr, len, flags, use4);
 	}
 	c->t0 = aw_mono_ns();
 	c->ret = call_real(c, addr, len, flags, use4);
 	c->err = errno;
 	c->t1 = aw_mono_ns();
-	slot = adopt(c, cfg);
+	slot = adopt(c);
 	struct aw_segment *s = slot >= 0 ? aw_segment_current() : NULL;
 	if (s != NULL) {
-		/* Counted from here on; this first call has no away time. */
-		struct aw_listener *l = &s->listener[slot];
+		/* Counted from here on (a new slot: no previous call, so
+		 * no away time and no gap). */
 		struct thread_slot *ts = &self.slot[slot];
-		ts->last_return_ns = c->t1;
-		if (c->ret >= 0)
-			count_success(l, my_stripe(l), c->t1);
-		else
-			count_failure(my_stripe(l), ts, c);
+		struct aw_stripe *st = my_stripe(s, slot);
+		record_call(st, ts, c->t0, c->t1, kind_of(c));
+		if (c->ret < 0)
+			count_failure(st, c);
 	}
 	errno = c->err;
 	return c->ret;
 }
 
-int aw_accept_path(const struct aw_config *cfg, int fd, struct sockaddr *addr,
-		   socklen_t *len, int flags, int use4)
+/* fd and the segment when fd is a listener on the common path. */
+static inline __attribute__((always_inline)) struct aw_segment *
+common_case(int fd, uint32_t *slot)
 {
-	uint32_t fast = aw_table_fast_slot(fd);
+	*slot = aw_table_fast_slot(fd);
 	struct aw_segment *s = aw_segment_current();
-	if (__builtin_expect(fast < AW_MAX_LISTENERS && s != NULL, 1))
-		return known_listener(s, (int)fast, cfg, fd, addr, len, flags,
-				      use4);
+	return *slot < AW_MAX_LISTENERS ? s : NULL;
+}
+
+static __attribute__((noinline)) int
+other_case(int fd, struct sockaddr *addr, socklen_t *len, int flags, int use4)
+{
 	int slot = aw_table_lookup(fd);
 	struct call c = {.fd = fd, .depth = UINT32_MAX};
 	if (slot == AW_IGNORED)
 		return call_real(&c, addr, len, flags, use4);
-	return other_fd(cfg, &c, slot, addr, len, flags, use4);
+	return other_fd(&c, slot, addr, len, flags, use4);
+}
+
+/* Two entry points rather than a flag: each inlines its own common path. */
+int aw_accept_path(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	uint32_t slot;
+	struct aw_segment *s = common_case(fd, &slot);
+	if (__builtin_expect(s != NULL, 1))
+		return known_listener(s, (int)slot, fd, addr, len, 0, 0);
+	return other_case(fd, addr, len, 0, 0);
+}
+
+int aw_accept4_path(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	uint32_t slot;
+	struct aw_segment *s = common_case(fd, &slot);
+	if (__builtin_expect(s != NULL, 1))
+		return known_listener(s, (int)slot, fd, addr, len, flags, 1);
+	return other_case(fd, addr, len, flags, 1);
 }

@@ -7,10 +7,10 @@
 #include <sys/socket.h>
 
 /*
- * Call the real accept (use4 = 0) or accept4, measure it, and return exactly
- * what it returned with its errno.
+ * Call the real accept or accept4, measure it, and return exactly what it
+ * returned, with its errno. Configuration: aw_config.
  */
-int aw_accept_path(const struct aw_config *c, int fd, struct sockaddr *addr,
-		   socklen_t *len, int flags, int use4);
+int aw_accept_path(int fd, struct sockaddr *addr, socklen_t *len);
+int aw_accept4_path(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 
 #endif

@@ -88,7 +88,7 @@ struct aw_stripe {
 	uint64_t last_accept_mono_ns; /* last successful return, 0 = never */
 	uint32_t in_accept;	      /* threads inside accept right now */
 	uint32_t pad0;
-	struct aw_hist gap_ns;	/* between successive accepts (listener) */
+	struct aw_hist gap_ns;	/* between one thread's successive accepts */
 	struct aw_hist away_ns; /* a thread's return to its next call */
 	struct aw_hist
 	    queue_wait_ms; /* tcpi_last_ack_recv of accepted socket */
@@ -167,7 +167,7 @@ struct aw_listener {
 
 	/* Live figures: relaxed atomics. */
 	uint64_t next_sample_mono_ns; /* rate limit for listener probes */
-	uint64_t last_accept_mono_ns; /* any thread; the gap is measured here */
+	uint64_t reserved0;	      /* zero: keeps the layout */
 	uint64_t samples;	      /* listener probes taken */
 	uint32_t queue_now;	      /* depth at the last probe */
 	uint32_t queue_peak;

@@ -29,6 +29,14 @@ struct aw_config {
 	int32_t raise_backlog; /* ACCEPTWATCH_BACKLOG, 0 = off */
 };
 
+/*
+ * The shim's configuration (shim.c): defaults until the library's
+ * constructor reads the environment, constant after. aw_ready_config()
+ * makes sure it has been read (a wrapper may run before the constructor).
+ */
+extern struct aw_config aw_config __attribute__((visibility("hidden")));
+const struct aw_config *aw_ready_config(void);
+
 /* How the configuration reads a variable and reports a bad value. */
 typedef const char *(*aw_getenv_fn)(const char *name);
 typedef void (*aw_warn_fn)(const char *line);

@@ -14,28 +14,41 @@
  * Bucket index of v; values past the range map to the last bucket. For
  * v >= 16, v >> (exp - 4) is 16 + the sub-bucket, so the index of the
  * layout in acceptwatch_abi.h (32 + (exp - 5) * 16 + sub) folds into one
- * shift and one add.
+ * shift and one add. Or-ing in 16 sends every v below 32 through the
+ * exp = 4 case, where the shift is 0 and the index is v itself: one formula
+ * for all v, no branch on the hot path.
  */
+_Static_assert(AW_HIST_SUB == 16u && AW_HIST_LINEAR == 32u,
+	       "aw_hist_index folds in 16 sub-buckets and 32 linear ones");
+
 static inline uint32_t aw_hist_index(uint64_t v)
 {
-	if (v < AW_HIST_SUB)
-		return (uint32_t)v;
-	uint32_t exp = 63u - (uint32_t)__builtin_clzll(v);
-	if (__builtin_expect(exp > AW_HIST_MAX_EXP, 0))
-		return AW_HIST_BUCKETS - 1u;
-	return ((exp - 4u) << 4) + (uint32_t)(v >> (exp - 4u));
+	uint32_t shift = 59u - (uint32_t)__builtin_clzll(v | AW_HIST_SUB);
+	uint32_t i = (shift << 4) + (uint32_t)(v >> shift);
+	if (__builtin_expect(i >= AW_HIST_BUCKETS, 0))
+		i = AW_HIST_BUCKETS - 1u;
+	return i;
 }
 
-/* Add one value. Two relaxed atomic adds; max costs a CAS only when raised. */
-static inline void aw_hist_record(struct aw_hist *h, uint64_t v)
+/* Rare: v is a new largest value (several threads may race to raise it).
+ * Out of line, so that the common path carries none of its set-up. */
+static __attribute__((noinline, cold, unused)) void
+aw_hist_raise_max(struct aw_hist *h, uint64_t v)
 {
-	__atomic_fetch_add(&h->bucket[aw_hist_index(v)], 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&h->sum, v, __ATOMIC_RELAXED);
 	uint64_t max = __atomic_load_n(&h->max, __ATOMIC_RELAXED);
 	while (v > max &&
 	       !__atomic_compare_exchange_n(&h->max, &max, v, 1,
 					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
+}
+
+/* Add one value: two relaxed atomic adds, and a CAS only when max rises. */
+static inline void aw_hist_record(struct aw_hist *h, uint64_t v)
+{
+	__atomic_fetch_add(&h->bucket[aw_hist_index(v)], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&h->sum, v, __ATOMIC_RELAXED);
+	if (__builtin_expect(v > __atomic_load_n(&h->max, __ATOMIC_RELAXED), 0))
+		aw_hist_raise_max(h, v);
 }
 
 /* Smallest value that lands in bucket i, and the bucket's width. */

@@ -22,7 +22,7 @@ enum {
 	AW_IGNORED = -2, /* known, not tracked */
 };
 
-extern uint8_t aw_fd_slot[AW_FD_MAP];
+extern uint8_t aw_fd_slot[AW_FD_MAP] __attribute__((visibility("hidden")));
 
 int aw_table_lookup_far(int fd);
 

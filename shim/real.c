@@ -23,9 +23,12 @@ typedef int (*setreuid_fn)(uid_t, uid_t);
 typedef int (*setresuid_fn)(uid_t, uid_t, uid_t);
 
 static listen_fn real_listen;
-aw_accept_fn aw_next_accept;
-aw_accept4_fn aw_next_accept4;
-aw_close_fn aw_next_close;
+static aw_accept_fn real_accept;
+static aw_accept4_fn real_accept4;
+static aw_close_fn real_close;
+aw_accept_fn aw_next_accept = aw_real_accept_slow;
+aw_accept4_fn aw_next_accept4 = aw_real_accept4_slow;
+aw_close_fn aw_next_close = aw_real_close_slow;
 static dup2_fn real_dup2;
 static dup3_fn real_dup3;
 static setuid_fn real_setuid, real_seteuid;
@@ -45,17 +48,29 @@ static void *next_symbol(const char *name)
 	return found.dli_fbase == self.dli_fbase ? NULL : p;
 }
 
+/* Point the hot pointers at the real functions, those that were found. */
+static void hot_pointers(void)
+{
+	if (real_accept != NULL)
+		__atomic_store_n(&aw_next_accept, real_accept,
+				 __ATOMIC_RELEASE);
+	if (real_accept4 != NULL)
+		__atomic_store_n(&aw_next_accept4, real_accept4,
+				 __ATOMIC_RELEASE);
+	if (real_close != NULL)
+		__atomic_store_n(&aw_next_close, real_close, __ATOMIC_RELEASE);
+}
+
 static void bind_all(void)
 {
 	binding = 1;
 	__atomic_store_n(&real_listen, (listen_fn)next_symbol("listen"),
 			 __ATOMIC_RELEASE);
-	__atomic_store_n(&aw_next_accept, (aw_accept_fn)next_symbol("accept"),
+	__atomic_store_n(&real_accept, (aw_accept_fn)next_symbol("accept"),
 			 __ATOMIC_RELEASE);
-	__atomic_store_n(&aw_next_accept4,
-			 (aw_accept4_fn)next_symbol("accept4"),
+	__atomic_store_n(&real_accept4, (aw_accept4_fn)next_symbol("accept4"),
 			 __ATOMIC_RELEASE);
-	__atomic_store_n(&aw_next_close, (aw_close_fn)next_symbol("close"),
+	__atomic_store_n(&real_close, (aw_close_fn)next_symbol("close"),
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&real_dup2, (dup2_fn)next_symbol("dup2"),
 			 __ATOMIC_RELEASE);
@@ -71,6 +86,7 @@ static void bind_all(void)
 			 (setresuid_fn)next_symbol("setresuid"),
 			 __ATOMIC_RELEASE);
 	binding = 0;
+	hot_pointers();
 }
 
 /* The bound pointer, binding first if need be; NULL: use the syscall. */
@@ -93,7 +109,7 @@ int aw_real_listen(int fd, int backlog)
 
 int aw_real_accept_slow(int fd, struct sockaddr *addr, socklen_t *len)
 {
-	aw_accept_fn f = (aw_accept_fn)bound((void **)&aw_next_accept);
+	aw_accept_fn f = (aw_accept_fn)bound((void **)&real_accept);
 	if (f == NULL)
 		return (int)syscall(SYS_accept4, fd, addr, len, 0);
 	return f(fd, addr, len);
@@ -102,7 +118,7 @@ int aw_real_accept_slow(int fd, struct sockaddr *addr, socklen_t *len)
 int aw_real_accept4_slow(int fd, struct sockaddr *addr, socklen_t *len,
 			 int flags)
 {
-	aw_accept4_fn f = (aw_accept4_fn)bound((void **)&aw_next_accept4);
+	aw_accept4_fn f = (aw_accept4_fn)bound((void **)&real_accept4);
 	if (f == NULL)
 		return (int)syscall(SYS_accept4, fd, addr, len, flags);
 	return f(fd, addr, len, flags);
@@ -110,7 +126,7 @@ int aw_real_accept4_slow(int fd, struct sockaddr *addr, socklen_t *len,
 
 int aw_real_close_slow(int fd)
 {
-	aw_close_fn f = (aw_close_fn)bound((void **)&aw_next_close);
+	aw_close_fn f = (aw_close_fn)bound((void **)&real_close);
 	return f ? f(fd) : (int)syscall(SYS_close, fd);
 }
 

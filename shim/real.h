@@ -14,42 +14,39 @@ typedef int (*aw_accept4_fn)(int, struct sockaddr *, socklen_t *, int);
 
 typedef int (*aw_close_fn)(int);
 
-/* Bound by the first call through the *_slow versions (real.c). */
-extern aw_accept_fn aw_next_accept;
-extern aw_accept4_fn aw_next_accept4;
-extern aw_close_fn aw_next_close;
+/*
+ * The hot pointers: each starts at its *_slow function, which binds the
+ * real one on first use and stores it here, so a call through them is one
+ * load and an indirect call, with no test. When the symbol cannot be found
+ * they keep pointing at the slow function, which makes the system call.
+ */
+extern aw_accept_fn aw_next_accept __attribute__((visibility("hidden")));
+extern aw_accept4_fn aw_next_accept4 __attribute__((visibility("hidden")));
+extern aw_close_fn aw_next_close __attribute__((visibility("hidden")));
 
 int aw_real_listen(int fd, int backlog);
 int aw_real_accept_slow(int fd, struct sockaddr *addr, socklen_t *len);
 int aw_real_accept4_slow(int fd, struct sockaddr *addr, socklen_t *len,
 			 int flags);
+int aw_real_close_slow(int fd);
 
-/* The accept hot path: one load and an indirect call once bound. */
 static inline int aw_real_accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
-	aw_accept_fn f = __atomic_load_n(&aw_next_accept, __ATOMIC_RELAXED);
-	if (__builtin_expect(f != NULL, 1))
-		return f(fd, addr, len);
-	return aw_real_accept_slow(fd, addr, len);
+	return __atomic_load_n(&aw_next_accept, __ATOMIC_RELAXED)(fd, addr,
+								  len);
 }
 
 static inline int aw_real_accept4(int fd, struct sockaddr *addr, socklen_t *len,
 				  int flags)
 {
-	aw_accept4_fn f = __atomic_load_n(&aw_next_accept4, __ATOMIC_RELAXED);
-	if (__builtin_expect(f != NULL, 1))
-		return f(fd, addr, len, flags);
-	return aw_real_accept4_slow(fd, addr, len, flags);
+	return __atomic_load_n(&aw_next_accept4, __ATOMIC_RELAXED)(fd, addr,
+								   len, flags);
 }
-int aw_real_close_slow(int fd);
 
 /* close() is as hot as accept() in a server: the same one-load path. */
 static inline int aw_real_close(int fd)
 {
-	aw_close_fn f = __atomic_load_n(&aw_next_close, __ATOMIC_RELAXED);
-	if (__builtin_expect(f != NULL, 1))
-		return f(fd);
-	return aw_real_close_slow(fd);
+	return __atomic_load_n(&aw_next_close, __ATOMIC_RELAXED)(fd);
 }
 
 int aw_real_dup2(int oldfd, int newfd);

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-extern struct aw_segment *aw_segment_now;
+extern struct aw_segment *aw_segment_now __attribute__((visibility("hidden")));
 
 /* The segment this process writes, or NULL before the first attach and
  * right after fork (until the child's next attach). Lock-free. */

@@ -22,7 +22,7 @@
 
 #define AW_EXPORT __attribute__((visibility("default")))
 
-static struct aw_config config = {
+struct aw_config aw_config = {
     .slow_ms = AW_SLOW_MS_DEFAULT,
     .slow_ns = AW_SLOW_MS_DEFAULT * 1000000ull,
 };
@@ -58,14 +58,14 @@ static void after_fork_child(void)
 	if (!aw_segment_forked())
 		return;
 	aw_table_lock();
-	aw_segment_attach(&config);
+	aw_segment_attach(&aw_config);
 	aw_table_unlock();
 }
 
 static void init(void)
 {
-	aw_config_read(&config, env, aw_log_stderr);
-	aw_log_setup(&config);
+	aw_config_read(&aw_config, env, aw_log_stderr);
+	aw_log_setup(&aw_config);
 	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 	__atomic_store_n(&initialized, 1, __ATOMIC_RELEASE);
 }
@@ -87,13 +87,13 @@ static __attribute__((noinline)) void init_now(void)
 	pthread_once(&init_once, init);
 }
 
-/* Cheap once initialized, so the wrappers stay tail calls. */
-static const struct aw_config *ready_config(void)
+/* Cheap once initialized. */
+const struct aw_config *aw_ready_config(void)
 {
 	if (__builtin_expect(!__atomic_load_n(&initialized, __ATOMIC_ACQUIRE),
 			     0))
 		init_now();
-	return &config;
+	return &aw_config;
 }
 
 /*
@@ -109,7 +109,7 @@ static int raised_backlog(const struct aw_config *c, int backlog)
 
 static int aw_listen_path(int fd, int backlog)
 {
-	const struct aw_config *c = ready_config();
+	const struct aw_config *c = aw_ready_config();
 	int passed = raised_backlog(c, backlog);
 	int ret = aw_real_listen(fd, passed);
 	if (ret != 0)
@@ -127,14 +127,19 @@ AW_EXPORT int listen(int fd, int backlog)
 	return aw_listen_path(fd, backlog);
 }
 
+/*
+ * No initialization check on the way in: a descriptor the common path knows
+ * was registered by listen() or adopted, and both read the configuration
+ * first; everything else goes through paths that do.
+ */
 AW_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
-	return aw_accept_path(ready_config(), fd, addr, len, 0, 0);
+	return aw_accept_path(fd, addr, len);
 }
 
 AW_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
-	return aw_accept_path(ready_config(), fd, addr, len, flags, 1);
+	return aw_accept4_path(fd, addr, len, flags);
 }
 
 /*
@@ -166,7 +171,7 @@ AW_EXPORT int dup3(int oldfd, int newfd, int flags)
 /* Changing the effective uid: the segment follows (segment.c). */
 static void follow_uid(uid_t euid)
 {
-	ready_config();
+	aw_ready_config();
 	aw_table_lock();
 	aw_segment_give_to(euid);
 	aw_table_unlock();

@@ -205,7 +205,6 @@ static void copy_live(const struct aw_listener *l, struct segment_listener *s)
 	s->drops = l->drops;
 	s->sample_mono_ns = l->sample_mono_ns;
 	s->slow_events = l->slow_events;
-	s->last_accept_mono_ns = l->last_accept_mono_ns;
 	s->slow_stack = l->slow_stack;
 }
 
