@@ -2,8 +2,8 @@
 # Threaded accept loops under a storm: N threads blocking in accept() on one
 # listener, and one SO_REUSEPORT listener per thread. The count is exact
 # (the shim's accepts = the server's own count = connections the clients
-# completed), per-thread away times make no idle thread look slow, and the
-# same shape runs clean under ThreadSanitizer.
+# completed), per-thread gap and away times make no idle thread look slow,
+# and the same shape runs clean under ThreadSanitizer.
 . "$AW_ROOT/tests/lib.sh"
 aw_enter_netns 4096 "$@"
 REL=$AW_ROOT/build/rel
@@ -38,6 +38,11 @@ got=$(sum_accepts "$AW_TMP/t.json")
 aw_expect "$AW_TMP/t.json" "len(processes[0]['listeners'])" 1
 aw_expect "$AW_TMP/t.json" "processes[0]['listeners'][0]['slow_events']" 0
 aw_expect "$AW_TMP/t.json" "processes[0]['listeners'][0]['errors']['other']" 0
+# Gaps and away times are each thread's own: every thread's first accept
+# has neither, every later one both (a blocking loop never drains).
+L="processes[0]['listeners'][0]"
+aw_range "$AW_TMP/t.json" "$L['gap_ns']['count']" 49996 49999
+aw_range "$AW_TMP/t.json" "$L['away_ns']['count']" 49996 49999
 aw_stop "$PID"
 own=$(awk '/^accepted/ {print $2}' "$T_OUT")
 [ "$got" = 50000 ] && [ "$own" = 50000 ] ||
