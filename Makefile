@@ -81,7 +81,7 @@ $(SHIM_LIB): $(call SHIM_OBJ,rel) shim/libacceptwatch.map
 	$(CC) $(ALL_CFLAGS) $(SHIM_LDFLAGS) -o $@ $(call SHIM_OBJ,rel) $(SHIM_LIBS)
 
 $(TOOL_BIN): $(call TOOL_OBJ,rel)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ -lm
+	$(CC) $(ALL_CFLAGS) -o $@ $^ -lpthread -lm
 
 # --- sanitizer builds for the tests -------------------------------------
 $(B)/asan/shim/%.o: shim/%.c
@@ -109,7 +109,7 @@ $(TSAN_SHIM): $(call SHIM_OBJ,tsan) shim/libacceptwatch.map
 		$(call SHIM_OBJ,tsan) $(SHIM_LIBS)
 
 $(ASAN_TOOL): $(call TOOL_OBJ,asan)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $^ -lm
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $^ -lpthread -lm
 
 $(B)/asan/tests/%: tests/e2e/%.c
 	@mkdir -p $(@D)

@@ -11,9 +11,11 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct gather_state {
 	struct report *r;
@@ -66,15 +68,14 @@ static int add_proc(struct gather_state *s, struct segment_snapshot *snap)
 	return 0;
 }
 
-static int gather_pid(struct gather_state *s, pid_t pid, int asked)
+/* A snapshot taken (ret, err from segment_snapshot) goes into the report,
+ * or is counted, or is said to be unreadable. */
+static int place(struct gather_state *s, struct segment_snapshot *snap, int ret,
+		 const char *err, int asked)
 {
-	struct segment_snapshot snap;
-	char err[SEGMENT_ERR_LEN];
-
-	int ret = segment_snapshot(pid, &snap, err, sizeof(err));
-	if (ret == SEGMENT_OK && (asked || s->o->all || snap.alive))
-		return add_proc(s, &snap);
-	segment_snapshot_free(&snap);
+	if (ret == SEGMENT_OK && (asked || s->o->all || snap->alive))
+		return add_proc(s, snap);
+	segment_snapshot_free(snap);
 	if (ret == SEGMENT_OK) {
 		s->r->skipped_exited++;
 		return 0;
@@ -83,12 +84,76 @@ static int gather_pid(struct gather_state *s, pid_t pid, int asked)
 		return 0;
 	if (asked)
 		s->failed = 1;
-	if (ret == SEGMENT_MISSING)
-		snprintf(err, sizeof(err),
-			 "no segment for pid %d (is it "
-			 "running under acceptwatch?)",
-			 (int)pid);
-	return add_unreadable(s, snap.name, err);
+	if (ret == SEGMENT_MISSING) {
+		char why[SEGMENT_ERR_LEN];
+		snprintf(why, sizeof(why),
+			 "no segment for pid %d (is it running under "
+			 "acceptwatch?)",
+			 (int)snap->pid);
+		return add_unreadable(s, snap->name, why);
+	}
+	return add_unreadable(s, snap->name, err);
+}
+
+static int gather_pid(struct gather_state *s, pid_t pid, int asked)
+{
+	struct segment_snapshot snap;
+	char err[SEGMENT_ERR_LEN];
+
+	int ret = segment_snapshot(pid, &snap, err, sizeof(err));
+	return place(s, &snap, ret, err, asked);
+}
+
+/*
+ * Snapshots of many processes are independent system calls (/dev/shm,
+ * /proc) and page faults, nearly all kernel time: a few threads take them,
+ * each the next pid not yet taken, and the report is then put together in
+ * pid order as if one thread had done it all.
+ */
+struct snap_batch {
+	const pid_t *pid;
+	size_t n;
+	size_t next; /* the next index to take, shared */
+	struct snap_result {
+		struct segment_snapshot snap;
+		int ret;
+		char err[SEGMENT_ERR_LEN];
+	} * out;
+};
+
+#define GATHER_MAX_THREADS 4
+#define GATHER_PER_THREAD 64 /* fewer segments than this: one thread */
+
+static void *snap_worker(void *arg)
+{
+	struct snap_batch *b = arg;
+	for (;;) {
+		size_t i = __atomic_fetch_add(&b->next, 1, __ATOMIC_RELAXED);
+		if (i >= b->n)
+			return NULL;
+		struct snap_result *o = &b->out[i];
+		o->ret = segment_snapshot(b->pid[i], &o->snap, o->err,
+					  sizeof(o->err));
+	}
+}
+
+static void snap_all(struct snap_batch *b)
+{
+	pthread_t t[GATHER_MAX_THREADS - 1];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = b->n / GATHER_PER_THREAD;
+	if (cpus > 0 && want > (size_t)cpus)
+		want = (size_t)cpus;
+	if (want > GATHER_MAX_THREADS)
+		want = GATHER_MAX_THREADS;
+	size_t started = 0;
+	/* A thread that cannot be started leaves its share to the others. */
+	while (started + 1 < want &&
+	       pthread_create(&t[started], NULL, snap_worker, b) == 0)
+		started++;
+	snap_worker(b);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
 }
 
 static int gather_scan(struct gather_state *s)
@@ -101,9 +166,23 @@ static int gather_scan(struct gather_state *s)
 		aw_error("%s", err);
 		return -1;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (gather_pid(s, pids[i], 0))
-			break;
+	struct snap_batch b = {.pid = pids, .n = n};
+	b.out = calloc(n ? n : 1, sizeof(*b.out));
+	if (!b.out) {
+		free(pids);
+		aw_error("out of memory");
+		return -1;
+	}
+	snap_all(&b);
+	int stop = 0; /* out of memory: the rest is only freed */
+	for (size_t i = 0; i < n; i++) {
+		struct snap_result *o = &b.out[i];
+		if (stop)
+			segment_snapshot_free(&o->snap);
+		else if (place(s, &o->snap, o->ret, o->err, 0))
+			stop = 1;
+	}
+	free(b.out);
 	free(pids);
 	return 0;
 }

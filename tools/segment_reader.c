@@ -278,9 +278,9 @@ static int copy_listeners(const struct seg_source *src,
 		used = AW_MAX_LISTENERS; /* checked once, may grow after */
 	if (used == 0)
 		return 0;
-	/* Static, not malloc'd per call (brk churn over 1,000 segments):
-	 * the reader is one thread, and nothing keeps a pointer into it. */
-	static struct aw_listener slot_copy;
+	/* Per thread, not malloc'd per call (brk churn over 1,000
+	 * segments): nothing keeps a pointer into it. */
+	static __thread struct aw_listener slot_copy;
 	struct aw_listener *l = &slot_copy;
 	snap->listener = calloc(used, sizeof(*snap->listener));
 	if (!snap->listener) {
