@@ -30,12 +30,6 @@
 #define SAMPLE_INTERVAL_NS NS_PER_MS
 #define SLOW_LOG_INTERVAL_NS (1000 * NS_PER_MS)
 
-/*
- * What one thread remembers of its own loop on each listener. Thread-local,
- * so the common path reads and writes it without atomics; after fork the
- * child's thread carries on from its parent's values, which is right (the
- * same loop, the same clock).
- */
 /* How a thread's previous call on a listener returned. */
 enum prev_call {
 	PREV_NONE = 0, /* no call yet */
@@ -44,6 +38,12 @@ enum prev_call {
 	PREV_DRAIN,    /* EAGAIN: the loop went idle */
 };
 
+/*
+ * What one thread remembers of its own loop on each listener. Thread-local,
+ * so the common path reads and writes it without atomics; after fork the
+ * child's thread carries on from its parent's values, which is right (the
+ * same loop, the same clock).
+ */
 struct thread_slot {
 	/* When the next call must leave the common path: out of accept past
 	 * the threshold, or a sample due. 0 before the first call. */

@@ -110,19 +110,21 @@ static int gather_pid(struct gather_state *s, pid_t pid, int asked)
  * each the next pid not yet taken, and the report is then put together in
  * pid order as if one thread had done it all.
  */
+struct snap_result {
+	struct segment_snapshot snap;
+	int ret; /* segment_snapshot's */
+	char err[SEGMENT_ERR_LEN];
+};
+
 struct snap_batch {
 	const pid_t *pid;
 	size_t n;
 	size_t next; /* the next index to take, shared */
-	struct snap_result {
-		struct segment_snapshot snap;
-		int ret;
-		char err[SEGMENT_ERR_LEN];
-	} * out;
+	struct snap_result *out;
 };
 
 #define GATHER_MAX_THREADS 4
-#define GATHER_PER_THREAD 64 /* fewer segments than this: one thread */
+#define GATHER_PER_THREAD 64 /* segments at least: under 128, one thread */
 
 static void *snap_worker(void *arg)
 {
