@@ -283,9 +283,10 @@ void report_prometheus(FILE *out, const struct report *r)
 		     v_in_accept);
 	per_listener(out, r, "acceptwatch_last_accept_age_seconds", "gauge",
 		     "Seconds since the last accepted connection.", v_age);
-	hist_family(out, r, "acceptwatch_accept_gap_seconds",
-		    "Time between successive accepts on the listener.",
-		    HIST_GAP);
+	hist_family(
+	    out, r, "acceptwatch_accept_gap_seconds",
+	    "Time between a thread's successive accepts on the listener.",
+	    HIST_GAP);
 	hist_family(out, r, "acceptwatch_accept_away_seconds",
 		    "Time a thread spent away from accept() between calls.",
 		    HIST_AWAY);
