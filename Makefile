@@ -42,6 +42,7 @@ TOOL_BIN := tools/acceptwatch
 ASAN_SHIM := $(B)/asan/libacceptwatch.so
 TSAN_SHIM := $(B)/tsan/libacceptwatch.so
 ASAN_TOOL := $(B)/asan/acceptwatch
+TSAN_TOOL := $(B)/tsan/acceptwatch
 E2E_BIN := $(E2E_SRC:tests/e2e/%.c=$(B)/asan/tests/%)
 E2E_TSAN_BIN := $(E2E_SRC:tests/e2e/%.c=$(B)/tsan/tests/%)
 E2E_REL_BIN := $(E2E_SRC:tests/e2e/%.c=$(B)/rel/tests/%)
@@ -96,6 +97,10 @@ $(B)/tsan/shim/%.o: shim/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) $(SHIM_CFLAGS) -c -o $@ $<
 
+$(B)/tsan/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -DAW_LIBDIR='"$(LIBDIR)"' -c -o $@ $<
+
 # The sanitized shim is preloaded into sanitized test programs only: their
 # executable already carries the sanitizer runtime, so it comes first.
 $(ASAN_SHIM): $(call SHIM_OBJ,asan) shim/libacceptwatch.map
@@ -110,6 +115,10 @@ $(TSAN_SHIM): $(call SHIM_OBJ,tsan) shim/libacceptwatch.map
 
 $(ASAN_TOOL): $(call TOOL_OBJ,asan)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $^ -lpthread -lm
+
+# The reader takes snapshots in threads (tools/gather.c).
+$(TSAN_TOOL): $(call TOOL_OBJ,tsan)
+	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -o $@ $^ -lpthread -lm
 
 $(B)/asan/tests/%: tests/e2e/%.c
 	@mkdir -p $(@D)
@@ -199,7 +208,8 @@ fuzz: test-build
 	AW_ROOT=$(CURDIR) AW_FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/e2e/test_reader_fuzz.sh
 
 # --- tests ---------------------------------------------------------------
-test-build: all $(ASAN_SHIM) $(TSAN_SHIM) $(ASAN_TOOL) $(E2E_BIN) $(BENCH_BIN) \
+test-build: all $(ASAN_SHIM) $(TSAN_SHIM) $(ASAN_TOOL) $(TSAN_TOOL) \
+	$(E2E_BIN) $(BENCH_BIN) \
 	$(E2E_TSAN_BIN) $(E2E_REL_BIN) $(B)/rel/tests/libearly.so \
 	$(B)/rel/tests/server-static $(UNIT_BIN) $(FUZZ_BIN)
 

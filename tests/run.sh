@@ -12,6 +12,7 @@ export AW_TSAN_BIN=$root/build/tsan/tests
 export AW_SHIM=$root/build/asan/libacceptwatch.so
 export AW_TSAN_SHIM=$root/build/tsan/libacceptwatch.so
 export AW_TOOL=$root/build/asan/acceptwatch
+export AW_TSAN_TOOL=$root/build/tsan/acceptwatch
 export AW_REL_SHIM=$root/shim/libacceptwatch.so
 export AW_REL_TOOL=$root/tools/acceptwatch
 # Leaks of the short-lived test programs are not what these tests measure;

@@ -426,17 +426,18 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* geteuid(), asked once: the reader never changes its ids. */
+/* geteuid(), asked once: the reader never changes its ids. Snapshots may
+ * be taken by several threads (gather.c): they agree on the value. */
 static uid_t reader_uid(void)
 {
 	static int known;
 	static uid_t uid;
 
-	if (!known) {
-		uid = geteuid();
-		known = 1;
+	if (!__atomic_load_n(&known, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&uid, geteuid(), __ATOMIC_RELAXED);
+		__atomic_store_n(&known, 1, __ATOMIC_RELEASE);
 	}
-	return uid;
+	return __atomic_load_n(&uid, __ATOMIC_RELAXED);
 }
 
 /*

@@ -3,7 +3,8 @@
 # snapshots in threads (tools/gather.c). The report must still hold every
 # process once, in pid order, each with the one connection it accepted,
 # and say for each exactly what the same reader says when asked for the
-# pids one by one (which takes them in one thread).
+# pids one by one (which takes them in one thread); and the threads run
+# clean under ThreadSanitizer.
 . "$AW_ROOT/tests/lib.sh"
 aw_enter_private_shm "$@"
 MK=$AW_ROOT/build/rel/bench/mksegments
@@ -47,6 +48,15 @@ if a != b:
             break
     sys.exit(1)
 EOF
+
+# The same threads under ThreadSanitizer.
+[ -x "$AW_TSAN_TOOL" ] || aw_fail "no TSan reader built"
+TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$AW_TSAN_TOOL" stat --json \
+	>"$AW_TMP/tsan.json" 2>"$AW_TMP/tsan.err" ||
+	aw_fail "TSan reader: $(head -30 "$AW_TMP/tsan.err")"
+grep -q ThreadSanitizer "$AW_TMP/tsan.err" &&
+	aw_fail "TSan: $(head -30 "$AW_TMP/tsan.err")"
+aw_expect "$AW_TMP/tsan.json" "len(processes)" "$N"
 
 echo stop >&"${MKS[1]}"
 read -r -t 30 cleaned <&"${MKS[0]}"
