@@ -7,6 +7,7 @@
 #include "stacks.h"
 #include "clock.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -299,4 +300,32 @@ void aw_table_refresh_backlog(int slot, uint32_t effective)
 	__atomic_store_n(&l->effective_backlog, effective, __ATOMIC_RELAXED);
 	__atomic_store_n(&l->flags, flags, __ATOMIC_RELAXED);
 	aw_segment_write_end(l);
+}
+
+/*
+ * Servers set TCP_DEFER_ACCEPT after listen() (nginx's `deferred`, apache's
+ * accept filter), often in a master that never accepts. Its flag tells the
+ * reader that the socket's drop count holds discarded handshake ACKs, so it
+ * must be right in every process holding the socket, not only in those
+ * whose accepts sample it: look again now. Called before fork (the child's
+ * segment copies the flags), where one getsockopt per unflagged TCP
+ * listener is nothing beside the fork itself.
+ */
+void aw_table_refresh_defer(void)
+{
+	struct aw_segment *s = aw_segment_current();
+	if (s == NULL)
+		return;
+	int saved = errno;
+	for (uint32_t i = 0; i < AW_MAX_LISTENERS; i++) {
+		struct aw_listener *l = &s->listener[i];
+		uint32_t flags = __atomic_load_n(&l->flags, __ATOMIC_RELAXED);
+		if (slot_fd[i] < 0 || !(flags & AW_LF_TCP) ||
+		    (flags & AW_LF_DEFER_ACCEPT))
+			continue;
+		if (aw_probe_defer_accept(slot_fd[i]))
+			__atomic_fetch_or(&l->flags, AW_LF_DEFER_ACCEPT,
+					  __ATOMIC_RELAXED);
+	}
+	errno = saved;
 }

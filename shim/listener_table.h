@@ -84,6 +84,10 @@ static inline int aw_table_may_know(int fd)
 	return fd >= 0;
 }
 
+/* Set the TCP_DEFER_ACCEPT flag of every listener whose socket has it now.
+ * Caller holds the lock. */
+void aw_table_refresh_defer(void);
+
 /* The kernel reports a backlog other than the one recorded (listen() was
  * called where the shim could not see, e.g. in the parent after fork). */
 void aw_table_refresh_backlog(int slot, uint32_t effective);

@@ -35,10 +35,12 @@ static const char *env(const char *name)
 }
 
 /* Fork handlers: the child must not inherit a held table lock, and must
- * stop writing the parent's segment. */
+ * stop writing the parent's segment. The parent's TCP_DEFER_ACCEPT flags
+ * are brought up to date first: the child's segment copies them. */
 static void before_fork(void)
 {
 	aw_table_lock();
+	aw_table_refresh_defer();
 }
 
 static void after_fork_parent(void)

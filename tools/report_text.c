@@ -201,7 +201,9 @@ static void text_listener(FILE *out, const struct segment_snapshot *p,
 	if (l->flags & AW_LF_DEFER_ACCEPT)
 		fprintf(out, "    TCP_DEFER_ACCEPT on: connections that have "
 			     "sent no data wait outside the accept queue, "
-			     "unseen by these figures\n");
+			     "unseen by these figures; the drop count also "
+			     "counts the handshake ACKs it discards, so drops "
+			     "alone are no sign of overflow here\n");
 	report_text_stack(out, "    ", "listen() called from",
 			  segment_stack_text(p, l->listen_stack));
 	report_text_stack(out, "    ", "accept loop at the last slow event",

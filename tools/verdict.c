@@ -82,15 +82,29 @@ static int is_stalled(const struct segment_listener *l,
 	return !(w && w->have && w->accepts > 0);
 }
 
+/*
+ * Whether the socket's drop count means overflow. With TCP_DEFER_ACCEPT the
+ * kernel discards the bare ACK that ends each handshake (the connection
+ * waits for data instead) and counts it among the socket's drops like an
+ * overflow: there, drops rise under any load and prove nothing. What the
+ * queue itself shows still does.
+ */
+static int drops_are_overflows(const struct segment_listener *l)
+{
+	return !(l->flags & AW_LF_DEFER_ACCEPT);
+}
+
 static int is_overflowing(const struct segment_listener *l,
 			  const struct verdict_window *w)
 {
-	if (l->full_events > 0 || l->live.drops > 0)
+	if (l->full_events > 0)
 		return 1;
 	if (l->live.queue_known && l->live.queue_now > l->effective_backlog &&
 	    !(l->flags & AW_LF_BACKLOG_UNKNOWN))
 		return 1;
-	return w && w->have && w->drops > 0;
+	if (!drops_are_overflows(l))
+		return 0;
+	return l->live.drops > 0 || (w && w->have && w->drops > 0);
 }
 
 static int is_slow(const struct segment_listener *l)
@@ -219,6 +233,10 @@ static void say_overflowing(const struct segment_listener *l,
 	    "on this socket",
 	    l->full_events, plural(l->full_events), l->effective_backlog,
 	    l->live.queue_now, l->live.drops, plural(l->live.drops));
+	if (!drops_are_overflows(l))
+		add(v->evidence, sizeof(v->evidence),
+		    " (with TCP_DEFER_ACCEPT on, these also count the "
+		    "handshake ACKs it discards)");
 	say_window(w, v->evidence, sizeof(v->evidence));
 	add(v->fix, sizeof(v->fix),
 	    "clients' SYNs are dropped and retried after 1 s, 3 s, 7 s...: "
