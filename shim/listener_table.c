@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 uint8_t aw_fd_slot[AW_FD_MAP];
 
@@ -20,6 +21,9 @@ uint8_t aw_fd_slot[AW_FD_MAP];
 static int slot_fd[AW_MAX_LISTENERS] = {[0 ... AW_MAX_LISTENERS - 1] = -1};
 static int said_full;
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The process this table describes: set at the first register and in a
+ * forked child (0: nothing registered yet, so nothing to forget). */
+static pid_t table_pid;
 
 void aw_table_lock(void)
 {
@@ -34,6 +38,16 @@ void aw_table_unlock(void)
 void aw_table_reset_lock(void)
 {
 	pthread_mutex_init(&table_lock, NULL);
+	__atomic_store_n(&table_pid, getpid(), __ATOMIC_RELAXED);
+}
+
+/* A child of vfork() (or clone with CLONE_VM), until it execs, runs in this
+ * very memory: what it closes are its own descriptors, never this
+ * process's listeners, so it must change nothing here. */
+static int in_vfork_child(void)
+{
+	pid_t owner = __atomic_load_n(&table_pid, __ATOMIC_RELAXED);
+	return owner != 0 && getpid() != owner;
 }
 
 int aw_table_lookup_far(int fd)
@@ -204,6 +218,8 @@ int aw_table_register(int fd, int requested, int passed, int adopted,
 	struct listen_facts f;
 	if (aw_probe_identity(fd, &f.id) != 0)
 		return -1;
+	if (table_pid == 0)
+		__atomic_store_n(&table_pid, getpid(), __ATOMIC_RELAXED);
 	struct aw_segment *s = aw_segment_attach(c);
 	if (s == NULL)
 		return -1;
@@ -251,20 +267,22 @@ int aw_table_register(int fd, int requested, int passed, int adopted,
 void aw_table_forget_fd(int fd)
 {
 	uint32_t slot = aw_table_fast_slot(fd);
-	if (slot == AW_FD_IGNORED - 1u) {
-		__atomic_store_n(&aw_fd_slot[fd], 0, __ATOMIC_RELAXED);
-		return;
-	}
-	if (slot >= AW_MAX_LISTENERS) {
+	int ignored = slot == AW_FD_IGNORED - 1u;
+	if (slot >= AW_MAX_LISTENERS && !ignored) {
 		if (fd < AW_FD_MAP)
-			return;
+			return; /* not a listener: the common close */
 		int far = aw_table_lookup_far(fd);
 		if (far < 0)
 			return;
 		slot = (uint32_t)far;
-	} else {
-		__atomic_store_n(&aw_fd_slot[fd], 0, __ATOMIC_RELAXED);
 	}
+	/* A listener's number from here on: rare enough for a getpid(). */
+	if (in_vfork_child())
+		return;
+	if (fd < AW_FD_MAP)
+		__atomic_store_n(&aw_fd_slot[fd], 0, __ATOMIC_RELAXED);
+	if (ignored)
+		return;
 	/* Only the fd the slot was made for closes it; a dup of it (mapped
 	 * by identity at adoption) just leaves. */
 	int expected = fd;
@@ -275,6 +293,22 @@ void aw_table_forget_fd(int fd)
 	if (s != NULL)
 		__atomic_fetch_or(&s->listener[slot].flags, AW_LF_CLOSED,
 				  __ATOMIC_RELAXED);
+}
+
+void aw_table_forget_range(unsigned int first, unsigned int last)
+{
+	unsigned int end = last < AW_FD_MAP - 1u ? last : AW_FD_MAP - 1u;
+	for (unsigned int fd = first; fd <= end; fd++)
+		if (__atomic_load_n(&aw_fd_slot[fd], __ATOMIC_RELAXED) != 0)
+			aw_table_forget_fd((int)fd);
+	if (last < AW_FD_MAP)
+		return;
+	for (uint32_t i = 0; i < AW_MAX_LISTENERS; i++) {
+		int fd = __atomic_load_n(&slot_fd[i], __ATOMIC_RELAXED);
+		if (fd >= AW_FD_MAP && (unsigned int)fd >= first &&
+		    (unsigned int)fd <= last)
+			aw_table_forget_fd(fd);
+	}
 }
 
 void aw_table_forget(int fd)

@@ -75,6 +75,10 @@ void aw_table_forget(int fd);
  */
 void aw_table_forget_fd(int fd);
 
+/* Every fd in [first, last] is about to be closed (close_range,
+ * closefrom): aw_table_forget_fd for those the table knows. Lock-free. */
+void aw_table_forget_range(unsigned int first, unsigned int last);
+
 /* Whether fd may be in the table: the common close() answers no from one
  * byte of the map; fds past the map always ask aw_table_forget_fd. */
 static inline int aw_table_may_know(int fd)

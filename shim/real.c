@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 typedef int (*listen_fn)(int, int);
+typedef int (*close_range_fn)(unsigned int, unsigned int, int);
+typedef void (*closefrom_fn)(int);
 typedef int (*dup2_fn)(int, int);
 typedef int (*dup3_fn)(int, int, int);
 typedef int (*setuid_fn)(uid_t);
@@ -29,6 +31,8 @@ static aw_close_fn real_close;
 aw_accept_fn aw_next_accept = aw_real_accept_slow;
 aw_accept4_fn aw_next_accept4 = aw_real_accept4_slow;
 aw_close_fn aw_next_close = aw_real_close_slow;
+static close_range_fn real_close_range;
+static closefrom_fn real_closefrom;
 static dup2_fn real_dup2;
 static dup3_fn real_dup3;
 static setuid_fn real_setuid, real_seteuid;
@@ -71,6 +75,12 @@ static void bind_all(void)
 	__atomic_store_n(&real_accept4, (aw_accept4_fn)next_symbol("accept4"),
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&real_close, (aw_close_fn)next_symbol("close"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_close_range,
+			 (close_range_fn)next_symbol("close_range"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_closefrom,
+			 (closefrom_fn)next_symbol("closefrom"),
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&real_dup2, (dup2_fn)next_symbol("dup2"),
 			 __ATOMIC_RELEASE);
@@ -128,6 +138,24 @@ int aw_real_close_slow(int fd)
 {
 	aw_close_fn f = (aw_close_fn)bound((void **)&real_close);
 	return f ? f(fd) : (int)syscall(SYS_close, fd);
+}
+
+int aw_real_close_range(unsigned int first, unsigned int last, int flags)
+{
+	close_range_fn f = (close_range_fn)bound((void **)&real_close_range);
+	return f ? f(first, last, flags)
+		 : (int)syscall(SYS_close_range, first, last, flags);
+}
+
+/* Without the symbol: what closefrom does first, the range to the top. */
+void aw_real_closefrom(int lowfd)
+{
+	closefrom_fn f = (closefrom_fn)bound((void **)&real_closefrom);
+	if (f != NULL) {
+		f(lowfd);
+		return;
+	}
+	syscall(SYS_close_range, lowfd < 0 ? 0u : (unsigned int)lowfd, ~0u, 0);
 }
 
 int aw_real_dup2(int oldfd, int newfd)

@@ -49,6 +49,8 @@ static inline int aw_real_close(int fd)
 	return __atomic_load_n(&aw_next_close, __ATOMIC_RELAXED)(fd);
 }
 
+int aw_real_close_range(unsigned int first, unsigned int last, int flags);
+void aw_real_closefrom(int lowfd);
 int aw_real_dup2(int oldfd, int newfd);
 int aw_real_dup3(int oldfd, int newfd, int flags);
 int aw_real_setuid(uid_t uid);

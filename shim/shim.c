@@ -156,6 +156,26 @@ AW_EXPORT int close(int fd)
 	return aw_real_close(fd);
 }
 
+/*
+ * The same for a range of descriptors. With CLOSE_RANGE_CLOEXEC nothing
+ * closes now (and exec ends the shim's figures anyway); a call the kernel
+ * refuses outright (first past last, unknown flags) closes nothing either.
+ */
+AW_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
+{
+	unsigned int f = (unsigned int)flags;
+	if (first <= last && f == (f & CLOSE_RANGE_UNSHARE))
+		aw_table_forget_range(first, last);
+	return aw_real_close_range(first, last, flags);
+}
+
+/* glibc's closefrom closes through its own close_range, not the symbol. */
+AW_EXPORT void closefrom(int lowfd)
+{
+	aw_table_forget_range(lowfd < 0 ? 0u : (unsigned int)lowfd, ~0u);
+	aw_real_closefrom(lowfd);
+}
+
 AW_EXPORT int dup2(int oldfd, int newfd)
 {
 	if (oldfd != newfd)

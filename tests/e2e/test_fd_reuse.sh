@@ -2,13 +2,15 @@
 # Descriptor numbers get reused: a listener is closed, its number is reused
 # for a client socket and later for a listener on another port; a dup2()
 # puts another listener under an old number. No figure of a listener ever
-# lands on the next owner of its number.
+# lands on the next owner of its number. Listeners closed by close_range()
+# and closefrom() are seen closed; close_range(CLOSE_RANGE_CLOEXEC) closes
+# nothing; a vfork child closing its copies closes nothing here.
 . "$AW_ROOT/tests/lib.sh"
 aw_enter_netns 64 "$@"
 
 LD_PRELOAD=$AW_REL_SHIM ACCEPTWATCH_LOG=none /usr/bin/python3 - "$AW_REL_TOOL" \
 	>"$AW_TMP/out.json" 2>"$AW_TMP/err" <<'PY' || aw_fail "script: $(cat "$AW_TMP/err")"
-import json, os, socket, subprocess, sys
+import ctypes, json, os, socket, subprocess, sys
 
 def listener(backlog):
     s = socket.socket()
@@ -47,6 +49,31 @@ keep += connect(d.getsockname()[1], 4)
 os.dup2(d.fileno(), num)
 moved = socket.socket(fileno=num)
 accept_n(moved, 4)
+# close_range() and closefrom() close listeners too (called through the
+# symbols, as a C program would). With CLOSE_RANGE_CLOEXEC nothing closes.
+libc = ctypes.CDLL(None, use_errno=True)
+e = listener(11)
+keep += connect(e.getsockname()[1], 1)
+accept_n(e, 1)
+assert libc.close_range(e.fileno(), e.fileno(), 0) == 0
+e.detach()
+g = listener(13)
+keep += connect(g.getsockname()[1], 2)
+assert libc.close_range(g.fileno(), g.fileno(), 4) == 0  # CLOSE_RANGE_CLOEXEC
+accept_n(g, 2)
+# closefrom closes everything from its argument up: f is the newest of
+# this script's descriptors (only inherited ones may lie above it).
+f = listener(15)
+for x in connect(f.getsockname()[1], 1):
+    accept_n(f, 1)
+    x.close()
+mine = keep + [b, c, d, g, moved]
+assert all(x.fileno() < f.fileno() for x in mine if x.fileno() >= 0)
+libc.closefrom(f.fileno())
+f.detach()
+# subprocess closes every other descriptor in its child (close_range),
+# which CPython makes with vfork: in this very memory. The closes are the
+# child's own: no listener here may read closed for them (d below).
 out = subprocess.run([sys.argv[1], "stat", "--json", str(os.getpid())],
                      capture_output=True, text=True, env={})
 print(out.stdout)
@@ -65,6 +92,10 @@ check(a["accepts"] == 2 and a["closed"], "first listener: 2 accepts, closed")
 check(sum(a["errors"].values()) == 0, "the client socket's failed accept landed on the old listener")
 check(b["accepts"] == 3 and b["closed"], "second listener: 3 accepts, closed by dup2")
 check(dd["accepts"] == 4 and not dd["closed"], "dup2'd listener: its 4 accepts")
-check(len(ls) == 3, "three listeners")
-print("ok: 2 / 3 / 4 accepts on three owners of fd", a["fd"])
+check(by[11]["accepts"] == 1 and by[11]["closed"], "close_range: 1 accept, closed")
+check(by[13]["accepts"] == 2 and not by[13]["closed"], "close_range CLOEXEC: open, 2 accepts")
+check(by[15]["accepts"] == 1 and by[15]["closed"], "closefrom: 1 accept, closed")
+check(len(ls) == 6, "six listeners")
+print("ok: 2 / 3 / 4 accepts on three owners of fd", a["fd"],
+      "; close_range, close_range(CLOEXEC), closefrom: 1 closed / 2 open / 1 closed")
 PY
