@@ -248,8 +248,10 @@ void aw_segment_release(void)
 
 void aw_segment_give_to(uid_t euid)
 {
-	if (!seg_shared || euid == (uid_t)-1 || geteuid() != 0 ||
-	    aw_segment_now == NULL ||
+	/* A vfork child (this memory, another process) drops root for
+	 * itself: the segment stays with the parent's user. */
+	if (!seg_shared || seg_owner_pid != (int)getpid() ||
+	    euid == (uid_t)-1 || geteuid() != 0 || aw_segment_now == NULL ||
 	    aw_segment_now->header.uid == (uint32_t)euid)
 		return;
 	char name[32];
