@@ -52,7 +52,8 @@ static inline uint32_t aw_table_fast_slot(int fd)
 
 void aw_table_lock(void);
 void aw_table_unlock(void);
-/* In a forked child, where the lock's owner thread no longer exists. */
+/* In a forked child: the lock (its owner thread no longer exists), and
+ * the table now describes this process. */
 void aw_table_reset_lock(void);
 
 /*

@@ -8,22 +8,23 @@ aw_enter_netns 16 "$@"
 
 coproc V { LD_PRELOAD=$AW_REL_SHIM ACCEPTWATCH_LOG=none \
 	exec "$AW_ROOT/build/rel/tests/vfork_child"; }
-aw_register_pid "$V_PID"
+vpid=$V_PID # bash unsets V_PID once the coprocess ends
+aw_register_pid "$vpid"
 read -r -t 10 ready port <&"${V[0]}" || aw_fail "vfork_child did not start"
 [ "$ready" = ready ] || aw_fail "vfork_child: $ready $port"
-owner=$(stat -c %u "/dev/shm/acceptwatch.$V_PID") || aw_fail "no segment"
+owner=$(stat -c %u "/dev/shm/acceptwatch.$vpid") || aw_fail "no segment"
 [ "$owner" = "$(id -u)" ] || aw_fail "segment given to uid $owner by the child"
 python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1]))).close()' "$port" ||
 	aw_fail "connect"
 echo go >&"${V[1]}"
 read -r -t 10 _ n <&"${V[0]}" || aw_fail "no accept line"
 [ "$n" = 1 ] || aw_fail "the server accepted $n"
-"$AW_REL_TOOL" stat --json "$V_PID" >"$AW_TMP/s.json" || aw_fail "stat"
+"$AW_REL_TOOL" stat --json "$vpid" >"$AW_TMP/s.json" || aw_fail "stat"
 L="processes[0]['listeners'][0]"
 aw_expect "$AW_TMP/s.json" "$L['closed']" False
 aw_expect "$AW_TMP/s.json" "$L['accepts']" 1
 aw_expect "$AW_TMP/s.json" "$L['adopted']" False
 aw_expect "$AW_TMP/s.json" "len(processes[0]['listeners'])" 1
 echo done >&"${V[1]}"
-wait "$V_PID" || aw_fail "vfork_child exited $?"
+wait "$vpid" || aw_fail "vfork_child exited $?"
 echo "vfork: the child's close, closefrom and setuid left the parent's listener (1 accept) and segment (uid $owner) alone"
