@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../e2e/lib/cli.h"
+#include "../e2e/lib/prog.h"
 
 #define DRAIN_MAX_N 60000
 #define DRAIN_MAX_ROUNDS 100
@@ -40,20 +40,6 @@ static long opt_n = 4000;
 static long opt_rounds = 5;
 static long opt_max_ms = 20000;
 static uint64_t deadline_ns;
-
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "drain: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
 
 static void die_msg(const char *msg)
 {
@@ -77,7 +63,7 @@ static void queue_info(int lfd, uint32_t *depth, uint32_t *backlog)
 
 	memset(&ti, 0, sizeof(ti));
 	if (getsockopt(lfd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
-		die("getsockopt TCP_INFO");
+		die_errno("getsockopt TCP_INFO");
 	*depth = ti.tcpi_unacked;
 	*backlog = ti.tcpi_sacked;
 }
@@ -87,16 +73,16 @@ static void raise_nofile(long want)
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		die("getrlimit");
+		die_errno("getrlimit");
 	if (rl.rlim_cur >= (rlim_t)want)
 		return;
 	if (rl.rlim_max < (rlim_t)want) {
 		errno = EMFILE;
-		die("RLIMIT_NOFILE hard limit too low for --n");
+		die_errno("RLIMIT_NOFILE hard limit too low for --n");
 	}
 	rl.rlim_cur = (rlim_t)want;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		die("setrlimit");
+		die_errno("setrlimit");
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -144,10 +130,10 @@ static void fill(int lfd, const struct sockaddr_in *sin, int *cli, long n)
 	for (long i = 0; i < n; i++) {
 		cli[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (cli[i] < 0)
-			die("socket");
+			die_errno("socket");
 		if (connect(cli[i], (const struct sockaddr *)sin,
 			    sizeof(*sin)) < 0)
-			die("connect");
+			die_errno("connect");
 		if ((i & 255) == 0)
 			check_deadline("connecting");
 	}
@@ -196,28 +182,31 @@ int main(int argc, char **argv)
 	srv = calloc(opt_n, sizeof(*srv));
 	ns = calloc(opt_rounds, sizeof(*ns));
 	if (!cli || !srv || !ns)
-		die("calloc");
+		die_errno("calloc");
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (lfd < 0)
-		die("socket");
+		die_errno("socket");
 	if (setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
-		die("SO_REUSEADDR");
+		die_errno("SO_REUSEADDR");
 	if (bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
-		die("bind");
+		die_errno("bind");
 	if (listen(lfd, (int)opt_n) < 0)
-		die("listen");
+		die_errno("listen");
 	if (getsockname(lfd, (struct sockaddr *)&sin, &slen) < 0)
-		die("getsockname");
+		die_errno("getsockname");
 	queue_info(lfd, &depth, &backlog);
 	if (backlog + 1 < (uint32_t)opt_n) {
 		fprintf(stderr,
 			"drain: effective backlog %u cannot hold --n %ld "
 			"(raise net.core.somaxconn, or lower --n)\n",
 			backlog, opt_n);
+		free(cli);
+		free(srv);
+		free(ns);
 		return 1;
 	}
 
@@ -233,7 +222,7 @@ int main(int argc, char **argv)
 			srv[i] = accept4(lfd, (struct sockaddr *)&ss, &len,
 					 SOCK_CLOEXEC);
 			if (srv[i] < 0)
-				die("accept4");
+				die_errno("accept4");
 		}
 		t1 = now_ns();
 		close_all(cli, srv, opt_n);

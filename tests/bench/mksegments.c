@@ -38,6 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../e2e/lib/prog.h"
+
 #define MK_MAX_N 5000
 
 static long opt_n = 1000;
@@ -47,14 +49,6 @@ static long opt_max_ms = 120000;
 static pid_t *kids;
 static long nkids;
 static int reaped_all;
-
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
-}
 
 /* The child: one listener, one accepted connection, then wait or exit. */
 static void child(int ready_fd, int hold_fd)

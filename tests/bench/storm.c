@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../e2e/lib/cli.h"
+#include "../e2e/lib/prog.h"
 
 #define STORM_MAX_THREADS 64
 
@@ -41,20 +41,6 @@ static struct sockaddr_in target;
 static uint64_t deadline_ns;
 static atomic_long made;
 static atomic_long failed;
-
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "storm: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
 
 /* One connection; 1 when the server's byte came back. */
 static int one_conn(void)
@@ -146,7 +132,7 @@ int main(int argc, char **argv)
 	for (long i = 0; i < opt_threads; i++) {
 		errno = pthread_create(&tid[i], NULL, storm_thread, NULL);
 		if (errno)
-			die("pthread_create");
+			die_errno("pthread_create");
 	}
 	for (long i = 0; i < opt_threads; i++)
 		pthread_join(tid[i], NULL);

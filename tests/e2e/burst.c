@@ -39,7 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/cli.h"
+#include "lib/prog.h"
 
 #define BURST_MAX_CONNS 20000
 #define BURST_MAX_THREADS 64
@@ -107,14 +107,6 @@ static void usage_die(const char *msg)
 		"[--timeout-ms T] [--threads K] "
 		"[--wait-established-only [--hold-ms H]] [--no-send]\n");
 	exit(1);
-}
-
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
 }
 
 static void conn_close(struct burst_conn *c, enum conn_state state)

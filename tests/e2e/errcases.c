@@ -29,16 +29,12 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "lib/prog.h"
+
 /* A case that hangs (a shim restarting EINTR, say) must not hang the test. */
 #define ERRCASES_WATCHDOG_S 20
 /* How long a loopback connection may take to reach the accept queue. */
 #define ERRCASES_PENDING_MS 2000
-
-static void die(const char *what)
-{
-	fprintf(stderr, "errcases: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
 
 /* Symbolic errno names; a table, so the output reads the same everywhere. */
 static const char *errno_name(int err)
@@ -80,7 +76,7 @@ static void report_listen(const char *name, int fd, int ret, int err)
 	/* On a listener tcpi_sacked is sk_max_ack_backlog (tcp_get_info). */
 	memset(&ti, 0, sizeof(ti));
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
-		die("TCP_INFO");
+		die_errno("TCP_INFO");
 	printf("%s ret=%d errno=- backlog=%u\n", name, ret, ti.tcpi_sacked);
 }
 
@@ -96,7 +92,7 @@ static void report_accept(const char *name, int ret, int err)
 	fdfl = fcntl(ret, F_GETFD);
 	fl = fcntl(ret, F_GETFL);
 	if (fdfl < 0 || fl < 0)
-		die("fcntl");
+		die_errno("fcntl");
 	printf("%s ret=FD errno=- cloexec=%d nonblock=%d\n", name,
 	       !!(fdfl & FD_CLOEXEC), !!(fl & O_NONBLOCK));
 	close(ret);
@@ -110,12 +106,12 @@ static int make_listener(int nonblock)
 
 	fd = socket(AF_INET, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0), 0);
 	if (fd < 0)
-		die("socket");
+		die_errno("socket");
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
-		die("bind");
+		die_errno("bind");
 	if (listen(fd, 8) < 0)
-		die("listen");
+		die_errno("listen");
 	return fd;
 }
 
@@ -131,16 +127,16 @@ static int make_pending(int lfd)
 	int cfd;
 
 	if (getsockname(lfd, (struct sockaddr *)&sin, &len) < 0)
-		die("getsockname");
+		die_errno("getsockname");
 	cfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (cfd < 0)
-		die("socket");
+		die_errno("socket");
 	if (connect(cfd, (struct sockaddr *)&sin, len) < 0 &&
 	    errno != EINPROGRESS)
-		die("connect");
+		die_errno("connect");
 	if (poll(&pfd, 1, ERRCASES_PENDING_MS) != 1) {
 		errno = ETIMEDOUT;
-		die("waiting for a pending connection");
+		die_errno("waiting for a pending connection");
 	}
 	return cfd;
 }
@@ -154,14 +150,14 @@ static void case_listen_errors(void)
 
 	fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		die("open /proc/self/exe");
+		die_errno("open /proc/self/exe");
 	ret = listen(fd, 8);
 	report_listen("listen_notsock", fd, ret, errno);
 	close(fd);
 
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (fd < 0)
-		die("socket");
+		die_errno("socket");
 	ret = listen(fd, 8);
 	report_listen("listen_udp", fd, ret, errno);
 	close(fd);
@@ -184,7 +180,7 @@ static void case_listen_backlogs(void)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		fd = socket(AF_INET, SOCK_STREAM, 0);
 		if (fd < 0)
-			die("socket");
+			die_errno("socket");
 		/* Unbound: listen() binds an ephemeral 0.0.0.0 port itself. */
 		ret = listen(fd, cases[i].backlog);
 		report_listen(cases[i].name, fd, ret, errno);
@@ -209,14 +205,14 @@ static void case_accept_errors(void)
 
 	fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		die("open /proc/self/exe");
+		die_errno("open /proc/self/exe");
 	ret = accept(fd, NULL, NULL);
 	report_accept("accept_notsock", ret, errno);
 	close(fd);
 
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
-		die("socket");
+		die_errno("socket");
 	ret = accept(fd, NULL, NULL);
 	report_accept("accept_not_listening", ret, errno);
 	close(fd);
@@ -276,17 +272,17 @@ static void case_accept_eintr(void)
 
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGALRM, &sa, NULL) < 0)
-		die("sigaction");
+		die_errno("sigaction");
 	lfd = make_listener(0);
 	if (setitimer(ITIMER_REAL, &it, NULL) < 0)
-		die("setitimer");
+		die_errno("setitimer");
 	ret = accept(lfd, NULL, NULL);
 	err = errno;
 	setitimer(ITIMER_REAL, &off, NULL);
 	report_accept("accept_eintr", ret, err);
 
 	if (setitimer(ITIMER_REAL, &it, NULL) < 0)
-		die("setitimer");
+		die_errno("setitimer");
 	ret = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	err = errno;
 	setitimer(ITIMER_REAL, &off, NULL);
@@ -308,26 +304,26 @@ static void case_accept_emfile(void)
 	/* The lowest free fd is what the next allocation would use. */
 	low = dup(0);
 	if (low < 0)
-		die("dup");
+		die_errno("dup");
 	close(low);
 	if (getrlimit(RLIMIT_NOFILE, &old) < 0)
-		die("getrlimit");
+		die_errno("getrlimit");
 	rl = old;
 	rl.rlim_cur = low;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		die("setrlimit");
+		die_errno("setrlimit");
 	ret = accept(lfd, NULL, NULL);
 	err = errno;
 	if (setrlimit(RLIMIT_NOFILE, &old) < 0)
-		die("setrlimit");
+		die_errno("setrlimit");
 	report_accept("accept_emfile", ret, err);
 
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		die("setrlimit");
+		die_errno("setrlimit");
 	ret = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	err = errno;
 	if (setrlimit(RLIMIT_NOFILE, &old) < 0)
-		die("setrlimit");
+		die_errno("setrlimit");
 	report_accept("accept4_emfile", ret, err);
 
 	ret = accept(lfd, NULL, NULL);
@@ -392,7 +388,7 @@ int main(void)
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	errno = pthread_create(&tid, NULL, watchdog, NULL);
 	if (errno)
-		die("pthread_create");
+		die_errno("pthread_create");
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	/* Each line must reach the pipe before a possible crash. */
 	setvbuf(stdout, NULL, _IOLBF, 0);

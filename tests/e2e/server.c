@@ -43,7 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/cli.h"
+#include "lib/prog.h"
 
 enum server_mode { MODE_BLOCK, MODE_EPOLL };
 

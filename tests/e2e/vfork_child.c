@@ -21,11 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
+#include "lib/prog.h"
 
 static int make_listener(int *port)
 {
@@ -34,14 +30,14 @@ static int make_listener(int *port)
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
 	if (fd < 0)
-		die("socket");
+		die_errno("socket");
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
 	    listen(fd, 8) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0)
-		die("listen");
+		die_errno("listen");
 	*port = ntohs(sin.sin_port);
 	return fd;
 }
@@ -54,7 +50,7 @@ int main(void)
 
 	pid_t pid = vfork();
 	if (pid < 0)
-		die("vfork");
+		die_errno("vfork");
 	if (pid == 0) {
 		/* Only what a vfork child may do: calls, then _exit. */
 		close(fd);
@@ -65,7 +61,7 @@ int main(void)
 	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0)
-		die("child");
+		die_errno("child");
 	printf("ready %d\n", port);
 	fflush(stdout);
 	if (!fgets(line, sizeof(line), stdin))
