@@ -154,13 +154,34 @@ int procinfo_netns(pid_t pid, uint64_t *dev, uint64_t *ino)
 	return 0;
 }
 
+/*
+ * Whether a maps line in buf[0, len) maps the shim: a path whose last part
+ * is "libacceptwatch.so", ended by the line's end, by " (deleted)" (the
+ * file was replaced or removed since it was mapped: an upgrade while the
+ * process runs; the mapping is still the shim) or by a version suffix
+ * ("libacceptwatch.so.1"). A hit at the very end of buf is left for the
+ * next read, which keeps the tail.
+ */
+static int maps_has_shim(const char *buf, size_t len)
+{
+	static const char shim[] = "/libacceptwatch.so";
+	const size_t n = sizeof(shim) - 1;
+	const char *p = buf, *end = buf + len;
+
+	while ((p = memmem(p, (size_t)(end - p), shim, n)) != NULL) {
+		p += n;
+		if (p < end && (*p == '\n' || *p == ' ' || *p == '.'))
+			return 1;
+	}
+	return 0;
+}
+
 /* Which of the needles occur in buf[0, len): PROCINFO_MAPS_* bits. */
 static unsigned maps_hits(const char *buf, size_t len)
 {
-	static const char shim[] = "/libacceptwatch.so\n";
 	static const char ring[] = "anon_inode:[io_uring]";
 	unsigned hits = 0;
-	if (memmem(buf, len, shim, sizeof(shim) - 1))
+	if (maps_has_shim(buf, len))
 		hits |= PROCINFO_MAPS_SHIM;
 	if (memmem(buf, len, ring, sizeof(ring) - 1))
 		hits |= PROCINFO_MAPS_IO_URING;

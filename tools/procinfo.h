@@ -27,13 +27,15 @@ int procinfo_comm(pid_t pid, char *dst, size_t dstlen);
  * the tasks cannot be read. */
 int procinfo_stopped(pid_t pid);
 
-/* 1 when /proc/PID/maps has a mapping of a file whose name ends in
- * "/libacceptwatch.so" (the shim, any build), 0 when it has none (the
+/* 1 when /proc/PID/maps has a mapping of a file named libacceptwatch.so
+ * (the shim, any build, any directory; also when the file was replaced or
+ * deleted since: "libacceptwatch.so (deleted)"), 0 when it has none (the
  * process exec'd a program without it), -1 when maps cannot be read. */
 int procinfo_maps_shim(pid_t pid);
 
 enum {
-	PROCINFO_MAPS_SHIM = 1u << 0,	  /* libacceptwatch.so is mapped */
+	PROCINFO_MAPS_SHIM = 1u << 0,	  /* libacceptwatch.so is mapped, even
+					     deleted */
 	PROCINFO_MAPS_IO_URING = 1u << 1, /* an io_uring ring is mapped */
 };
 
