@@ -177,7 +177,8 @@ static void text_listener(const struct segment_snapshot *p,
 			  const struct segment_listener *l,
 			  const struct verdict *v, int n)
 {
-	char comm[AW_COMM_LEN + 1], addr[AW_ADDR_LEN + 1];
+	char comm[FMT_PRINTABLE_LEN(AW_COMM_LEN)],
+	    addr[FMT_PRINTABLE_LEN(AW_ADDR_LEN)];
 
 	fmt_printable(comm, sizeof(comm), p->comm, sizeof(p->comm));
 	fmt_printable(addr, sizeof(addr), l->address, sizeof(l->address));

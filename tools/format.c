@@ -164,9 +164,20 @@ char *fmt_printable(char *dst, size_t dstlen, const char *src, size_t srclen)
 
 	if (!dst || dstlen == 0)
 		return dst;
-	for (size_t i = 0; src && i < srclen && src[i] && o + 1 < dstlen; i++) {
+	for (size_t i = 0; src && i < srclen && src[i]; i++) {
 		unsigned char c = (unsigned char)src[i];
-		dst[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+		char esc[5];
+		size_t n = 1;
+		if (c == '\\')
+			n = (size_t)snprintf(esc, sizeof(esc), "\\\\");
+		else if (c < 0x20 || c >= 0x7f)
+			n = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", c);
+		else
+			esc[0] = (char)c;
+		if (o + n >= dstlen)
+			break;
+		memcpy(dst + o, esc, n);
+		o += n;
 	}
 	if (o == 0 && dstlen > 1)
 		dst[o++] = '-';

@@ -34,9 +34,17 @@ int fmt_json_string(char *dst, size_t dstlen, const char *src, size_t srclen);
 #define FMT_JSON_LEN(n) ((n)*6 + 3)
 
 /*
- * An address (or comm) as stored, for a terminal: at most srclen bytes,
- * bytes outside printable ASCII shown as '?', "-" when empty. Returns dst.
+ * A string another process chose (comm, address, socket path, stack line)
+ * for a terminal: at most srclen bytes, stopping at a NUL. Bytes outside
+ * printable ASCII (ESC, BEL, other controls, DEL, anything >= 0x80: C1
+ * controls on an 8-bit terminal) become "\xHH" and a backslash "\\", so
+ * no byte of src can move the cursor, retitle the window or ring, and
+ * what was there can still be read. "-" when empty. An escape that does
+ * not fit is left out whole. Returns dst.
  */
 char *fmt_printable(char *dst, size_t dstlen, const char *src, size_t srclen);
+
+/* Room for fmt_printable() of n input bytes, whatever they are. */
+#define FMT_PRINTABLE_LEN(n) ((n)*4 + 2)
 
 #endif

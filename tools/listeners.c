@@ -206,15 +206,20 @@ static const char *owner_verdict(const struct owner *o, int *n_out,
 static void text_row(const struct socket_row *r)
 {
 	struct verdict v[VERDICT_KINDS];
-	char procs[160] = "-", req[16] = "-";
+	char procs[320] = "-", req[16] = "-";
+	char comm[FMT_PRINTABLE_LEN(AW_COMM_LEN)],
+	    addr[FMT_PRINTABLE_LEN(sizeof(r->e->address))];
 	const char *clamp = "-", *verdict = "(no shim)";
 	size_t used = 0;
 	int n;
 
+	/* comm and a Unix socket's path are any local user's choice: never
+	 * raw to the terminal. */
 	for (size_t i = 0; i < r->n_owner; i++) {
+		fmt_printable(comm, sizeof(comm), r->owner[i].comm,
+			      sizeof(r->owner[i].comm));
 		int w = snprintf(procs + used, sizeof(procs) - used, "%s%d/%s",
-				 i ? "," : "", (int)r->owner[i].pid,
-				 r->owner[i].comm);
+				 i ? "," : "", (int)r->owner[i].pid, comm);
 		if (w < 0 || (size_t)w >= sizeof(procs) - used)
 			break;
 		used += (size_t)w;
@@ -246,8 +251,9 @@ static void text_row(const struct socket_row *r)
 		if (n)
 			break; /* the first owner with a problem speaks */
 	}
+	fmt_printable(addr, sizeof(addr), r->e->address, sizeof(r->e->address));
 	printf("%-28s %7" PRIu32 " %7" PRIu32 "  %-9s %-7s %-18s %s\n",
-	       r->e->address, r->e->rqueue, r->e->wqueue, req, clamp, verdict,
+	       addr, r->e->rqueue, r->e->wqueue, req, clamp, verdict,
 	       procs);
 }
 

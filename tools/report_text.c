@@ -163,7 +163,7 @@ static void text_stalled(FILE *out, const struct segment_snapshot *p,
 void report_text_stack(FILE *out, const char *indent, const char *title,
 		       const char *text)
 {
-	char line[AW_STACK_TEXT + 1];
+	char line[FMT_PRINTABLE_LEN(AW_STACK_TEXT)];
 
 	if (!text)
 		return;
@@ -182,7 +182,7 @@ void report_text_stack(FILE *out, const char *indent, const char *title,
 static void text_listener(FILE *out, const struct segment_snapshot *p,
 			  const struct segment_listener *l)
 {
-	char addr[AW_ADDR_LEN + 1];
+	char addr[FMT_PRINTABLE_LEN(AW_ADDR_LEN)];
 
 	fmt_printable(addr, sizeof(addr), l->address, sizeof(l->address));
 	fprintf(out, "  fd %" PRId32 "  %s%s%s%s\n", l->fd, addr,
@@ -212,7 +212,7 @@ static void text_listener(FILE *out, const struct segment_snapshot *p,
 
 static void text_process(FILE *out, const struct segment_snapshot *p)
 {
-	char comm[AW_COMM_LEN + 1];
+	char comm[FMT_PRINTABLE_LEN(AW_COMM_LEN)];
 
 	fmt_printable(comm, sizeof(comm), p->comm, sizeof(p->comm));
 	fprintf(out,
@@ -236,7 +236,7 @@ static void text_process(FILE *out, const struct segment_snapshot *p)
 static void text_total(FILE *out, const struct totals *t,
 		       const struct totals_socket *s)
 {
-	char addr[AW_ADDR_LEN + 1];
+	char addr[FMT_PRINTABLE_LEN(AW_ADDR_LEN)];
 	const struct segment_listener *first = t->member[s->first].l;
 	static struct aw_hist gap, away, wait; /* 15 KB: not on the stack */
 	uint64_t errors = 0;

@@ -270,7 +270,8 @@ static void render(FILE *out, const struct report *cur,
 		   const struct report *prev, const struct top_opts *o,
 		   int width, int max_rows)
 {
-	char line[512], when[16], comm[AW_COMM_LEN + 1], addr[AW_ADDR_LEN + 1],
+	char line[1024], when[16], comm[FMT_PRINTABLE_LEN(AW_COMM_LEN)],
+	    addr[FMT_PRINTABLE_LEN(AW_ADDR_LEN)],
 	    bar[TOP_BAR + 3], q[40];
 	char gap[FMT_DURATION_LEN], away[FMT_DURATION_LEN],
 	    wait[FMT_DURATION_LEN];

@@ -142,15 +142,27 @@ static void test_json_bounds(void **state)
 static void test_printable(void **state)
 {
 	(void)state;
-	char buf[8];
+	char buf[8], big[FMT_PRINTABLE_LEN(16)];
 	const char raw[3] = {'a', '\n', 'b'}; /* unterminated */
 
-	assert_string_equal(fmt_printable(buf, sizeof(buf), raw, 3), "a?b");
+	assert_string_equal(fmt_printable(buf, sizeof(buf), raw, 3),
+			    "a\\x0ab");
 	assert_string_equal(fmt_printable(buf, sizeof(buf), "", 5), "-");
 	assert_string_equal(fmt_printable(buf, sizeof(buf), "0123456789", 10),
 			    "0123456");
 	assert_string_equal(fmt_printable(buf, sizeof(buf), "\x1b[2J", 4),
-			    "?[2J");
+			    "\\x1b[2J");
+	/* An escape that does not fit is left out whole, never cut. */
+	assert_string_equal(fmt_printable(buf, sizeof(buf), "abcd\a", 5),
+			    "abcd");
+	assert_string_equal(fmt_printable(buf, sizeof(buf), "a\\b", 3),
+			    "a\\\\b");
+	/* The worst case fits its FMT_PRINTABLE_LEN. */
+	const char all_bad[16] = "\x1b\x07\x9b\x7f\x1b\x07\x9b\x7f"
+				 "\x1b\x07\x9b\x7f\x1b\x07\x9b\x7f";
+	fmt_printable(big, sizeof(big), all_bad, sizeof(all_bad));
+	assert_int_equal(strlen(big), 64);
+	assert_string_equal(big + 56, "\\x9b\\x7f");
 }
 
 int main(void)
