@@ -82,7 +82,8 @@ static int place(struct gather_state *s, struct segment_snapshot *snap, int ret,
 	}
 	if (ret == SEGMENT_MISSING && !asked)
 		return 0;
-	if (asked)
+	/* A planted file hides the process it names: never a quiet pass. */
+	if (asked || ret == SEGMENT_FORGED)
 		s->failed = 1;
 	if (ret == SEGMENT_MISSING) {
 		char why[SEGMENT_ERR_LEN];

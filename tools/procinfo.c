@@ -87,6 +87,29 @@ int procinfo_state(pid_t pid, char *state)
 	return parse_stat(buf, 3, state, NULL);
 }
 
+int procinfo_uids(pid_t pid, uid_t uids[4])
+{
+	char path[64], buf[4096];
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return -1;
+	const char *p = strstr(buf, "\nUid:");
+	if (!p)
+		return -1;
+	p += 5;
+	for (int i = 0; i < 4; i++) {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(p, &end, 10);
+		if (errno || end == p || v > (uid_t)-1)
+			return -1;
+		uids[i] = (uid_t)v;
+		p = end;
+	}
+	return 0;
+}
+
 int procinfo_comm(pid_t pid, char *dst, size_t dstlen)
 {
 	char path[64], buf[64];

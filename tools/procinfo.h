@@ -19,6 +19,10 @@ int procinfo_stat(pid_t pid, char *state, uint64_t *ticks);
 /* The state letter of /proc/PID/stat (R, S, T, Z...). 0 or -1. */
 int procinfo_state(pid_t pid, char *state);
 
+/* The real, effective, saved and filesystem uids of pid (the Uid: line of
+ * /proc/PID/status), in that order. 0 or -1. */
+int procinfo_uids(pid_t pid, uid_t uids[4]);
+
 /* /proc/PID/comm without its newline. 0 or -1. */
 int procinfo_comm(pid_t pid, char *dst, size_t dstlen);
 

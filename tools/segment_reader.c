@@ -546,6 +546,34 @@ static int open_segment(struct segment_snapshot *snap, struct stat *st,
 	return fd;
 }
 
+/*
+ * Whether the segment file, owned by owner, can be the running process's:
+ * made by the process itself (the shim creates it under the process's
+ * effective uid and hands it over when the process drops root), so its
+ * owner is one of the process's uids, or root (only root can make a file
+ * root's: no other user can have planted it). Anything else was put under
+ * the process's name by another user, before the shim could create it:
+ * its figures are not the process's. Uids unreadable (the process just
+ * exited, hidepid): nothing to compare, the file is taken as before.
+ * SEGMENT_OK or SEGMENT_FORGED with err.
+ */
+static int owner_matches(const struct segment_snapshot *snap, uid_t owner,
+			 char *err, size_t errlen)
+{
+	uid_t uids[4];
+
+	if (owner == 0 || !snap->alive || procinfo_uids(snap->pid, uids))
+		return SEGMENT_OK;
+	for (int i = 0; i < 4; i++)
+		if (uids[i] == owner)
+			return SEGMENT_OK;
+	snprintf(err, errlen,
+		 "owned by uid %u, but process %d runs as uid %u: not its "
+		 "segment (another user's file under its name), refused",
+		 (unsigned)owner, (int)snap->pid, (unsigned)uids[1]);
+	return SEGMENT_FORGED;
+}
+
 static void snapshot_init(struct segment_snapshot *snap, pid_t pid)
 {
 	memset(snap, 0, sizeof(*snap));
@@ -565,8 +593,10 @@ int segment_snapshot(pid_t pid, struct segment_snapshot *snap, char *err,
 	struct seg_source src = {.fd = fd, .size = (uint64_t)st.st_size};
 	int ret = copy_segment(&src, st.st_uid, snap, err, errlen);
 	close(fd);
-	if (ret == SEGMENT_OK)
+	if (ret == SEGMENT_OK) {
 		add_process_state(snap);
+		ret = owner_matches(snap, st.st_uid, err, errlen);
+	}
 	return ret;
 }
 

@@ -121,6 +121,8 @@ enum segment_result {
 	SEGMENT_OK = 0,
 	SEGMENT_UNREADABLE = -1, /* exists but cannot be read or trusted */
 	SEGMENT_MISSING = -2,	 /* no such segment */
+	SEGMENT_FORGED = -3,	 /* a live process's name, but not its file:
+				    another user made it (planted) */
 };
 
 /*
@@ -131,8 +133,8 @@ int segment_scan(pid_t **pids, size_t *n, char *err, size_t errlen);
 
 /*
  * Open, validate and copy the segment of pid into snap (zeroed first).
- * Returns SEGMENT_OK, or SEGMENT_UNREADABLE / SEGMENT_MISSING with a
- * one-line reason in err. snap->name is always set. Release with
+ * Returns SEGMENT_OK, or SEGMENT_UNREADABLE / SEGMENT_MISSING /
+ * SEGMENT_FORGED with a one-line reason in err. snap->name is always set. Release with
  * segment_snapshot_free(), whatever the result.
  */
 int segment_snapshot(pid_t pid, struct segment_snapshot *snap, char *err,

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# A local user plants /dev/shm/acceptwatch.<pid> for a root server's pid
+# before the server listens: a valid segment, its header naming that pid
+# and that process's start time, with forged figures. The server cannot
+# create its own segment (the name is taken by another user's file): it
+# says so on stderr and keeps serving. Root's stat and check must refuse
+# the planted file (its owner is not the process's user) with a one-line
+# message and a non-zero exit, never show its figures as the server's.
+# Private /dev/shm: needs root.
+. "$AW_ROOT/tests/lib.sh"
+
+aw_enter_private_shm "$@"
+S=/dev/shm/acceptwatch
+
+# A real segment to forge from: a server's, kept after it exits.
+ACCEPTWATCH_KEEP=1 LD_PRELOAD=$AW_SHIM aw_start_server E --backlog 8
+"$AW_BIN/burst" --port "$E_PORT" -n 3 >/dev/null
+aw_stop "$E_PID"
+cp "$S.$E_PID" "$AW_TMP/real" || aw_fail "no kept segment"
+rm -f "$S.$E_PID"
+
+cat >"$AW_TMP/forge.py" <<'PY'
+import struct, sys
+src, dst, pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
+b = bytearray(open(src, "rb").read())
+stat = open("/proc/%d/stat" % pid).read()
+ticks = int(stat[stat.rindex(")") + 2:].split()[19])
+b[60:64] = struct.pack("<i", pid)
+b[64:72] = struct.pack("<Q", ticks)
+# Every stripe of slot 0 claims 999999 accepts / 4.
+for i in range(4):
+    off = 192 + 320 + i * 14720
+    b[off:off + 8] = struct.pack("<Q", 999999 // 4)
+open(dst, "wb").write(b)
+PY
+# The root server: its segment name planted by uid 65534 before exec.
+aw_start F bash -c 'python3 "$1" "$2" /dev/shm/acceptwatch.$$ $$ &&
+	chown 65534:65534 /dev/shm/acceptwatch.$$ &&
+	exec env LD_PRELOAD="$3" "$4" --backlog 8' \
+	_ "$AW_TMP/forge.py" "$AW_TMP/real" "$AW_SHIM" "$AW_BIN/server"
+[ "$(stat -c %u "$S.$F_PID")" = 65534 ] || aw_fail "the planted file is not nobody's"
+read -r _ completed _ < <("$AW_BIN/burst" --port "$F_PORT" -n 5)
+[ "$completed" = 5 ] || aw_fail "the server completed $completed of 5 under a planted segment"
+grep -q "cannot create shared memory segment /acceptwatch.$F_PID: File exists; counting in process memory only" "$F_ERR" ||
+	aw_fail "the server did not say it could not create its segment: $(cat "$F_ERR")"
+
+refused() { # command...
+	"$AW_TOOL" "$@" >"$AW_TMP/o" 2>"$AW_TMP/e"
+	local rc=$?
+	[ "$rc" != 0 ] || aw_fail "$*: exit 0 on a planted segment: $(cat "$AW_TMP/o")"
+	grep -q 999 "$AW_TMP/o" && aw_fail "$*: showed the planted figures: $(cat "$AW_TMP/o")"
+	[ "$(wc -l <"$AW_TMP/e")" = 1 ] || aw_fail "$*: not one line: $(cat "$AW_TMP/e")"
+	grep -q "acceptwatch\.$F_PID: owned by uid 65534, but process $F_PID runs as uid 0" "$AW_TMP/e" ||
+		aw_fail "$*: not named planted: $(cat "$AW_TMP/e")"
+}
+refused stat "$F_PID"
+refused stat --json "$F_PID"
+refused check --interval 0 "$F_PID"
+# Scanning: the planted file is named unreadable, not counted as a process.
+"$AW_TOOL" stat --json >"$AW_TMP/all.json" 2>"$AW_TMP/all.err"
+aw_expect "$AW_TMP/all.json" "len(processes)" 0
+grep -q "owned by uid 65534, but process $F_PID runs as uid 0" "$AW_TMP/all.err" ||
+	aw_fail "scan: not named planted: $(cat "$AW_TMP/all.err")"
+"$AW_TOOL" check --interval 0 >"$AW_TMP/c.txt" 2>&1 && aw_fail "check (scan) exit 0 on a planted segment"
+aw_stop "$F_PID"
+echo PASS
