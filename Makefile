@@ -60,6 +60,7 @@ UNIT_DEPS_test_segment_stacks := tools/segment_check.c
 UNIT_DEPS_test_netstat := tools/netstat.c
 UNIT_DEPS_test_totals := tools/totals.c shim/histogram.c
 UNIT_DEPS_test_bypass := tools/bypass.c tools/procinfo.c
+UNIT_DEPS_test_segment_name := tools/segment_name.c
 
 DEB_PACKAGES := libunwind-dev uthash-dev libcmocka-dev pkg-config iproute2 \
 	procps util-linux valgrind strace
@@ -193,6 +194,7 @@ FUZZ_SECONDS ?= 600
 FUZZ_FLAGS := -std=gnu11 -O1 -g -D_GNU_SOURCE -Ishim -Itools \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_DEPS := tools/segment_reader.c tools/segment_check.c tools/procinfo.c \
+	tools/segment_name.c \
 	tools/bypass.c \
 	tools/report_json.c tools/report_text.c tools/report_prom.c \
 	tools/format.c tools/totals.c tools/live.c tools/sockdiag.c \

@@ -3,7 +3,16 @@
  * and the reader. Fixed-width types only; every offset is pinned below and in
  * tests/unit/test_abi.c, so a change that moves a field fails to build.
  *
- * Segment: POSIX shm "/acceptwatch.<pid>", mode 0600, AW_SEG_SIZE bytes:
+ * Segment: POSIX shm "/acceptwatch.<pid>" for a process of the initial PID
+ * namespace, "/acceptwatch.<pidns>.<pid>" for any other (containers): pidns
+ * is the inode of the process's PID namespace in decimal (as `lsns` and
+ * /proc/PID/ns/pid show it), pid the process's pid in that namespace (what
+ * getpid() returns there, 1 for a container's first process). Namespaces
+ * sharing one /dev/shm then never take each other's names; a reader in
+ * another namespace finds the process by its NSpid (/proc/PID/status) and
+ * its /proc/PID/ns/pid inode. The header repeats both (pid, pid_ns). A shim
+ * that cannot read /proc/self/ns/pid uses the short name, as builds before
+ * namespaced names did everywhere. Mode 0600, AW_SEG_SIZE bytes:
  *
  *   struct aw_seg_header                      at 0
  *   struct aw_listener[header.listener_count] at header.listener_offset
@@ -41,6 +50,11 @@
 #define AW_SEG_MAGIC 0x3147455357544341ULL /* "ACTWSEG1", little-endian */
 #define AW_ABI_VERSION 1u
 #define AW_SEG_PREFIX "acceptwatch." /* name under /dev/shm, then the pid */
+/* Room for "/acceptwatch.<pidns>.<pid>" and its NUL. */
+#define AW_SEG_NAME_MAX 48u
+/* The initial PID namespace's inode (PROC_PID_INIT_INO, a kernel constant):
+ * its processes keep the short name. */
+#define AW_PIDNS_INIT_INO 0xEFFFFFFCu
 
 #define AW_MAX_LISTENERS 64u
 #define AW_MAX_EVENTS 32u
@@ -213,7 +227,7 @@ struct aw_seg_header {
 	uint32_t stack_size;
 	uint32_t stack_count;
 	uint32_t stacks_used; /* stacks published so far */
-	uint32_t pad0;
+	uint32_t pid_ns; /* inode of the PID namespace pid is in, 0 unknown */
 	uint64_t pad[4];
 } __attribute__((aligned(64)));
 

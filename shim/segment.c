@@ -22,9 +22,40 @@ static int seg_shared;		      /* aw_segment_now is in /dev/shm */
 static int seg_keep;
 static int seg_said_memory;
 
+/*
+ * The inode of this process's PID namespace, 0 when /proc cannot say. Read
+ * once per process (a pid namespace never changes for a process; a child
+ * forked after unshare(CLONE_NEWPID) is another pid and reads its own), so
+ * the name a segment is released under is the one it was created under,
+ * even if /proc goes away in between. A race only reads the same value.
+ */
+static uint32_t own_pid_ns(void)
+{
+	static int read_by;
+	static uint32_t ns;
+	int pid = (int)getpid();
+
+	if (__atomic_load_n(&read_by, __ATOMIC_ACQUIRE) == pid)
+		return __atomic_load_n(&ns, __ATOMIC_RELAXED);
+	struct stat st;
+	uint32_t v = stat("/proc/self/ns/pid", &st) == 0 ? (uint32_t)st.st_ino
+							 : 0;
+	__atomic_store_n(&ns, v, __ATOMIC_RELAXED);
+	__atomic_store_n(&read_by, pid, __ATOMIC_RELEASE);
+	return v;
+}
+
+/* See the ABI header: the short name in the initial PID namespace (or
+ * when the namespace is unknown), the namespace's inode in any other. */
 void aw_segment_name(char *name, size_t size, int pid)
 {
-	snprintf(name, size, "/" AW_SEG_PREFIX "%d", pid);
+	uint32_t ns = own_pid_ns();
+
+	if (ns == 0 || ns == AW_PIDNS_INIT_INO)
+		snprintf(name, size, "/" AW_SEG_PREFIX "%d", pid);
+	else
+		snprintf(name, size, "/" AW_SEG_PREFIX "%u.%d", (unsigned)ns,
+			 pid);
 }
 
 /*
@@ -108,7 +139,7 @@ int aw_segment_reserve_slot(uint32_t slot)
 {
 	if (!seg_shared)
 		return 0;
-	char name[32];
+	char name[AW_SEG_NAME_MAX];
 	aw_segment_name(name, sizeof(name), seg_owner_pid);
 	int fd = shm_open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd < 0)
@@ -135,6 +166,7 @@ static void fill_header(struct aw_segment *s, const struct aw_config *c)
 	h->pid_start_ticks = aw_probe_start_ticks();
 	h->start_real_ns = aw_real_ns();
 	h->uid = (uint32_t)geteuid();
+	h->pid_ns = own_pid_ns();
 	int somaxconn = aw_probe_somaxconn();
 	h->somaxconn = somaxconn > 0 ? (uint32_t)somaxconn : 0;
 	h->slow_ms = c->slow_ms;
@@ -194,7 +226,7 @@ struct aw_segment *aw_segment_attach(const struct aw_config *c)
 	if (aw_segment_now != NULL)
 		return aw_segment_now;
 
-	char name[32];
+	char name[AW_SEG_NAME_MAX];
 	int err;
 	aw_segment_name(name, sizeof(name), (int)getpid());
 	struct aw_segment *s = create(name, &err);
@@ -240,7 +272,7 @@ void aw_segment_release(void)
 {
 	if (!seg_shared || seg_keep || seg_owner_pid != (int)getpid())
 		return;
-	char name[32];
+	char name[AW_SEG_NAME_MAX];
 	aw_segment_name(name, sizeof(name), seg_owner_pid);
 	shm_unlink(name);
 	seg_shared = 0;
@@ -254,7 +286,7 @@ void aw_segment_give_to(uid_t euid)
 	    euid == (uid_t)-1 || geteuid() != 0 || aw_segment_now == NULL ||
 	    aw_segment_now->header.uid == (uint32_t)euid)
 		return;
-	char name[32];
+	char name[AW_SEG_NAME_MAX];
 	aw_segment_name(name, sizeof(name), seg_owner_pid);
 	int fd = shm_open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd < 0)

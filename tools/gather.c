@@ -80,7 +80,8 @@ static int place(struct gather_state *s, struct segment_snapshot *snap, int ret,
 		s->r->skipped_exited++;
 		return 0;
 	}
-	if (ret == SEGMENT_MISSING && !asked)
+	/* Another namespace's, from a sidecar: not this reader's to judge. */
+	if ((ret == SEGMENT_MISSING || ret == SEGMENT_HIDDEN) && !asked)
 		return 0;
 	/* A planted file hides the process it names: never a quiet pass. */
 	if (asked || ret == SEGMENT_FORGED)
@@ -118,7 +119,7 @@ struct snap_result {
 };
 
 struct snap_batch {
-	const pid_t *pid;
+	const struct segment_ref *ref;
 	size_t n;
 	size_t next; /* the next index to take, shared */
 	struct snap_result *out;
@@ -135,8 +136,8 @@ static void *snap_worker(void *arg)
 		if (i >= b->n)
 			return NULL;
 		struct snap_result *o = &b->out[i];
-		o->ret = segment_snapshot(b->pid[i], &o->snap, o->err,
-					  sizeof(o->err));
+		o->ret = segment_snapshot_ref(&b->ref[i], &o->snap, o->err,
+					      sizeof(o->err));
 	}
 }
 
@@ -161,18 +162,18 @@ static void snap_all(struct snap_batch *b)
 
 static int gather_scan(struct gather_state *s)
 {
-	pid_t *pids;
+	struct segment_ref *refs;
 	size_t n;
 	char err[SEGMENT_ERR_LEN];
 
-	if (segment_scan(&pids, &n, err, sizeof(err))) {
+	if (segment_scan(&refs, &n, err, sizeof(err))) {
 		aw_error("%s", err);
 		return -1;
 	}
-	struct snap_batch b = {.pid = pids, .n = n};
+	struct snap_batch b = {.ref = refs, .n = n};
 	b.out = calloc(n ? n : 1, sizeof(*b.out));
 	if (!b.out) {
-		free(pids);
+		free(refs);
 		aw_error("out of memory");
 		return -1;
 	}
@@ -186,7 +187,7 @@ static int gather_scan(struct gather_state *s)
 			stop = 1;
 	}
 	free(b.out);
-	free(pids);
+	free(refs);
 	return 0;
 }
 

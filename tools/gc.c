@@ -3,7 +3,9 @@
  * longer run the shim, and only those. What it will not touch: a segment
  * of a live process that still maps the shim, anything under a segment's
  * name that is not a valid segment (a symbolic link, a FIFO, garbage, a
- * header naming another pid), and, unless root, another user's segment.
+ * header naming another pid), a segment of a PID namespace this reader
+ * cannot see into (a sidecar sharing /dev/shm with other containers) and,
+ * unless root, another user's segment.
  * Those are reported on their own line ("skip") and left alone.
  */
 #include "commands.h"
@@ -59,7 +61,8 @@ static const char *stale_reason(const struct segment_snapshot *snap)
 	return snap->alive ? NULL : "process exited";
 }
 
-static void gc_one(pid_t pid, int dry_run, struct gc_counts *c)
+static void gc_one(const struct segment_ref *ref, int dry_run,
+		  struct gc_counts *c)
 {
 	struct segment_snapshot snap;
 	char err[SEGMENT_ERR_LEN];
@@ -67,11 +70,10 @@ static void gc_one(pid_t pid, int dry_run, struct gc_counts *c)
 	ino_t ino, ino2;
 
 	/* The identity first: what is judged below must be what goes. */
-	char name[SEGMENT_NAME_LEN];
-	snprintf(name, sizeof(name), AW_SEG_PREFIX "%d", (int)pid);
+	const char *name = ref->name;
 	if (name_identity(name, &dev, &ino))
 		return; /* gone since the scan */
-	int ret = segment_snapshot(pid, &snap, err, sizeof(err));
+	int ret = segment_snapshot_ref(ref, &snap, err, sizeof(err));
 	const char *why = ret == SEGMENT_OK ? stale_reason(&snap) : NULL;
 	segment_snapshot_free(&snap);
 	if (ret == SEGMENT_MISSING)
@@ -117,7 +119,7 @@ int gc_command(int argc, char **argv)
 	};
 	struct gc_counts c = {0};
 	int dry_run = 0, opt;
-	pid_t *pids;
+	struct segment_ref *refs;
 	size_t n;
 	char err[SEGMENT_ERR_LEN];
 
@@ -140,13 +142,13 @@ int gc_command(int argc, char **argv)
 		aw_error("gc: unexpected argument '%s'", argv[optind]);
 		return AW_EXIT_USAGE;
 	}
-	if (segment_scan(&pids, &n, err, sizeof(err))) {
+	if (segment_scan(&refs, &n, err, sizeof(err))) {
 		aw_error("gc: %s", err);
 		return AW_EXIT_USAGE;
 	}
 	for (size_t i = 0; i < n; i++)
-		gc_one(pids[i], dry_run, &c);
-	free(pids);
+		gc_one(&refs[i], dry_run, &c);
+	free(refs);
 	printf("gc: %s %zu stale segment%s, kept %zu in use, skipped %zu\n",
 	       dry_run ? "would remove" : "removed", c.removed,
 	       c.removed == 1 ? "" : "s", c.kept, c.skipped);

@@ -219,6 +219,9 @@ static void text_process(FILE *out, const struct segment_snapshot *p)
 		"pid %d (%s)  somaxconn %" PRIu32 "  slow %" PRIu32 "ms%s%s\n",
 		(int)p->pid, comm, p->header.somaxconn, p->header.slow_ms,
 		p->alive ? "" : "  [exited]", p->stopped ? "  [stopped]" : "");
+	if (p->pid_ns && p->ns_pid != p->pid)
+		fprintf(out, "  pid %d in its PID namespace %" PRIu32 "\n",
+			(int)p->ns_pid, p->pid_ns);
 	if (p->bypass & BYPASS_IO_URING)
 		fprintf(out, "  uses io_uring: accepts submitted to a ring "
 			     "never call accept() and are not counted here\n");

@@ -18,6 +18,7 @@
 #include "histogram.h"
 #include "procinfo.h"
 #include "segment_check.h"
+#include "segment_name.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -30,62 +31,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-/* The pid in "acceptwatch.<digits>", or 0 when name is anything else. */
-static pid_t name_pid(const char *name)
-{
-	size_t plen = strlen(AW_SEG_PREFIX);
-	if (strncmp(name, AW_SEG_PREFIX, plen) != 0)
-		return 0;
-	const char *d = name + plen;
-	if (!*d || strlen(d) > 10 || d[0] == '0')
-		return 0;
-	for (const char *p = d; *p; p++)
-		if (*p < '0' || *p > '9')
-			return 0;
-	long long v = strtoll(d, NULL, 10);
-	return v <= INT_MAX ? (pid_t)v : 0;
-}
-
-static int pid_cmp(const void *a, const void *b)
-{
-	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
-	return (x > y) - (x < y);
-}
-
-int segment_scan(pid_t **pids, size_t *n, char *err, size_t errlen)
-{
-	size_t cap = 0;
-	struct dirent *e;
-
-	*pids = NULL;
-	*n = 0;
-	DIR *d = opendir(SEGMENT_DIR);
-	if (!d) {
-		snprintf(err, errlen, "%s: %s", SEGMENT_DIR, strerror(errno));
-		return -1;
-	}
-	while ((e = readdir(d)) != NULL) {
-		pid_t pid = name_pid(e->d_name);
-		if (pid <= 0)
-			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			pid_t *p = realloc(*pids, cap * sizeof(*p));
-			if (!p) {
-				snprintf(err, errlen, "out of memory");
-				closedir(d);
-				return -1;
-			}
-			*pids = p;
-		}
-		(*pids)[(*n)++] = pid;
-	}
-	closedir(d);
-	if (*n)
-		qsort(*pids, *n, sizeof(**pids), pid_cmp);
-	return 0;
-}
 
 /*
  * Alive iff signal 0 reaches pid (EPERM: it exists but is not ours) and
@@ -459,9 +404,18 @@ static int copy_segment(const struct seg_source *src, uint32_t owner,
 		return SEGMENT_UNREADABLE;
 	}
 	snap->header = h;
-	if (h.pid != snap->pid) {
+	if (h.pid != snap->ns_pid) {
 		snprintf(err, errlen, "header pid %d does not match the name",
 			 (int)h.pid);
+		return SEGMENT_UNREADABLE;
+	}
+	/* A short name is the initial namespace's (or an older shim's, which
+	 * left pid_ns 0). */
+	uint32_t named = snap->pid_ns ? snap->pid_ns : AW_PIDNS_INIT_INO;
+	if (h.pid_ns != 0 && h.pid_ns != named) {
+		snprintf(err, errlen,
+			 "header PID namespace %u does not match the name",
+			 (unsigned)h.pid_ns);
 		return SEGMENT_UNREADABLE;
 	}
 	segment_copy_str(snap->comm, sizeof(snap->comm), h.comm,
@@ -574,30 +528,67 @@ static int owner_matches(const struct segment_snapshot *snap, uid_t owner,
 	return SEGMENT_FORGED;
 }
 
-static void snapshot_init(struct segment_snapshot *snap, pid_t pid)
+static void snapshot_init(struct segment_snapshot *snap,
+			  const struct segment_ref *ref)
 {
 	memset(snap, 0, sizeof(*snap));
-	snap->pid = pid;
-	snprintf(snap->name, sizeof(snap->name), AW_SEG_PREFIX "%d", (int)pid);
+	snap->pid = ref->pid;
+	snap->ns_pid = ref->ns_pid;
+	snap->pid_ns = ref->pid_ns;
+	snprintf(snap->name, sizeof(snap->name), "%s", ref->name);
 }
 
-int segment_snapshot(pid_t pid, struct segment_snapshot *snap, char *err,
-		     size_t errlen)
+/*
+ * Whether the process of a segment can be looked for here. A name of a
+ * namespace not visible from here, or a short name (the initial
+ * namespace's, says the header) read from inside another namespace: its
+ * pid means nothing in this /proc. SEGMENT_OK or SEGMENT_HIDDEN with err.
+ */
+static int visible_here(const struct segment_ref *ref,
+			const struct segment_snapshot *snap, char *err,
+			size_t errlen)
+{
+	uint32_t ns = ref->pid_ns ? ref->pid_ns : snap->header.pid_ns;
+
+	if (!ref->hidden &&
+	    !(ref->pid_ns == 0 && snap->header.pid_ns != 0 &&
+	      snap->header.pid_ns != segment_own_pid_ns()))
+		return SEGMENT_OK;
+	snprintf(err, errlen,
+		 "written in PID namespace %u, not visible from here: left "
+		 "alone",
+		 (unsigned)ns);
+	return SEGMENT_HIDDEN;
+}
+
+int segment_snapshot_ref(const struct segment_ref *ref,
+			 struct segment_snapshot *snap, char *err,
+			 size_t errlen)
 {
 	struct stat st;
 
-	snapshot_init(snap, pid);
+	snapshot_init(snap, ref);
 	int fd = open_segment(snap, &st, err, errlen);
 	if (fd < 0)
 		return fd;
 	struct seg_source src = {.fd = fd, .size = (uint64_t)st.st_size};
 	int ret = copy_segment(&src, st.st_uid, snap, err, errlen);
 	close(fd);
-	if (ret == SEGMENT_OK) {
-		add_process_state(snap);
-		ret = owner_matches(snap, st.st_uid, err, errlen);
-	}
-	return ret;
+	if (ret == SEGMENT_OK)
+		ret = visible_here(ref, snap, err, errlen);
+	if (ret != SEGMENT_OK || snap->pid == 0)
+		return ret; /* pid 0: its process is gone, alive stays 0 */
+	add_process_state(snap);
+	return owner_matches(snap, st.st_uid, err, errlen);
+}
+
+int segment_snapshot(pid_t pid, struct segment_snapshot *snap, char *err,
+		     size_t errlen)
+{
+	struct segment_ref ref;
+
+	segment_ref_of_pid(pid, &ref);
+	return segment_snapshot_ref(&ref, snap, err, errlen);
 }
 
 int segment_snapshot_from_buffer(const void *buf, size_t size,
@@ -606,8 +597,10 @@ int segment_snapshot_from_buffer(const void *buf, size_t size,
 				 size_t errlen)
 {
 	struct seg_source src = {.fd = -1, .buf = buf, .size = size};
+	struct segment_ref ref = {.pid = pid, .ns_pid = pid};
 
-	snapshot_init(snap, pid);
+	snprintf(ref.name, sizeof(ref.name), AW_SEG_PREFIX "%d", (int)pid);
+	snapshot_init(snap, &ref);
 	if (!buf)
 		src.size = 0;
 	return copy_segment(&src, owner_uid, snap, err, errlen);

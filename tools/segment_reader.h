@@ -8,13 +8,13 @@
 #define AW_SEGMENT_READER_H
 
 #include "acceptwatch_abi.h"
+#include "segment_name.h"
 
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #define SEGMENT_DIR "/dev/shm"
-#define SEGMENT_NAME_LEN 64
 #define SEGMENT_ERR_LEN 256
 /* Attempts at a stable read of a seq-guarded record before giving up: the
  * writer holds a slot odd only for a few stores, so 100 is generous. */
@@ -95,7 +95,10 @@ struct segment_stack {
 /* One process's segment, copied. */
 struct segment_snapshot {
 	char name[SEGMENT_NAME_LEN]; /* "acceptwatch.1234" */
-	pid_t pid;
+	pid_t pid;	  /* as /proc numbers it here; 0: exited (a name of
+			     another namespace that no process has now) */
+	pid_t ns_pid;	  /* as the name says: in the process's namespace */
+	uint32_t pid_ns;  /* the name's PID namespace, 0: a short name */
 	struct aw_seg_header header;
 	char comm[AW_COMM_LEN + 1];
 	int alive;	 /* the same process still runs (pid and start time) and
@@ -123,20 +126,23 @@ enum segment_result {
 	SEGMENT_MISSING = -2,	 /* no such segment */
 	SEGMENT_FORGED = -3,	 /* a live process's name, but not its file:
 				    another user made it (planted) */
+	SEGMENT_HIDDEN = -4,	 /* of a PID namespace not visible from here:
+				    whether its process runs is unknown */
 };
 
 /*
- * The pids of every "acceptwatch.<digits>" in SEGMENT_DIR, ascending, in a
- * heap array for the caller to free. 0, or -1 with err.
+ * Open, validate and copy the segment ref names (segment_scan) into snap
+ * (zeroed first). Returns SEGMENT_OK, or SEGMENT_UNREADABLE /
+ * SEGMENT_MISSING / SEGMENT_FORGED / SEGMENT_HIDDEN with a one-line reason
+ * in err. snap->name is always set. Release with segment_snapshot_free(),
+ * whatever the result.
  */
-int segment_scan(pid_t **pids, size_t *n, char *err, size_t errlen);
+int segment_snapshot_ref(const struct segment_ref *ref,
+			 struct segment_snapshot *snap, char *err,
+			 size_t errlen);
 
-/*
- * Open, validate and copy the segment of pid into snap (zeroed first).
- * Returns SEGMENT_OK, or SEGMENT_UNREADABLE / SEGMENT_MISSING /
- * SEGMENT_FORGED with a one-line reason in err. snap->name is always set. Release with
- * segment_snapshot_free(), whatever the result.
- */
+/* The same for the segment of pid (a pid of this /proc), whatever its
+ * PID namespace: its name from segment_ref_of_pid(). */
 int segment_snapshot(pid_t pid, struct segment_snapshot *snap, char *err,
 		     size_t errlen);
 
