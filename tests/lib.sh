@@ -42,6 +42,9 @@ AW_TMP=$(mktemp -d /tmp/aw-test.XXXXXX) || {
 	echo "FAIL: mktemp"
 	exit 1
 }
+# check's state file (its verdict window's memory) stays in the test's
+# directory, never in the user's home.
+export XDG_STATE_HOME=$AW_TMP/state
 AW_PIDS=()
 AW_FILES=()
 

@@ -7,6 +7,13 @@
  * reading gives the verdicts, the difference gives the window (drops on
  * the socket, and TcpExtListenOverflows/ListenDrops of each server's own
  * network namespace from /proc/PID/net/netstat). --interval 0 reads once.
+ *
+ * The verdict window (--window, default 5 minutes): a listener is judged on
+ * what can have happened within it, and the exit status follows; trouble
+ * that last rose before it is told as history ("earlier") and passes. When
+ * it last rose is bounded by each reading (recent.h) and remembered in a
+ * state file between runs (--state), so a burst ages out even on a server
+ * whose probes stay fresh.
  */
 #include "commands.h"
 
@@ -14,6 +21,7 @@
 #include "gather.h"
 #include "histogram.h"
 #include "netstat.h"
+#include "recent.h"
 #include "report.h"
 #include "verdict.h"
 
@@ -27,10 +35,13 @@
 #include <time.h>
 
 #define CHECK_MAX_INTERVAL 3600.0
+#define CHECK_MAX_WINDOW_S 86400.0
 
 struct check_opts {
 	int json;
-	double interval; /* seconds; 0: one reading */
+	double interval;    /* seconds; 0: one reading */
+	uint64_t recent_ns; /* the verdict window, 0: none */
+	const char *state;  /* state file; NULL: the default, "none": none */
 };
 
 /* One reading: the report and, per process, its namespace counters. */
@@ -43,7 +54,29 @@ struct check_reading {
 static void check_usage(FILE *out)
 {
 	fprintf(out, "usage: acceptwatch check [--json] [--interval SEC] "
-		     "[PID...]\n");
+		     "[--window DUR] [--state FILE|none] [PID...]\n");
+}
+
+int check_parse_window(const char *arg, uint64_t *ns)
+{
+	char *end;
+
+	errno = 0;
+	double v = strtod(arg, &end);
+	if (errno || end == arg || !isfinite(v) || v < 0)
+		return -1;
+	if (*end == 'm')
+		v *= 60;
+	else if (*end == 'h')
+		v *= 3600;
+	else if (*end != 's' && *end != '\0')
+		return -1;
+	if (*end && end[1])
+		return -1;
+	if (v > CHECK_MAX_WINDOW_S)
+		return -1;
+	*ns = (uint64_t)(v * 1e9);
+	return 0;
 }
 
 /* Seconds, 0 to an hour, decimals allowed. 0 or -1. */
@@ -65,15 +98,19 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
 	static const struct option longopts[] = {
 	    {"json", no_argument, NULL, 'j'},
 	    {"interval", required_argument, NULL, 'i'},
+	    {"window", required_argument, NULL, 'w'},
+	    {"state", required_argument, NULL, 's'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
 	o->interval = 1.0;
+	o->recent_ns = VERDICT_DEFAULT_RECENT_NS;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+ji:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+ji:w:s:h", longopts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'j':
 			o->json = 1;
@@ -85,6 +122,23 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
 					 optarg);
 				return -1;
 			}
+			break;
+		case 'w':
+			if (check_parse_window(optarg, &o->recent_ns)) {
+				aw_error("check: --window wants a duration "
+					 "(300, 90s, 5m, 1h; 0 for none; at "
+					 "most a day), not '%s'",
+					 optarg);
+				return -1;
+			}
+			break;
+		case 's':
+			if (!optarg[0]) {
+				aw_error("check: --state wants a file name or "
+					 "'none'");
+				return -1;
+			}
+			o->state = optarg;
 			break;
 		case 'h':
 			check_usage(stdout);
@@ -173,9 +227,20 @@ static void window_of(const struct check_reading *a,
 
 /* --- text ---------------------------------------------------------------*/
 
+/* What happened before the window: evidence, not a verdict (its fix is
+ * the verdict's, said when it is one again). */
+static void text_history(const struct verdict *h, int nh)
+{
+	for (int i = 0; i < nh; i++)
+		printf("  earlier, %s: %s\n", verdict_name(h[i].kind),
+		       h[i].evidence);
+}
+
 static void text_listener(const struct segment_snapshot *p,
 			  const struct segment_listener *l,
-			  const struct verdict *v, int n)
+			  const struct verdict_window *w,
+			  const struct verdict *v, int n,
+			  const struct verdict *h, int nh)
 {
 	char comm[FMT_PRINTABLE_LEN(AW_COMM_LEN)],
 	    addr[FMT_PRINTABLE_LEN(AW_ADDR_LEN)];
@@ -185,6 +250,15 @@ static void text_listener(const struct segment_snapshot *p,
 	printf("pid %d (%s) %s fd %" PRId32 "%s%s: %s\n", (int)p->pid, comm,
 	       addr, l->fd, (l->flags & AW_LF_CLOSED) ? " (closed)" : "",
 	       p->alive ? "" : " [exited]", n ? verdict_name(v[0].kind) : "OK");
+	if (n == 0 && nh > 0) {
+		char span[FMT_DURATION_LEN];
+		fmt_duration(span, sizeof(span), w->recent_ns);
+		printf("  OK  within the last %s: backlog %" PRIu32
+		       ", %" PRIu64 " accepts since the listen\n",
+		       span, l->effective_backlog, l->accepts);
+		text_history(h, nh);
+		return;
+	}
 	if (n == 0) {
 		printf("  OK  backlog %" PRIu32 ", queue peak %" PRIu32
 		       ", %" PRIu64 " accepts, no slow event, no drop\n",
@@ -205,6 +279,7 @@ static void text_listener(const struct segment_snapshot *p,
 			    "backlog chosen at (listen() stack)",
 			    segment_stack_text(p, l->listen_stack));
 	}
+	text_history(h, nh);
 }
 
 /* --- JSON ---------------------------------------------------------------*/
@@ -287,10 +362,24 @@ static void json_evidence(const struct segment_snapshot *p,
 	}
 }
 
+static void json_history(const struct verdict *h, int nh)
+{
+	printf(",\"earlier\":[");
+	for (int i = 0; i < nh; i++) {
+		printf("%s{\"verdict\":\"%s\",\"name\":\"%s\",\"evidence\":",
+		       i ? "," : "", verdict_key(h[i].kind),
+		       verdict_name(h[i].kind));
+		report_json_str(stdout, h[i].evidence, sizeof(h[i].evidence));
+		printf("}");
+	}
+	printf("]");
+}
+
 static void json_listener(const struct segment_snapshot *p,
 			  const struct segment_listener *l,
 			  const struct verdict_window *w,
-			  const struct verdict *v, int n)
+			  const struct verdict *v, int n,
+			  const struct verdict *h, int nh)
 {
 	printf("{\"pid\":%d,\"comm\":", (int)p->pid);
 	report_json_str(stdout, p->comm, sizeof(p->comm));
@@ -314,7 +403,9 @@ static void json_listener(const struct segment_snapshot *p,
 		json_evidence(p, l, &v[i]);
 		printf("}}");
 	}
-	printf("]}");
+	printf("]");
+	json_history(h, nh);
+	printf("}");
 }
 
 /* --- the command --------------------------------------------------------*/
@@ -327,21 +418,26 @@ struct check_counts {
 
 static void check_report(const struct check_opts *o,
 			 const struct check_reading *a,
-			 const struct check_reading *b, struct check_counts *c)
+			 const struct check_reading *b,
+			 const struct recent_table *mem, struct check_counts *c)
 {
-	struct verdict v[VERDICT_KINDS];
+	struct verdict v[VERDICT_KINDS], h[VERDICT_KINDS];
 	int first = 1;
 
 	if (o->json)
-		printf("{\"interval_ns\":%" PRIu64 ",\"listeners\":[",
-		       a ? (uint64_t)(o->interval * 1e9) : 0);
+		printf("{\"interval_ns\":%" PRIu64
+		       ",\"verdict_window_ns\":%" PRIu64 ",\"listeners\":[",
+		       a ? (uint64_t)(o->interval * 1e9) : 0, o->recent_ns);
 	for (size_t pi = 0; pi < b->r.n_proc; pi++) {
 		const struct segment_snapshot *p = &b->r.proc[pi];
 		for (uint32_t i = 0; i < p->n_listeners; i++) {
 			const struct segment_listener *l = &p->listener[i];
 			struct verdict_window w;
 			window_of(a, b, pi, l, &w);
+			w.recent_ns = o->recent_ns;
+			recent_apply(mem, p, l, &w);
 			int n = verdict_assess(p, l, &w, v);
+			int nh = verdict_assess_history(p, l, &w, h);
 			c->listeners++;
 			if (n)
 				c->problems++;
@@ -350,11 +446,11 @@ static void check_report(const struct check_opts *o,
 			if (o->json) {
 				if (!first)
 					printf(",");
-				json_listener(p, l, &w, v, n);
+				json_listener(p, l, &w, v, n, h, nh);
 			} else {
 				if (!first)
 					printf("\n");
-				text_listener(p, l, v, n);
+				text_listener(p, l, &w, v, n, h, nh);
 			}
 			first = 0;
 		}
@@ -399,9 +495,52 @@ static void check_summary(const struct check_opts *o,
 	printf("\n");
 }
 
+/*
+ * The state file's memory into mem: the file named, else the default
+ * (none when --state none, or no home). A file that cannot be trusted is
+ * said once and ignored: the window is then bounded by this run alone.
+ * Sets path to the file to save to, or "" for none.
+ */
+static void load_memory(const struct check_opts *o, struct recent_table *mem,
+			char *path, size_t len)
+{
+	char err[512];
+
+	path[0] = '\0';
+	if (o->recent_ns == 0 || (o->state && strcmp(o->state, "none") == 0))
+		return;
+	if (o->state)
+		snprintf(path, len, "%s", o->state);
+	else if (recent_default_path(path, len))
+		path[0] = '\0';
+	if (path[0] && recent_load(mem, path, err, sizeof(err))) {
+		aw_error("check: state file %s; not used", err);
+		path[0] = '\0';
+		recent_free(mem);
+	}
+}
+
+static void save_memory(const char *path, const struct recent_table *mem)
+{
+	char err[512];
+	struct timespec ts;
+
+	if (!path[0])
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now =
+	    (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (recent_save(mem, path, now, err, sizeof(err)))
+		aw_error("check: state file %s; the next run will not know "
+			 "this one",
+			 err);
+}
+
 int check_command(int argc, char **argv)
 {
 	struct check_opts o = {0};
+	struct recent_table mem;
+	char state_path[4096];
 	struct gather_opts g = {0};
 	struct check_reading a, b;
 	struct check_counts c;
@@ -418,6 +557,8 @@ int check_command(int argc, char **argv)
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
 	memset(&c, 0, sizeof(c));
+	recent_init(&mem);
+	load_memory(&o, &mem, state_path, sizeof(state_path));
 	int have_a = o.interval > 0;
 	if (have_a) {
 		/* Quiet: the second reading says what is unreadable. */
@@ -430,8 +571,12 @@ int check_command(int argc, char **argv)
 	int status = take_reading(&b, &g);
 	if (status < 0)
 		goto oom;
-	check_report(&o, have_a ? &a : NULL, &b, &c);
+	if ((have_a && recent_update(&mem, &a.r)) || recent_update(&mem, &b.r))
+		goto oom;
+	check_report(&o, have_a ? &a : NULL, &b, &mem, &c);
 	check_summary(&o, &b, &c);
+	save_memory(state_path, &mem);
+	recent_free(&mem);
 	free_reading(&a);
 	free_reading(&b);
 	free(pids);
@@ -445,6 +590,7 @@ int check_command(int argc, char **argv)
 	return c.problems ? AW_EXIT_PROBLEM : AW_EXIT_OK;
 oom:
 	aw_error("check: out of memory");
+	recent_free(&mem);
 	free_reading(&a);
 	free_reading(&b);
 	free(pids);

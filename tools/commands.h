@@ -5,6 +5,8 @@
 #ifndef AW_COMMANDS_H
 #define AW_COMMANDS_H
 
+#include <stdint.h>
+
 #define AW_EXIT_OK 0
 #define AW_EXIT_PROBLEM 1 /* check: a problem found */
 #define AW_EXIT_USAGE 2
@@ -13,14 +15,19 @@
 /* acceptwatch stat [--json] [--all] [PID...] */
 int stat_command(int argc, char **argv);
 
-/* acceptwatch check [--json] [--interval SEC] [PID...]: 0 all OK, 1 a
- * problem found, 2 usage or input error. */
+/* acceptwatch check [--json] [--interval SEC] [--window DUR]
+ * [--state FILE|none] [PID...]: 0 all OK within the window, 1 a problem
+ * found, 2 usage or input error. */
 int check_command(int argc, char **argv);
 
 /* Seconds for --interval: 0 to 3600, decimals allowed. 0 or -1. */
 int check_parse_interval(const char *arg, double *out);
 
-/* acceptwatch top [--interval SEC] [--once] */
+/* A verdict window: seconds, or with a unit ("90s", "5m", "1h"), up to a
+ * day; 0 means none (all history is judged). Into *ns: 0 or -1. */
+int check_parse_window(const char *arg, uint64_t *ns);
+
+/* acceptwatch top [--interval SEC] [--once] [--window DUR] */
 int top_command(int argc, char **argv);
 
 /* acceptwatch listeners [--json] */

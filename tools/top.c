@@ -15,6 +15,7 @@
 #include "format.h"
 #include "gather.h"
 #include "histogram.h"
+#include "recent.h"
 #include "verdict.h"
 
 #include <errno.h>
@@ -35,6 +36,10 @@
 struct top_opts {
 	double interval;
 	int once;
+	uint64_t recent_ns; /* STATE's verdict window, 0: all history */
+	/* When each listener's trouble last rose, over the frames so far
+	 * (and check's state file, read at the start). */
+	struct recent_table mem;
 };
 
 /* One listener's line, with what it is sorted by. */
@@ -99,7 +104,8 @@ static int term_setup(void)
 
 static void top_usage(FILE *out)
 {
-	fprintf(out, "usage: acceptwatch top [--interval SEC] [--once]\n");
+	fprintf(out, "usage: acceptwatch top [--interval SEC] [--once] "
+		     "[--window DUR]\n");
 }
 
 static int parse_opts(int argc, char **argv, struct top_opts *o)
@@ -107,15 +113,17 @@ static int parse_opts(int argc, char **argv, struct top_opts *o)
 	static const struct option longopts[] = {
 	    {"interval", required_argument, NULL, 'i'},
 	    {"once", no_argument, NULL, '1'},
+	    {"window", required_argument, NULL, 'w'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
 	o->interval = 1.0;
+	o->recent_ns = VERDICT_DEFAULT_RECENT_NS;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+i:1h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+i:1w:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			if (check_parse_interval(optarg, &o->interval) ||
@@ -128,6 +136,15 @@ static int parse_opts(int argc, char **argv, struct top_opts *o)
 			break;
 		case '1':
 			o->once = 1;
+			break;
+		case 'w':
+			if (check_parse_window(optarg, &o->recent_ns)) {
+				aw_error("top: --window wants a duration "
+					 "(300, 90s, 5m, 1h; 0 for none; at "
+					 "most a day), not '%s'",
+					 optarg);
+				return -1;
+			}
 			break;
 		case 'h':
 			top_usage(stdout);
@@ -213,7 +230,8 @@ static void bar_text(char *dst, const struct segment_listener *l)
 }
 
 static struct top_row *build_rows(const struct report *cur,
-				  const struct report *prev, size_t *n)
+				  const struct report *prev,
+				  const struct top_opts *o, size_t *n)
 {
 	size_t total = 0, k = 0;
 
@@ -237,6 +255,9 @@ static struct top_row *build_rows(const struct report *cur,
 			    pp ? gather_find_listener(pp, l) : NULL;
 			if (pl)
 				verdict_window_between(pp, pl, p, l, &r->w);
+			/* STATE follows the window, as check's verdict. */
+			r->w.recent_ns = o->recent_ns;
+			recent_apply(&o->mem, p, l, &r->w);
 			r->mask = verdict_mask(p, l, &r->w);
 			r->fill =
 			    (double)l->live.queue_now /
@@ -279,7 +300,7 @@ static void render(FILE *out, const struct report *cur,
 	time_t t = time(NULL);
 	struct tm tm;
 
-	struct top_row *rows = build_rows(cur, prev, &n);
+	struct top_row *rows = build_rows(cur, prev, o, &n);
 	if (!localtime_r(&t, &tm) ||
 	    !strftime(when, sizeof(when), "%H:%M:%S", &tm))
 		snprintf(when, sizeof(when), "?");
@@ -384,6 +405,26 @@ static void screen_size(int *w, int *h)
 	}
 }
 
+/* check's state file, if there is one of ours: what top knows of each
+ * listener's past before its first frame. Silently none otherwise. */
+static void load_memory(struct top_opts *o)
+{
+	char path[4096], err[512];
+
+	recent_init(&o->mem);
+	if (o->recent_ns && recent_default_path(path, sizeof(path)) == 0 &&
+	    recent_load(&o->mem, path, err, sizeof(err)))
+		recent_free(&o->mem);
+}
+
+/* A reading: into the memory (out of memory: a looser bound), then r. */
+static void take_reading(struct top_opts *o, struct report *r,
+			 const struct gather_opts *g)
+{
+	gather_report(r, g);
+	recent_update(&o->mem, r);
+}
+
 int top_command(int argc, char **argv)
 {
 	struct top_opts o = {0};
@@ -395,24 +436,27 @@ int top_command(int argc, char **argv)
 	if (ret)
 		return ret > 0 ? AW_EXIT_OK : AW_EXIT_USAGE;
 	g.quiet = 1; /* a full screen has no room for stderr lines */
+	load_memory(&o);
 	if (o.once) {
 		/* Two readings an interval apart, one frame, no escapes. */
-		gather_report(&prev, &g);
+		take_reading(&o, &prev, &g);
 		sleep_s(o.interval);
-		gather_report(&cur, &g);
+		take_reading(&o, &cur, &g);
 		render(stdout, &cur, &prev, &o, 0, 0);
 		gather_free(&prev);
 		gather_free(&cur);
+		recent_free(&o.mem);
 		return fflush(stdout) ? 1 : AW_EXIT_OK;
 	}
 	if (term_setup()) {
 		aw_error("top: terminal: %s", strerror(errno));
+		recent_free(&o.mem);
 		return AW_EXIT_USAGE;
 	}
 	memset(&prev, 0, sizeof(prev));
 	int have_prev = 0;
 	while (!top_quit) {
-		gather_report(&cur, &g);
+		take_reading(&o, &cur, &g);
 		screen_size(&w, &h);
 		fputs("\033[H\033[2J", stdout);
 		render(stdout, &cur, have_prev ? &prev : NULL, &o, w,
@@ -427,6 +471,7 @@ int top_command(int argc, char **argv)
 	}
 	if (have_prev)
 		gather_free(&prev);
+	recent_free(&o.mem);
 	term_restore();
 	return AW_EXIT_OK;
 }

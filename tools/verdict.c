@@ -94,22 +94,100 @@ static int drops_are_overflows(const struct segment_listener *l)
 	return !(l->flags & AW_LF_DEFER_ACCEPT);
 }
 
-static int is_overflowing(const struct segment_listener *l,
-			  const struct verdict_window *w)
+/* Overflowing now: the queue past its backlog, or drops or a full queue
+ * during the observation. */
+static int overflow_now(const struct segment_listener *l,
+			const struct verdict_window *w)
 {
-	if (l->full_events > 0)
-		return 1;
 	if (l->live.queue_known && l->live.queue_now > l->effective_backlog &&
 	    !(l->flags & AW_LF_BACKLOG_UNKNOWN))
 		return 1;
-	if (!drops_are_overflows(l))
+	if (!(w && w->have))
 		return 0;
-	return l->live.drops > 0 || (w && w->have && w->drops > 0);
+	return w->full_events > 0 || (drops_are_overflows(l) && w->drops > 0);
 }
 
-static int is_slow(const struct segment_listener *l)
+/* Overflow evidence at any time since the listen. */
+static int overflow_ever(const struct segment_listener *l,
+			 const struct verdict_window *w)
 {
-	return l->slow_events > 0;
+	if (l->full_events > 0 || overflow_now(l, w))
+		return 1;
+	return drops_are_overflows(l) && l->live.drops > 0;
+}
+
+/*
+ * Whether evidence that last rose at the latest at `last` (remembered, or
+ * else `bound` from the snapshot) falls within the window. No window:
+ * all history counts.
+ */
+static int in_window(const struct segment_snapshot *p,
+		     const struct verdict_window *w, uint64_t remembered,
+		     uint64_t bound)
+{
+	if (!w || w->recent_ns == 0)
+		return 1;
+	uint64_t last = remembered ? remembered : bound;
+	return last + w->recent_ns >= p->now_mono_ns;
+}
+
+/* A time at or before the snapshot, or the snapshot's now. */
+static uint64_t at_or_now(const struct segment_snapshot *p, uint64_t t)
+{
+	return t && t <= p->now_mono_ns ? t : p->now_mono_ns;
+}
+
+uint64_t verdict_overflow_bound(const struct segment_snapshot *p,
+				const struct segment_listener *l)
+{
+	if (!overflow_ever(l, NULL))
+		return 0;
+	/* The kernel's drops past the shim's last reading rose since. */
+	if (overflow_now(l, NULL) ||
+	    (drops_are_overflows(l) && l->live.drops > l->drops))
+		return p->now_mono_ns;
+	return at_or_now(p, l->sample_mono_ns);
+}
+
+uint64_t verdict_slow_bound(const struct segment_snapshot *p,
+			    const struct segment_listener *l)
+{
+	if (l->slow_events == 0)
+		return 0;
+	if (l->has_last_slow && l->last_slow.time_real_ns <= p->now_real_ns) {
+		uint64_t ago = p->now_real_ns - l->last_slow.time_real_ns;
+		return ago < p->now_mono_ns ? p->now_mono_ns - ago : 1;
+	}
+	/* Its event overwritten: a slow event is counted in the accept
+	 * path, so no later than the last accept or probe. */
+	uint64_t t = l->last_accept_mono_ns > l->sample_mono_ns
+			 ? l->last_accept_mono_ns
+			 : l->sample_mono_ns;
+	return at_or_now(p, t);
+}
+
+static int is_overflowing(const struct segment_snapshot *p,
+			  const struct segment_listener *l,
+			  const struct verdict_window *w)
+{
+	if (overflow_now(l, w))
+		return 1;
+	if (!overflow_ever(l, w))
+		return 0;
+	return in_window(p, w, w ? w->overflow_last_ns : 0,
+			 verdict_overflow_bound(p, l));
+}
+
+static int is_slow(const struct segment_snapshot *p,
+		   const struct segment_listener *l,
+		   const struct verdict_window *w)
+{
+	if (l->slow_events == 0)
+		return 0;
+	if (w && w->have && w->slow_events > 0)
+		return 1;
+	return in_window(p, w, w ? w->slow_last_ns : 0,
+			 verdict_slow_bound(p, l));
 }
 
 uint32_t verdict_queue_peak(const struct segment_listener *l)
@@ -121,12 +199,33 @@ uint32_t verdict_queue_peak(const struct segment_listener *l)
 	return peak;
 }
 
-static int is_backlog_small(const struct segment_listener *l)
+static int backlog_reached(const struct segment_listener *l)
 {
 	if (l->flags & AW_LF_BACKLOG_UNKNOWN)
 		return 0;
 	uint32_t peak = verdict_queue_peak(l);
 	return peak > 0 && peak >= l->effective_backlog;
+}
+
+uint64_t verdict_peak_bound(const struct segment_snapshot *p,
+			    const struct segment_listener *l)
+{
+	if (!backlog_reached(l))
+		return 0;
+	if (l->live.queue_known && l->live.queue_now > 0 &&
+	    l->live.queue_now >= l->effective_backlog)
+		return p->now_mono_ns;
+	return at_or_now(p, l->sample_mono_ns);
+}
+
+static int is_backlog_small(const struct segment_snapshot *p,
+			    const struct segment_listener *l,
+			    const struct verdict_window *w)
+{
+	if (!backlog_reached(l))
+		return 0;
+	return in_window(p, w, w ? w->peak_last_ns : 0,
+			 verdict_peak_bound(p, l));
 }
 
 static int is_clamped(const struct segment_listener *l)
@@ -140,18 +239,29 @@ unsigned int verdict_mask(const struct segment_snapshot *p,
 {
 	unsigned int m = 0;
 
-	(void)p;
 	if (is_stalled(l, w))
 		m |= 1u << VERDICT_STALLED;
-	if (is_overflowing(l, w))
+	if (is_overflowing(p, l, w))
 		m |= 1u << VERDICT_OVERFLOWING;
-	if (is_slow(l))
+	if (is_slow(p, l, w))
 		m |= 1u << VERDICT_SLOW;
-	if (is_backlog_small(l))
+	if (is_backlog_small(p, l, w))
 		m |= 1u << VERDICT_BACKLOG_SMALL;
 	if (is_clamped(l))
 		m |= 1u << VERDICT_CLAMPED;
 	return m;
+}
+
+/* What the whole history gives and the window does not. */
+static unsigned int history_mask(const struct segment_snapshot *p,
+				 const struct segment_listener *l,
+				 const struct verdict_window *w)
+{
+	if (!w || w->recent_ns == 0)
+		return 0;
+	struct verdict_window all = *w;
+	all.recent_ns = 0;
+	return verdict_mask(p, l, &all) & ~verdict_mask(p, l, w);
 }
 
 /* snprintf that appends to a buffer; never overflows, truncates. */
@@ -346,11 +456,44 @@ static void say_clamped(const struct segment_listener *l, struct verdict *v)
 		    "persist it in /etc/sysctl.d");
 }
 
+/* " (last rose N ago or earlier, before the W window)": history. */
+static void say_age(const struct segment_snapshot *p,
+		    const struct verdict_window *w, uint64_t remembered,
+		    uint64_t bound, struct verdict *v)
+{
+	char ago[FMT_DURATION_LEN], span[FMT_DURATION_LEN];
+	uint64_t last = remembered ? remembered : bound;
+
+	fmt_duration(ago, sizeof(ago), sub0(p->now_mono_ns, last));
+	fmt_duration(span, sizeof(span), w->recent_ns);
+	add(v->evidence, sizeof(v->evidence),
+	    "; last rose %s ago or earlier, before the %s window", ago, span);
+}
+
+static int assess_mask(const struct segment_snapshot *p,
+		       const struct segment_listener *l,
+		       const struct verdict_window *w, unsigned int m,
+		       int history, struct verdict *out);
+
 int verdict_assess(const struct segment_snapshot *p,
 		   const struct segment_listener *l,
 		   const struct verdict_window *w, struct verdict *out)
 {
-	unsigned int m = verdict_mask(p, l, w);
+	return assess_mask(p, l, w, verdict_mask(p, l, w), 0, out);
+}
+
+int verdict_assess_history(const struct segment_snapshot *p,
+			   const struct segment_listener *l,
+			   const struct verdict_window *w, struct verdict *out)
+{
+	return assess_mask(p, l, w, history_mask(p, l, w), 1, out);
+}
+
+static int assess_mask(const struct segment_snapshot *p,
+		       const struct segment_listener *l,
+		       const struct verdict_window *w, unsigned int m,
+		       int history, struct verdict *out)
+{
 	int n = 0;
 
 	for (int k = 0; k < VERDICT_KINDS; k++) {
@@ -365,12 +508,21 @@ int verdict_assess(const struct segment_snapshot *p,
 			break;
 		case VERDICT_OVERFLOWING:
 			say_overflowing(l, w, v);
+			if (history)
+				say_age(p, w, w->overflow_last_ns,
+					verdict_overflow_bound(p, l), v);
 			break;
 		case VERDICT_SLOW:
 			say_slow(p, l, w, v);
+			if (history)
+				say_age(p, w, w->slow_last_ns,
+					verdict_slow_bound(p, l), v);
 			break;
 		case VERDICT_BACKLOG_SMALL:
 			say_backlog_small(l, v);
+			if (history)
+				say_age(p, w, w->peak_last_ns,
+					verdict_peak_bound(p, l), v);
 			break;
 		default:
 			say_clamped(l, v);

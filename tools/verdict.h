@@ -21,10 +21,25 @@ enum verdict_kind {
 	VERDICT_KINDS = 5,
 };
 
+/* check's and top's verdict window unless told otherwise: 5 minutes, the
+ * usual period of a monitoring check and of an alert's `for:`. */
+#define VERDICT_DEFAULT_RECENT_NS (300ull * 1000000000ull)
+
 /*
  * What changed on one listener between two snapshots (`have` = 0 when
  * there was only one). The netstat deltas are of the server's network
  * namespace, not of the listener: evidence, not proof.
+ *
+ * The verdict window (recent_ns, 0: none): OVERFLOWING, SLOW ACCEPT LOOP
+ * and BACKLOG SMALL are then verdicts only when their evidence can have
+ * risen within the last recent_ns; older evidence is history, told apart
+ * (verdict_assess_history) and never a verdict. When the evidence last
+ * rose is known to the latest possible time: what the queue shows now
+ * and the socket's drops past the shim's last probe are now; what the
+ * shim counted is at or before its last probe; a slow event has its time.
+ * The *_last_ns fields, when not 0, are a tighter bound remembered from
+ * earlier readings (recent.h): counters that did not move since then rose
+ * before then.
  */
 struct verdict_window {
 	int have;
@@ -36,6 +51,10 @@ struct verdict_window {
 	int have_netstat;
 	uint64_t listen_overflows; /* TcpExtListenOverflows */
 	uint64_t listen_drops;	   /* TcpExtListenDrops */
+	uint64_t recent_ns;	   /* the verdict window, 0: all history */
+	uint64_t overflow_last_ns; /* CLOCK_MONOTONIC, 0: not remembered */
+	uint64_t slow_last_ns;
+	uint64_t peak_last_ns;
 };
 
 #define VERDICT_TEXT 640
@@ -48,18 +67,42 @@ struct verdict {
 
 /*
  * The verdicts of listener l of process p, most urgent first, into
- * out[VERDICT_KINDS]. Returns how many (0: OK). w may be NULL.
+ * out[VERDICT_KINDS]. Returns how many (0: OK). w may be NULL (no window:
+ * everything since the listen is judged).
  */
 int verdict_assess(const struct segment_snapshot *p,
 		   const struct segment_listener *l,
 		   const struct verdict_window *w, struct verdict *out);
+
+/*
+ * The verdicts the listener's whole history would give but its verdict
+ * window does not (w->recent_ns set): evidence of what happened before
+ * the window, most urgent first, into out[VERDICT_KINDS]. How many.
+ */
+int verdict_assess_history(const struct segment_snapshot *p,
+			   const struct segment_listener *l,
+			   const struct verdict_window *w, struct verdict *out);
+
+/*
+ * The latest time (CLOCK_MONOTONIC) the listener's overflow evidence
+ * (queue seen full, socket drops), slow events, and queue peak at the
+ * backlog can have last risen, as this snapshot alone tells; 0 when
+ * there is no such evidence. See struct verdict_window.
+ */
+uint64_t verdict_overflow_bound(const struct segment_snapshot *p,
+				const struct segment_listener *l);
+uint64_t verdict_slow_bound(const struct segment_snapshot *p,
+			    const struct segment_listener *l);
+uint64_t verdict_peak_bound(const struct segment_snapshot *p,
+			    const struct segment_listener *l);
 
 /* "STALLED", "OVERFLOWING", "SLOW ACCEPT LOOP", "BACKLOG SMALL",
  * "CLAMPED"; verdict_key: the same in snake case, for JSON. */
 const char *verdict_name(enum verdict_kind k);
 const char *verdict_key(enum verdict_kind k);
 
-/* Bit k set for each verdict k: a cheap summary for sorting. */
+/* Bit k set for each verdict k (within the window, if w has one): a
+ * cheap summary for sorting. */
 unsigned int verdict_mask(const struct segment_snapshot *p,
 			  const struct segment_listener *l,
 			  const struct verdict_window *w);
