@@ -261,7 +261,7 @@ static void text_listener(const struct segment_snapshot *p,
 	}
 	if (n == 0) {
 		printf("  OK  backlog %" PRIu32 ", queue peak %" PRIu32
-		       ", %" PRIu64 " accepts, no slow event, no drop\n",
+		       ", %" PRIu64 " accepts, no slow event, no socket drop\n",
 		       l->effective_backlog, l->queue_peak, l->accepts);
 		return;
 	}
@@ -299,9 +299,10 @@ static void json_window(const struct verdict_window *w)
 		return;
 	}
 	printf("\"window\":{\"ns\":%" PRIu64 ",\"accepts\":%" PRIu64
-	       ",\"drops\":%" PRIu64 ",\"full_events\":%" PRIu64
-	       ",\"slow_events\":%" PRIu64 ",",
-	       w->ns, w->accepts, w->drops, w->full_events, w->slow_events);
+	       ",\"socket_drops\":%" PRIu64 ",\"drops\":%" PRIu64
+	       ",\"full_events\":%" PRIu64 ",\"slow_events\":%" PRIu64 ",",
+	       w->ns, w->accepts, w->drops, w->drops, w->full_events,
+	       w->slow_events);
 	json_u64_or_null("listen_overflows", w->have_netstat,
 			 w->listen_overflows);
 	printf(",");
@@ -322,9 +323,10 @@ static void json_evidence(const struct segment_snapshot *p,
 		break;
 	case VERDICT_OVERFLOWING:
 		printf("\"full_events\":%" PRIu64 ",\"queue_now\":%" PRIu32
-		       ",\"drops\":%" PRIu64 ",\"suggested_backlog\":%" PRIu32,
+		       ",\"socket_drops\":%" PRIu64 ",\"drops\":%" PRIu64
+		       ",\"suggested_backlog\":%" PRIu32,
 		       l->full_events, l->live.queue_now, l->live.drops,
-		       verdict_suggest_backlog(l));
+		       l->live.drops, verdict_suggest_backlog(l));
 		break;
 	case VERDICT_SLOW:
 		printf("\"slow_events\":%" PRIu64 ",\"threshold_ms\":%" PRIu32

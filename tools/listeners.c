@@ -298,14 +298,18 @@ static void json_row(const struct socket_row *r)
 	report_json_str(stdout, r->e->address, sizeof(r->e->address));
 	printf(",\"family\":\"%s\",\"port\":%u,\"recv_q\":%" PRIu32
 	       ",\"send_q\":%" PRIu32 ",\"ino\":%" PRIu64 ",\"uid\":%" PRIu32
-	       ",\"drops\":",
+	       ",",
 	       r->e->family == AF_INET6 ? "inet6" : "inet",
 	       (unsigned int)r->e->port, r->e->rqueue, r->e->wqueue, r->e->ino,
 	       r->e->uid);
-	if (r->e->has_drops)
-		printf("%" PRIu64, r->e->drops);
-	else
-		printf("null");
+	/* "drops": the same figure, the name before socket_drops. */
+	for (int i = 0; i < 2; i++) {
+		printf("%s\"%s\":", i ? "," : "", i ? "drops" : "socket_drops");
+		if (r->e->has_drops)
+			printf("%" PRIu64, r->e->drops);
+		else
+			printf("null");
+	}
 	printf(",\"owners\":[");
 	for (size_t i = 0; i < r->n_owner; i++) {
 		if (i)

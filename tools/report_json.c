@@ -179,10 +179,12 @@ static void json_counts(FILE *out, const struct segment_listener *l)
 		"},\"in_accept\":%" PRIu32 ",\"slow_events\":%" PRIu64
 		",\"queue\":{\"now\":%" PRIu32 ",\"peak\":%" PRIu32
 		",\"full_events\":%" PRIu64 ",\"sampled\":%" PRIu32
-		"},\"drops\":%" PRIu64 ",\"sampled_drops\":%" PRIu64
-		",\"kernel_backlog\":",
+		"},\"socket_drops\":%" PRIu64
+		",\"sampled_socket_drops\":%" PRIu64 ",\"drops\":%" PRIu64
+		",\"sampled_drops\":%" PRIu64 ",\"kernel_backlog\":",
 		l->in_accept, l->slow_events, l->live.queue_now, l->queue_peak,
-		l->full_events, l->queue_now, l->live.drops, l->drops);
+		l->full_events, l->queue_now, l->live.drops, l->drops,
+		l->live.drops, l->drops);
 	if (l->live.live)
 		fprintf(out, "%" PRIu32 ",", l->live.kernel_backlog);
 	else
@@ -281,9 +283,9 @@ static void json_total(FILE *out, const struct totals *t,
 	fprintf(out,
 		"},\"slow_events\":%" PRIu64 ",\"queue\":{\"now\":%" PRIu32
 		",\"peak\":%" PRIu32 ",\"full_events\":%" PRIu64
-		"},\"drops\":%" PRIu64 ",",
+		"},\"socket_drops\":%" PRIu64 ",\"drops\":%" PRIu64 ",",
 		s->slow_events, s->queue_now, s->queue_peak, s->full_events,
-		s->drops);
+		s->drops, s->drops);
 	totals_hists(t, s, &gap, &away, &wait);
 	json_hist(out, "gap_ns", &gap);
 	fprintf(out, ",");

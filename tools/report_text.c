@@ -80,7 +80,7 @@ static void text_counts(FILE *out, const struct segment_listener *l)
 	fprintf(out, "\n");
 	fprintf(out,
 		"    queue now %" PRIu32 "%s  peak %" PRIu32 "  full %" PRIu64
-		"  drops %" PRIu64 "%s\n",
+		"  socket drops %" PRIu64 "%s\n",
 		l->live.queue_now, l->live.queue_known ? "" : " (sampled)",
 		l->queue_peak, l->full_events, l->live.drops,
 		l->live.live ? "" : " (sampled)");
@@ -201,8 +201,8 @@ static void text_listener(FILE *out, const struct segment_snapshot *p,
 	if (l->flags & AW_LF_DEFER_ACCEPT)
 		fprintf(out, "    TCP_DEFER_ACCEPT on: connections that have "
 			     "sent no data wait outside the accept queue, "
-			     "unseen by these figures; the drop count also "
-			     "counts the handshake ACKs it discards, so drops "
+			     "unseen by these figures; the socket drops also "
+			     "count the handshake ACKs it discards, so they "
 			     "alone are no sign of overflow here\n");
 	report_text_stack(out, "    ", "listen() called from",
 			  segment_stack_text(p, l->listen_stack));
@@ -260,7 +260,7 @@ static void text_total(FILE *out, const struct totals *t,
 		s->accepts, s->drained, errors, s->slow_events);
 	fprintf(out,
 		"    queue now %" PRIu32 "  peak %" PRIu32 "  full %" PRIu64
-		"  drops %" PRIu64 "\n",
+		"  socket drops %" PRIu64 "\n",
 		s->queue_now, s->queue_peak, s->full_events, s->drops);
 	totals_hists(t, s, &gap, &away, &wait);
 	text_hist(out, "gap", &gap, 0);

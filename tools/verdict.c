@@ -320,7 +320,7 @@ static void say_window(const struct verdict_window *w, char *dst, size_t len)
 	if (!w || !w->have)
 		return;
 	fmt_duration(span, sizeof(span), w->ns);
-	add(dst, len, "; over the last %s: +%" PRIu64 " dropped here", span,
+	add(dst, len, "; over the last %s: +%" PRIu64 " socket drops", span,
 	    w->drops);
 	if (w->have_netstat)
 		add(dst, len,
@@ -339,8 +339,8 @@ static void say_overflowing(const struct segment_listener *l,
 
 	add(v->evidence, sizeof(v->evidence),
 	    "queue seen full %" PRIu64 " time%s (depth > backlog %" PRIu32
-	    "), now %" PRIu32 ", %" PRIu64 " connection attempt%s dropped "
-	    "on this socket",
+	    "), now %" PRIu32 ", %" PRIu64 " socket drop%s (ss -m d: "
+	    "dropped SYNs and handshake ACKs, not connections)",
 	    l->full_events, plural(l->full_events), l->effective_backlog,
 	    l->live.queue_now, l->live.drops, plural(l->live.drops));
 	if (!drops_are_overflows(l))
@@ -349,7 +349,8 @@ static void say_overflowing(const struct segment_listener *l,
 		    "handshake ACKs it discards)");
 	say_window(w, v->evidence, sizeof(v->evidence));
 	add(v->fix, sizeof(v->fix),
-	    "clients' SYNs are dropped and retried after 1 s, 3 s, 7 s...: "
+	    "clients' SYNs (or handshake ACKs) are dropped and retried after "
+	    "1 s, 3 s, 7 s...: "
 	    "raise the backlog (to %" PRIu32 ", see BACKLOG SMALL) and make "
 	    "the accept loop keep up",
 	    sugg);

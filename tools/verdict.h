@@ -14,7 +14,7 @@
 enum verdict_kind {
 	VERDICT_STALLED = 0, /* now: waiting connections, nobody accepts (and,
 				over a window, nobody accepted) */
-	VERDICT_OVERFLOWING = 1,   /* the queue was seen full, SYNs dropped */
+	VERDICT_OVERFLOWING = 1,   /* the queue was seen full, or socket drops */
 	VERDICT_SLOW = 2,	   /* slow accept loop: connections waited */
 	VERDICT_BACKLOG_SMALL = 3, /* queue peak reached the backlog */
 	VERDICT_CLAMPED = 4,	   /* somaxconn cut the requested backlog */
@@ -45,7 +45,8 @@ struct verdict_window {
 	int have;
 	uint64_t ns; /* between the two snapshots */
 	uint64_t accepts;
-	uint64_t drops; /* the socket's sk_drops */
+	uint64_t drops; /* the socket's sk_drops (ss -m d): dropped SYNs and
+			   handshake ACKs, not connections */
 	uint64_t full_events;
 	uint64_t slow_events;
 	int have_netstat;

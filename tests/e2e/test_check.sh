@@ -132,6 +132,18 @@ aw_range "$AW_TMP/o.json" "$L['window']['listen_drops']" 1 100000
 aw_range "$AW_TMP/o.json" "$L['verdicts'][0]['facts']['full_events']" 1 100000
 grep -q "TcpExtListenOverflows +[1-9]" <<<"$(aw_json_get "$AW_TMP/o.json" "$L['verdicts'][0]['evidence']")" ||
 	aw_fail "OVERFLOWING evidence lacks the namespace counter rise"
+# The socket's drop counter (ss -m's d) counts dropped SYNs and handshake
+# ACKs, not connections: named "socket drops" everywhere, "drops" kept in
+# JSON for compatibility.
+aw_expect "$AW_TMP/o.json" "$L['verdicts'][0]['facts']['socket_drops'] == $L['verdicts'][0]['facts']['drops'] > 0" True
+aw_expect "$AW_TMP/o.json" "$L['window']['socket_drops'] == $L['window']['drops']" True
+"$AW_TOOL" check --interval 0 "$O_PID" >"$AW_TMP/o.txt"
+grep -q "OVERFLOWING: .*[0-9] socket drops (ss -m d: dropped SYNs and handshake ACKs, not connections)" "$AW_TMP/o.txt" ||
+	aw_fail "OVERFLOWING text does not name socket drops: $(cat "$AW_TMP/o.txt")"
+grep -q "connection attempts\? dropped" "$AW_TMP/o.txt" && aw_fail "text counts drops as connections: $(cat "$AW_TMP/o.txt")"
+"$AW_TOOL" stat --json "$O_PID" >"$AW_TMP/os.json" || aw_fail "stat --json"
+aw_expect "$AW_TMP/os.json" "processes[0]['listeners'][0]['socket_drops'] == processes[0]['listeners'][0]['drops'] > 0" True
+"$AW_TOOL" stat "$O_PID" | grep -q "  socket drops [1-9]" || aw_fail "stat text does not name socket drops"
 aw_stop "$O_PID"
 
 # STALLED: stopped with connections waiting.
