@@ -38,8 +38,8 @@ static uint32_t own_pid_ns(void)
 	if (__atomic_load_n(&read_by, __ATOMIC_ACQUIRE) == pid)
 		return __atomic_load_n(&ns, __ATOMIC_RELAXED);
 	struct stat st;
-	uint32_t v = stat("/proc/self/ns/pid", &st) == 0 ? (uint32_t)st.st_ino
-							 : 0;
+	uint32_t v =
+	    stat("/proc/self/ns/pid", &st) == 0 ? (uint32_t)st.st_ino : 0;
 	__atomic_store_n(&ns, v, __ATOMIC_RELAXED);
 	__atomic_store_n(&read_by, pid, __ATOMIC_RELEASE);
 	return v;

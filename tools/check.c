@@ -253,8 +253,8 @@ static void text_listener(const struct segment_snapshot *p,
 	if (n == 0 && nh > 0) {
 		char span[FMT_DURATION_LEN];
 		fmt_duration(span, sizeof(span), w->recent_ns);
-		printf("  OK  within the last %s: backlog %" PRIu32
-		       ", %" PRIu64 " accepts since the listen\n",
+		printf("  OK  within the last %s: backlog %" PRIu32 ", %" PRIu64
+		       " accepts since the listen\n",
 		       span, l->effective_backlog, l->accepts);
 		text_history(h, nh);
 		return;

@@ -62,7 +62,7 @@ static const char *stale_reason(const struct segment_snapshot *snap)
 }
 
 static void gc_one(const struct segment_ref *ref, int dry_run,
-		  struct gc_counts *c)
+		   struct gc_counts *c)
 {
 	struct segment_snapshot snap;
 	char err[SEGMENT_ERR_LEN];

@@ -252,9 +252,8 @@ static void text_row(const struct socket_row *r)
 			break; /* the first owner with a problem speaks */
 	}
 	fmt_printable(addr, sizeof(addr), r->e->address, sizeof(r->e->address));
-	printf("%-28s %7" PRIu32 " %7" PRIu32 "  %-9s %-7s %-18s %s\n",
-	       addr, r->e->rqueue, r->e->wqueue, req, clamp, verdict,
-	       procs);
+	printf("%-28s %7" PRIu32 " %7" PRIu32 "  %-9s %-7s %-18s %s\n", addr,
+	       r->e->rqueue, r->e->wqueue, req, clamp, verdict, procs);
 }
 
 static void json_owner(const struct owner *o)

@@ -101,14 +101,12 @@ static int update_one(struct recent_table *t, const struct segment_snapshot *p,
 	uint64_t ob = verdict_overflow_bound(p, l);
 	uint64_t sb = verdict_slow_bound(p, l);
 	uint64_t pb = verdict_peak_bound(p, l);
-	e->overflow_last_ns =
-	    moved(e->overflow_last_ns,
-		  !known || l->full_events > e->full_events ||
-		      l->live.drops > e->drops,
-		  ob);
-	e->slow_last_ns =
-	    moved(e->slow_last_ns, !known || l->slow_events > e->slow_events,
-		  sb);
+	e->overflow_last_ns = moved(e->overflow_last_ns,
+				    !known || l->full_events > e->full_events ||
+					l->live.drops > e->drops,
+				    ob);
+	e->slow_last_ns = moved(e->slow_last_ns,
+				!known || l->slow_events > e->slow_events, sb);
 	e->peak_last_ns =
 	    moved(e->peak_last_ns, !known || l->queue_peak > e->queue_peak, pb);
 	e->full_events = l->full_events;
@@ -156,8 +154,8 @@ int recent_default_path(char *dst, size_t len)
 	if (xdg && xdg[0] == '/')
 		n = snprintf(dst, len, "%s/acceptwatch/check.state", xdg);
 	else if (home && home[0] == '/')
-		n = snprintf(dst, len, "%s/.local/state/acceptwatch/check.state",
-			     home);
+		n = snprintf(dst, len,
+			     "%s/.local/state/acceptwatch/check.state", home);
 	else
 		return -1;
 	return n > 0 && (size_t)n < len ? 0 : -1;
@@ -230,7 +228,8 @@ int recent_load(struct recent_table *t, const char *path, char *err,
 	int ret = 0;
 	if (!fgets(line, sizeof(line), f) ||
 	    strcmp(line, RECENT_MAGIC "\n") != 0) {
-		snprintf(err, errlen, "%s: not an acceptwatch state file", path);
+		snprintf(err, errlen, "%s: not an acceptwatch state file",
+			 path);
 		ret = -1;
 	}
 	while (ret == 0 && fgets(line, sizeof(line), f)) {

@@ -54,8 +54,8 @@ int segment_name_parse(const char *name, struct segment_ref *ref)
 			return -1;
 		ref->ns_pid = (pid_t)a;
 	} else {
-		if (*p != '.' ||
-		    parse_number(p + 1, INT_MAX, &b, &p) || *p != '\0')
+		if (*p != '.' || parse_number(p + 1, INT_MAX, &b, &p) ||
+		    *p != '\0')
 			return -1;
 		ref->pid_ns = (uint32_t)a;
 		ref->ns_pid = (pid_t)b;
@@ -150,7 +150,8 @@ static int list_names(struct segment_ref **refs, size_t *n, char *err,
 			continue;
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 16;
-			struct segment_ref *p = realloc(*refs, cap * sizeof(*p));
+			struct segment_ref *p =
+			    realloc(*refs, cap * sizeof(*p));
 			if (!p) {
 				snprintf(err, errlen, "out of memory");
 				closedir(d);
@@ -231,8 +232,7 @@ static int ref_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-int segment_scan(struct segment_ref **refs, size_t *n, char *err,
-		 size_t errlen)
+int segment_scan(struct segment_ref **refs, size_t *n, char *err, size_t errlen)
 {
 	if (list_names(refs, n, err, errlen))
 		return -1;

@@ -20,10 +20,8 @@
 #include "segment_check.h"
 #include "segment_name.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -550,9 +548,8 @@ static int visible_here(const struct segment_ref *ref,
 {
 	uint32_t ns = ref->pid_ns ? ref->pid_ns : snap->header.pid_ns;
 
-	if (!ref->hidden &&
-	    !(ref->pid_ns == 0 && snap->header.pid_ns != 0 &&
-	      snap->header.pid_ns != segment_own_pid_ns()))
+	if (!ref->hidden && !(ref->pid_ns == 0 && snap->header.pid_ns != 0 &&
+			      snap->header.pid_ns != segment_own_pid_ns()))
 		return SEGMENT_OK;
 	snprintf(err, errlen,
 		 "written in PID namespace %u, not visible from here: left "

@@ -95,10 +95,10 @@ struct segment_stack {
 /* One process's segment, copied. */
 struct segment_snapshot {
 	char name[SEGMENT_NAME_LEN]; /* "acceptwatch.1234" */
-	pid_t pid;	  /* as /proc numbers it here; 0: exited (a name of
-			     another namespace that no process has now) */
-	pid_t ns_pid;	  /* as the name says: in the process's namespace */
-	uint32_t pid_ns;  /* the name's PID namespace, 0: a short name */
+	pid_t pid;	 /* as /proc numbers it here; 0: exited (a name of
+			    another namespace that no process has now) */
+	pid_t ns_pid;	 /* as the name says: in the process's namespace */
+	uint32_t pid_ns; /* the name's PID namespace, 0: a short name */
 	struct aw_seg_header header;
 	char comm[AW_COMM_LEN + 1];
 	int alive;	 /* the same process still runs (pid and start time) and

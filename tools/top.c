@@ -292,8 +292,7 @@ static void render(FILE *out, const struct report *cur,
 		   int width, int max_rows)
 {
 	char line[1024], when[16], comm[FMT_PRINTABLE_LEN(AW_COMM_LEN)],
-	    addr[FMT_PRINTABLE_LEN(AW_ADDR_LEN)],
-	    bar[TOP_BAR + 3], q[40];
+	    addr[FMT_PRINTABLE_LEN(AW_ADDR_LEN)], bar[TOP_BAR + 3], q[40];
 	char gap[FMT_DURATION_LEN], away[FMT_DURATION_LEN],
 	    wait[FMT_DURATION_LEN];
 	size_t n = 0;

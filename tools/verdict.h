@@ -14,8 +14,8 @@
 enum verdict_kind {
 	VERDICT_STALLED = 0, /* now: waiting connections, nobody accepts (and,
 				over a window, nobody accepted) */
-	VERDICT_OVERFLOWING = 1,   /* the queue was seen full, or socket drops */
-	VERDICT_SLOW = 2,	   /* slow accept loop: connections waited */
+	VERDICT_OVERFLOWING = 1, /* the queue was seen full, or socket drops */
+	VERDICT_SLOW = 2,	 /* slow accept loop: connections waited */
 	VERDICT_BACKLOG_SMALL = 3, /* queue peak reached the backlog */
 	VERDICT_CLAMPED = 4,	   /* somaxconn cut the requested backlog */
 	VERDICT_KINDS = 5,

@@ -145,8 +145,7 @@ static void test_printable(void **state)
 	char buf[8], big[FMT_PRINTABLE_LEN(16)];
 	const char raw[3] = {'a', '\n', 'b'}; /* unterminated */
 
-	assert_string_equal(fmt_printable(buf, sizeof(buf), raw, 3),
-			    "a\\x0ab");
+	assert_string_equal(fmt_printable(buf, sizeof(buf), raw, 3), "a\\x0ab");
 	assert_string_equal(fmt_printable(buf, sizeof(buf), "", 5), "-");
 	assert_string_equal(fmt_printable(buf, sizeof(buf), "0123456789", 10),
 			    "0123456");

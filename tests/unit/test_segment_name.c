@@ -42,15 +42,23 @@ static void test_not_names(void **state)
 {
 	struct segment_ref r;
 	static const char *const bad[] = {
-	    "acceptwatch.",	       "acceptwatch.0",
-	    "acceptwatch.01",	       "acceptwatch.2147483648",
-	    "acceptwatch.12x",	       "acceptwatch.4294967296.1",
-	    "acceptwatch.4026532177.", "acceptwatch.4026532177.0",
-	    "acceptwatch.1.2.3",       "acceptwatch..1",
-	    "acceptwatch.-1",	       "acceptwatch.1 ",
+	    "acceptwatch.",
+	    "acceptwatch.0",
+	    "acceptwatch.01",
+	    "acceptwatch.2147483648",
+	    "acceptwatch.12x",
+	    "acceptwatch.4294967296.1",
+	    "acceptwatch.4026532177.",
+	    "acceptwatch.4026532177.0",
+	    "acceptwatch.1.2.3",
+	    "acceptwatch..1",
+	    "acceptwatch.-1",
+	    "acceptwatch.1 ",
 	    "acceptwatch.4026532177.2147483648",
-	    "acceptwatch.notapid",     "other.1",
-	    ".acceptwatch.1",	       "",
+	    "acceptwatch.notapid",
+	    "other.1",
+	    ".acceptwatch.1",
+	    "",
 	};
 	(void)state;
 
