@@ -61,6 +61,10 @@ UNIT_DEPS_test_netstat := tools/netstat.c
 UNIT_DEPS_test_totals := tools/totals.c shim/histogram.c
 UNIT_DEPS_test_bypass := tools/bypass.c tools/procinfo.c
 UNIT_DEPS_test_segment_name := tools/segment_name.c
+UNIT_DEPS_test_verdict_window := tools/verdict.c tools/recent.c \
+	tools/format.c shim/histogram.c tools/segment_reader.c \
+	tools/segment_check.c tools/segment_name.c tools/procinfo.c \
+	tools/bypass.c
 
 DEB_PACKAGES := libunwind-dev uthash-dev libcmocka-dev pkg-config iproute2 \
 	procps util-linux valgrind strace

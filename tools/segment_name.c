@@ -77,9 +77,18 @@ static uint32_t pid_ns_of(pid_t pid)
 	return stat(path, &st) == 0 ? (uint32_t)st.st_ino : 0;
 }
 
+/* Asked once per reader (a process never changes PID namespace), by any of
+ * the snapshot threads (gather.c): they agree on the value. */
 uint32_t segment_own_pid_ns(void)
 {
-	return pid_ns_of(0);
+	static int known;
+	static uint32_t ns;
+
+	if (!__atomic_load_n(&known, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&ns, pid_ns_of(0), __ATOMIC_RELAXED);
+		__atomic_store_n(&known, 1, __ATOMIC_RELEASE);
+	}
+	return __atomic_load_n(&ns, __ATOMIC_RELAXED);
 }
 
 /* The pid of pid in its own namespace: the last NSpid field. 0 unknown. */
