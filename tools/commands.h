@@ -30,7 +30,7 @@ int check_parse_window(const char *arg, uint64_t *ns);
 /* acceptwatch top [--interval SEC] [--once] [--window DUR] */
 int top_command(int argc, char **argv);
 
-/* acceptwatch listeners [--json] */
+/* acceptwatch listeners [--json] [--window DUR] */
 int listeners_command(int argc, char **argv);
 
 /* acceptwatch gc [--dry-run]: remove segments of exited processes and of

@@ -12,6 +12,7 @@
 #include "format.h"
 #include "live.h"
 #include "procinfo.h"
+#include "recent.h"
 #include "report.h"
 #include "segment_reader.h"
 #include "sockdiag.h"
@@ -59,6 +60,15 @@ struct listeners_state {
 	size_t proc_unreadable; /* fd directories we may not read */
 };
 
+/*
+ * When each listener's trouble last rose: check's state file, read once
+ * by listeners_command before any snapshot, then each snapshot as it is
+ * taken, so the VERDICT column judges check's default window as check
+ * does. Freed at the end of listeners_command.
+ */
+static struct recent_table listeners_mem;
+static uint64_t listeners_recent_ns = VERDICT_DEFAULT_RECENT_NS;
+
 static const struct segment_snapshot *cache_get(struct listeners_state *s,
 						pid_t pid)
 {
@@ -82,6 +92,8 @@ static const struct segment_snapshot *cache_get(struct listeners_state *s,
 	    segment_snapshot(pid, snap, err, sizeof(err)) == SEGMENT_OK &&
 	    snap->alive) {
 		live_apply(&s->live, snap);
+		/* Out of memory: a looser bound, never a wrong one. */
+		recent_update_snapshot(&listeners_mem, snap);
 	} else if (snap) {
 		segment_snapshot_free(snap);
 		free(snap);
@@ -196,10 +208,15 @@ static int row_cmp(const void *a, const void *b)
 static const char *owner_verdict(const struct owner *o, int *n_out,
 				 struct verdict *v)
 {
+	struct verdict_window w;
+
 	*n_out = 0;
 	if (!o->l)
 		return NULL;
-	*n_out = verdict_assess(o->snap, o->l, NULL, v);
+	memset(&w, 0, sizeof(w));
+	w.recent_ns = listeners_recent_ns;
+	recent_apply(&listeners_mem, o->snap, o->l, &w);
+	*n_out = verdict_assess(o->snap, o->l, &w, v);
 	return *n_out ? verdict_name(v[0].kind) : "OK";
 }
 
@@ -373,6 +390,7 @@ static int parse_opts(int argc, char **argv, int *json)
 {
 	static const struct option longopts[] = {
 	    {"json", no_argument, NULL, 'j'},
+	    {"window", required_argument, NULL, 'w'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -380,13 +398,24 @@ static int parse_opts(int argc, char **argv, int *json)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+jh", longopts, NULL)) != -1) {
+	listeners_recent_ns = VERDICT_DEFAULT_RECENT_NS;
+	while ((c = getopt_long(argc, argv, "+jw:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			*json = 1;
 			break;
+		case 'w':
+			if (check_parse_window(optarg, &listeners_recent_ns)) {
+				aw_error("listeners: --window wants a duration "
+					 "(300, 90s, 5m, 1h; 0 for none; at "
+					 "most a day), not '%s'",
+					 optarg);
+				return -1;
+			}
+			break;
 		case 'h':
-			printf("usage: acceptwatch listeners [--json]\n");
+			printf("usage: acceptwatch listeners [--json] "
+			       "[--window DUR]\n");
 			return 1;
 		default:
 			aw_error("listeners: unknown option '%s'",
@@ -417,9 +446,15 @@ int listeners_command(int argc, char **argv)
 		live_free(&s.live);
 		return AW_EXIT_USAGE;
 	}
+	char path[4096], why[512];
+	recent_init(&listeners_mem);
+	if (recent_default_path(path, sizeof(path)) == 0 &&
+	    recent_load(&listeners_mem, path, why, sizeof(why)))
+		recent_free(&listeners_mem); /* check says why; not used */
 	s.row = calloc(s.table.n ? s.table.n : 1, sizeof(*s.row));
 	if (!s.row) {
 		aw_error("listeners: out of memory");
+		recent_free(&listeners_mem);
 		state_free(&s);
 		return AW_EXIT_USAGE;
 	}
@@ -429,6 +464,7 @@ int listeners_command(int argc, char **argv)
 	qsort(s.row, s.table.n, sizeof(*s.row), row_cmp);
 	print_all(&s, json);
 	state_free(&s);
+	recent_free(&listeners_mem);
 	if (fflush(stdout)) {
 		aw_error("stdout: %s", strerror(errno));
 		return 1;

@@ -117,18 +117,26 @@ static int update_one(struct recent_table *t, const struct segment_snapshot *p,
 	return 0;
 }
 
+int recent_update_snapshot(struct recent_table *t,
+			   const struct segment_snapshot *p)
+{
+	int ret = 0;
+
+	if (!p->alive)
+		return 0;
+	for (uint32_t j = 0; j < p->n_listeners; j++)
+		if (update_one(t, p, &p->listener[j]))
+			ret = -1;
+	return ret;
+}
+
 int recent_update(struct recent_table *t, const struct report *r)
 {
 	int ret = 0;
 
-	for (size_t i = 0; i < r->n_proc; i++) {
-		const struct segment_snapshot *p = &r->proc[i];
-		if (!p->alive)
-			continue;
-		for (uint32_t j = 0; j < p->n_listeners; j++)
-			if (update_one(t, p, &p->listener[j]))
-				ret = -1;
-	}
+	for (size_t i = 0; i < r->n_proc; i++)
+		if (recent_update_snapshot(t, &r->proc[i]))
+			ret = -1;
 	return ret;
 }
 

@@ -50,6 +50,10 @@ void recent_free(struct recent_table *t);
  * out of memory (the table stays usable). */
 int recent_update(struct recent_table *t, const struct report *r);
 
+/* The same for the listeners of one snapshot (of a live process). */
+int recent_update_snapshot(struct recent_table *t,
+			   const struct segment_snapshot *p);
+
 /* The remembered *_last_ns of listener l of p into w (0 when unknown). */
 void recent_apply(const struct recent_table *t,
 		  const struct segment_snapshot *p,

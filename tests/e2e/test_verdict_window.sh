@@ -2,7 +2,7 @@
 # check and top judge a verdict window (default 5 minutes; --window here,
 # 3 s, to be quick): a listener that overflowed and then stayed quiet past
 # the window passes check (exit 0), its overflow told as history
-# ("earlier"), and top's STATE is OK. Within the window it is OVERFLOWING,
+# ("earlier"), and top's STATE and listeners' VERDICT are OK. Within the window it is OVERFLOWING,
 # exit 1. A server that keeps accepting after the burst (its probes stay
 # fresh, so the segment alone cannot date the burst) clears too once check
 # has seen the counters stand still past the window (its state file); with
@@ -53,6 +53,11 @@ grep -q "^  earlier, OVERFLOWING: .*last rose .* ago or earlier, before the 3.00
 grep -Eq "^$Q_PID .* OK$" "$AW_TMP/top.txt" || aw_fail "top STATE: $(cat "$AW_TMP/top.txt")"
 "$AW_TOOL" top --once --interval 0.2 --window 0 >"$AW_TMP/top0.txt" || aw_fail "top exited $?"
 grep -Eq "^$Q_PID .* OVERFLOWING$" "$AW_TMP/top0.txt" || aw_fail "top STATE, no window: $(cat "$AW_TMP/top0.txt")"
+# listeners' VERDICT column: the same judgement.
+"$AW_TOOL" listeners --window $W >"$AW_TMP/l.txt" || aw_fail "listeners exited $?"
+grep -Eq ":$Q_PORT .* OK +$Q_PID/server$" "$AW_TMP/l.txt" || aw_fail "listeners verdict: $(cat "$AW_TMP/l.txt")"
+"$AW_TOOL" listeners --window 0 >"$AW_TMP/l0.txt" || aw_fail "listeners exited $?"
+grep -Eq ":$Q_PORT .* OVERFLOWING +$Q_PID/server$" "$AW_TMP/l0.txt" || aw_fail "listeners verdict, no window: $(cat "$AW_TMP/l0.txt")"
 aw_stop "$Q_PID"
 
 # Busy after the burst: one connection every 50 ms keeps the probes fresh.
