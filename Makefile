@@ -123,11 +123,11 @@ $(TSAN_TOOL): $(call TOOL_OBJ,tsan)
 
 $(B)/asan/tests/%: tests/e2e/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< -lpthread -lm
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< -lpthread -lm -ldl
 
 $(B)/rel/tests/%: tests/e2e/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< -lpthread -lm
+	$(CC) $(ALL_CFLAGS) -o $@ $< -lpthread -lm -ldl
 
 # A static build of the test server: a program LD_PRELOAD cannot reach.
 $(B)/rel/tests/server-static: tests/e2e/server.c
@@ -149,6 +149,11 @@ $(SMALLMAP_SHIM): $(call SHIM_OBJ,smallmap) shim/libacceptwatch.map
 	$(CC) $(ALL_CFLAGS) $(SHIM_LDFLAGS) -o $@ $(call SHIM_OBJ,smallmap) \
 		$(SHIM_LIBS)
 
+# A library whose constructor listens (tests/e2e/test_loader_lock.sh).
+$(B)/rel/tests/libctorlisten.so: tests/e2e/lib/ctorlisten.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $<
+
 # Counts the shim's own lock calls (tests/e2e/test_dup_and_high_fds.sh).
 $(B)/rel/tests/liblockcount.so: tests/e2e/lib/lockcount.c
 	@mkdir -p $(@D)
@@ -160,7 +165,7 @@ $(B)/rel/bench/%: tests/bench/%.c
 
 $(B)/tsan/tests/%: tests/e2e/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -o $@ $< -lpthread -lm
+	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -o $@ $< -lpthread -lm -ldl
 
 .SECONDEXPANSION:
 $(B)/asan/tests/test_%: tests/unit/test_%.c $$(UNIT_DEPS_test_$$*)
@@ -227,7 +232,8 @@ fuzz: test-build
 test-build: all $(ASAN_SHIM) $(TSAN_SHIM) $(ASAN_TOOL) $(TSAN_TOOL) \
 	$(E2E_BIN) $(BENCH_BIN) \
 	$(E2E_TSAN_BIN) $(E2E_REL_BIN) $(B)/rel/tests/libearly.so \
-	$(B)/rel/tests/liblockcount.so $(SMALLMAP_SHIM) \
+	$(B)/rel/tests/liblockcount.so $(B)/rel/tests/libctorlisten.so \
+	$(SMALLMAP_SHIM) \
 	$(B)/rel/tests/server-static $(UNIT_BIN) $(FUZZ_BIN)
 
 check: deps
