@@ -43,13 +43,8 @@ static void *listening(void *arg)
 {
 	(void)arg;
 	for (long i = 0; i < rounds; i++) {
-		struct sockaddr_in sin = {.sin_family = AF_INET};
-		int l = socket(AF_INET, SOCK_STREAM, 0);
+		int l = loopback_listener(0, 5, NULL);
 		if (l < 0)
-			die_errno("socket");
-		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		if (bind(l, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-		    listen(l, 5) < 0)
 			die_errno("listen");
 		close(l);
 	}
