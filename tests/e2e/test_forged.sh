@@ -27,10 +27,12 @@ stat = open("/proc/%d/stat" % pid).read()
 ticks = int(stat[stat.rindex(")") + 2:].split()[19])
 b[60:64] = struct.pack("<i", pid)
 b[64:72] = struct.pack("<Q", ticks)
-# Every stripe of slot 0 claims 999999 accepts / 4.
-for i in range(4):
-    off = 192 + 320 + i * 14720
-    b[off:off + 8] = struct.pack("<Q", 999999 // 4)
+# The stripes of slot 0 (listener_offset, then its stripe_ref[] of
+# segment offsets; accepts first in a stripe) claim 999999 accepts.
+lo = struct.unpack("<I", b[24:28])[0]
+refs = [r for r in struct.unpack("<4I", b[lo + 272:lo + 288]) if r]
+for r in refs:
+    b[r:r + 8] = struct.pack("<Q", 999999 // len(refs))
 open(dst, "wb").write(b)
 PY
 # The root server: its segment name planted by uid 65534 before exec.
@@ -63,4 +65,9 @@ grep -q "owned by uid 65534, but process $F_PID runs as uid 0" "$AW_TMP/all.err"
 	aw_fail "scan: not named planted: $(cat "$AW_TMP/all.err")"
 "$AW_TOOL" check --interval 0 >"$AW_TMP/c.txt" 2>&1 && aw_fail "check (scan) exit 0 on a planted segment"
 aw_stop "$F_PID"
+# The planted figures are readable as such: once its pid names no process,
+# the file is an exited process's segment, and shows them (with --all).
+"$AW_TOOL" stat --json --all "$F_PID" >"$AW_TMP/dead.json" || aw_fail "stat --all of the planted file"
+aw_expect "$AW_TMP/dead.json" "processes[0]['exited']" True
+aw_range "$AW_TMP/dead.json" "processes[0]['listeners'][0]['accepts']" 999996 999999
 echo PASS
