@@ -171,6 +171,14 @@ deps:
 	need strace "command -v strace"; \
 	need nginx "command -v nginx || test -x /usr/sbin/nginx"; \
 	need redis-server "command -v redis-server"; \
+	need libmicrohttpd-dev "pkg-config --exists libmicrohttpd"; \
+	need prometheus "command -v prometheus && command -v promtool"; \
+	need clang "command -v clang"; \
+	need cppcheck "command -v cppcheck"; \
+	need clang-format "command -v clang-format"; \
+	need systemd "command -v systemd-analyze"; \
+	need python3 "command -v python3"; \
+	need curl "command -v curl"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 		echo "acceptwatch: missing packages:$$missing"; \
