@@ -43,8 +43,13 @@ void report_json_frames(FILE *out, const char *text);
 /* A JSON string of at most len bytes of s (cut at a NUL). */
 void report_json_str(FILE *out, const char *s, size_t len);
 
-/* The Prometheus text format (README: Monitoring). */
-void report_prometheus(FILE *out, const struct report *r);
+/*
+ * The Prometheus text format (README: Monitoring with Prometheus): socket
+ * series once per socket, process series once per process and listener,
+ * or, by_socket, summed per socket without pid labels. 0, or -1 when out
+ * of memory (nothing written).
+ */
+int report_prometheus(FILE *out, const struct report *r, int by_socket);
 
 /*
  * A Prometheus label value: backslash, double quote and newline escaped,
