@@ -23,6 +23,10 @@ SHIM_CFLAGS = -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 SHIM_LDFLAGS = -shared -Wl,--version-script=shim/libacceptwatch.map \
 	-Wl,-z,now -Wl,-z,relro -Wl,--no-undefined
 SHIM_LIBS = -ldl -lpthread
+# The exporter (tools/serve.c) serves HTTP with libmicrohttpd.
+MHD_CFLAGS = $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+TOOL_LIBS = -lpthread -lm $(MHD_LIBS)
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
@@ -76,13 +80,13 @@ $(B)/rel/shim/%.o: shim/%.c
 
 $(B)/rel/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -DAW_LIBDIR='"$(LIBDIR)"' -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(MHD_CFLAGS) -DAW_LIBDIR='"$(LIBDIR)"' -c -o $@ $<
 
 $(SHIM_LIB): $(call SHIM_OBJ,rel) shim/libacceptwatch.map
 	$(CC) $(ALL_CFLAGS) $(SHIM_LDFLAGS) -o $@ $(call SHIM_OBJ,rel) $(SHIM_LIBS)
 
 $(TOOL_BIN): $(call TOOL_OBJ,rel)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ -lpthread -lm
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(TOOL_LIBS)
 
 # --- sanitizer builds for the tests -------------------------------------
 $(B)/asan/shim/%.o: shim/%.c
@@ -114,11 +118,11 @@ $(TSAN_SHIM): $(call SHIM_OBJ,tsan) shim/libacceptwatch.map
 		$(call SHIM_OBJ,tsan) $(SHIM_LIBS)
 
 $(ASAN_TOOL): $(call TOOL_OBJ,asan)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $^ -lpthread -lm
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(TOOL_LIBS)
 
 # The reader takes snapshots in threads (tools/gather.c).
 $(TSAN_TOOL): $(call TOOL_OBJ,tsan)
-	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -o $@ $^ -lpthread -lm
+	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -o $@ $^ $(TOOL_LIBS)
 
 $(B)/asan/tests/%: tests/e2e/%.c
 	@mkdir -p $(@D)

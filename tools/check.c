@@ -9,6 +9,7 @@
  * network namespace from /proc/PID/net/netstat). --interval 0 reads once.
  */
 #include "commands.h"
+#include "usage.h"
 
 #include "format.h"
 #include "gather.h"
@@ -42,8 +43,7 @@ struct check_reading {
 
 static void check_usage(FILE *out)
 {
-	fprintf(out, "usage: acceptwatch check [--json] [--interval SEC] "
-		     "[PID...]\n");
+	usage_command(out, "check");
 }
 
 /* Seconds, 0 to an hour, decimals allowed. 0 or -1. */
@@ -73,7 +73,7 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
 	o->interval = 1.0;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+ji:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ji:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			o->json = 1;

@@ -8,6 +8,7 @@
  * can be matched: the /proc entries that could not be read are counted.
  */
 #include "commands.h"
+#include "usage.h"
 
 #include "format.h"
 #include "live.h"
@@ -371,13 +372,13 @@ static int parse_opts(int argc, char **argv, int *json)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+jh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			*json = 1;
 			break;
 		case 'h':
-			printf("usage: acceptwatch listeners [--json]\n");
+			usage_command(stdout, "listeners");
 			return 1;
 		default:
 			aw_error("listeners: unknown option '%s'",

@@ -4,6 +4,7 @@
  * its pid is the one its segment will be named after.
  */
 #include "commands.h"
+#include "usage.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -22,8 +23,7 @@
 
 static void run_usage(FILE *out)
 {
-	fprintf(out, "usage: acceptwatch run [--slow-ms N] [--log DEST] "
-		     "[--keep] -- CMD [ARGS...]\n");
+	usage_command(out, "run");
 }
 
 /*

@@ -11,6 +11,7 @@
  * exit().
  */
 #include "commands.h"
+#include "usage.h"
 
 #include "format.h"
 #include "gather.h"
@@ -99,7 +100,7 @@ static int term_setup(void)
 
 static void top_usage(FILE *out)
 {
-	fprintf(out, "usage: acceptwatch top [--interval SEC] [--once]\n");
+	usage_command(out, "top");
 }
 
 static int parse_opts(int argc, char **argv, struct top_opts *o)
@@ -115,7 +116,7 @@ static int parse_opts(int argc, char **argv, struct top_opts *o)
 	o->interval = 1.0;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+i:1h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:1h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			if (check_parse_interval(optarg, &o->interval) ||
