@@ -12,6 +12,8 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib/acceptwatch
 MANDIR ?= $(PREFIX)/share/man
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+DATADIR ?= $(PREFIX)/share/acceptwatch
 DESTDIR ?=
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -238,6 +240,11 @@ bench: deps
 	bash tests/bench/run.sh
 
 # --- install -------------------------------------------------------------
+# The systemd units (dist/systemd) name the default paths; installed with
+# the ones of this PREFIX. The preload drop-in is an example to copy.
+SYSTEMD_UNITS := $(notdir $(wildcard dist/systemd/*.service dist/systemd/*.timer))
+SYSTEMD_PATHS = -e 's,/usr/local/bin/acceptwatch,$(BINDIR)/acceptwatch,g' \
+	-e 's,/usr/local/lib/acceptwatch,$(LIBDIR),g'
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
 	install -m 0755 $(TOOL_BIN) $(DESTDIR)$(BINDIR)/acceptwatch
@@ -245,8 +252,17 @@ install: all
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
 	install -m 0644 tools/acceptwatch.1 $(DESTDIR)$(MANDIR)/man1/acceptwatch.1
 	install -m 0644 shim/libacceptwatch.7 $(DESTDIR)$(MANDIR)/man7/libacceptwatch.7
+	install -d $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(DATADIR)
+	for f in $(SYSTEMD_UNITS); do \
+		sed $(SYSTEMD_PATHS) dist/systemd/$$f >$(DESTDIR)$(SYSTEMDDIR)/$$f && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/$$f || exit 1; done
+	sed $(SYSTEMD_PATHS) dist/systemd/acceptwatch-preload.conf \
+		>$(DESTDIR)$(DATADIR)/acceptwatch-preload.conf
 
 uninstall:
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMDDIR)/,$(SYSTEMD_UNITS))
+	rm -f $(DESTDIR)$(DATADIR)/acceptwatch-preload.conf
+	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 	rm -f $(DESTDIR)$(BINDIR)/acceptwatch $(DESTDIR)$(LIBDIR)/libacceptwatch.so
 	rm -f $(DESTDIR)$(MANDIR)/man1/acceptwatch.1 $(DESTDIR)$(MANDIR)/man7/libacceptwatch.7
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
