@@ -185,6 +185,7 @@ deps:
 	need systemd "command -v systemd-analyze"; \
 	need python3 "command -v python3"; \
 	need curl "command -v curl"; \
+	need jq "command -v jq"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 		echo "acceptwatch: missing packages:$$missing"; \
