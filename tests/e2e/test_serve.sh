@@ -12,7 +12,8 @@
 #    the accepts summed over processes equal to the clients counted, the
 #    socket series once per socket (3 processes on the pre-fork socket),
 #    build_info;
-#  - SIGTERM stops the exporter with status 0.
+#  - SIGTERM stops the exporter with status 0;
+#  - under ThreadSanitizer, concurrent scrapes and the stop report nothing.
 . "$AW_ROOT/tests/lib.sh"
 aw_enter_netns 16 "$@"
 aw_enter_private_shm "$@"
@@ -144,4 +145,31 @@ n=$(query "count_over_time(acceptwatch_processes[1m])")
 aw_stop "$SERVE_PID"
 rc=$?
 [ "$rc" = 0 ] || aw_fail "serve exited $rc on SIGTERM"
+
+# The server's thread and the reader's gather threads under
+# ThreadSanitizer: concurrent scrapes, a clean stop, no report.
+TSAN_TOOL=${AW_TSAN_TOOL:-$AW_ROOT/build/tsan/acceptwatch}
+TSAN_OPTIONS="halt_on_error=1:exitcode=66" "$TSAN_TOOL" serve --listen 127.0.0.1:0 \
+	2>"$AW_TMP/tsan.err" &
+T_PID=$!
+aw_register_pid "$T_PID"
+for ((i = 0; i < 200; i++)); do
+	turl=$(sed -n 's,^acceptwatch: serving \(http://.*\)$,\1,p' "$AW_TMP/tsan.err")
+	[ -n "$turl" ] && break
+	sleep 0.05
+done
+[ -n "$turl" ] || aw_fail "TSan serve did not start: $(cat "$AW_TMP/tsan.err")"
+cpids=()
+for i in 1 2 3 4; do
+	curl -sf -o "$AW_TMP/t$i.prom" "$turl" &
+	cpids+=($!)
+done
+for p in "${cpids[@]}"; do
+	wait "$p" || aw_fail "a concurrent scrape failed: $(cat "$AW_TMP/tsan.err")"
+done
+grep -q "^acceptwatch_processes 4$" "$AW_TMP/t4.prom" || aw_fail "TSan scrape: $(head "$AW_TMP/t4.prom")"
+aw_stop "$T_PID"
+rc=$?
+[ "$rc" = 0 ] || aw_fail "TSan serve exited $rc: $(cat "$AW_TMP/tsan.err")"
+if grep -q "ThreadSanitizer" "$AW_TMP/tsan.err"; then aw_fail "$(cat "$AW_TMP/tsan.err")"; fi
 echo ok
