@@ -332,7 +332,9 @@ static void check_report(const struct check_opts *o,
 	int first = 1;
 
 	if (o->json)
-		printf("{\"interval_ns\":%" PRIu64 ",\"listeners\":[",
+		printf("{\"schema\":%d,\"interval_ns\":%" PRIu64
+		       ",\"listeners\":[",
+		       REPORT_JSON_SCHEMA,
 		       a ? (uint64_t)(o->interval * 1e9) : 0);
 	for (size_t pi = 0; pi < b->r.n_proc; pi++) {
 		const struct segment_snapshot *p = &b->r.proc[pi];

@@ -321,7 +321,7 @@ static void print_all(const struct listeners_state *s, int json)
 				break;
 			}
 	if (json) {
-		printf("{\"listeners\":[");
+		printf("{\"schema\":%d,\"listeners\":[", REPORT_JSON_SCHEMA);
 		for (size_t i = 0; i < s->table.n; i++) {
 			if (i)
 				printf(",");

@@ -27,6 +27,11 @@ struct report {
  * are not printed here (the caller puts them on stderr). */
 void report_text(FILE *out, const struct report *r);
 
+/* The "schema" field of every JSON document the reader prints (stat,
+ * check, listeners): raised when a field changes meaning. 2: strings keep
+ * their UTF-8, the *_ms twins of nanosecond figures past 2^53. */
+#define REPORT_JSON_SCHEMA 2
+
 /* Exactly one JSON object, newline-terminated (see README for fields). */
 void report_json(FILE *out, const struct report *r);
 

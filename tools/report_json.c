@@ -20,9 +20,6 @@
 
 #include <inttypes.h>
 
-/* 2: utf-8 strings kept as they are, the *_ms twins of ns figures. */
-#define REPORT_JSON_SCHEMA 2
-
 #include <string.h>
 #include <sys/socket.h>
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# stat --json: a "schema" version; UTF-8 kept as it is (a server whose name
+# stat --json (and check, listeners): a "schema" version; UTF-8 kept as it is (a server whose name
 # is café comes back as café through python and jq, where it used to be
 # Ã©); the millisecond twins of figures past 2^53 agree with the
 # nanosecond ones (computed exactly, in python integers) and jq, which
@@ -51,4 +51,9 @@ PY
 want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["processes"][0]["start_real_ms"])' "$AW_TMP/s.json")
 [ "$(jq '.processes[0].start_real_ms' "$AW_TMP/s.json")" = "$want" ] ||
 	aw_fail "jq reads start_real_ms as $(jq '.processes[0].start_real_ms' "$AW_TMP/s.json"), want $want"
+# Every JSON document the reader prints carries the schema.
+"$AW_TOOL" check --json --interval 0 "$C_PID" >"$AW_TMP/c.json"
+[ "$(jq '.schema' "$AW_TMP/c.json")" = 2 ] || aw_fail "check --json schema: $(head -c 100 "$AW_TMP/c.json")"
+"$AW_TOOL" listeners --json >"$AW_TMP/l.json" || aw_fail "listeners --json"
+[ "$(jq '.schema' "$AW_TMP/l.json")" = 2 ] || aw_fail "listeners --json schema: $(head -c 100 "$AW_TMP/l.json")"
 echo ok
