@@ -66,6 +66,11 @@ UNIT_DEPS_test_segment_stacks := tools/segment_check.c
 UNIT_DEPS_test_netstat := tools/netstat.c
 UNIT_DEPS_test_totals := tools/totals.c shim/histogram.c
 UNIT_DEPS_test_bypass := tools/bypass.c tools/procinfo.c
+UNIT_DEPS_test_report_prom := tools/report_prom.c tools/report_text.c \
+	tools/format.c tools/segment_reader.c tools/segment_check.c \
+	tools/procinfo.c tools/bypass.c tools/live.c tools/totals.c \
+	tools/sockdiag.c shim/histogram.c
+UNIT_DEPS_test_usage := tools/usage.c
 
 DEB_PACKAGES := libunwind-dev uthash-dev libcmocka-dev pkg-config iproute2 \
 	procps util-linux valgrind strace
