@@ -64,6 +64,9 @@ static const struct prom_bound ms_bounds[] = {
     {"5", 5000},  {"10", 10000}, {"30", 30000}, {"60", 60000},
 };
 
+_Static_assert(sizeof(ms_bounds) <= sizeof(ns_bounds),
+	       "hist_family's le[] holds the longer list");
+
 size_t report_prom_escape(char *dst, size_t dstlen, const char *src,
 			  size_t srclen)
 {
@@ -467,6 +470,29 @@ static const struct aw_hist *pick(const struct segment_listener *l,
 				    : &l->queue_wait_ms;
 }
 
+/*
+ * aw_hist_count_le(h, b[k].v) for every bound, in one pass over the
+ * buckets (bounds ascending): the buckets wholly at or below a bound, the
+ * last (open-ended) bucket never. A scrape of many listeners spent a tenth
+ * of its time walking the buckets again for each bound.
+ */
+static void hist_le_counts(const struct aw_hist *h, const struct prom_bound *b,
+			   size_t nb, uint64_t *le)
+{
+	uint64_t n = 0;
+	size_t k = 0;
+
+	for (uint32_t i = 0; i + 1 < AW_HIST_BUCKETS && k < nb; i++) {
+		uint64_t high =
+		    aw_hist_bucket_low(i) + aw_hist_bucket_width(i) - 1;
+		while (k < nb && high > b[k].v)
+			le[k++] = n;
+		n += h->bucket[i];
+	}
+	while (k < nb)
+		le[k++] = n;
+}
+
 static void hist_family(FILE *out, const struct prom_doc *d, const char *name,
 			const char *help, enum prom_hist which)
 {
@@ -474,6 +500,7 @@ static void hist_family(FILE *out, const struct prom_doc *d, const char *name,
 	size_t nb = which == HIST_WAIT ? sizeof(ms_bounds) / sizeof(*b)
 				       : sizeof(ns_bounds) / sizeof(*b);
 	double unit = which == HIST_WAIT ? 1e3 : 1e9;
+	uint64_t le[sizeof(ns_bounds) / sizeof(*ns_bounds)];
 	size_t n;
 	const struct prom_row *rows = process_rows(d, &n);
 
@@ -481,10 +508,10 @@ static void hist_family(FILE *out, const struct prom_doc *d, const char *name,
 	for (size_t i = 0; i < n; i++) {
 		const struct aw_hist *h = pick(figures(&rows[i]), which);
 		const char *labels = rows[i].labels;
+		hist_le_counts(h, b, nb, le);
 		for (size_t k = 0; k < nb; k++)
 			fprintf(out, "%s_bucket{%s,le=\"%s\"} %" PRIu64 "\n",
-				name, labels, b[k].le,
-				aw_hist_count_le(h, b[k].v));
+				name, labels, b[k].le, le[k]);
 		uint64_t c = aw_hist_count(h);
 		fprintf(out, "%s_bucket{%s,le=\"+Inf\"} %" PRIu64 "\n", name,
 			labels, c);

@@ -190,6 +190,49 @@ static void test_all_stalled(void **state)
 	free(t);
 }
 
+/* Bucket counts at each bound equal aw_hist_count_le(), for values on,
+ * around and between the bounds. */
+static void test_buckets(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *le;
+		uint64_t ns;
+	} b[] = {{"1e-05", 10000u},	{"0.0005", 500000u},
+		 {"0.001", 1000000u},	{"0.025", 25000000u},
+		 {"0.1", 100000000u},	{"1", 1000000000u},
+		 {"60", 60000000000ull}};
+	static const uint64_t v[] = {
+	    1,		 9999,	      10000,	      10001,	     499000,
+	    500000,	 999999,      1000000,	      1000001,	     24000000,
+	    25000000,	 99999999,    100000000,      100000001,     999999999,
+	    1000000000u, 5000000000u, 60000000000ull, 90000000000ull};
+	char line[512];
+
+	setup_report();
+	memset(&L[1].gap_ns, 0, sizeof(L[1].gap_ns));
+	for (size_t i = 0; i < sizeof(v) / sizeof(*v); i++)
+		aw_hist_record(&L[1].gap_ns, v[i]);
+	char *t = render(0);
+	for (size_t k = 0; k < sizeof(b) / sizeof(*b); k++) {
+		snprintf(line, sizeof(line),
+			 "acceptwatch_accept_gap_seconds_bucket{pid=\"11\","
+			 "comm=\"nginx\",address=\"127.0.0.1:80\",inode="
+			 "\"500\",fd=\"5\",le=\"%s\"} %llu",
+			 b[k].le,
+			 (unsigned long long)aw_hist_count_le(&L[1].gap_ns,
+							      b[k].ns));
+		assert_line(t, line);
+	}
+	snprintf(line, sizeof(line),
+		 "acceptwatch_accept_gap_seconds_bucket{pid=\"11\",comm="
+		 "\"nginx\",address=\"127.0.0.1:80\",inode=\"500\",fd="
+		 "\"5\",le=\"+Inf\"} %zu",
+		 sizeof(v) / sizeof(*v));
+	assert_line(t, line);
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +240,7 @@ int main(void)
 	    cmocka_unit_test(test_process_series),
 	    cmocka_unit_test(test_by_socket),
 	    cmocka_unit_test(test_all_stalled),
+	    cmocka_unit_test(test_buckets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
