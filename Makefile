@@ -47,6 +47,7 @@ SHIM_LIB := shim/libacceptwatch.so
 TOOL_BIN := tools/acceptwatch
 ASAN_SHIM := $(B)/asan/libacceptwatch.so
 TSAN_SHIM := $(B)/tsan/libacceptwatch.so
+SMALLMAP_SHIM := $(B)/smallmap/libacceptwatch.so
 ASAN_TOOL := $(B)/asan/acceptwatch
 TSAN_TOOL := $(B)/tsan/acceptwatch
 E2E_BIN := $(E2E_SRC:tests/e2e/%.c=$(B)/asan/tests/%)
@@ -149,6 +150,21 @@ $(B)/rel/tests/libearly.so: tests/e2e/lib/early.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $<
 
+# The shim with a flat fd map of 1024 bytes: descriptors past it take the
+# paged map, as those past 65535 do in the real one, under any fd limit.
+$(B)/smallmap/shim/%.o: shim/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SHIM_CFLAGS) -DAW_FD_MAP=1024 -c -o $@ $<
+
+$(SMALLMAP_SHIM): $(call SHIM_OBJ,smallmap) shim/libacceptwatch.map
+	$(CC) $(ALL_CFLAGS) $(SHIM_LDFLAGS) -o $@ $(call SHIM_OBJ,smallmap) \
+		$(SHIM_LIBS)
+
+# Counts the shim's own lock calls (tests/e2e/test_dup_and_high_fds.sh).
+$(B)/rel/tests/liblockcount.so: tests/e2e/lib/lockcount.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $< -ldl
+
 $(B)/rel/bench/%: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< -lpthread -lm
@@ -231,6 +247,7 @@ fuzz: test-build
 test-build: all $(ASAN_SHIM) $(TSAN_SHIM) $(ASAN_TOOL) $(TSAN_TOOL) \
 	$(E2E_BIN) $(BENCH_BIN) \
 	$(E2E_TSAN_BIN) $(E2E_REL_BIN) $(B)/rel/tests/libearly.so \
+	$(B)/rel/tests/liblockcount.so $(SMALLMAP_SHIM) \
 	$(B)/rel/tests/server-static $(UNIT_BIN) $(FUZZ_BIN)
 
 check: deps

@@ -1,6 +1,8 @@
 /* Log sink: stderr, syslog, a file opened per line, or nothing. */
 #include "log.h"
 
+#include "real.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -40,7 +42,7 @@ static int write_file(const char *path, const char *line, size_t len)
 		return -1;
 	int ret = write_all(fd, line, len);
 	int err = errno;
-	close(fd);
+	aw_real_close(fd);
 	errno = err;
 	return ret;
 }

@@ -53,6 +53,8 @@ int aw_real_close_range(unsigned int first, unsigned int last, int flags);
 void aw_real_closefrom(int lowfd);
 int aw_real_dup2(int oldfd, int newfd);
 int aw_real_dup3(int oldfd, int newfd, int flags);
+int aw_real_dup(int oldfd);
+int aw_real_fcntl(int fd, int cmd, void *arg, int use64);
 int aw_real_setuid(uid_t uid);
 int aw_real_seteuid(uid_t euid);
 int aw_real_setreuid(uid_t ruid, uid_t euid);
