@@ -135,8 +135,11 @@ static void test_socket_series_once(void **state)
 		       "1:80\",inode=\"500\"} 1");
 	assert_line(t, "acceptwatch_socket_processes{address=\"127.0.0.1:80\","
 		       "inode=\"500\"} 3");
-	assert_line(t, "acceptwatch_build_info{version=\"" AW_VERSION
-		       "\",abi=\"1\"} 1");
+	char info[128];
+	snprintf(info, sizeof(info),
+		 "acceptwatch_build_info{version=\"%s\",abi=\"%u\"} 1",
+		 AW_VERSION, (unsigned)AW_ABI_VERSION);
+	assert_line(t, info);
 	assert_line(t, "acceptwatch_processes 4");
 	free(t);
 }
