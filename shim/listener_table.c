@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "log.h"
 #include "probe.h"
+#include "real.h"
 #include "segment.h"
 #include "stacks.h"
 
@@ -40,8 +41,15 @@ static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
  * forked child (0: nothing registered yet, so nothing to forget). */
 static pid_t table_pid;
 
+/*
+ * Nothing that can take the dynamic loader's lock may run under the table
+ * lock: a library constructor that listens runs with the loader's lock held
+ * and then wants this one. Binding the real functions (dlsym) is done
+ * before, so that no call made under the lock binds.
+ */
 void aw_table_lock(void)
 {
+	aw_real_bind();
 	pthread_mutex_lock(&table_lock);
 }
 

@@ -109,6 +109,12 @@ static void bind_all(void)
 	hot_pointers();
 }
 
+void aw_real_bind(void)
+{
+	if (!binding)
+		pthread_once(&bind_once, bind_all);
+}
+
 /* The bound pointer, binding first if need be; NULL: use the syscall. */
 static void *bound(void **ptr)
 {

@@ -24,6 +24,9 @@ extern aw_accept_fn aw_next_accept __attribute__((visibility("hidden")));
 extern aw_accept4_fn aw_next_accept4 __attribute__((visibility("hidden")));
 extern aw_close_fn aw_next_close __attribute__((visibility("hidden")));
 
+/* Bind every real function now (dlsym: it takes the loader's lock). */
+void aw_real_bind(void);
+
 int aw_real_listen(int fd, int backlog);
 int aw_real_accept_slow(int fd, struct sockaddr *addr, socklen_t *len);
 int aw_real_accept4_slow(int fd, struct sockaddr *addr, socklen_t *len,

@@ -32,21 +32,9 @@ static __thread sigjmp_buf jump;
 
 static int make_listener(int flags, int *port)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM | flags, 0);
-
+	int fd = loopback_listener(flags, 4, port);
 	if (fd < 0)
-		die_errno("socket");
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-	    listen(fd, 4) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0)
 		die_errno("listen");
-	if (port)
-		*port = ntohs(sin.sin_port);
 	return fd;
 }
 

@@ -30,20 +30,7 @@ static volatile int stop;
 
 static int make_listener(void)
 {
-	struct sockaddr_in sin;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-
-	if (fd < 0)
-		return -1;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-	    listen(fd, 8) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return loopback_listener(SOCK_NONBLOCK, 8, NULL);
 }
 
 static void *accepting(void *arg)
