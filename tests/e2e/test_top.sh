@@ -18,6 +18,14 @@ kill -STOP "$STOP_PID"
 aw_register_pid $!
 "$AW_BIN/burst" --port "$SLOW_PORT" -n 12 --timeout-ms 20000 >/dev/null &
 aw_register_pid $!
+# The three connections queued on the stopped server (on a loaded machine
+# the client takes a while to start): at most 10 s.
+for ((i = 0; i < 200; i++)); do
+	ss -Hltn "sport = :$STOP_PORT" | grep -q "^LISTEN *3 " && break
+	sleep 0.05
+done
+ss -Hltn "sport = :$STOP_PORT" | grep -q "^LISTEN *3 " ||
+	aw_fail "3 connections not queued: $(ss -Hltn "sport = :$STOP_PORT")"
 sleep 0.3
 "$AW_TOOL" top --once --interval 1 >"$AW_TMP/top.txt" || aw_fail "top --once failed"
 cat "$AW_TMP/top.txt"
