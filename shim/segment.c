@@ -4,6 +4,7 @@
 #include "log.h"
 #include "clock.h"
 #include "probe.h"
+#include "real.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -246,26 +247,31 @@ void aw_segment_release(void)
 	seg_shared = 0;
 }
 
-void aw_segment_give_to(uid_t euid)
+int aw_segment_give_to(uid_t uid, uid_t *was)
 {
 	/* A vfork child (this memory, another process) drops root for
 	 * itself: the segment stays with the parent's user. */
-	if (!seg_shared || seg_owner_pid != (int)getpid() ||
-	    euid == (uid_t)-1 || geteuid() != 0 || aw_segment_now == NULL ||
-	    aw_segment_now->header.uid == (uint32_t)euid)
-		return;
+	struct aw_segment *seg = aw_segment_now;
+	if (!seg_shared || seg_owner_pid != (int)getpid() || uid == (uid_t)-1 ||
+	    seg == NULL || seg->header.uid == (uint32_t)uid)
+		return 0;
+	int saved = errno;
 	char name[32];
 	aw_segment_name(name, sizeof(name), seg_owner_pid);
 	int fd = shm_open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	if (fchown(fd, euid, (gid_t)-1) == 0)
-		__atomic_store_n(&aw_segment_now->header.uid, (uint32_t)euid,
+	int given = fd >= 0 && fchown(fd, uid, (gid_t)-1) == 0;
+	if (given) {
+		*was = (uid_t)seg->header.uid;
+		__atomic_store_n(&seg->header.uid, (uint32_t)uid,
 				 __ATOMIC_RELAXED);
-	else
+	} else {
 		aw_log("cannot give segment %s to uid %u: %s", name,
-		       (unsigned)euid, strerror(errno));
-	close(fd);
+		       (unsigned)uid, strerror(errno));
+	}
+	if (fd >= 0)
+		aw_real_close(fd);
+	errno = saved;
+	return given;
 }
 
 void aw_segment_write_begin(struct aw_listener *l)
