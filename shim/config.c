@@ -95,7 +95,7 @@ void aw_config_read(struct aw_config *c, aw_getenv_fn get, aw_warn_fn warn)
 {
 	memset(c, 0, sizeof(*c));
 	c->slow_ms = AW_SLOW_MS_DEFAULT;
-	c->log_kind = AW_LOG_STDERR;
+	c->log_kind = AW_LOG_NONE;
 
 	const char *v = get("ACCEPTWATCH_SLOW_MS");
 	if (v != NULL && aw_config_parse_ms(v, &c->slow_ms) != 0)
@@ -107,7 +107,7 @@ void aw_config_read(struct aw_config *c, aw_getenv_fn get, aw_warn_fn warn)
 	if (v != NULL && aw_config_parse_log(v, c) != 0)
 		warn_bad(warn, "ACCEPTWATCH_LOG", v,
 			 "stderr, none, syslog or an absolute file path",
-			 "stderr");
+			 "none");
 	v = get("ACCEPTWATCH_BACKLOG");
 	if (v != NULL && aw_config_parse_backlog(v, &c->raise_backlog) != 0)
 		warn_bad(warn, "ACCEPTWATCH_BACKLOG", v,

@@ -13,9 +13,10 @@
 #define AW_SLOW_MS_MAX 3600000u
 #define AW_LOG_PATH_MAX 256u
 
+/* Nothing by default: a preloaded host's output is its own. */
 enum aw_log_kind {
-	AW_LOG_STDERR = 0,
-	AW_LOG_NONE,
+	AW_LOG_NONE = 0,
+	AW_LOG_STDERR,
 	AW_LOG_SYSLOG,
 	AW_LOG_FILE,
 };

@@ -1,5 +1,8 @@
-/* Log sink: stderr, syslog, a file opened per line, or nothing. */
+/* Log sink: nothing (the default), stderr, syslog, or a file opened per line.
+ */
 #include "log.h"
+
+#include "real.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,14 +12,13 @@
 #include <syslog.h>
 #include <unistd.h>
 
-static const struct aw_config *log_config;
-/* Set once the file sink failed: later lines go to stderr. */
-static int log_file_failed;
+#define AW_LOG_LINE 512
+#define AW_HELD_LINES 4
 
-void aw_log_setup(const struct aw_config *c)
-{
-	log_config = c;
-}
+static const struct aw_config *log_config;
+/* Configuration warnings met before the sink was known. */
+static char held[AW_HELD_LINES][AW_LOG_LINE];
+static int held_count;
 
 static int write_all(int fd, const char *buf, size_t len)
 {
@@ -32,6 +34,7 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+/* Opened and closed per line: no descriptor of ours stays in the host. */
 static int write_file(const char *path, const char *line, size_t len)
 {
 	int fd = open(
@@ -39,76 +42,67 @@ static int write_file(const char *path, const char *line, size_t len)
 	if (fd < 0)
 		return -1;
 	int ret = write_all(fd, line, len);
-	int err = errno;
-	close(fd);
-	errno = err;
+	aw_real_close(fd);
 	return ret;
 }
 
 static void emit(const char *line, size_t len)
 {
-	enum aw_log_kind kind =
-	    log_config ? log_config->log_kind : AW_LOG_STDERR;
-	if (kind == AW_LOG_FILE && log_file_failed)
-		kind = AW_LOG_STDERR;
+	enum aw_log_kind kind = log_config ? log_config->log_kind : AW_LOG_NONE;
 
 	switch (kind) {
-	case AW_LOG_NONE:
-		return;
 	case AW_LOG_SYSLOG:
 		syslog(LOG_WARNING | LOG_DAEMON, "%.*s", (int)len - 1, line);
 		return;
 	case AW_LOG_FILE:
-		if (write_file(log_config->log_path, line, len) == 0)
-			return;
-		log_file_failed = 1;
-		char note[400];
-		int n = snprintf(note, sizeof(note),
-				 "acceptwatch[%d]: cannot write log file %s: "
-				 "%s; logging to stderr from now on\n",
-				 (int)getpid(), log_config->log_path,
-				 strerror(errno));
-		if (n > 0)
-			write_all(2, note,
-				  (size_t)n < sizeof(note) ? (size_t)n
-							   : sizeof(note) - 1);
-		write_all(2, line, len);
+		write_file(log_config->log_path, line, len);
 		return;
 	case AW_LOG_STDERR:
-	default:
 		write_all(2, line, len);
+		return;
+	case AW_LOG_NONE:
+	default:
+		return;
 	}
 }
 
-void aw_log(const char *fmt, ...)
+static void vlog(const char *fmt, va_list ap)
 {
-	int saved = errno;
-	char line[512];
+	char line[AW_LOG_LINE];
 	int head =
 	    snprintf(line, sizeof(line), "acceptwatch[%d]: ", (int)getpid());
-	va_list ap;
-	va_start(ap, fmt);
 	int body =
 	    vsnprintf(line + head, sizeof(line) - (size_t)head - 1, fmt, ap);
-	va_end(ap);
 	size_t len = (size_t)head + (body > 0 ? (size_t)body : 0);
 	if (len > sizeof(line) - 2)
 		len = sizeof(line) - 2;
 	line[len++] = '\n';
 	line[len] = '\0';
 	emit(line, len);
+}
+
+void aw_log(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(fmt, ap);
+	va_end(ap);
 	errno = saved;
 }
 
-void aw_log_stderr(const char *line)
+void aw_log_hold(const char *line)
+{
+	if (held_count < AW_HELD_LINES)
+		snprintf(held[held_count++], sizeof(held[0]), "%s", line);
+}
+
+void aw_log_setup(const struct aw_config *c)
 {
 	int saved = errno;
-	char buf[600];
-	int n = snprintf(buf, sizeof(buf), "acceptwatch[%d]: %s\n",
-			 (int)getpid(), line);
-	if (n > 0)
-		write_all(2, buf,
-			  (size_t)n < sizeof(buf) ? (size_t)n
-						  : sizeof(buf) - 1);
+	log_config = c;
+	for (int i = 0; i < held_count; i++)
+		aw_log("%s", held[i]);
+	held_count = 0;
 	errno = saved;
 }

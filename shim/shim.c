@@ -68,7 +68,7 @@ static void after_fork_child(void)
 
 static void init(void)
 {
-	aw_config_read(&aw_config, env, aw_log_stderr);
+	aw_config_read(&aw_config, env, aw_log_hold);
 	aw_log_setup(&aw_config);
 	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 	__atomic_store_n(&initialized, 1, __ATOMIC_RELEASE);

@@ -54,7 +54,7 @@ static void test_defaults(void **state)
 	struct aw_config c;
 	aw_config_read(&c, fake_get, fake_warn);
 	assert_int_equal(c.slow_ms, 50);
-	assert_int_equal(c.log_kind, AW_LOG_STDERR);
+	assert_int_equal(c.log_kind, AW_LOG_NONE);
 	assert_false(c.keep);
 	assert_int_equal(warning_count, 0);
 }
@@ -122,7 +122,7 @@ static void test_bad_value_warns_and_keeps_default(void **state)
 	aw_config_read(&c, fake_get, fake_warn);
 	assert_int_equal(c.slow_ms, 50);
 	assert_false(c.keep);
-	assert_int_equal(c.log_kind, AW_LOG_STDERR);
+	assert_int_equal(c.log_kind, AW_LOG_NONE);
 	assert_int_equal(warning_count, 3);
 	assert_non_null(strstr(warnings[0], "ACCEPTWATCH_SLOW_MS='fast'"));
 	assert_non_null(strstr(warnings[0], "using 50"));
