@@ -219,6 +219,12 @@ struct aw_seg_header {
 
 enum aw_seg_flags {
 	AW_SF_KEEP = 1u << 0, /* ACCEPTWATCH_KEEP: not unlinked at exit */
+	/* The stderr sink went silent: fd 2 no longer named the file it
+	 * named when the library loaded (a daemon reused it for its data). */
+	AW_SF_LOG_FD2_CHANGED = 1u << 2,
+	/* Log lines were lost: the log file or /dev/log could not be
+	 * written. */
+	AW_SF_LOG_FAILED = 1u << 3,
 };
 
 struct aw_segment {

@@ -3,13 +3,19 @@
 #include "log.h"
 
 #include "real.h"
+#include "segment.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #define AW_LOG_LINE 512
@@ -19,6 +25,12 @@ static const struct aw_config *log_config;
 /* Configuration warnings met before the sink was known. */
 static char held[AW_HELD_LINES][AW_LOG_LINE];
 static int held_count;
+/* What fd 2 was when the library loaded: the stderr sink writes only
+ * there. */
+static int stderr_known;
+static struct stat stderr_at_load;
+/* enum aw_seg_flags the log has set. */
+static uint32_t log_flags;
 
 static int write_all(int fd, const char *buf, size_t len)
 {
@@ -34,6 +46,41 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * A pipe or socket whose reader is gone raises SIGPIPE in the writer, by
+ * default its death: block it around our write, and take the one our
+ * write raised (not one the host had pending already).
+ */
+static int write_no_sigpipe(int fd, const char *buf, size_t len)
+{
+	sigset_t pipe_only, old, pending;
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+	int was_pending =
+	    sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+	int ret = write_all(fd, buf, len);
+	if (ret != 0 && errno == EPIPE && !was_pending) {
+		const struct timespec now = {0, 0};
+		sigtimedwait(&pipe_only, NULL, &now);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ret;
+}
+
+static void note(uint32_t flag)
+{
+	__atomic_fetch_or(&log_flags, flag, __ATOMIC_RELAXED);
+	struct aw_segment *s = aw_segment_current();
+	if (s != NULL)
+		__atomic_fetch_or(&s->header.flags, flag, __ATOMIC_RELAXED);
+}
+
+uint32_t aw_log_seg_flags(void)
+{
+	return __atomic_load_n(&log_flags, __ATOMIC_RELAXED);
+}
+
 /* Opened and closed per line: no descriptor of ours stays in the host. */
 static int write_file(const char *path, const char *line, size_t len)
 {
@@ -41,7 +88,31 @@ static int write_file(const char *path, const char *line, size_t len)
 	    path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
 	if (fd < 0)
 		return -1;
-	int ret = write_all(fd, line, len);
+	int ret = write_no_sigpipe(fd, line, len);
+	aw_real_close(fd);
+	return ret;
+}
+
+/*
+ * fd 2, only while it names the file it named at load: a daemon that
+ * closed it may have put a client's socket or its data file there. The
+ * check and the write go through one duplicate, so another thread moving
+ * fd 2 in between cannot get the line. The duplicate is above 2 and closed
+ * at once (through the real close: it is no listener of the host's); fcntl
+ * by system call, since the shim may wrap fcntl itself. 0, -1 when the
+ * write failed, -2 when fd 2 is another file now (or closed).
+ */
+static int write_stderr(const char *line, size_t len)
+{
+	if (!stderr_known)
+		return -2;
+	int fd = (int)syscall(SYS_fcntl, 2, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return errno == EBADF ? -2 : -1;
+	struct stat st;
+	int same = fstat(fd, &st) == 0 && st.st_dev == stderr_at_load.st_dev &&
+		   st.st_ino == stderr_at_load.st_ino;
+	int ret = same ? write_no_sigpipe(fd, line, len) : -2;
 	aw_real_close(fd);
 	return ret;
 }
@@ -49,21 +120,26 @@ static int write_file(const char *path, const char *line, size_t len)
 static void emit(const char *line, size_t len)
 {
 	enum aw_log_kind kind = log_config ? log_config->log_kind : AW_LOG_NONE;
+	int ret = 0;
 
 	switch (kind) {
 	case AW_LOG_SYSLOG:
 		syslog(LOG_WARNING | LOG_DAEMON, "%.*s", (int)len - 1, line);
-		return;
+		break;
 	case AW_LOG_FILE:
-		write_file(log_config->log_path, line, len);
-		return;
+		ret = write_file(log_config->log_path, line, len);
+		break;
 	case AW_LOG_STDERR:
-		write_all(2, line, len);
-		return;
+		ret = write_stderr(line, len);
+		break;
 	case AW_LOG_NONE:
 	default:
-		return;
+		break;
 	}
+	if (ret == -2)
+		note(AW_SF_LOG_FD2_CHANGED);
+	else if (ret != 0)
+		note(AW_SF_LOG_FAILED);
 }
 
 static void vlog(const char *fmt, va_list ap)
@@ -101,6 +177,8 @@ void aw_log_setup(const struct aw_config *c)
 {
 	int saved = errno;
 	log_config = c;
+	stderr_known =
+	    c->log_kind == AW_LOG_STDERR && fstat(2, &stderr_at_load) == 0;
 	for (int i = 0; i < held_count; i++)
 		aw_log("%s", held[i]);
 	held_count = 0;

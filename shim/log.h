@@ -11,6 +11,8 @@
 
 #include "config.h"
 
+#include <stdint.h>
+
 /* Use c's sink from now on, and send it the lines held so far; c must
  * outlive every later aw_log call. */
 void aw_log_setup(const struct aw_config *c);
@@ -20,5 +22,9 @@ void aw_log_setup(const struct aw_config *c);
 void aw_log_hold(const char *line);
 
 void aw_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* What the log has to say in a segment's header (enum aw_seg_flags): set
+ * in the current segment as it happens, and in each new segment. */
+uint32_t aw_log_seg_flags(void);
 
 #endif

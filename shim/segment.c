@@ -139,7 +139,7 @@ static void fill_header(struct aw_segment *s, const struct aw_config *c)
 	int somaxconn = aw_probe_somaxconn();
 	h->somaxconn = somaxconn > 0 ? (uint32_t)somaxconn : 0;
 	h->slow_ms = c->slow_ms;
-	h->flags = c->keep ? AW_SF_KEEP : 0;
+	h->flags = (c->keep ? AW_SF_KEEP : 0) | aw_log_seg_flags();
 	prctl(PR_GET_NAME, h->comm, 0, 0, 0);
 	h->comm[AW_COMM_LEN - 1] = '\0';
 }

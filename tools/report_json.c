@@ -238,6 +238,9 @@ static void json_process(FILE *out, const struct segment_snapshot *p)
 	json_bool(out, "exited", !p->alive, ",");
 	json_bool(out, "stopped", p->stopped, ",");
 	json_bool(out, "io_uring", p->bypass & BYPASS_IO_URING, ",");
+	json_bool(out, "log_fd2_changed",
+		  p->header.flags & AW_SF_LOG_FD2_CHANGED, ",");
+	json_bool(out, "log_failed", p->header.flags & AW_SF_LOG_FAILED, ",");
 	fprintf(out, "\"listeners\":[");
 	for (uint32_t i = 0; i < p->n_listeners; i++) {
 		if (i)

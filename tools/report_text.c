@@ -222,6 +222,12 @@ static void text_process(FILE *out, const struct segment_snapshot *p)
 	if (p->bypass & BYPASS_IO_URING)
 		fprintf(out, "  uses io_uring: accepts submitted to a ring "
 			     "never call accept() and are not counted here\n");
+	if (p->header.flags & AW_SF_LOG_FD2_CHANGED)
+		fprintf(out, "  log: silent, fd 2 is no longer the stderr it "
+			     "had at start (lines dropped)\n");
+	if (p->header.flags & AW_SF_LOG_FAILED)
+		fprintf(out, "  log: lines lost, the log file or /dev/log "
+			     "could not be written\n");
 	if (p->header.listeners_lost)
 		fprintf(out,
 			"  %" PRIu64 " listeners not tracked (table full)\n",

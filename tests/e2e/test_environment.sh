@@ -24,9 +24,14 @@ ACCEPTWATCH_LOG=none LD_PRELOAD=$AW_SHIM aw_start_server N --backlog 8
 aw_stop "$N_PID"
 grep -q "acceptwatch" "$N_ERR" && aw_fail "ACCEPTWATCH_LOG=none still logged"
 
-# An unwritable log file: the host runs on, its stderr untouched.
+# An unwritable log file: the host runs on, its stderr untouched, and the
+# segment says lines were lost (a sink that works says nothing).
+aw_expect "$AW_TMP/a.json" "processes[0]['log_failed']" False
 ACCEPTWATCH_LOG=/nonexistent-dir/aw.log LD_PRELOAD=$AW_SHIM aw_start_server W --backlog 8
 "$AW_BIN/burst" --port "$W_PORT" -n 2 >/dev/null
+"$AW_TOOL" stat --json "$W_PID" >"$AW_TMP/w.json"
+aw_expect "$AW_TMP/w.json" "processes[0]['log_failed']" True
+"$AW_TOOL" stat "$W_PID" | grep -q "^  log: lines lost" || aw_fail "text: no lost lines"
 aw_stop "$W_PID"
 [ -s "$W_ERR" ] && aw_fail "unwritable log: stderr got $(cat "$W_ERR")"
 

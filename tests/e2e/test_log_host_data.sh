@@ -4,7 +4,8 @@
 # segment): not to a server's stderr, not into a daemon's data file or
 # client socket that sits on fd 2 after it closed 0-2, while the shim sees
 # slow events (the lines it would have said). `acceptwatch run` turns the
-# stderr lines on, since a person is watching, unless --log says otherwise.
+# stderr lines on, since a person is watching, unless --log says otherwise;
+# even then a line is written only while fd 2 is the file it was at load.
 . "$AW_ROOT/tests/lib.sh"
 aw_enter_netns 16 "$@"
 L="processes[0]['listeners'][0]"
@@ -74,6 +75,50 @@ aw_range "$AW_TMP/c.json" "$L['slow_events']" 1 3
 printf 'HTTP/1.0 200 OK\r\nContent-Length: 6\r\n\r\nhello\n' | cmp - "$AW_TMP/reply" ||
 	aw_fail "the client received more than the reply: $(cat -A "$AW_TMP/reply")"
 aw_stop "$C_PID" || aw_fail "daemon exited $?"
+
+# The stderr sink on: fd 2 is checked to be the file it was at load, so
+# the daemon's client again gets exactly its reply, the listen line (said
+# before the daemon closed fd 2) reaches the original stderr, and the
+# segment says the log went silent.
+ACCEPTWATCH_LOG=stderr LD_PRELOAD=$AW_SHIM ACCEPTWATCH_SLOW_MS=20 aw_start C "$AW_BIN/daemon" client 4
+clients "$C_PORT" 4 1 "$AW_TMP/reply"
+wait_line "$C_OUT" done
+printf 'HTTP/1.0 200 OK\r\nContent-Length: 6\r\n\r\nhello\n' | cmp - "$AW_TMP/reply" ||
+	aw_fail "stderr sink: the client received more than the reply: $(cat -A "$AW_TMP/reply")"
+grep -q "^acceptwatch\[$C_PID\]: listen fd=.*requested=16" "$C_ERR" ||
+	aw_fail "stderr sink: no listen line on the original stderr: $(cat "$C_ERR")"
+grep -q "slow accept loop" "$C_ERR" && aw_fail "the slow line reached the old stderr?"
+"$AW_TOOL" stat --json "$C_PID" >"$AW_TMP/c.json" || aw_fail "stat daemon"
+aw_range "$AW_TMP/c.json" "$L['slow_events']" 1 3
+aw_expect "$AW_TMP/c.json" "processes[0]['log_fd2_changed']" True
+aw_expect "$AW_TMP/c.json" "processes[0]['log_failed']" False
+"$AW_TOOL" stat "$C_PID" | grep -q "^  log: silent, fd 2 is no longer the stderr it had at start" ||
+	aw_fail "text output does not say the log went silent"
+aw_stop "$C_PID" || aw_fail "daemon exited $?"
+# A server whose fd 2 stays: lines written, nothing said in the segment.
+ACCEPTWATCH_LOG=stderr LD_PRELOAD=$AW_SHIM aw_start_server K --backlog 8
+"$AW_TOOL" stat --json "$K_PID" >"$AW_TMP/k.json" || aw_fail "stat"
+aw_expect "$AW_TMP/k.json" "processes[0]['log_fd2_changed']" False
+grep -q "listen fd=.*requested=8" "$K_ERR" || aw_fail "no listen line: $(cat "$K_ERR")"
+aw_stop "$K_PID"
+
+# The stderr sink on a pipe nobody reads: the write fails with EPIPE, and
+# the SIGPIPE it raises is the shim's to take, not the daemon's death (it
+# leaves SIGPIPE at its default, unlike the test server).
+python3 - "$AW_BIN/daemon" "$AW_SHIM" "$AW_TMP/pipe.data" <<'PY' || aw_fail "daemon on a broken stderr pipe"
+import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+env = dict(os.environ, LD_PRELOAD=sys.argv[2], ACCEPTWATCH_LOG="stderr")
+p = subprocess.Popen([sys.argv[1], "file", sys.argv[3], "1"],
+                     stdout=subprocess.PIPE, stderr=w, env=env)
+os.close(w)
+line = p.stdout.readline()
+p.kill()
+status = p.wait()
+if not line.startswith(b"ready"):
+    sys.exit("daemon died at listen: status %s" % status)
+PY
 
 # acceptwatch run: lines on stderr, unless --log none.
 aw_start RUN "$AW_REL_TOOL" run -- "$AW_ROOT/build/rel/tests/server" --backlog 9
