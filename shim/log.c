@@ -142,16 +142,48 @@ static void emit(const char *line, size_t len)
 		note(AW_SF_LOG_FAILED);
 }
 
+/*
+ * Appends src to dst[*len] with every byte outside printable ASCII as \xNN
+ * and a backslash as \\: a socket path or a value from the environment
+ * can hold a newline (a forged line of ours) or a terminal escape. Stops
+ * before an escape that would not fit in limit bytes.
+ */
+static void append_escaped(char *dst, size_t *len, size_t limit,
+			   const char *src)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (; *src != '\0'; src++) {
+		unsigned char b = (unsigned char)*src;
+		int plain = b >= 0x20 && b < 0x7f && b != '\\';
+		size_t need = plain ? 1 : (b == '\\' ? 2 : 4);
+		if (*len + need > limit)
+			return;
+		if (plain) {
+			dst[(*len)++] = (char)b;
+		} else if (b == '\\') {
+			dst[(*len)++] = '\\';
+			dst[(*len)++] = '\\';
+		} else {
+			dst[(*len)++] = '\\';
+			dst[(*len)++] = 'x';
+			dst[(*len)++] = hex[b >> 4];
+			dst[(*len)++] = hex[b & 15];
+		}
+	}
+}
+
 static void vlog(const char *fmt, va_list ap)
 {
+	char body[AW_LOG_LINE];
 	char line[AW_LOG_LINE];
+	if (vsnprintf(body, sizeof(body), fmt, ap) < 0)
+		return;
 	int head =
 	    snprintf(line, sizeof(line), "acceptwatch[%d]: ", (int)getpid());
-	int body =
-	    vsnprintf(line + head, sizeof(line) - (size_t)head - 1, fmt, ap);
-	size_t len = (size_t)head + (body > 0 ? (size_t)body : 0);
-	if (len > sizeof(line) - 2)
-		len = sizeof(line) - 2;
+	if (head < 0)
+		return;
+	size_t len = (size_t)head;
+	append_escaped(line, &len, sizeof(line) - 2, body);
 	line[len++] = '\n';
 	line[len] = '\0';
 	emit(line, len);
