@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -117,6 +119,36 @@ static int write_stderr(const char *line, size_t len)
 	return ret;
 }
 
+/*
+ * One datagram to /dev/log on a socket of our own, closed at once. libc's
+ * syslog() keeps its socket open in the host: a daemon that closes
+ * descriptors and reuses the number would get our lines in its data (and
+ * libc would close the daemon's file when sending fails). No timestamp:
+ * syslog daemons stamp what arrives without one. MSG_DONTWAIT: a full
+ * receiver loses the line rather than stalling the host's accept loop.
+ */
+static int send_syslog(const char *line, size_t len)
+{
+	static const struct sockaddr_un dev_log = {.sun_family = AF_UNIX,
+						   .sun_path = "/dev/log"};
+	char msg[AW_LOG_LINE + 8];
+	int n = snprintf(msg, sizeof(msg), "<%d>%.*s", LOG_DAEMON | LOG_WARNING,
+			 (int)len - 1, line);
+	if (n < 0)
+		return -1;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int ret = -1;
+	if (connect(fd, (const struct sockaddr *)&dev_log, sizeof(dev_log)) ==
+		0 &&
+	    send(fd, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1,
+		 MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+		ret = 0;
+	aw_real_close(fd);
+	return ret;
+}
+
 static void emit(const char *line, size_t len)
 {
 	enum aw_log_kind kind = log_config ? log_config->log_kind : AW_LOG_NONE;
@@ -124,7 +156,7 @@ static void emit(const char *line, size_t len)
 
 	switch (kind) {
 	case AW_LOG_SYSLOG:
-		syslog(LOG_WARNING | LOG_DAEMON, "%.*s", (int)len - 1, line);
+		ret = send_syslog(line, len);
 		break;
 	case AW_LOG_FILE:
 		ret = write_file(log_config->log_path, line, len);
