@@ -225,6 +225,11 @@ enum aw_seg_flags {
 	/* Log lines were lost: the log file or /dev/log could not be
 	 * written. */
 	AW_SF_LOG_FAILED = 1u << 3,
+	/* An ACCEPTWATCH_* variable had a bad value: its default was used. */
+	AW_SF_BAD_SLOW_MS = 1u << 4,
+	AW_SF_BAD_LOG = 1u << 5,
+	AW_SF_BAD_BACKLOG = 1u << 6,
+	AW_SF_BAD_KEEP = 1u << 7,
 };
 
 struct aw_segment {

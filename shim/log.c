@@ -241,6 +241,7 @@ void aw_log_setup(const struct aw_config *c)
 {
 	int saved = errno;
 	log_config = c;
+	__atomic_fetch_or(&log_flags, c->bad_env, __ATOMIC_RELAXED);
 	stderr_known =
 	    c->log_kind == AW_LOG_STDERR && fstat(2, &stderr_at_load) == 0;
 	for (int i = 0; i < held_count; i++)

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "acceptwatch_abi.h"
 #include "config.h"
 
 #include <stdio.h>
@@ -57,6 +58,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.log_kind, AW_LOG_NONE);
 	assert_false(c.keep);
 	assert_int_equal(warning_count, 0);
+	assert_int_equal(c.bad_env, 0);
 }
 
 static void test_good_values(void **state)
@@ -124,6 +126,8 @@ static void test_bad_value_warns_and_keeps_default(void **state)
 	assert_false(c.keep);
 	assert_int_equal(c.log_kind, AW_LOG_NONE);
 	assert_int_equal(warning_count, 3);
+	assert_int_equal(c.bad_env,
+			 AW_SF_BAD_SLOW_MS | AW_SF_BAD_KEEP | AW_SF_BAD_LOG);
 	assert_non_null(strstr(warnings[0], "ACCEPTWATCH_SLOW_MS='fast'"));
 	assert_non_null(strstr(warnings[0], "using 50"));
 	assert_null(strchr(warnings[0], '\n'));
