@@ -95,6 +95,9 @@ static void warn_bad(aw_warn_fn warn, const char *name, const char *value,
 
 void aw_config_read(struct aw_config *c, aw_getenv_fn get, aw_warn_fn warn)
 {
+	/* Read inside the host's first wrapped call, perhaps: its errno
+	 * must come out as it went in (strtoull clears it). */
+	int saved = errno;
 	memset(c, 0, sizeof(*c));
 	c->slow_ms = AW_SLOW_MS_DEFAULT;
 	c->log_kind = AW_LOG_NONE;
@@ -126,4 +129,5 @@ void aw_config_read(struct aw_config *c, aw_getenv_fn get, aw_warn_fn warn)
 		warn_bad(warn, "ACCEPTWATCH_KEEP", v, "1/0, yes/no, true/false",
 			 "0");
 	}
+	errno = saved;
 }

@@ -8,6 +8,7 @@
 #include "acceptwatch_abi.h"
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -135,6 +136,19 @@ static void test_bad_value_warns_and_keeps_default(void **state)
 	assert_non_null(strstr(warnings[2], "ACCEPTWATCH_KEEP='maybe'"));
 }
 
+/* The host's errno comes out of the configuration as it went in. */
+static void test_errno_kept(void **state)
+{
+	(void)state;
+	struct aw_config c;
+	set_env(0, "ACCEPTWATCH_SLOW_MS", "200");
+	set_env(1, "ACCEPTWATCH_BACKLOG", "99999999999999999999");
+	errno = EINTR;
+	aw_config_read(&c, fake_get, fake_warn);
+	assert_int_equal(errno, EINTR);
+	assert_int_equal(c.slow_ms, 200);
+}
+
 static void test_bools(void **state)
 {
 	(void)state;
@@ -156,6 +170,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_bad_ms_values, reset),
 	    cmocka_unit_test_setup(test_bad_value_warns_and_keeps_default,
 				   reset),
+	    cmocka_unit_test_setup(test_errno_kept, reset),
 	    cmocka_unit_test_setup(test_bools, reset),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
