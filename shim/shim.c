@@ -16,8 +16,10 @@
 #include "segment.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -51,25 +53,24 @@ static void after_fork_parent(void)
 }
 
 /*
- * The child gets its own segment now, not at its first accept: a pre-fork
- * worker that is stuck before it ever accepts (or stopped) must still be
- * visible with the listeners it inherited. vfork and posix_spawn run no fork
- * handlers, so a spawned program costs nothing here.
+ * The child writes no segment until it listens or accepts itself: most
+ * children exec or exit first (a fork+exec server, a test harness, a shell
+ * out), and those must leave nothing behind. A pre-fork worker that never
+ * reaches accept is still seen: the reader finds the parent's listener and
+ * the socket's other holders. vfork and posix_spawn run no fork handlers.
  */
 static void after_fork_child(void)
 {
 	aw_table_reset_lock();
-	if (!aw_segment_forked())
-		return;
-	aw_table_lock();
-	aw_segment_attach(&aw_config);
-	aw_table_unlock();
+	aw_segment_forked();
+	aw_accept_path_forked();
 }
 
 static void init(void)
 {
 	aw_config_read(&aw_config, env, aw_log_hold);
 	aw_log_setup(&aw_config);
+	aw_accept_path_init();
 	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 	__atomic_store_n(&initialized, 1, __ATOMIC_RELEASE);
 }
@@ -178,18 +179,62 @@ AW_EXPORT void closefrom(int lowfd)
 	aw_real_closefrom(lowfd);
 }
 
+/*
+ * A copy of a listener's descriptor names the same socket, so it counts on
+ * the same row (daemons move listeners to fixed numbers: dup2, then close
+ * the original). The table changes only after the call succeeded: a failed
+ * dup2 closes nothing. errno is the call's: the table keeps it.
+ */
+static int copied(int oldfd, int ret)
+{
+	int saved = errno;
+	if (ret >= 0)
+		aw_table_dup(oldfd, ret);
+	errno = saved;
+	return ret;
+}
+
+AW_EXPORT int dup(int oldfd)
+{
+	return copied(oldfd, aw_real_dup(oldfd));
+}
+
 AW_EXPORT int dup2(int oldfd, int newfd)
 {
-	if (oldfd != newfd)
-		aw_table_forget_fd(newfd);
-	return aw_real_dup2(oldfd, newfd);
+	return copied(oldfd, aw_real_dup2(oldfd, newfd));
 }
 
 AW_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-	if (oldfd != newfd)
-		aw_table_forget_fd(newfd);
-	return aw_real_dup3(oldfd, newfd, flags);
+	return copied(oldfd, aw_real_dup3(oldfd, newfd, flags));
+}
+
+/* The third argument is an int or a pointer: passed on as a pointer-sized
+ * word, as every libc fcntl reads it. */
+static int fcntl_path(int fd, int cmd, void *arg, int use64)
+{
+	int ret = aw_real_fcntl(fd, cmd, arg, use64);
+	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+		return copied(fd, ret);
+	return ret;
+}
+
+AW_EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_path(fd, cmd, arg, 0);
+}
+
+AW_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_path(fd, cmd, arg, 1);
 }
 
 /*

@@ -321,8 +321,50 @@ static void json_listener(const struct segment_snapshot *p,
 struct check_counts {
 	size_t listeners;
 	size_t problems;
+	size_t incomplete; /* processes whose figures miss listeners */
 	size_t verdicts[VERDICT_KINDS];
 };
+
+/* Listeners the shim could not track (table full), or figures it stopped
+ * writing (no shared memory): what check says of the rest is incomplete. */
+static int incomplete(const struct segment_snapshot *p)
+{
+	return p->header.listeners_lost > 0 ||
+	       (p->header.flags & AW_SF_DETACHED);
+}
+
+static void text_incomplete(const struct segment_snapshot *p)
+{
+	char comm[AW_COMM_LEN + 1];
+	fmt_printable(comm, sizeof(comm), p->comm, sizeof(p->comm));
+	printf("pid %d (%s): INCOMPLETE:", (int)p->pid, comm);
+	if (p->header.listeners_lost)
+		printf(" %" PRIu64 " listener%s not tracked (table full)",
+		       p->header.listeners_lost,
+		       p->header.listeners_lost == 1 ? "" : "s");
+	if (p->header.flags & AW_SF_DETACHED)
+		printf("%s figures no longer written (no shared memory: %s)",
+		       p->header.listeners_lost ? ";" : "",
+		       strerror(p->header.detached_errno));
+	printf("; not checked\n");
+}
+
+static void json_incomplete(const struct check_reading *b)
+{
+	int first = 1;
+	printf(",\"incomplete\":[");
+	for (size_t i = 0; i < b->r.n_proc; i++) {
+		const struct segment_snapshot *p = &b->r.proc[i];
+		if (!incomplete(p))
+			continue;
+		printf("%s{\"pid\":%d,\"listeners_lost\":%" PRIu64
+		       ",\"detached\":%s}",
+		       first ? "" : ",", (int)p->pid, p->header.listeners_lost,
+		       (p->header.flags & AW_SF_DETACHED) ? "true" : "false");
+		first = 0;
+	}
+	printf("]");
+}
 
 static void check_report(const struct check_opts *o,
 			 const struct check_reading *a,
@@ -336,6 +378,8 @@ static void check_report(const struct check_opts *o,
 		       a ? (uint64_t)(o->interval * 1e9) : 0);
 	for (size_t pi = 0; pi < b->r.n_proc; pi++) {
 		const struct segment_snapshot *p = &b->r.proc[pi];
+		if (incomplete(p))
+			c->incomplete++;
 		for (uint32_t i = 0; i < p->n_listeners; i++) {
 			const struct segment_listener *l = &p->listener[i];
 			struct verdict_window w;
@@ -381,11 +425,16 @@ static void check_summary(const struct check_opts *o,
 					sizeof(b->r.unreadable[i].reason));
 			printf("}");
 		}
-		printf("]}\n");
+		printf("]");
+		json_incomplete(b);
+		printf("}\n");
 		return;
 	}
 	if (c->listeners)
 		printf("\n");
+	for (size_t i = 0; i < b->r.n_proc; i++)
+		if (incomplete(&b->r.proc[i]))
+			text_incomplete(&b->r.proc[i]);
 	if (b->r.n_proc == 0)
 		printf("no process runs under acceptwatch\n");
 	printf("%zu listener%s in %zu process%s: %zu OK, %zu with problems",
@@ -395,6 +444,9 @@ static void check_summary(const struct check_opts *o,
 	if (b->r.n_unreadable)
 		printf(", %zu segment%s unreadable", b->r.n_unreadable,
 		       b->r.n_unreadable == 1 ? "" : "s");
+	if (c->incomplete)
+		printf(", %zu process%s incomplete", c->incomplete,
+		       c->incomplete == 1 ? "" : "es");
 	printf("\n");
 }
 
@@ -438,8 +490,9 @@ int check_command(int argc, char **argv)
 		aw_error("stdout: %s", strerror(errno));
 		return AW_EXIT_USAGE;
 	}
-	/* An incomplete answer is an input error, whatever else was found. */
-	if (status)
+	/* An incomplete answer is an input error, whatever else was found:
+	 * a segment unreadable, or listeners the shim could not follow. */
+	if (status || c.incomplete)
 		return AW_EXIT_USAGE;
 	return c.problems ? AW_EXIT_PROBLEM : AW_EXIT_OK;
 oom:

@@ -152,9 +152,10 @@ static void json_identity(FILE *out, const struct segment_listener *l)
 	fprintf(out,
 		",\"passed_backlog\":%" PRId32 ",\"effective_backlog\":%" PRIu32
 		",\"somaxconn\":%" PRIu32 ",\"listen_calls\":%" PRIu32
-		",\"ino\":%" PRIu64 ",",
+		",\"ino\":%" PRIu64 ",\"generation\":%" PRIu32
+		",\"descriptors\":%" PRIu32 ",",
 		l->passed_backlog, l->effective_backlog, l->somaxconn,
-		l->listen_calls, l->ino);
+		l->listen_calls, l->ino, l->generation, l->fds);
 	json_bool(out, "clamped", l->flags & AW_LF_CLAMPED, ",");
 	json_bool(out, "computed", l->flags & AW_LF_COMPUTED, ",");
 	json_bool(out, "adopted", l->flags & AW_LF_ADOPTED, ",");
@@ -221,6 +222,25 @@ static void json_listener(FILE *out, const struct segment_snapshot *p,
 	fprintf(out, "}");
 }
 
+/* "detached": when and why the shim stopped writing the segment (the
+ * process counts on in its own memory), or null. */
+static void json_detached(FILE *out, const struct segment_snapshot *p)
+{
+	if (!(p->header.flags & AW_SF_DETACHED)) {
+		fprintf(out, "\"detached\":null,");
+		return;
+	}
+	char reason[128];
+	snprintf(reason, sizeof(reason), "%s",
+		 strerror(p->header.detached_errno));
+	fprintf(out,
+		"\"detached\":{\"time_real_ns\":%" PRIu64 ",\"errno\":%" PRId32
+		",\"reason\":",
+		p->header.detached_real_ns, p->header.detached_errno);
+	json_str(out, reason, sizeof(reason));
+	fprintf(out, "},");
+}
+
 /* The ACCEPTWATCH_* variables the shim found bad and ignored. */
 static void json_ignored_env(FILE *out, uint32_t flags)
 {
@@ -253,6 +273,7 @@ static void json_process(FILE *out, const struct segment_snapshot *p)
 		  p->header.flags & AW_SF_LOG_FD2_CHANGED, ",");
 	json_bool(out, "log_failed", p->header.flags & AW_SF_LOG_FAILED, ",");
 	json_ignored_env(out, p->header.flags);
+	json_detached(out, p);
 	fprintf(out, "\"listeners\":[");
 	for (uint32_t i = 0; i < p->n_listeners; i++) {
 		if (i)

@@ -141,6 +141,17 @@ static void text_clock(char *dst, size_t len, uint64_t real_ns)
 		snprintf(dst, len, "?");
 }
 
+/* The shim stopped writing the segment (shared memory ran out). */
+static void text_detached(FILE *out, const struct segment_snapshot *p)
+{
+	char when[16];
+	text_clock(when, sizeof(when), p->header.detached_real_ns);
+	fprintf(out,
+		"  figures below end at %s: no more shared memory for them "
+		"(%s); the process counts on in its own memory\n",
+		when, strerror(p->header.detached_errno));
+}
+
 static void text_slow(FILE *out, const struct segment_snapshot *p,
 		      const struct segment_listener *l)
 {
@@ -263,6 +274,8 @@ static void text_process(FILE *out, const struct segment_snapshot *p)
 		fprintf(out,
 			"  %" PRIu64 " listeners not tracked (table full)\n",
 			p->header.listeners_lost);
+	if (p->header.flags & AW_SF_DETACHED)
+		text_detached(out, p);
 	if (p->n_listeners == 0)
 		fprintf(out, "  no listeners\n");
 	for (uint32_t i = 0; i < p->n_listeners; i++)
