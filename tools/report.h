@@ -7,6 +7,7 @@
 #include "segment_reader.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct report_unreadable {
@@ -64,6 +65,13 @@ int report_prometheus(FILE *out, const struct report *r, int by_socket);
  */
 size_t report_prom_escape(char *dst, size_t dstlen, const char *src,
 			  size_t srclen);
+
+/*
+ * The ACCEPTWATCH_* variables a header's flags say were ignored, in the
+ * shim's order: the i-th name, for i from 0, while there is one (NULL
+ * after the last).
+ */
+const char *report_ignored_env(uint32_t flags, unsigned int i);
 
 /* "eintr", "econnaborted", "emfile", "other". */
 const char *report_err_name(unsigned int cls);

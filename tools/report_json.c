@@ -263,6 +263,17 @@ static void json_detached(FILE *out, const struct segment_snapshot *p)
 	fprintf(out, "},");
 }
 
+/* The ACCEPTWATCH_* variables the shim found bad and ignored. */
+static void json_ignored_env(FILE *out, uint32_t flags)
+{
+	const char *name;
+
+	fprintf(out, "\"ignored_env\":[");
+	for (unsigned int i = 0; (name = report_ignored_env(flags, i)); i++)
+		fprintf(out, "%s\"%s\"", i ? "," : "", name);
+	fprintf(out, "],");
+}
+
 static void json_process(FILE *out, const struct segment_snapshot *p)
 {
 	fprintf(out, "{\"pid\":%d,\"segment\":", (int)p->pid);
@@ -281,6 +292,10 @@ static void json_process(FILE *out, const struct segment_snapshot *p)
 	json_bool(out, "exited", !p->alive, ",");
 	json_bool(out, "stopped", p->stopped, ",");
 	json_bool(out, "io_uring", p->bypass & BYPASS_IO_URING, ",");
+	json_bool(out, "log_fd2_changed",
+		  p->header.flags & AW_SF_LOG_FD2_CHANGED, ",");
+	json_bool(out, "log_failed", p->header.flags & AW_SF_LOG_FAILED, ",");
+	json_ignored_env(out, p->header.flags);
 	json_detached(out, p);
 	fprintf(out, "\"listeners\":[");
 	for (uint32_t i = 0; i < p->n_listeners; i++) {

@@ -144,6 +144,9 @@ int run_command(int argc, char **argv)
 		run_usage(stderr);
 		return AW_EXIT_USAGE;
 	}
+	/* A person is watching: the shim's lines on stderr, unless the
+	 * environment or --log already chose. */
+	setenv("ACCEPTWATCH_LOG", "stderr", 0);
 	if (find_shim(shim, sizeof(shim))) {
 		aw_error("run: shim not found: %s", shim);
 		return AW_EXIT_USAGE;
