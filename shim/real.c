@@ -220,8 +220,8 @@ int aw_real_fcntl(int fd, int cmd, void *arg, int use64)
 /* Without the symbol: what _exit is, the end of every thread. */
 void aw_real__exit(int status, int upper)
 {
-	exit_fn f = (exit_fn)bound(upper ? (void **)&real__Exit
-					 : (void **)&real__exit);
+	exit_fn f =
+	    (exit_fn)bound(upper ? (void **)&real__Exit : (void **)&real__exit);
 	if (f != NULL)
 		f(status);
 	for (;;)
