@@ -12,6 +12,8 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib/acceptwatch
 MANDIR ?= $(PREFIX)/share/man
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+DATADIR ?= $(PREFIX)/share/acceptwatch
 DESTDIR ?=
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -23,6 +25,10 @@ SHIM_CFLAGS = -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 SHIM_LDFLAGS = -shared -Wl,--version-script=shim/libacceptwatch.map \
 	-Wl,-z,now -Wl,-z,relro -Wl,--no-undefined
 SHIM_LIBS = -ldl -lpthread
+# The exporter (tools/serve.c) serves HTTP with libmicrohttpd.
+MHD_CFLAGS = $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+TOOL_LIBS = -lpthread -lm $(MHD_LIBS)
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
@@ -66,6 +72,12 @@ UNIT_DEPS_test_verdict_window := tools/verdict.c tools/recent.c \
 	tools/format.c shim/histogram.c tools/segment_reader.c \
 	tools/segment_check.c tools/segment_name.c tools/procinfo.c \
 	tools/bypass.c
+UNIT_DEPS_test_report_prom := tools/report_prom.c tools/report_text.c \
+	tools/format.c tools/segment_reader.c tools/segment_check.c \
+	tools/segment_name.c \
+	tools/procinfo.c tools/bypass.c tools/live.c tools/totals.c \
+	tools/sockdiag.c shim/histogram.c
+UNIT_DEPS_test_usage := tools/usage.c
 
 DEB_PACKAGES := libunwind-dev uthash-dev libcmocka-dev pkg-config iproute2 \
 	procps util-linux valgrind strace
@@ -82,13 +94,13 @@ $(B)/rel/shim/%.o: shim/%.c
 
 $(B)/rel/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -DAW_LIBDIR='"$(LIBDIR)"' -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(MHD_CFLAGS) -DAW_LIBDIR='"$(LIBDIR)"' -c -o $@ $<
 
 $(SHIM_LIB): $(call SHIM_OBJ,rel) shim/libacceptwatch.map
 	$(CC) $(ALL_CFLAGS) $(SHIM_LDFLAGS) -o $@ $(call SHIM_OBJ,rel) $(SHIM_LIBS)
 
 $(TOOL_BIN): $(call TOOL_OBJ,rel)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ -lpthread -lm
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(TOOL_LIBS)
 
 # --- sanitizer builds for the tests -------------------------------------
 $(B)/asan/shim/%.o: shim/%.c
@@ -120,11 +132,11 @@ $(TSAN_SHIM): $(call SHIM_OBJ,tsan) shim/libacceptwatch.map
 		$(call SHIM_OBJ,tsan) $(SHIM_LIBS)
 
 $(ASAN_TOOL): $(call TOOL_OBJ,asan)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $^ -lpthread -lm
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(TOOL_LIBS)
 
 # The reader takes snapshots in threads (tools/gather.c).
 $(TSAN_TOOL): $(call TOOL_OBJ,tsan)
-	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -o $@ $^ -lpthread -lm
+	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -o $@ $^ $(TOOL_LIBS)
 
 $(B)/asan/tests/%: tests/e2e/%.c
 	@mkdir -p $(@D)
@@ -197,6 +209,15 @@ deps:
 	need strace "command -v strace"; \
 	need nginx "command -v nginx || test -x /usr/sbin/nginx"; \
 	need redis-server "command -v redis-server"; \
+	need libmicrohttpd-dev "pkg-config --exists libmicrohttpd"; \
+	need prometheus "command -v prometheus && command -v promtool"; \
+	need clang "command -v clang"; \
+	need cppcheck "command -v cppcheck"; \
+	need clang-format "command -v clang-format"; \
+	need systemd "command -v systemd-analyze"; \
+	need python3 "command -v python3"; \
+	need curl "command -v curl"; \
+	need jq "command -v jq"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 		echo "acceptwatch: missing packages:$$missing"; \
@@ -260,6 +281,11 @@ bench: deps
 	bash tests/bench/run.sh
 
 # --- install -------------------------------------------------------------
+# The systemd units (dist/systemd) name the default paths; installed with
+# the ones of this PREFIX. The preload drop-in is an example to copy.
+SYSTEMD_UNITS := $(notdir $(wildcard dist/systemd/*.service dist/systemd/*.timer))
+SYSTEMD_PATHS = -e 's,/usr/local/bin/acceptwatch,$(BINDIR)/acceptwatch,g' \
+	-e 's,/usr/local/lib/acceptwatch,$(LIBDIR),g'
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
 	install -m 0755 $(TOOL_BIN) $(DESTDIR)$(BINDIR)/acceptwatch
@@ -267,8 +293,17 @@ install: all
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
 	install -m 0644 tools/acceptwatch.1 $(DESTDIR)$(MANDIR)/man1/acceptwatch.1
 	install -m 0644 shim/libacceptwatch.7 $(DESTDIR)$(MANDIR)/man7/libacceptwatch.7
+	install -d $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(DATADIR)
+	for f in $(SYSTEMD_UNITS); do \
+		sed $(SYSTEMD_PATHS) dist/systemd/$$f >$(DESTDIR)$(SYSTEMDDIR)/$$f && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/$$f || exit 1; done
+	sed $(SYSTEMD_PATHS) dist/systemd/acceptwatch-preload.conf \
+		>$(DESTDIR)$(DATADIR)/acceptwatch-preload.conf
 
 uninstall:
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMDDIR)/,$(SYSTEMD_UNITS))
+	rm -f $(DESTDIR)$(DATADIR)/acceptwatch-preload.conf
+	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 	rm -f $(DESTDIR)$(BINDIR)/acceptwatch $(DESTDIR)$(LIBDIR)/libacceptwatch.so
 	rm -f $(DESTDIR)$(MANDIR)/man1/acceptwatch.1 $(DESTDIR)$(MANDIR)/man7/libacceptwatch.7
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null

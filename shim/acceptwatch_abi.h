@@ -261,6 +261,17 @@ enum aw_seg_flags {
 	 * /dev/shm): the process goes on counting in its own memory, and
 	 * this segment keeps what it had counted until then. */
 	AW_SF_DETACHED = 1u << 1,
+	/* The stderr sink went silent: fd 2 no longer named the file it
+	 * named when the library loaded (a daemon reused it for its data). */
+	AW_SF_LOG_FD2_CHANGED = 1u << 2,
+	/* Log lines were lost: the log file or /dev/log could not be
+	 * written. */
+	AW_SF_LOG_FAILED = 1u << 3,
+	/* An ACCEPTWATCH_* variable had a bad value: its default was used. */
+	AW_SF_BAD_SLOW_MS = 1u << 4,
+	AW_SF_BAD_LOG = 1u << 5,
+	AW_SF_BAD_BACKLOG = 1u << 6,
+	AW_SF_BAD_KEEP = 1u << 7,
 };
 
 struct aw_segment {

@@ -174,7 +174,7 @@ static void fill_header(struct aw_segment *s, const struct aw_config *c)
 	int somaxconn = aw_probe_somaxconn();
 	h->somaxconn = somaxconn > 0 ? (uint32_t)somaxconn : 0;
 	h->slow_ms = c->slow_ms;
-	h->flags = c->keep ? AW_SF_KEEP : 0;
+	h->flags = (c->keep ? AW_SF_KEEP : 0) | aw_log_seg_flags();
 	prctl(PR_GET_NAME, h->comm, 0, 0, 0);
 	h->comm[AW_COMM_LEN - 1] = '\0';
 }
@@ -305,26 +305,31 @@ void aw_segment_release(void)
 	seg_shared = 0;
 }
 
-void aw_segment_give_to(uid_t euid)
+int aw_segment_give_to(uid_t uid, uid_t *was)
 {
 	/* A vfork child (this memory, another process) drops root for
 	 * itself: the segment stays with the parent's user. */
-	if (!seg_shared || seg_owner_pid != (int)getpid() ||
-	    euid == (uid_t)-1 || geteuid() != 0 || aw_segment_now == NULL ||
-	    aw_segment_now->header.uid == (uint32_t)euid)
-		return;
+	struct aw_segment *seg = aw_segment_now;
+	if (!seg_shared || seg_owner_pid != (int)getpid() || uid == (uid_t)-1 ||
+	    seg == NULL || seg->header.uid == (uint32_t)uid)
+		return 0;
+	int saved = errno;
 	char name[AW_SEG_NAME_MAX];
 	aw_segment_name(name, sizeof(name), seg_owner_pid);
 	int fd = shm_open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	if (fchown(fd, euid, (gid_t)-1) == 0)
-		__atomic_store_n(&aw_segment_now->header.uid, (uint32_t)euid,
+	int given = fd >= 0 && fchown(fd, uid, (gid_t)-1) == 0;
+	if (given) {
+		*was = (uid_t)seg->header.uid;
+		__atomic_store_n(&seg->header.uid, (uint32_t)uid,
 				 __ATOMIC_RELAXED);
-	else
+	} else {
 		aw_log("cannot give segment %s to uid %u: %s", name,
-		       (unsigned)euid, strerror(errno));
-	aw_real_close(fd);
+		       (unsigned)uid, strerror(errno));
+	}
+	if (fd >= 0)
+		aw_real_close(fd);
+	errno = saved;
+	return given;
 }
 
 void aw_segment_write_begin(struct aw_listener *l)

@@ -53,11 +53,14 @@ int aw_segment_forked(void);
 void aw_segment_release(void);
 
 /*
- * The process is about to run as euid (a server dropping root for its
- * workers): hand the segment over while root still may, so that a reader run
- * as that user reads its own process. Caller holds the table lock.
+ * The process is about to run as uid for good (a server dropping root for
+ * its workers): hand the segment over while it still may, so that a reader
+ * run as that user reads its own process. Returns 1 when the segment was
+ * handed over, with its owner before in *was; 0 when nothing changed (not
+ * our segment, already that user's, or fchown failed: said on the log).
+ * Preserves errno. Caller holds the table lock.
  */
-void aw_segment_give_to(uid_t euid);
+int aw_segment_give_to(uid_t uid, uid_t *was);
 
 /* Seqlock writer side for a listener's descriptive fields. */
 void aw_segment_write_begin(struct aw_listener *l);

@@ -34,9 +34,11 @@ out=$(mktemp -d /tmp/aw-cpython.XXXXXX)
 run() { # label [preload]
 	local label=$1 preload=${2:-}
 	echo "== $label: $py -m test -j2 $tests"
+	# The VSOCK cases wait for a hypervisor peer that a VM without one
+	# never provides (they hang with or without the shim).
 	(cd "$out" && env ${preload:+LD_PRELOAD=$preload} "$py" -m test -j2 \
-		--timeout 900 --junit-xml "$out/$label.xml" $tests \
-		>"$out/$label.log" 2>&1)
+		--timeout 900 --ignore '*VSOCK*' --junit-xml "$out/$label.xml" \
+		$tests >"$out/$label.log" 2>&1)
 	grep -E "^(== Tests result|[0-9]+ tests? (OK|failed|skipped))" "$out/$label.log"
 }
 run bare

@@ -16,6 +16,7 @@
  * whose probes stay fresh.
  */
 #include "commands.h"
+#include "usage.h"
 
 #include "format.h"
 #include "gather.h"
@@ -53,8 +54,7 @@ struct check_reading {
 
 static void check_usage(FILE *out)
 {
-	fprintf(out, "usage: acceptwatch check [--json] [--interval SEC] "
-		     "[--window DUR] [--state FILE|none] [PID...]\n");
+	usage_command(out, "check");
 }
 
 int check_parse_window(const char *arg, uint64_t *ns)
@@ -109,7 +109,7 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
 	o->recent_ns = VERDICT_DEFAULT_RECENT_NS;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+ji:w:s:h", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "ji:w:s:h", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'j':
@@ -469,8 +469,9 @@ static void check_report(const struct check_opts *o,
 	int first = 1;
 
 	if (o->json)
-		printf("{\"interval_ns\":%" PRIu64
+		printf("{\"schema\":%d,\"interval_ns\":%" PRIu64
 		       ",\"verdict_window_ns\":%" PRIu64 ",\"listeners\":[",
+		       REPORT_JSON_SCHEMA,
 		       a ? (uint64_t)(o->interval * 1e9) : 0, o->recent_ns);
 	for (size_t pi = 0; pi < b->r.n_proc; pi++) {
 		const struct segment_snapshot *p = &b->r.proc[pi];

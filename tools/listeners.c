@@ -8,6 +8,7 @@
  * can be matched: the /proc entries that could not be read are counted.
  */
 #include "commands.h"
+#include "usage.h"
 
 #include "format.h"
 #include "live.h"
@@ -370,7 +371,7 @@ static void print_all(const struct listeners_state *s, int json)
 				break;
 			}
 	if (json) {
-		printf("{\"listeners\":[");
+		printf("{\"schema\":%d,\"listeners\":[", REPORT_JSON_SCHEMA);
 		for (size_t i = 0; i < s->table.n; i++) {
 			if (i)
 				printf(",");
@@ -423,7 +424,7 @@ static int parse_opts(int argc, char **argv, int *json)
 	opterr = 0;
 	optind = 1;
 	listeners_recent_ns = VERDICT_DEFAULT_RECENT_NS;
-	while ((c = getopt_long(argc, argv, "+jw:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jw:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			*json = 1;
@@ -438,8 +439,7 @@ static int parse_opts(int argc, char **argv, int *json)
 			}
 			break;
 		case 'h':
-			printf("usage: acceptwatch listeners [--json] "
-			       "[--window DUR]\n");
+			usage_command(stdout, "listeners");
 			return 1;
 		default:
 			aw_error("listeners: unknown option '%s'",

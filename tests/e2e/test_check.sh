@@ -22,6 +22,30 @@ check_json() { # OUT PID [ARGS...]: check --json, status in $rc
 	python3 -m json.tool "$out" >/dev/null || aw_fail "$out: not JSON: $(cat "$out")"
 }
 
+queued() { # VAR N: wait (10 s at most) for N connections queued on VAR's port
+	local port_var=${1}_PORT i
+	for ((i = 0; i < 200; i++)); do
+		ss -Hltn "sport = :${!port_var}" | grep -q "^LISTEN *$2 " && return 0
+		sleep 0.05
+	done
+	aw_fail "$2 connections not queued on ${!port_var}: $(ss -Hltn "sport = :${!port_var}")"
+}
+
+stopped() { # PID: SIGSTOP and wait (5 s at most) until every thread is
+	# stopped: one still in accept() would take the first connections.
+	local i t all
+	kill -STOP "$1"
+	for ((i = 0; i < 100; i++)); do
+		all=1
+		for t in /proc/"$1"/task/*/stat; do
+			[ "$(cut -d' ' -f3 "$t" 2>/dev/null)" = T ] || all=0
+		done
+		[ "$all" = 1 ] && return 0
+		sleep 0.05
+	done
+	aw_fail "pid $1 did not stop"
+}
+
 # OK: nothing to say, exit 0.
 LD_PRELOAD=$AW_SHIM aw_start_server OK --backlog 8
 read -r _ completed _ <<<"$("$AW_BIN/burst" --port "$OK_PORT" -n 3)"
@@ -90,11 +114,11 @@ aw_stop "$S_PID"
 export ACCEPTWATCH_SLOW_MS=5000
 LD_PRELOAD=$AW_SHIM aw_start_server B --backlog 4
 unset ACCEPTWATCH_SLOW_MS
-kill -STOP "$B_PID"
+stopped "$B_PID"
 "$AW_BIN/burst" --port "$B_PORT" -n 4 --timeout-ms 10000 >"$AW_TMP/b.burst" &
 burst_pid=$!
 aw_register_pid "$burst_pid"
-sleep 0.5
+queued B 4 # (a loaded machine starts the client late)
 check_json "$AW_TMP/b.json" "$B_PID" --interval 0
 cat "$AW_TMP/b.json" >&2
 [ "$rc" = 1 ] || aw_fail "BACKLOG SMALL: exit $rc, want 1"
@@ -148,10 +172,10 @@ aw_stop "$O_PID"
 
 # STALLED: stopped with connections waiting.
 LD_PRELOAD=$AW_SHIM aw_start_server T --backlog 8
-kill -STOP "$T_PID"
+stopped "$T_PID"
 "$AW_BIN/burst" --port "$T_PORT" -n 3 --timeout-ms 20000 >/dev/null &
 aw_register_pid $!
-sleep 0.5
+queued T 3
 check_json "$AW_TMP/t.json" "$T_PID" --interval 0.2
 cat "$AW_TMP/t.json" >&2
 [ "$rc" = 1 ] || aw_fail "STALLED: exit $rc, want 1"

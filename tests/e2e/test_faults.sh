@@ -3,6 +3,8 @@
 # a full listener table. In each the server serves every connection, the
 # shim says once what failed, and what it still records is right.
 . "$AW_ROOT/tests/lib.sh"
+# The checks below read the shim's lines on the server's stderr.
+export ACCEPTWATCH_LOG=stderr
 aw_enter_netns 64 "$@"
 unshare -m true 2>/dev/null || aw_skip "unshare -m is not permitted here"
 

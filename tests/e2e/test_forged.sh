@@ -38,7 +38,7 @@ PY
 # The root server: its segment name planted by uid 65534 before exec.
 aw_start F bash -c 'python3 "$1" "$2" /dev/shm/acceptwatch.$$ $$ &&
 	chown 65534:65534 /dev/shm/acceptwatch.$$ &&
-	exec env LD_PRELOAD="$3" "$4" --backlog 8' \
+	exec env ACCEPTWATCH_LOG=stderr LD_PRELOAD="$3" "$4" --backlog 8' \
 	_ "$AW_TMP/forge.py" "$AW_TMP/real" "$AW_SHIM" "$AW_BIN/server"
 [ "$(stat -c %u "$S.$F_PID")" = 65534 ] || aw_fail "the planted file is not nobody's"
 read -r _ completed _ < <("$AW_BIN/burst" --port "$F_PORT" -n 5)
