@@ -50,9 +50,9 @@ grep -q "^  earlier, OVERFLOWING: .*last rose .* ago or earlier, before the 3.00
 "$AW_TOOL" check --interval 0 --window 0 "$Q_PID" >/dev/null
 [ $? = 1 ] || aw_fail "--window 0: exit not 1"
 "$AW_TOOL" top --once --interval 0.2 --window $W >"$AW_TMP/top.txt" || aw_fail "top exited $?"
-grep -Eq "^$Q_PID .* OK$" "$AW_TMP/top.txt" || aw_fail "top STATE: $(cat "$AW_TMP/top.txt")"
+grep -Eq "^OK +$Q_PID " "$AW_TMP/top.txt" || aw_fail "top STATE: $(cat "$AW_TMP/top.txt")"
 "$AW_TOOL" top --once --interval 0.2 --window 0 >"$AW_TMP/top0.txt" || aw_fail "top exited $?"
-grep -Eq "^$Q_PID .* OVERFLOWING$" "$AW_TMP/top0.txt" || aw_fail "top STATE, no window: $(cat "$AW_TMP/top0.txt")"
+grep -Eq "^OVERFLOWING +$Q_PID " "$AW_TMP/top0.txt" || aw_fail "top STATE, no window: $(cat "$AW_TMP/top0.txt")"
 # listeners' VERDICT column: the same judgement.
 "$AW_TOOL" listeners --window $W >"$AW_TMP/l.txt" || aw_fail "listeners exited $?"
 grep -Eq ":$Q_PORT .* OK +$Q_PID/server$" "$AW_TMP/l.txt" || aw_fail "listeners verdict: $(cat "$AW_TMP/l.txt")"
