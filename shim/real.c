@@ -22,6 +22,9 @@ typedef int (*dup2_fn)(int, int);
 typedef int (*dup3_fn)(int, int, int);
 typedef int (*dup_fn)(int);
 typedef void (*exit_fn)(int);
+typedef pid_t (*wait4_fn)(pid_t, int *, int, struct rusage *);
+typedef pid_t (*waitpid_fn)(pid_t, int *, int);
+typedef int (*waitid_fn)(idtype_t, id_t, siginfo_t *, int);
 typedef int (*fcntl_fn)(int, int, ...);
 typedef int (*setuid_fn)(uid_t);
 typedef int (*setreuid_fn)(uid_t, uid_t);
@@ -40,6 +43,9 @@ static dup2_fn real_dup2;
 static dup3_fn real_dup3;
 static dup_fn real_dup;
 static exit_fn real__exit, real__Exit;
+static wait4_fn real_wait4;
+static waitpid_fn real_waitpid;
+static waitid_fn real_waitid;
 static fcntl_fn real_fcntl, real_fcntl64;
 static setuid_fn real_setuid, real_seteuid;
 static setreuid_fn real_setreuid;
@@ -95,6 +101,12 @@ static void bind_all(void)
 	__atomic_store_n(&real_dup, (dup_fn)next_symbol("dup"),
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&real__exit, (exit_fn)next_symbol("_exit"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_wait4, (wait4_fn)next_symbol("wait4"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_waitpid, (waitpid_fn)next_symbol("waitpid"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_waitid, (waitid_fn)next_symbol("waitid"),
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&real__Exit, (exit_fn)next_symbol("_Exit"),
 			 __ATOMIC_RELEASE);
@@ -215,6 +227,29 @@ int aw_real_fcntl(int fd, int cmd, void *arg, int use64)
 	if (f == NULL)
 		f = (fcntl_fn)bound((void **)&real_fcntl);
 	return f ? f(fd, cmd, arg) : (int)syscall(SYS_fcntl, fd, cmd, arg);
+}
+
+/* wait, wait3 and wait4 are one system call; waitpid is libc's own
+ * symbol, and some programs interpose it. */
+pid_t aw_real_wait4(pid_t pid, int *status, int options, struct rusage *ru)
+{
+	wait4_fn f = (wait4_fn)bound((void **)&real_wait4);
+	return f ? f(pid, status, options, ru)
+		 : (pid_t)syscall(SYS_wait4, pid, status, options, ru);
+}
+
+pid_t aw_real_waitpid(pid_t pid, int *status, int options)
+{
+	waitpid_fn f = (waitpid_fn)bound((void **)&real_waitpid);
+	return f ? f(pid, status, options)
+		 : (pid_t)syscall(SYS_wait4, pid, status, options, NULL);
+}
+
+int aw_real_waitid(idtype_t type, id_t id, siginfo_t *info, int options)
+{
+	waitid_fn f = (waitid_fn)bound((void **)&real_waitid);
+	return f ? f(type, id, info, options)
+		 : (int)syscall(SYS_waitid, type, id, info, options, NULL);
 }
 
 /* Without the symbol: what _exit is, the end of every thread. */

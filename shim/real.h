@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 typedef int (*aw_accept_fn)(int, struct sockaddr *, socklen_t *);
 typedef int (*aw_accept4_fn)(int, struct sockaddr *, socklen_t *, int);
@@ -57,6 +58,9 @@ void aw_real_closefrom(int lowfd);
 int aw_real_dup2(int oldfd, int newfd);
 int aw_real_dup3(int oldfd, int newfd, int flags);
 int aw_real_dup(int oldfd);
+pid_t aw_real_wait4(pid_t pid, int *status, int options, struct rusage *ru);
+pid_t aw_real_waitpid(pid_t pid, int *status, int options);
+int aw_real_waitid(idtype_t type, id_t id, siginfo_t *info, int options);
 /* _exit, or _Exit with upper set. */
 __attribute__((noreturn)) void aw_real__exit(int status, int upper);
 int aw_real_fcntl(int fd, int cmd, void *arg, int use64);

@@ -62,12 +62,12 @@ void aw_segment_name(char *name, size_t size, int pid)
 }
 
 /*
- * A segment of our own name already exists. It is ours to replace only if it
- * is a plain file of our uid that says it belongs to our pid: left by this
- * process before exec(), or by a dead process whose pid we now have. Anything
- * else (another user's file, a link, garbage) is left alone.
+ * Remove the segment under name if it is a plain file of our uid that says
+ * it belongs to pid, and was not to be kept (with keep_too, even then).
+ * Anything else (another user's file, a link, garbage) is left alone.
+ * Returns 0 when removed.
  */
-static int remove_own_leftover(const char *name)
+static int remove_segment_of(const char *name, pid_t pid, int keep_too)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/dev/shm%s", name);
@@ -79,11 +79,30 @@ static int remove_own_leftover(const char *name)
 	int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 		 st.st_uid == geteuid() &&
 		 pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
-		 h.magic == AW_SEG_MAGIC && h.pid == (int32_t)getpid();
+		 h.magic == AW_SEG_MAGIC && h.pid == (int32_t)pid &&
+		 (keep_too || !(h.flags & AW_SF_KEEP));
 	aw_real_close(fd);
 	if (!ok)
 		return -1;
 	return shm_unlink(name);
+}
+
+/*
+ * A segment of our own name already exists: left by this process before
+ * exec(), or by a dead process whose pid we now have. Ours to replace.
+ */
+static int remove_own_leftover(const char *name)
+{
+	return remove_segment_of(name, getpid(), 1);
+}
+
+void aw_segment_reaped(pid_t pid)
+{
+	char name[48];
+	int saved = errno;
+	aw_segment_name(name, sizeof(name), (int)pid);
+	remove_segment_of(name, pid, 0);
+	errno = saved;
 }
 
 /*

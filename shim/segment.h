@@ -49,6 +49,13 @@ uint32_t aw_segment_add_stripe(uint32_t generation);
  * when the parent knew listeners (the child inherited them). */
 int aw_segment_forked(void);
 
+/*
+ * A child was reaped after a signal killed it (no exit path of its own
+ * ran): remove its segment, if it left one of ours that was not to be kept.
+ * errno is kept.
+ */
+void aw_segment_reaped(pid_t pid);
+
 /* At exit: unlink this process's own segment unless it is to be kept. */
 void aw_segment_release(void);
 

@@ -199,6 +199,53 @@ AW_EXPORT void _Exit(int status)
 }
 
 /*
+ * A child killed by a signal ran none of its exit paths and left its
+ * segment: the parent that reaps it removes it (when it is this user's and
+ * not to be kept). Only signal deaths cost the lookup; errno is the
+ * call's.
+ */
+static pid_t reaped(pid_t pid, const int *status)
+{
+	if (pid > 0 && WIFSIGNALED(*status))
+		aw_segment_reaped(pid);
+	return pid;
+}
+
+AW_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
+{
+	int st = 0, *sp = status ? status : &st;
+	return reaped(aw_real_waitpid(pid, sp, options), sp);
+}
+
+AW_EXPORT pid_t wait(int *status)
+{
+	int st = 0, *sp = status ? status : &st;
+	return reaped(aw_real_wait4(-1, sp, 0, NULL), sp);
+}
+
+AW_EXPORT pid_t wait3(int *status, int options, struct rusage *ru)
+{
+	int st = 0, *sp = status ? status : &st;
+	return reaped(aw_real_wait4(-1, sp, options, ru), sp);
+}
+
+AW_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
+{
+	int st = 0, *sp = status ? status : &st;
+	return reaped(aw_real_wait4(pid, sp, options, ru), sp);
+}
+
+AW_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
+{
+	int ret = aw_real_waitid(type, id, info, options);
+	if (ret == 0 && info != NULL && !(options & WNOWAIT) &&
+	    info->si_pid > 0 &&
+	    (info->si_code == CLD_KILLED || info->si_code == CLD_DUMPED))
+		aw_segment_reaped(info->si_pid);
+	return ret;
+}
+
+/*
  * A copy of a listener's descriptor names the same socket, so it counts on
  * the same row (daemons move listeners to fixed numbers: dup2, then close
  * the original). The table changes only after the call succeeded: a failed
