@@ -98,7 +98,7 @@ static int remove_own_leftover(const char *name)
 
 void aw_segment_reaped(pid_t pid)
 {
-	char name[48];
+	char name[AW_SEG_NAME_MAX];
 	int saved = errno;
 	aw_segment_name(name, sizeof(name), (int)pid);
 	remove_segment_of(name, pid, 0);
