@@ -23,6 +23,9 @@ SHIM_CFLAGS = -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 SHIM_LDFLAGS = -shared -Wl,--version-script=shim/libacceptwatch.map \
 	-Wl,-z,now -Wl,-z,relro -Wl,--no-undefined
 SHIM_LIBS = -ldl -lpthread
+# The reader names stack frames with elfutils' libdwfl.
+TOOL_LIBS = $(shell pkg-config --libs libdw 2>/dev/null || echo -ldw -lelf) \
+	-lpthread -lm
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
@@ -61,8 +64,8 @@ UNIT_DEPS_test_netstat := tools/netstat.c
 UNIT_DEPS_test_totals := tools/totals.c shim/histogram.c
 UNIT_DEPS_test_bypass := tools/bypass.c tools/procinfo.c
 
-DEB_PACKAGES := libunwind-dev uthash-dev libcmocka-dev pkg-config iproute2 \
-	procps util-linux valgrind strace
+DEB_PACKAGES := libunwind-dev libdw-dev libcmocka-dev pkg-config \
+	iproute2 procps util-linux valgrind strace elfutils binutils libc6-dbg
 
 .PHONY: all deps check demo bench install uninstall clean format lint \
 	test-build unit e2e
@@ -82,7 +85,7 @@ $(SHIM_LIB): $(call SHIM_OBJ,rel) shim/libacceptwatch.map
 	$(CC) $(ALL_CFLAGS) $(SHIM_LDFLAGS) -o $@ $(call SHIM_OBJ,rel) $(SHIM_LIBS)
 
 $(TOOL_BIN): $(call TOOL_OBJ,rel)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ -lpthread -lm
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(TOOL_LIBS)
 
 # --- sanitizer builds for the tests -------------------------------------
 $(B)/asan/shim/%.o: shim/%.c
@@ -114,11 +117,11 @@ $(TSAN_SHIM): $(call SHIM_OBJ,tsan) shim/libacceptwatch.map
 		$(call SHIM_OBJ,tsan) $(SHIM_LIBS)
 
 $(ASAN_TOOL): $(call TOOL_OBJ,asan)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $^ -lpthread -lm
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(TOOL_LIBS)
 
 # The reader takes snapshots in threads (tools/gather.c).
 $(TSAN_TOOL): $(call TOOL_OBJ,tsan)
-	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -o $@ $^ -lpthread -lm
+	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -o $@ $^ $(TOOL_LIBS)
 
 $(B)/asan/tests/%: tests/e2e/%.c
 	@mkdir -p $(@D)
@@ -163,7 +166,9 @@ deps:
 	need pkg-config "pkg-config --version"; \
 	need libunwind-dev "pkg-config --exists libunwind"; \
 	need libcmocka-dev "pkg-config --exists cmocka"; \
-	need uthash-dev "test -f /usr/include/uthash.h"; \
+	need libdw-dev "pkg-config --exists libdw"; \
+	need binutils "command -v nm"; \
+	need libc6-dbg "sh tests/libc_debug.sh"; \
 	need iproute2 "command -v ip && command -v ss"; \
 	need procps "command -v sysctl"; \
 	need util-linux "command -v unshare && command -v setpriv"; \
@@ -196,12 +201,12 @@ FUZZ_DEPS := tools/segment_reader.c tools/segment_check.c tools/procinfo.c \
 	tools/bypass.c \
 	tools/report_json.c tools/report_text.c tools/report_prom.c \
 	tools/format.c tools/totals.c tools/live.c tools/sockdiag.c \
-	shim/histogram.c
+	tools/stack_frames.c tools/symbolize.c shim/histogram.c
 FUZZ_BIN := $(B)/fuzz/fuzz_segment
 
 $(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_DEPS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_DEPS) -lm
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_DEPS) $(TOOL_LIBS)
 
 .PHONY: fuzz
 fuzz: test-build

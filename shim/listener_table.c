@@ -4,7 +4,6 @@
 #include "log.h"
 #include "probe.h"
 #include "segment.h"
-#include "stacks.h"
 #include "clock.h"
 
 #include <errno.h>
@@ -254,11 +253,6 @@ int aw_table_register(int fd, int requested, int passed, int adopted,
 	uint32_t old_effective = l->effective_backlog;
 	gather(fd, requested, passed, adopted, &f);
 	describe(l, fd, requested, passed, &f);
-	if (!adopted)
-		__atomic_store_n(
-		    &l->listen_stack,
-		    aw_stack_capture(s, AW_STACK_LISTEN, (uint32_t)slot),
-		    __ATOMIC_RELAXED);
 	set_fd_slot(fd, slot);
 	log_listen(l, fd, adopted, relisten, old_requested, old_effective);
 	return slot;

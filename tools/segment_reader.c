@@ -18,6 +18,7 @@
 #include "histogram.h"
 #include "procinfo.h"
 #include "segment_check.h"
+#include "stack_frames.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -389,15 +390,8 @@ static int copy_stacks(const struct seg_source *src,
 		snprintf(err, errlen, "segment shrank while being read");
 		return -1;
 	}
-	for (uint32_t i = 0; i < used; i++) {
-		struct segment_stack *d = &snap->stack[i];
-		d->hits = raw[i].hits;
-		d->kind = raw[i].kind;
-		d->listener = raw[i].listener;
-		d->frames = raw[i].frames;
-		segment_copy_str(d->text, sizeof(d->text), raw[i].text,
-				 sizeof(raw[i].text));
-	}
+	for (uint32_t i = 0; i < used; i++)
+		stack_frames_copy(&snap->stack[i], &raw[i], snap->pid);
 	free(raw);
 	snap->n_stacks = used;
 	for (uint32_t i = 0; i < snap->n_listeners; i++) {

@@ -42,13 +42,19 @@ static void test_segment_layout(void **state)
 {
 	(void)state;
 	assert_int_equal(AW_SEG_MAGIC, 0x3147455357544341ULL);
-	assert_int_equal(AW_ABI_VERSION, 1);
+	assert_int_equal(AW_ABI_VERSION, 2);
 	assert_int_equal(AW_HIST_BUCKETS, 608);
 	assert_int_equal(offsetof(struct aw_segment, listener), 192);
 	assert_int_equal(offsetof(struct aw_segment, event),
 			 192 + AW_MAX_LISTENERS * 59200);
-	assert_int_equal(AW_SEG_SIZE, 192 + 64 * 59200 + 32 * 48 + 32 * 1032);
-	assert_int_equal(sizeof(struct aw_stack), 1032);
+	assert_int_equal(AW_SEG_SIZE, 192 + 64 * 59200 + 32 * 48 + 32 * 2912);
+	assert_int_equal(sizeof(struct aw_stack), 2912);
+	assert_int_equal(offsetof(struct aw_stack, frame), 32);
+	assert_int_equal(offsetof(struct aw_stack, module), 32 + 32 * 16);
+	assert_int_equal(sizeof(struct aw_frame), 16);
+	assert_int_equal(offsetof(struct aw_module, build_id), 256);
+	assert_int_equal(offsetof(struct aw_module, build_id_len), 288);
+	assert_int_equal(sizeof(struct aw_module), 296);
 }
 
 int main(void)
