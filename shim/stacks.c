@@ -105,6 +105,25 @@ static void unlock_stacks(void)
 }
 
 /*
+ * Pages this thread's current capture has read successfully. Once an
+ * unwind falls back to the frame-pointer chain, libunwind asks for every
+ * later read to be validated; those reads are mostly of the thread's own
+ * stack, one or two pages. Reset at each capture: a page readable now may
+ * be unmapped by the next one (a thread's stack, freed).
+ */
+#define VALID_PAGES 4
+static __thread uintptr_t valid_page[VALID_PAGES];
+static __thread unsigned valid_next;
+
+static int page_known(uintptr_t page)
+{
+	for (unsigned i = 0; i < VALID_PAGES; i++)
+		if (valid_page[i] == page)
+			return 1;
+	return 0;
+}
+
+/*
  * libunwind's access_mem for the local address space, minus the pipe.
  * Addresses it is sure of (arg's validate bit clear) are read directly, as
  * libunwind does; the others through process_vm_readv on our own pid,
@@ -113,12 +132,16 @@ static void unlock_stacks(void)
 static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val,
 		      int write, void *arg)
 {
+	uintptr_t first = addr & ~(uintptr_t)4095;
+	uintptr_t last = (addr + sizeof(*val) - 1) & ~(uintptr_t)4095;
+
 	(void)as;
 	if (write) {
 		*(unw_word_t *)addr = *val;
 		return 0;
 	}
-	if (((uintptr_t)arg & UNW_AS_ARG_VALIDATE) == 0) {
+	if (((uintptr_t)arg & UNW_AS_ARG_VALIDATE) == 0 ||
+	    (first != 0 && page_known(first) && page_known(last))) {
 		*val = *(unw_word_t *)addr;
 		return 0;
 	}
@@ -128,7 +151,12 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val,
 	int saved = errno;
 	ssize_t n = process_vm_readv(getpid(), &here, 1, &there, 1, 0);
 	errno = saved;
-	return n == (ssize_t)sizeof(*val) ? 0 : -UNW_EINVAL;
+	if (n != (ssize_t)sizeof(*val))
+		return -UNW_EINVAL;
+	valid_page[valid_next++ % VALID_PAGES] = first;
+	if (last != first)
+		valid_page[valid_next++ % VALID_PAGES] = last;
+	return 0;
 }
 
 /*
@@ -429,6 +457,7 @@ uint32_t aw_stack_capture(struct aw_segment *s, uint32_t kind, uint32_t slot)
 	void *ips[RAW_FRAMES];
 	if (!stacks_ready())
 		return 0;
+	memset(valid_page, 0, sizeof(valid_page));
 	__atomic_fetch_add(&capturing, 1, __ATOMIC_ACQ_REL);
 	int n = api.backtrace(ips, RAW_FRAMES);
 	__atomic_fetch_sub(&capturing, 1, __ATOMIC_ACQ_REL);
