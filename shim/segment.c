@@ -4,6 +4,7 @@
 #include "log.h"
 #include "clock.h"
 #include "probe.h"
+#include "stacks.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -168,6 +169,7 @@ static int carry_over(struct aw_segment *to, const struct aw_segment *from)
 		__atomic_store_n(&dst->state, AW_SLOT_READY, __ATOMIC_RELEASE);
 	}
 	to->header.listeners_used = used;
+	aw_stacks_carry_over(to, from);
 	return 0;
 }
 

@@ -452,15 +452,11 @@ static uint32_t count_known(struct aw_segment *s, uint64_t hash)
 	return ref;
 }
 
-uint32_t aw_stack_capture(struct aw_segment *s, uint32_t kind, uint32_t slot)
+static uint32_t capture(struct aw_segment *s, uint32_t kind, uint32_t slot)
 {
 	void *ips[RAW_FRAMES];
-	if (!stacks_ready())
-		return 0;
 	memset(valid_page, 0, sizeof(valid_page));
-	__atomic_fetch_add(&capturing, 1, __ATOMIC_ACQ_REL);
 	int n = api.backtrace(ips, RAW_FRAMES);
-	__atomic_fetch_sub(&capturing, 1, __ATOMIC_ACQ_REL);
 	if (n <= 0)
 		return 0;
 	uint64_t hash = hash_frames(ips, n, kind);
@@ -476,9 +472,7 @@ uint32_t aw_stack_capture(struct aw_segment *s, uint32_t kind, uint32_t slot)
 	draft.hash = hash;
 	draft.kind = kind;
 	draft.listener = slot;
-	__atomic_fetch_add(&capturing, 1, __ATOMIC_ACQ_REL);
 	describe(&draft, ips, n);
-	__atomic_fetch_sub(&capturing, 1, __ATOMIC_ACQ_REL);
 
 	lock_stacks();
 	/* Another thread may have published it meanwhile. */
@@ -487,6 +481,41 @@ uint32_t aw_stack_capture(struct aw_segment *s, uint32_t kind, uint32_t slot)
 		ref = publish(s, &draft);
 	unlock_stacks();
 	return ref;
+}
+
+uint32_t aw_stack_capture(struct aw_segment *s, uint32_t kind, uint32_t slot)
+{
+	if (!stacks_ready())
+		return 0;
+	/* Counted for the fork handler: a fork in here may copy libunwind's,
+	 * the loader's or our own lock held, and the table half written. */
+	__atomic_fetch_add(&capturing, 1, __ATOMIC_ACQ_REL);
+	uint32_t ref = capture(s, kind, slot);
+	__atomic_fetch_sub(&capturing, 1, __ATOMIC_ACQ_REL);
+	return ref;
+}
+
+void aw_stacks_carry_over(struct aw_segment *to, const struct aw_segment *from)
+{
+	uint32_t used =
+	    __atomic_load_n(&from->header.stacks_used, __ATOMIC_ACQUIRE);
+	if (used > AW_MAX_STACKS)
+		used = AW_MAX_STACKS;
+	memcpy(to->stack, from->stack, used * sizeof(struct aw_stack));
+	for (uint32_t i = 0; i < used; i++)
+		to->stack[i].hits = 0; /* captured by the parent, not here */
+	__atomic_store_n(&to->header.stacks_used, used, __ATOMIC_RELEASE);
+	/* Who chose the inherited listeners' backlogs. */
+	uint32_t slots = to->header.listeners_used;
+	for (uint32_t i = 0; i < slots && i < AW_MAX_LISTENERS; i++) {
+		uint32_t ref = from->listener[i].listen_stack;
+		if (to->listener[i].state == AW_SLOT_READY && ref <= used)
+			__atomic_store_n(&to->listener[i].listen_stack, ref,
+					 __ATOMIC_RELAXED);
+	}
+	/* The dedup table (process memory, inherited) names these same
+	 * stacks by the same refs: it holds for the child's segment. */
+	table_pid = (int32_t)getpid();
 }
 
 void aw_stacks_after_fork_child(void)

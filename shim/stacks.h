@@ -20,6 +20,13 @@
  */
 uint32_t aw_stack_capture(struct aw_segment *s, uint32_t kind, uint32_t slot);
 
+/*
+ * A forked child's new segment, its listeners already carried over: the
+ * parent's stacks copied into it (hits zeroed), and the listeners' listen()
+ * stacks with them. Fork handler only (one thread).
+ */
+void aw_stacks_carry_over(struct aw_segment *to, const struct aw_segment *from);
+
 /* In a forked child, from the fork handler: the stacks lock is free again;
  * a fork that interrupted a capture turns stacks off in the child. */
 void aw_stacks_after_fork_child(void);
