@@ -145,6 +145,12 @@ $(B)/rel/bench/%: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< -lpthread -lm
 
+# The capture cost: the shim's own stack code, linked in.
+$(B)/rel/bench/stackcost: tests/bench/stackcost.c $(B)/rel/shim/stacks.o \
+		$(B)/rel/shim/log.o
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ -ldl -lpthread -lm
+
 $(B)/tsan/tests/%: tests/e2e/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -o $@ $< -lpthread -lm
