@@ -63,6 +63,9 @@ UNIT_DEPS_test_segment_stacks := tools/segment_check.c
 UNIT_DEPS_test_netstat := tools/netstat.c
 UNIT_DEPS_test_totals := tools/totals.c shim/histogram.c
 UNIT_DEPS_test_bypass := tools/bypass.c tools/procinfo.c
+UNIT_DEPS_test_stack_frames := tools/stack_frames.c tools/symbolize.c
+# Libraries a unit test needs besides cmocka.
+UNIT_LIBS_test_stack_frames = $(TOOL_LIBS)
 
 DEB_PACKAGES := libunwind-dev libdw-dev libcmocka-dev pkg-config \
 	iproute2 procps util-linux valgrind strace elfutils binutils libc6-dbg
@@ -159,7 +162,7 @@ $(B)/tsan/tests/%: tests/e2e/%.c
 $(B)/asan/tests/test_%: tests/unit/test_%.c $$(UNIT_DEPS_test_$$*)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $(filter %.c,$^) \
-		$$(pkg-config --cflags --libs cmocka) -lm
+		$$(pkg-config --cflags --libs cmocka) $(UNIT_LIBS_test_$*) -lm
 
 # --- dependencies --------------------------------------------------------
 # Detect with pkg-config, headers and commands, not dpkg: a fresh machine

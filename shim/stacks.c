@@ -196,7 +196,10 @@ static int init_libunwind(void)
 		return -1;
 	}
 	if (!reaped || accs == NULL) {
-		aw_log("call-site stacks off: libunwind's init failed");
+		/* valgrind, for one, runs a vfork-like clone as a fork: the
+		 * init happened in a copy of our memory. */
+		aw_log("call-site stacks off: libunwind's init, run in a "
+		       "child sharing this memory, did not reach it");
 		return -1;
 	}
 	accs->access_mem = access_mem;

@@ -32,9 +32,10 @@ n=$(grep -c "cannot create shared memory segment /acceptwatch.$PID: Read-only fi
 grep -q "listen fd=.*requested=32" "$AW_TMP/ro.err" || aw_fail "read-only: no listen line"
 aw_stop "$PID"
 
-# /dev/shm nearly full: the segment fits, a listener slot does not. The
-# pages are reserved up front, so no write can meet a full tmpfs (SIGBUS).
-start_in_mountns full "mount -t tmpfs -o size=48k tmpfs /dev/shm" --backlog 32
+# /dev/shm nearly full: the segment fits (header, events, stacks: 96 KiB),
+# a listener slot (58 KiB) does not. The pages are reserved up front, so no
+# write can meet a full tmpfs (SIGBUS).
+start_in_mountns full "mount -t tmpfs -o size=128k tmpfs /dev/shm" --backlog 32
 serve_all "$PORT" 20 "full /dev/shm"
 n=$(grep -c "cannot reserve shared memory for a listener: No space left on device; it is not tracked" "$AW_TMP/full.err")
 [ "$n" = 1 ] || aw_fail "full: said $n times: $(cat "$AW_TMP/full.err")"
