@@ -124,7 +124,7 @@ static int aw_listen_path(int fd, int backlog)
 	aw_table_unlock();
 	/* Who chose the backlog: captured without the table lock (the
 	 * unwinder may take the loader's). */
-	struct aw_segment *s = aw_segment_now;
+	struct aw_segment *s = aw_segment_current();
 	if (slot >= 0 && s != NULL)
 		__atomic_store_n(
 		    &s->listener[slot].listen_stack,

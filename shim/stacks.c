@@ -486,15 +486,22 @@ static uint32_t capture(struct aw_segment *s, uint32_t kind, uint32_t slot)
 	return ref;
 }
 
+/* This thread is capturing: a signal handler that calls accept() or
+ * listen() in the middle goes without a stack rather than spin on the
+ * stacks lock its own thread holds. */
+static __thread int in_capture;
+
 uint32_t aw_stack_capture(struct aw_segment *s, uint32_t kind, uint32_t slot)
 {
-	if (!stacks_ready())
+	if (in_capture || !stacks_ready())
 		return 0;
+	in_capture = 1;
 	/* Counted for the fork handler: a fork in here may copy libunwind's,
 	 * the loader's or our own lock held, and the table half written. */
 	__atomic_fetch_add(&capturing, 1, __ATOMIC_ACQ_REL);
 	uint32_t ref = capture(s, kind, slot);
 	__atomic_fetch_sub(&capturing, 1, __ATOMIC_ACQ_REL);
+	in_capture = 0;
 	return ref;
 }
 

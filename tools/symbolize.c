@@ -9,6 +9,7 @@
  */
 #include "symbolize.h"
 
+#include <elf.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -74,6 +75,19 @@ static int same_build_id(Dwfl_Module *mod, const uint8_t *id, size_t len)
 	return n > 0 && (size_t)n == len && memcmp(bits, id, len) == 0;
 }
 
+/* An executable or a shared object, by its ELF header: not a core file
+ * (/proc/kcore is a regular file too), not anything else. */
+static int loadable_elf(int fd)
+{
+	unsigned char h[18];
+	if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+	    memcmp(h, ELFMAG, SELFMAG) != 0)
+		return 0;
+	unsigned type = h[EI_DATA] == ELFDATA2MSB ? (h[16] << 8) | h[17]
+						  : h[16] | (h[17] << 8);
+	return type == ET_EXEC || type == ET_DYN;
+}
+
 static void open_module(struct module_entry *e)
 {
 	const char *base = strrchr(e->file, '/');
@@ -88,6 +102,10 @@ static void open_module(struct module_entry *e)
 		return;
 	}
 	e->status = SYMBOLIZE_UNREADABLE;
+	if (!loadable_elf(fd)) {
+		close(fd);
+		return;
+	}
 	e->dwfl = dwfl_begin(&callbacks);
 	if (e->dwfl == NULL) {
 		close(fd);
@@ -167,6 +185,19 @@ static void name_in(Dwfl_Module *mod, uint64_t offset, char *name, size_t size,
 	*sym_offset = off + 1;
 }
 
+/* A path the loader could have mapped a module from: absolute, and not in
+ * a pseudo-filesystem (the vDSO's "linux-vdso.so.1" is neither). */
+static int plain_path(const char *path)
+{
+	static const char *const pseudo[] = {"/proc/", "/sys/", "/dev/"};
+	if (path[0] != '/')
+		return 0;
+	for (size_t i = 0; i < sizeof(pseudo) / sizeof(pseudo[0]); i++)
+		if (strncmp(path, pseudo[i], strlen(pseudo[i])) == 0)
+			return 0;
+	return 1;
+}
+
 int symbolize_frame(const struct symbolize_module *m, uint64_t offset,
 		    char *name, size_t size, uint64_t *sym_offset)
 {
@@ -174,6 +205,8 @@ int symbolize_frame(const struct symbolize_module *m, uint64_t offset,
 
 	name[0] = '\0';
 	*sym_offset = 0;
+	if (!plain_path(m->path))
+		return SYMBOLIZE_UNREADABLE;
 	pthread_mutex_lock(&cache_lock);
 	struct module_entry *e = find_module(m, &temporary);
 	if (e != NULL) {

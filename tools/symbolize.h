@@ -18,7 +18,8 @@ enum symbolize_file {
 	SYMBOLIZE_FOUND = 0,	  /* the file, with the build-id captured */
 	SYMBOLIZE_MISSING = 1,	  /* no regular file at that path */
 	SYMBOLIZE_MISMATCH = 2,	  /* the file has another build-id: replaced */
-	SYMBOLIZE_UNREADABLE = 3, /* not an ELF file libdwfl can read */
+	SYMBOLIZE_UNREADABLE = 3, /* not a program or library libdwfl can
+				   * read, or not a plain absolute path */
 };
 
 /* Which file to read: path as the process mapped it, seen from its root

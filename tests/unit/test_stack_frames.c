@@ -3,7 +3,8 @@
  * a frame inside a function is named with its offset from the start; an
  * address no sized symbol holds (after a sizeless one, where libdwfl would
  * guess) reads module+0xOFF; another build-id says the file changed; a
- * missing file, a FIFO, forged counts and indexes are survived and said.
+ * missing file, a FIFO, a file that is no program, a pseudo-file, forged
+ * counts and indexes are survived and said.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -187,6 +188,24 @@ static void test_missing_and_fifo(void **state)
 	stack_frames_copy(st, raw, getpid());
 	assert_int_equal(st->module[0].file, SYMBOLIZE_MISSING);
 	unlink(fifo);
+
+	/* A regular file that is no program; a pseudo-file; a relative path;
+	 * the vDSO: none is read. */
+	char text[] = "/tmp/aw-unit-text.XXXXXX";
+	fd = mkstemp(text);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "not a program at all\n", 21), 21);
+	close(fd);
+	const char *const unread[] = {text, "/proc/kcore", "../../bin/sh",
+				      "linux-vdso.so.1"};
+	for (size_t i = 0; i < sizeof(unread) / sizeof(unread[0]); i++) {
+		snprintf(raw->module[0].path, sizeof(raw->module[0].path), "%s",
+			 unread[i]);
+		stack_frames_copy(st, raw, getpid());
+		assert_int_equal(st->module[0].file, SYMBOLIZE_UNREADABLE);
+		assert_false(st->frame[0].named);
+	}
+	unlink(text);
 	free(raw);
 	free(st);
 }
