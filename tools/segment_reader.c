@@ -390,10 +390,10 @@ static int copy_stacks(const struct seg_source *src,
 		snprintf(err, errlen, "segment shrank while being read");
 		return -1;
 	}
+	snap->n_stacks = used; /* from here on, what snapshot_free frees */
 	for (uint32_t i = 0; i < used; i++)
 		stack_frames_copy(&snap->stack[i], &raw[i], snap->pid);
 	free(raw);
-	snap->n_stacks = used;
 	for (uint32_t i = 0; i < snap->n_listeners; i++) {
 		struct segment_listener *l = &snap->listener[i];
 		if (l->listen_stack > used)
@@ -408,7 +408,7 @@ const char *segment_stack_text(const struct segment_snapshot *snap,
 			       uint32_t ref)
 {
 	if (ref == 0 || ref > snap->n_stacks || !snap->stack ||
-	    !snap->stack[ref - 1].text[0])
+	    !snap->stack[ref - 1].text || !snap->stack[ref - 1].text[0])
 		return NULL;
 	return snap->stack[ref - 1].text;
 }
@@ -580,6 +580,8 @@ int segment_snapshot_from_buffer(const void *buf, size_t size,
 void segment_snapshot_free(struct segment_snapshot *snap)
 {
 	free(snap->listener);
+	for (uint32_t i = 0; snap->stack && i < snap->n_stacks; i++)
+		free(snap->stack[i].text);
 	free(snap->stack);
 	snap->listener = NULL;
 	snap->stack = NULL;

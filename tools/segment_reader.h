@@ -113,8 +113,10 @@ struct segment_stack {
 	uint32_t modules;
 	struct segment_frame frame[AW_STACK_FRAMES];
 	struct segment_module module[AW_STACK_MODULES];
-	/* frames as printed, one a line, innermost first */
-	char text[AW_STACK_FRAMES * SEGMENT_FRAME_TEXT + 1];
+	/* frames as printed, one a line, innermost first; heap, exactly as
+	 * long as it needs (a snapshot of many processes holds many stacks),
+	 * NULL when memory ran out */
+	char *text;
 };
 
 /* One process's segment, copied. */

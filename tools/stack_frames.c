@@ -67,6 +67,7 @@ static size_t print_frame(char *out, size_t size, const struct segment_frame *f,
 void stack_frames_copy(struct segment_stack *dst, const struct aw_stack *src,
 		       pid_t pid)
 {
+	char text[AW_STACK_FRAMES * SEGMENT_FRAME_TEXT + 1];
 	size_t used = 0;
 
 	dst->hits = src->hits;
@@ -78,7 +79,7 @@ void stack_frames_copy(struct segment_stack *dst, const struct aw_stack *src,
 	    src->modules < AW_STACK_MODULES ? src->modules : AW_STACK_MODULES;
 	for (uint32_t i = 0; i < dst->modules; i++)
 		copy_module(&dst->module[i], &src->module[i]);
-	dst->text[0] = '\0';
+	text[0] = '\0';
 	for (uint32_t i = 0; i < dst->frames; i++) {
 		struct segment_frame *f = &dst->frame[i];
 		memset(f, 0, sizeof(*f));
@@ -89,7 +90,7 @@ void stack_frames_copy(struct segment_stack *dst, const struct aw_stack *src,
 		else
 			name_frame(f, &dst->module[f->module],
 				   &src->module[f->module], pid);
-		used += print_frame(dst->text + used, sizeof(dst->text) - used,
-				    f, dst);
+		used += print_frame(text + used, sizeof(text) - used, f, dst);
 	}
+	dst->text = strdup(text);
 }

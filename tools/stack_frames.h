@@ -8,7 +8,8 @@
 
 #include "segment_reader.h"
 
-/* Fill dst from src, a stack of process pid's segment. */
+/* Fill dst from src, a stack of process pid's segment; dst->text is the
+ * caller's to free (NULL when out of memory). */
 void stack_frames_copy(struct segment_stack *dst, const struct aw_stack *src,
 		       pid_t pid);
 

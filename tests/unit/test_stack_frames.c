@@ -96,6 +96,21 @@ static struct aw_stack *one_frame_stack(const struct self *me, uint64_t offset)
 	return raw;
 }
 
+/* stack_frames_copy, the previous text freed. */
+static void copy(struct segment_stack *st, const struct aw_stack *raw)
+{
+	free(st->text);
+	stack_frames_copy(st, raw, getpid());
+	assert_non_null(st->text);
+}
+
+static void release(struct segment_stack *st, struct aw_stack *raw)
+{
+	free(st->text);
+	free(st);
+	free(raw);
+}
+
 static const char *base(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -112,7 +127,7 @@ static void test_named_within_extent(void **state)
 	struct segment_stack *st = calloc(1, sizeof(*st));
 	char want[512];
 
-	stack_frames_copy(st, raw, getpid());
+	copy(st, raw);
 	assert_int_equal(st->module[0].file, SYMBOLIZE_FOUND);
 	assert_true(st->frame[0].named);
 	assert_string_equal(st->frame[0].symbol, "aw_named_target");
@@ -120,8 +135,7 @@ static void test_named_within_extent(void **state)
 	snprintf(want, sizeof(want), "aw_named_target+0x5 (%s)\n",
 		 base(me.module.path));
 	assert_string_equal(st->text, want);
-	free(raw);
-	free(st);
+	release(st, raw);
 }
 
 static void test_sizeless_not_guessed(void **state)
@@ -133,14 +147,13 @@ static void test_sizeless_not_guessed(void **state)
 	struct segment_stack *st = calloc(1, sizeof(*st));
 	char want[512];
 
-	stack_frames_copy(st, raw, getpid());
+	copy(st, raw);
 	assert_int_equal(st->module[0].file, SYMBOLIZE_FOUND);
 	assert_false(st->frame[0].named);
 	snprintf(want, sizeof(want), "%s+0x%llx\n", base(me.module.path),
 		 (unsigned long long)off);
 	assert_string_equal(st->text, want);
-	free(raw);
-	free(st);
+	release(st, raw);
 }
 
 static void test_build_id_mismatch(void **state)
@@ -153,15 +166,14 @@ static void test_build_id_mismatch(void **state)
 	char want[512];
 
 	raw->module[0].build_id[0] ^= 0xff;
-	stack_frames_copy(st, raw, getpid());
+	copy(st, raw);
 	assert_int_equal(st->module[0].file, SYMBOLIZE_MISMATCH);
 	assert_false(st->frame[0].named);
 	snprintf(want, sizeof(want),
 		 "%s+0x%llx (build-id differs from the file on disk)\n",
 		 base(me.module.path), (unsigned long long)off);
 	assert_string_equal(st->text, want);
-	free(raw);
-	free(st);
+	release(st, raw);
 }
 
 static void test_missing_and_fifo(void **state)
@@ -174,7 +186,7 @@ static void test_missing_and_fifo(void **state)
 
 	snprintf(raw->module[0].path, sizeof(raw->module[0].path),
 		 "/nonexistent/libgone.so.1");
-	stack_frames_copy(st, raw, getpid());
+	copy(st, raw);
 	assert_int_equal(st->module[0].file, SYMBOLIZE_MISSING);
 	assert_string_equal(st->text, "libgone.so.1+0x10\n");
 
@@ -185,7 +197,7 @@ static void test_missing_and_fifo(void **state)
 	unlink(fifo);
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	snprintf(raw->module[0].path, sizeof(raw->module[0].path), "%s", fifo);
-	stack_frames_copy(st, raw, getpid());
+	copy(st, raw);
 	assert_int_equal(st->module[0].file, SYMBOLIZE_MISSING);
 	unlink(fifo);
 
@@ -201,13 +213,12 @@ static void test_missing_and_fifo(void **state)
 	for (size_t i = 0; i < sizeof(unread) / sizeof(unread[0]); i++) {
 		snprintf(raw->module[0].path, sizeof(raw->module[0].path), "%s",
 			 unread[i]);
-		stack_frames_copy(st, raw, getpid());
+		copy(st, raw);
 		assert_int_equal(st->module[0].file, SYMBOLIZE_UNREADABLE);
 		assert_false(st->frame[0].named);
 	}
 	unlink(text);
-	free(raw);
-	free(st);
+	release(st, raw);
 }
 
 static void test_forged_counts(void **state)
@@ -227,7 +238,7 @@ static void test_forged_counts(void **state)
 		raw->frame[i].module = i == 1 ? 99 : 0;
 		raw->frame[i].offset = 0x1000 + i;
 	}
-	stack_frames_copy(st, raw, getpid());
+	copy(st, raw);
 	assert_int_equal(st->frames, AW_STACK_FRAMES);
 	assert_int_equal(st->modules, AW_STACK_MODULES);
 	assert_int_equal(strlen(st->module[0].path), AW_MODULE_PATH - 1);
@@ -235,8 +246,7 @@ static void test_forged_counts(void **state)
 	/* Module index past the modules: the offset alone. */
 	assert_int_equal(st->frame[1].module, AW_FRAME_NO_MODULE);
 	assert_non_null(strstr(st->text, "\n0x1001\n"));
-	free(raw);
-	free(st);
+	release(st, raw);
 }
 
 int main(void)
