@@ -74,7 +74,7 @@ struct unw_api {
 static struct unw_api api;
 static int api_state;	      /* enum api_state, atomic */
 static int said_off_fork;     /* the API_OFF_FORK line was logged */
-static int capturing;	      /* threads in unwinding or module lookup */
+static int capturing;	      /* threads inside aw_stack_capture */
 static unw_accessors_t *accs; /* set by the init child */
 static char exe_path[AW_MODULE_PATH];
 
