@@ -9,6 +9,7 @@
 
 #include "format.h"
 #include "histogram.h"
+#include "stack_frames.h"
 #include "totals.h"
 
 #include <inttypes.h>
@@ -103,7 +104,11 @@ static void json_frame_info(FILE *out, const struct segment_stack *st,
 {
 	const struct segment_module *m =
 	    f->module < st->modules ? &st->module[f->module] : NULL;
-	fprintf(out, "{\"symbol\":");
+	char printed[SEGMENT_FRAME_TEXT + 2];
+	size_t n = stack_frame_print(printed, sizeof(printed), f, st);
+	fprintf(out, "{\"printed\":");
+	report_json_str(out, printed, n ? n - 1 : 0);
+	fprintf(out, ",\"symbol\":");
 	if (f->named)
 		json_str_or_null(out, f->symbol, sizeof(f->symbol));
 	else

@@ -40,8 +40,8 @@ static void name_frame(struct segment_frame *f, struct segment_module *m,
 	f->named = m->file == SYMBOLIZE_FOUND && f->symbol[0] != '\0';
 }
 
-static size_t print_frame(char *out, size_t size, const struct segment_frame *f,
-			  const struct segment_stack *st)
+size_t stack_frame_print(char *out, size_t size, const struct segment_frame *f,
+			 const struct segment_stack *st)
 {
 	int n;
 	if (f->module == AW_FRAME_NO_MODULE) {
@@ -90,7 +90,8 @@ void stack_frames_copy(struct segment_stack *dst, const struct aw_stack *src,
 		else
 			name_frame(f, &dst->module[f->module],
 				   &src->module[f->module], pid);
-		used += print_frame(text + used, sizeof(text) - used, f, dst);
+		used += stack_frame_print(text + used, sizeof(text) - used, f,
+					  dst);
 	}
 	dst->text = strdup(text);
 }

@@ -13,4 +13,9 @@
 void stack_frames_copy(struct segment_stack *dst, const struct aw_stack *src,
 		       pid_t pid);
 
+/* Frame f of st as printed, with a newline, into out; returns its length,
+ * 0 when it does not fit in size. */
+size_t stack_frame_print(char *out, size_t size, const struct segment_frame *f,
+			 const struct segment_stack *st);
+
 #endif

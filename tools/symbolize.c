@@ -20,6 +20,15 @@
 #include <unistd.h>
 
 #define CACHE_SIZE 64
+#define LOOKUPS 256 /* per module, a power of two */
+
+/* A name found: libdwfl's search is linear in the symbol table (libc's
+ * debug file holds thousands), and many processes share their stacks. */
+struct lookup {
+	uint64_t offset; /* 0: free */
+	uint64_t sym_offset;
+	char name[SYMBOLIZE_NAME_LEN];
+};
 
 struct module_entry {
 	char file[4096 + 32];
@@ -28,6 +37,7 @@ struct module_entry {
 	int status; /* enum symbolize_file */
 	Dwfl *dwfl;
 	Dwfl_Module *mod;
+	struct lookup *lookups; /* LOOKUPS, open addressing; NULL until used */
 };
 
 /* Guarded by cache_lock; the entries live until symbolize_release(). */
@@ -50,8 +60,10 @@ static const Dwfl_Callbacks callbacks = {
 static void file_name(const struct symbolize_module *m, char *out, size_t size)
 {
 	static const char deleted[] = " (deleted)";
+	static struct stat ours; /* our root; cache lock held */
+	static int have_ours;
 	char root[64];
-	struct stat theirs, ours;
+	struct stat theirs;
 	size_t len = strlen(m->path);
 
 	/* The kernel's mark on a replaced executable's link: the path is
@@ -59,8 +71,10 @@ static void file_name(const struct symbolize_module *m, char *out, size_t size)
 	if (len > sizeof(deleted) - 1 &&
 	    strcmp(m->path + len - (sizeof(deleted) - 1), deleted) == 0)
 		len -= sizeof(deleted) - 1;
+	if (!have_ours)
+		have_ours = stat("/", &ours) == 0;
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)m->pid);
-	if (m->pid > 0 && stat(root, &theirs) == 0 && stat("/", &ours) == 0 &&
+	if (m->pid > 0 && have_ours && stat(root, &theirs) == 0 &&
 	    (theirs.st_dev != ours.st_dev || theirs.st_ino != ours.st_ino))
 		snprintf(out, size, "%s%.*s", root, (int)len, m->path);
 	else
@@ -129,6 +143,7 @@ static void free_entry(struct module_entry *e)
 {
 	if (e->dwfl)
 		dwfl_end(e->dwfl);
+	free(e->lookups);
 	free(e);
 }
 
@@ -198,6 +213,40 @@ static int plain_path(const char *path)
 	return 1;
 }
 
+/* Cache lock held. The slot for offset in e's lookups (its own, or the
+ * free one to fill), NULL when there is none. */
+static struct lookup *lookup_slot(struct module_entry *e, uint64_t offset)
+{
+	if (e->lookups == NULL)
+		e->lookups = calloc(LOOKUPS, sizeof(*e->lookups));
+	if (e->lookups == NULL || offset == 0)
+		return NULL;
+	uint64_t h = offset * 0x9e3779b97f4a7c15ull;
+	for (unsigned i = 0; i < 8; i++) {
+		struct lookup *l = &e->lookups[(h + i) & (LOOKUPS - 1)];
+		if (l->offset == offset || l->offset == 0)
+			return l;
+	}
+	return NULL;
+}
+
+static void name_cached(struct module_entry *e, uint64_t offset, char *name,
+			size_t size, uint64_t *sym_offset)
+{
+	struct lookup *l = lookup_slot(e, offset);
+	if (l != NULL && l->offset == offset) {
+		snprintf(name, size, "%s", l->name);
+		*sym_offset = l->sym_offset;
+		return;
+	}
+	name_in(e->mod, offset, name, size, sym_offset);
+	if (l == NULL)
+		return;
+	l->offset = offset;
+	l->sym_offset = *sym_offset;
+	snprintf(l->name, sizeof(l->name), "%s", name);
+}
+
 int symbolize_frame(const struct symbolize_module *m, uint64_t offset,
 		    char *name, size_t size, uint64_t *sym_offset)
 {
@@ -212,7 +261,7 @@ int symbolize_frame(const struct symbolize_module *m, uint64_t offset,
 	if (e != NULL) {
 		status = e->status;
 		if (status == SYMBOLIZE_FOUND)
-			name_in(e->mod, offset, name, size, sym_offset);
+			name_cached(e, offset, name, size, sym_offset);
 		if (temporary)
 			free_entry(e);
 	}

@@ -84,8 +84,8 @@ def main():
                     want = "%s+0x%x" % (base, off)
                     if f["file"] == "build-id mismatch":
                         want += " (build-id differs from the file on disk)"
-                if printed != want:
-                    fail("printed %r, want %r" % (printed, want))
+                if printed != want or f["printed"] != want:
+                    fail("printed %r (%r), want %r" % (printed, f["printed"], want))
         print("pid %d: %d stacks, %d frames checked" % (p["pid"], len(p["stacks"]), n_frames))
     for m in expect:
         if m not in modules:

@@ -9,7 +9,10 @@
 #  - Debian's python3: frames in python3.11, not "python3";
 #  - Debian's nginx: frames in nginx, not "nginx: worker process";
 #  - a module whose file changed on disk (a copy of the server, rebuilt
-#    while it runs): said, and printed module+0xOFF.
+#    while it runs): said, and printed module+0xOFF;
+#  - ThreadSanitizer: 4 SO_REUSEPORT listeners whose loops are slow at the
+#    same time capture concurrently; one listen() stack (4 hits) and one
+#    slow stack, shared, and no report.
 AW_ROOT=${AW_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$AW_ROOT/tests/lib.sh" || exit 1
 aw_enter_netns 64 "$@"
@@ -51,6 +54,31 @@ assert slow >= 1, "no slow stack"
 print("C server: %d processes, %d slow stacks" % (len(doc["processes"]), slow))
 PY
 aw_stop "$C_PID"
+
+# ThreadSanitizer: concurrent captures into one table.
+TSAN_OPTIONS="halt_on_error=1 exitcode=66 report_signal_unsafe=0" \
+	ACCEPTWATCH_SLOW_MS=50 LD_PRELOAD=$AW_TSAN_SHIM AW_READY_SECONDS=10 \
+	aw_start Z "$AW_TSAN_BIN/server" --reuseport 4 --delay-ms 100
+read -r _ completed _ < <("$AW_BIN/burst" --port "$Z_PORT" -n 24)
+[ "$completed" = 24 ] || aw_fail "TSan: client completed $completed of 24"
+"$AW_TOOL" stat --json "$Z_PID" >"$AW_TMP/z.json"
+kill -TERM "$Z_PID"
+wait "$Z_PID"
+rc=$?
+grep -q "ThreadSanitizer" "$Z_ERR" && aw_fail "TSan: $(head -40 "$Z_ERR")"
+[ "$rc" = 0 ] || aw_fail "TSan server exited $rc: $(tail -5 "$Z_ERR")"
+python3 - "$AW_TMP/z.json" <<'PY' || aw_fail "TSan: stacks not shared"
+import json, sys
+p = json.load(open(sys.argv[1]))["processes"][0]
+ls = p["listeners"]
+assert len(ls) == 4, len(ls)
+kinds = sorted((st["kind"], st["hits"]) for st in p["stacks"])
+assert [k for k, _ in kinds] == ["listen", "slow"], kinds
+assert dict(kinds)["listen"] == 4, kinds
+slow = [l["slow_stack_index"] for l in ls if l["slow_events"]]
+assert len(slow) >= 2 and len(set(slow)) == 1, slow
+print("tsan: %d listeners slow, stacks %s" % (len(slow), kinds))
+PY
 
 # A file replaced on disk: the build-id captured is not the file's any more.
 cp "$REL/server" "$AW_TMP/server"
