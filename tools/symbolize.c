@@ -60,8 +60,12 @@ static const Dwfl_Callbacks callbacks = {
 static void file_name(const struct symbolize_module *m, char *out, size_t size)
 {
 	static const char deleted[] = " (deleted)";
-	static struct stat ours; /* our root; cache lock held */
+	/* Cache lock held: our root, and whether the last process asked
+	 * about has another (a stack's frames come one after another). */
+	static struct stat ours;
 	static int have_ours;
+	static pid_t last_pid;
+	static int last_other;
 	char root[64];
 	struct stat theirs;
 	size_t len = strlen(m->path);
@@ -74,8 +78,14 @@ static void file_name(const struct symbolize_module *m, char *out, size_t size)
 	if (!have_ours)
 		have_ours = stat("/", &ours) == 0;
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)m->pid);
-	if (m->pid > 0 && have_ours && stat(root, &theirs) == 0 &&
-	    (theirs.st_dev != ours.st_dev || theirs.st_ino != ours.st_ino))
+	if (m->pid != last_pid) {
+		last_pid = m->pid;
+		last_other = m->pid > 0 && have_ours &&
+			     stat(root, &theirs) == 0 &&
+			     (theirs.st_dev != ours.st_dev ||
+			      theirs.st_ino != ours.st_ino);
+	}
+	if (last_other)
 		snprintf(out, size, "%s%.*s", root, (int)len, m->path);
 	else
 		snprintf(out, size, "%.*s", (int)len, m->path);
