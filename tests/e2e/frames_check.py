@@ -3,8 +3,10 @@
 
 Checks every frame of every stack in a reader's JSON report against the
 symbol tables of the file the frame's module maps, as nm reads them: the
-file's .symtab, its .dynsym, and the detached debug file found by build-id
-under /usr/lib/debug/.build-id (libc6-dbg and the like).
+file's .symtab, its .dynsym, its .gnu_debugdata (MiniDebugInfo, the
+xz-compressed symbol table some distributions embed), and the detached
+debug file found by build-id under /usr/lib/debug/.build-id (libc6-dbg and
+the like).
  - a named frame: some symbol of that name has an extent (nm -S) holding
    the call (offset - 1), and symbol_offset = offset - its start; the
    printed frame reads "name+0xOFF (module)";
@@ -12,7 +14,7 @@ under /usr/lib/debug/.build-id (libc6-dbg and the like).
    call, and the printed frame reads "module+0xOFF", offset as captured.
 Prints one line per process; exits 1 with the first wrong frame.
 """
-import json, os, re, subprocess, sys
+import json, lzma, os, re, subprocess, sys, tempfile
 
 def nm(args):
     r = subprocess.run(["nm", "-S", "--defined-only"] + args,
@@ -26,11 +28,24 @@ def nm(args):
         syms.append((int(start, 16), int(size, 16), name.split("@")[0]))
     return syms
 
+def mini_debuginfo(path):
+    """nm -S of the file's .gnu_debugdata, when it has one."""
+    with tempfile.TemporaryDirectory() as d:
+        xz = os.path.join(d, "mini.xz")
+        r = subprocess.run(["objcopy", "--dump-section", ".gnu_debugdata=" + xz,
+                            path, os.path.join(d, "copy")], capture_output=True)
+        if r.returncode != 0 or not os.path.exists(xz):
+            return []
+        elf = os.path.join(d, "mini")
+        with open(elf, "wb") as f:
+            f.write(lzma.decompress(open(xz, "rb").read()))
+        return nm([elf])
+
 cache = {}
 def symbols(path, build_id):
     key = (path, build_id)
     if key not in cache:
-        syms = nm([path]) + nm(["-D", path])
+        syms = nm([path]) + nm(["-D", path]) + mini_debuginfo(path)
         if build_id:
             dbg = "/usr/lib/debug/.build-id/%s/%s.debug" % (build_id[:2], build_id[2:])
             if os.path.exists(dbg):

@@ -12,7 +12,10 @@
 #    while it runs): said, and printed module+0xOFF;
 #  - ThreadSanitizer: 4 SO_REUSEPORT listeners whose loops are slow at the
 #    same time capture concurrently; one listen() stack (4 hits) and one
-#    slow stack, shared, and no report.
+#    slow stack, shared, and no report;
+#  - a stripped copy of the server: no frame of it named (its .dynsym holds
+#    none of its functions), all server+0xOFF; the same copy with its
+#    function symbols in .gnu_debugdata (MiniDebugInfo, xz): named again.
 AW_ROOT=${AW_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$AW_ROOT/tests/lib.sh" || exit 1
 aw_enter_netns 64 "$@"
@@ -54,6 +57,47 @@ assert slow >= 1, "no slow stack"
 print("C server: %d processes, %d slow stacks" % (len(doc["processes"]), slow))
 PY
 aw_stop "$C_PID"
+
+# Stripped: nothing to name the server's frames by. Then MiniDebugInfo, as
+# Fedora builds it: the function symbols, xz-compressed, in .gnu_debugdata.
+command -v xz >/dev/null && command -v objcopy >/dev/null ||
+	aw_fail "xz and objcopy needed (make deps)"
+S=$AW_TMP/strip
+mkdir -p "$S"
+strip --strip-all -R .comment -o "$S/server" "$REL/server"
+nm -D "$REL/server" --format=posix --defined-only | awk '{ print $1 }' |
+	sort >"$S/dynsyms"
+nm "$REL/server" --format=posix --defined-only |
+	awk '$2 == "T" || $2 == "t" { print $1 }' | sort >"$S/funcsyms"
+comm -13 "$S/dynsyms" "$S/funcsyms" >"$S/keep"
+objcopy --only-keep-debug "$REL/server" "$S/mini"
+objcopy -S --remove-section .gdb_index --remove-section .comment \
+	--keep-symbols="$S/keep" "$S/mini"
+xz -f "$S/mini"
+cp "$S/server" "$S/server-mini"
+objcopy --add-section .gnu_debugdata="$S/mini.xz" "$S/server-mini"
+for v in server server-mini; do
+	ACCEPTWATCH_SLOW_MS=50 LD_PRELOAD=$AW_REL_SHIM aw_start X "$S/$v" \
+		--threads 2 --delay-ms 100
+	read -r _ completed _ < <("$AW_BIN/burst" --port "$X_PORT" -n 4)
+	"$AW_REL_TOOL" stat --json "$X_PID" >"$AW_TMP/$v.json"
+	aw_stop "$X_PID"
+	$CHECK "$AW_TMP/$v.json" --expect-module "$v" || aw_fail "$v frames"
+	python3 - "$AW_TMP/$v.json" "$v" <<'PY' || aw_fail "$v: names"
+import json, sys
+p = json.load(open(sys.argv[1]))["processes"][0]
+mod = sys.argv[2]
+own = [f for st in p["stacks"] for f in st["frame_info"]
+       if f["path"] and f["path"].endswith("/" + mod)]
+named = [f["symbol"] for f in own if f["symbol"]]
+assert own, "no frame in " + mod
+if mod == "server":
+    assert not named, named
+else:
+    assert "worker_main" in named and "main" in named, named
+print("%s: %d frames, named: %s" % (mod, len(own), sorted(set(named))))
+PY
+done
 
 # ThreadSanitizer: concurrent captures into one table.
 TSAN_OPTIONS="halt_on_error=1 exitcode=66 report_signal_unsafe=0" \
