@@ -68,7 +68,7 @@ UNIT_DEPS_test_stack_frames := tools/stack_frames.c tools/symbolize.c
 UNIT_LIBS_test_stack_frames = $(TOOL_LIBS)
 
 DEB_PACKAGES := libunwind-dev libdw-dev libcmocka-dev pkg-config \
-	iproute2 procps util-linux valgrind strace elfutils binutils libc6-dbg
+	iproute2 procps util-linux valgrind strace binutils xz-utils libc6-dbg
 
 .PHONY: all deps check demo bench install uninstall clean format lint \
 	test-build unit e2e
@@ -176,7 +176,8 @@ deps:
 	need libunwind-dev "pkg-config --exists libunwind"; \
 	need libcmocka-dev "pkg-config --exists cmocka"; \
 	need libdw-dev "pkg-config --exists libdw"; \
-	need binutils "command -v nm"; \
+	need binutils "command -v nm && command -v objcopy"; \
+	need xz-utils "command -v xz"; \
 	need libc6-dbg "sh tests/libc_debug.sh"; \
 	need iproute2 "command -v ip && command -v ss"; \
 	need procps "command -v sysctl"; \
