@@ -12,6 +12,8 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib/acceptwatch
 MANDIR ?= $(PREFIX)/share/man
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+DATADIR ?= $(PREFIX)/share/acceptwatch
 DESTDIR ?=
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -23,9 +25,12 @@ SHIM_CFLAGS = -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 SHIM_LDFLAGS = -shared -Wl,--version-script=shim/libacceptwatch.map \
 	-Wl,-z,now -Wl,-z,relro -Wl,--no-undefined
 SHIM_LIBS = -ldl -lpthread
-# The reader names stack frames with elfutils' libdwfl.
-TOOL_LIBS = $(shell pkg-config --libs libdw 2>/dev/null || echo -ldw -lelf) \
-	-lpthread -lm
+# The exporter (tools/serve.c) serves HTTP with libmicrohttpd; the reader
+# names stack frames with elfutils' libdwfl.
+MHD_CFLAGS = $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+DW_LIBS = $(shell pkg-config --libs libdw 2>/dev/null || echo -ldw -lelf)
+TOOL_LIBS = -lpthread -lm $(MHD_LIBS) $(DW_LIBS)
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
@@ -44,6 +49,7 @@ SHIM_LIB := shim/libacceptwatch.so
 TOOL_BIN := tools/acceptwatch
 ASAN_SHIM := $(B)/asan/libacceptwatch.so
 TSAN_SHIM := $(B)/tsan/libacceptwatch.so
+SMALLMAP_SHIM := $(B)/smallmap/libacceptwatch.so
 ASAN_TOOL := $(B)/asan/acceptwatch
 TSAN_TOOL := $(B)/tsan/acceptwatch
 E2E_BIN := $(E2E_SRC:tests/e2e/%.c=$(B)/asan/tests/%)
@@ -63,14 +69,20 @@ UNIT_DEPS_test_segment_stacks := tools/segment_check.c
 UNIT_DEPS_test_netstat := tools/netstat.c
 UNIT_DEPS_test_totals := tools/totals.c shim/histogram.c
 UNIT_DEPS_test_bypass := tools/bypass.c tools/procinfo.c
+UNIT_DEPS_test_report_prom := tools/report_prom.c tools/report_text.c \
+	tools/format.c tools/segment_reader.c tools/segment_check.c \
+	tools/procinfo.c tools/bypass.c tools/live.c tools/totals.c \
+	tools/sockdiag.c tools/stack_frames.c tools/symbolize.c shim/histogram.c
+UNIT_LIBS_test_report_prom = $(DW_LIBS) -lpthread
+UNIT_DEPS_test_usage := tools/usage.c
 UNIT_DEPS_test_stack_frames := tools/stack_frames.c tools/symbolize.c
 # Libraries a unit test needs besides cmocka.
-UNIT_LIBS_test_stack_frames = $(TOOL_LIBS)
+UNIT_LIBS_test_stack_frames = $(DW_LIBS) -lpthread
 
 DEB_PACKAGES := libunwind-dev libdw-dev libcmocka-dev pkg-config \
 	iproute2 procps util-linux valgrind strace binutils xz-utils libc6-dbg
 
-.PHONY: all deps check demo bench install uninstall clean format lint \
+.PHONY: all deps check demo bench install uninstall clean format lint cpython-check \
 	test-build unit e2e
 
 all: $(SHIM_LIB) $(TOOL_BIN)
@@ -82,7 +94,7 @@ $(B)/rel/shim/%.o: shim/%.c
 
 $(B)/rel/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -DAW_LIBDIR='"$(LIBDIR)"' -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(MHD_CFLAGS) -DAW_LIBDIR='"$(LIBDIR)"' -c -o $@ $<
 
 $(SHIM_LIB): $(call SHIM_OBJ,rel) shim/libacceptwatch.map
 	$(CC) $(ALL_CFLAGS) $(SHIM_LDFLAGS) -o $@ $(call SHIM_OBJ,rel) $(SHIM_LIBS)
@@ -128,11 +140,11 @@ $(TSAN_TOOL): $(call TOOL_OBJ,tsan)
 
 $(B)/asan/tests/%: tests/e2e/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< -lpthread -lm
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< -lpthread -lm -ldl
 
 $(B)/rel/tests/%: tests/e2e/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< -lpthread -lm
+	$(CC) $(ALL_CFLAGS) -o $@ $< -lpthread -lm -ldl
 
 # A static build of the test server: a program LD_PRELOAD cannot reach.
 $(B)/rel/tests/server-static: tests/e2e/server.c
@@ -144,19 +156,41 @@ $(B)/rel/tests/libearly.so: tests/e2e/lib/early.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $<
 
+# The shim with a flat fd map of 1024 bytes: descriptors past it take the
+# paged map, as those past 65535 do in the real one, under any fd limit.
+$(B)/smallmap/shim/%.o: shim/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SHIM_CFLAGS) -DAW_FD_MAP=1024 -c -o $@ $<
+
+$(SMALLMAP_SHIM): $(call SHIM_OBJ,smallmap) shim/libacceptwatch.map
+	$(CC) $(ALL_CFLAGS) $(SHIM_LDFLAGS) -o $@ $(call SHIM_OBJ,smallmap) \
+		$(SHIM_LIBS)
+
+# A library whose constructor listens (tests/e2e/test_loader_lock.sh).
+$(B)/rel/tests/libctorlisten.so: tests/e2e/lib/ctorlisten.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $<
+
+# Counts the shim's own lock calls (tests/e2e/test_dup_and_high_fds.sh).
+$(B)/rel/tests/liblockcount.so: tests/e2e/lib/lockcount.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $< -ldl
+
 $(B)/rel/bench/%: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< -lpthread -lm
 
-# The capture cost: the shim's own stack code, linked in.
-$(B)/rel/bench/stackcost: tests/bench/stackcost.c $(B)/rel/shim/stacks.o \
-		$(B)/rel/shim/log.o
+# The capture cost: the shim's own code, linked in (but its exported
+# wrappers, shim.c, and the accept path, which need the configuration).
+STACKCOST_OBJ = $(filter-out $(B)/rel/shim/shim.o $(B)/rel/shim/accept_path.o,\
+	$(call SHIM_OBJ,rel))
+$(B)/rel/bench/stackcost: tests/bench/stackcost.c $(STACKCOST_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ -ldl -lpthread -lm
 
 $(B)/tsan/tests/%: tests/e2e/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -o $@ $< -lpthread -lm
+	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -o $@ $< -lpthread -lm -ldl
 
 .SECONDEXPANSION:
 $(B)/asan/tests/test_%: tests/unit/test_%.c $$(UNIT_DEPS_test_$$*)
@@ -186,6 +220,15 @@ deps:
 	need strace "command -v strace"; \
 	need nginx "command -v nginx || test -x /usr/sbin/nginx"; \
 	need redis-server "command -v redis-server"; \
+	need libmicrohttpd-dev "pkg-config --exists libmicrohttpd"; \
+	need prometheus "command -v prometheus && command -v promtool"; \
+	need clang "command -v clang"; \
+	need cppcheck "command -v cppcheck"; \
+	need clang-format "command -v clang-format"; \
+	need systemd "command -v systemd-analyze"; \
+	need python3 "command -v python3"; \
+	need curl "command -v curl"; \
+	need jq "command -v jq"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 		echo "acceptwatch: missing packages:$$missing"; \
@@ -226,6 +269,8 @@ fuzz: test-build
 test-build: all $(ASAN_SHIM) $(TSAN_SHIM) $(ASAN_TOOL) $(TSAN_TOOL) \
 	$(E2E_BIN) $(BENCH_BIN) \
 	$(E2E_TSAN_BIN) $(E2E_REL_BIN) $(B)/rel/tests/libearly.so \
+	$(B)/rel/tests/liblockcount.so $(B)/rel/tests/libctorlisten.so \
+	$(SMALLMAP_SHIM) \
 	$(B)/rel/tests/server-static $(UNIT_BIN) $(FUZZ_BIN)
 
 check: deps
@@ -236,11 +281,21 @@ demo: deps
 	$(MAKE) all
 	bash tests/demo.sh
 
+# CPython's socket, server, asyncio, multiprocessing and subprocess tests,
+# with and without the shim: the same results, no segment left (~10 min).
+cpython-check: all
+	bash tests/cpython.sh
+
 bench: deps
 	$(MAKE) all $(E2E_REL_BIN) $(BENCH_BIN)
 	bash tests/bench/run.sh
 
 # --- install -------------------------------------------------------------
+# The systemd units (dist/systemd) name the default paths; installed with
+# the ones of this PREFIX. The preload drop-in is an example to copy.
+SYSTEMD_UNITS := $(notdir $(wildcard dist/systemd/*.service dist/systemd/*.timer))
+SYSTEMD_PATHS = -e 's,/usr/local/bin/acceptwatch,$(BINDIR)/acceptwatch,g' \
+	-e 's,/usr/local/lib/acceptwatch,$(LIBDIR),g'
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
 	install -m 0755 $(TOOL_BIN) $(DESTDIR)$(BINDIR)/acceptwatch
@@ -248,8 +303,17 @@ install: all
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
 	install -m 0644 tools/acceptwatch.1 $(DESTDIR)$(MANDIR)/man1/acceptwatch.1
 	install -m 0644 shim/libacceptwatch.7 $(DESTDIR)$(MANDIR)/man7/libacceptwatch.7
+	install -d $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(DATADIR)
+	for f in $(SYSTEMD_UNITS); do \
+		sed $(SYSTEMD_PATHS) dist/systemd/$$f >$(DESTDIR)$(SYSTEMDDIR)/$$f && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/$$f || exit 1; done
+	sed $(SYSTEMD_PATHS) dist/systemd/acceptwatch-preload.conf \
+		>$(DESTDIR)$(DATADIR)/acceptwatch-preload.conf
 
 uninstall:
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMDDIR)/,$(SYSTEMD_UNITS))
+	rm -f $(DESTDIR)$(DATADIR)/acceptwatch-preload.conf
+	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 	rm -f $(DESTDIR)$(BINDIR)/acceptwatch $(DESTDIR)$(LIBDIR)/libacceptwatch.so
 	rm -f $(DESTDIR)$(MANDIR)/man1/acceptwatch.1 $(DESTDIR)$(MANDIR)/man7/libacceptwatch.7
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null

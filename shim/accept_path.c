@@ -22,7 +22,9 @@
 #include "stacks.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -53,18 +55,30 @@ struct thread_slot {
 	 * fails: while prev is PREV_ACCEPT it is last_return_ns. */
 	uint64_t last_accept_ns;
 	uint64_t next_sample_ns; /* the listener's, as this thread last saw */
-	uint32_t stripe_off;	 /* this thread's stripe as an offset into any
-				    segment (all share one layout), 0 unset */
+	uint32_t stripe_off;	 /* this thread's stripe as an offset into the
+				    segment (stripe_ref), 0 unset */
+	uint32_t gen;		 /* the slot's generation these are for */
 	uint8_t prev;		 /* enum prev_call */
 };
 
 struct thread_state {
-	uint32_t stripe; /* 1 + stripe index, 0 until first use */
+	uint32_t stripe;     /* 1 + stripe index, 0 until first use */
+	uint32_t registered; /* thread_gone() will run at this thread's exit */
+	/*
+	 * The in_accept count this thread raised for the call it is in; NULL
+	 * between calls. A thread cancelled in accept() or taken out of it by
+	 * longjmp never comes back to lower it: thread_gone() does at thread
+	 * exit, and the thread's next call does when it finds the mark left
+	 * behind.
+	 */
+	uint32_t *inside;
 	struct thread_slot slot[AW_MAX_LISTENERS];
 };
 
 static __thread struct thread_state self;
 static uint32_t next_stripe;
+static pthread_key_t exit_key;
+static int exit_key_made;
 
 struct call {
 	int fd;
@@ -77,20 +91,75 @@ struct call {
 	uint32_t depth; /* queue depth the call met, UINT32_MAX unknown */
 };
 
-/* The calling thread's stripe of listener slot, chosen on first use. */
-static struct aw_stripe *my_stripe(struct aw_segment *s, int slot)
+/*
+ * Lower the in_accept count this thread raised, if it still stands: when
+ * its call returns; at its next call, when a call never returned (longjmp
+ * out of a signal handler); at thread exit, cancellation included. A call
+ * made by a signal handler that interrupted an accept() of the same thread
+ * lowers that call's mark, which then finds none when it returns: the
+ * count is never lowered twice.
+ */
+static void lower_mark(void)
+{
+	uint32_t *inside = self.inside;
+	self.inside = NULL;
+	if (__builtin_expect(inside != NULL, 1))
+		__atomic_fetch_sub(inside, 1, __ATOMIC_RELAXED);
+}
+
+static void thread_gone(void *unused)
+{
+	(void)unused;
+	lower_mark();
+}
+
+void aw_accept_path_init(void)
+{
+	exit_key_made = pthread_key_create(&exit_key, thread_gone) == 0;
+}
+
+void aw_accept_path_forked(void)
+{
+	/* The child's segment has stripes of its own, made on use. */
+	uint32_t registered = self.registered;
+	memset(&self, 0, sizeof(self));
+	self.registered = registered;
+}
+
+static void enter_accept(struct aw_stripe *st)
+{
+	__atomic_fetch_add(&st->in_accept, 1, __ATOMIC_RELAXED);
+	self.inside = &st->in_accept;
+}
+
+/*
+ * The calling thread's stripe of listener slot, chosen on first use, in the
+ * segment current now (taking a stripe may move it: segment.h), or NULL
+ * when none can be had. A slot reused for another socket since the thread
+ * last came starts over: nothing of the old socket's loop carries over.
+ */
+static struct aw_stripe *my_stripe(int slot)
 {
 	struct thread_slot *ts = &self.slot[slot];
+	uint32_t gen = aw_table_generation((uint32_t)slot);
+	if (ts->gen != gen) {
+		memset(ts, 0, sizeof(*ts));
+		ts->gen = gen;
+	}
+	if (!self.registered && exit_key_made)
+		self.registered = pthread_setspecific(exit_key, &self) == 0;
 	if (ts->stripe_off == 0) {
 		if (self.stripe == 0)
 			self.stripe = 1 + __atomic_fetch_add(&next_stripe, 1,
 							     __ATOMIC_RELAXED) %
 					      AW_STRIPES;
-		struct aw_stripe *st =
-		    &s->listener[slot].stripe[self.stripe - 1];
-		ts->stripe_off = (uint32_t)((char *)st - (char *)s);
+		ts->stripe_off =
+		    aw_table_stripe((uint32_t)slot, self.stripe - 1);
+		if (ts->stripe_off == 0)
+			return NULL;
 	}
-	return (struct aw_stripe *)((char *)s + ts->stripe_off);
+	struct aw_segment *s = aw_segment_current();
+	return s ? (struct aw_stripe *)((char *)s + ts->stripe_off) : NULL;
 }
 
 static int call_real(struct call *c, struct sockaddr *addr, socklen_t *len,
@@ -316,8 +385,8 @@ static void entry_probe(struct aw_listener *l, int slot, struct call *c)
  * blocked accept inside the kernel, so the whole stop is one long call); the
  * queue held what is left plus the connection just taken.
  */
-static void exit_probe(struct aw_segment *s, int slot, struct call *c,
-		       uint64_t last)
+static void exit_probe(struct aw_segment *s, int slot, struct aw_stripe *st,
+		       struct call *c, uint64_t last)
 {
 	struct aw_listener *l = &s->listener[slot];
 	int long_call = c->t1 - c->t0 > aw_config.slow_ns;
@@ -327,9 +396,8 @@ static void exit_probe(struct aw_segment *s, int slot, struct call *c,
 		c->depth = sample_listener(l, slot, c->fd, c->t1, 1);
 	/* Out of accept too long (busy elsewhere since the last accept, back
 	 * late after a drain, or stuck in this very call), or a sample. */
-	check_wait(s, slot, c, my_stripe(s, slot),
-		   c->t1 - (last ? last : c->t0), c->away_due || long_call,
-		   aw_config.slow_ms);
+	check_wait(s, slot, c, st, c->t1 - (last ? last : c->t0),
+		   c->away_due || long_call, aw_config.slow_ms);
 }
 
 /* A failed call on a known listener: drained, an error, or not a listener
@@ -341,11 +409,8 @@ static void count_failure(struct aw_stripe *st, const struct call *c)
 		return;
 	}
 	__atomic_fetch_add(&st->errors[err_class(c->err)], 1, __ATOMIC_RELAXED);
-	if (not_a_listener(c->err)) {
-		aw_table_lock();
-		aw_table_forget(c->fd);
-		aw_table_unlock();
-	}
+	if (not_a_listener(c->err))
+		aw_table_forget_fd(c->fd);
 }
 
 static enum prev_call kind_of(const struct call *c)
@@ -410,16 +475,16 @@ record_call(struct aw_stripe *st, struct thread_slot *ts, uint64_t t0,
  * has stepped aside: the call failed, blocked past the threshold, or came
  * with a probe. Restores the call's errno last.
  */
-static int finish(struct aw_segment *s, int slot, struct call *c)
+static int finish(struct aw_segment *s, int slot, struct aw_stripe *st,
+		  struct call *c)
 {
 	struct thread_slot *ts = &self.slot[slot];
-	struct aw_stripe *st = my_stripe(s, slot);
 	uint64_t last = ts->last_return_ns;
 	record_call(st, ts, c->t0, c->t1, kind_of(c));
 	if (c->ret < 0)
 		count_failure(st, c);
 	if (c->probe || c->t1 - c->t0 > aw_config.slow_ns)
-		exit_probe(s, slot, c, last);
+		exit_probe(s, slot, st, c, last);
 	errno = c->err;
 	return c->ret;
 }
@@ -427,30 +492,36 @@ static int finish(struct aw_segment *s, int slot, struct call *c)
 /*
  * A known listener off the common path: this thread's first call on it,
  * back after being out of accept past the threshold (maybe idle after a
- * drain: a probe tells), or a rate-limited sample due. t0: entry time.
+ * drain: a probe tells), a rate-limited sample due, the slot reused for
+ * another socket, or a mark left by a call that never returned. t0: entry
+ * time.
  */
-static __attribute__((noinline)) int full_call(struct aw_segment *s, int slot,
-					       int fd, struct sockaddr *addr,
+static __attribute__((noinline)) int full_call(int slot, int fd,
+					       struct sockaddr *addr,
 					       socklen_t *len, int flags,
 					       int use4, uint64_t t0)
 {
+	struct call c = {.fd = fd, .t0 = t0, .depth = UINT32_MAX};
+	lower_mark(); /* a mark a call left behind */
+	struct aw_stripe *st = my_stripe(slot);
+	if (st == NULL)
+		return call_real(&c, addr, len, flags, use4);
+	struct aw_segment *s = aw_segment_current();
 	struct aw_listener *l = &s->listener[slot];
-	struct aw_stripe *st = my_stripe(s, slot);
 	struct thread_slot *ts = &self.slot[slot];
 	uint64_t last = ts->last_return_ns;
-	struct call c = {.fd = fd, .t0 = t0, .depth = UINT32_MAX};
 	c.away_due = last != 0 && t0 - last > aw_config.slow_ns;
 	c.probe = sample_allowed(l, t0) || c.away_due;
 	ts->next_sample_ns =
 	    __atomic_load_n(&l->next_sample_mono_ns, __ATOMIC_RELAXED);
 	if (c.probe)
 		entry_probe(l, slot, &c);
-	__atomic_fetch_add(&st->in_accept, 1, __ATOMIC_RELAXED);
+	enter_accept(st);
 	c.ret = call_real(&c, addr, len, flags, use4);
 	c.err = errno;
 	c.t1 = aw_mono_ns();
-	__atomic_fetch_sub(&st->in_accept, 1, __ATOMIC_RELAXED);
-	return finish(s, slot, &c);
+	lower_mark();
+	return finish(s, slot, st, &c);
 }
 
 /* The common path's way out when the call failed or was long: slot and
@@ -468,12 +539,14 @@ static __attribute__((noinline)) int finish_odd(struct thread_slot *ts,
 			 .depth = UINT32_MAX};
 	struct aw_segment *s =
 	    (struct aw_segment *)((char *)st - ts->stripe_off);
-	return finish(s, (int)(ts - self.slot), &c);
+	return finish(s, (int)(ts - self.slot), st, &c);
 }
 
 /*
  * The common case: fd is a listener this thread has accepted on before, it
- * came back within the threshold, and no sample is due (one test: due_ns).
+ * came back within the threshold, no sample is due (one test: due_ns), the
+ * slot is the socket it was (the stripe's generation, on the line the call
+ * writes anyway) and no call of this thread was left unfinished.
  * The straight line is two clock reads, the real call and a few relaxed
  * atomics on this thread's stripe; anything else leaves it for full_call
  * or finish_odd (noinline), so that it stays short. errno is not touched
@@ -490,13 +563,16 @@ known_listener(struct aw_segment *s, int slot, int fd, struct sockaddr *addr,
 	 * it from the thread pointer anew after every atomic. */
 	__asm__("" : "+r"(ts));
 	if (__builtin_expect(t0 >= ts->due_ns, 0))
-		return full_call(s, slot, fd, addr, len, flags, use4, t0);
+		return full_call(slot, fd, addr, len, flags, use4, t0);
 	struct aw_stripe *st = (struct aw_stripe *)((char *)s + ts->stripe_off);
-	__atomic_fetch_add(&st->in_accept, 1, __ATOMIC_RELAXED);
+	uint32_t gen = __atomic_load_n(&st->generation, __ATOMIC_RELAXED);
+	if (__builtin_expect((gen != ts->gen) | (self.inside != NULL), 0))
+		return full_call(slot, fd, addr, len, flags, use4, t0);
+	enter_accept(st);
 	int ret = use4 ? aw_real_accept4(fd, addr, len, flags)
 		       : aw_real_accept(fd, addr, len);
 	uint64_t t1 = aw_mono_ns();
-	__atomic_fetch_sub(&st->in_accept, 1, __ATOMIC_RELAXED);
+	lower_mark();
 	if (__builtin_expect(ret < 0, 0) ||
 	    __builtin_expect(t1 - t0 > aw_config.slow_ns, 0))
 		return finish_odd(ts, st, fd, ret, t0, t1);
@@ -537,7 +613,7 @@ static __attribute__((noinline)) int other_fd(struct call *c, int slot,
 		struct aw_segment *s = aw_segment_attach(cfg);
 		aw_table_unlock();
 		if (s != NULL)
-			return full_call(s, slot, c->fd, addr, len, flags, use4,
+			return full_call(slot, c->fd, addr, len, flags, use4,
 					 aw_mono_ns());
 		return call_real(c, addr, len, flags, use4);
 	}
@@ -546,12 +622,11 @@ static __attribute__((noinline)) int other_fd(struct call *c, int slot,
 	c->err = errno;
 	c->t1 = aw_mono_ns();
 	slot = adopt(c);
-	struct aw_segment *s = slot >= 0 ? aw_segment_current() : NULL;
-	if (s != NULL) {
+	struct aw_stripe *st = slot >= 0 ? my_stripe(slot) : NULL;
+	if (st != NULL) {
 		/* Counted from here on (a new slot: no previous call, so
 		 * no away time and no gap). */
 		struct thread_slot *ts = &self.slot[slot];
-		struct aw_stripe *st = my_stripe(s, slot);
 		record_call(st, ts, c->t0, c->t1, kind_of(c));
 		if (c->ret < 0)
 			count_failure(st, c);

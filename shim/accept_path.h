@@ -13,4 +13,11 @@
 int aw_accept_path(int fd, struct sockaddr *addr, socklen_t *len);
 int aw_accept4_path(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 
+/* At load: the thread-exit hook that lowers a cancelled thread's count. */
+void aw_accept_path_init(void);
+
+/* In a forked child: the calling thread's state refers to the parent's
+ * stripes; it starts over. */
+void aw_accept_path_forked(void);
+
 #endif

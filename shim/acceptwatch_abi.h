@@ -9,6 +9,12 @@
  *   struct aw_listener[header.listener_count] at header.listener_offset
  *   struct aw_event[header.event_count]       at header.event_offset
  *   struct aw_stack[header.stack_count]       at header.stack_offset
+ *   struct aw_stripe[header.stripe_count]     at header.stripe_offset
+ *
+ * Only what is in use is backed by memory: the header, the listener table,
+ * the ring and the stacks when the segment is made; a stripe when a thread
+ * first needs one (a listener's stripes stay with its slot). The rest of the
+ * file is a hole: a reader must not read past the stripes in use.
  *
  * Concurrency rules (writer = threads of one process, reader = any process):
  * - The header is filled before `magic` is stored with release order; a
@@ -20,9 +26,17 @@
  *   AW_SLOT_READY (release) once the first write is complete.
  * - Counters and histogram buckets are independent relaxed atomics: each is
  *   exact on its own, a snapshot of several is not instantaneous.
- * - Per-thread figures live in AW_STRIPES stripes per listener, each on its
- *   own cache lines, so threads that accept on one listener do not fight over
- *   one line. A thread always uses the same stripe; the reader sums them.
+ * - Per-thread figures live in up to AW_STRIPES stripes per listener, each
+ *   on its own cache lines, so threads that accept on one listener do not
+ *   fight over one line. A thread always uses the same stripe; the reader
+ *   sums them. A listener's stripes are found through its stripe_ref[]
+ *   (offsets into the segment, 0 = none yet), published with release order
+ *   once the stripe is backed and zeroed.
+ * - A slot is reused once every descriptor of its socket is closed: its
+ *   generation rises (under seq), its figures and stripes are zeroed, and
+ *   each stripe carries the generation it counts for. A reader sums only
+ *   stripes of the slot's generation, and takes a changed generation
+ *   between two readings for another socket.
  * - Events form a ring: a writer claims `event_head` with fetch-add, then
  *   fills entry (head % event_count) under that entry's seq.
  * - Stacks are written once, under the writer's stack lock, then
@@ -39,13 +53,14 @@
 #include <stdint.h>
 
 #define AW_SEG_MAGIC 0x3147455357544341ULL /* "ACTWSEG1", little-endian */
-#define AW_ABI_VERSION 2u
+#define AW_ABI_VERSION 3u
 #define AW_SEG_PREFIX "acceptwatch." /* name under /dev/shm, then the pid */
 
 #define AW_MAX_LISTENERS 64u
 #define AW_MAX_EVENTS 32u
 #define AW_STRIPES 4u
 #define AW_MAX_STACKS 32u
+#define AW_MAX_STRIPES (AW_MAX_LISTENERS * AW_STRIPES)
 #define AW_STACK_FRAMES 32u
 #define AW_STACK_MODULES 8u
 #define AW_MODULE_PATH 256u
@@ -90,7 +105,7 @@ struct aw_stripe {
 	uint64_t errors[AW_ERR_CLASSES];
 	uint64_t last_accept_mono_ns; /* last successful return, 0 = never */
 	uint32_t in_accept;	      /* threads inside accept right now */
-	uint32_t pad0;
+	uint32_t generation;	      /* of the slot these figures count for */
 	struct aw_hist gap_ns;	/* between one thread's successive accepts */
 	struct aw_hist away_ns; /* a thread's return to its next call */
 	struct aw_hist
@@ -178,7 +193,7 @@ struct aw_listener {
 	uint32_t seq;	/* even/odd guard over the descriptive fields */
 
 	/* Descriptive fields: written under seq, rarely (listen, adopt). */
-	int32_t fd;
+	int32_t fd; /* one descriptor of the socket (it may have several) */
 	uint32_t family; /* AF_INET, AF_INET6, AF_UNIX ... */
 	uint64_t dev;	 /* socket identity: st_dev, st_ino of the fd */
 	uint64_t ino;
@@ -194,7 +209,8 @@ struct aw_listener {
 
 	/* Live figures: relaxed atomics. */
 	uint64_t next_sample_mono_ns; /* rate limit for listener probes */
-	uint64_t reserved0;	      /* zero: keeps the layout */
+	uint32_t generation;	      /* 1, + 1 each time the slot is reused */
+	uint32_t fds;		      /* descriptors naming the socket now */
 	uint64_t samples;	      /* listener probes taken */
 	uint32_t queue_now;	      /* depth at the last probe */
 	uint32_t queue_peak;
@@ -206,9 +222,9 @@ struct aw_listener {
 	uint64_t last_slow_event; /* ring position + 1 of the last, 0 none */
 	uint32_t listen_stack;	  /* stack index + 1 of listen(), 0 none */
 	uint32_t slow_stack;	  /* stack index + 1 at the last slow event */
-	uint64_t pad[3];
-
-	struct aw_stripe stripe[AW_STRIPES];
+	/* Offsets of this slot's stripes in the segment, 0 = none (yet). */
+	uint32_t stripe_ref[AW_STRIPES];
+	uint64_t pad;
 } __attribute__((aligned(64)));
 
 struct aw_seg_header {
@@ -242,10 +258,33 @@ struct aw_seg_header {
 	uint32_t stacks_used; /* stacks published so far */
 	uint32_t pad0;
 	uint64_t pad[4];
+	uint32_t stripe_offset;
+	uint32_t stripe_size;
+	uint32_t stripe_count;
+	uint32_t stripes_used; /* stripes handed out so far (release) */
+	/* AW_SF_DETACHED: when, and the errno that made the shim stop. */
+	uint64_t detached_real_ns;
+	int32_t detached_errno;
+	uint32_t pad1;
 } __attribute__((aligned(64)));
 
 enum aw_seg_flags {
 	AW_SF_KEEP = 1u << 0, /* ACCEPTWATCH_KEEP: not unlinked at exit */
+	/* Shared memory could not be had for more figures (a full or tiny
+	 * /dev/shm): the process goes on counting in its own memory, and
+	 * this segment keeps what it had counted until then. */
+	AW_SF_DETACHED = 1u << 1,
+	/* The stderr sink went silent: fd 2 no longer named the file it
+	 * named when the library loaded (a daemon reused it for its data). */
+	AW_SF_LOG_FD2_CHANGED = 1u << 2,
+	/* Log lines were lost: the log file or /dev/log could not be
+	 * written. */
+	AW_SF_LOG_FAILED = 1u << 3,
+	/* An ACCEPTWATCH_* variable had a bad value: its default was used. */
+	AW_SF_BAD_SLOW_MS = 1u << 4,
+	AW_SF_BAD_LOG = 1u << 5,
+	AW_SF_BAD_BACKLOG = 1u << 6,
+	AW_SF_BAD_KEEP = 1u << 7,
 };
 
 struct aw_segment {
@@ -253,6 +292,7 @@ struct aw_segment {
 	struct aw_listener listener[AW_MAX_LISTENERS];
 	struct aw_event event[AW_MAX_EVENTS];
 	struct aw_stack stack[AW_MAX_STACKS];
+	struct aw_stripe stripe[AW_MAX_STRIPES];
 };
 
 #define AW_SEG_SIZE sizeof(struct aw_segment)
@@ -276,6 +316,9 @@ static inline void aw_seg_header_layout(struct aw_seg_header *h)
 	h->stack_offset = offsetof(struct aw_segment, stack);
 	h->stack_size = sizeof(struct aw_stack);
 	h->stack_count = AW_MAX_STACKS;
+	h->stripe_offset = offsetof(struct aw_segment, stripe);
+	h->stripe_size = sizeof(struct aw_stripe);
+	h->stripe_count = AW_MAX_STRIPES;
 	h->hist_buckets = AW_HIST_BUCKETS;
 	h->stripes = AW_STRIPES;
 }
@@ -285,17 +328,19 @@ _Static_assert(AW_HIST_BUCKETS == 608, "aw_hist buckets");
 _Static_assert(sizeof(struct aw_hist) == 4880, "aw_hist");
 _Static_assert(sizeof(struct aw_event) == 48, "aw_event");
 _Static_assert(offsetof(struct aw_stripe, gap_ns) == 64, "aw_stripe head");
+_Static_assert(offsetof(struct aw_stripe, generation) == 60, "stripe gen");
 _Static_assert(sizeof(struct aw_stripe) == 14720, "aw_stripe");
 _Static_assert(offsetof(struct aw_listener, address) == 32, "aw_listener");
 _Static_assert(offsetof(struct aw_listener, requested_backlog) == 144, "rb");
-_Static_assert(offsetof(struct aw_listener, stripe) == 320, "aw_listener");
-_Static_assert(sizeof(struct aw_listener) == 59200, "aw_listener size");
+_Static_assert(offsetof(struct aw_listener, stripe_ref) == 272, "stripe_ref");
+_Static_assert(sizeof(struct aw_listener) == 320, "aw_listener size");
 _Static_assert(offsetof(struct aw_seg_header, pid) == 60, "header pid");
 _Static_assert(offsetof(struct aw_seg_header, comm) == 96, "header comm");
-_Static_assert(sizeof(struct aw_seg_header) == 192, "header size");
-_Static_assert(offsetof(struct aw_segment, listener) == 192, "listeners");
-_Static_assert(offsetof(struct aw_segment, event) == 192 + 64 * 59200,
-	       "events");
+_Static_assert(offsetof(struct aw_seg_header, stripe_offset) == 184, "so");
+_Static_assert(sizeof(struct aw_seg_header) == 256, "header size");
+_Static_assert(offsetof(struct aw_segment, listener) == 256, "listeners");
+_Static_assert(offsetof(struct aw_segment, event) == 256 + 64 * 320, "events");
+_Static_assert(offsetof(struct aw_segment, stripe) % 64 == 0, "stripes");
 _Static_assert(sizeof(struct aw_frame) == 16, "aw_frame");
 _Static_assert(sizeof(struct aw_module) == 296, "aw_module");
 _Static_assert(offsetof(struct aw_stack, frame) == 32, "aw_stack frames");

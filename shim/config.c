@@ -1,6 +1,8 @@
 /* Parsing of the ACCEPTWATCH_* environment variables; no I/O of its own. */
 #include "config.h"
 
+#include "acceptwatch_abi.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,27 +95,39 @@ static void warn_bad(aw_warn_fn warn, const char *name, const char *value,
 
 void aw_config_read(struct aw_config *c, aw_getenv_fn get, aw_warn_fn warn)
 {
+	/* Read inside the host's first wrapped call, perhaps: its errno
+	 * must come out as it went in (strtoull clears it). */
+	int saved = errno;
 	memset(c, 0, sizeof(*c));
 	c->slow_ms = AW_SLOW_MS_DEFAULT;
-	c->log_kind = AW_LOG_STDERR;
+	c->log_kind = AW_LOG_NONE;
 
 	const char *v = get("ACCEPTWATCH_SLOW_MS");
-	if (v != NULL && aw_config_parse_ms(v, &c->slow_ms) != 0)
+	if (v != NULL && aw_config_parse_ms(v, &c->slow_ms) != 0) {
+		c->bad_env |= AW_SF_BAD_SLOW_MS;
 		warn_bad(warn, "ACCEPTWATCH_SLOW_MS", v,
 			 "a whole number of milliseconds from 1 to 3600000",
 			 "50");
+	}
 	c->slow_ns = (uint64_t)c->slow_ms * 1000000u;
 	v = get("ACCEPTWATCH_LOG");
-	if (v != NULL && aw_config_parse_log(v, c) != 0)
+	if (v != NULL && aw_config_parse_log(v, c) != 0) {
+		c->bad_env |= AW_SF_BAD_LOG;
 		warn_bad(warn, "ACCEPTWATCH_LOG", v,
 			 "stderr, none, syslog or an absolute file path",
-			 "stderr");
+			 "none");
+	}
 	v = get("ACCEPTWATCH_BACKLOG");
-	if (v != NULL && aw_config_parse_backlog(v, &c->raise_backlog) != 0)
+	if (v != NULL && aw_config_parse_backlog(v, &c->raise_backlog) != 0) {
+		c->bad_env |= AW_SF_BAD_BACKLOG;
 		warn_bad(warn, "ACCEPTWATCH_BACKLOG", v,
 			 "a whole number from 1 to 2147483647", "off");
+	}
 	v = get("ACCEPTWATCH_KEEP");
-	if (v != NULL && aw_config_parse_bool(v, &c->keep) != 0)
+	if (v != NULL && aw_config_parse_bool(v, &c->keep) != 0) {
+		c->bad_env |= AW_SF_BAD_KEEP;
 		warn_bad(warn, "ACCEPTWATCH_KEEP", v, "1/0, yes/no, true/false",
 			 "0");
+	}
+	errno = saved;
 }

@@ -13,9 +13,10 @@
 #define AW_SLOW_MS_MAX 3600000u
 #define AW_LOG_PATH_MAX 256u
 
+/* Nothing by default: a preloaded host's output is its own. */
 enum aw_log_kind {
-	AW_LOG_STDERR = 0,
-	AW_LOG_NONE,
+	AW_LOG_NONE = 0,
+	AW_LOG_STDERR,
 	AW_LOG_SYSLOG,
 	AW_LOG_FILE,
 };
@@ -27,6 +28,7 @@ struct aw_config {
 	char log_path[AW_LOG_PATH_MAX];
 	bool keep;
 	int32_t raise_backlog; /* ACCEPTWATCH_BACKLOG, 0 = off */
+	uint32_t bad_env;      /* AW_SF_BAD_*: variables whose value was bad */
 };
 
 /*
@@ -43,7 +45,8 @@ typedef void (*aw_warn_fn)(const char *line);
 
 /*
  * Fill c from the environment through get. A bad value is replaced by the
- * default and reported once through warn as one line (no trailing newline).
+ * default, reported once through warn as one line (no trailing newline)
+ * and noted in c->bad_env.
  */
 void aw_config_read(struct aw_config *c, aw_getenv_fn get, aw_warn_fn warn);
 

@@ -1,31 +1,54 @@
-/* The listener table: fd map, slot claiming, and listener descriptions. */
+/* The listener table: fd map, slots per socket, listener descriptions. */
 #include "listener_table.h"
 
+#include "clock.h"
 #include "log.h"
 #include "probe.h"
+#include "real.h"
 #include "segment.h"
-#include "clock.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-uint8_t aw_fd_slot[AW_FD_MAP];
+/* Descriptors past the flat map: pages of AW_FD_MAP bytes, made on demand
+ * and never freed; up to 2^30 descriptors (the kernel's nr_open ceiling). */
+#define FAR_PAGES (1u << 14)
 
-/* Process-local mirror of each slot's fd (-1 closed or free), so that fds
- * past the map can be found without reading shared memory. Table lock. */
-static int slot_fd[AW_MAX_LISTENERS] = {[0 ... AW_MAX_LISTENERS - 1] = -1};
+uint8_t aw_fd_slot[AW_FD_MAP];
+static uint8_t *far_page[FAR_PAGES];
+
+/*
+ * Per slot, process memory. fds: how many descriptors map to the slot (the
+ * socket is open here while it is not 0); lock-free, like the map. rep_fd:
+ * one of them, for probes that need any (-1 none). gen: the slot's
+ * generation. closed_at: when it closed (a tick of closes), to reuse the
+ * longest closed first. gen and claims: table lock.
+ */
+static uint32_t slot_fds[AW_MAX_LISTENERS];
+static int slot_rep_fd[AW_MAX_LISTENERS] = {[0 ... AW_MAX_LISTENERS - 1] = -1};
+static uint32_t slot_gen[AW_MAX_LISTENERS];
+static uint64_t slot_closed_at[AW_MAX_LISTENERS];
+static uint64_t close_ticks;
 static int said_full;
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 /* The process this table describes: set at the first register and in a
  * forked child (0: nothing registered yet, so nothing to forget). */
 static pid_t table_pid;
 
+/*
+ * Nothing that can take the dynamic loader's lock may run under the table
+ * lock: a library constructor that listens runs with the loader's lock held
+ * and then wants this one. Binding the real functions (dlsym) is done
+ * before, so that no call made under the lock binds.
+ */
 void aw_table_lock(void)
 {
+	aw_real_bind();
 	pthread_mutex_lock(&table_lock);
 }
 
@@ -41,7 +64,7 @@ void aw_table_reset_lock(void)
 }
 
 /* A child of vfork() (or clone with CLONE_VM), until it execs, runs in this
- * very memory: what it closes are its own descriptors, never this
+ * very memory: what it closes or dups are its own descriptors, never this
  * process's listeners, so it must change nothing here. */
 static int in_vfork_child(void)
 {
@@ -49,55 +72,204 @@ static int in_vfork_child(void)
 	return owner != 0 && getpid() != owner;
 }
 
-int aw_table_lookup_far(int fd)
+/* The map byte of fd; with make, a far page is made when missing (NULL
+ * only when it cannot be). Lock-free: two threads making one page keep
+ * the first. */
+static uint8_t *map_byte(int fd, int make)
 {
-	for (int i = 0; i < (int)AW_MAX_LISTENERS; i++)
-		if (__atomic_load_n(&slot_fd[i], __ATOMIC_RELAXED) == fd)
-			return i;
-	return AW_NO_SLOT;
-}
-
-static void set_fd_slot(int fd, int slot)
-{
-	if (fd >= 0 && fd < AW_FD_MAP) {
-		uint8_t v = slot >= 0 ? (uint8_t)(slot + 1) : 0;
-		if (slot == AW_IGNORED)
-			v = AW_FD_IGNORED;
-		__atomic_store_n(&aw_fd_slot[fd], v, __ATOMIC_RELAXED);
+	if (fd < 0)
+		return NULL;
+	if (fd < AW_FD_MAP)
+		return &aw_fd_slot[fd];
+	uint32_t page = (uint32_t)fd / AW_FD_MAP;
+	if (page >= FAR_PAGES)
+		return NULL;
+	uint8_t *p = __atomic_load_n(&far_page[page], __ATOMIC_ACQUIRE);
+	if (p == NULL && make) {
+		void *m = mmap(NULL, AW_FD_MAP, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			return NULL;
+		uint8_t *none = NULL;
+		if (__atomic_compare_exchange_n(&far_page[page], &none, m, 0,
+						__ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			p = m;
+		else {
+			munmap(m, AW_FD_MAP);
+			p = none;
+		}
 	}
-	if (slot >= 0)
-		__atomic_store_n(&slot_fd[slot], fd, __ATOMIC_RELAXED);
+	return p ? p + (uint32_t)fd % AW_FD_MAP : NULL;
 }
 
-static int find_slot(int fd)
+uint8_t aw_table_far_byte(int fd)
 {
-	for (int i = 0; i < (int)AW_MAX_LISTENERS; i++)
-		if (slot_fd[i] == fd)
-			return i;
+	const uint8_t *b = map_byte(fd, 0);
+	return b ? __atomic_load_n(b, __ATOMIC_RELAXED) : 0;
+}
+
+int aw_table_lookup(int fd)
+{
+	const uint8_t *b = map_byte(fd, 0);
+	uint8_t v = b ? __atomic_load_n(b, __ATOMIC_RELAXED) : 0;
+	if (v == 0)
+		return AW_NO_SLOT;
+	return v == AW_FD_IGNORED ? AW_IGNORED : (int)v - 1;
+}
+
+int aw_table_slot_open(uint32_t slot)
+{
+	return slot < AW_MAX_LISTENERS &&
+	       __atomic_load_n(&slot_fds[slot], __ATOMIC_RELAXED) > 0;
+}
+
+uint32_t aw_table_generation(uint32_t slot)
+{
+	return __atomic_load_n(&slot_gen[slot], __ATOMIC_RELAXED);
+}
+
+/* Another descriptor of slot's socket, or -1: a scan of the map, done only
+ * when the descriptor probes used closes while others stay open. */
+static int other_fd(uint32_t slot, int except)
+{
+	uint8_t want = (uint8_t)(slot + 1);
+	for (int fd = 0; fd < AW_FD_MAP; fd++)
+		if (fd != except &&
+		    __atomic_load_n(&aw_fd_slot[fd], __ATOMIC_RELAXED) == want)
+			return fd;
+	for (uint32_t p = 0; p < FAR_PAGES; p++) {
+		const uint8_t *pg =
+		    __atomic_load_n(&far_page[p], __ATOMIC_ACQUIRE);
+		for (uint32_t i = 0; pg != NULL && i < AW_FD_MAP; i++) {
+			int fd = (int)(p * AW_FD_MAP + i);
+			if (fd != except &&
+			    __atomic_load_n(&pg[i], __ATOMIC_RELAXED) == want)
+				return fd;
+		}
+	}
 	return -1;
 }
 
-/* An open slot for the socket (dev, ino), whatever fd it was made for. */
+static void mirror_fds(uint32_t slot, uint32_t n, int rep)
+{
+	struct aw_segment *s = aw_segment_current();
+	if (s == NULL)
+		return;
+	struct aw_listener *l = &s->listener[slot];
+	__atomic_store_n(&l->fds, n, __ATOMIC_RELAXED);
+	if (rep >= 0)
+		__atomic_store_n(&l->fd, rep, __ATOMIC_RELAXED);
+}
+
+/* fd no longer names slot's socket here. The last descriptor closes the
+ * slot; the one probes used hands over to another. */
+static void leave_slot(uint32_t slot, int fd)
+{
+	uint32_t n = __atomic_sub_fetch(&slot_fds[slot], 1, __ATOMIC_ACQ_REL);
+	int rep = __atomic_load_n(&slot_rep_fd[slot], __ATOMIC_RELAXED);
+	if (n > 0 && rep == fd) {
+		rep = other_fd(slot, fd);
+		__atomic_store_n(&slot_rep_fd[slot], rep, __ATOMIC_RELAXED);
+	}
+	mirror_fds(slot, n, n > 0 ? rep : -1);
+	if (n > 0)
+		return;
+	__atomic_store_n(&slot_rep_fd[slot], -1, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot_closed_at[slot],
+			 __atomic_add_fetch(&close_ticks, 1, __ATOMIC_RELAXED),
+			 __ATOMIC_RELAXED);
+	struct aw_segment *s = aw_segment_current();
+	if (s != NULL)
+		__atomic_fetch_or(&s->listener[slot].flags, AW_LF_CLOSED,
+				  __ATOMIC_RELAXED);
+}
+
+/* fd names slot's socket from now on (v: the map byte, slot + 1 or
+ * AW_FD_IGNORED); whatever fd named before leaves its slot. */
+static void map_fd(int fd, uint8_t v)
+{
+	uint8_t *b = map_byte(fd, 1);
+	if (b == NULL || __atomic_load_n(b, __ATOMIC_RELAXED) == v)
+		return;
+	if (v != 0 && v != AW_FD_IGNORED) {
+		uint32_t slot = v - 1u;
+		uint32_t n =
+		    __atomic_add_fetch(&slot_fds[slot], 1, __ATOMIC_ACQ_REL);
+		int none = -1;
+		__atomic_compare_exchange_n(&slot_rep_fd[slot], &none, fd, 0,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+		mirror_fds(slot, n, -1);
+	}
+	uint8_t old = __atomic_exchange_n(b, v, __ATOMIC_RELAXED);
+	if (old != 0 && old != AW_FD_IGNORED)
+		leave_slot(old - 1u, fd);
+}
+
+void aw_table_forget_fd(int fd)
+{
+	uint8_t *b = map_byte(fd, 0);
+	if (b == NULL || __atomic_load_n(b, __ATOMIC_RELAXED) == 0)
+		return; /* not a listener: the common close */
+	/* A listener's number from here on: rare enough for a getpid(). */
+	if (in_vfork_child())
+		return;
+	map_fd(fd, 0);
+}
+
+void aw_table_forget_range(unsigned int first, unsigned int last)
+{
+	unsigned int end = last < AW_FD_MAP - 1u ? last : AW_FD_MAP - 1u;
+	for (unsigned int fd = first; fd <= end; fd++)
+		if (__atomic_load_n(&aw_fd_slot[fd], __ATOMIC_RELAXED) != 0)
+			aw_table_forget_fd((int)fd);
+	if (last < AW_FD_MAP)
+		return;
+	uint32_t from = first > AW_FD_MAP ? first / AW_FD_MAP : 1;
+	for (uint32_t p = from; p < FAR_PAGES && p <= last / AW_FD_MAP; p++) {
+		const uint8_t *pg =
+		    __atomic_load_n(&far_page[p], __ATOMIC_ACQUIRE);
+		for (uint32_t i = 0; pg != NULL && i < AW_FD_MAP; i++) {
+			unsigned int fd = p * AW_FD_MAP + i;
+			if (fd >= first && fd <= last &&
+			    __atomic_load_n(&pg[i], __ATOMIC_RELAXED) != 0)
+				aw_table_forget_fd((int)fd);
+		}
+	}
+}
+
+void aw_table_dup(int oldfd, int newfd)
+{
+	if (oldfd == newfd || in_vfork_child())
+		return;
+	int slot = aw_table_lookup(oldfd);
+	if (slot >= 0)
+		map_fd(newfd, (uint8_t)(slot + 1));
+	else
+		aw_table_forget_fd(newfd);
+}
+
+/* An open or closed READY slot for the socket (dev, ino): a descriptor of
+ * a socket tracked before (a dup the shim did not see, one passed over a
+ * Unix socket) joins its row. The most recent wins. */
 static int find_socket(const struct aw_segment *s, const struct aw_sock_id *id)
 {
+	int found = -1;
 	for (uint32_t i = 0; i < s->header.listeners_used; i++) {
 		const struct aw_listener *l = &s->listener[i];
-		if (slot_fd[i] >= 0 && l->dev == id->dev && l->ino == id->ino)
-			return (int)i;
+		if (l->state != AW_SLOT_READY || l->dev != id->dev ||
+		    l->ino != id->ino)
+			continue;
+		if (found < 0 || aw_table_slot_open(i) ||
+		    slot_closed_at[i] > slot_closed_at[found])
+			found = (int)i;
+		if (aw_table_slot_open(i))
+			break;
 	}
-	return -1;
+	return found;
 }
 
-static void close_slot(struct aw_segment *s, int slot)
-{
-	struct aw_listener *l = &s->listener[slot];
-	aw_segment_write_begin(l);
-	__atomic_fetch_or(&l->flags, AW_LF_CLOSED, __ATOMIC_RELAXED);
-	aw_segment_write_end(l);
-	slot_fd[slot] = -1;
-}
-
-static int said_no_memory;
+static int said_lost_memory;
 
 static int lose_listener(struct aw_segment *s)
 {
@@ -105,28 +277,124 @@ static int lose_listener(struct aw_segment *s)
 	return -1;
 }
 
+/* No thread of this process is inside accept() on the slot's stripes (one
+ * still blocked on a descriptor another thread closed would count on). */
+static int slot_idle(const struct aw_segment *s, uint32_t slot)
+{
+	const struct aw_listener *l = &s->listener[slot];
+	for (uint32_t k = 0; k < AW_STRIPES; k++) {
+		uint32_t ref = l->stripe_ref[k];
+		const struct aw_stripe *st =
+		    (const struct aw_stripe *)((const char *)s + ref);
+		if (ref != 0 &&
+		    __atomic_load_n(&st->in_accept, __ATOMIC_RELAXED))
+			return 0;
+	}
+	return 1;
+}
+
+/* The slot closed longest ago and idle, or -1. */
+static int reusable_slot(const struct aw_segment *s)
+{
+	int best = -1;
+	for (uint32_t i = 0; i < s->header.listeners_used; i++) {
+		if (aw_table_slot_open(i) || !slot_idle(s, i))
+			continue;
+		if (best < 0 || slot_closed_at[i] < slot_closed_at[best])
+			best = (int)i;
+	}
+	return best;
+}
+
+static void zero_words(void *p, size_t size)
+{
+	uint64_t *w = p;
+	for (size_t i = 0; i < size / sizeof(*w); i++)
+		__atomic_store_n(&w[i], 0, __ATOMIC_RELAXED);
+}
+
+/*
+ * A closed slot taken for another socket: a new generation, and the old
+ * socket's figures gone from the head and from every stripe (which stays
+ * the slot's, so that reuse costs no memory). A thread that still holds the
+ * old generation sees the stripe's new one and starts over.
+ */
+static void reset_slot(struct aw_segment *s, uint32_t slot)
+{
+	struct aw_listener *l = &s->listener[slot];
+	uint32_t gen = slot_gen[slot] + 1;
+	__atomic_store_n(&slot_gen[slot], gen, __ATOMIC_RELAXED);
+	aw_segment_write_begin(l);
+	size_t from = offsetof(struct aw_listener, next_sample_mono_ns);
+	size_t to = offsetof(struct aw_listener, stripe_ref);
+	zero_words((char *)l + from, to - from);
+	l->generation = gen;
+	l->listen_calls = 0;
+	l->listen_stack = 0;
+	aw_segment_write_end(l);
+	for (uint32_t k = 0; k < AW_STRIPES; k++) {
+		uint32_t ref = l->stripe_ref[k];
+		if (ref == 0)
+			continue;
+		struct aw_stripe *st = (struct aw_stripe *)((char *)s + ref);
+		zero_words(st, sizeof(*st));
+		__atomic_store_n(&st->generation, gen, __ATOMIC_RELEASE);
+	}
+}
+
+/*
+ * A slot for a new listener: a closed one first (its row, kept until now,
+ * gives way; its stripes serve again), so that a process that opens and
+ * closes listeners all day (FTP passive mode, test harnesses) holds memory
+ * only for those open at once; else a fresh one.
+ */
 static int claim_slot(struct aw_segment *s)
 {
+	int slot = reusable_slot(s);
+	if (slot >= 0) {
+		reset_slot(s, (uint32_t)slot);
+		return slot;
+	}
 	uint32_t used = s->header.listeners_used;
-	if (used >= AW_MAX_LISTENERS) {
-		if (!said_full)
-			aw_log("listener table full (%u listeners): further "
-			       "listeners are not tracked",
-			       AW_MAX_LISTENERS);
-		said_full = 1;
-		return lose_listener(s);
+	if (used < AW_MAX_LISTENERS) {
+		slot_gen[used] = 1;
+		s->listener[used].generation = 1;
+		__atomic_store_n(&s->header.listeners_used, used + 1,
+				 __ATOMIC_RELEASE);
+		return (int)used;
 	}
-	int err = aw_segment_reserve_slot(used);
-	if (err != 0) {
-		if (!said_no_memory)
-			aw_log("cannot reserve shared memory for a listener: "
-			       "%s; it is not tracked",
-			       strerror(err));
-		said_no_memory = 1;
-		return lose_listener(s);
+	if (!said_full)
+		aw_log("listener table full (%u open listeners): further "
+		       "listeners are not tracked",
+		       AW_MAX_LISTENERS);
+	said_full = 1;
+	return lose_listener(s);
+}
+
+uint32_t aw_table_stripe(uint32_t slot, uint32_t k)
+{
+	aw_table_lock();
+	uint32_t ref = 0;
+	struct aw_segment *s = aw_segment_current();
+	if (s != NULL) {
+		ref = s->listener[slot].stripe_ref[k];
+		if (ref == 0) {
+			ref = aw_segment_add_stripe(slot_gen[slot]);
+			/* A detach may have moved the segment. */
+			s = aw_segment_current();
+			if (ref != 0)
+				__atomic_store_n(
+				    &s->listener[slot].stripe_ref[k], ref,
+				    __ATOMIC_RELEASE);
+		}
 	}
-	__atomic_store_n(&s->header.listeners_used, used + 1, __ATOMIC_RELEASE);
-	return (int)used;
+	aw_table_unlock();
+	if (ref == 0 && !said_lost_memory) {
+		said_lost_memory = 1;
+		aw_log("no stripe for a listener: its per-thread figures are "
+		       "not counted");
+	}
+	return ref;
 }
 
 struct listen_facts {
@@ -223,29 +491,27 @@ int aw_table_register(int fd, int requested, int passed, int adopted,
 	if (s == NULL)
 		return -1;
 
-	int slot = find_slot(fd);
+	int slot = aw_table_lookup(fd);
 	if (slot >= 0 && (s->listener[slot].dev != f.id.dev ||
-			  s->listener[slot].ino != f.id.ino)) {
-		close_slot(s, slot); /* the fd now names another socket */
-		slot = -1;
-	}
-	if (slot < 0 && adopted) {
-		/* A second descriptor for a socket already tracked (dup,
-		 * SCM_RIGHTS): count on the same slot. */
-		int same = find_socket(s, &f.id);
-		if (same >= 0) {
-			if (fd < AW_FD_MAP)
-				__atomic_store_n(&aw_fd_slot[fd],
-						 (uint8_t)(same + 1),
-						 __ATOMIC_RELAXED);
-			return same;
+			  s->listener[slot].ino != f.id.ino))
+		slot = AW_NO_SLOT; /* the fd now names another socket */
+	if (slot < 0) {
+		/* Another descriptor of a socket tracked before: its row. */
+		slot = find_socket(s, &f.id);
+		if (slot >= 0) {
+			map_fd(fd, (uint8_t)(slot + 1));
+			__atomic_fetch_and(&s->listener[slot].flags,
+					   ~(uint32_t)AW_LF_CLOSED,
+					   __ATOMIC_RELAXED);
+			if (adopted)
+				return slot;
 		}
 	}
 	int relisten = slot >= 0 && !adopted;
 	if (slot < 0)
 		slot = claim_slot(s);
 	if (slot < 0) {
-		set_fd_slot(fd, AW_IGNORED);
+		map_fd(fd, AW_FD_IGNORED);
 		return -1;
 	}
 	struct aw_listener *l = &s->listener[slot];
@@ -253,66 +519,10 @@ int aw_table_register(int fd, int requested, int passed, int adopted,
 	uint32_t old_effective = l->effective_backlog;
 	gather(fd, requested, passed, adopted, &f);
 	describe(l, fd, requested, passed, &f);
-	set_fd_slot(fd, slot);
+	if (aw_table_lookup(fd) != slot)
+		map_fd(fd, (uint8_t)(slot + 1));
 	log_listen(l, fd, adopted, relisten, old_requested, old_effective);
 	return slot;
-}
-
-void aw_table_forget_fd(int fd)
-{
-	uint32_t slot = aw_table_fast_slot(fd);
-	int ignored = slot == AW_FD_IGNORED - 1u;
-	if (slot >= AW_MAX_LISTENERS && !ignored) {
-		if (fd < AW_FD_MAP)
-			return; /* not a listener: the common close */
-		int far = aw_table_lookup_far(fd);
-		if (far < 0)
-			return;
-		slot = (uint32_t)far;
-	}
-	/* A listener's number from here on: rare enough for a getpid(). */
-	if (in_vfork_child())
-		return;
-	if (fd < AW_FD_MAP)
-		__atomic_store_n(&aw_fd_slot[fd], 0, __ATOMIC_RELAXED);
-	if (ignored)
-		return;
-	/* Only the fd the slot was made for closes it; a dup of it (mapped
-	 * by identity at adoption) just leaves. */
-	int expected = fd;
-	if (!__atomic_compare_exchange_n(&slot_fd[slot], &expected, -1, 0,
-					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		return;
-	struct aw_segment *s = aw_segment_current();
-	if (s != NULL)
-		__atomic_fetch_or(&s->listener[slot].flags, AW_LF_CLOSED,
-				  __ATOMIC_RELAXED);
-}
-
-void aw_table_forget_range(unsigned int first, unsigned int last)
-{
-	unsigned int end = last < AW_FD_MAP - 1u ? last : AW_FD_MAP - 1u;
-	for (unsigned int fd = first; fd <= end; fd++)
-		if (__atomic_load_n(&aw_fd_slot[fd], __ATOMIC_RELAXED) != 0)
-			aw_table_forget_fd((int)fd);
-	if (last < AW_FD_MAP)
-		return;
-	for (uint32_t i = 0; i < AW_MAX_LISTENERS; i++) {
-		int fd = __atomic_load_n(&slot_fd[i], __ATOMIC_RELAXED);
-		if (fd >= AW_FD_MAP && (unsigned int)fd >= first &&
-		    (unsigned int)fd <= last)
-			aw_table_forget_fd(fd);
-	}
-}
-
-void aw_table_forget(int fd)
-{
-	struct aw_segment *s = aw_segment_current();
-	int slot = find_slot(fd);
-	if (s != NULL && slot >= 0)
-		close_slot(s, slot);
-	if (fd >= 0 && fd < AW_FD_MAP)
-		__atomic_store_n(&aw_fd_slot[fd], 0, __ATOMIC_RELAXED);
 }
 
 void aw_table_refresh_backlog(int slot, uint32_t effective)
@@ -348,10 +558,11 @@ void aw_table_refresh_defer(void)
 	for (uint32_t i = 0; i < AW_MAX_LISTENERS; i++) {
 		struct aw_listener *l = &s->listener[i];
 		uint32_t flags = __atomic_load_n(&l->flags, __ATOMIC_RELAXED);
-		if (slot_fd[i] < 0 || !(flags & AW_LF_TCP) ||
+		int fd = __atomic_load_n(&slot_rep_fd[i], __ATOMIC_RELAXED);
+		if (fd < 0 || !(flags & AW_LF_TCP) ||
 		    (flags & AW_LF_DEFER_ACCEPT))
 			continue;
-		if (aw_probe_defer_accept(slot_fd[i]))
+		if (aw_probe_defer_accept(fd))
 			__atomic_fetch_or(&l->flags, AW_LF_DEFER_ACCEPT,
 					  __ATOMIC_RELAXED);
 	}

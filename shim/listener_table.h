@@ -1,10 +1,19 @@
 /*
- * Which descriptors are listeners, and which segment slot each one owns.
+ * Which descriptors name listeners, and which segment slot each listener
+ * (socket) owns.
+ *
+ * A slot belongs to a socket, not to a descriptor number: every descriptor
+ * of the socket (dup, dup2, fcntl F_DUPFD, one met in accept) maps to it,
+ * and the slot closes when the last of them closes. Closed slots are reused
+ * once the table has no fresh one left, under a new generation.
  *
  * The fd map is process memory (it survives fork, as descriptors do): one
- * byte per descriptor below AW_FD_MAP, read lock-free on every accept.
- * Everything else here (claiming a slot, writing its description, forgetting
- * an fd) is rare and runs under the table lock, which fork handlers take.
+ * byte per descriptor, slot + 1, in a flat array for fds below AW_FD_MAP
+ * and in pages of the same size, made on demand, above it. It is read
+ * lock-free on every accept and close, and changed lock-free by close and
+ * dup (both async-signal-safe in libc: a host may call them in a signal
+ * handler or a forked child). Claiming and describing slots is rare and
+ * runs under the table lock, which fork handlers take.
  */
 #ifndef AW_LISTENER_TABLE_H
 #define AW_LISTENER_TABLE_H
@@ -14,7 +23,11 @@
 
 #include <stdint.h>
 
+/* Descriptors below this have a byte in the flat map (a test build makes
+ * it small, so that descriptors past it can be had under a low limit). */
+#ifndef AW_FD_MAP
 #define AW_FD_MAP 65536
+#endif
 #define AW_FD_IGNORED 0xffu /* a listener we cannot track: table full */
 
 enum {
@@ -24,30 +37,31 @@ enum {
 
 extern uint8_t aw_fd_slot[AW_FD_MAP] __attribute__((visibility("hidden")));
 
-int aw_table_lookup_far(int fd);
+/* The map byte of a descriptor at or above AW_FD_MAP (0 when none). */
+uint8_t aw_table_far_byte(int fd);
 
 /* Slot of fd, AW_NO_SLOT or AW_IGNORED. Lock-free. */
-static inline int aw_table_lookup(int fd)
-{
-	if (fd < 0 || fd >= AW_FD_MAP)
-		return fd < 0 ? AW_NO_SLOT : aw_table_lookup_far(fd);
-	uint8_t v = __atomic_load_n(&aw_fd_slot[fd], __ATOMIC_RELAXED);
-	if (v == 0)
-		return AW_NO_SLOT;
-	return v == AW_FD_IGNORED ? AW_IGNORED : (int)v - 1;
-}
+int aw_table_lookup(int fd);
 
 /*
  * The hot path's question: fd's slot, as an unsigned number that is below
- * AW_MAX_LISTENERS only when fd is a tracked listener under AW_FD_MAP.
- * Anything else (unknown, ignored, large fd) is for aw_table_lookup.
+ * AW_MAX_LISTENERS only when fd is a tracked listener.
  */
 static inline uint32_t aw_table_fast_slot(int fd)
 {
 	if (__builtin_expect((unsigned)fd >= AW_FD_MAP, 0))
-		return UINT32_MAX;
+		return (uint32_t)aw_table_far_byte(fd) - 1u;
 	return (uint32_t)__atomic_load_n(&aw_fd_slot[fd], __ATOMIC_RELAXED) -
 	       1u;
+}
+
+/* Whether fd may be in the table: the common close() answers no from one
+ * byte of the map. */
+static inline int aw_table_may_know(int fd)
+{
+	if (__builtin_expect((unsigned)fd < AW_FD_MAP, 1))
+		return __atomic_load_n(&aw_fd_slot[fd], __ATOMIC_RELAXED) != 0;
+	return fd >= 0 && aw_table_far_byte(fd) != 0;
 }
 
 void aw_table_lock(void);
@@ -58,21 +72,18 @@ void aw_table_reset_lock(void);
 
 /*
  * Record fd as a listener after a successful listen(fd, requested), or, with
- * adopted set, one met first in accept() (requested unknown). passed is the
- * backlog given to the kernel. Returns the slot, or -1 when the listener is
- * not tracked (said once on the log). Caller holds the lock.
+ * adopted set, one met first in accept() (requested unknown: a descriptor of
+ * a socket already tracked joins its slot). passed is the backlog given to
+ * the kernel. Returns the slot, or -1 when the listener is not tracked
+ * (counted in listeners_lost, said once on the log). Caller holds the lock.
  */
 int aw_table_register(int fd, int requested, int passed, int adopted,
 		      const struct aw_config *c);
 
-/* fd no longer names the listener it did (accept said EBADF, ENOTSOCK or
- * EINVAL): close its record. Caller holds the lock. */
-void aw_table_forget(int fd);
-
 /*
- * fd is about to be closed (or replaced by dup2/dup3): drop it from the map
- * and close its slot. Lock-free, so that close() stays safe wherever the
- * host calls it (signal handlers, a child after fork).
+ * fd is about to be closed, was replaced by dup2/dup3, or no longer names a
+ * listener (accept said so): it leaves its slot, which closes if it was the
+ * socket's last descriptor. Lock-free.
  */
 void aw_table_forget_fd(int fd);
 
@@ -80,14 +91,21 @@ void aw_table_forget_fd(int fd);
  * closefrom): aw_table_forget_fd for those the table knows. Lock-free. */
 void aw_table_forget_range(unsigned int first, unsigned int last);
 
-/* Whether fd may be in the table: the common close() answers no from one
- * byte of the map; fds past the map always ask aw_table_forget_fd. */
-static inline int aw_table_may_know(int fd)
-{
-	if (__builtin_expect((unsigned)fd < AW_FD_MAP, 1))
-		return __atomic_load_n(&aw_fd_slot[fd], __ATOMIC_RELAXED) != 0;
-	return fd >= 0;
-}
+/* newfd was just made a copy of oldfd (dup, dup2, dup3, F_DUPFD): it names
+ * oldfd's slot, or nothing when oldfd is no listener. Lock-free. */
+void aw_table_dup(int oldfd, int newfd);
+
+/* Whether slot's socket is open in this process (any descriptor). */
+int aw_table_slot_open(uint32_t slot);
+
+/* The generation of slot in this process (see the ABI header). */
+uint32_t aw_table_generation(uint32_t slot);
+
+/*
+ * The offset in the current segment of stripe k of slot, made on first
+ * use; 0 when none can be had. Takes the table lock.
+ */
+uint32_t aw_table_stripe(uint32_t slot, uint32_t k);
 
 /* Set the TCP_DEFER_ACCEPT flag of every listener whose socket has it now.
  * Caller holds the lock. */

@@ -1,20 +1,30 @@
 /*
  * The shim's log sink: one line per message, "acceptwatch[PID]: ...".
- * Lines are rare (listen, adoption, rate-limited warnings), so each one opens
- * and closes its file: no descriptor of ours lives inside the host, where the
- * host could close it and reuse the number.
+ * By default there is none: the figures live in the segment, and the host's
+ * output is its own. Lines are rare (listen, adoption, rate-limited
+ * warnings), so each one opens and closes what it writes to: no descriptor
+ * of ours lives inside the host, where the host could close it and reuse
+ * the number. errno is preserved.
  */
 #ifndef AW_LOG_H
 #define AW_LOG_H
 
 #include "config.h"
 
-/* Use c's sink from now on; c must outlive every later aw_log call. */
+#include <stdint.h>
+
+/* Use c's sink from now on, and send it the lines held so far; c must
+ * outlive every later aw_log call. */
 void aw_log_setup(const struct aw_config *c);
+
+/* Hold a configuration warning (one line, no newline) until the sink is
+ * known: an aw_warn_fn for aw_config_read. */
+void aw_log_hold(const char *line);
 
 void aw_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Write the line to stderr whatever the sink: for configuration warnings. */
-void aw_log_stderr(const char *line);
+/* What the log has to say in a segment's header (enum aw_seg_flags): set
+ * in the current segment as it happens, and in each new segment. */
+uint32_t aw_log_seg_flags(void);
 
 #endif

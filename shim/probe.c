@@ -1,6 +1,8 @@
 /* Socket and process queries: getsockopt, fstat and small /proc reads. */
 #include "probe.h"
 
+#include "real.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -102,7 +104,7 @@ static int read_small_file(const char *path, char *buf, size_t size)
 	do
 		n = read(fd, buf, size - 1);
 	while (n < 0 && errno == EINTR);
-	close(fd);
+	aw_real_close(fd);
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';

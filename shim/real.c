@@ -20,6 +20,8 @@ typedef int (*close_range_fn)(unsigned int, unsigned int, int);
 typedef void (*closefrom_fn)(int);
 typedef int (*dup2_fn)(int, int);
 typedef int (*dup3_fn)(int, int, int);
+typedef int (*dup_fn)(int);
+typedef int (*fcntl_fn)(int, int, ...);
 typedef int (*setuid_fn)(uid_t);
 typedef int (*setreuid_fn)(uid_t, uid_t);
 typedef int (*setresuid_fn)(uid_t, uid_t, uid_t);
@@ -35,6 +37,8 @@ static close_range_fn real_close_range;
 static closefrom_fn real_closefrom;
 static dup2_fn real_dup2;
 static dup3_fn real_dup3;
+static dup_fn real_dup;
+static fcntl_fn real_fcntl, real_fcntl64;
 static setuid_fn real_setuid, real_seteuid;
 static setreuid_fn real_setreuid;
 static setresuid_fn real_setresuid;
@@ -86,6 +90,12 @@ static void bind_all(void)
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&real_dup3, (dup3_fn)next_symbol("dup3"),
 			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_dup, (dup_fn)next_symbol("dup"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_fcntl, (fcntl_fn)next_symbol("fcntl"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_fcntl64, (fcntl_fn)next_symbol("fcntl64"),
+			 __ATOMIC_RELEASE);
 	__atomic_store_n(&real_setuid, (setuid_fn)next_symbol("setuid"),
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&real_seteuid, (setuid_fn)next_symbol("seteuid"),
@@ -97,6 +107,12 @@ static void bind_all(void)
 			 __ATOMIC_RELEASE);
 	binding = 0;
 	hot_pointers();
+}
+
+void aw_real_bind(void)
+{
+	if (!binding)
+		pthread_once(&bind_once, bind_all);
 }
 
 /* The bound pointer, binding first if need be; NULL: use the syscall. */
@@ -175,6 +191,24 @@ int aw_real_dup3(int oldfd, int newfd, int flags)
 	dup3_fn f = (dup3_fn)bound((void **)&real_dup3);
 	return f ? f(oldfd, newfd, flags)
 		 : (int)syscall(SYS_dup3, oldfd, newfd, flags);
+}
+
+int aw_real_dup(int oldfd)
+{
+	dup_fn f = (dup_fn)bound((void **)&real_dup);
+	return f ? f(oldfd) : (int)syscall(SYS_dup, oldfd);
+}
+
+/* fcntl64 is what programs built with 64-bit file offsets call; without
+ * it (older libc) both names are one function. */
+int aw_real_fcntl(int fd, int cmd, void *arg, int use64)
+{
+	fcntl_fn f = NULL;
+	if (use64)
+		f = (fcntl_fn)bound((void **)&real_fcntl64);
+	if (f == NULL)
+		f = (fcntl_fn)bound((void **)&real_fcntl);
+	return f ? f(fd, cmd, arg) : (int)syscall(SYS_fcntl, fd, cmd, arg);
 }
 
 /*

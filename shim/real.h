@@ -24,6 +24,9 @@ extern aw_accept_fn aw_next_accept __attribute__((visibility("hidden")));
 extern aw_accept4_fn aw_next_accept4 __attribute__((visibility("hidden")));
 extern aw_close_fn aw_next_close __attribute__((visibility("hidden")));
 
+/* Bind every real function now (dlsym: it takes the loader's lock). */
+void aw_real_bind(void);
+
 int aw_real_listen(int fd, int backlog);
 int aw_real_accept_slow(int fd, struct sockaddr *addr, socklen_t *len);
 int aw_real_accept4_slow(int fd, struct sockaddr *addr, socklen_t *len,
@@ -53,6 +56,8 @@ int aw_real_close_range(unsigned int first, unsigned int last, int flags);
 void aw_real_closefrom(int lowfd);
 int aw_real_dup2(int oldfd, int newfd);
 int aw_real_dup3(int oldfd, int newfd, int flags);
+int aw_real_dup(int oldfd);
+int aw_real_fcntl(int fd, int cmd, void *arg, int use64);
 int aw_real_setuid(uid_t uid);
 int aw_real_seteuid(uid_t euid);
 int aw_real_setreuid(uid_t ruid, uid_t euid);

@@ -1,7 +1,9 @@
-/* Creating, replacing and releasing the per-process shared-memory segment. */
+/* Creating, growing, replacing and releasing the per-process segment. */
 #include "segment.h"
 
+#include "listener_table.h"
 #include "log.h"
+#include "real.h"
 #include "clock.h"
 #include "probe.h"
 #include "stacks.h"
@@ -22,6 +24,7 @@ static int seg_owner_pid;	      /* who created aw_segment_now */
 static int seg_shared;		      /* aw_segment_now is in /dev/shm */
 static int seg_keep;
 static int seg_said_memory;
+static int seg_detached; /* went on in process memory (detach()) */
 
 void aw_segment_name(char *name, size_t size, int pid)
 {
@@ -47,78 +50,79 @@ static int remove_own_leftover(const char *name)
 		 st.st_uid == geteuid() &&
 		 pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
 		 h.magic == AW_SEG_MAGIC && h.pid == (int32_t)getpid();
-	close(fd);
+	aw_real_close(fd);
 	if (!ok)
 		return -1;
 	return shm_unlink(name);
 }
 
 /*
- * Back [offset, offset + len) of the segment with real pages now. A write to
- * a hole of a full tmpfs raises SIGBUS in the writer, the host: reserving
- * up front turns that into an error we can handle. Only the parts in use are
- * reserved (the header, events and stacks at creation; a listener slot when
- * it is claimed), so an idle table costs no memory. Returns 0 or an errno.
+ * Back [offset, offset + len) of the mapped segment with real pages now. A
+ * write to a hole of a full tmpfs raises SIGBUS in the writer, the host:
+ * populating up front turns that into an error we can handle, and through
+ * the mapping needs no descriptor and no permission on the file (the process
+ * may have changed its effective uid since). Kernels before 5.14 lack
+ * MADV_POPULATE_WRITE: fallocate on the file instead. Returns 0 or an errno.
  */
-static int reserve(int fd, size_t offset, size_t len)
+static int reserve(struct aw_segment *s, size_t offset, size_t len)
 {
+	uintptr_t page = 4096, base = (uintptr_t)s;
+	uintptr_t from = (base + offset) & ~(page - 1);
+	uintptr_t to = (base + offset + len + page - 1) & ~(page - 1);
 	int err;
 	do
-		err = posix_fallocate(fd, (off_t)offset, (off_t)len);
-	while (err == EINTR);
-	return err;
-}
-
-static int reserve_fixed_parts(int fd)
-{
-	size_t listeners = offsetof(struct aw_segment, listener);
-	size_t events = offsetof(struct aw_segment, event);
-	int err = reserve(fd, 0, listeners);
-	return err ? err : reserve(fd, events, AW_SEG_SIZE - events);
-}
-
-static struct aw_segment *create_shared(const char *name)
-{
-	int flags = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-	int fd = shm_open(name, flags, 0600);
-	if (fd < 0 && errno == EEXIST && remove_own_leftover(name) == 0)
-		fd = shm_open(name, flags, 0600);
-	if (fd < 0)
-		return NULL;
-	void *p = MAP_FAILED;
-	int err = 0;
-	if (ftruncate(fd, (off_t)AW_SEG_SIZE) != 0)
-		err = errno;
-	if (err == 0)
-		err = reserve_fixed_parts(fd);
-	if (err == 0) {
-		p = mmap(NULL, AW_SEG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-			 fd, 0);
-		if (p == MAP_FAILED)
-			err = errno;
-	}
-	close(fd);
-	if (p != MAP_FAILED)
-		return p;
-	shm_unlink(name);
-	errno = err;
-	return NULL;
-}
-
-int aw_segment_reserve_slot(uint32_t slot)
-{
-	if (!seg_shared)
-		return 0;
+		err = madvise((void *)from, to - from, MADV_POPULATE_WRITE);
+	while (err != 0 && (errno == EINTR || errno == EAGAIN));
+	/* EFAULT: the write fault would have raised SIGBUS, the tmpfs is
+	 * full. Say it the way fallocate would. */
+	if (err == 0 || errno != EINVAL)
+		return err == 0 ? 0 : errno == EFAULT ? ENOSPC : errno;
 	char name[32];
 	aw_segment_name(name, sizeof(name), seg_owner_pid);
 	int fd = shm_open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd < 0)
 		return errno;
-	size_t offset = offsetof(struct aw_segment, listener) +
-			(size_t)slot * sizeof(struct aw_listener);
-	int err = reserve(fd, offset, sizeof(struct aw_listener));
-	close(fd);
+	do
+		err = posix_fallocate(fd, (off_t)offset, (off_t)len);
+	while (err == EINTR);
+	aw_real_close(fd);
 	return err;
+}
+
+/* Everything but the stripes: the header, the listener table, the ring and
+ * the stacks (AW_SEG_FIXED bytes, about 54 KiB). */
+#define AW_SEG_FIXED offsetof(struct aw_segment, stripe)
+
+static struct aw_segment *create_shared(const char *name, int *err)
+{
+	int flags = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	int fd = shm_open(name, flags, 0600);
+	if (fd < 0 && errno == EEXIST && remove_own_leftover(name) == 0)
+		fd = shm_open(name, flags, 0600);
+	if (fd < 0) {
+		*err = errno;
+		return NULL;
+	}
+	void *p = MAP_FAILED;
+	*err = 0;
+	if (ftruncate(fd, (off_t)AW_SEG_SIZE) != 0)
+		*err = errno;
+	if (*err == 0) {
+		p = mmap(NULL, AW_SEG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 fd, 0);
+		if (p == MAP_FAILED)
+			*err = errno;
+	}
+	aw_real_close(fd);
+	if (p != MAP_FAILED) {
+		seg_owner_pid = (int)getpid();
+		*err = reserve(p, 0, AW_SEG_FIXED);
+		if (*err == 0)
+			return p;
+		munmap(p, AW_SEG_SIZE);
+	}
+	shm_unlink(name);
+	return NULL;
 }
 
 static struct aw_segment *create_private(void)
@@ -139,56 +143,36 @@ static void fill_header(struct aw_segment *s, const struct aw_config *c)
 	int somaxconn = aw_probe_somaxconn();
 	h->somaxconn = somaxconn > 0 ? (uint32_t)somaxconn : 0;
 	h->slow_ms = c->slow_ms;
-	h->flags = c->keep ? AW_SF_KEEP : 0;
+	h->flags = (c->keep ? AW_SF_KEEP : 0) | aw_log_seg_flags();
 	prctl(PR_GET_NAME, h->comm, 0, 0, 0);
 	h->comm[AW_COMM_LEN - 1] = '\0';
 }
 
 /*
- * The child keeps the parent's listeners (same sockets, same backlogs) with
- * its own, zeroed, counters; the fd map, inherited as process memory, keeps
- * naming the same slots. Returns 0, or an errno when a slot could not be
- * backed by memory (the segment must not be used then).
+ * The child keeps the parent's open listeners (same sockets, same backlogs,
+ * same slot numbers: the fd map, inherited as process memory, names them)
+ * with its own counters and no stripes yet; slots of closed listeners stay
+ * free. Caller holds the table lock.
  */
-static int carry_over(struct aw_segment *to, const struct aw_segment *from)
+static void carry_over(struct aw_segment *to, const struct aw_segment *from)
 {
 	to->header.parent_pid = (int32_t)getppid();
 	uint32_t used = from->header.listeners_used;
 	for (uint32_t i = 0; i < used && i < AW_MAX_LISTENERS; i++) {
 		const struct aw_listener *src = &from->listener[i];
 		struct aw_listener *dst = &to->listener[i];
-		int err = aw_segment_reserve_slot(i);
-		if (err != 0)
-			return err;
-		if (src->state != AW_SLOT_READY)
+		if (src->state != AW_SLOT_READY || !aw_table_slot_open(i))
 			continue;
 		memcpy(dst, src,
 		       offsetof(struct aw_listener, next_sample_mono_ns));
 		dst->seq = 0;
 		dst->flags |= AW_LF_INHERITED;
+		dst->generation = src->generation;
+		dst->fds = src->fds;
 		__atomic_store_n(&dst->state, AW_SLOT_READY, __ATOMIC_RELEASE);
 	}
 	to->header.listeners_used = used;
 	aw_stacks_carry_over(to, from);
-	return 0;
-}
-
-/* Shared memory when it can be had, else process memory. Sets seg_shared
- * and seg_owner_pid (aw_segment_reserve_slot needs them). */
-static struct aw_segment *create(const char *name, int *err)
-{
-	struct aw_segment *s = create_shared(name);
-	seg_shared = s != NULL;
-	seg_owner_pid = (int)getpid();
-	*err = s ? 0 : errno;
-	return s ? s : create_private();
-}
-
-static void unlink_shared(struct aw_segment *s, const char *name)
-{
-	munmap(s, AW_SEG_SIZE);
-	shm_unlink(name);
-	seg_shared = 0;
 }
 
 struct aw_segment *aw_segment_attach(const struct aw_config *c)
@@ -199,14 +183,10 @@ struct aw_segment *aw_segment_attach(const struct aw_config *c)
 	char name[32];
 	int err;
 	aw_segment_name(name, sizeof(name), (int)getpid());
-	struct aw_segment *s = create(name, &err);
-	if (s != NULL && seg_parent != NULL &&
-	    (err = carry_over(s, seg_parent)) != 0) {
-		unlink_shared(s, name);
+	struct aw_segment *s = create_shared(name, &err);
+	seg_shared = s != NULL;
+	if (s == NULL)
 		s = create_private();
-		if (s != NULL)
-			carry_over(s, seg_parent);
-	}
 	if (err != 0 && !seg_said_memory) {
 		aw_log("cannot create shared memory segment %s: %s; "
 		       "counting in process memory only%s",
@@ -218,6 +198,7 @@ struct aw_segment *aw_segment_attach(const struct aw_config *c)
 		return NULL;
 	fill_header(s, c);
 	if (seg_parent != NULL) {
+		carry_over(s, seg_parent);
 		munmap(seg_parent, AW_SEG_SIZE);
 		seg_parent = NULL;
 	}
@@ -228,12 +209,58 @@ struct aw_segment *aw_segment_attach(const struct aw_config *c)
 	return s;
 }
 
+/*
+ * Shared memory ran out (a full or tiny /dev/shm): go on in a private copy
+ * of everything backed so far, at the same offsets, so that every offset a
+ * thread keeps stays good. The shared segment says when and why it
+ * stopped, and stays (a reader shows what it had); it is not unmapped, since
+ * a thread may still be finishing a call against it.
+ */
+static struct aw_segment *detach(struct aw_segment *shared, int err)
+{
+	struct aw_segment *p = create_private();
+	if (p == NULL)
+		return NULL;
+	uint32_t stripes = shared->header.stripes_used;
+	memcpy(p, shared, AW_SEG_FIXED);
+	memcpy(p->stripe, shared->stripe, stripes * sizeof(struct aw_stripe));
+	shared->header.detached_real_ns = aw_real_ns();
+	shared->header.detached_errno = err;
+	__atomic_fetch_or(&shared->header.flags, AW_SF_DETACHED,
+			  __ATOMIC_RELEASE);
+	seg_detached = 1;
+	aw_log("cannot back more figures with shared memory: %s; counting in "
+	       "process memory from now on (the reader shows the figures up "
+	       "to now)",
+	       strerror(err));
+	__atomic_store_n(&aw_segment_now, p, __ATOMIC_RELEASE);
+	return p;
+}
+
+uint32_t aw_segment_add_stripe(uint32_t generation)
+{
+	struct aw_segment *s = aw_segment_now;
+	if (s == NULL || s->header.stripes_used >= AW_MAX_STRIPES)
+		return 0;
+	uint32_t i = s->header.stripes_used;
+	size_t off = offsetof(struct aw_segment, stripe[i]);
+	if (seg_shared && !seg_detached) {
+		int err = reserve(s, off, sizeof(struct aw_stripe));
+		if (err != 0 && (s = detach(s, err)) == NULL)
+			return 0;
+	}
+	s->stripe[i].generation = generation;
+	__atomic_store_n(&s->header.stripes_used, i + 1, __ATOMIC_RELEASE);
+	return (uint32_t)off;
+}
+
 int aw_segment_forked(void)
 {
 	if (aw_segment_now != NULL)
 		seg_parent = aw_segment_now;
 	aw_segment_now = NULL;
 	seg_shared = 0;
+	seg_detached = 0;
 	seg_said_memory = 0;
 	return seg_parent != NULL && seg_parent->header.listeners_used > 0;
 }
@@ -248,26 +275,31 @@ void aw_segment_release(void)
 	seg_shared = 0;
 }
 
-void aw_segment_give_to(uid_t euid)
+int aw_segment_give_to(uid_t uid, uid_t *was)
 {
 	/* A vfork child (this memory, another process) drops root for
 	 * itself: the segment stays with the parent's user. */
-	if (!seg_shared || seg_owner_pid != (int)getpid() ||
-	    euid == (uid_t)-1 || geteuid() != 0 || aw_segment_now == NULL ||
-	    aw_segment_now->header.uid == (uint32_t)euid)
-		return;
+	struct aw_segment *seg = aw_segment_now;
+	if (!seg_shared || seg_owner_pid != (int)getpid() || uid == (uid_t)-1 ||
+	    seg == NULL || seg->header.uid == (uint32_t)uid)
+		return 0;
+	int saved = errno;
 	char name[32];
 	aw_segment_name(name, sizeof(name), seg_owner_pid);
 	int fd = shm_open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	if (fchown(fd, euid, (gid_t)-1) == 0)
-		__atomic_store_n(&aw_segment_now->header.uid, (uint32_t)euid,
+	int given = fd >= 0 && fchown(fd, uid, (gid_t)-1) == 0;
+	if (given) {
+		*was = (uid_t)seg->header.uid;
+		__atomic_store_n(&seg->header.uid, (uint32_t)uid,
 				 __ATOMIC_RELAXED);
-	else
+	} else {
 		aw_log("cannot give segment %s to uid %u: %s", name,
-		       (unsigned)euid, strerror(errno));
-	close(fd);
+		       (unsigned)uid, strerror(errno));
+	}
+	if (fd >= 0)
+		aw_real_close(fd);
+	errno = saved;
+	return given;
 }
 
 void aw_segment_write_begin(struct aw_listener *l)

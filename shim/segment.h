@@ -1,7 +1,9 @@
 /*
  * The process's segment: created lazily at the first listen or accept on a
- * listener, replaced by a fresh one in a forked child (carrying over what the
- * parent knew of its listeners), unlinked at exit unless kept.
+ * listener. A forked child writes none until it listens or accepts itself
+ * (a child that execs or exits first leaves nothing behind); then it gets
+ * its own, carrying over what the parent knew of its open listeners.
+ * Unlinked at exit unless kept.
  *
  * Locking: aw_segment_attach() and aw_segment_forked() run under the table
  * lock (listener_table.h); aw_segment_current() is the lock-free hot path.
@@ -33,25 +35,32 @@ static inline struct aw_segment *aw_segment_current(void)
 struct aw_segment *aw_segment_attach(const struct aw_config *c);
 
 /*
- * Back a listener slot with real pages before it is used (see reserve() in
- * segment.c). Returns 0, or an errno: the slot must not be used then.
- * Caller holds the table lock.
+ * A fresh stripe for a listener slot of the given generation: zeroed,
+ * backed by memory, counted in stripes_used. Returns its offset in the
+ * segment (the same in any segment of this build), or 0 when there is no
+ * segment or no stripe left. When shared memory cannot back it, the process
+ * goes on in a private copy of its segment (AW_SF_DETACHED): callers take
+ * aw_segment_current() again after this. Caller holds the table lock.
  */
-int aw_segment_reserve_slot(uint32_t slot);
+uint32_t aw_segment_add_stripe(uint32_t generation);
 
-/* In a forked child: the current segment is the parent's; stop writing it.
- * Returns 1 when the parent knew listeners (the child inherited them). */
+/* In a forked child: the current segment is the parent's; stop writing it
+ * (it stays mapped, for carrying over at the child's own attach). Returns 1
+ * when the parent knew listeners (the child inherited them). */
 int aw_segment_forked(void);
 
 /* At exit: unlink this process's own segment unless it is to be kept. */
 void aw_segment_release(void);
 
 /*
- * The process is about to run as euid (a server dropping root for its
- * workers): hand the segment over while root still may, so that a reader run
- * as that user reads its own process. Caller holds the table lock.
+ * The process is about to run as uid for good (a server dropping root for
+ * its workers): hand the segment over while it still may, so that a reader
+ * run as that user reads its own process. Returns 1 when the segment was
+ * handed over, with its owner before in *was; 0 when nothing changed (not
+ * our segment, already that user's, or fchown failed: said on the log).
+ * Preserves errno. Caller holds the table lock.
  */
-void aw_segment_give_to(uid_t euid);
+int aw_segment_give_to(uid_t uid, uid_t *was);
 
 /* Seqlock writer side for a listener's descriptive fields. */
 void aw_segment_write_begin(struct aw_listener *l);

@@ -17,8 +17,12 @@
 #include "stacks.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define AW_EXPORT __attribute__((visibility("default")))
@@ -50,26 +54,25 @@ static void after_fork_parent(void)
 }
 
 /*
- * The child gets its own segment now, not at its first accept: a pre-fork
- * worker that is stuck before it ever accepts (or stopped) must still be
- * visible with the listeners it inherited. vfork and posix_spawn run no fork
- * handlers, so a spawned program costs nothing here.
+ * The child writes no segment until it listens or accepts itself: most
+ * children exec or exit first (a fork+exec server, a test harness, a shell
+ * out), and those must leave nothing behind. A pre-fork worker that never
+ * reaches accept is still seen: the reader finds the parent's listener and
+ * the socket's other holders. vfork and posix_spawn run no fork handlers.
  */
 static void after_fork_child(void)
 {
 	aw_stacks_after_fork_child();
 	aw_table_reset_lock();
-	if (!aw_segment_forked())
-		return;
-	aw_table_lock();
-	aw_segment_attach(&aw_config);
-	aw_table_unlock();
+	aw_segment_forked();
+	aw_accept_path_forked();
 }
 
 static void init(void)
 {
-	aw_config_read(&aw_config, env, aw_log_stderr);
+	aw_config_read(&aw_config, env, aw_log_hold);
 	aw_log_setup(&aw_config);
+	aw_accept_path_init();
 	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 	__atomic_store_n(&initialized, 1, __ATOMIC_RELEASE);
 }
@@ -186,49 +189,201 @@ AW_EXPORT void closefrom(int lowfd)
 	aw_real_closefrom(lowfd);
 }
 
+/*
+ * A copy of a listener's descriptor names the same socket, so it counts on
+ * the same row (daemons move listeners to fixed numbers: dup2, then close
+ * the original). The table changes only after the call succeeded: a failed
+ * dup2 closes nothing. errno is the call's: the table keeps it.
+ */
+static int copied(int oldfd, int ret)
+{
+	int saved = errno;
+	if (ret >= 0)
+		aw_table_dup(oldfd, ret);
+	errno = saved;
+	return ret;
+}
+
+AW_EXPORT int dup(int oldfd)
+{
+	return copied(oldfd, aw_real_dup(oldfd));
+}
+
 AW_EXPORT int dup2(int oldfd, int newfd)
 {
-	if (oldfd != newfd)
-		aw_table_forget_fd(newfd);
-	return aw_real_dup2(oldfd, newfd);
+	return copied(oldfd, aw_real_dup2(oldfd, newfd));
 }
 
 AW_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-	if (oldfd != newfd)
-		aw_table_forget_fd(newfd);
-	return aw_real_dup3(oldfd, newfd, flags);
+	return copied(oldfd, aw_real_dup3(oldfd, newfd, flags));
 }
 
-/* Changing the effective uid: the segment follows (segment.c). */
-static void follow_uid(uid_t euid)
+/* The third argument is an int or a pointer: passed on as a pointer-sized
+ * word, as every libc fcntl reads it. */
+static int fcntl_path(int fd, int cmd, void *arg, int use64)
+{
+	int ret = aw_real_fcntl(fd, cmd, arg, use64);
+	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+		return copied(fd, ret);
+	return ret;
+}
+
+AW_EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_path(fd, cmd, arg, 0);
+}
+
+AW_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_path(fd, cmd, arg, 1);
+}
+
+/*
+ * User id changes. The segment goes to the new user only on a permanent drop
+ * (real, effective and saved ids all that user): then that user's reader may
+ * read its own process, and nobody else may. A temporary seteuid() keeps it
+ * with the user the process can become again; given to that user, it could
+ * be read or truncated under a server that runs as root again (SIGBUS at its
+ * next accept).
+ *
+ * fchown needs CAP_CHOWN, gone after the drop: the outcome is predicted from
+ * the ids now and the arguments, the segment handed over before the call,
+ * and given back if the call did not do what was predicted.
+ */
+struct uid_change {
+	uid_t uid;	 /* all three ids after the call; -1 none */
+	uid_t was;	 /* the segment's owner before, when handed over */
+	int handed;	 /* the segment was handed over before the call */
+	int saved_errno; /* the host's errno on the way in */
+};
+
+/* CAP_SETUID in the effective set: the kernel's privileged rules apply. */
+static int may_setuid(void)
+{
+	struct __user_cap_header_struct h = {.version =
+						 _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	if (syscall(SYS_capget, &h, d) != 0)
+		return 0;
+	return (d[CAP_TO_INDEX(CAP_SETUID)].effective &
+		CAP_TO_MASK(CAP_SETUID)) != 0;
+}
+
+/*
+ * The ids after a successful setresuid(r, e, s) (-1 keeps one) by a
+ * privileged caller, when they are all one user: that user, else -1.
+ */
+static uid_t permanent_uid(uid_t r, uid_t e, uid_t s)
+{
+	uid_t now_r, now_e, now_s;
+	if (getresuid(&now_r, &now_e, &now_s) != 0)
+		return (uid_t)-1;
+	r = r == (uid_t)-1 ? now_r : r;
+	e = e == (uid_t)-1 ? now_e : e;
+	s = s == (uid_t)-1 ? now_s : s;
+	return r == e && e == s ? e : (uid_t)-1;
+}
+
+/* setreuid(2): the saved id follows the effective one when the real one is
+ * set, or the effective one is set to anything but the real one. */
+static uid_t setreuid_saved(uid_t ruid, uid_t euid)
+{
+	uid_t now_r, now_e, now_s;
+	if (getresuid(&now_r, &now_e, &now_s) != 0)
+		return (uid_t)-1;
+	if (ruid != (uid_t)-1 || (euid != (uid_t)-1 && euid != now_r))
+		return euid == (uid_t)-1 ? now_e : euid;
+	return (uid_t)-1;
+}
+
+static void give_segment(struct uid_change *c)
 {
 	aw_ready_config();
 	aw_table_lock();
-	aw_segment_give_to(euid);
+	c->handed = aw_segment_give_to(c->uid, &c->was);
 	aw_table_unlock();
 }
 
-AW_EXPORT int setuid(uid_t uid)
+/* Before the real call: the ids it will leave are (r, e, s), -1 for those
+ * it keeps, when the caller is privileged. */
+static void uid_change_begin(struct uid_change *c, uid_t r, uid_t e, uid_t s)
 {
-	follow_uid(uid);
-	return aw_real_setuid(uid);
+	c->saved_errno = errno;
+	c->handed = 0;
+	c->uid = (uid_t)-1;
+	if (may_setuid())
+		c->uid = permanent_uid(r, e, s);
+	if (c->uid != (uid_t)-1)
+		give_segment(c);
+	errno = c->saved_errno;
 }
 
+/* After it: a failed call, or one that left other ids than predicted,
+ * gets the segment back to its owner (still privileged then). */
+static void uid_change_end(struct uid_change *c, int ret)
+{
+	if (!c->handed)
+		return;
+	int saved = errno;
+	uid_t now_r, now_e, now_s;
+	int as_predicted = ret == 0 && getresuid(&now_r, &now_e, &now_s) == 0 &&
+			   now_r == c->uid && now_e == c->uid &&
+			   now_s == c->uid;
+	if (!as_predicted) {
+		c->uid = c->was;
+		give_segment(c);
+	}
+	errno = saved;
+}
+
+/* -1 is EINVAL for setuid and seteuid, not "keep". */
+AW_EXPORT int setuid(uid_t uid)
+{
+	struct uid_change c = {.handed = 0};
+	if (uid != (uid_t)-1)
+		uid_change_begin(&c, uid, uid, uid);
+	int ret = aw_real_setuid(uid);
+	uid_change_end(&c, ret);
+	return ret;
+}
+
+/* glibc's seteuid is setresuid(-1, euid, -1). */
 AW_EXPORT int seteuid(uid_t euid)
 {
-	follow_uid(euid);
-	return aw_real_seteuid(euid);
+	struct uid_change c = {.handed = 0};
+	if (euid != (uid_t)-1)
+		uid_change_begin(&c, (uid_t)-1, euid, (uid_t)-1);
+	int ret = aw_real_seteuid(euid);
+	uid_change_end(&c, ret);
+	return ret;
 }
 
 AW_EXPORT int setreuid(uid_t ruid, uid_t euid)
 {
-	follow_uid(euid);
-	return aw_real_setreuid(ruid, euid);
+	struct uid_change c;
+	int saved = errno;
+	uid_t suid = setreuid_saved(ruid, euid);
+	errno = saved;
+	uid_change_begin(&c, ruid, euid, suid);
+	int ret = aw_real_setreuid(ruid, euid);
+	uid_change_end(&c, ret);
+	return ret;
 }
 
 AW_EXPORT int setresuid(uid_t ruid, uid_t euid, uid_t suid)
 {
-	follow_uid(euid);
-	return aw_real_setresuid(ruid, euid, suid);
+	struct uid_change c;
+	uid_change_begin(&c, ruid, euid, suid);
+	int ret = aw_real_setresuid(ruid, euid, suid);
+	uid_change_end(&c, ret);
+	return ret;
 }

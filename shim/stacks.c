@@ -525,7 +525,9 @@ void aw_stacks_carry_over(struct aw_segment *to, const struct aw_segment *from)
 	}
 	/* The dedup table (process memory, inherited) names these same
 	 * stacks by the same refs: it holds for the child's segment. */
+	lock_stacks();
 	table_pid = (int32_t)getpid();
+	unlock_stacks();
 }
 
 void aw_stacks_after_fork_child(void)

@@ -23,7 +23,8 @@ uint32_t aw_stack_capture(struct aw_segment *s, uint32_t kind, uint32_t slot);
 /*
  * A forked child's new segment, its listeners already carried over: the
  * parent's stacks copied into it (hits zeroed), and the listeners' listen()
- * stacks with them. Fork handler only (one thread).
+ * stacks with them. Called where the segment is made (table lock held; the
+ * stacks lock, taken inside it, is never held while taking that one).
  */
 void aw_stacks_carry_over(struct aw_segment *to, const struct aw_segment *from);
 

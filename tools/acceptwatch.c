@@ -4,6 +4,10 @@
  */
 #include "commands.h"
 
+#include "acceptwatch_abi.h"
+#include "usage.h"
+#include "version.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,74 +23,48 @@ void aw_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: acceptwatch COMMAND [OPTIONS]\n"
-		"\n"
-		"  stat [--json | --prometheus] [--output FILE] [--all] "
-		"[PID...]\n"
-		"      accept-queue figures of processes running under the "
-		"shim:\n"
-		"      every live one, or the PIDs given (shown even when "
-		"exited).\n"
-		"      --json        one JSON object on stdout\n"
-		"      --prometheus  Prometheus text exposition format\n"
-		"      --output FILE write FILE atomically instead of stdout\n"
-		"      --all         also segments of processes that exited\n"
-		"  check [--json] [--interval SEC] [PID...]\n"
-		"      a verdict per listener with evidence and fix; reads "
-		"twice,\n"
-		"      SEC apart (default 1, 0: once). Exit 0 all OK, 1 a "
-		"problem.\n"
-		"  top [--interval SEC] [--once]\n"
-		"      refreshing view sorted by trouble; q or Ctrl-C quits\n"
-		"  listeners [--json]\n"
-		"      every listening TCP socket of this network namespace, "
-		"its\n"
-		"      owners and, under the shim, backlog, clamp and "
-		"verdict\n"
-		"  gc [--dry-run]\n"
-		"      remove segments of processes that exited or exec'd "
-		"without\n"
-		"      the shim; never a live one, a link or a non-segment\n"
-		"  run [--slow-ms N] [--log DEST] [--keep] -- CMD [ARGS...]\n"
-		"      run CMD with the shim preloaded\n"
-		"      --slow-ms N  a connection waiting longer is a slow "
-		"event\n"
-		"      --log DEST   where the shim writes its warnings\n"
-		"      --keep       keep the segment after CMD exits\n"
-		"\n"
-		"Exit status: 0 ok, 1 check found a problem (or output "
-		"failed),\n"
-		"2 usage or input error, 127 CMD not run. See "
-		"acceptwatch(1).\n");
-}
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+    {"stat", stat_command},   {"check", check_command},
+    {"top", top_command},     {"listeners", listeners_command},
+    {"serve", serve_command}, {"gc", gc_command},
+    {"run", run_command},
+};
 
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		usage(stderr);
+		usage_main(stderr);
 		return AW_EXIT_USAGE;
 	}
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") ||
 	    !strcmp(cmd, "help")) {
-		usage(stdout);
+		if (argc > 2 && usage_suggest(argv[2]) &&
+		    !strcmp(usage_suggest(argv[2]), argv[2]))
+			usage_command(stdout, argv[2]);
+		else
+			usage_main(stdout);
 		return AW_EXIT_OK;
 	}
-	if (!strcmp(cmd, "stat"))
-		return stat_command(argc - 1, argv + 1);
-	if (!strcmp(cmd, "check"))
-		return check_command(argc - 1, argv + 1);
-	if (!strcmp(cmd, "top"))
-		return top_command(argc - 1, argv + 1);
-	if (!strcmp(cmd, "listeners"))
-		return listeners_command(argc - 1, argv + 1);
-	if (!strcmp(cmd, "gc"))
-		return gc_command(argc - 1, argv + 1);
-	if (!strcmp(cmd, "run"))
-		return run_command(argc - 1, argv + 1);
-	aw_error("unknown command '%s' (try --help)", cmd);
+	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version") ||
+	    !strcmp(cmd, "version")) {
+		printf("acceptwatch %s (segment layout %u)\n", AW_VERSION,
+		       (unsigned)AW_ABI_VERSION);
+		return AW_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
+		if (!strcmp(cmd, commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	const char *guess = cmd[0] == '-' ? NULL : usage_suggest(cmd);
+	if (guess)
+		aw_error("unknown command '%s'; did you mean '%s'?", cmd,
+			 guess);
+	else
+		aw_error("unknown command '%s' (try --help)", cmd);
 	return AW_EXIT_USAGE;
 }

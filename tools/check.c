@@ -9,6 +9,7 @@
  * network namespace from /proc/PID/net/netstat). --interval 0 reads once.
  */
 #include "commands.h"
+#include "usage.h"
 
 #include "format.h"
 #include "gather.h"
@@ -42,8 +43,7 @@ struct check_reading {
 
 static void check_usage(FILE *out)
 {
-	fprintf(out, "usage: acceptwatch check [--json] [--interval SEC] "
-		     "[PID...]\n");
+	usage_command(out, "check");
 }
 
 /* Seconds, 0 to an hour, decimals allowed. 0 or -1. */
@@ -73,7 +73,7 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
 	o->interval = 1.0;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+ji:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ji:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			o->json = 1;
@@ -321,8 +321,50 @@ static void json_listener(const struct segment_snapshot *p,
 struct check_counts {
 	size_t listeners;
 	size_t problems;
+	size_t incomplete; /* processes whose figures miss listeners */
 	size_t verdicts[VERDICT_KINDS];
 };
+
+/* Listeners the shim could not track (table full), or figures it stopped
+ * writing (no shared memory): what check says of the rest is incomplete. */
+static int incomplete(const struct segment_snapshot *p)
+{
+	return p->header.listeners_lost > 0 ||
+	       (p->header.flags & AW_SF_DETACHED);
+}
+
+static void text_incomplete(const struct segment_snapshot *p)
+{
+	char comm[AW_COMM_LEN + 1];
+	fmt_printable(comm, sizeof(comm), p->comm, sizeof(p->comm));
+	printf("pid %d (%s): INCOMPLETE:", (int)p->pid, comm);
+	if (p->header.listeners_lost)
+		printf(" %" PRIu64 " listener%s not tracked (table full)",
+		       p->header.listeners_lost,
+		       p->header.listeners_lost == 1 ? "" : "s");
+	if (p->header.flags & AW_SF_DETACHED)
+		printf("%s figures no longer written (no shared memory: %s)",
+		       p->header.listeners_lost ? ";" : "",
+		       strerror(p->header.detached_errno));
+	printf("; not checked\n");
+}
+
+static void json_incomplete(const struct check_reading *b)
+{
+	int first = 1;
+	printf(",\"incomplete\":[");
+	for (size_t i = 0; i < b->r.n_proc; i++) {
+		const struct segment_snapshot *p = &b->r.proc[i];
+		if (!incomplete(p))
+			continue;
+		printf("%s{\"pid\":%d,\"listeners_lost\":%" PRIu64
+		       ",\"detached\":%s}",
+		       first ? "" : ",", (int)p->pid, p->header.listeners_lost,
+		       (p->header.flags & AW_SF_DETACHED) ? "true" : "false");
+		first = 0;
+	}
+	printf("]");
+}
 
 static void check_report(const struct check_opts *o,
 			 const struct check_reading *a,
@@ -332,10 +374,14 @@ static void check_report(const struct check_opts *o,
 	int first = 1;
 
 	if (o->json)
-		printf("{\"interval_ns\":%" PRIu64 ",\"listeners\":[",
+		printf("{\"schema\":%d,\"interval_ns\":%" PRIu64
+		       ",\"listeners\":[",
+		       REPORT_JSON_SCHEMA,
 		       a ? (uint64_t)(o->interval * 1e9) : 0);
 	for (size_t pi = 0; pi < b->r.n_proc; pi++) {
 		const struct segment_snapshot *p = &b->r.proc[pi];
+		if (incomplete(p))
+			c->incomplete++;
 		for (uint32_t i = 0; i < p->n_listeners; i++) {
 			const struct segment_listener *l = &p->listener[i];
 			struct verdict_window w;
@@ -381,11 +427,16 @@ static void check_summary(const struct check_opts *o,
 					sizeof(b->r.unreadable[i].reason));
 			printf("}");
 		}
-		printf("]}\n");
+		printf("]");
+		json_incomplete(b);
+		printf("}\n");
 		return;
 	}
 	if (c->listeners)
 		printf("\n");
+	for (size_t i = 0; i < b->r.n_proc; i++)
+		if (incomplete(&b->r.proc[i]))
+			text_incomplete(&b->r.proc[i]);
 	if (b->r.n_proc == 0)
 		printf("no process runs under acceptwatch\n");
 	printf("%zu listener%s in %zu process%s: %zu OK, %zu with problems",
@@ -395,6 +446,9 @@ static void check_summary(const struct check_opts *o,
 	if (b->r.n_unreadable)
 		printf(", %zu segment%s unreadable", b->r.n_unreadable,
 		       b->r.n_unreadable == 1 ? "" : "s");
+	if (c->incomplete)
+		printf(", %zu process%s incomplete", c->incomplete,
+		       c->incomplete == 1 ? "" : "es");
 	printf("\n");
 }
 
@@ -438,8 +492,9 @@ int check_command(int argc, char **argv)
 		aw_error("stdout: %s", strerror(errno));
 		return AW_EXIT_USAGE;
 	}
-	/* An incomplete answer is an input error, whatever else was found. */
-	if (status)
+	/* An incomplete answer is an input error, whatever else was found:
+	 * a segment unreadable, or listeners the shim could not follow. */
+	if (status || c.incomplete)
 		return AW_EXIT_USAGE;
 	return c.problems ? AW_EXIT_PROBLEM : AW_EXIT_OK;
 oom:

@@ -10,7 +10,8 @@
 #define AW_EXIT_USAGE 2
 #define AW_EXIT_EXEC 127
 
-/* acceptwatch stat [--json] [--all] [PID...] */
+/* acceptwatch stat [--json | --prometheus [--by-socket]] [--output FILE]
+ * [--all] [PID...] */
 int stat_command(int argc, char **argv);
 
 /* acceptwatch check [--json] [--interval SEC] [PID...]: 0 all OK, 1 a
@@ -25,6 +26,11 @@ int top_command(int argc, char **argv);
 
 /* acceptwatch listeners [--json] */
 int listeners_command(int argc, char **argv);
+
+/* acceptwatch serve [--listen ADDR:PORT] [--by-socket]: Prometheus
+ * metrics over HTTP until SIGTERM or SIGINT (then 0); 1 when it cannot
+ * listen, 2 usage. */
+int serve_command(int argc, char **argv);
 
 /* acceptwatch gc [--dry-run]: remove segments of exited processes and of
  * processes that exec'd without the shim. 0, 1 a removal failed, 2 usage. */

@@ -129,6 +129,41 @@ static const char *json_escape(unsigned char c, char tmp[7])
 	return tmp;
 }
 
+/*
+ * The length of the well-formed UTF-8 sequence of 2 to 4 bytes at s (at
+ * most n bytes, a NUL ends it), or 0: overlong forms, UTF-16 surrogates
+ * (U+D800..U+DFFF) and code points past U+10FFFF are not well-formed
+ * (Unicode 15, table 3-7).
+ */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t k = 2; k < len; k++)
+		if (s[k] < 0x80 || s[k] > 0xbf)
+			return 0;
+	return len;
+}
+
 int fmt_json_string(char *dst, size_t dstlen, const char *src, size_t srclen)
 {
 	size_t o = 0;
@@ -138,16 +173,24 @@ int fmt_json_string(char *dst, size_t dstlen, const char *src, size_t srclen)
 		goto too_small;
 	dst[o++] = '"';
 	for (size_t i = 0; src && i < srclen && src[i]; i++) {
-		const char *esc = json_escape((unsigned char)src[i], tmp);
-		size_t n = esc ? strlen(esc) : 1;
+		const unsigned char *u = (const unsigned char *)src + i;
+		/* Well-formed UTF-8 passes through as it is (JSON text is
+		 * UTF-8); a byte that is not part of it becomes U+FFFD. */
+		size_t seq = *u >= 0x80 ? utf8_len(u, srclen - i) : 0;
+		const char *esc = seq	       ? NULL
+				  : *u >= 0x80 ? "\\ufffd"
+					       : json_escape(*u, tmp);
+		size_t n = seq ? seq : esc ? strlen(esc) : 1;
 		/* Keep room for the closing quote and the NUL. */
 		if (o + n + 2 > dstlen)
 			goto too_small;
 		if (esc)
 			memcpy(dst + o, esc, n);
 		else
-			dst[o] = src[i];
+			memcpy(dst + o, src + i, n);
 		o += n;
+		if (seq)
+			i += seq - 1;
 	}
 	dst[o++] = '"';
 	dst[o] = '\0';

@@ -24,9 +24,10 @@ uint64_t fmt_ms_to_ns(uint64_t ms);
 
 /*
  * src (srclen bytes at most, stopping at a NUL) as a quoted JSON string in
- * dst. Quotes, backslashes and control characters are escaped; bytes >= 0x7f
- * become \u00XX so that the output is valid UTF-8 whatever a process put in
- * its comm. Returns 0, or -1 when dst is too small (dst then holds "").
+ * dst. Quotes, backslashes and control characters are escaped; well-formed
+ * UTF-8 passes through byte for byte, and any other byte >= 0x80 becomes
+ * \ufffd, so that the output is valid UTF-8 whatever a process put in its
+ * comm. Returns 0, or -1 when dst is too small (dst then holds "").
  */
 int fmt_json_string(char *dst, size_t dstlen, const char *src, size_t srclen);
 

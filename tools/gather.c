@@ -8,13 +8,17 @@
 
 #include "commands.h"
 #include "live.h"
+#include "procinfo.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct gather_state {
@@ -68,6 +72,65 @@ static int add_proc(struct gather_state *s, struct segment_snapshot *snap)
 	return 0;
 }
 
+/* Why an asked pid has no segment: no such process, one that runs
+ * without the shim (or whose maps this reader may not read), or one that
+ * has not listened nor accepted yet. */
+static void missing_reason(pid_t pid, char *why, size_t len)
+{
+	char comm[32];
+
+	if (kill(pid, 0) && errno == ESRCH) {
+		snprintf(why, len, "no process with pid %d", (int)pid);
+		return;
+	}
+	if (procinfo_comm(pid, comm, sizeof(comm)))
+		snprintf(comm, sizeof(comm), "?");
+	if (procinfo_maps_shim(pid) == 1) {
+		snprintf(why, len,
+			 "pid %d (%s) has the shim but no segment yet: it has "
+			 "not listened nor accepted since it started",
+			 (int)pid, comm);
+		return;
+	}
+	snprintf(why, len,
+		 "pid %d (%s) runs without the shim: start it with "
+		 "LD_PRELOAD=libacceptwatch.so or 'acceptwatch run'",
+		 (int)pid, comm);
+}
+
+/* err, and when the segment is another user's and this reader is not
+ * root, whose it is and how to read it. */
+static void owner_hint(const char *name, pid_t pid, const char *err, char *why,
+		       size_t len)
+{
+	char path[sizeof(SEGMENT_DIR) + SEGMENT_NAME_LEN];
+	struct stat st;
+	uid_t me = geteuid();
+
+	snprintf(path, sizeof(path), SEGMENT_DIR "/%s", name);
+	if (me == 0 || lstat(path, &st) || st.st_uid == me) {
+		snprintf(why, len, "%s", err);
+		return;
+	}
+	struct passwd *pw = getpwuid(st.st_uid);
+	char who[64];
+	if (pw)
+		snprintf(who, sizeof(who), "%s", pw->pw_name);
+	else
+		snprintf(who, sizeof(who), "%u", (unsigned)st.st_uid);
+	/* Cut to fit: the hint matters more than the end of err. */
+	if (st.st_uid == 0)
+		snprintf(why, len,
+			 "%.60s: the segment belongs to root; run as root "
+			 "(sudo acceptwatch stat %d)",
+			 err, (int)pid);
+	else
+		snprintf(why, len,
+			 "%.60s: the segment belongs to user %.24s; run as "
+			 "%.24s or root (sudo -u %.24s acceptwatch stat %d)",
+			 err, who, who, who, (int)pid);
+}
+
 /* A snapshot taken (ret, err from segment_snapshot) goes into the report,
  * or is counted, or is said to be unreadable. */
 static int place(struct gather_state *s, struct segment_snapshot *snap, int ret,
@@ -84,15 +147,12 @@ static int place(struct gather_state *s, struct segment_snapshot *snap, int ret,
 		return 0;
 	if (asked)
 		s->failed = 1;
-	if (ret == SEGMENT_MISSING) {
-		char why[SEGMENT_ERR_LEN];
-		snprintf(why, sizeof(why),
-			 "no segment for pid %d (is it running under "
-			 "acceptwatch?)",
-			 (int)snap->pid);
-		return add_unreadable(s, snap->name, why);
-	}
-	return add_unreadable(s, snap->name, err);
+	char why[SEGMENT_ERR_LEN];
+	if (ret == SEGMENT_MISSING)
+		missing_reason(snap->pid, why, sizeof(why));
+	else
+		owner_hint(snap->name, snap->pid, err, why, sizeof(why));
+	return add_unreadable(s, snap->name, why);
 }
 
 static int gather_pid(struct gather_state *s, pid_t pid, int asked)

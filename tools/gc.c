@@ -7,6 +7,7 @@
  * Those are reported on their own line ("skip") and left alone.
  */
 #include "commands.h"
+#include "usage.h"
 
 #include "procinfo.h"
 #include "segment_reader.h"
@@ -29,7 +30,7 @@ struct gc_counts {
 
 static void gc_usage(FILE *out)
 {
-	fprintf(out, "usage: acceptwatch gc [--dry-run]\n");
+	usage_command(out, "gc");
 }
 
 /* st_dev/st_ino of name in SEGMENT_DIR, the name itself (no link followed).
@@ -123,7 +124,7 @@ int gc_command(int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+nh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "nh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			dry_run = 1;

@@ -8,6 +8,7 @@
  * can be matched: the /proc entries that could not be read are counted.
  */
 #include "commands.h"
+#include "usage.h"
 
 #include "format.h"
 #include "live.h"
@@ -35,6 +36,7 @@ struct owner {
 	const struct segment_snapshot *snap; /* NULL: no readable segment */
 	const struct segment_listener *l;    /* NULL: not in the segment */
 	unsigned bypass; /* bypass_kind bits: what LD_PRELOAD cannot see */
+	int stopped;	 /* SIGSTOP'd or traced: no thread of it can accept */
 };
 
 struct socket_row {
@@ -109,6 +111,9 @@ static int add_owner(struct listeners_state *s, struct socket_row *row,
 	o->pid = pid;
 	if (procinfo_comm(pid, o->comm, sizeof(o->comm)))
 		snprintf(o->comm, sizeof(o->comm), "?");
+	char state;
+	o->stopped =
+	    procinfo_state(pid, &state) == 0 && (state == 'T' || state == 't');
 	o->snap = cache_get(s, pid);
 	for (uint32_t i = 0; o->snap && i < o->snap->n_listeners; i++) {
 		const struct segment_listener *l = &o->snap->listener[i];
@@ -193,6 +198,22 @@ static int row_cmp(const void *a, const void *b)
 
 /* --- output -------------------------------------------------------------*/
 
+/*
+ * The kernel's own view, where no holder's segment speaks for the socket (a
+ * pre-fork pool whose workers never accepted yet have none, and a daemon's
+ * master none either): connections wait and every process that holds the
+ * socket is stopped, so none of them can take one.
+ */
+static int stalled_by_holders(const struct socket_row *r)
+{
+	if (r->n_owner == 0 || r->e->rqueue == 0)
+		return 0;
+	for (size_t i = 0; i < r->n_owner; i++)
+		if (r->owner[i].l || !r->owner[i].stopped)
+			return 0;
+	return 1;
+}
+
 static const char *owner_verdict(const struct owner *o, int *n_out,
 				 struct verdict *v)
 {
@@ -246,6 +267,8 @@ static void text_row(const struct socket_row *r)
 		if (n)
 			break; /* the first owner with a problem speaks */
 	}
+	if (stalled_by_holders(r))
+		verdict = "STALLED (holders stopped)";
 	printf("%-28s %7" PRIu32 " %7" PRIu32 "  %-9s %-7s %-18s %s\n",
 	       r->e->address, r->e->rqueue, r->e->wqueue, req, clamp, verdict,
 	       procs);
@@ -258,7 +281,8 @@ static void json_owner(const struct owner *o)
 
 	printf("{\"pid\":%d,\"comm\":", (int)o->pid);
 	report_json_str(stdout, o->comm, sizeof(o->comm));
-	printf(",\"shim\":%s", o->l ? "true" : "false");
+	printf(",\"shim\":%s,\"stopped\":%s", o->l ? "true" : "false",
+	       o->stopped ? "true" : "false");
 	char kinds[48];
 	printf(",\"bypass\":");
 	report_json_str(stdout,
@@ -300,7 +324,8 @@ static void json_row(const struct socket_row *r)
 		printf("%" PRIu64, r->e->drops);
 	else
 		printf("null");
-	printf(",\"owners\":[");
+	printf(",\"stalled_by_holders\":%s,\"owners\":[",
+	       stalled_by_holders(r) ? "true" : "false");
 	for (size_t i = 0; i < r->n_owner; i++) {
 		if (i)
 			printf(",");
@@ -320,7 +345,7 @@ static void print_all(const struct listeners_state *s, int json)
 				break;
 			}
 	if (json) {
-		printf("{\"listeners\":[");
+		printf("{\"schema\":%d,\"listeners\":[", REPORT_JSON_SCHEMA);
 		for (size_t i = 0; i < s->table.n; i++) {
 			if (i)
 				printf(",");
@@ -371,13 +396,13 @@ static int parse_opts(int argc, char **argv, int *json)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+jh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			*json = 1;
 			break;
 		case 'h':
-			printf("usage: acceptwatch listeners [--json]\n");
+			usage_command(stdout, "listeners");
 			return 1;
 		default:
 			aw_error("listeners: unknown option '%s'",

@@ -7,6 +7,7 @@
 #include "segment_reader.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct report_unreadable {
@@ -27,6 +28,11 @@ struct report {
  * are not printed here (the caller puts them on stderr). */
 void report_text(FILE *out, const struct report *r);
 
+/* The "schema" field of every JSON document the reader prints (stat,
+ * check, listeners): raised when a field changes meaning. 2: strings keep
+ * their UTF-8, the *_ms twins of nanosecond figures past 2^53. */
+#define REPORT_JSON_SCHEMA 2
+
 /* Exactly one JSON object, newline-terminated (see README for fields). */
 void report_json(FILE *out, const struct report *r);
 
@@ -43,8 +49,13 @@ void report_json_frames(FILE *out, const char *text);
 /* A JSON string of at most len bytes of s (cut at a NUL). */
 void report_json_str(FILE *out, const char *s, size_t len);
 
-/* The Prometheus text format (README: Monitoring). */
-void report_prometheus(FILE *out, const struct report *r);
+/*
+ * The Prometheus text format (README: Monitoring with Prometheus): socket
+ * series once per socket, process series once per process and listener,
+ * or, by_socket, summed per socket without pid labels. 0, or -1 when out
+ * of memory (nothing written).
+ */
+int report_prometheus(FILE *out, const struct report *r, int by_socket);
 
 /*
  * A Prometheus label value: backslash, double quote and newline escaped,
@@ -54,6 +65,13 @@ void report_prometheus(FILE *out, const struct report *r);
  */
 size_t report_prom_escape(char *dst, size_t dstlen, const char *src,
 			  size_t srclen);
+
+/*
+ * The ACCEPTWATCH_* variables a header's flags say were ignored, in the
+ * shim's order: the i-th name, for i from 0, while there is one (NULL
+ * after the last).
+ */
+const char *report_ignored_env(uint32_t flags, unsigned int i);
 
 /* "eintr", "econnaborted", "emfile", "other". */
 const char *report_err_name(unsigned int cls);

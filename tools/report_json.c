@@ -1,7 +1,14 @@
 /*
  * The JSON report: exactly one object on one line. Field names are a public
- * interface (scripts and the e2e tests read them): add, never rename.
- * Strings from the segment go through fmt_json_string().
+ * interface (scripts and the e2e tests read them): add, never rename, and
+ * raise REPORT_JSON_SCHEMA when a field changes meaning. Strings from the
+ * segment go through fmt_json_string() (UTF-8 kept).
+ *
+ * Units: every time is an integer in the unit its name ends with (_ns,
+ * _ms); *_real_* are since the epoch. A figure that exceeds 2^53, where
+ * readers that hold numbers as doubles (jq, JavaScript) round, is also
+ * given in milliseconds: start_real_ms, time_real_ms, last_accept_age_ms,
+ * and sum_ms beside a histogram's sum in ns.
  */
 #include "report.h"
 
@@ -13,6 +20,7 @@
 #include "totals.h"
 
 #include <inttypes.h>
+
 #include <string.h>
 #include <sys/socket.h>
 
@@ -168,11 +176,17 @@ static void json_bool(FILE *out, const char *key, int v, const char *sep)
 
 static void json_hist(FILE *out, const char *key, const struct aw_hist *h)
 {
+	size_t kl = strlen(key);
+	int ns = kl > 3 && !strcmp(key + kl - 3, "_ns");
+
 	fprintf(out,
 		"\"%s\":{\"count\":%" PRIu64 ",\"p50\":%" PRIu64
-		",\"p99\":%" PRIu64 ",\"max\":%" PRIu64 ",\"sum\":%" PRIu64 "}",
+		",\"p99\":%" PRIu64 ",\"max\":%" PRIu64 ",\"sum\":%" PRIu64,
 		key, aw_hist_count(h), aw_hist_quantile(h, 0.5),
 		aw_hist_quantile(h, 0.99), h->max, h->sum);
+	if (ns)
+		fprintf(out, ",\"sum_ms\":%" PRIu64, h->sum / 1000000u);
+	fputc('}', out);
 }
 
 static const char *family_name(uint32_t family)
@@ -196,8 +210,10 @@ static void json_event(FILE *out, const struct segment_snapshot *p,
 {
 	fprintf(out,
 		"{\"listener\":%" PRIu32 ",\"time_real_ns\":%" PRIu64
-		",\"away_ns\":%" PRIu64 ",\"queue_wait_ms\":",
-		e->listener, e->time_real_ns, e->away_ns);
+		",\"time_real_ms\":%" PRIu64 ",\"away_ns\":%" PRIu64
+		",\"queue_wait_ms\":",
+		e->listener, e->time_real_ns, e->time_real_ns / 1000000u,
+		e->away_ns);
 	if (e->queue_wait_ms == UINT64_MAX)
 		fprintf(out, "null");
 	else
@@ -228,9 +244,10 @@ static void json_identity(FILE *out, const struct segment_listener *l)
 	fprintf(out,
 		",\"passed_backlog\":%" PRId32 ",\"effective_backlog\":%" PRIu32
 		",\"somaxconn\":%" PRIu32 ",\"listen_calls\":%" PRIu32
-		",\"ino\":%" PRIu64 ",",
+		",\"ino\":%" PRIu64 ",\"generation\":%" PRIu32
+		",\"descriptors\":%" PRIu32 ",",
 		l->passed_backlog, l->effective_backlog, l->somaxconn,
-		l->listen_calls, l->ino);
+		l->listen_calls, l->ino, l->generation, l->fds);
 	json_bool(out, "clamped", l->flags & AW_LF_CLAMPED, ",");
 	json_bool(out, "computed", l->flags & AW_LF_COMPUTED, ",");
 	json_bool(out, "adopted", l->flags & AW_LF_ADOPTED, ",");
@@ -274,12 +291,18 @@ static void json_listener(FILE *out, const struct segment_snapshot *p,
 	fprintf(out, "{");
 	json_identity(out, l);
 	json_counts(out, l);
-	fprintf(out, "\"last_accept_age_ns\":");
-	if (l->last_accept_mono_ns && p->now_mono_ns >= l->last_accept_mono_ns)
-		fprintf(out, "%" PRIu64 ",",
-			p->now_mono_ns - l->last_accept_mono_ns);
-	else
-		fprintf(out, "null,");
+	if (l->last_accept_mono_ns &&
+	    p->now_mono_ns >= l->last_accept_mono_ns) {
+		uint64_t age = p->now_mono_ns - l->last_accept_mono_ns;
+		fprintf(out,
+			"\"last_accept_age_ns\":%" PRIu64
+			",\"last_accept_age_ms\":%" PRIu64 ",",
+			age, age / 1000000u);
+	} else {
+		fprintf(out,
+			"\"last_accept_age_ns\":null,\"last_accept_age_ms\":"
+			"null,");
+	}
 	json_hist(out, "gap_ns", &l->gap_ns);
 	fprintf(out, ",");
 	json_hist(out, "away_ns", &l->away_ns);
@@ -301,6 +324,36 @@ static void json_listener(FILE *out, const struct segment_snapshot *p,
 	fprintf(out, "}");
 }
 
+/* "detached": when and why the shim stopped writing the segment (the
+ * process counts on in its own memory), or null. */
+static void json_detached(FILE *out, const struct segment_snapshot *p)
+{
+	if (!(p->header.flags & AW_SF_DETACHED)) {
+		fprintf(out, "\"detached\":null,");
+		return;
+	}
+	char reason[128];
+	snprintf(reason, sizeof(reason), "%s",
+		 strerror(p->header.detached_errno));
+	fprintf(out,
+		"\"detached\":{\"time_real_ns\":%" PRIu64 ",\"errno\":%" PRId32
+		",\"reason\":",
+		p->header.detached_real_ns, p->header.detached_errno);
+	json_str(out, reason, sizeof(reason));
+	fprintf(out, "},");
+}
+
+/* The ACCEPTWATCH_* variables the shim found bad and ignored. */
+static void json_ignored_env(FILE *out, uint32_t flags)
+{
+	const char *name;
+
+	fprintf(out, "\"ignored_env\":[");
+	for (unsigned int i = 0; (name = report_ignored_env(flags, i)); i++)
+		fprintf(out, "%s\"%s\"", i ? "," : "", name);
+	fprintf(out, "],");
+}
+
 static void json_process(FILE *out, const struct segment_snapshot *p)
 {
 	fprintf(out, "{\"pid\":%d,\"segment\":", (int)p->pid);
@@ -310,14 +363,20 @@ static void json_process(FILE *out, const struct segment_snapshot *p)
 	fprintf(out,
 		",\"somaxconn\":%" PRIu32 ",\"slow_ms\":%" PRIu32
 		",\"parent_pid\":%" PRId32 ",\"start_real_ns\":%" PRIu64
-		",\"listeners_lost\":%" PRIu64 ",\"events_total\":%" PRIu64 ",",
+		",\"start_real_ms\":%" PRIu64 ",\"listeners_lost\":%" PRIu64
+		",\"events_total\":%" PRIu64 ",",
 		p->header.somaxconn, p->header.slow_ms, p->header.parent_pid,
-		p->header.start_real_ns, p->header.listeners_lost,
-		p->header.event_head);
+		p->header.start_real_ns, p->header.start_real_ns / 1000000u,
+		p->header.listeners_lost, p->header.event_head);
 	json_bool(out, "alive", p->alive, ",");
 	json_bool(out, "exited", !p->alive, ",");
 	json_bool(out, "stopped", p->stopped, ",");
 	json_bool(out, "io_uring", p->bypass & BYPASS_IO_URING, ",");
+	json_bool(out, "log_fd2_changed",
+		  p->header.flags & AW_SF_LOG_FD2_CHANGED, ",");
+	json_bool(out, "log_failed", p->header.flags & AW_SF_LOG_FAILED, ",");
+	json_ignored_env(out, p->header.flags);
+	json_detached(out, p);
 	fprintf(out, "\"listeners\":[");
 	for (uint32_t i = 0; i < p->n_listeners; i++) {
 		if (i)
@@ -392,7 +451,7 @@ static void json_totals(FILE *out, const struct report *r)
 
 void report_json(FILE *out, const struct report *r)
 {
-	fprintf(out, "{\"processes\":[");
+	fprintf(out, "{\"schema\":%d,\"processes\":[", REPORT_JSON_SCHEMA);
 	for (size_t i = 0; i < r->n_proc; i++) {
 		if (i)
 			fprintf(out, ",");

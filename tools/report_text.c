@@ -24,6 +24,36 @@ const char *report_err_name(unsigned int cls)
 	return cls < AW_ERR_CLASSES ? name[cls] : "?";
 }
 
+const char *report_ignored_env(uint32_t flags, unsigned int i)
+{
+	static const struct {
+		uint32_t flag;
+		const char *name;
+	} var[] = {
+	    {AW_SF_BAD_SLOW_MS, "ACCEPTWATCH_SLOW_MS"},
+	    {AW_SF_BAD_LOG, "ACCEPTWATCH_LOG"},
+	    {AW_SF_BAD_BACKLOG, "ACCEPTWATCH_BACKLOG"},
+	    {AW_SF_BAD_KEEP, "ACCEPTWATCH_KEEP"},
+	};
+
+	for (size_t v = 0; v < sizeof(var) / sizeof(var[0]); v++)
+		if ((flags & var[v].flag) && i-- == 0)
+			return var[v].name;
+	return NULL;
+}
+
+static void text_ignored_env(FILE *out, uint32_t flags)
+{
+	const char *name = report_ignored_env(flags, 0);
+
+	if (name == NULL)
+		return;
+	fprintf(out, "  ignored bad values of %s", name);
+	for (unsigned int i = 1; (name = report_ignored_env(flags, i)); i++)
+		fprintf(out, ", %s", name);
+	fprintf(out, " (defaults used)\n");
+}
+
 /* A histogram value in ns: the queue-wait histogram records ms. */
 static uint64_t hist_ns(uint64_t v, int in_ms)
 {
@@ -109,6 +139,17 @@ static void text_clock(char *dst, size_t len, uint64_t real_ns)
 
 	if (!localtime_r(&t, &tm) || !strftime(dst, len, "%H:%M:%S", &tm))
 		snprintf(dst, len, "?");
+}
+
+/* The shim stopped writing the segment (shared memory ran out). */
+static void text_detached(FILE *out, const struct segment_snapshot *p)
+{
+	char when[16];
+	text_clock(when, sizeof(when), p->header.detached_real_ns);
+	fprintf(out,
+		"  figures below end at %s: no more shared memory for them "
+		"(%s); the process counts on in its own memory\n",
+		when, strerror(p->header.detached_errno));
 }
 
 static void text_slow(FILE *out, const struct segment_snapshot *p,
@@ -222,10 +263,19 @@ static void text_process(FILE *out, const struct segment_snapshot *p)
 	if (p->bypass & BYPASS_IO_URING)
 		fprintf(out, "  uses io_uring: accepts submitted to a ring "
 			     "never call accept() and are not counted here\n");
+	text_ignored_env(out, p->header.flags);
+	if (p->header.flags & AW_SF_LOG_FD2_CHANGED)
+		fprintf(out, "  log: silent, fd 2 is no longer the stderr it "
+			     "had at start (lines dropped)\n");
+	if (p->header.flags & AW_SF_LOG_FAILED)
+		fprintf(out, "  log: lines lost, the log file or /dev/log "
+			     "could not be written\n");
 	if (p->header.listeners_lost)
 		fprintf(out,
 			"  %" PRIu64 " listeners not tracked (table full)\n",
 			p->header.listeners_lost);
+	if (p->header.flags & AW_SF_DETACHED)
+		text_detached(out, p);
 	if (p->n_listeners == 0)
 		fprintf(out, "  no listeners\n");
 	for (uint32_t i = 0; i < p->n_listeners; i++)

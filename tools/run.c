@@ -4,6 +4,7 @@
  * its pid is the one its segment will be named after.
  */
 #include "commands.h"
+#include "usage.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -22,8 +23,7 @@
 
 static void run_usage(FILE *out)
 {
-	fprintf(out, "usage: acceptwatch run [--slow-ms N] [--log DEST] "
-		     "[--keep] -- CMD [ARGS...]\n");
+	usage_command(out, "run");
 }
 
 /*
@@ -144,6 +144,9 @@ int run_command(int argc, char **argv)
 		run_usage(stderr);
 		return AW_EXIT_USAGE;
 	}
+	/* A person is watching: the shim's lines on stderr, unless the
+	 * environment or --log already chose. */
+	setenv("ACCEPTWATCH_LOG", "stderr", 0);
 	if (find_shim(shim, sizeof(shim))) {
 		aw_error("run: shim not found: %s", shim);
 		return AW_EXIT_USAGE;

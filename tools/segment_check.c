@@ -56,6 +56,10 @@ static int check_layout(const struct aw_seg_header *h, char *err, size_t errlen)
 	    {"event_count", h->event_count, AW_MAX_EVENTS},
 	    {"hist_buckets", h->hist_buckets, AW_HIST_BUCKETS},
 	    {"stripes", h->stripes, AW_STRIPES},
+	    {"stripe_offset", h->stripe_offset,
+	     offsetof(struct aw_segment, stripe)},
+	    {"stripe_size", h->stripe_size, sizeof(struct aw_stripe)},
+	    {"stripe_count", h->stripe_count, AW_MAX_STRIPES},
 	    {"total_size", h->total_size, AW_SEG_SIZE},
 	};
 
@@ -132,6 +136,11 @@ int segment_check(const void *buf, size_t size, uint32_t owner_uid,
 		return check_fail(err, errlen,
 				  "listeners_used %u exceeds listener_count %u",
 				  used, h->listener_count);
+	used = __atomic_load_n(&h->stripes_used, __ATOMIC_RELAXED);
+	if (used > h->stripe_count)
+		return check_fail(err, errlen,
+				  "stripes_used %u exceeds stripe_count %u",
+				  used, h->stripe_count);
 	return 0;
 }
 

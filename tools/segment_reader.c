@@ -195,6 +195,8 @@ static void copy_descriptive(const struct aw_listener *l,
 	s->listen_real_ns = l->listen_real_ns;
 	s->listen_mono_ns = l->listen_mono_ns;
 	s->listen_stack = l->listen_stack;
+	s->generation = l->generation;
+	s->fds = l->fds;
 }
 
 static void copy_live(const struct aw_listener *l, struct segment_listener *s)
@@ -209,13 +211,35 @@ static void copy_live(const struct aw_listener *l, struct segment_listener *s)
 	s->slow_stack = l->slow_stack;
 }
 
-/* Stripes summed. A stripe on which no call ever returned has recorded
- * no gap, away or queue wait: its histograms are not merged (12% of the
- * reader's CPU over 1,000 processes of one thread each). */
-static void sum_stripes(const struct aw_listener *l, struct segment_listener *s)
+/* The stripe a listener's stripe_ref points to, when it is one: a whole
+ * stripe of the table (the file holds it, a hole reads as zeros). */
+static int stripe_ref_ok(uint32_t ref)
 {
+	uint32_t base = offsetof(struct aw_segment, stripe);
+	return ref >= base && (ref - base) % sizeof(struct aw_stripe) == 0 &&
+	       (ref - base) / sizeof(struct aw_stripe) < AW_MAX_STRIPES;
+}
+
+/*
+ * Stripes summed: those of the slot's generation only (a reused slot's
+ * stripes are zeroed and given the new generation one after the other). A
+ * stripe on which no call ever returned has recorded no gap, away or queue
+ * wait: its histograms are not merged (12% of the reader's CPU over 1,000
+ * processes of one thread each).
+ */
+static int sum_stripes(const struct seg_source *src,
+		       const struct aw_listener *l, struct segment_listener *s)
+{
+	static __thread struct aw_stripe stripe_copy;
+	const struct aw_stripe *st = &stripe_copy;
 	for (uint32_t i = 0; i < AW_STRIPES; i++) {
-		const struct aw_stripe *st = &l->stripe[i];
+		uint32_t ref = l->stripe_ref[i];
+		if (ref == 0 || !stripe_ref_ok(ref))
+			continue;
+		if (src_read(src, ref, &stripe_copy, sizeof(stripe_copy)))
+			return -1;
+		if (st->generation != l->generation)
+			continue;
 		uint64_t calls = st->accepts + st->drained;
 		s->accepts += st->accepts;
 		s->drained += st->drained;
@@ -232,6 +256,7 @@ static void sum_stripes(const struct aw_listener *l, struct segment_listener *s)
 		aw_hist_merge(&s->away_ns, &st->away_ns);
 		aw_hist_merge(&s->queue_wait_ms, &st->queue_wait_ms);
 	}
+	return 0;
 }
 
 /*
@@ -312,7 +337,8 @@ static int copy_listeners(const struct seg_source *src,
 		s->consistent = st == 1;
 		copy_descriptive(l, s);
 		copy_live(l, s);
-		sum_stripes(l, s);
+		if (sum_stripes(src, l, s))
+			goto short_read;
 		s->last_slow_ref = l->last_slow_event; /* see copy_events */
 		snap->n_listeners++;
 	}
@@ -471,6 +497,9 @@ static int copy_segment(const struct seg_source *src, uint32_t owner,
 	snap->header.event_head = h.event_head;
 	snap->header.stacks_used = h.stacks_used;
 	snap->header.listeners_lost = h.listeners_lost;
+	snap->header.flags = h.flags;
+	snap->header.detached_real_ns = h.detached_real_ns;
+	snap->header.detached_errno = h.detached_errno;
 	if (copy_events(src, snap)) {
 		snprintf(err, errlen, "segment shrank while being read");
 		return SEGMENT_UNREADABLE;

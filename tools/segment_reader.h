@@ -49,6 +49,8 @@ struct segment_listener {
 	uint32_t listen_calls;
 	uint64_t listen_real_ns;
 	uint64_t listen_mono_ns;
+	uint32_t generation; /* of the slot: another socket when it changes */
+	uint32_t fds;	     /* descriptors of the socket in the process */
 
 	/* The shim's last probe of the listener. */
 	uint64_t samples;

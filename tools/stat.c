@@ -6,6 +6,7 @@
 
 #include "gather.h"
 #include "report.h"
+#include "usage.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -19,14 +20,14 @@
 struct stat_opts {
 	int json;
 	int prometheus;
+	int by_socket;
 	int all;
 	const char *output; /* replaced atomically, or NULL: stdout */
 };
 
 static void stat_usage(FILE *out)
 {
-	fprintf(out, "usage: acceptwatch stat [--json | --prometheus] "
-		     "[--output FILE] [--all] [PID...]\n");
+	usage_command(out, "stat");
 }
 
 static int parse_opts(int argc, char **argv, struct stat_opts *o)
@@ -35,6 +36,7 @@ static int parse_opts(int argc, char **argv, struct stat_opts *o)
 	    {"json", no_argument, NULL, 'j'},
 	    {"all", no_argument, NULL, 'a'},
 	    {"prometheus", no_argument, NULL, 'p'},
+	    {"by-socket", no_argument, NULL, 's'},
 	    {"output", required_argument, NULL, 'o'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -43,7 +45,7 @@ static int parse_opts(int argc, char **argv, struct stat_opts *o)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+jaho:p", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jaho:ps", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			o->json = 1;
@@ -53,6 +55,9 @@ static int parse_opts(int argc, char **argv, struct stat_opts *o)
 			break;
 		case 'p':
 			o->prometheus = 1;
+			break;
+		case 's':
+			o->by_socket = 1;
 			break;
 		case 'o':
 			if (!*optarg) {
@@ -65,7 +70,8 @@ static int parse_opts(int argc, char **argv, struct stat_opts *o)
 			stat_usage(stdout);
 			return 1;
 		default:
-			aw_error("stat: unknown option '%s'", argv[optind - 1]);
+			aw_error("stat: unknown option or missing value: '%s'",
+				 argv[optind - 1]);
 			return -1;
 		}
 	}
@@ -73,18 +79,23 @@ static int parse_opts(int argc, char **argv, struct stat_opts *o)
 		aw_error("stat: --json and --prometheus exclude each other");
 		return -1;
 	}
+	if (o->by_socket && !o->prometheus) {
+		aw_error("stat: --by-socket goes with --prometheus");
+		return -1;
+	}
 	return 0;
 }
 
-static void stat_print(FILE *out, const struct stat_opts *o,
-		       const struct report *r)
+static int stat_print(FILE *out, const struct stat_opts *o,
+		      const struct report *r)
 {
 	if (o->json)
 		report_json(out, r);
 	else if (o->prometheus)
-		report_prometheus(out, r);
+		return report_prometheus(out, r, o->by_socket);
 	else
 		report_text(out, r);
+	return 0;
 }
 
 /*
@@ -125,8 +136,8 @@ static int stat_write_file(const char *path, const struct stat_opts *o,
 		unlink(tmp);
 		return -1;
 	}
-	stat_print(f, o, r);
-	int bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
+	int bad = stat_print(f, o, r) != 0;
+	bad = bad || fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
 	int saved = errno;
 	if (fclose(f) != 0 && !bad) {
 		bad = 1;
@@ -167,8 +178,9 @@ int stat_command(int argc, char **argv)
 	if (o.output) {
 		if (stat_write_file(o.output, &o, &r))
 			status = 1;
-	} else {
-		stat_print(stdout, &o, &r);
+	} else if (stat_print(stdout, &o, &r)) {
+		aw_error("stat: out of memory");
+		status = 1;
 	}
 	gather_free(&r);
 	free(pids);

@@ -11,6 +11,7 @@
  * exit().
  */
 #include "commands.h"
+#include "usage.h"
 
 #include "format.h"
 #include "gather.h"
@@ -50,6 +51,7 @@ struct top_row {
 static volatile sig_atomic_t top_quit;
 static struct termios saved_tio;
 static int tio_saved;
+static int screen_alt; /* the alternate screen is in use: stdout a tty */
 
 static void on_signal(int sig)
 {
@@ -60,12 +62,24 @@ static void on_signal(int sig)
 /* Undo everything done to the terminal; safe to call twice. */
 static void term_restore(void)
 {
-	if (!tio_saved)
-		return;
-	fputs("\033[?25h\033[?1049l", stdout);
-	fflush(stdout);
-	tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tio);
-	tio_saved = 0;
+	if (screen_alt) {
+		fputs("\033[?25h\033[?1049l", stdout);
+		fflush(stdout);
+		screen_alt = 0;
+	}
+	if (tio_saved) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tio);
+		tio_saved = 0;
+	}
+}
+
+/* Colour only on a terminal, and not when NO_COLOR is set to anything
+ * (no-color.org). */
+static int top_colour(void)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	return isatty(STDOUT_FILENO) && !(nc && *nc);
 }
 
 static int term_setup(void)
@@ -81,6 +95,13 @@ static int term_setup(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGQUIT, &sa, NULL);
+	atexit(term_restore);
+	/* Screen control only when the frames go to a terminal: into a pipe
+	 * or a file they follow one another, plain text. */
+	if (isatty(STDOUT_FILENO)) {
+		fputs("\033[?1049h\033[?25l", stdout);
+		screen_alt = 1;
+	}
 	if (!isatty(STDIN_FILENO))
 		return 0; /* no keys to read: quit with a signal */
 	if (tcgetattr(STDIN_FILENO, &saved_tio))
@@ -92,14 +113,12 @@ static int term_setup(void)
 	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t))
 		return -1;
 	tio_saved = 1;
-	atexit(term_restore);
-	fputs("\033[?1049h\033[?25l", stdout);
 	return 0;
 }
 
 static void top_usage(FILE *out)
 {
-	fprintf(out, "usage: acceptwatch top [--interval SEC] [--once]\n");
+	usage_command(out, "top");
 }
 
 static int parse_opts(int argc, char **argv, struct top_opts *o)
@@ -115,7 +134,7 @@ static int parse_opts(int argc, char **argv, struct top_opts *o)
 	o->interval = 1.0;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+i:1h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:1h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			if (check_parse_interval(optarg, &o->interval) ||
@@ -264,11 +283,37 @@ static double per_s(uint64_t n, const struct verdict_window *w)
 	return w->have && w->ns ? (double)n * 1e9 / (double)w->ns : 0.0;
 }
 
+/* The colour of a row's STATE: red when connections are lost now,
+ * yellow for the other verdicts, none when OK. */
+static const char *state_colour(unsigned int mask)
+{
+	if (mask & ((1u << VERDICT_STALLED) | (1u << VERDICT_OVERFLOWING)))
+		return "\033[1;31m";
+	return mask ? "\033[33m" : NULL;
+}
+
+/* A row cut at cut bytes, its leading STATE field (state_len bytes) in
+ * colour when colour is not NULL. */
+static void put_row(FILE *out, const char *line, int cut, int state_len,
+		    const char *colour)
+{
+	int len = (int)strnlen(line, (size_t)cut);
+
+	if (!colour) {
+		fprintf(out, "%.*s\n", len, line);
+		return;
+	}
+	int head = state_len < len ? state_len : len;
+	fprintf(out, "%s%.*s\033[0m%.*s\n", colour, head, line, len - head,
+		line + head);
+}
+
 /* One frame on out: plain text, lines cut at width (0: no limit), rows
- * limited to max_rows (0: all). */
+ * limited to max_rows (0: all); STATE first, so that a narrow terminal
+ * still shows it, in colour when colour. */
 static void render(FILE *out, const struct report *cur,
 		   const struct report *prev, const struct top_opts *o,
-		   int width, int max_rows)
+		   int width, int max_rows, int colour)
 {
 	char line[512], when[16], comm[AW_COMM_LEN + 1], addr[AW_ADDR_LEN + 1],
 	    bar[TOP_BAR + 3], q[40];
@@ -292,9 +337,9 @@ static void render(FILE *out, const struct report *cur,
 		 cur->n_proc == 1 ? "" : "es", o->once ? "" : "  (q quits)");
 	fprintf(out, "%.*s\n\n", cut, line);
 	snprintf(line, sizeof(line),
-		 "%-7s %-15s %-22s %8s %-14s %-12s %7s %7s %7s %6s %6s  %s",
-		 "PID", "COMM", "ADDRESS", "ACC/s", "QUEUE n/pk/bl", "FILL",
-		 "GAP99", "AWAY99", "WAIT99", "SLOW/s", "DROP/s", "STATE");
+		 "%-16s %-7s %-15s %-22s %8s %-14s %-12s %7s %7s %7s %6s %6s",
+		 "STATE", "PID", "COMM", "ADDRESS", "ACC/s", "QUEUE n/pk/bl",
+		 "FILL", "GAP99", "AWAY99", "WAIT99", "SLOW/s", "DROP/s");
 	fprintf(out, "%.*s\n", cut, line);
 	for (size_t i = 0; rows && i < n; i++) {
 		if (max_rows > 0 && (int)i >= max_rows) {
@@ -316,16 +361,18 @@ static void render(FILE *out, const struct report *cur,
 		p99_text(away, &l->away_ns, b ? &b->away_ns : NULL, 0);
 		p99_text(wait, &l->queue_wait_ms, b ? &b->queue_wait_ms : NULL,
 			 1);
+		const char *state =
+		    r->mask ? verdict_name(
+				  (enum verdict_kind)__builtin_ctz(r->mask))
+			    : "OK";
 		snprintf(line, sizeof(line),
-			 "%-7d %-15s %-22s %8.1f %-14s %-12s %7s %7s %7s %6.1f "
-			 "%6.1f  %s",
-			 (int)r->p->pid, comm, addr, r->accepts_s, q, bar, gap,
-			 away, wait, per_s(r->w.slow_events, &r->w),
-			 per_s(r->w.drops, &r->w),
-			 r->mask ? verdict_name((
-				       enum verdict_kind)__builtin_ctz(r->mask))
-				 : "OK");
-		fprintf(out, "%.*s\n", cut, line);
+			 "%-16s %-7d %-15s %-22s %8.1f %-14s %-12s %7s %7s %7s "
+			 "%6.1f %6.1f",
+			 state, (int)r->p->pid, comm, addr, r->accepts_s, q,
+			 bar, gap, away, wait, per_s(r->w.slow_events, &r->w),
+			 per_s(r->w.drops, &r->w));
+		put_row(out, line, cut, (int)strlen(state),
+			colour ? state_colour(r->mask) : NULL);
 	}
 	if (n == 0)
 		fprintf(out, "no listener under acceptwatch\n");
@@ -399,7 +446,7 @@ int top_command(int argc, char **argv)
 		gather_report(&prev, &g);
 		sleep_s(o.interval);
 		gather_report(&cur, &g);
-		render(stdout, &cur, &prev, &o, 0, 0);
+		render(stdout, &cur, &prev, &o, 0, 0, top_colour());
 		gather_free(&prev);
 		gather_free(&cur);
 		return fflush(stdout) ? 1 : AW_EXIT_OK;
@@ -413,9 +460,12 @@ int top_command(int argc, char **argv)
 	while (!top_quit) {
 		gather_report(&cur, &g);
 		screen_size(&w, &h);
-		fputs("\033[H\033[2J", stdout);
+		if (screen_alt)
+			fputs("\033[H\033[2J", stdout);
+		else if (have_prev)
+			fputc('\n', stdout);
 		render(stdout, &cur, have_prev ? &prev : NULL, &o, w,
-		       h > 5 ? h - 5 : 0);
+		       h > 5 ? h - 5 : 0, top_colour());
 		fflush(stdout);
 		if (have_prev)
 			gather_free(&prev);

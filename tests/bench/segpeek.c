@@ -59,9 +59,15 @@ int main(int argc, char **argv)
 		n++;
 		samples += __atomic_load_n(&l->samples, __ATOMIC_RELAXED);
 		slow += __atomic_load_n(&l->slow_events, __ATOMIC_RELAXED);
-		for (uint32_t j = 0; j < AW_STRIPES; j++)
-			accepts += __atomic_load_n(&l->stripe[j].accepts,
-						   __ATOMIC_RELAXED);
+		for (uint32_t j = 0; j < AW_STRIPES; j++) {
+			uint32_t ref = __atomic_load_n(&l->stripe_ref[j],
+						       __ATOMIC_ACQUIRE);
+			const struct aw_stripe *stripe =
+			    (const struct aw_stripe *)((const char *)s + ref);
+			if (ref != 0)
+				accepts += __atomic_load_n(&stripe->accepts,
+							   __ATOMIC_RELAXED);
+		}
 	}
 	printf("accepts %llu samples %llu slow_events %llu listeners %u\n",
 	       (unsigned long long)accepts, (unsigned long long)samples,

@@ -101,16 +101,8 @@ static void report_accept(const char *name, int ret, int err)
 /* A bound, listening 127.0.0.1 socket on an ephemeral port. */
 static int make_listener(int nonblock)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET};
-	int fd;
-
-	fd = socket(AF_INET, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0), 0);
+	int fd = loopback_listener(nonblock ? SOCK_NONBLOCK : 0, 8, NULL);
 	if (fd < 0)
-		die_errno("socket");
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
-		die_errno("bind");
-	if (listen(fd, 8) < 0)
 		die_errno("listen");
 	return fd;
 }

@@ -4,6 +4,8 @@
 # mark, the log line, a second listen() updating the record, and a Unix
 # listener's computed backlog.
 . "$AW_ROOT/tests/lib.sh"
+# The checks below read the shim's lines on the server's stderr.
+export ACCEPTWATCH_LOG=stderr
 aw_enter_netns 16 "$@"
 
 # listen(fd, 128) with somaxconn 16: effective 16, CLAMPED.

@@ -7,7 +7,7 @@
 early=$AW_ROOT/build/rel/tests/libearly.so
 [ -f "$early" ] || aw_fail "no $early"
 
-LD_DEBUG=files ACCEPTWATCH_KEEP=1 LD_PRELOAD="$AW_REL_SHIM $early" \
+LD_DEBUG=files ACCEPTWATCH_KEEP=1 ACCEPTWATCH_LOG=stderr LD_PRELOAD="$AW_REL_SHIM $early" \
 	"$AW_ROOT/build/rel/tests/symcheck" >"$AW_TMP/out" 2>"$AW_TMP/err" ||
 	aw_fail "program failed: $(cat "$AW_TMP/err")"
 pid=$(awk -F'[][]' '/acceptwatch\[[0-9]+\]: listen/ {print $2; exit}' "$AW_TMP/err")

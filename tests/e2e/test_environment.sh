@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The shim's environment: ACCEPTWATCH_SLOW_MS sets the threshold,
-# ACCEPTWATCH_LOG sends lines to a file or nowhere, ACCEPTWATCH_KEEP keeps
+# ACCEPTWATCH_LOG sends lines to a file or nowhere (the default), ACCEPTWATCH_KEEP keeps
 # the segment after exit, and `acceptwatch run` sets them up.
 . "$AW_ROOT/tests/lib.sh"
 L="processes[0]['listeners'][0]"
@@ -24,11 +24,16 @@ ACCEPTWATCH_LOG=none LD_PRELOAD=$AW_SHIM aw_start_server N --backlog 8
 aw_stop "$N_PID"
 grep -q "acceptwatch" "$N_ERR" && aw_fail "ACCEPTWATCH_LOG=none still logged"
 
-# An unwritable log file: the host runs on, one line says so on stderr.
+# An unwritable log file: the host runs on, its stderr untouched, and the
+# segment says lines were lost (a sink that works says nothing).
+aw_expect "$AW_TMP/a.json" "processes[0]['log_failed']" False
 ACCEPTWATCH_LOG=/nonexistent-dir/aw.log LD_PRELOAD=$AW_SHIM aw_start_server W --backlog 8
 "$AW_BIN/burst" --port "$W_PORT" -n 2 >/dev/null
-[ "$(grep -c "cannot write log file /nonexistent-dir/aw.log" "$W_ERR")" = 1 ] ||
-	aw_fail "unwritable log not said once: $(cat "$W_ERR")"
+"$AW_TOOL" stat --json "$W_PID" >"$AW_TMP/w.json"
+aw_expect "$AW_TMP/w.json" "processes[0]['log_failed']" True
+"$AW_TOOL" stat "$W_PID" | grep -q "^  log: lines lost" || aw_fail "text: no lost lines"
+aw_stop "$W_PID"
+[ -s "$W_ERR" ] && aw_fail "unwritable log: stderr got $(cat "$W_ERR")"
 
 # Without KEEP the segment goes with the process; with it, it stays and the
 # reader shows it as exited.

@@ -4,6 +4,8 @@
 # listen() never touched in this image (adopted on first accept). Also: a
 # preloaded program that execs keeps working, with a fresh segment.
 . "$AW_ROOT/tests/lib.sh"
+# The checks below read the shim's lines on the server's stderr.
+export ACCEPTWATCH_LOG=stderr
 aw_enter_netns 16 "$@"
 L="processes[0]['listeners'][0]"
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# acceptwatch stat --prometheus: the exposition is checked against the
-# format rules by a parser of our own (promtool is not installed: names,
+# acceptwatch stat --prometheus: the exposition is checked by
+# `promtool check metrics` and against the format rules by a parser of our
+# own (names,
 # label syntax and escapes, HELP/TYPE once per family and first, families
 # contiguous, no duplicate series, *_total counters, histograms cumulative
 # with +Inf = _count), with label values that need escaping (a comm with a
@@ -9,6 +10,7 @@
 # no temporary left) and fails cleanly into a missing directory.
 . "$AW_ROOT/tests/lib.sh"
 aw_enter_netns 16 "$@"
+command -v promtool >/dev/null || aw_skip "promtool is not installed (make deps)"
 
 cat >"$AW_TMP/prom_check.py" <<'PY'
 #!/usr/bin/env python3
@@ -233,6 +235,9 @@ head -30 "$AW_TMP/m.prom"
 python3 "$AW_TMP/prom_check.py" "$AW_TMP/m.prom" --dump >"$AW_TMP/samples.json" ||
 	aw_fail "invalid exposition: $(tail -5 "$AW_TMP/samples.json")"
 
+# Prometheus's own linter agrees.
+promtool check metrics <"$AW_TMP/m.prom" || aw_fail "promtool check metrics"
+
 # The figures, read back through the parser, agree with the JSON report.
 python3 - "$AW_TMP/samples.json" "$AW_TMP/m.json" "$W_PID" "$F_PID" <<'PY' || aw_fail "figures disagree"
 import json, sys
@@ -240,33 +245,63 @@ samples = json.load(open(sys.argv[1]))
 doc = json.load(open(sys.argv[2]))
 wpid, fpid = sys.argv[3], sys.argv[4]
 def get(name, pid, **extra):
-    got = [v for n, l, v in samples if n == name and l["pid"] == pid
+    got = [v for n, l, v in samples if n == name and l.get("pid") == pid
            and all(l.get(k) == x for k, x in extra.items())]
     assert len(got) == 1, (name, pid, extra, got)
     return got[0]
 procs = {str(p["pid"]): p for p in doc["processes"]}
 # Escaped label values come back as they are in the segment.
-w = [l for n, l, v in samples if n == "acceptwatch_accepts_total" and l["pid"] == wpid][0]
+w = [l for n, l, v in samples if n == "acceptwatch_accepts_total" and l.get("pid") == wpid][0]
 assert w["comm"] == 'we"ird\\srv', w
-assert any(l["address"].endswith('q"s.sock') for n, l, v in samples), "unix path"
+assert any(l.get("address", "").endswith('q"s.sock') for n, l, v in samples), "unix path"
+def sock(name, ino):
+    got = [v for n, l, v in samples if n == name and l.get("inode") == str(ino)]
+    assert len(got) == 1, (name, ino, got)
+    return got[0]
 for pid in (wpid, fpid):
     L = procs[pid]["listeners"][0]
     assert get("acceptwatch_accepts_total", pid) == L["accepts"]
-    assert get("acceptwatch_backlog_effective", pid) == L["effective_backlog"]
-    assert get("acceptwatch_backlog_clamped", pid) == (1 if L["clamped"] else 0)
     assert get("acceptwatch_queue_peak", pid) == L["queue"]["peak"]
+    # Socket series once per socket, joined to the process by inode.
+    ino = L["ino"]
+    assert sock("acceptwatch_socket_backlog_effective", ino) == L["effective_backlog"]
+    assert sock("acceptwatch_socket_backlog_clamped", ino) == (1 if L["clamped"] else 0)
+    assert sock("acceptwatch_socket_drops_total", ino) == L["drops"]
+    assert sock("acceptwatch_socket_processes", ino) == 1
     for fam, key in (("acceptwatch_accept_gap_seconds", "gap_ns"),
                      ("acceptwatch_accept_away_seconds", "away_ns"),
                      ("acceptwatch_queue_wait_seconds", "queue_wait_ms")):
         assert get(fam + "_count", pid) == L[key]["count"], fam
         unit = 1e3 if key.endswith("_ms") else 1e9
         assert abs(get(fam + "_sum", pid) - L[key]["sum"] / unit) < 1e-6, fam
-assert get("acceptwatch_backlog_clamped", fpid) == 1
+assert sock("acceptwatch_socket_backlog_clamped", procs[fpid]["listeners"][0]["ino"]) == 1
+assert [v for n, l, v in samples if n == "acceptwatch_build_info"] == [1]
+assert [v for n, l, v in samples if n == "acceptwatch_processes"] == [3]
 # 100 ms away per accept: the gap buckets split at 0.1 s / 0.25 s.
 assert get("acceptwatch_accept_away_seconds_bucket", wpid, le="0.05") == 0
 assert get("acceptwatch_accept_away_seconds_bucket", wpid, le="0.25") >= 4
 print("figures agree")
 PY
+
+# --by-socket: the same figures summed per socket, no pid label; valid.
+"$AW_TOOL" stat --prometheus --by-socket $pids >"$AW_TMP/s.prom" || aw_fail "--by-socket failed"
+promtool check metrics <"$AW_TMP/s.prom" || aw_fail "promtool check metrics (--by-socket)"
+python3 "$AW_TMP/prom_check.py" "$AW_TMP/s.prom" --dump >"$AW_TMP/s.json" ||
+	aw_fail "invalid --by-socket exposition: $(tail -5 "$AW_TMP/s.json")"
+python3 - "$AW_TMP/s.json" "$AW_TMP/m.json" <<'PY' || aw_fail "--by-socket figures disagree"
+import json, sys
+samples = json.load(open(sys.argv[1]))
+doc = json.load(open(sys.argv[2]))
+assert not any("pid" in l for n, l, v in samples), "a pid label"
+for p in doc["processes"]:
+    for L in p["listeners"]:
+        got = [v for n, l, v in samples if n == "acceptwatch_accepts_total"
+               and l["inode"] == str(L["ino"])]
+        assert got == [L["accepts"]], (L["address"], got)
+print("by-socket agrees")
+PY
+"$AW_TOOL" stat --by-socket >/dev/null 2>&1
+[ $? = 2 ] || aw_fail "--by-socket without --prometheus: want exit 2"
 
 # --output: atomic replacement, readable by a collector, nothing left over.
 mkdir "$AW_TMP/tf"

@@ -44,7 +44,7 @@ grep -q "2147483602" "$AW_TMP/err" || aw_fail "asked-for corrupt segment not nam
 [ -L "$base.2147483603" ] || aw_fail "symlink replaced"
 
 # Bad environment values: one warning line each, defaults kept.
-ACCEPTWATCH_SLOW_MS=soon ACCEPTWATCH_KEEP=perhaps LD_PRELOAD=$AW_SHIM \
+ACCEPTWATCH_LOG=stderr ACCEPTWATCH_SLOW_MS=soon ACCEPTWATCH_KEEP=perhaps LD_PRELOAD=$AW_SHIM \
 	aw_start_server B --backlog 8
 "$AW_TOOL" stat --json "$B_PID" >"$AW_TMP/b.json"
 aw_expect "$AW_TMP/b.json" "processes[0]['slow_ms']" 50

@@ -63,7 +63,7 @@ forge 2147483007 head 'b[112:120] = struct.pack("<Q", 2**64 - 5)'
 readable 2147483007
 forge 2147483008 strings '
 b[96:112] = b"\x1b[31mAAAAAAAAAAA"
-lo = 192 + 32
+lo = 256 + 32
 b[lo:lo + 112] = b"B" * 112
 
 so = struct.unpack("<I", b[132:136])[0]
@@ -73,6 +73,25 @@ readable 2147483008
 aw_expect "$AW_TMP/r.json" "processes[0]['comm']" $'\x1b[31mAAAAAAAAAAA'
 aw_expect "$AW_TMP/r.json" "processes[0]['listeners'][0]['address']" "$(printf 'B%.0s' $(seq 112))"
 "$AW_TOOL" stat --all 2147483008 >"$AW_TMP/t.txt" || aw_fail "text of unterminated strings"
+# Stripes: a count past the table is refused; a reference that is not a
+# stripe of the table, or a stripe of another generation (a reused slot
+# caught half reset), is left out of the sums, never followed.
+forge 2147483011 stused 'b[196:200] = struct.pack("<I", 1000)'
+refused 2147483011 "stripes_used 1000 exceeds stripe_count 256"
+refs='refs = [256 + 272 + 4 * k for k in range(4) if struct.unpack("<I", b[256 + 272 + 4 * k:260 + 272 + 4 * k])[0]]'
+forge 2147483012 sref "$refs"'
+for r in refs: b[r:r + 4] = struct.pack("<I", 0xfffffff0)'
+readable 2147483012
+aw_expect "$AW_TMP/r.json" "processes[0]['listeners'][0]['accepts']" 0
+forge 2147483013 sgen "$refs"'
+for r in refs:
+    at = struct.unpack("<I", b[r:r + 4])[0]
+    b[at + 60:at + 64] = struct.pack("<I", 99)'
+readable 2147483013
+aw_expect "$AW_TMP/r.json" "processes[0]['listeners'][0]['accepts']" 0
+forge 2147483014 same 'pass'
+readable 2147483014
+aw_expect "$AW_TMP/r.json" "processes[0]['listeners'][0]['accepts']" 3
 grep -q $'\x1b' "$AW_TMP/t.txt" && aw_fail "escape byte reached the terminal"
 
 # A symlink: not followed by the reader.

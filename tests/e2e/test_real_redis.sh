@@ -12,6 +12,8 @@ AW_ROOT=${AW_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$AW_ROOT/tests/lib.sh" || exit 1
 aw_enter_netns 16 "$@"
 . "$AW_ROOT/tests/e2e/real_lib.sh" || aw_fail "tests/e2e/real_lib.sh"
+# The checks below read the shim's lines on the server's stderr.
+export ACCEPTWATCH_LOG=stderr
 rs_need redis-server ss
 REDIS=$(command -v redis-server)
 P=16379

@@ -3,6 +3,8 @@
 # call-site stacks name the code that called listen() and the accept loop at
 # a slow event; loading libunwind for them changes no symbol the host sees.
 . "$AW_ROOT/tests/lib.sh"
+# The checks below read the shim's lines on the server's stderr.
+export ACCEPTWATCH_LOG=stderr
 aw_enter_netns 16 "$@"
 L="processes[0]['listeners'][0]"
 

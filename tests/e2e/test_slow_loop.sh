@@ -5,6 +5,8 @@
 # the queue (backlog 16 holds 17) are accepted over 3.2 s. A fast server
 # under the same burst has no slow event at all.
 . "$AW_ROOT/tests/lib.sh"
+# The checks below read the shim's lines on the server's stderr.
+export ACCEPTWATCH_LOG=stderr
 aw_enter_netns 16 "$@"
 L="processes[0]['listeners'][0]"
 

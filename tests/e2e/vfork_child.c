@@ -25,20 +25,9 @@
 
 static int make_listener(int *port)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
+	int fd = loopback_listener(SOCK_CLOEXEC | SOCK_NONBLOCK, 8, port);
 	if (fd < 0)
-		die_errno("socket");
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-	    listen(fd, 8) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0)
 		die_errno("listen");
-	*port = ntohs(sin.sin_port);
 	return fd;
 }
 

@@ -100,7 +100,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r.n_proc = 1;
 		report_json(sink, &r);
 		report_text(sink, &r);
-		report_prometheus(sink, &r);
+		report_prometheus(sink, &r, 0);
+		report_prometheus(sink, &r, 1);
 	} else if (!memchr(err, '\0', sizeof(err)) || !err[0]) {
 		abort(); /* a refusal always says why, terminated */
 	}

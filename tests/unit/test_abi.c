@@ -18,7 +18,8 @@ static void test_header_layout(void **state)
 	assert_int_equal(offsetof(struct aw_seg_header, total_size), 16);
 	assert_int_equal(offsetof(struct aw_seg_header, pid), 60);
 	assert_int_equal(offsetof(struct aw_seg_header, comm), 96);
-	assert_int_equal(sizeof(struct aw_seg_header), 192);
+	assert_int_equal(offsetof(struct aw_seg_header, stripe_offset), 184);
+	assert_int_equal(sizeof(struct aw_seg_header), 256);
 }
 
 static void test_listener_layout(void **state)
@@ -31,23 +32,28 @@ static void test_listener_layout(void **state)
 	assert_int_equal(offsetof(struct aw_listener, address), 32);
 	assert_int_equal(offsetof(struct aw_listener, requested_backlog), 144);
 	assert_int_equal(offsetof(struct aw_listener, effective_backlog), 152);
-	assert_int_equal(offsetof(struct aw_listener, stripe), 320);
-	assert_int_equal(sizeof(struct aw_listener), 59200);
+	assert_int_equal(offsetof(struct aw_listener, stripe_ref), 272);
+	assert_int_equal(sizeof(struct aw_listener), 320);
 	/* Stripes start on their own cache lines: no false sharing. */
-	assert_int_equal(offsetof(struct aw_listener, stripe) % 64, 0);
+	assert_int_equal(offsetof(struct aw_segment, stripe) % 64, 0);
 	assert_int_equal(sizeof(struct aw_stripe) % 64, 0);
+	/* A listener in use, with the stripe of one accepting thread, fits
+	 * in 16 KiB of segment. */
+	assert_true(sizeof(struct aw_listener) + sizeof(struct aw_stripe) <=
+		    16384);
 }
 
 static void test_segment_layout(void **state)
 {
 	(void)state;
 	assert_int_equal(AW_SEG_MAGIC, 0x3147455357544341ULL);
-	assert_int_equal(AW_ABI_VERSION, 2);
+	assert_int_equal(AW_ABI_VERSION, 3);
 	assert_int_equal(AW_HIST_BUCKETS, 608);
-	assert_int_equal(offsetof(struct aw_segment, listener), 192);
+	assert_int_equal(offsetof(struct aw_segment, listener), 256);
 	assert_int_equal(offsetof(struct aw_segment, event),
-			 192 + AW_MAX_LISTENERS * 59200);
-	assert_int_equal(AW_SEG_SIZE, 192 + 64 * 59200 + 32 * 48 + 32 * 2912);
+			 256 + AW_MAX_LISTENERS * 320);
+	assert_int_equal(AW_SEG_SIZE,
+			 256 + 64 * 320 + 32 * 48 + 32 * 2912 + 256 * 14720);
 	assert_int_equal(sizeof(struct aw_stack), 2912);
 	assert_int_equal(offsetof(struct aw_stack, frame), 32);
 	assert_int_equal(offsetof(struct aw_stack, module), 32 + 32 * 16);

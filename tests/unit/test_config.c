@@ -5,8 +5,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "acceptwatch_abi.h"
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,9 +56,10 @@ static void test_defaults(void **state)
 	struct aw_config c;
 	aw_config_read(&c, fake_get, fake_warn);
 	assert_int_equal(c.slow_ms, 50);
-	assert_int_equal(c.log_kind, AW_LOG_STDERR);
+	assert_int_equal(c.log_kind, AW_LOG_NONE);
 	assert_false(c.keep);
 	assert_int_equal(warning_count, 0);
+	assert_int_equal(c.bad_env, 0);
 }
 
 static void test_good_values(void **state)
@@ -122,13 +125,28 @@ static void test_bad_value_warns_and_keeps_default(void **state)
 	aw_config_read(&c, fake_get, fake_warn);
 	assert_int_equal(c.slow_ms, 50);
 	assert_false(c.keep);
-	assert_int_equal(c.log_kind, AW_LOG_STDERR);
+	assert_int_equal(c.log_kind, AW_LOG_NONE);
 	assert_int_equal(warning_count, 3);
+	assert_int_equal(c.bad_env,
+			 AW_SF_BAD_SLOW_MS | AW_SF_BAD_KEEP | AW_SF_BAD_LOG);
 	assert_non_null(strstr(warnings[0], "ACCEPTWATCH_SLOW_MS='fast'"));
 	assert_non_null(strstr(warnings[0], "using 50"));
 	assert_null(strchr(warnings[0], '\n'));
 	assert_non_null(strstr(warnings[1], "ACCEPTWATCH_LOG='logs/x'"));
 	assert_non_null(strstr(warnings[2], "ACCEPTWATCH_KEEP='maybe'"));
+}
+
+/* The host's errno comes out of the configuration as it went in. */
+static void test_errno_kept(void **state)
+{
+	(void)state;
+	struct aw_config c;
+	set_env(0, "ACCEPTWATCH_SLOW_MS", "200");
+	set_env(1, "ACCEPTWATCH_BACKLOG", "99999999999999999999");
+	errno = EINTR;
+	aw_config_read(&c, fake_get, fake_warn);
+	assert_int_equal(errno, EINTR);
+	assert_int_equal(c.slow_ms, 200);
 }
 
 static void test_bools(void **state)
@@ -152,6 +170,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_bad_ms_values, reset),
 	    cmocka_unit_test_setup(test_bad_value_warns_and_keeps_default,
 				   reset),
+	    cmocka_unit_test_setup(test_errno_kept, reset),
 	    cmocka_unit_test_setup(test_bools, reset),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -105,8 +105,34 @@ static void test_json_control_chars(void **state)
 	assert_string_equal(js("\b\f"), "\"\\b\\f\"");
 	assert_string_equal(js("\x01\x1f"), "\"\\u0001\\u001f\"");
 	assert_string_equal(js("\x7f"), "\"\\u007f\"");
-	/* Bytes >= 0x80 stay valid UTF-8 in the output. */
-	assert_string_equal(js("\xff"), "\"\\u00ff\"");
+	/* A byte >= 0x80 that is not UTF-8: U+FFFD, valid UTF-8 out. */
+	assert_string_equal(js("\xff"), "\"\\ufffd\"");
+}
+
+static void test_json_utf8(void **state)
+{
+	(void)state;
+	/* Well-formed UTF-8 passes through byte for byte: e-acute (2
+	 * bytes), the euro sign (3), an emoji (4). It used to come back as
+	 * \u00c3\u00a9, which a JSON reader decodes as two characters. */
+	assert_string_equal(js("caf\xc3\xa9"), "\"caf\xc3\xa9\"");
+	assert_string_equal(js("\xe2\x82\xac"), "\"\xe2\x82\xac\"");
+	assert_string_equal(js("\xf0\x9f\x98\x80!"), "\"\xf0\x9f\x98\x80!\"");
+	/* Not well-formed: each bad byte is U+FFFD, the rest kept. */
+	assert_string_equal(js("a\xc3"), "\"a\\ufffd\""); /* cut short */
+	assert_string_equal(js("\xc0\xaf"),
+			    "\"\\ufffd\\ufffd\""); /* overlong */
+	assert_string_equal(js("\xed\xa0\x80"),
+			    "\"\\ufffd\\ufffd\\ufffd\""); /* surrogate */
+	assert_string_equal(
+	    js("\xf4\x90\x80\x80"),
+	    "\"\\ufffd\\ufffd\\ufffd\\ufffd\""); /* > U+10FFFF */
+	assert_string_equal(js("\xc3\x28"), "\"\\ufffd(\"");
+	/* srclen cuts a sequence: not well-formed within the bound. */
+	char buf[FMT_JSON_LEN(2)];
+	assert_int_equal(fmt_json_string(buf, sizeof(buf), "\xe2\x82\xac", 2),
+			 0);
+	assert_string_equal(buf, "\"\\ufffd\\ufffd\"");
 }
 
 static void test_json_bounds(void **state)
@@ -163,6 +189,7 @@ int main(void)
 	    cmocka_unit_test(test_json_plain),
 	    cmocka_unit_test(test_json_quotes_backslashes),
 	    cmocka_unit_test(test_json_control_chars),
+	    cmocka_unit_test(test_json_utf8),
 	    cmocka_unit_test(test_json_bounds),
 	    cmocka_unit_test(test_printable),
 	};

@@ -64,7 +64,7 @@ static void test_truncated(void **state)
 
 	assert_int_equal(check(s, 100, err), -1);
 	assert_string_equal(err, "truncated: 100 bytes, smaller than the "
-				 "192-byte header");
+				 "256-byte header");
 	char want[128];
 	assert_int_equal(check(s, sizeof(*s) - 1, err), -1);
 	snprintf(want, sizeof(want), "truncated: %zu bytes, header says %zu",
@@ -138,6 +138,9 @@ static void test_wrong_sizes_counts(void **state)
 	    {offsetof(struct aw_seg_header, event_count), "event_count"},
 	    {offsetof(struct aw_seg_header, hist_buckets), "hist_buckets"},
 	    {offsetof(struct aw_seg_header, stripes), "stripes"},
+	    {offsetof(struct aw_seg_header, stripe_offset), "stripe_offset"},
+	    {offsetof(struct aw_seg_header, stripe_size), "stripe_size"},
+	    {offsetof(struct aw_seg_header, stripe_count), "stripe_count"},
 	};
 
 	for (size_t i = 0; i < sizeof(field) / sizeof(field[0]); i++) {
@@ -179,6 +182,18 @@ static void test_listeners_used_over_count(void **state)
 	s->header.listeners_used = AW_MAX_LISTENERS + 1;
 	assert_int_equal(check(s, sizeof(*s), err), -1);
 	assert_string_equal(err, "listeners_used 65 exceeds listener_count 64");
+	free(s);
+}
+
+static void test_stripes_used_over_count(void **state)
+{
+	(void)state;
+	struct aw_segment *s = valid_segment();
+	char err[256];
+
+	s->header.stripes_used = AW_MAX_STRIPES + 1;
+	assert_int_equal(check(s, sizeof(*s), err), -1);
+	assert_string_equal(err, "stripes_used 257 exceeds stripe_count 256");
 	free(s);
 }
 
@@ -267,6 +282,7 @@ int main(void)
 	    cmocka_unit_test(test_wrong_sizes_counts),
 	    cmocka_unit_test(test_total_size_consistent_but_foreign),
 	    cmocka_unit_test(test_listeners_used_over_count),
+	    cmocka_unit_test(test_stripes_used_over_count),
 	    cmocka_unit_test(test_foreign_owner),
 	    cmocka_unit_test(test_error_buffer_optional),
 	    cmocka_unit_test(test_copy_str_unterminated),

@@ -2,7 +2,7 @@
  * libearly.so - a library whose constructor listens and accepts, run by the
  * loader before the shim's own constructor (it is listed after the shim in
  * LD_PRELOAD: it binds to the shim's wrappers, and is initialized first).
- * Prints "early listen=R accept4=R" on stderr.
+ * Prints "early listen=R accept4=R" on stderr. The listener stays open.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -29,5 +29,5 @@ __attribute__((constructor)) static void early(void)
 	if (ar >= 0)
 		close(ar);
 	close(c);
-	close(l);
+	/* l stays open: a listener of the program's whole life. */
 }

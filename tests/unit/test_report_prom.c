@@ -1,0 +1,249 @@
+/*
+ * report_prometheus(): socket series once per socket (a pre-fork server's
+ * master and two workers hold one socket), with the largest drops and
+ * queue reading of its members, never a sum; stalled only when every
+ * member is; the requested backlog from a member that did not adopt the
+ * socket; process series once per process and listener; --by-socket sums
+ * the process figures per socket without pid labels; closed listeners and
+ * listeners without an identity are left out where they must be.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "histogram.h"
+#include "report.h"
+#include "version.h"
+
+static struct segment_listener L[6];
+static struct segment_snapshot P[4];
+static struct report R;
+
+/* Processes 10 (master), 11 and 12 (workers) hold socket ino 500 on
+ * 127.0.0.1:80; 11 also has a closed slot; 13 holds ino 600 on :81 and a
+ * listener whose identity is unknown (ino 0). */
+static void setup_report(void)
+{
+	memset(L, 0, sizeof(L));
+	memset(P, 0, sizeof(P));
+	memset(&R, 0, sizeof(R));
+	const struct {
+		int proc;
+		uint64_t ino, accepts, drops;
+		uint32_t now, flags;
+		int stalled;
+	} f[6] = {
+	    {0, 500, 0, 40, 17, AW_LF_ADOPTED | AW_LF_CLAMPED, 1},
+	    {1, 500, 7, 52, 17, AW_LF_INHERITED | AW_LF_CLAMPED, 1},
+	    {1, 500, 99, 99, 0, AW_LF_CLOSED, 0},
+	    {2, 500, 13, 52, 16, AW_LF_INHERITED | AW_LF_CLAMPED, 0},
+	    {3, 600, 5, 0, 0, 0, 0},
+	    {3, 0, 3, 0, 0, 0, 0},
+	};
+	uint32_t first[4] = {0, 1, 3, 4}, count[4] = {1, 2, 1, 2};
+	for (int i = 0; i < 6; i++) {
+		struct segment_listener *l = &L[i];
+		l->slot = (uint32_t)i;
+		l->fd = 5;
+		l->dev = 9;
+		l->ino = f[i].ino;
+		snprintf(l->address, sizeof(l->address), "127.0.0.1:%d",
+			 f[i].ino == 600 ? 81 : 80);
+		l->accepts = f[i].accepts;
+		l->live.drops = f[i].drops;
+		l->live.queue_now = f[i].now;
+		l->flags = f[i].flags;
+		l->stalled = f[i].stalled;
+		l->requested_backlog = f[i].ino == 600 ? 64 : 511;
+		l->effective_backlog = 16;
+		aw_hist_record(&l->gap_ns, 1000000u * (uint64_t)(i + 1));
+	}
+	L[5].fd = 6;
+	for (int p = 0; p < 4; p++) {
+		P[p].pid = 10 + p;
+		snprintf(P[p].comm, sizeof(P[p].comm), "nginx");
+		P[p].listener = &L[first[p]];
+		P[p].n_listeners = count[p];
+		P[p].alive = 1;
+	}
+	R.proc = P;
+	R.n_proc = 4;
+}
+
+static char *render(int by_socket)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(report_prometheus(f, &R, by_socket), 0);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+/* Lines starting with prefix. */
+static int count_lines(const char *text, const char *prefix)
+{
+	int n = 0;
+	size_t pl = strlen(prefix);
+
+	for (const char *s = text; s && *s;) {
+		if (!strncmp(s, prefix, pl))
+			n++;
+		s = strchr(s, '\n');
+		if (s)
+			s++;
+	}
+	return n;
+}
+
+static void assert_line(const char *text, const char *line)
+{
+	char want[512];
+
+	snprintf(want, sizeof(want), "\n%s\n", line);
+	if (!strstr(text, want))
+		fail_msg("missing line: %s\n%s", line, text);
+}
+
+static void test_socket_series_once(void **state)
+{
+	(void)state;
+	setup_report();
+	char *t = render(0);
+	/* One socket line each for ino 500 and 600; nothing for ino 0. */
+	assert_int_equal(count_lines(t, "acceptwatch_socket_drops_total{"), 2);
+	assert_line(t, "acceptwatch_socket_drops_total{address=\"127.0.0.1:"
+		       "80\",inode=\"500\"} 52");
+	assert_line(t, "acceptwatch_socket_queue_length{address=\"127.0.0.1:"
+		       "80\",inode=\"500\"} 17");
+	/* One worker not stalled: the socket is not. */
+	assert_line(t, "acceptwatch_socket_stalled{address=\"127.0.0.1:80\","
+		       "inode=\"500\"} 0");
+	/* The master adopted the socket: the requested backlog is a
+	 * worker's. */
+	assert_line(t, "acceptwatch_socket_backlog_requested{address=\"127.0."
+		       "0.1:80\",inode=\"500\"} 511");
+	assert_line(t, "acceptwatch_socket_backlog_clamped{address=\"127.0.0."
+		       "1:80\",inode=\"500\"} 1");
+	assert_line(t, "acceptwatch_socket_processes{address=\"127.0.0.1:80\","
+		       "inode=\"500\"} 3");
+	char info[128];
+	snprintf(info, sizeof(info),
+		 "acceptwatch_build_info{version=\"%s\",abi=\"%u\"} 1",
+		 AW_VERSION, (unsigned)AW_ABI_VERSION);
+	assert_line(t, info);
+	assert_line(t, "acceptwatch_processes 4");
+	free(t);
+}
+
+static void test_process_series(void **state)
+{
+	(void)state;
+	setup_report();
+	char *t = render(0);
+	/* Five open listeners, the closed one left out. */
+	assert_int_equal(count_lines(t, "acceptwatch_accepts_total{"), 5);
+	assert_line(t, "acceptwatch_accepts_total{pid=\"11\",comm=\"nginx\","
+		       "address=\"127.0.0.1:80\",inode=\"500\",fd=\"5\"} 7");
+	/* Without an identity: process series, inode 0. */
+	assert_line(t, "acceptwatch_accepts_total{pid=\"13\",comm=\"nginx\","
+		       "address=\"127.0.0.1:80\",inode=\"0\",fd=\"6\"} 3");
+	assert_int_equal(
+	    count_lines(t, "acceptwatch_accept_gap_seconds_count{pid="), 5);
+	free(t);
+}
+
+static void test_by_socket(void **state)
+{
+	(void)state;
+	setup_report();
+	char *t = render(1);
+	assert_null(strstr(t, "pid=\""));
+	assert_int_equal(count_lines(t, "acceptwatch_accepts_total{"), 2);
+	/* 0 + 7 + 13 over the open members of ino 500. */
+	assert_line(t, "acceptwatch_accepts_total{address=\"127.0.0.1:80\","
+		       "inode=\"500\"} 20");
+	assert_line(t, "acceptwatch_accept_gap_seconds_count{address=\"127.0."
+		       "0.1:80\",inode=\"500\"} 3");
+	/* Socket series unchanged by the mode. */
+	assert_line(t, "acceptwatch_socket_drops_total{address=\"127.0.0.1:"
+		       "80\",inode=\"500\"} 52");
+	assert_line(t, "acceptwatch_socket_backlog_effective{address=\"127.0."
+		       "0.1:80\",inode=\"500\"} 16");
+	assert_line(t, "acceptwatch_listeners_lost_total 0");
+	free(t);
+}
+
+static void test_all_stalled(void **state)
+{
+	(void)state;
+	setup_report();
+	L[3].stalled = 1;
+	char *t = render(0);
+	assert_line(t, "acceptwatch_socket_stalled{address=\"127.0.0.1:80\","
+		       "inode=\"500\"} 1");
+	free(t);
+}
+
+/* Bucket counts at each bound equal aw_hist_count_le(), for values on,
+ * around and between the bounds. */
+static void test_buckets(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *le;
+		uint64_t ns;
+	} b[] = {{"1e-05", 10000u},	{"0.0005", 500000u},
+		 {"0.001", 1000000u},	{"0.025", 25000000u},
+		 {"0.1", 100000000u},	{"1", 1000000000u},
+		 {"60", 60000000000ull}};
+	static const uint64_t v[] = {
+	    1,		 9999,	      10000,	      10001,	     499000,
+	    500000,	 999999,      1000000,	      1000001,	     24000000,
+	    25000000,	 99999999,    100000000,      100000001,     999999999,
+	    1000000000u, 5000000000u, 60000000000ull, 90000000000ull};
+	char line[512];
+
+	setup_report();
+	memset(&L[1].gap_ns, 0, sizeof(L[1].gap_ns));
+	for (size_t i = 0; i < sizeof(v) / sizeof(*v); i++)
+		aw_hist_record(&L[1].gap_ns, v[i]);
+	char *t = render(0);
+	for (size_t k = 0; k < sizeof(b) / sizeof(*b); k++) {
+		snprintf(line, sizeof(line),
+			 "acceptwatch_accept_gap_seconds_bucket{pid=\"11\","
+			 "comm=\"nginx\",address=\"127.0.0.1:80\",inode="
+			 "\"500\",fd=\"5\",le=\"%s\"} %llu",
+			 b[k].le,
+			 (unsigned long long)aw_hist_count_le(&L[1].gap_ns,
+							      b[k].ns));
+		assert_line(t, line);
+	}
+	snprintf(line, sizeof(line),
+		 "acceptwatch_accept_gap_seconds_bucket{pid=\"11\",comm="
+		 "\"nginx\",address=\"127.0.0.1:80\",inode=\"500\",fd="
+		 "\"5\",le=\"+Inf\"} %zu",
+		 sizeof(v) / sizeof(*v));
+	assert_line(t, line);
+	free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_socket_series_once),
+	    cmocka_unit_test(test_process_series),
+	    cmocka_unit_test(test_by_socket),
+	    cmocka_unit_test(test_all_stalled),
+	    cmocka_unit_test(test_buckets),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,313 @@
+/*
+ * acceptwatch serve: the Prometheus exporter. GET /metrics reads every
+ * segment at the time of the scrape (as `stat --prometheus` does) and
+ * answers with the exposition; GET / a pointer to it. Read-only: nothing
+ * else is served, no other method accepted.
+ *
+ * libmicrohttpd runs one internal thread polling every connection with
+ * non-blocking sockets. A response is built whole in memory before it is
+ * queued, so a scraper that reads slowly, or sends half a request and
+ * waits, holds only its own connection (until the 10 s idle timeout)
+ * while others are served. Scrapes are read one at a time on that thread:
+ * a burst of scrapers never runs several readers over /dev/shm at once.
+ */
+#include "commands.h"
+
+#include "gather.h"
+#include "report.h"
+#include "usage.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SERVE_DEFAULT_LISTEN "127.0.0.1:9437"
+#define SERVE_TIMEOUT_S 10u
+#define SERVE_MAX_CONNECTIONS 64u
+#define SERVE_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+struct serve_opts {
+	const char *listen;
+	int by_socket;
+};
+
+static const char serve_index[] =
+    "<html><head><title>acceptwatch</title></head><body>"
+    "<h1>acceptwatch</h1><p><a href=\"/metrics\">Metrics</a></p>"
+    "</body></html>\n";
+
+static int parse_opts(int argc, char **argv, struct serve_opts *o)
+{
+	static const struct option longopts[] = {
+	    {"listen", required_argument, NULL, 'l'},
+	    {"by-socket", no_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	o->listen = SERVE_DEFAULT_LISTEN;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "l:sh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			o->listen = optarg;
+			break;
+		case 's':
+			o->by_socket = 1;
+			break;
+		case 'h':
+			usage_command(stdout, "serve");
+			return 1;
+		default:
+			aw_error("serve: unknown option or missing value: '%s'",
+				 argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		aw_error("serve: unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * "ADDR:PORT", "[ADDR6]:PORT" or ":PORT" (every address: IPv6 and IPv4
+ * when the host has IPv6) into ai (freeaddrinfo() it). 0, or -1 with a
+ * message.
+ */
+static int parse_listen(const char *arg, struct addrinfo **ai)
+{
+	char host[256];
+	const char *colon = strrchr(arg, ':');
+	struct addrinfo hints = {0};
+
+	if (!colon || !colon[1] ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1)) {
+		aw_error("serve: --listen wants ADDR:PORT, not '%s'", arg);
+		return -1;
+	}
+	size_t hl = (size_t)(colon - arg);
+	if (hl >= sizeof(host)) {
+		aw_error("serve: --listen '%s': address too long", arg);
+		return -1;
+	}
+	memcpy(host, arg, hl);
+	host[hl] = '\0';
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+		memmove(host, host + 1, hl - 2);
+		host[hl - 2] = '\0';
+	}
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	int rc = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, ai);
+	if (rc) {
+		aw_error("serve: --listen '%s': %s", arg, gai_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* A listening socket on the first address of ai that takes one. The fd,
+ * or -1 with a message. */
+static int open_listener(const char *arg, const struct addrinfo *ai)
+{
+	int saved = 0;
+
+	for (; ai; ai = ai->ai_next) {
+		int fd =
+		    socket(ai->ai_family,
+			   ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			saved = errno;
+			continue;
+		}
+		int one = 1, zero = 0;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		/* [::] takes IPv4 too, as ":PORT" promises. */
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
+				   sizeof(zero));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, 64) == 0)
+			return fd;
+		saved = errno;
+		close(fd);
+	}
+	aw_error("serve: cannot listen on %s: %s", arg, strerror(saved));
+	return -1;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The exposition, in a heap buffer: 0, or -1 when out of memory. */
+static int metrics_body(const struct serve_opts *o, char **buf, size_t *len)
+{
+	struct gather_opts g = {0};
+	struct report r;
+	double start = mono_s();
+
+	FILE *f = open_memstream(buf, len);
+	if (!f)
+		return -1;
+	/* Unreadable segments are counted in the exposition; on stderr
+	 * they would fill a journal at every scrape. */
+	g.quiet = 1;
+	gather_report(&r, &g);
+	int bad = report_prometheus(f, &r, o->by_socket);
+	gather_free(&r);
+	fprintf(f,
+		"# HELP acceptwatch_scrape_duration_seconds Time this "
+		"scrape took to read the segments.\n"
+		"# TYPE acceptwatch_scrape_duration_seconds gauge\n"
+		"acceptwatch_scrape_duration_seconds %.6f\n",
+		mono_s() - start);
+	bad |= ferror(f);
+	if (fclose(f) || bad) {
+		free(*buf);
+		*buf = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned int status,
+			       struct MHD_Response *resp, const char *type)
+{
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	enum MHD_Result ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result respond_static(struct MHD_Connection *c,
+				      unsigned int status, const char *text,
+				      const char *type)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+	    strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+	if (resp && status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+					"GET, HEAD");
+	return respond(c, status, resp, type);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
+			      const char *url, const char *method,
+			      const char *version, const char *upload,
+			      size_t *upload_len, void **con_cls)
+{
+	const struct serve_opts *o = cls;
+	(void)version;
+	(void)upload;
+	(void)upload_len;
+	(void)con_cls;
+
+	if (strcmp(method, MHD_HTTP_METHOD_GET) &&
+	    strcmp(method, MHD_HTTP_METHOD_HEAD))
+		return respond_static(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+				      "only GET and HEAD\n", "text/plain");
+	if (!strcmp(url, "/"))
+		return respond_static(c, MHD_HTTP_OK, serve_index,
+				      "text/html; charset=utf-8");
+	if (strcmp(url, "/metrics"))
+		return respond_static(c, MHD_HTTP_NOT_FOUND, "not found\n",
+				      "text/plain");
+	char *buf = NULL;
+	size_t len = 0;
+	if (metrics_body(o, &buf, &len))
+		return respond_static(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				      "out of memory\n", "text/plain");
+	return respond(
+	    c, MHD_HTTP_OK,
+	    MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE),
+	    SERVE_CONTENT_TYPE);
+}
+
+/* "ADDR:PORT" of fd's bound address, for the start-up line. */
+static void bound_name(int fd, char *dst, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET6) {
+			const struct sockaddr_in6 *s6 = (void *)&ss;
+			inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+			port = ntohs(s6->sin6_port);
+			snprintf(dst, len, "[%s]:%u", host, port);
+			return;
+		}
+		const struct sockaddr_in *s4 = (void *)&ss;
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		port = ntohs(s4->sin_port);
+	}
+	snprintf(dst, len, "%s:%u", host, port);
+}
+
+int serve_command(int argc, char **argv)
+{
+	struct serve_opts o = {0};
+	struct addrinfo *ai;
+	sigset_t stop;
+	char name[INET6_ADDRSTRLEN + 16];
+	int sig;
+
+	int ret = parse_opts(argc, argv, &o);
+	if (ret)
+		return ret > 0 ? AW_EXIT_OK : AW_EXIT_USAGE;
+	if (parse_listen(o.listen, &ai))
+		return AW_EXIT_USAGE;
+	int fd = open_listener(o.listen, ai);
+	freeaddrinfo(ai);
+	if (fd < 0)
+		return AW_EXIT_PROBLEM;
+	/* Blocked before the server's thread starts, which inherits the
+	 * mask: only sigwait() below takes them. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	struct MHD_Daemon *d = MHD_start_daemon(
+	    MHD_USE_POLL_INTERNAL_THREAD, 0, NULL, NULL, handle, &o,
+	    MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
+	    SERVE_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT, SERVE_MAX_CONNECTIONS,
+	    MHD_OPTION_END);
+	if (!d) {
+		aw_error("serve: the HTTP server did not start");
+		close(fd);
+		return AW_EXIT_PROBLEM;
+	}
+	bound_name(fd, name, sizeof(name));
+	fprintf(stderr, "acceptwatch: serving http://%s/metrics\n", name);
+	fflush(stderr);
+	sigwait(&stop, &sig);
+	MHD_stop_daemon(d);
+	close(fd);
+	return AW_EXIT_OK;
+}
