@@ -2,9 +2,13 @@
  * Binding the real listen/accept/accept4 with dlsym(RTLD_NEXT).
  *
  * dlsym may allocate, and an interposed allocator may call back into us
- * before the binding is done; such a nested call (same thread, binding in
- * progress) goes straight to the system call instead of waiting on the
- * pthread_once it is itself inside.
+ * before the binding is done; dlsym also takes the dynamic loader's lock,
+ * which a thread in dlopen() holds while a library constructor calls
+ * listen(). So nobody waits for the binding: one thread binds, and a call
+ * that comes meanwhile (a nested one on that thread, or another thread's)
+ * goes straight to the system call. A wait there (pthread_once) deadlocked
+ * a thread binding, blocked on the loader's lock, against a thread in
+ * dlopen whose constructor listened (test_loader_lock).
  */
 #include "real.h"
 
@@ -42,8 +46,8 @@ static fcntl_fn real_fcntl, real_fcntl64;
 static setuid_fn real_setuid, real_seteuid;
 static setreuid_fn real_setreuid;
 static setresuid_fn real_setresuid;
-static pthread_once_t bind_once = PTHREAD_ONCE_INIT;
-static __thread int binding;
+enum { BIND_NONE, BIND_RUNNING, BIND_DONE };
+static int bind_state; /* atomic */
 
 /* A symbol that resolves back into this library would recurse forever. */
 static void *next_symbol(const char *name)
@@ -71,7 +75,6 @@ static void hot_pointers(void)
 
 static void bind_all(void)
 {
-	binding = 1;
 	__atomic_store_n(&real_listen, (listen_fn)next_symbol("listen"),
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&real_accept, (aw_accept_fn)next_symbol("accept"),
@@ -105,23 +108,26 @@ static void bind_all(void)
 	__atomic_store_n(&real_setresuid,
 			 (setresuid_fn)next_symbol("setresuid"),
 			 __ATOMIC_RELEASE);
-	binding = 0;
 	hot_pointers();
 }
 
 void aw_real_bind(void)
 {
-	if (!binding)
-		pthread_once(&bind_once, bind_all);
+	int state = BIND_NONE;
+	if (__atomic_compare_exchange_n(&bind_state, &state, BIND_RUNNING, 0,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		bind_all();
+		__atomic_store_n(&bind_state, BIND_DONE, __ATOMIC_RELEASE);
+	}
 }
 
-/* The bound pointer, binding first if need be; NULL: use the syscall. */
+/* The bound pointer, binding first if nobody is; NULL: use the syscall. */
 static void *bound(void **ptr)
 {
 	void *p = __atomic_load_n(ptr, __ATOMIC_ACQUIRE);
-	if (p != NULL || binding)
+	if (p != NULL)
 		return p;
-	pthread_once(&bind_once, bind_all);
+	aw_real_bind();
 	return __atomic_load_n(ptr, __ATOMIC_ACQUIRE);
 }
 

@@ -29,6 +29,7 @@
 #include "stacks.h"
 
 #include "log.h"
+#include "segment.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -87,6 +88,11 @@ struct site {
 	uint64_t hash; /* of the return addresses and the kind */
 	uint32_t ref;  /* stack index + 1 in the segment */
 };
+
+/* Why the last stack could not be stored (its pages could not be backed:
+ * a full /dev/shm); said once, outside the lock. Stacks lock. */
+static int backing_err;
+static int said_backing;
 
 static struct site sites[MAX_SITES];
 static uint32_t sites_used;
@@ -429,6 +435,12 @@ static uint32_t publish(struct aw_segment *s, const struct aw_stack *draft)
 	uint32_t idx = s->header.stacks_used;
 	if (idx >= AW_MAX_STACKS)
 		return 0;
+	int err = aw_segment_back(s, offsetof(struct aw_segment, stack[idx]),
+				  sizeof(struct aw_stack));
+	if (err != 0) {
+		backing_err = err;
+		return 0;
+	}
 	struct aw_stack *st = &s->stack[idx];
 	memcpy(st, draft, sizeof(*st));
 	__atomic_store_n(&st->hits, 1, __ATOMIC_RELAXED);
@@ -482,7 +494,13 @@ static uint32_t capture(struct aw_segment *s, uint32_t kind, uint32_t slot)
 	ref = count_known(s, hash);
 	if (ref == 0)
 		ref = publish(s, &draft);
+	int err = backing_err;
 	unlock_stacks();
+	if (err != 0 &&
+	    !__atomic_exchange_n(&said_backing, 1, __ATOMIC_RELAXED))
+		aw_log("call-site stacks: cannot back a stack with shared "
+		       "memory: %s; stacks that do not fit are not kept",
+		       strerror(err));
 	return ref;
 }
 
@@ -511,6 +529,9 @@ void aw_stacks_carry_over(struct aw_segment *to, const struct aw_segment *from)
 	    __atomic_load_n(&from->header.stacks_used, __ATOMIC_ACQUIRE);
 	if (used > AW_MAX_STACKS)
 		used = AW_MAX_STACKS;
+	if (used > 0 && aw_segment_back(to, offsetof(struct aw_segment, stack),
+					used * sizeof(struct aw_stack)) != 0)
+		used = 0; /* a full /dev/shm: the child starts without them */
 	memcpy(to->stack, from->stack, used * sizeof(struct aw_stack));
 	for (uint32_t i = 0; i < used; i++)
 		to->stack[i].hits = 0; /* captured by the parent, not here */

@@ -90,8 +90,8 @@ void stack_frames_copy(struct segment_stack *dst, const struct aw_stack *src,
 		else
 			name_frame(f, &dst->module[f->module],
 				   &src->module[f->module], pid);
-		used += stack_frame_print(text + used, sizeof(text) - used, f,
-					  dst);
+		used +=
+		    stack_frame_print(text + used, sizeof(text) - used, f, dst);
 	}
 	dst->text = strdup(text);
 }
