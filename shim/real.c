@@ -25,6 +25,7 @@ typedef void (*closefrom_fn)(int);
 typedef int (*dup2_fn)(int, int);
 typedef int (*dup3_fn)(int, int, int);
 typedef int (*dup_fn)(int);
+typedef void (*exit_fn)(int);
 typedef int (*fcntl_fn)(int, int, ...);
 typedef int (*setuid_fn)(uid_t);
 typedef int (*setreuid_fn)(uid_t, uid_t);
@@ -42,6 +43,7 @@ static closefrom_fn real_closefrom;
 static dup2_fn real_dup2;
 static dup3_fn real_dup3;
 static dup_fn real_dup;
+static exit_fn real__exit, real__Exit;
 static fcntl_fn real_fcntl, real_fcntl64;
 static setuid_fn real_setuid, real_seteuid;
 static setreuid_fn real_setreuid;
@@ -94,6 +96,10 @@ static void bind_all(void)
 	__atomic_store_n(&real_dup3, (dup3_fn)next_symbol("dup3"),
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&real_dup, (dup_fn)next_symbol("dup"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real__exit, (exit_fn)next_symbol("_exit"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real__Exit, (exit_fn)next_symbol("_Exit"),
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&real_fcntl, (fcntl_fn)next_symbol("fcntl"),
 			 __ATOMIC_RELEASE);
@@ -215,6 +221,17 @@ int aw_real_fcntl(int fd, int cmd, void *arg, int use64)
 	if (f == NULL)
 		f = (fcntl_fn)bound((void **)&real_fcntl);
 	return f ? f(fd, cmd, arg) : (int)syscall(SYS_fcntl, fd, cmd, arg);
+}
+
+/* Without the symbol: what _exit is, the end of every thread. */
+void aw_real__exit(int status, int upper)
+{
+	exit_fn f =
+	    (exit_fn)bound(upper ? (void **)&real__Exit : (void **)&real__exit);
+	if (f != NULL)
+		f(status);
+	for (;;)
+		syscall(SYS_exit_group, status);
 }
 
 /*

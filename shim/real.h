@@ -58,6 +58,8 @@ void aw_real_closefrom(int lowfd);
 int aw_real_dup2(int oldfd, int newfd);
 int aw_real_dup3(int oldfd, int newfd, int flags);
 int aw_real_dup(int oldfd);
+/* _exit, or _Exit with upper set. */
+__attribute__((noreturn)) void aw_real__exit(int status, int upper);
 int aw_real_fcntl(int fd, int cmd, void *arg, int use64);
 int aw_real_setuid(uid_t uid);
 int aw_real_seteuid(uid_t euid);

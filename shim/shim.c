@@ -190,6 +190,25 @@ AW_EXPORT void closefrom(int lowfd)
 }
 
 /*
+ * _exit skips the destructor that removes the segment, and it is how most
+ * forked children end (Python's multiprocessing children, a fork server's,
+ * every child that must not flush its parent's stdio): remove it here too.
+ * A vfork child's _exit leaves its parent's alone (segment.c checks the
+ * owner).
+ */
+AW_EXPORT void _exit(int status)
+{
+	aw_segment_release();
+	aw_real__exit(status, 0);
+}
+
+AW_EXPORT void _Exit(int status)
+{
+	aw_segment_release();
+	aw_real__exit(status, 1);
+}
+
+/*
  * A copy of a listener's descriptor names the same socket, so it counts on
  * the same row (daemons move listeners to fixed numbers: dup2, then close
  * the original). The table changes only after the call succeeded: a failed
