@@ -6,7 +6,8 @@
  * which a thread in dlopen() holds while a library constructor calls
  * listen(). So nobody waits for the binding: one thread binds, and a call
  * that comes meanwhile (a nested one on that thread, or another thread's)
- * goes straight to the system call. A wait there (pthread_once) deadlocked
+ * goes straight to the system call, or, for the uid changes, which have
+ * none, looks its one symbol up itself. A wait there (pthread_once) deadlocked
  * a thread binding, blocked on the loader's lock, against a thread in
  * dlopen whose constructor listened (test_loader_lock).
  */
@@ -49,7 +50,8 @@ static setuid_fn real_setuid, real_seteuid;
 static setreuid_fn real_setreuid;
 static setresuid_fn real_setresuid;
 enum { BIND_NONE, BIND_RUNNING, BIND_DONE };
-static int bind_state; /* atomic */
+static int bind_state;	     /* atomic */
+static __thread int binding; /* this thread is in bind_all */
 
 /* A symbol that resolves back into this library would recurse forever. */
 static void *next_symbol(const char *name)
@@ -122,19 +124,40 @@ void aw_real_bind(void)
 	int state = BIND_NONE;
 	if (__atomic_compare_exchange_n(&bind_state, &state, BIND_RUNNING, 0,
 					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		binding = 1;
 		bind_all();
+		binding = 0;
 		__atomic_store_n(&bind_state, BIND_DONE, __ATOMIC_RELEASE);
 	}
 }
 
-/* The bound pointer, binding first if nobody is; NULL: use the syscall. */
+/* The bound pointer, binding first if nobody is; NULL: use the syscall
+ * (a call made while a binding is under way, on any thread). */
 static void *bound(void **ptr)
 {
 	void *p = __atomic_load_n(ptr, __ATOMIC_ACQUIRE);
-	if (p != NULL)
+	if (p != NULL || binding)
 		return p;
 	aw_real_bind();
 	return __atomic_load_n(ptr, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * For the functions with no system call to fall back on (the uid changes,
+ * never called under the table lock): while another thread binds (it may
+ * be waiting for the loader's lock our caller holds), name's symbol is
+ * looked up here, alone.
+ */
+static void *bound_named(void **ptr, const char *name)
+{
+	void *p = bound(ptr);
+	if (p == NULL && !binding &&
+	    __atomic_load_n(&bind_state, __ATOMIC_ACQUIRE) != BIND_DONE) {
+		p = next_symbol(name);
+		if (p != NULL)
+			__atomic_store_n(ptr, p, __ATOMIC_RELEASE);
+	}
+	return p;
 }
 
 int aw_real_listen(int fd, int backlog)
@@ -226,8 +249,8 @@ int aw_real_fcntl(int fd, int cmd, void *arg, int use64)
 /* Without the symbol: what _exit is, the end of every thread. */
 void aw_real__exit(int status, int upper)
 {
-	exit_fn f =
-	    (exit_fn)bound(upper ? (void **)&real__Exit : (void **)&real__exit);
+	exit_fn f = upper ? (exit_fn)bound((void **)&real__Exit)
+			  : (exit_fn)bound((void **)&real__exit);
 	if (f != NULL)
 		f(status);
 	for (;;)
@@ -246,24 +269,26 @@ static int no_symbol(void)
 
 int aw_real_setuid(uid_t uid)
 {
-	setuid_fn f = (setuid_fn)bound((void **)&real_setuid);
+	setuid_fn f = (setuid_fn)bound_named((void **)&real_setuid, "setuid");
 	return f ? f(uid) : no_symbol();
 }
 
 int aw_real_seteuid(uid_t euid)
 {
-	setuid_fn f = (setuid_fn)bound((void **)&real_seteuid);
+	setuid_fn f = (setuid_fn)bound_named((void **)&real_seteuid, "seteuid");
 	return f ? f(euid) : no_symbol();
 }
 
 int aw_real_setreuid(uid_t ruid, uid_t euid)
 {
-	setreuid_fn f = (setreuid_fn)bound((void **)&real_setreuid);
+	setreuid_fn f =
+	    (setreuid_fn)bound_named((void **)&real_setreuid, "setreuid");
 	return f ? f(ruid, euid) : no_symbol();
 }
 
 int aw_real_setresuid(uid_t ruid, uid_t euid, uid_t suid)
 {
-	setresuid_fn f = (setresuid_fn)bound((void **)&real_setresuid);
+	setresuid_fn f =
+	    (setresuid_fn)bound_named((void **)&real_setresuid, "setresuid");
 	return f ? f(ruid, euid, suid) : no_symbol();
 }
