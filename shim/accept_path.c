@@ -296,9 +296,7 @@ static void record_slow(struct aw_segment *s, int slot, struct aw_event *e,
 	struct aw_listener *l = &s->listener[slot];
 	int report = slow_report_due(l, now);
 	if (report) {
-		aw_table_lock();
 		e->stack = aw_stack_capture(s, AW_STACK_SLOW, (uint32_t)slot);
-		aw_table_unlock();
 		if (e->stack != 0)
 			__atomic_store_n(&l->slow_stack, e->stack,
 					 __ATOMIC_RELAXED);

@@ -204,7 +204,7 @@ static void text_stalled(FILE *out, const struct segment_snapshot *p,
 void report_text_stack(FILE *out, const char *indent, const char *title,
 		       const char *text)
 {
-	char line[AW_STACK_TEXT + 1];
+	char line[SEGMENT_FRAME_TEXT + 1];
 
 	if (!text)
 		return;
