@@ -28,6 +28,8 @@
  */
 #include "stacks.h"
 
+#include "real.h"
+
 #include "log.h"
 #include "segment.h"
 
@@ -193,7 +195,7 @@ static int init_libunwind(void)
 	 * (without __WALL) do not see the child. */
 	pid_t pid = clone(init_child, child_stack + CHILD_STACK,
 			  CLONE_VM | CLONE_VFORK, NULL);
-	int reaped = pid > 0 && waitpid(pid, &status, __WCLONE) == pid;
+	int reaped = pid > 0 && aw_real_waitpid(pid, &status, __WCLONE) == pid;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	errno = saved;
 	if (pid <= 0) {
