@@ -25,10 +25,12 @@ SHIM_CFLAGS = -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 SHIM_LDFLAGS = -shared -Wl,--version-script=shim/libacceptwatch.map \
 	-Wl,-z,now -Wl,-z,relro -Wl,--no-undefined
 SHIM_LIBS = -ldl -lpthread
-# The exporter (tools/serve.c) serves HTTP with libmicrohttpd.
+# The exporter (tools/serve.c) serves HTTP with libmicrohttpd; the reader
+# names stack frames with elfutils' libdwfl.
 MHD_CFLAGS = $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
 MHD_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
-TOOL_LIBS = -lpthread -lm $(MHD_LIBS)
+DW_LIBS = $(shell pkg-config --libs libdw 2>/dev/null || echo -ldw -lelf)
+TOOL_LIBS = -lpthread -lm $(MHD_LIBS) $(DW_LIBS)
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
@@ -71,16 +73,21 @@ UNIT_DEPS_test_segment_name := tools/segment_name.c
 UNIT_DEPS_test_verdict_window := tools/verdict.c tools/recent.c \
 	tools/format.c shim/histogram.c tools/segment_reader.c \
 	tools/segment_check.c tools/segment_name.c tools/procinfo.c \
-	tools/bypass.c
+	tools/bypass.c tools/stack_frames.c tools/symbolize.c
+UNIT_LIBS_test_verdict_window = $(DW_LIBS) -lpthread
 UNIT_DEPS_test_report_prom := tools/report_prom.c tools/report_text.c \
 	tools/format.c tools/segment_reader.c tools/segment_check.c \
 	tools/segment_name.c \
 	tools/procinfo.c tools/bypass.c tools/live.c tools/totals.c \
-	tools/sockdiag.c shim/histogram.c
+	tools/sockdiag.c tools/stack_frames.c tools/symbolize.c shim/histogram.c
+UNIT_LIBS_test_report_prom = $(DW_LIBS) -lpthread
 UNIT_DEPS_test_usage := tools/usage.c
+UNIT_DEPS_test_stack_frames := tools/stack_frames.c tools/symbolize.c
+# Libraries a unit test needs besides cmocka.
+UNIT_LIBS_test_stack_frames = $(DW_LIBS) -lpthread
 
-DEB_PACKAGES := libunwind-dev uthash-dev libcmocka-dev pkg-config iproute2 \
-	procps util-linux valgrind strace
+DEB_PACKAGES := libunwind-dev libdw-dev libcmocka-dev pkg-config \
+	iproute2 procps util-linux valgrind strace binutils xz-utils libc6-dbg
 
 .PHONY: all deps check demo bench install uninstall clean format lint cpython-check \
 	test-build unit e2e
@@ -180,6 +187,14 @@ $(B)/rel/bench/%: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< -lpthread -lm
 
+# The capture cost: the shim's own code, linked in (but its exported
+# wrappers, shim.c, and the accept path, which need the configuration).
+STACKCOST_OBJ = $(filter-out $(B)/rel/shim/shim.o $(B)/rel/shim/accept_path.o,\
+	$(call SHIM_OBJ,rel))
+$(B)/rel/bench/stackcost: tests/bench/stackcost.c $(STACKCOST_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ -ldl -lpthread -lm
+
 $(B)/tsan/tests/%: tests/e2e/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -o $@ $< -lpthread -lm -ldl
@@ -188,7 +203,7 @@ $(B)/tsan/tests/%: tests/e2e/%.c
 $(B)/asan/tests/test_%: tests/unit/test_%.c $$(UNIT_DEPS_test_$$*)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $(filter %.c,$^) \
-		$$(pkg-config --cflags --libs cmocka) -lm
+		$$(pkg-config --cflags --libs cmocka) $(UNIT_LIBS_test_$*) -lm
 
 # --- dependencies --------------------------------------------------------
 # Detect with pkg-config, headers and commands, not dpkg: a fresh machine
@@ -201,7 +216,10 @@ deps:
 	need pkg-config "pkg-config --version"; \
 	need libunwind-dev "pkg-config --exists libunwind"; \
 	need libcmocka-dev "pkg-config --exists cmocka"; \
-	need uthash-dev "test -f /usr/include/uthash.h"; \
+	need libdw-dev "pkg-config --exists libdw"; \
+	need binutils "command -v nm && command -v objcopy"; \
+	need xz-utils "command -v xz"; \
+	need libc6-dbg "sh tests/libc_debug.sh"; \
 	need iproute2 "command -v ip && command -v ss"; \
 	need procps "command -v sysctl"; \
 	need util-linux "command -v unshare && command -v setpriv"; \
@@ -244,12 +262,12 @@ FUZZ_DEPS := tools/segment_reader.c tools/segment_check.c tools/procinfo.c \
 	tools/bypass.c \
 	tools/report_json.c tools/report_text.c tools/report_prom.c \
 	tools/format.c tools/totals.c tools/live.c tools/sockdiag.c \
-	shim/histogram.c
+	tools/stack_frames.c tools/symbolize.c shim/histogram.c
 FUZZ_BIN := $(B)/fuzz/fuzz_segment
 
 $(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_DEPS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_DEPS) -lm
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_DEPS) $(TOOL_LIBS)
 
 .PHONY: fuzz
 fuzz: test-build

@@ -57,21 +57,23 @@ struct thread_slot {
 	uint64_t next_sample_ns; /* the listener's, as this thread last saw */
 	uint32_t stripe_off;	 /* this thread's stripe as an offset into the
 				    segment (stripe_ref), 0 unset */
-	uint32_t gen;		 /* the slot's generation these are for */
-	uint8_t prev;		 /* enum prev_call */
+	/*
+	 * The slot's generation these figures are for, with MARK_INSIDE set
+	 * while this thread's call on the slot is inside accept() (its
+	 * in_accept count raised). The common path compares it with the
+	 * stripe's generation: one test finds both a slot reused for another
+	 * socket and a mark left by a call that never returned (longjmp out
+	 * of a signal handler), and sends either off the common path.
+	 */
+	uint32_t mark;
+	uint8_t prev; /* enum prev_call */
 };
+
+#define MARK_INSIDE 0x80000000u
 
 struct thread_state {
 	uint32_t stripe;     /* 1 + stripe index, 0 until first use */
 	uint32_t registered; /* thread_gone() will run at this thread's exit */
-	/*
-	 * The in_accept count this thread raised for the call it is in; NULL
-	 * between calls. A thread cancelled in accept() or taken out of it by
-	 * longjmp never comes back to lower it: thread_gone() does at thread
-	 * exit, and the thread's next call does when it finds the mark left
-	 * behind.
-	 */
-	uint32_t *inside;
 	struct thread_slot slot[AW_MAX_LISTENERS];
 };
 
@@ -91,26 +93,57 @@ struct call {
 	uint32_t depth; /* queue depth the call met, UINT32_MAX unknown */
 };
 
-/*
- * Lower the in_accept count this thread raised, if it still stands: when
- * its call returns; at its next call, when a call never returned (longjmp
- * out of a signal handler); at thread exit, cancellation included. A call
- * made by a signal handler that interrupted an accept() of the same thread
- * lowers that call's mark, which then finds none when it returns: the
- * count is never lowered twice.
- */
-static void lower_mark(void)
+static struct aw_stripe *stripe_at(const struct aw_segment *s,
+				   const struct thread_slot *ts)
 {
-	uint32_t *inside = self.inside;
-	self.inside = NULL;
-	if (__builtin_expect(inside != NULL, 1))
-		__atomic_fetch_sub(inside, 1, __ATOMIC_RELAXED);
+	return (struct aw_stripe *)((char *)s + ts->stripe_off);
+}
+
+static void enter_accept(struct thread_slot *ts, struct aw_stripe *st)
+{
+	__atomic_fetch_add(&st->in_accept, 1, __ATOMIC_RELAXED);
+	ts->mark |= MARK_INSIDE;
+}
+
+/*
+ * Lower the in_accept count this thread raised on the slot, if it still
+ * stands: when its call returns; at its next call on the slot, when a call
+ * never returned (longjmp out of a signal handler); at thread exit,
+ * cancellation included. A call made by a signal handler that interrupted
+ * an accept() of the same thread on the same slot lowers that call's mark,
+ * which then finds none when it returns: the count is never lowered twice.
+ */
+static void lower_mark(struct thread_slot *ts, struct aw_stripe *st)
+{
+	if (__builtin_expect(!(ts->mark & MARK_INSIDE), 0))
+		return;
+	ts->mark &= ~MARK_INSIDE;
+	__atomic_fetch_sub(&st->in_accept, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Every count this thread still has raised: at thread exit (cancellation
+ * included), and off the common path, where a call that never returned
+ * (longjmp) may have left one on any listener. A signal handler's call
+ * that interrupted an accept() lowers that call's mark too: the count
+ * then reads one less while the interrupted call waits, never less than
+ * zero.
+ */
+static void lower_marks(void)
+{
+	struct aw_segment *s = aw_segment_current();
+	uint32_t used = s ? s->header.listeners_used : 0;
+	for (uint32_t i = 0; i < used && i < AW_MAX_LISTENERS; i++) {
+		struct thread_slot *ts = &self.slot[i];
+		if (ts->stripe_off != 0)
+			lower_mark(ts, stripe_at(s, ts));
+	}
 }
 
 static void thread_gone(void *unused)
 {
 	(void)unused;
-	lower_mark();
+	lower_marks();
 }
 
 void aw_accept_path_init(void)
@@ -126,12 +159,6 @@ void aw_accept_path_forked(void)
 	self.registered = registered;
 }
 
-static void enter_accept(struct aw_stripe *st)
-{
-	__atomic_fetch_add(&st->in_accept, 1, __ATOMIC_RELAXED);
-	self.inside = &st->in_accept;
-}
-
 /*
  * The calling thread's stripe of listener slot, chosen on first use, in the
  * segment current now (taking a stripe may move it: segment.h), or NULL
@@ -142,9 +169,9 @@ static struct aw_stripe *my_stripe(int slot)
 {
 	struct thread_slot *ts = &self.slot[slot];
 	uint32_t gen = aw_table_generation((uint32_t)slot);
-	if (ts->gen != gen) {
+	if ((ts->mark & ~MARK_INSIDE) != gen) {
 		memset(ts, 0, sizeof(*ts));
-		ts->gen = gen;
+		ts->mark = gen;
 	}
 	if (!self.registered && exit_key_made)
 		self.registered = pthread_setspecific(exit_key, &self) == 0;
@@ -296,9 +323,7 @@ static void record_slow(struct aw_segment *s, int slot, struct aw_event *e,
 	struct aw_listener *l = &s->listener[slot];
 	int report = slow_report_due(l, now);
 	if (report) {
-		aw_table_lock();
 		e->stack = aw_stack_capture(s, AW_STACK_SLOW, (uint32_t)slot);
-		aw_table_unlock();
 		if (e->stack != 0)
 			__atomic_store_n(&l->slow_stack, e->stack,
 					 __ATOMIC_RELAXED);
@@ -504,13 +529,13 @@ static __attribute__((noinline)) int full_call(int slot, int fd,
 					       int use4, uint64_t t0)
 {
 	struct call c = {.fd = fd, .t0 = t0, .depth = UINT32_MAX};
-	lower_mark(); /* a mark a call left behind */
+	struct thread_slot *ts = &self.slot[slot];
+	lower_marks(); /* marks a call left behind */
 	struct aw_stripe *st = my_stripe(slot);
 	if (st == NULL)
 		return call_real(&c, addr, len, flags, use4);
 	struct aw_segment *s = aw_segment_current();
 	struct aw_listener *l = &s->listener[slot];
-	struct thread_slot *ts = &self.slot[slot];
 	uint64_t last = ts->last_return_ns;
 	c.away_due = last != 0 && t0 - last > aw_config.slow_ns;
 	c.probe = sample_allowed(l, t0) || c.away_due;
@@ -518,11 +543,11 @@ static __attribute__((noinline)) int full_call(int slot, int fd,
 	    __atomic_load_n(&l->next_sample_mono_ns, __ATOMIC_RELAXED);
 	if (c.probe)
 		entry_probe(l, slot, &c);
-	enter_accept(st);
+	enter_accept(ts, st);
 	c.ret = call_real(&c, addr, len, flags, use4);
 	c.err = errno;
 	c.t1 = aw_mono_ns();
-	lower_mark();
+	lower_mark(ts, st);
 	return finish(s, slot, st, &c);
 }
 
@@ -566,15 +591,16 @@ known_listener(struct aw_segment *s, int slot, int fd, struct sockaddr *addr,
 	__asm__("" : "+r"(ts));
 	if (__builtin_expect(t0 >= ts->due_ns, 0))
 		return full_call(slot, fd, addr, len, flags, use4, t0);
-	struct aw_stripe *st = (struct aw_stripe *)((char *)s + ts->stripe_off);
-	uint32_t gen = __atomic_load_n(&st->generation, __ATOMIC_RELAXED);
-	if (__builtin_expect((gen != ts->gen) | (self.inside != NULL), 0))
+	struct aw_stripe *st = stripe_at(s, ts);
+	if (__builtin_expect(
+		__atomic_load_n(&st->generation, __ATOMIC_RELAXED) != ts->mark,
+		0))
 		return full_call(slot, fd, addr, len, flags, use4, t0);
-	enter_accept(st);
+	enter_accept(ts, st);
 	int ret = use4 ? aw_real_accept4(fd, addr, len, flags)
 		       : aw_real_accept(fd, addr, len);
 	uint64_t t1 = aw_mono_ns();
-	lower_mark();
+	lower_mark(ts, st);
 	if (__builtin_expect(ret < 0, 0) ||
 	    __builtin_expect(t1 - t0 > aw_config.slow_ns, 0))
 		return finish_odd(ts, st, fd, ret, t0, t1);

@@ -48,7 +48,7 @@
  *   between two readings for another socket.
  * - Events form a ring: a writer claims `event_head` with fetch-add, then
  *   fills entry (head % event_count) under that entry's seq.
- * - Stacks are written once, under the slot lock of the writer, then
+ * - Stacks are written once, under the writer's stack lock, then
  *   published by raising `stacks_used` (release); a published stack never
  *   changes except its `hits` counter.
  *
@@ -62,7 +62,7 @@
 #include <stdint.h>
 
 #define AW_SEG_MAGIC 0x3147455357544341ULL /* "ACTWSEG1", little-endian */
-#define AW_ABI_VERSION 2u
+#define AW_ABI_VERSION 3u
 #define AW_SEG_PREFIX "acceptwatch." /* name under /dev/shm, then the pid */
 /* Room for "/acceptwatch.<pidns>.<pid>" and its NUL. */
 #define AW_SEG_NAME_MAX 48u
@@ -75,7 +75,10 @@
 #define AW_STRIPES 4u
 #define AW_MAX_STACKS 32u
 #define AW_MAX_STRIPES (AW_MAX_LISTENERS * AW_STRIPES)
-#define AW_STACK_TEXT 1000u
+#define AW_STACK_FRAMES 32u
+#define AW_STACK_MODULES 8u
+#define AW_MODULE_PATH 256u
+#define AW_BUILD_ID_MAX 32u
 #define AW_ADDR_LEN 112u
 #define AW_COMM_LEN 16u
 
@@ -137,18 +140,42 @@ struct aw_event {
 };
 
 /*
- * A call-site stack, symbolized when captured: one frame per line,
- * "function+0xOFF (module)" or "0xADDR (module)", innermost first,
- * NUL-terminated within text (a reader checks). Deduplicated by call site.
+ * A call-site stack as captured: raw, never symbolized in the host (the
+ * reader does that). Each frame is a return address, innermost first, named
+ * by the module it falls in and its offset there; frames inside the shim and
+ * the unwinder are left out.
  */
+struct aw_frame {
+	/* The return address in the module's ELF address space: the run-time
+	 * address minus the module's load bias, the form `addr2line -e` and
+	 * the symbol tables use. The absolute address when module is
+	 * AW_FRAME_NO_MODULE. */
+	uint64_t offset;
+	uint32_t module; /* index into the stack's module[] */
+	uint32_t pad;
+};
+
+#define AW_FRAME_NO_MODULE UINT32_MAX
+
+/* A module as the process had it mapped when the stack was captured. */
+struct aw_module {
+	/* The file's name as the dynamic loader mapped it; the executable's
+	 * is /proc/self/exe's target. NUL-terminated (a reader checks). */
+	char path[AW_MODULE_PATH];
+	uint8_t build_id[AW_BUILD_ID_MAX]; /* NT_GNU_BUILD_ID, in memory */
+	uint32_t build_id_len;		   /* 0: the module has none */
+	uint32_t pad;
+};
+
 struct aw_stack {
 	uint64_t hash;	   /* of the return addresses: the dedup key */
 	uint64_t hits;	   /* captures that matched this stack */
 	uint32_t kind;	   /* enum aw_stack_kind */
 	uint32_t listener; /* slot where first seen */
-	uint32_t frames;
-	uint32_t pad;
-	char text[AW_STACK_TEXT];
+	uint32_t frames;   /* frame[] in use */
+	uint32_t modules;  /* module[] in use */
+	struct aw_frame frame[AW_STACK_FRAMES];
+	struct aw_module module[AW_STACK_MODULES];
 };
 
 enum aw_stack_kind {
@@ -328,5 +355,9 @@ _Static_assert(sizeof(struct aw_seg_header) == 256, "header size");
 _Static_assert(offsetof(struct aw_segment, listener) == 256, "listeners");
 _Static_assert(offsetof(struct aw_segment, event) == 256 + 64 * 320, "events");
 _Static_assert(offsetof(struct aw_segment, stripe) % 64 == 0, "stripes");
+_Static_assert(sizeof(struct aw_frame) == 16, "aw_frame");
+_Static_assert(sizeof(struct aw_module) == 296, "aw_module");
+_Static_assert(offsetof(struct aw_stack, frame) == 32, "aw_stack frames");
+_Static_assert(sizeof(struct aw_stack) == 32 + 32 * 16 + 8 * 296, "aw_stack");
 
 #endif

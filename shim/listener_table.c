@@ -6,7 +6,6 @@
 #include "probe.h"
 #include "real.h"
 #include "segment.h"
-#include "stacks.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -520,11 +519,6 @@ int aw_table_register(int fd, int requested, int passed, int adopted,
 	uint32_t old_effective = l->effective_backlog;
 	gather(fd, requested, passed, adopted, &f);
 	describe(l, fd, requested, passed, &f);
-	if (!adopted)
-		__atomic_store_n(
-		    &l->listen_stack,
-		    aw_stack_capture(s, AW_STACK_LISTEN, (uint32_t)slot),
-		    __ATOMIC_RELAXED);
 	if (aw_table_lookup(fd) != slot)
 		map_fd(fd, (uint8_t)(slot + 1));
 	log_listen(l, fd, adopted, relisten, old_requested, old_effective);

@@ -2,9 +2,14 @@
  * Binding the real listen/accept/accept4 with dlsym(RTLD_NEXT).
  *
  * dlsym may allocate, and an interposed allocator may call back into us
- * before the binding is done; such a nested call (same thread, binding in
- * progress) goes straight to the system call instead of waiting on the
- * pthread_once it is itself inside.
+ * before the binding is done; dlsym also takes the dynamic loader's lock,
+ * which a thread in dlopen() holds while a library constructor calls
+ * listen(). So nobody waits for the binding: one thread binds, and a call
+ * that comes meanwhile (a nested one on that thread, or another thread's)
+ * goes straight to the system call, or, for the uid changes, which have
+ * none, looks its one symbol up itself. A wait there (pthread_once) deadlocked
+ * a thread binding, blocked on the loader's lock, against a thread in
+ * dlopen whose constructor listened (test_loader_lock).
  */
 #include "real.h"
 
@@ -50,8 +55,9 @@ static fcntl_fn real_fcntl, real_fcntl64;
 static setuid_fn real_setuid, real_seteuid;
 static setreuid_fn real_setreuid;
 static setresuid_fn real_setresuid;
-static pthread_once_t bind_once = PTHREAD_ONCE_INIT;
-static __thread int binding;
+enum { BIND_NONE, BIND_RUNNING, BIND_DONE };
+static int bind_state;	     /* atomic */
+static __thread int binding; /* this thread is in bind_all */
 
 /* A symbol that resolves back into this library would recurse forever. */
 static void *next_symbol(const char *name)
@@ -79,7 +85,6 @@ static void hot_pointers(void)
 
 static void bind_all(void)
 {
-	binding = 1;
 	__atomic_store_n(&real_listen, (listen_fn)next_symbol("listen"),
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&real_accept, (aw_accept_fn)next_symbol("accept"),
@@ -123,24 +128,48 @@ static void bind_all(void)
 	__atomic_store_n(&real_setresuid,
 			 (setresuid_fn)next_symbol("setresuid"),
 			 __ATOMIC_RELEASE);
-	binding = 0;
 	hot_pointers();
 }
 
 void aw_real_bind(void)
 {
-	if (!binding)
-		pthread_once(&bind_once, bind_all);
+	int state = BIND_NONE;
+	if (__atomic_compare_exchange_n(&bind_state, &state, BIND_RUNNING, 0,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		binding = 1;
+		bind_all();
+		binding = 0;
+		__atomic_store_n(&bind_state, BIND_DONE, __ATOMIC_RELEASE);
+	}
 }
 
-/* The bound pointer, binding first if need be; NULL: use the syscall. */
+/* The bound pointer, binding first if nobody is; NULL: use the syscall
+ * (a call made while a binding is under way, on any thread). */
 static void *bound(void **ptr)
 {
 	void *p = __atomic_load_n(ptr, __ATOMIC_ACQUIRE);
 	if (p != NULL || binding)
 		return p;
-	pthread_once(&bind_once, bind_all);
+	aw_real_bind();
 	return __atomic_load_n(ptr, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * For the functions with no system call to fall back on (the uid changes,
+ * never called under the table lock): while another thread binds (it may
+ * be waiting for the loader's lock our caller holds), name's symbol is
+ * looked up here, alone.
+ */
+static void *bound_named(void **ptr, const char *name)
+{
+	void *p = bound(ptr);
+	if (p == NULL && !binding &&
+	    __atomic_load_n(&bind_state, __ATOMIC_ACQUIRE) != BIND_DONE) {
+		p = next_symbol(name);
+		if (p != NULL)
+			__atomic_store_n(ptr, p, __ATOMIC_RELEASE);
+	}
+	return p;
 }
 
 int aw_real_listen(int fd, int backlog)
@@ -255,8 +284,8 @@ int aw_real_waitid(idtype_t type, id_t id, siginfo_t *info, int options)
 /* Without the symbol: what _exit is, the end of every thread. */
 void aw_real__exit(int status, int upper)
 {
-	exit_fn f =
-	    (exit_fn)bound(upper ? (void **)&real__Exit : (void **)&real__exit);
+	exit_fn f = upper ? (exit_fn)bound((void **)&real__Exit)
+			  : (exit_fn)bound((void **)&real__exit);
 	if (f != NULL)
 		f(status);
 	for (;;)
@@ -275,24 +304,26 @@ static int no_symbol(void)
 
 int aw_real_setuid(uid_t uid)
 {
-	setuid_fn f = (setuid_fn)bound((void **)&real_setuid);
+	setuid_fn f = (setuid_fn)bound_named((void **)&real_setuid, "setuid");
 	return f ? f(uid) : no_symbol();
 }
 
 int aw_real_seteuid(uid_t euid)
 {
-	setuid_fn f = (setuid_fn)bound((void **)&real_seteuid);
+	setuid_fn f = (setuid_fn)bound_named((void **)&real_seteuid, "seteuid");
 	return f ? f(euid) : no_symbol();
 }
 
 int aw_real_setreuid(uid_t ruid, uid_t euid)
 {
-	setreuid_fn f = (setreuid_fn)bound((void **)&real_setreuid);
+	setreuid_fn f =
+	    (setreuid_fn)bound_named((void **)&real_setreuid, "setreuid");
 	return f ? f(ruid, euid) : no_symbol();
 }
 
 int aw_real_setresuid(uid_t ruid, uid_t euid, uid_t suid)
 {
-	setresuid_fn f = (setresuid_fn)bound((void **)&real_setresuid);
+	setresuid_fn f =
+	    (setresuid_fn)bound_named((void **)&real_setresuid, "setresuid");
 	return f ? f(ruid, euid, suid) : no_symbol();
 }

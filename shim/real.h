@@ -25,7 +25,8 @@ extern aw_accept_fn aw_next_accept __attribute__((visibility("hidden")));
 extern aw_accept4_fn aw_next_accept4 __attribute__((visibility("hidden")));
 extern aw_close_fn aw_next_close __attribute__((visibility("hidden")));
 
-/* Bind every real function now (dlsym: it takes the loader's lock). */
+/* Bind every real function now (dlsym: it takes the loader's lock), unless
+ * another thread is: nobody waits for it. */
 void aw_real_bind(void);
 
 int aw_real_listen(int fd, int backlog);

@@ -6,6 +6,7 @@
 #include "real.h"
 #include "clock.h"
 #include "probe.h"
+#include "stacks.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -138,9 +139,10 @@ static int reserve(struct aw_segment *s, size_t offset, size_t len)
 	return err;
 }
 
-/* Everything but the stripes: the header, the listener table, the ring and
- * the stacks (AW_SEG_FIXED bytes, about 54 KiB). */
-#define AW_SEG_FIXED offsetof(struct aw_segment, stripe)
+/* Backed at creation: the header, the listener table and the ring (about
+ * 22 KiB). A stack is backed when it is published (aw_segment_back), a
+ * stripe when a listener gets it. */
+#define AW_SEG_BACKED offsetof(struct aw_segment, stack)
 
 static struct aw_segment *create_shared(const char *name, int *err)
 {
@@ -165,7 +167,7 @@ static struct aw_segment *create_shared(const char *name, int *err)
 	aw_real_close(fd);
 	if (p != MAP_FAILED) {
 		seg_owner_pid = (int)getpid();
-		*err = reserve(p, 0, AW_SEG_FIXED);
+		*err = reserve(p, 0, AW_SEG_BACKED);
 		if (*err == 0)
 			return p;
 		munmap(p, AW_SEG_SIZE);
@@ -222,6 +224,7 @@ static void carry_over(struct aw_segment *to, const struct aw_segment *from)
 		__atomic_store_n(&dst->state, AW_SLOT_READY, __ATOMIC_RELEASE);
 	}
 	to->header.listeners_used = used;
+	aw_stacks_carry_over(to, from);
 }
 
 struct aw_segment *aw_segment_attach(const struct aw_config *c)
@@ -271,7 +274,13 @@ static struct aw_segment *detach(struct aw_segment *shared, int err)
 	if (p == NULL)
 		return NULL;
 	uint32_t stripes = shared->header.stripes_used;
-	memcpy(p, shared, AW_SEG_FIXED);
+	uint32_t stacks = shared->header.stacks_used;
+	/* Only what was backed: on a full tmpfs even a read of a hole of the
+	 * shared mapping faults (SIGBUS). */
+	memcpy(p, shared, AW_SEG_BACKED);
+	memcpy(p->stack, shared->stack,
+	       (stacks < AW_MAX_STACKS ? stacks : AW_MAX_STACKS) *
+		   sizeof(struct aw_stack));
 	memcpy(p->stripe, shared->stripe, stripes * sizeof(struct aw_stripe));
 	shared->header.detached_real_ns = aw_real_ns();
 	shared->header.detached_errno = err;
@@ -284,6 +293,11 @@ static struct aw_segment *detach(struct aw_segment *shared, int err)
 	       strerror(err));
 	__atomic_store_n(&aw_segment_now, p, __ATOMIC_RELEASE);
 	return p;
+}
+
+int aw_segment_back(struct aw_segment *s, size_t offset, size_t len)
+{
+	return reserve(s, offset, len);
 }
 
 uint32_t aw_segment_add_stripe(uint32_t generation)

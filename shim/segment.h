@@ -44,6 +44,13 @@ struct aw_segment *aw_segment_attach(const struct aw_config *c);
  */
 uint32_t aw_segment_add_stripe(uint32_t generation);
 
+/*
+ * Back [offset, offset + len) of s with memory before it is first written
+ * (a published stack): 0, or an errno (a full /dev/shm: leave it unwritten).
+ * Needs no lock: it touches no state of the table's.
+ */
+int aw_segment_back(struct aw_segment *s, size_t offset, size_t len);
+
 /* In a forked child: the current segment is the parent's; stop writing it
  * (it stays mapped, for carrying over at the child's own attach). Returns 1
  * when the parent knew listeners (the child inherited them). */

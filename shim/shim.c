@@ -14,6 +14,7 @@
 #include "log.h"
 #include "real.h"
 #include "segment.h"
+#include "stacks.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +62,7 @@ static void after_fork_parent(void)
  */
 static void after_fork_child(void)
 {
+	aw_stacks_after_fork_child();
 	aw_table_reset_lock();
 	aw_segment_forked();
 	aw_accept_path_forked();
@@ -121,8 +123,16 @@ static int aw_listen_path(int fd, int backlog)
 		return ret;
 	int saved = errno;
 	aw_table_lock();
-	aw_table_register(fd, backlog, passed, 0, c);
+	int slot = aw_table_register(fd, backlog, passed, 0, c);
 	aw_table_unlock();
+	/* Who chose the backlog: captured without the table lock (the
+	 * unwinder may take the loader's). */
+	struct aw_segment *s = aw_segment_current();
+	if (slot >= 0 && s != NULL)
+		__atomic_store_n(
+		    &s->listener[slot].listen_stack,
+		    aw_stack_capture(s, AW_STACK_LISTEN, (uint32_t)slot),
+		    __ATOMIC_RELAXED);
 	errno = saved;
 	return ret;
 }

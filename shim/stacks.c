@@ -1,84 +1,218 @@
 /*
- * Call-site stacks with libunwind, loaded with dlopen(RTLD_LOCAL) on first
- * use. Linked the usual way, libunwind.so.8 would join the host's global
- * symbol scope, and its weak `backtrace` and its `_Unwind_*` would take the
- * place of glibc's and libgcc's for the host program.
+ * Call-site stacks, captured raw: return addresses from libunwind, each
+ * named by the module it falls in (path, build-id) and its offset there.
+ * Nothing is symbolized in the host; the reader does that from the files.
  *
- * A capture takes the return addresses (unw_backtrace, fast) and looks their
- * hash up in a process-local uthash table. Only a stack never seen before is
- * walked again with a cursor to name its frames (slow: symbol tables), and
- * written to the segment. The table's memory is a static arena: nothing here
- * calls malloc, and nothing here can exit on out-of-memory.
+ * libunwind is loaded with dlopen(RTLD_LOCAL) on first use. Linked the usual
+ * way, libunwind.so.8 would join the host's global symbol scope, and its weak
+ * `backtrace` and its `_Unwind_*` would take the place of glibc's and
+ * libgcc's for the host program.
+ *
+ * The host's descriptors. libunwind 1.6 validates addresses it is unsure of
+ * (frames without unwind info) by write()ing a byte from them into a pipe it
+ * opens in its one-time init (src/x86_64/Ginit.c, tdep_init_mem_validate), and
+ * reopens that pipe on the descriptor numbers it remembers: in a host that
+ * closes and reuses descriptors, that reads and writes the host's sockets
+ * and files. So the init runs in a clone(CLONE_VM | CLONE_VFORK) child with a
+ * descriptor table of its own (the pipe is made and dropped there; the
+ * memory it initializes is ours), and the local address space's access_mem
+ * is replaced by one that validates with process_vm_readv() on ourselves: a
+ * syscall that needs no descriptor and reports EFAULT for an unreadable
+ * address. libunwind never reaches its pipe code after that.
+ *
+ * Locks. Nothing here is called with the table lock held, and the stacks
+ * lock below is never held across anything that can take the dynamic
+ * loader's lock (dlopen, dl_iterate_phdr, unwinding): those run first,
+ * unlocked, into the caller's stack memory; the lock covers only the
+ * dedup table and the copy into the segment. Nothing here calls malloc.
  */
 #include "stacks.h"
 
+#include "real.h"
+
 #include "log.h"
+#include "segment.h"
 
 #include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <link.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
-/* libunwind's exported names carry the architecture. */
+/* The validate flag's place in the local address space's argument is
+ * libunwind's x86_64 layout (include/tdep-x86_64/libunwind_i.h,
+ * AS_ARG_VALIDATE_MASK): other architectures keep stacks off. */
 #if defined(__x86_64__)
 #define UNW_ARCH "x86_64"
-#elif defined(__aarch64__)
-#define UNW_ARCH "aarch64"
+#define UNW_AS_ARG_VALIDATE 0x1ul
 #endif
 
-#define MAX_FRAMES 32
-#define SHOWN_FRAMES 16
-#define ARENA_SIZE (32 * 1024)
+#define RAW_FRAMES (AW_STACK_FRAMES + 16) /* room for the shim's own */
 #define MAX_SITES 256
+#define CHILD_STACK (64 * 1024)
 
-/* uthash allocates from a static arena and never frees (sites are few). */
-static unsigned char arena[ARENA_SIZE] __attribute__((aligned(16)));
-static size_t arena_used;
-static int arena_full;
-
-static void *arena_alloc(size_t size)
-{
-	size = (size + 15) & ~(size_t)15;
-	if (arena_used + size > sizeof(arena)) {
-		arena_full = 1;
-		return NULL;
-	}
-	void *p = arena + arena_used;
-	arena_used += size;
-	return p;
-}
-
-#define HASH_NONFATAL_OOM 1
-#define uthash_malloc(size) arena_alloc(size)
-#define uthash_free(ptr, size) ((void)(ptr), (void)(size))
-#include <uthash.h>
-
-struct site {
-	uint64_t hash; /* key: hash of the return addresses */
-	uint32_t ref;  /* stack index + 1 in the segment, 0 not stored */
-	UT_hash_handle hh;
+enum api_state {
+	API_UNTRIED = 0,
+	API_LOADING = 1,
+	API_READY = 2,
+	API_OFF = -1,
+	API_OFF_FORK = -2, /* forked mid-capture: libunwind's locks unknown */
 };
-
-static struct site sites[MAX_SITES];
-static uint32_t sites_used;
-static struct site *site_table;
-static int32_t table_pid; /* the segment the refs point into */
 
 struct unw_api {
 	int (*backtrace)(void **buffer, int size);
-	int (*getcontext)(unw_context_t *uc);
-	int (*init_local)(unw_cursor_t *c, unw_context_t *uc);
-	int (*step)(unw_cursor_t *c);
-	int (*get_reg)(unw_cursor_t *c, int reg, unw_word_t *value);
-	int (*get_proc_name)(unw_cursor_t *c, char *buf, size_t len,
-			     unw_word_t *offset);
+	unw_accessors_t *(*get_accessors)(unw_addr_space_t as);
+	unw_addr_space_t *local_as;
 };
 
 static struct unw_api api;
-static int api_state; /* 0 not tried, 1 loaded, -1 unavailable */
-static void *self_base;
+static int api_state;	      /* enum api_state, atomic */
+static int said_off_fork;     /* the API_OFF_FORK line was logged */
+static int capturing;	      /* threads inside aw_stack_capture */
+static unw_accessors_t *accs; /* set by the init child */
+static char exe_path[AW_MODULE_PATH];
+
+/*
+ * The dedup table: a fixed array searched linearly (it holds at most
+ * MAX_SITES entries, and is searched once per capture, a rare event).
+ * Guarded by stacks_lock; table_pid names the segment its refs point into.
+ */
+struct site {
+	uint64_t hash; /* of the return addresses and the kind */
+	uint32_t ref;  /* stack index + 1 in the segment */
+};
+
+/* Why the last stack could not be stored (its pages could not be backed:
+ * a full /dev/shm); said once, outside the lock. Stacks lock. */
+static int backing_err;
+static int said_backing;
+
+static struct site sites[MAX_SITES];
+static uint32_t sites_used;
+static int32_t table_pid;
+static int stacks_lock; /* a spin lock: held for a lookup or a copy */
+
+static void lock_stacks(void)
+{
+	while (__atomic_exchange_n(&stacks_lock, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+static void unlock_stacks(void)
+{
+	__atomic_store_n(&stacks_lock, 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * Pages this thread's current capture has read successfully. Once an
+ * unwind falls back to the frame-pointer chain, libunwind asks for every
+ * later read to be validated; those reads are mostly of the thread's own
+ * stack, one or two pages. Reset at each capture: a page readable now may
+ * be unmapped by the next one (a thread's stack, freed).
+ */
+#define VALID_PAGES 4
+static __thread uintptr_t valid_page[VALID_PAGES];
+static __thread unsigned valid_next;
+
+static int page_known(uintptr_t page)
+{
+	for (unsigned i = 0; i < VALID_PAGES; i++)
+		if (valid_page[i] == page)
+			return 1;
+	return 0;
+}
+
+/*
+ * libunwind's access_mem for the local address space, minus the pipe.
+ * Addresses it is sure of (arg's validate bit clear) are read directly, as
+ * libunwind does; the others through process_vm_readv on our own pid,
+ * which copies or fails with EFAULT, touching no descriptor.
+ */
+static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val,
+		      int write, void *arg)
+{
+	uintptr_t first = addr & ~(uintptr_t)4095;
+	uintptr_t last = (addr + sizeof(*val) - 1) & ~(uintptr_t)4095;
+
+	(void)as;
+	if (write) {
+		*(unw_word_t *)addr = *val;
+		return 0;
+	}
+	if (((uintptr_t)arg & UNW_AS_ARG_VALIDATE) == 0 ||
+	    (first != 0 && page_known(first) && page_known(last))) {
+		*val = *(unw_word_t *)addr;
+		return 0;
+	}
+	struct iovec here = {.iov_base = val, .iov_len = sizeof(*val)};
+	struct iovec there = {.iov_base = (void *)addr,
+			      .iov_len = sizeof(*val)};
+	int saved = errno;
+	ssize_t n = process_vm_readv(getpid(), &here, 1, &there, 1, 0);
+	errno = saved;
+	if (n != (ssize_t)sizeof(*val))
+		return -UNW_EINVAL;
+	valid_page[valid_next++ % VALID_PAGES] = first;
+	if (last != first)
+		valid_page[valid_next++ % VALID_PAGES] = last;
+	return 0;
+}
+
+/*
+ * The clone child: runs libunwind's init (unw_get_accessors calls it) in
+ * our memory, on its own stack, with its own copy of the descriptor table.
+ * Its thread pointer is the suspended parent thread's, as in a vfork.
+ */
+__attribute__((no_sanitize_address, no_sanitize_thread,
+	       no_sanitize_undefined)) static int
+init_child(void *arg)
+{
+	(void)arg;
+	accs = api.get_accessors(*api.local_as);
+	return 0;
+}
+
+static int init_libunwind(void)
+{
+	static unsigned char child_stack[CHILD_STACK]
+	    __attribute__((aligned(16)));
+	sigset_t all, old;
+	int saved = errno, status;
+
+	/* No handler of the host may run in the child. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	/* Exit signal 0: the host gets no SIGCHLD, and its wait() calls
+	 * (without __WALL) do not see the child. */
+	pid_t pid = clone(init_child, child_stack + CHILD_STACK,
+			  CLONE_VM | CLONE_VFORK, NULL);
+	int reaped = pid > 0 && aw_real_waitpid(pid, &status, __WCLONE) == pid;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	if (pid <= 0) {
+		aw_log("call-site stacks off: cannot run libunwind's init "
+		       "apart from this process's descriptors");
+		return -1;
+	}
+	if (!reaped || accs == NULL) {
+		/* valgrind, for one, runs a vfork-like clone as a fork: the
+		 * init happened in a copy of our memory. */
+		aw_log("call-site stacks off: libunwind's init, run in a "
+		       "child sharing this memory, did not reach it");
+		return -1;
+	}
+	accs->access_mem = access_mem;
+	return 0;
+}
 
 static void *sym(void *lib, const char *name, int *missing)
 {
@@ -90,51 +224,55 @@ static void *sym(void *lib, const char *name, int *missing)
 
 static int load_api(void)
 {
-	if (api_state != 0)
-		return api_state;
-	api_state = -1;
 #ifndef UNW_ARCH
-	aw_log("call-site stacks off: no libunwind names for this "
-	       "architecture");
-	return api_state;
+	aw_log("call-site stacks off: libunwind's address validation is "
+	       "not known for this architecture");
+	return -1;
 #else
 	void *lib = dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL);
 	if (lib == NULL) {
 		aw_log("call-site stacks off: %s", dlerror());
-		return api_state;
+		return -1;
 	}
 	int missing = 0;
 	api.backtrace =
 	    (int (*)(void **, int))sym(lib, "unw_backtrace", &missing);
-	api.getcontext = (int (*)(unw_context_t *))sym(
-	    lib, "_U" UNW_ARCH "_getcontext", &missing);
-	api.init_local = (int (*)(unw_cursor_t *, unw_context_t *))sym(
-	    lib, "_UL" UNW_ARCH "_init_local", &missing);
-	api.step =
-	    (int (*)(unw_cursor_t *))sym(lib, "_UL" UNW_ARCH "_step", &missing);
-	api.get_reg = (int (*)(unw_cursor_t *, int, unw_word_t *))sym(
-	    lib, "_UL" UNW_ARCH "_get_reg", &missing);
-	api.get_proc_name =
-	    (int (*)(unw_cursor_t *, char *, size_t, unw_word_t *))sym(
-		lib, "_UL" UNW_ARCH "_get_proc_name", &missing);
-	Dl_info self;
-	if (missing || dladdr((void *)load_api, &self) == 0) {
+	api.get_accessors = (unw_accessors_t * (*)(unw_addr_space_t))
+	    sym(lib, "_U" UNW_ARCH "_get_accessors", &missing);
+	api.local_as = (unw_addr_space_t *)sym(
+	    lib, "_UL" UNW_ARCH "_local_addr_space", &missing);
+	if (missing) {
 		aw_log("call-site stacks off: libunwind.so.8 lacks a symbol");
-		return api_state;
+		return -1;
 	}
-	self_base = self.dli_fbase;
-	api_state = 1;
-	return api_state;
+	ssize_t n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
+	exe_path[n > 0 ? n : 0] = '\0';
+	return init_libunwind();
 #endif
 }
 
-static int in_shim(const void *ip)
+/* Loaded once; a thread that finds another one loading goes without a
+ * stack this time rather than wait (it may hold locks the loader needs). */
+static int stacks_ready(void)
 {
-	Dl_info info;
-	return dladdr(ip, &info) != 0 && info.dli_fbase == self_base;
+	int state = __atomic_load_n(&api_state, __ATOMIC_ACQUIRE);
+	if (state == API_READY)
+		return 1;
+	if (state == API_OFF_FORK &&
+	    !__atomic_exchange_n(&said_off_fork, 1, __ATOMIC_RELAXED))
+		aw_log("call-site stacks off: forked while a thread was "
+		       "capturing one");
+	if (state != API_UNTRIED)
+		return 0;
+	if (!__atomic_compare_exchange_n(&api_state, &state, API_LOADING, 0,
+					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return 0;
+	state = load_api() == 0 ? API_READY : API_OFF;
+	__atomic_store_n(&api_state, state, __ATOMIC_RELEASE);
+	return state == API_READY;
 }
 
-static uint64_t hash_frames(void **ips, int n, uint32_t kind)
+static uint64_t hash_frames(void *const *ips, int n, uint32_t kind)
 {
 	uint64_t h = 1469598103934665603ull ^ kind; /* FNV-1a */
 	for (int i = 0; i < n; i++) {
@@ -147,109 +285,284 @@ static uint64_t hash_frames(void **ips, int n, uint32_t kind)
 	return h;
 }
 
-static const char *base_name(const char *path)
+/* --- modules ------------------------------------------------------------ */
+
+struct lookup {
+	void *const *ips;
+	int n;
+	uintptr_t skip_a, skip_b;	/* inside the shim, inside libunwind */
+	int64_t module[RAW_FRAMES];	/* index into st->module, -1 none */
+	uint64_t offset[RAW_FRAMES];	/* ip minus the module's load bias */
+	unsigned char skip[RAW_FRAMES]; /* in the shim or libunwind */
+	struct aw_stack *st;
+};
+
+static int in_load(const struct dl_phdr_info *info, uintptr_t addr)
 {
-	const char *slash = strrchr(path, '/');
-	return slash ? slash + 1 : path;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && addr >= start &&
+		    addr - start < ph->p_memsz)
+			return 1;
+	}
+	return 0;
 }
 
-/* One line per frame outside the shim: "name+0xoff (module)". */
-static uint32_t describe_frames(char *text, size_t size)
+static size_t note_align(size_t n, size_t align)
 {
-	unw_context_t uc;
-	unw_cursor_t cursor;
-	size_t used = 0;
-	uint32_t frames = 0;
+	return (n + align - 1) & ~(align - 1);
+}
 
-	text[0] = '\0';
-	if (api.getcontext(&uc) != 0 || api.init_local(&cursor, &uc) != 0)
-		return 0;
-	do {
-		unw_word_t ip = 0, off = 0;
-		char name[160];
-		Dl_info info;
-		if (api.get_reg(&cursor, UNW_REG_IP, &ip) != 0 || ip == 0)
-			break;
-		if (in_shim((void *)ip))
+/* The module's NT_GNU_BUILD_ID, read from its mapped notes. */
+static void read_build_id(const struct dl_phdr_info *info, struct aw_module *m)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t at = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type != PT_NOTE || !in_load(info, at) ||
+		    !in_load(info, at + ph->p_memsz - 1))
 			continue;
-		const char *module = dladdr((void *)ip, &info) && info.dli_fname
-					 ? base_name(info.dli_fname)
-					 : "?";
-		int n;
-		if (api.get_proc_name(&cursor, name, sizeof(name), &off) == 0)
-			n = snprintf(text + used, size - used,
-				     "%s+0x%lx (%s)\n", name,
-				     (unsigned long)off, module);
-		else
-			n = snprintf(text + used, size - used, "0x%lx (%s)\n",
-				     (unsigned long)ip, module);
-		if (n < 0 || (size_t)n >= size - used)
-			break;
-		used += (size_t)n;
-		frames++;
-	} while (frames < SHOWN_FRAMES && api.step(&cursor) > 0);
-	return frames;
+		size_t align = ph->p_align == 8 ? 8 : 4, pos = 0;
+		while (pos + sizeof(ElfW(Nhdr)) <= ph->p_memsz) {
+			const ElfW(Nhdr) *nh = (const void *)(at + pos);
+			size_t name = pos + sizeof(*nh);
+			size_t desc = name + note_align(nh->n_namesz, align);
+			size_t next = desc + note_align(nh->n_descsz, align);
+			if (next > ph->p_memsz || next <= pos)
+				break;
+			if (nh->n_type == NT_GNU_BUILD_ID &&
+			    nh->n_namesz == 4 &&
+			    memcmp((const char *)(at + name), "GNU", 4) == 0 &&
+			    nh->n_descsz <= AW_BUILD_ID_MAX) {
+				memcpy(m->build_id, (const void *)(at + desc),
+				       nh->n_descsz);
+				m->build_id_len = nh->n_descsz;
+				return;
+			}
+			pos = next;
+		}
+	}
 }
 
-static uint32_t publish(struct aw_segment *s, uint64_t hash, uint32_t kind,
-			uint32_t slot)
+static void copy_path(char *dst, const char *src)
+{
+	size_t len = strnlen(src, AW_MODULE_PATH - 1);
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+static int64_t add_module(struct lookup *lk, const struct dl_phdr_info *info)
+{
+	struct aw_stack *st = lk->st;
+	if (st->modules >= AW_STACK_MODULES)
+		return -1;
+	struct aw_module *m = &st->module[st->modules];
+	memset(m, 0, sizeof(*m));
+	/* The loader names every object by the path it mapped, but the
+	 * executable, which it names "". */
+	const char *name = info->dlpi_name;
+	copy_path(m->path, name && name[0] ? name : exe_path);
+	read_build_id(info, m);
+	return st->modules++;
+}
+
+static int match_module(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct lookup *lk = arg;
+	int64_t index = -2; /* not added yet */
+	int skip = in_load(info, lk->skip_a) || in_load(info, lk->skip_b);
+	(void)size;
+	for (int i = 0; i < lk->n; i++) {
+		/* A return address: the call is the byte before it. */
+		uintptr_t ip = (uintptr_t)lk->ips[i] - 1;
+		if (lk->module[i] != -1 || lk->skip[i] || !in_load(info, ip))
+			continue;
+		if (skip) {
+			lk->skip[i] = 1;
+			continue;
+		}
+		if (index == -2)
+			index = add_module(lk, info);
+		lk->module[i] = index;
+		lk->offset[i] = (uintptr_t)lk->ips[i] - info->dlpi_addr;
+		if (index < 0)
+			lk->module[i] = -3; /* no room: absolute address */
+	}
+	return 0;
+}
+
+/* Frames of st from the raw return addresses: those of the shim and of
+ * libunwind at the top left out. Takes the loader's lock (not ours). */
+static void describe(struct aw_stack *st, void *const *ips, int n)
+{
+	struct lookup lk = {.ips = ips,
+			    .n = n,
+			    .skip_a = (uintptr_t)describe,
+			    .skip_b = (uintptr_t)api.backtrace,
+			    .st = st};
+	for (int i = 0; i < n; i++)
+		lk.module[i] = -1;
+	dl_iterate_phdr(match_module, &lk);
+	int first = 0;
+	while (first < n && lk.skip[first])
+		first++;
+	for (int i = first; i < n && st->frames < AW_STACK_FRAMES; i++) {
+		struct aw_frame *f = &st->frame[st->frames++];
+		if (lk.module[i] >= 0) {
+			f->module = (uint32_t)lk.module[i];
+			f->offset = lk.offset[i];
+		} else {
+			f->module = AW_FRAME_NO_MODULE;
+			f->offset = (uint64_t)(uintptr_t)ips[i];
+		}
+	}
+}
+
+/* --- the table ------------------------------------------------------------ */
+
+/* Stacks lock held. The ref of hash, or 0. */
+static uint32_t find_site(uint64_t hash)
+{
+	for (uint32_t i = 0; i < sites_used; i++)
+		if (sites[i].hash == hash)
+			return sites[i].ref;
+	return 0;
+}
+
+/* Stacks lock held. Copies draft into the segment's next stack and
+ * publishes it. Returns its ref, or 0 when the table is full. */
+static uint32_t publish(struct aw_segment *s, const struct aw_stack *draft)
 {
 	uint32_t idx = s->header.stacks_used;
 	if (idx >= AW_MAX_STACKS)
 		return 0;
+	int err = aw_segment_back(s, offsetof(struct aw_segment, stack[idx]),
+				  sizeof(struct aw_stack));
+	if (err != 0) {
+		backing_err = err;
+		return 0;
+	}
 	struct aw_stack *st = &s->stack[idx];
-	st->hash = hash;
-	st->kind = kind;
-	st->listener = slot;
-	st->frames = describe_frames(st->text, sizeof(st->text));
+	memcpy(st, draft, sizeof(*st));
 	__atomic_store_n(&st->hits, 1, __ATOMIC_RELAXED);
 	/* Readers trust stacks below stacks_used: raise it last. */
 	__atomic_store_n(&s->header.stacks_used, idx + 1, __ATOMIC_RELEASE);
+	if (sites_used < MAX_SITES)
+		sites[sites_used++] = (struct site){draft->hash, idx + 1};
 	return idx + 1;
 }
 
-static void reset_sites(int32_t pid)
+/* Stacks lock held. Counts a capture of a known stack; 0 when unknown. */
+static uint32_t count_known(struct aw_segment *s, uint64_t hash)
 {
-	/* A fork: the refs name the parent's segment, and the arena holds
-	 * the parent's table. Start over. */
-	site_table = NULL;
-	sites_used = 0;
-	arena_used = 0;
-	arena_full = 0;
-	table_pid = pid;
+	if (table_pid != s->header.pid) {
+		/* Another segment (a fork's child made its own): our refs
+		 * name stacks it does not hold. */
+		sites_used = 0;
+		table_pid = s->header.pid;
+	}
+	uint32_t ref = find_site(hash);
+	if (ref != 0)
+		__atomic_fetch_add(&s->stack[ref - 1].hits, 1,
+				   __ATOMIC_RELAXED);
+	return ref;
 }
+
+static uint32_t capture(struct aw_segment *s, uint32_t kind, uint32_t slot)
+{
+	void *ips[RAW_FRAMES];
+	memset(valid_page, 0, sizeof(valid_page));
+	int n = api.backtrace(ips, RAW_FRAMES);
+	if (n <= 0)
+		return 0;
+	uint64_t hash = hash_frames(ips, n, kind);
+
+	lock_stacks();
+	uint32_t ref = count_known(s, hash);
+	unlock_stacks();
+	if (ref != 0)
+		return ref;
+
+	struct aw_stack draft;
+	memset(&draft, 0, sizeof(draft));
+	draft.hash = hash;
+	draft.kind = kind;
+	draft.listener = slot;
+	describe(&draft, ips, n);
+
+	lock_stacks();
+	/* Another thread may have published it meanwhile. */
+	ref = count_known(s, hash);
+	if (ref == 0)
+		ref = publish(s, &draft);
+	int err = backing_err;
+	unlock_stacks();
+	if (err != 0 &&
+	    !__atomic_exchange_n(&said_backing, 1, __ATOMIC_RELAXED))
+		aw_log("call-site stacks: cannot back a stack with shared "
+		       "memory: %s; stacks that do not fit are not kept",
+		       strerror(err));
+	return ref;
+}
+
+/* This thread is capturing: a signal handler that calls accept() or
+ * listen() in the middle goes without a stack rather than spin on the
+ * stacks lock its own thread holds. */
+static __thread int in_capture;
 
 uint32_t aw_stack_capture(struct aw_segment *s, uint32_t kind, uint32_t slot)
 {
-	void *ips[MAX_FRAMES];
-	if (load_api() != 1)
+	if (in_capture || !stacks_ready())
 		return 0;
-	if (table_pid != s->header.pid)
-		reset_sites(s->header.pid);
-
-	int n = api.backtrace(ips, MAX_FRAMES);
-	int first = 0;
-	while (first < n && in_shim(ips[first]))
-		first++;
-	uint64_t hash = hash_frames(ips + first, n - first, kind);
-
-	struct site *found = NULL;
-	HASH_FIND(hh, site_table, &hash, sizeof(hash), found);
-	if (found != NULL) {
-		if (found->ref != 0)
-			__atomic_fetch_add(&s->stack[found->ref - 1].hits, 1,
-					   __ATOMIC_RELAXED);
-		return found->ref;
-	}
-	uint32_t ref = publish(s, hash, kind, slot);
-	if (sites_used >= MAX_SITES || arena_full)
-		return ref;
-	struct site *site = &sites[sites_used++];
-	memset(site, 0, sizeof(*site));
-	site->hash = hash;
-	site->ref = ref;
-	HASH_ADD(hh, site_table, hash, sizeof(site->hash), site);
+	in_capture = 1;
+	/* Counted for the fork handler: a fork in here may copy libunwind's,
+	 * the loader's or our own lock held, and the table half written. */
+	__atomic_fetch_add(&capturing, 1, __ATOMIC_ACQ_REL);
+	uint32_t ref = capture(s, kind, slot);
+	__atomic_fetch_sub(&capturing, 1, __ATOMIC_ACQ_REL);
+	in_capture = 0;
 	return ref;
+}
+
+void aw_stacks_carry_over(struct aw_segment *to, const struct aw_segment *from)
+{
+	uint32_t used =
+	    __atomic_load_n(&from->header.stacks_used, __ATOMIC_ACQUIRE);
+	if (used > AW_MAX_STACKS)
+		used = AW_MAX_STACKS;
+	if (used > 0 && aw_segment_back(to, offsetof(struct aw_segment, stack),
+					used * sizeof(struct aw_stack)) != 0)
+		used = 0; /* a full /dev/shm: the child starts without them */
+	memcpy(to->stack, from->stack, used * sizeof(struct aw_stack));
+	for (uint32_t i = 0; i < used; i++)
+		to->stack[i].hits = 0; /* captured by the parent, not here */
+	__atomic_store_n(&to->header.stacks_used, used, __ATOMIC_RELEASE);
+	/* Who chose the inherited listeners' backlogs. */
+	uint32_t slots = to->header.listeners_used;
+	for (uint32_t i = 0; i < slots && i < AW_MAX_LISTENERS; i++) {
+		uint32_t ref = from->listener[i].listen_stack;
+		if (to->listener[i].state == AW_SLOT_READY && ref <= used)
+			__atomic_store_n(&to->listener[i].listen_stack, ref,
+					 __ATOMIC_RELAXED);
+	}
+	/* The dedup table (process memory, inherited) names these same
+	 * stacks by the same refs: it holds for the child's segment. */
+	lock_stacks();
+	table_pid = (int32_t)getpid();
+	unlock_stacks();
+}
+
+void aw_stacks_after_fork_child(void)
+{
+	/* The only thread left: whoever held the lock is gone. A fork
+	 * during a load or an unwind may have copied libunwind's (or the
+	 * loader's) locks held: no more stacks in this child then. */
+	__atomic_store_n(&stacks_lock, 0, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&api_state, __ATOMIC_RELAXED) == API_LOADING ||
+	    __atomic_load_n(&capturing, __ATOMIC_RELAXED) != 0)
+		__atomic_store_n(&api_state, API_OFF_FORK, __ATOMIC_RELAXED);
+	__atomic_store_n(&capturing, 0, __ATOMIC_RELAXED);
 }
 
 void aw_stack_top(const struct aw_segment *s, uint32_t ref, char *out,
@@ -258,7 +571,16 @@ void aw_stack_top(const struct aw_segment *s, uint32_t ref, char *out,
 	out[0] = '\0';
 	if (ref == 0 || ref > AW_MAX_STACKS)
 		return;
-	const char *text = s->stack[ref - 1].text;
-	size_t len = strcspn(text, "\n");
-	snprintf(out, size, "%.*s", (int)len, text);
+	const struct aw_stack *st = &s->stack[ref - 1];
+	if (st->frames == 0)
+		return;
+	const struct aw_frame *f = &st->frame[0];
+	if (f->module >= st->modules) {
+		snprintf(out, size, "0x%llx", (unsigned long long)f->offset);
+		return;
+	}
+	const char *path = st->module[f->module].path;
+	const char *slash = strrchr(path, '/');
+	snprintf(out, size, "%s+0x%llx", slash ? slash + 1 : path,
+		 (unsigned long long)f->offset);
 }

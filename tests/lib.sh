@@ -17,6 +17,8 @@
 #                                   VAR_OUT (stdout file), VAR_ERR (stderr)
 #   aw_stop PID                     SIGTERM (and SIGCONT), wait up to 5 s;
 #                                   returns the exit status
+#   aw_sigstop PID                  SIGSTOP, and wait (5 s) until every
+#                                   thread of PID is stopped
 #   aw_register_pid PID...          stop these at exit too
 #   aw_register_file PATH...        remove these at exit
 #   aw_public FILE...               copies nobody can run, in $AW_PUB
@@ -162,6 +164,22 @@ aw_start_server() {
 	local var=$1
 	shift
 	aw_start "$var" "$AW_BIN/server" "$@"
+}
+
+# kill -STOP returns before the process stops: a thread still in accept()
+# would take the connections a test queues next.
+aw_sigstop() {
+	local i t all
+	kill -STOP "$1" || aw_fail "kill -STOP $1"
+	for ((i = 0; i < 100; i++)); do
+		all=1
+		for t in /proc/"$1"/task/*/stat; do
+			[ "$(cut -d' ' -f3 "$t" 2>/dev/null)" = T ] || all=0
+		done
+		[ "$all" = 1 ] && return 0
+		sleep 0.05
+	done
+	aw_fail "pid $1 did not stop within 5 s"
 }
 
 # SIGCONT too: a stopped process would not act on SIGTERM.

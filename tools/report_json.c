@@ -16,6 +16,7 @@
 
 #include "format.h"
 #include "histogram.h"
+#include "stack_frames.h"
 #include "totals.h"
 
 #include <inttypes.h>
@@ -23,12 +24,15 @@
 #include <string.h>
 #include <sys/socket.h>
 
+/* The longest string written whole: a printed frame, a verdict's text. */
+#define JSON_STR_MAX 1000
+
 void report_json_str(FILE *out, const char *s, size_t len)
 {
-	char buf[FMT_JSON_LEN(AW_STACK_TEXT)];
+	char buf[FMT_JSON_LEN(JSON_STR_MAX)];
 
-	if (len > AW_STACK_TEXT)
-		len = AW_STACK_TEXT;
+	if (len > JSON_STR_MAX)
+		len = JSON_STR_MAX;
 	if (fmt_json_string(buf, sizeof(buf), s, len))
 		fputs("\"\"", out);
 	else
@@ -76,6 +80,63 @@ static const char *stack_kind_name(uint32_t kind)
 	}
 }
 
+static const char *file_state(int file)
+{
+	switch (file) {
+	case SYMBOLIZE_FOUND:
+		return "found";
+	case SYMBOLIZE_MISSING:
+		return "missing";
+	case SYMBOLIZE_MISMATCH:
+		return "build-id mismatch";
+	default:
+		return "unreadable";
+	}
+}
+
+static void json_str_or_null(FILE *out, const char *s, size_t size)
+{
+	if (s[0])
+		report_json_str(out, s, strnlen(s, size));
+	else
+		fputs("null", out);
+}
+
+/*
+ * One frame, for symbolizing offline: the module's path as the process
+ * mapped it, the build-id captured from its memory, the offset (the return
+ * address in the file's ELF address space), and what the reader found.
+ */
+static void json_frame_info(FILE *out, const struct segment_stack *st,
+			    const struct segment_frame *f)
+{
+	const struct segment_module *m =
+	    f->module < st->modules ? &st->module[f->module] : NULL;
+	char printed[SEGMENT_FRAME_TEXT + 2];
+	size_t n = stack_frame_print(printed, sizeof(printed), f, st);
+	fprintf(out, "{\"printed\":");
+	report_json_str(out, printed, n ? n - 1 : 0);
+	fprintf(out, ",\"symbol\":");
+	if (f->named)
+		json_str_or_null(out, f->symbol, sizeof(f->symbol));
+	else
+		fputs("null", out);
+	fprintf(out, ",\"symbol_offset\":");
+	if (f->named)
+		fprintf(out, "%" PRIu64, f->symbol_offset);
+	else
+		fputs("null", out);
+	fprintf(out, ",\"offset\":%" PRIu64 ",\"path\":", f->offset);
+	if (m == NULL) {
+		fprintf(out, "null,\"build_id\":null,\"file\":null}");
+		return;
+	}
+	json_str_or_null(out, m->path, sizeof(m->path));
+	fprintf(out, ",\"build_id\":");
+	json_str_or_null(out, m->build_id, sizeof(m->build_id));
+	fprintf(out, ",\"file\":\"%s\"}", file_state(m->file));
+}
+
 static void json_stacks(FILE *out, const struct segment_snapshot *p)
 {
 	fprintf(out, ",\"stacks\":[");
@@ -88,9 +149,24 @@ static void json_stacks(FILE *out, const struct segment_snapshot *p)
 			i ? "," : "", i, stack_kind_name(st->kind),
 			st->listener, st->hits);
 		report_json_frames(out, st->text);
-		fprintf(out, "}");
+		fprintf(out, ",\"frame_info\":[");
+		for (uint32_t f = 0; f < st->frames; f++) {
+			fputs(f ? "," : "", out);
+			json_frame_info(out, st, &st->frame[f]);
+		}
+		fprintf(out, "]}");
 	}
 	fprintf(out, "]");
+}
+
+/* The index in "stacks" of a reference, null when none. */
+static void json_stack_index(FILE *out, const struct segment_snapshot *p,
+			     uint32_t ref)
+{
+	if (segment_stack_text(p, ref) == NULL)
+		fputs("null", out);
+	else
+		fprintf(out, "%" PRIu32, ref - 1);
 }
 
 static void json_bool(FILE *out, const char *key, int v, const char *sep)
@@ -243,6 +319,10 @@ static void json_listener(FILE *out, const struct segment_snapshot *p,
 	report_json_frames(out, segment_stack_text(p, l->listen_stack));
 	fprintf(out, ",\"slow_stack\":");
 	report_json_frames(out, segment_stack_text(p, l->slow_stack));
+	fprintf(out, ",\"listen_stack_index\":");
+	json_stack_index(out, p, l->listen_stack);
+	fprintf(out, ",\"slow_stack_index\":");
+	json_stack_index(out, p, l->slow_stack);
 	fprintf(out, "}");
 }
 

@@ -204,7 +204,7 @@ static void text_stalled(FILE *out, const struct segment_snapshot *p,
 void report_text_stack(FILE *out, const char *indent, const char *title,
 		       const char *text)
 {
-	char line[FMT_PRINTABLE_LEN(AW_STACK_TEXT)];
+	char line[FMT_PRINTABLE_LEN(SEGMENT_FRAME_TEXT)];
 
 	if (!text)
 		return;

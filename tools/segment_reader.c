@@ -19,6 +19,7 @@
 #include "procinfo.h"
 #include "segment_check.h"
 #include "segment_name.h"
+#include "stack_frames.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -358,17 +359,10 @@ static int copy_stacks(const struct seg_source *src,
 		snprintf(err, errlen, "segment shrank while being read");
 		return -1;
 	}
-	for (uint32_t i = 0; i < used; i++) {
-		struct segment_stack *d = &snap->stack[i];
-		d->hits = raw[i].hits;
-		d->kind = raw[i].kind;
-		d->listener = raw[i].listener;
-		d->frames = raw[i].frames;
-		segment_copy_str(d->text, sizeof(d->text), raw[i].text,
-				 sizeof(raw[i].text));
-	}
+	snap->n_stacks = used; /* from here on, what snapshot_free frees */
+	for (uint32_t i = 0; i < used; i++)
+		stack_frames_copy(&snap->stack[i], &raw[i], snap->pid);
 	free(raw);
-	snap->n_stacks = used;
 	for (uint32_t i = 0; i < snap->n_listeners; i++) {
 		struct segment_listener *l = &snap->listener[i];
 		if (l->listen_stack > used)
@@ -383,7 +377,7 @@ const char *segment_stack_text(const struct segment_snapshot *snap,
 			       uint32_t ref)
 {
 	if (ref == 0 || ref > snap->n_stacks || !snap->stack ||
-	    !snap->stack[ref - 1].text[0])
+	    !snap->stack[ref - 1].text || !snap->stack[ref - 1].text[0])
 		return NULL;
 	return snap->stack[ref - 1].text;
 }
@@ -635,6 +629,8 @@ int segment_snapshot_from_buffer(const void *buf, size_t size,
 void segment_snapshot_free(struct segment_snapshot *snap)
 {
 	free(snap->listener);
+	for (uint32_t i = 0; snap->stack && i < snap->n_stacks; i++)
+		free(snap->stack[i].text);
 	free(snap->stack);
 	snap->listener = NULL;
 	snap->stack = NULL;

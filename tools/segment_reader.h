@@ -9,6 +9,7 @@
 
 #include "acceptwatch_abi.h"
 #include "segment_name.h"
+#include "symbolize.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -85,13 +86,39 @@ struct segment_listener {
 	int stalled;
 };
 
-/* A published call-site stack, copied (see struct aw_stack). */
+/* A frame of a published stack, with the name the reader found for it. */
+struct segment_frame {
+	uint64_t offset; /* as captured: in the module's ELF address space */
+	uint32_t module; /* index into the stack's module[], or
+			  * AW_FRAME_NO_MODULE (offset is then absolute) */
+	int named;	 /* symbol holds the function whose extent holds it */
+	uint64_t symbol_offset; /* of the return address from its start */
+	char symbol[SYMBOLIZE_NAME_LEN];
+};
+
+struct segment_module {
+	char path[AW_MODULE_PATH];		/* as mapped, NUL-terminated */
+	char build_id[2 * AW_BUILD_ID_MAX + 1]; /* hex, "" none captured */
+	int file;				/* enum symbolize_file */
+};
+
+/* One printed frame: "function+0xOFF (module)", "module+0xOFF", with a
+ * note when the module's file was replaced, or "0xADDR". */
+#define SEGMENT_FRAME_TEXT (SYMBOLIZE_NAME_LEN + AW_MODULE_PATH + 64)
+
+/* A published call-site stack, copied (see struct aw_stack) and named. */
 struct segment_stack {
 	uint64_t hits;
 	uint32_t kind; /* enum aw_stack_kind */
 	uint32_t listener;
 	uint32_t frames;
-	char text[AW_STACK_TEXT + 1]; /* frames, one a line, innermost first */
+	uint32_t modules;
+	struct segment_frame frame[AW_STACK_FRAMES];
+	struct segment_module module[AW_STACK_MODULES];
+	/* frames as printed, one a line, innermost first; heap, exactly as
+	 * long as it needs (a snapshot of many processes holds many stacks),
+	 * NULL when memory ran out */
+	char *text;
 };
 
 /* One process's segment, copied. */

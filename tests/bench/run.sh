@@ -42,7 +42,7 @@ ROUNDS=5
 SHIM_ENV=(env "LD_PRELOAD=$SHIM" ACCEPTWATCH_LOG=none)
 
 for f in "$BENCH/drain" "$BENCH/storm" "$BENCH/mksegments" \
-	"$BENCH/segpeek" "$TBIN/server" "$SHIM" "$TOOL"; do
+	"$BENCH/segpeek" "$BENCH/stackcost" "$TBIN/server" "$SHIM" "$TOOL"; do
 	[ -x "$f" ] || [ -f "$f" ] || {
 		echo "bench: missing $f (run: make bench)"
 		exit 1
@@ -331,8 +331,11 @@ if command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; t
 	# Instructions off the common path inside that figure: the calls that
 	# stepped aside for a probe (valgrind runs the program ~50x slower, so
 	# the 1 ms probe comes due far more often per accept than natively).
+	# Every function (--threshold=100): by default the listing stops at
+	# 99% of the total, and the one-time work at listen() (loading
+	# libunwind for stacks) can push these below that line.
 	offpath_ir() { # FILE -> inclusive Ir of the shim's off-path functions
-		callgrind_annotate --inclusive=yes --auto=no "$1" \
+		callgrind_annotate --inclusive=yes --auto=no --threshold=100 "$1" \
 			2>/dev/null |
 			awk '/accept_path.c:(full_call|finish_odd) /{
 				v=$1; gsub(",", "", v); s += v } END{print s + 0}'
@@ -557,6 +560,24 @@ if mk_segments; then
 fi
 [ "$RD_OK" = 1 ] || note "reader: could not make the segments"
 
+# --- 7. stack capture: what one costs in the host -------------------------
+# Off the common path (one per listen(), at most one a second per listener
+# at slow events): its cost is per capture, in the capturing thread.
+echo "stacks: capture cost, 5 runs of 20000..."
+SK_OK=1
+for r in 1 2 3 4 5; do
+	"$BENCH/stackcost" 20000 >"$TMP/stack.$r" 2>&1 || SK_OK=0
+done
+if [ "$SK_OK" = 1 ]; then
+	sk() { # LABEL FIELD -> median over the runs
+		awk -v l="$1" -v f="$2" '$1 == l { print $f }' "$TMP"/stack.* | median
+	}
+	SK_KNOWN=$(sk known 2) SK_KNOWN99=$(sk known 3)
+	SK_NEW=$(sk new 2) SK_NEW99=$(sk new 3) SK_FIRST=$(sk first 2)
+else
+	note "stack capture not measured: $(cat "$TMP"/stack.* | head -2)"
+fi
+
 # --- table ------------------------------------------------------------------
 pf() { # verdict: PASS when the awk condition holds
 	awk "BEGIN{exit !($1)}" && echo PASS || echo MISS
@@ -677,6 +698,18 @@ pf() { # verdict: PASS when the awk condition holds
 			"$(calc %.1f "$RD_EXIT_KB/1024")" "" \
 			"< 64: $(pf "$RD_EXIT_KB < 65536")"
 	fi
+	if [ "$SK_OK" = 1 ]; then
+		printf '%-44s %14s %14s %10s  %s\n' \
+			"stack capture ns, known stack (median/p99)" "" \
+			"$SK_KNOWN/$SK_KNOWN99" "" \
+			"< 5000: $(pf "$SK_KNOWN99 < 5000")"
+		printf '%-44s %14s %14s %10s  %s\n' \
+			"stack capture ns, new stack (median/p99)" "" \
+			"$SK_NEW/$SK_NEW99" "" "< 5000: $(pf "$SK_NEW99 < 5000")"
+		printf '%-44s %14s %14s %10s  %s\n' \
+			"stack capture ns, first (libunwind load)" "" \
+			"$SK_FIRST" "" "once per process"
+	fi
 	echo
 	echo "Drain: bare and shim runs interleaved (A B B A ...); each row shows"
 	echo "the pair whose ratio is the median, so its figures belong together."
@@ -694,6 +727,10 @@ pf() { # verdict: PASS when the awk condition holds
 	echo "leaves out the calls that stepped aside for it (full_call,"
 	echo "finish_odd); 'native probes' adds them back at the rate the native"
 	echo "drain met them. Valgrind counts a clock read as ~10 instr (no vDSO)."
+	echo "Stacks: tests/bench/stackcost links the shim's stacks.c and captures"
+	echo "in a thread, 5 calls deep; 'known' is a loop's slow event after its"
+	echo "first (unwind, hash, count), 'new' adds the module lookup and the copy"
+	echo "into the segment; 'first' loads libunwind and runs its init."
 	[ "$IR_OK" = 1 ] && {
 		echo
 		echo "Added instructions per accept by function (self, shim, valgrind):"

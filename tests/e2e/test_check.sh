@@ -31,21 +31,6 @@ queued() { # VAR N: wait (10 s at most) for N connections queued on VAR's port
 	aw_fail "$2 connections not queued on ${!port_var}: $(ss -Hltn "sport = :${!port_var}")"
 }
 
-stopped() { # PID: SIGSTOP and wait (5 s at most) until every thread is
-	# stopped: one still in accept() would take the first connections.
-	local i t all
-	kill -STOP "$1"
-	for ((i = 0; i < 100; i++)); do
-		all=1
-		for t in /proc/"$1"/task/*/stat; do
-			[ "$(cut -d' ' -f3 "$t" 2>/dev/null)" = T ] || all=0
-		done
-		[ "$all" = 1 ] && return 0
-		sleep 0.05
-	done
-	aw_fail "pid $1 did not stop"
-}
-
 # OK: nothing to say, exit 0.
 LD_PRELOAD=$AW_SHIM aw_start_server OK --backlog 8
 read -r _ completed _ <<<"$("$AW_BIN/burst" --port "$OK_PORT" -n 3)"
@@ -114,7 +99,7 @@ aw_stop "$S_PID"
 export ACCEPTWATCH_SLOW_MS=5000
 LD_PRELOAD=$AW_SHIM aw_start_server B --backlog 4
 unset ACCEPTWATCH_SLOW_MS
-stopped "$B_PID"
+aw_sigstop "$B_PID"
 "$AW_BIN/burst" --port "$B_PORT" -n 4 --timeout-ms 10000 >"$AW_TMP/b.burst" &
 burst_pid=$!
 aw_register_pid "$burst_pid"
@@ -172,7 +157,7 @@ aw_stop "$O_PID"
 
 # STALLED: stopped with connections waiting.
 LD_PRELOAD=$AW_SHIM aw_start_server T --backlog 8
-stopped "$T_PID"
+aw_sigstop "$T_PID"
 "$AW_BIN/burst" --port "$T_PORT" -n 3 --timeout-ms 20000 >/dev/null &
 aw_register_pid $!
 queued T 3

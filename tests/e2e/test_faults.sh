@@ -34,13 +34,15 @@ n=$(grep -c "cannot create shared memory segment /acceptwatch.$PID: Read-only fi
 grep -q "listen fd=.*requested=32" "$AW_TMP/ro.err" || aw_fail "read-only: no listen line"
 aw_stop "$PID"
 
-# /dev/shm nearly full: the segment fits, the listener's first stripe does
-# not. Pages are backed before use, so no write can meet a full tmpfs
-# (SIGBUS); the shim goes on counting in process memory, and the segment
-# keeps the listener and says why its figures end. Not a full table: no
+# /dev/shm nearly full: the segment fits (what is backed at creation, the
+# header, table and ring, is 22 KiB; a stack takes a page or two when it is
+# kept), the listener's first stripe (14 KiB) does not. Pages are
+# backed before use, so no write can meet a full tmpfs (SIGBUS); the shim
+# goes on counting in process memory, and the segment keeps the listener
+# and says why its figures end. Not a full table: no
 # listener is lost. (Before: the listener was dropped and the reader blamed
 # a full table.)
-start_in_mountns full "mount -t tmpfs -o size=64k tmpfs /dev/shm" --backlog 32
+start_in_mountns full "mount -t tmpfs -o size=36k tmpfs /dev/shm" --backlog 32
 serve_all "$PORT" 20 "full /dev/shm"
 n=$(grep -c "cannot back more figures with shared memory: No space left on device; counting in process memory from now on" "$AW_TMP/full.err")
 [ "$n" = 1 ] || aw_fail "full: said $n times: $(cat "$AW_TMP/full.err")"

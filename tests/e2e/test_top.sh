@@ -13,7 +13,7 @@ aw_enter_netns 16 "$@"
 LD_PRELOAD=$AW_SHIM aw_start_server OK --backlog 8
 LD_PRELOAD=$AW_SHIM aw_start_server SLOW --backlog 16 --delay-ms 100
 LD_PRELOAD=$AW_SHIM aw_start_server STOP --backlog 8
-kill -STOP "$STOP_PID"
+aw_sigstop "$STOP_PID"
 "$AW_BIN/burst" --port "$STOP_PORT" -n 3 --timeout-ms 20000 >/dev/null &
 aw_register_pid $!
 "$AW_BIN/burst" --port "$SLOW_PORT" -n 12 --timeout-ms 20000 >/dev/null &

@@ -47,14 +47,20 @@ static void test_segment_layout(void **state)
 {
 	(void)state;
 	assert_int_equal(AW_SEG_MAGIC, 0x3147455357544341ULL);
-	assert_int_equal(AW_ABI_VERSION, 2);
+	assert_int_equal(AW_ABI_VERSION, 3);
 	assert_int_equal(AW_HIST_BUCKETS, 608);
 	assert_int_equal(offsetof(struct aw_segment, listener), 256);
 	assert_int_equal(offsetof(struct aw_segment, event),
 			 256 + AW_MAX_LISTENERS * 320);
 	assert_int_equal(AW_SEG_SIZE,
-			 256 + 64 * 320 + 32 * 48 + 32 * 1032 + 256 * 14720);
-	assert_int_equal(sizeof(struct aw_stack), 1032);
+			 256 + 64 * 320 + 32 * 48 + 32 * 2912 + 256 * 14720);
+	assert_int_equal(sizeof(struct aw_stack), 2912);
+	assert_int_equal(offsetof(struct aw_stack, frame), 32);
+	assert_int_equal(offsetof(struct aw_stack, module), 32 + 32 * 16);
+	assert_int_equal(sizeof(struct aw_frame), 16);
+	assert_int_equal(offsetof(struct aw_module, build_id), 256);
+	assert_int_equal(offsetof(struct aw_module, build_id_len), 288);
+	assert_int_equal(sizeof(struct aw_module), 296);
 }
 
 int main(void)

@@ -1,0 +1,97 @@
+#include "stack_frames.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+static void copy_module(struct segment_module *dst, const struct aw_module *src)
+{
+	uint32_t len = src->build_id_len;
+
+	memcpy(dst->path, src->path, sizeof(dst->path));
+	dst->path[sizeof(dst->path) - 1] = '\0';
+	if (len > AW_BUILD_ID_MAX)
+		len = 0; /* forged: no build-id to check against */
+	for (uint32_t i = 0; i < len; i++)
+		snprintf(dst->build_id + 2 * i, 3, "%02x", src->build_id[i]);
+	dst->build_id[2 * len] = '\0';
+	dst->file = SYMBOLIZE_MISSING;
+}
+
+static void name_frame(struct segment_frame *f, struct segment_module *m,
+		       const struct aw_module *raw, pid_t pid)
+{
+	uint32_t len =
+	    raw->build_id_len <= AW_BUILD_ID_MAX ? raw->build_id_len : 0;
+	struct symbolize_module sm = {.pid = pid,
+				      .path = m->path,
+				      .build_id = raw->build_id,
+				      .build_id_len = len};
+	m->file = symbolize_frame(&sm, f->offset, f->symbol, sizeof(f->symbol),
+				  &f->symbol_offset);
+	/* A versioned name ("__libc_start_main@@GLIBC_2.34") reads as the
+	 * function's. */
+	f->symbol[strcspn(f->symbol, "@")] = '\0';
+	f->named = m->file == SYMBOLIZE_FOUND && f->symbol[0] != '\0';
+}
+
+size_t stack_frame_print(char *out, size_t size, const struct segment_frame *f,
+			 const struct segment_stack *st)
+{
+	int n;
+	if (f->module == AW_FRAME_NO_MODULE) {
+		n = snprintf(out, size, "0x%llx\n",
+			     (unsigned long long)f->offset);
+	} else {
+		const struct segment_module *m = &st->module[f->module];
+		const char *mod = base_name(m->path);
+		if (f->named)
+			n = snprintf(out, size, "%s+0x%llx (%s)\n", f->symbol,
+				     (unsigned long long)f->symbol_offset, mod);
+		else
+			n = snprintf(out, size, "%s+0x%llx%s\n", mod,
+				     (unsigned long long)f->offset,
+				     m->file == SYMBOLIZE_MISMATCH
+					 ? " (build-id differs from the file "
+					   "on disk)"
+					 : "");
+	}
+	return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
+}
+
+void stack_frames_copy(struct segment_stack *dst, const struct aw_stack *src,
+		       pid_t pid)
+{
+	char text[AW_STACK_FRAMES * SEGMENT_FRAME_TEXT + 1];
+	size_t used = 0;
+
+	dst->hits = src->hits;
+	dst->kind = src->kind;
+	dst->listener = src->listener;
+	dst->frames =
+	    src->frames < AW_STACK_FRAMES ? src->frames : AW_STACK_FRAMES;
+	dst->modules =
+	    src->modules < AW_STACK_MODULES ? src->modules : AW_STACK_MODULES;
+	for (uint32_t i = 0; i < dst->modules; i++)
+		copy_module(&dst->module[i], &src->module[i]);
+	text[0] = '\0';
+	for (uint32_t i = 0; i < dst->frames; i++) {
+		struct segment_frame *f = &dst->frame[i];
+		memset(f, 0, sizeof(*f));
+		f->offset = src->frame[i].offset;
+		f->module = src->frame[i].module;
+		if (f->module >= dst->modules)
+			f->module = AW_FRAME_NO_MODULE;
+		else
+			name_frame(f, &dst->module[f->module],
+				   &src->module[f->module], pid);
+		used +=
+		    stack_frame_print(text + used, sizeof(text) - used, f, dst);
+	}
+	dst->text = strdup(text);
+}

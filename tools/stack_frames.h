@@ -1,0 +1,21 @@
+/*
+ * A published stack from a segment, made readable: copied field by field
+ * with its counts and indexes checked (the segment is untrusted), then each
+ * frame named from its module's file (symbolize.h) and printed.
+ */
+#ifndef AW_STACK_FRAMES_H
+#define AW_STACK_FRAMES_H
+
+#include "segment_reader.h"
+
+/* Fill dst from src, a stack of process pid's segment; dst->text is the
+ * caller's to free (NULL when out of memory). */
+void stack_frames_copy(struct segment_stack *dst, const struct aw_stack *src,
+		       pid_t pid);
+
+/* Frame f of st as printed, with a newline, into out; returns its length,
+ * 0 when it does not fit in size. */
+size_t stack_frame_print(char *out, size_t size, const struct segment_frame *f,
+			 const struct segment_stack *st);
+
+#endif
