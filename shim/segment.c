@@ -62,13 +62,18 @@ void aw_segment_name(char *name, size_t size, int pid)
 			 pid);
 }
 
+/* How remove_segment_of() may judge a file. */
+enum remove_rule {
+	REMOVE_OURS_EVEN_KEPT, /* our uid's, ACCEPTWATCH_KEEP or not */
+	REMOVE_UNLESS_KEPT,    /* not to be kept; any uid's when we are root */
+};
+
 /*
- * Remove the segment under name if it is a plain file of our uid that says
- * it belongs to pid, and was not to be kept (with keep_too, even then).
- * Anything else (another user's file, a link, garbage) is left alone.
- * Returns 0 when removed.
+ * Remove the segment under name if it is a plain file that says it belongs
+ * to pid, as rule allows. Anything else (another user's file, a link,
+ * garbage) is left alone. Returns 0 when removed.
  */
-static int remove_segment_of(const char *name, pid_t pid, int keep_too)
+static int remove_segment_of(const char *name, pid_t pid, enum remove_rule rule)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/dev/shm%s", name);
@@ -77,11 +82,13 @@ static int remove_segment_of(const char *name, pid_t pid, int keep_too)
 		return -1;
 	struct stat st;
 	struct aw_seg_header h;
+	uid_t me = geteuid();
+	int owner_ok = rule == REMOVE_UNLESS_KEPT && me == 0;
 	int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		 st.st_uid == geteuid() &&
+		 (st.st_uid == me || owner_ok) &&
 		 pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
 		 h.magic == AW_SEG_MAGIC && h.pid == (int32_t)pid &&
-		 (keep_too || !(h.flags & AW_SF_KEEP));
+		 (rule == REMOVE_OURS_EVEN_KEPT || !(h.flags & AW_SF_KEEP));
 	aw_real_close(fd);
 	if (!ok)
 		return -1;
@@ -94,7 +101,7 @@ static int remove_segment_of(const char *name, pid_t pid, int keep_too)
  */
 static int remove_own_leftover(const char *name)
 {
-	return remove_segment_of(name, getpid(), 1);
+	return remove_segment_of(name, getpid(), REMOVE_OURS_EVEN_KEPT);
 }
 
 void aw_segment_reaped(pid_t pid)
@@ -102,7 +109,9 @@ void aw_segment_reaped(pid_t pid)
 	char name[AW_SEG_NAME_MAX];
 	int saved = errno;
 	aw_segment_name(name, sizeof(name), (int)pid);
-	remove_segment_of(name, pid, 0);
+	/* The child may have dropped root for another user (a worker); a
+	 * root parent that reaped it removes what it left all the same. */
+	remove_segment_of(name, pid, REMOVE_UNLESS_KEPT);
 	errno = saved;
 }
 

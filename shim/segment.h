@@ -58,7 +58,8 @@ int aw_segment_forked(void);
 
 /*
  * A child was reaped after a signal killed it (no exit path of its own
- * ran): remove its segment, if it left one of ours that was not to be kept.
+ * ran): remove its segment, if it left one that was not to be kept and is
+ * ours (any user's when we are root: a worker may have dropped root).
  * errno is kept.
  */
 void aw_segment_reaped(pid_t pid);

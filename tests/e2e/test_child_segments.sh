@@ -4,8 +4,9 @@
 #    that exec /bin/true, then 100 that accept one connection and exit(),
 #    and 100 that accept one and _exit() (as multiprocessing's children
 #    end), then 100 that accept one and are killed (SIGKILL, SIGTERM) and
-#    reaped: only the parent's segment remains (before: one per child, 59
-#    KB per used slot each, never unlinked by _exit, exec or a signal).
+#    reaped, and 10 that drop root for nobody before they are killed: only
+#    the parent's segment remains (before: one per child, 59 KB per used
+#    slot each, never unlinked by _exit, exec or a signal).
 #  - A listener opened and closed 100 times: the closed slot serves the
 #    next listener (a new generation), the segment's memory stays that of
 #    one listener in use, and the last one's figures are exact.
@@ -106,6 +107,26 @@ for sig, reap in ((signal.SIGKILL, lambda pid: os.waitpid(pid, 0)),
         os.kill(pid, sig)
         reap(pid)
         c.close()
+# A worker that dropped root for nobody (its segment is nobody's now),
+# then killed: its root parent removes what it left all the same.
+for i in range(10):
+    c = socket.create_connection(s.getsockname())
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        s.accept()[0].close()
+        os.setuid(65534)
+        os.write(w, b"x")
+        time.sleep(30)
+        os._exit(0)
+    os.read(r, 1)
+    os.close(r)
+    os.close(w)
+    mine = "/dev/shm/acceptwatch.%d" % pid
+    check(os.stat(mine).st_uid == 65534, "the worker's segment is nobody's")
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    c.close()
 check(segments() == ["/dev/shm/acceptwatch.%d" % os.getpid()],
       "segments left: %d" % len(segments()))
 
@@ -117,7 +138,7 @@ used = footprint()
 check(used <= FIXED + 11 * 16 * 1024, "11 listeners in use: %d bytes" % used)
 p = stat()
 check(sum(l["accepts"] for l in p["listeners"]) == 1 + 20, "accepts")
-print("ok: segments 1 after 700 children; %d bytes after 100 cycles, %d with 11 listeners"
+print("ok: segments 1 after 710 children; %d bytes after 100 cycles, %d with 11 listeners"
       % (churn, used))
 PY
 cat "$AW_TMP/out"
