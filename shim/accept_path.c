@@ -530,10 +530,13 @@ static __attribute__((noinline)) int full_call(int slot, int fd,
 {
 	struct call c = {.fd = fd, .t0 = t0, .depth = UINT32_MAX};
 	struct thread_slot *ts = &self.slot[slot];
-	lower_marks(); /* marks a call left behind */
+	int host_errno = errno; /* what a successful accept leaves there */
+	lower_marks();		/* marks a call left behind */
 	struct aw_stripe *st = my_stripe(slot);
-	if (st == NULL)
+	if (st == NULL) {
+		errno = host_errno;
 		return call_real(&c, addr, len, flags, use4);
+	}
 	struct aw_segment *s = aw_segment_current();
 	struct aw_listener *l = &s->listener[slot];
 	uint64_t last = ts->last_return_ns;
@@ -543,6 +546,7 @@ static __attribute__((noinline)) int full_call(int slot, int fd,
 	    __atomic_load_n(&l->next_sample_mono_ns, __ATOMIC_RELAXED);
 	if (c.probe)
 		entry_probe(l, slot, &c);
+	errno = host_errno;
 	enter_accept(ts, st);
 	c.ret = call_real(&c, addr, len, flags, use4);
 	c.err = errno;
@@ -636,10 +640,14 @@ static __attribute__((noinline)) int other_fd(struct call *c, int slot,
 					      int use4)
 {
 	if (slot >= 0) {
+		/* Making the segment may leave errno set; a successful
+		 * accept must leave the host's as it was. */
+		int host_errno = errno;
 		const struct aw_config *cfg = aw_ready_config();
 		aw_table_lock();
 		struct aw_segment *s = aw_segment_attach(cfg);
 		aw_table_unlock();
+		errno = host_errno;
 		if (s != NULL)
 			return full_call(slot, c->fd, addr, len, flags, use4,
 					 aw_mono_ns());

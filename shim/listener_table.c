@@ -129,26 +129,45 @@ uint32_t aw_table_generation(uint32_t slot)
 	return __atomic_load_n(&slot_gen[slot], __ATOMIC_RELAXED);
 }
 
-/* Another descriptor of slot's socket, or -1: a scan of the map, done only
- * when the descriptor probes used closes while others stay open. */
-static int other_fd(uint32_t slot, int except)
+/*
+ * The map bytes naming slot, flat map then far pages, skipping fd except:
+ * with clear, each is cleared and -1 returned; without, the first one's
+ * descriptor is returned (-1 none). A whole scan: only for rare events.
+ */
+static int scan_slot(uint32_t slot, int except, int clear)
 {
 	uint8_t want = (uint8_t)(slot + 1);
-	for (int fd = 0; fd < AW_FD_MAP; fd++)
-		if (fd != except &&
-		    __atomic_load_n(&aw_fd_slot[fd], __ATOMIC_RELAXED) == want)
-			return fd;
+	/* Page 0 is the flat map; far_page[0] is never made. */
 	for (uint32_t p = 0; p < FAR_PAGES; p++) {
-		const uint8_t *pg =
-		    __atomic_load_n(&far_page[p], __ATOMIC_ACQUIRE);
+		uint8_t *pg =
+		    p == 0 ? aw_fd_slot
+			   : __atomic_load_n(&far_page[p], __ATOMIC_ACQUIRE);
+		uint32_t base = p * AW_FD_MAP;
 		for (uint32_t i = 0; pg != NULL && i < AW_FD_MAP; i++) {
-			int fd = (int)(p * AW_FD_MAP + i);
-			if (fd != except &&
-			    __atomic_load_n(&pg[i], __ATOMIC_RELAXED) == want)
+			int fd = (int)(base + i);
+			if (fd == except ||
+			    __atomic_load_n(&pg[i], __ATOMIC_RELAXED) != want)
+				continue;
+			if (!clear)
 				return fd;
+			__atomic_store_n(&pg[i], 0, __ATOMIC_RELAXED);
 		}
 	}
 	return -1;
+}
+
+/* Another descriptor of slot's socket, or -1: when the descriptor probes
+ * used closes while others stay open. */
+static int other_fd(uint32_t slot, int except)
+{
+	return scan_slot(slot, except, 0);
+}
+
+void aw_table_unmap_slot(uint32_t slot)
+{
+	scan_slot(slot, -1, 1);
+	__atomic_store_n(&slot_fds[slot], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot_rep_fd[slot], -1, __ATOMIC_RELAXED);
 }
 
 static void mirror_fds(uint32_t slot, uint32_t n, int rep)
@@ -337,7 +356,12 @@ static void reset_slot(struct aw_segment *s, uint32_t slot)
 		if (ref == 0)
 			continue;
 		struct aw_stripe *st = (struct aw_stripe *)((char *)s + ref);
-		zero_words(st, sizeof(*st));
+		/* in_accept is left alone: a thread that raised it just
+		 * before this reset lowers it after, never below zero. */
+		size_t head = offsetof(struct aw_stripe, in_accept);
+		size_t rest = offsetof(struct aw_stripe, gap_ns);
+		zero_words(st, head);
+		zero_words((char *)st + rest, sizeof(*st) - rest);
 		__atomic_store_n(&st->generation, gen, __ATOMIC_RELEASE);
 	}
 }

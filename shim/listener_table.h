@@ -98,6 +98,11 @@ void aw_table_dup(int oldfd, int newfd);
 /* Whether slot's socket is open in this process (any descriptor). */
 int aw_table_slot_open(uint32_t slot);
 
+/* In a child whose parent's row for slot describes another socket now:
+ * every descriptor mapped to slot is forgotten, to be adopted again.
+ * Caller holds the lock. */
+void aw_table_unmap_slot(uint32_t slot);
+
 /* The generation of slot in this process (see the ABI header). */
 uint32_t aw_table_generation(uint32_t slot);
 

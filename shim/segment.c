@@ -24,7 +24,8 @@ static int seg_owner_pid;	      /* who created aw_segment_now */
 static int seg_shared;		      /* aw_segment_now is in /dev/shm */
 static int seg_keep;
 static int seg_said_memory;
-static int seg_detached; /* went on in process memory (detach()) */
+static int seg_detached;	   /* went on in process memory (detach()) */
+static struct aw_segment *seg_map; /* the shared mapping this process made */
 
 /*
  * The inode of this process's PID namespace, 0 when /proc cannot say. Read
@@ -177,8 +178,10 @@ static struct aw_segment *create_shared(const char *name, int *err)
 	if (p != MAP_FAILED) {
 		seg_owner_pid = (int)getpid();
 		*err = reserve(p, 0, AW_SEG_BACKED);
-		if (*err == 0)
+		if (*err == 0) {
+			seg_map = p;
 			return p;
+		}
 		munmap(p, AW_SEG_SIZE);
 	}
 	shm_unlink(name);
@@ -224,6 +227,14 @@ static void carry_over(struct aw_segment *to, const struct aw_segment *from)
 		struct aw_listener *dst = &to->listener[i];
 		if (src->state != AW_SLOT_READY || !aw_table_slot_open(i))
 			continue;
+		/* The parent's row is read now, maybe long after the fork:
+		 * a slot it gave to another socket since no longer describes
+		 * ours. Its descriptors are forgotten here, and adopted
+		 * afresh at their next accept. */
+		if (src->generation != aw_table_generation(i)) {
+			aw_table_unmap_slot(i);
+			continue;
+		}
 		memcpy(dst, src,
 		       offsetof(struct aw_listener, next_sample_mono_ns));
 		dst->seq = 0;
@@ -306,6 +317,10 @@ static struct aw_segment *detach(struct aw_segment *shared, int err)
 
 int aw_segment_back(struct aw_segment *s, size_t offset, size_t len)
 {
+	/* Process memory (a segment that could not be shared, or went on
+	 * privately) has no holes to fear, and no file of ours behind it. */
+	if (s != seg_map || seg_detached)
+		return 0;
 	return reserve(s, offset, len);
 }
 

@@ -463,9 +463,17 @@ static uint32_t count_known(struct aw_segment *s, uint64_t hash)
 		table_pid = s->header.pid;
 	}
 	uint32_t ref = find_site(hash);
-	if (ref != 0)
-		__atomic_fetch_add(&s->stack[ref - 1].hits, 1,
-				   __ATOMIC_RELAXED);
+	if (ref == 0)
+		return 0;
+	/* A ref past what this segment published names a stack page it may
+	 * never have backed (a segment detached to process memory, a child
+	 * that could not copy its parent's stacks): writing its hits could
+	 * meet a hole of a full tmpfs, SIGBUS. Forget the table instead. */
+	if (ref > __atomic_load_n(&s->header.stacks_used, __ATOMIC_ACQUIRE)) {
+		sites_used = 0;
+		return 0;
+	}
+	__atomic_fetch_add(&s->stack[ref - 1].hits, 1, __ATOMIC_RELAXED);
 	return ref;
 }
 
@@ -547,9 +555,12 @@ void aw_stacks_carry_over(struct aw_segment *to, const struct aw_segment *from)
 					 __ATOMIC_RELAXED);
 	}
 	/* The dedup table (process memory, inherited) names these same
-	 * stacks by the same refs: it holds for the child's segment. */
+	 * stacks by the same refs: it holds for the child's segment, unless
+	 * the child could not copy them all. */
 	lock_stacks();
 	table_pid = (int32_t)getpid();
+	if (used < __atomic_load_n(&from->header.stacks_used, __ATOMIC_ACQUIRE))
+		sites_used = 0;
 	unlock_stacks();
 }
 
