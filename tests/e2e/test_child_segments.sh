@@ -88,40 +88,36 @@ for end in (sys.exit, os._exit):
             end(0)
         os.waitpid(pid, 0)
         c.close()
-# Children killed by a signal run no exit path: the parent that reaps
-# them (waitpid, wait) removes what they left.
-for sig, reap in ((signal.SIGKILL, lambda pid: os.waitpid(pid, 0)),
-                  (signal.SIGTERM, lambda pid: os.wait())):
-    for i in range(50):
-        c = socket.create_connection(s.getsockname())
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            s.accept()[0].close()
-            os.write(w, b"x")
-            time.sleep(30)
-            os._exit(0)
-        os.read(r, 1)
-        os.close(r)
-        os.close(w)
-        os.kill(pid, sig)
-        reap(pid)
-        c.close()
-# A worker that dropped root for nobody (its segment is nobody's now),
-# then killed: its root parent removes what it left all the same.
-for i in range(10):
+def waiting_child(then):
+    """A child that accepts one connection, runs then(), and waits to be
+    killed; returned once it is waiting, with the client socket."""
     c = socket.create_connection(s.getsockname())
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
         s.accept()[0].close()
-        os.setuid(65534)
+        then()
         os.write(w, b"x")
         time.sleep(30)
         os._exit(0)
     os.read(r, 1)
     os.close(r)
     os.close(w)
+    return pid, c
+
+# Children killed by a signal run no exit path: the parent that reaps
+# them (waitpid, wait) removes what they left.
+for sig, reap in ((signal.SIGKILL, lambda pid: os.waitpid(pid, 0)),
+                  (signal.SIGTERM, lambda pid: os.wait())):
+    for i in range(50):
+        pid, c = waiting_child(lambda: None)
+        os.kill(pid, sig)
+        reap(pid)
+        c.close()
+# A worker that dropped root for nobody (its segment is nobody's now),
+# then killed: its root parent removes what it left all the same.
+for i in range(10):
+    pid, c = waiting_child(lambda: os.setuid(65534))
     mine = "/dev/shm/acceptwatch.%d" % pid
     check(os.stat(mine).st_uid == 65534, "the worker's segment is nobody's")
     os.kill(pid, signal.SIGKILL)
