@@ -66,8 +66,8 @@ struct thread_slot {
 	 * of a signal handler), and sends either off the common path.
 	 */
 	uint32_t mark;
-	uint8_t prev; /* enum prev_call */
-};
+	uint8_t prev;		/* enum prev_call */
+} __attribute__((aligned(64))); /* a power-of-two stride: one shift */
 
 #define MARK_INSIDE 0x80000000u
 

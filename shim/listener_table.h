@@ -56,12 +56,14 @@ static inline uint32_t aw_table_fast_slot(int fd)
 }
 
 /* Whether fd may be in the table: the common close() answers no from one
- * byte of the map. */
+ * byte of the map, with no call (so close() needs no stack frame); fds
+ * past the flat map always ask aw_table_forget_fd, which looks in the
+ * paged map. */
 static inline int aw_table_may_know(int fd)
 {
 	if (__builtin_expect((unsigned)fd < AW_FD_MAP, 1))
 		return __atomic_load_n(&aw_fd_slot[fd], __ATOMIC_RELAXED) != 0;
-	return fd >= 0 && aw_table_far_byte(fd) != 0;
+	return fd >= 0;
 }
 
 void aw_table_lock(void);
