@@ -7,8 +7,9 @@
  * rate limit allows (one per millisecond per listener) or when the loop was
  * out of accept longer than the slow threshold, which by construction
  * happens at most once per threshold per thread. Each thread keeps, per
- * listener, the one time (due_ns) from which its next call must step off
- * the common path, so that the common path decides with one comparison.
+ * listener, its last return and the listener's next sample time, so that
+ * the common path decides with two comparisons, and stores only the
+ * return time when it is done.
  */
 #include "accept_path.h"
 
@@ -47,9 +48,9 @@ enum prev_call {
  * same loop, the same clock).
  */
 struct thread_slot {
-	/* When the next call must leave the common path: out of accept past
-	 * the threshold, or a sample due. 0 before the first call. */
-	uint64_t due_ns;
+	/* The next call leaves the common path when it comes later than the
+	 * threshold after last_return_ns (0: never returned, so the first
+	 * call does) or at next_sample_ns (0 until the first call). */
 	uint64_t last_return_ns; /* previous return from accept, 0 never */
 	/* The previous connection's return, kept from the moment a call
 	 * fails: while prev is PREV_ACCEPT it is last_return_ns. */
@@ -58,23 +59,33 @@ struct thread_slot {
 	uint32_t stripe_off;	 /* this thread's stripe as an offset into the
 				    segment (stripe_ref), 0 unset */
 	/*
-	 * The slot's generation these figures are for, with MARK_INSIDE set
-	 * while this thread's call on the slot is inside accept() (its
-	 * in_accept count raised). The common path compares it with the
-	 * stripe's generation: one test finds both a slot reused for another
-	 * socket and a mark left by a call that never returned (longjmp out
-	 * of a signal handler), and sends either off the common path.
+	 * mark: the slot's generation these figures are for (below 2^24, as
+	 * every generation), and in its top byte, inside, 1 while this
+	 * thread's call on the slot is inside accept() (its in_accept count
+	 * raised). The common path compares mark whole with the stripe's
+	 * generation: one test finds both a slot reused for another socket
+	 * and a mark left by a call that never returned (longjmp out of a
+	 * signal handler), and sends either off the common path; the byte
+	 * alone is set and cleared around the call.
 	 */
-	uint32_t mark;
+	union {
+		uint32_t mark;
+		struct {
+			uint8_t generation_bytes[3];
+			uint8_t inside;
+		};
+	};
 	uint8_t prev;		/* enum prev_call */
 } __attribute__((aligned(64))); /* a power-of-two stride: one shift */
 
-#define MARK_INSIDE 0x80000000u
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "inside is the top byte of mark");
+#define MARK_GENERATION 0x00ffffffu
 
 struct thread_state {
+	struct thread_slot slot[AW_MAX_LISTENERS]; /* first: slot i at i * 64 */
 	uint32_t stripe;     /* 1 + stripe index, 0 until first use */
 	uint32_t registered; /* thread_gone() will run at this thread's exit */
-	struct thread_slot slot[AW_MAX_LISTENERS];
 };
 
 static __thread struct thread_state self;
@@ -102,7 +113,7 @@ static struct aw_stripe *stripe_at(const struct aw_segment *s,
 static void enter_accept(struct thread_slot *ts, struct aw_stripe *st)
 {
 	__atomic_fetch_add(&st->in_accept, 1, __ATOMIC_RELAXED);
-	ts->mark |= MARK_INSIDE;
+	ts->inside = 1;
 }
 
 /*
@@ -115,9 +126,9 @@ static void enter_accept(struct thread_slot *ts, struct aw_stripe *st)
  */
 static void lower_mark(struct thread_slot *ts, struct aw_stripe *st)
 {
-	if (__builtin_expect(!(ts->mark & MARK_INSIDE), 0))
+	if (__builtin_expect(!ts->inside, 0))
 		return;
-	ts->mark &= ~MARK_INSIDE;
+	ts->inside = 0;
 	__atomic_fetch_sub(&st->in_accept, 1, __ATOMIC_RELAXED);
 }
 
@@ -169,7 +180,7 @@ static struct aw_stripe *my_stripe(int slot)
 {
 	struct thread_slot *ts = &self.slot[slot];
 	uint32_t gen = aw_table_generation((uint32_t)slot);
-	if ((ts->mark & ~MARK_INSIDE) != gen) {
+	if ((ts->mark & MARK_GENERATION) != gen) {
 		memset(ts, 0, sizeof(*ts));
 		ts->mark = gen;
 	}
@@ -492,9 +503,7 @@ record_call(struct aw_stripe *st, struct thread_slot *ts, uint64_t t0,
 		__atomic_store_n(&st->last_accept_mono_ns, t1,
 				 __ATOMIC_RELAXED);
 	}
-	uint64_t due = t1 + aw_config.slow_ns;
 	ts->last_return_ns = t1;
-	ts->due_ns = due < ts->next_sample_ns ? due : ts->next_sample_ns;
 }
 
 /*
@@ -575,7 +584,7 @@ static __attribute__((noinline)) int finish_odd(struct thread_slot *ts,
 
 /*
  * The common case: fd is a listener this thread has accepted on before, it
- * came back within the threshold, no sample is due (one test: due_ns), the
+ * came back within the threshold, no sample is due, the
  * slot is the socket it was (the stripe's generation, on the line the call
  * writes anyway) and no call of this thread was left unfinished.
  * The straight line is two clock reads, the real call and a few relaxed
@@ -593,7 +602,9 @@ known_listener(struct aw_segment *s, int slot, int fd, struct sockaddr *addr,
 	/* Keep the address in a register: otherwise the compiler computes
 	 * it from the thread pointer anew after every atomic. */
 	__asm__("" : "+r"(ts));
-	if (__builtin_expect(t0 >= ts->due_ns, 0))
+	if (__builtin_expect((t0 - ts->last_return_ns >= aw_config.slow_ns) ||
+				 (t0 >= ts->next_sample_ns),
+			     0))
 		return full_call(slot, fd, addr, len, flags, use4, t0);
 	struct aw_stripe *st = stripe_at(s, ts);
 	if (__builtin_expect(
