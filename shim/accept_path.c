@@ -80,7 +80,6 @@ struct thread_slot {
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	       "inside is the top byte of mark");
-#define MARK_GENERATION 0x00ffffffu
 
 struct thread_state {
 	struct thread_slot slot[AW_MAX_LISTENERS]; /* first: slot i at i * 64 */
@@ -180,7 +179,7 @@ static struct aw_stripe *my_stripe(int slot)
 {
 	struct thread_slot *ts = &self.slot[slot];
 	uint32_t gen = aw_table_generation((uint32_t)slot);
-	if ((ts->mark & MARK_GENERATION) != gen) {
+	if ((ts->mark & AW_GENERATION_MAX) != gen) {
 		memset(ts, 0, sizeof(*ts));
 		ts->mark = gen;
 	}

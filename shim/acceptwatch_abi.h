@@ -223,10 +223,10 @@ struct aw_listener {
 
 	/* Live figures: relaxed atomics. */
 	uint64_t next_sample_mono_ns; /* rate limit for listener probes */
-	uint32_t generation;	      /* 1, + 1 each time the slot is reused */
-	uint32_t fds;		      /* descriptors naming the socket now */
-	uint64_t samples;	      /* listener probes taken */
-	uint32_t queue_now;	      /* depth at the last probe */
+	uint32_t generation; /* 1, + 1 at each reuse; wraps after 2^24 - 1 */
+	uint32_t fds;	     /* descriptors naming the socket now */
+	uint64_t samples;    /* listener probes taken */
+	uint32_t queue_now;  /* depth at the last probe */
 	uint32_t queue_peak;
 	uint64_t full_events;	 /* probes that saw depth > effective backlog */
 	uint64_t drops;		 /* SK_MEMINFO_DROPS at the last probe */

@@ -341,8 +341,7 @@ static void zero_words(void *p, size_t size)
 static void reset_slot(struct aw_segment *s, uint32_t slot)
 {
 	struct aw_listener *l = &s->listener[slot];
-	/* Below 2^24: a thread keeps it in three bytes (accept_path.c). */
-	uint32_t gen = slot_gen[slot] + 1 > 0xffffffu ? 1 : slot_gen[slot] + 1;
+	uint32_t gen = slot_gen[slot] % AW_GENERATION_MAX + 1;
 	__atomic_store_n(&slot_gen[slot], gen, __ATOMIC_RELAXED);
 	aw_segment_write_begin(l);
 	size_t from = offsetof(struct aw_listener, next_sample_mono_ns);

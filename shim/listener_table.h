@@ -105,6 +105,10 @@ int aw_table_slot_open(uint32_t slot);
  * Caller holds the lock. */
 void aw_table_unmap_slot(uint32_t slot);
 
+/* Generations run from 1 to this and wrap: a thread keeps one in three
+ * bytes beside its in-accept mark (accept_path.c). */
+#define AW_GENERATION_MAX 0x00ffffffu
+
 /* The generation of slot in this process (see the ABI header). */
 uint32_t aw_table_generation(uint32_t slot);
 
