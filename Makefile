@@ -17,7 +17,7 @@ DATADIR ?= $(PREFIX)/share/acceptwatch
 DESTDIR ?=
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-BASE_CFLAGS := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -MMD -MP -Ishim -Itools
+BASE_CFLAGS := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -MMD -MP -Ishim
 CFLAGS ?=
 ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS)
 SHIM_CFLAGS = -fPIC -fvisibility=hidden -ftls-model=initial-exec \
@@ -36,8 +36,8 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
 
-SHIM_SRC := $(sort $(filter-out shim/histogram.c,$(wildcard shim/*.c)))
-TOOL_SRC := $(sort $(wildcard tools/*.c)) shim/histogram.c
+SHIM_SRC := $(sort $(wildcard shim/*.c))
+TOOL_SRC := $(sort $(wildcard tools/*.c))
 E2E_SRC := $(sort $(wildcard tests/e2e/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
@@ -60,18 +60,18 @@ BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/rel/bench/%)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/tests/%)
 
 # What each unit test links besides itself: the module under test.
-UNIT_DEPS_test_histogram := shim/histogram.c
+UNIT_DEPS_test_histogram := tools/histogram.c
 UNIT_DEPS_test_abi :=
 UNIT_DEPS_test_config := shim/config.c
 UNIT_DEPS_test_segment_check := tools/segment_check.c
-UNIT_DEPS_test_format := tools/format.c shim/histogram.c
+UNIT_DEPS_test_format := tools/format.c tools/histogram.c
 UNIT_DEPS_test_segment_stacks := tools/segment_check.c
 UNIT_DEPS_test_netstat := tools/netstat.c
-UNIT_DEPS_test_totals := tools/totals.c shim/histogram.c
+UNIT_DEPS_test_totals := tools/totals.c tools/histogram.c
 UNIT_DEPS_test_bypass := tools/bypass.c tools/procinfo.c
 UNIT_DEPS_test_segment_name := tools/segment_name.c
 UNIT_DEPS_test_verdict_window := tools/verdict.c tools/recent.c \
-	tools/format.c shim/histogram.c tools/segment_reader.c \
+	tools/format.c tools/histogram.c tools/segment_reader.c \
 	tools/segment_check.c tools/segment_name.c tools/procinfo.c \
 	tools/bypass.c tools/stack_frames.c tools/symbolize.c
 UNIT_LIBS_test_verdict_window = $(DW_LIBS) -lpthread
@@ -79,7 +79,7 @@ UNIT_DEPS_test_report_prom := tools/report_prom.c tools/report_text.c \
 	tools/format.c tools/segment_reader.c tools/segment_check.c \
 	tools/segment_name.c \
 	tools/procinfo.c tools/bypass.c tools/live.c tools/totals.c \
-	tools/sockdiag.c tools/stack_frames.c tools/symbolize.c shim/histogram.c
+	tools/sockdiag.c tools/stack_frames.c tools/symbolize.c tools/histogram.c
 UNIT_LIBS_test_report_prom = $(DW_LIBS) -lpthread
 UNIT_DEPS_test_usage := tools/usage.c
 UNIT_DEPS_test_stack_frames := tools/stack_frames.c tools/symbolize.c
@@ -101,7 +101,7 @@ $(B)/rel/shim/%.o: shim/%.c
 
 $(B)/rel/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(MHD_CFLAGS) -DAW_LIBDIR='"$(LIBDIR)"' -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -Itools $(MHD_CFLAGS) -DAW_LIBDIR='"$(LIBDIR)"' -c -o $@ $<
 
 $(SHIM_LIB): $(call SHIM_OBJ,rel) shim/libacceptwatch.map
 	$(CC) $(ALL_CFLAGS) $(SHIM_LDFLAGS) -o $@ $(call SHIM_OBJ,rel) $(SHIM_LIBS)
@@ -116,7 +116,7 @@ $(B)/asan/shim/%.o: shim/%.c
 
 $(B)/asan/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -DAW_LIBDIR='"$(LIBDIR)"' -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -Itools $(SAN_FLAGS) -DAW_LIBDIR='"$(LIBDIR)"' -c -o $@ $<
 
 $(B)/tsan/shim/%.o: shim/%.c
 	@mkdir -p $(@D)
@@ -124,7 +124,7 @@ $(B)/tsan/shim/%.o: shim/%.c
 
 $(B)/tsan/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -DAW_LIBDIR='"$(LIBDIR)"' -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -Itools $(TSAN_FLAGS) -DAW_LIBDIR='"$(LIBDIR)"' -c -o $@ $<
 
 # The sanitized shim is preloaded into sanitized test programs only: their
 # executable already carries the sanitizer runtime, so it comes first.
@@ -202,7 +202,7 @@ $(B)/tsan/tests/%: tests/e2e/%.c
 .SECONDEXPANSION:
 $(B)/asan/tests/test_%: tests/unit/test_%.c $$(UNIT_DEPS_test_$$*)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $(filter %.c,$^) \
+	$(CC) $(ALL_CFLAGS) -Itools $(SAN_FLAGS) -o $@ $(filter %.c,$^) \
 		$$(pkg-config --cflags --libs cmocka) $(UNIT_LIBS_test_$*) -lm
 
 # --- dependencies --------------------------------------------------------
@@ -262,7 +262,7 @@ FUZZ_DEPS := tools/segment_reader.c tools/segment_check.c tools/procinfo.c \
 	tools/bypass.c \
 	tools/report_json.c tools/report_text.c tools/report_prom.c \
 	tools/format.c tools/totals.c tools/live.c tools/sockdiag.c \
-	tools/stack_frames.c tools/symbolize.c shim/histogram.c
+	tools/stack_frames.c tools/symbolize.c tools/histogram.c
 FUZZ_BIN := $(B)/fuzz/fuzz_segment
 
 $(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_DEPS)

@@ -14,7 +14,7 @@
 #include "accept_path.h"
 
 #include "clock.h"
-#include "histogram.h"
+#include "hist_record.h"
 #include "listener_table.h"
 #include "log.h"
 #include "probe.h"

@@ -97,6 +97,26 @@
 	(AW_HIST_LINEAR +                                                      \
 	 (AW_HIST_MAX_EXP - AW_HIST_MIN_EXP + 1u) * AW_HIST_SUB)
 
+/*
+ * Bucket index of v; values past the range map to the last bucket. For
+ * v >= 16, v >> (exp - 4) is 16 + the sub-bucket, so the index of the
+ * layout in acceptwatch_abi.h (32 + (exp - 5) * 16 + sub) folds into one
+ * shift and one add. Or-ing in 16 sends every v below 32 through the
+ * exp = 4 case, where the shift is 0 and the index is v itself: one formula
+ * for all v, no branch on the hot path.
+ */
+_Static_assert(AW_HIST_SUB == 16u && AW_HIST_LINEAR == 32u,
+	       "aw_hist_index folds in 16 sub-buckets and 32 linear ones");
+
+static inline uint32_t aw_hist_index(uint64_t v)
+{
+	uint32_t shift = 59u - (uint32_t)__builtin_clzll(v | AW_HIST_SUB);
+	uint32_t i = (shift << 4) + (uint32_t)(v >> shift);
+	if (__builtin_expect(i >= AW_HIST_BUCKETS, 0))
+		i = AW_HIST_BUCKETS - 1u;
+	return i;
+}
+
 struct aw_hist {
 	uint64_t bucket[AW_HIST_BUCKETS];
 	uint64_t sum; /* of recorded values, for means and Prometheus _sum */

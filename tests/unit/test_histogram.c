@@ -51,7 +51,7 @@ static void test_saturates_past_range(void **state)
 	assert_int_equal(aw_hist_index(((uint64_t)1 << 41) - 1),
 			 AW_HIST_BUCKETS - 1);
 	struct aw_hist *h = calloc(1, sizeof(*h));
-	aw_hist_record(h, UINT64_MAX / 2);
+	aw_hist_add(h, UINT64_MAX / 2);
 	assert_int_equal(h->max, UINT64_MAX / 2);
 	/* Past the range: the last bucket's midpoint, below the exact max. */
 	uint32_t last = AW_HIST_BUCKETS - 1;
@@ -77,7 +77,7 @@ static void test_quantiles_of_uniform_data(void **state)
 	struct aw_hist *h = calloc(1, sizeof(*h));
 	const uint64_t n = 100000, unit = 1000000;
 	for (uint64_t i = 1; i <= n; i++)
-		aw_hist_record(h, i * unit);
+		aw_hist_add(h, i * unit);
 	assert_int_equal(aw_hist_count(h), n);
 	assert_int_equal(h->max, n * unit);
 	assert_int_equal(h->sum, n * (n + 1) / 2 * unit);
@@ -92,9 +92,9 @@ static void test_quantile_never_exceeds_max(void **state)
 {
 	(void)state;
 	struct aw_hist *h = calloc(1, sizeof(*h));
-	aw_hist_record(h, 1000); /* bucket [992, 1024): midpoint 1008 */
+	aw_hist_add(h, 1000); /* bucket [992, 1024): midpoint 1008 */
 	assert_int_equal(aw_hist_quantile(h, 0.5), 1000);
-	aw_hist_record(h, 1010);
+	aw_hist_add(h, 1010);
 	assert_int_equal(aw_hist_quantile(h, 0.5), 1008);
 	free(h);
 }
@@ -113,8 +113,8 @@ static void test_merge_adds(void **state)
 	(void)state;
 	struct aw_hist *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
 	for (int i = 0; i < 10; i++)
-		aw_hist_record(a, 200);
-	aw_hist_record(b, 5000000);
+		aw_hist_add(a, 200);
+	aw_hist_add(b, 5000000);
 	aw_hist_merge(a, b);
 	assert_int_equal(aw_hist_count(a), 11);
 	assert_int_equal(a->max, 5000000);
@@ -128,9 +128,9 @@ static void test_count_le_whole_buckets(void **state)
 {
 	(void)state;
 	struct aw_hist *h = calloc(1, sizeof(*h));
-	aw_hist_record(h, 5);
-	aw_hist_record(h, 100);
-	aw_hist_record(h, 1000000);
+	aw_hist_add(h, 5);
+	aw_hist_add(h, 100);
+	aw_hist_add(h, 1000000);
 	assert_int_equal(aw_hist_count_le(h, 4), 0);
 	assert_int_equal(aw_hist_count_le(h, 5), 1);
 	assert_int_equal(aw_hist_count_le(h, 1000), 2);

@@ -62,7 +62,7 @@ static void setup_report(void)
 		l->stalled = f[i].stalled;
 		l->requested_backlog = f[i].ino == 600 ? 64 : 511;
 		l->effective_backlog = 16;
-		aw_hist_record(&l->gap_ns, 1000000u * (uint64_t)(i + 1));
+		aw_hist_add(&l->gap_ns, 1000000u * (uint64_t)(i + 1));
 	}
 	L[5].fd = 6;
 	for (int p = 0; p < 4; p++) {
@@ -215,7 +215,7 @@ static void test_buckets(void **state)
 	setup_report();
 	memset(&L[1].gap_ns, 0, sizeof(L[1].gap_ns));
 	for (size_t i = 0; i < sizeof(v) / sizeof(*v); i++)
-		aw_hist_record(&L[1].gap_ns, v[i]);
+		aw_hist_add(&L[1].gap_ns, v[i]);
 	char *t = render(0);
 	for (size_t k = 0; k < sizeof(b) / sizeof(*b); k++) {
 		snprintf(line, sizeof(line),

@@ -43,7 +43,7 @@ static void setup_report(void)
 		L[i].live.drops = f[i].drops;
 		L[i].live.queue_now = f[i].now;
 		L[i].queue_peak = f[i].peak;
-		aw_hist_record(&L[i].gap_ns, 1000u * (uint64_t)(i + 1));
+		aw_hist_add(&L[i].gap_ns, 1000u * (uint64_t)(i + 1));
 	}
 	P[0].pid = 10;
 	P[0].listener = &L[0];

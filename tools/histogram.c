@@ -1,10 +1,18 @@
 /*
  * Summaries of log-linear histograms: bucket bounds, merging, quantiles.
- * Shared by the reader and the unit tests; the shim itself only records.
+ * The reader's; the shim itself only records (shim/hist_record.h).
  */
 #include "histogram.h"
 
 #include <math.h>
+
+void aw_hist_add(struct aw_hist *h, uint64_t v)
+{
+	h->bucket[aw_hist_index(v)]++;
+	h->sum += v;
+	if (v > h->max)
+		h->max = v;
+}
 
 uint64_t aw_hist_bucket_low(uint32_t i)
 {

@@ -1,0 +1,38 @@
+/*
+ * The reader's side of the log-linear histograms (layout and bucket index in
+ * acceptwatch_abi.h): bucket bounds, merging, counts and quantiles, on
+ * histograms copied out of a segment. The shim only records
+ * (shim/hist_record.h).
+ */
+#ifndef AW_HISTOGRAM_H
+#define AW_HISTOGRAM_H
+
+#include "acceptwatch_abi.h"
+
+#include <stdint.h>
+
+/* Add one value to a histogram the caller owns alone (a copy, a test's). */
+void aw_hist_add(struct aw_hist *h, uint64_t v);
+
+/* Smallest value that lands in bucket i, and the bucket's width. */
+uint64_t aw_hist_bucket_low(uint32_t i);
+uint64_t aw_hist_bucket_width(uint32_t i);
+
+/* dst += src, bucket by bucket (src read with relaxed loads). */
+void aw_hist_merge(struct aw_hist *dst, const struct aw_hist *src);
+
+/* Values recorded in h. */
+uint64_t aw_hist_count(const struct aw_hist *h);
+
+/*
+ * The q-quantile (0 < q <= 1) of h: the midpoint of the bucket holding the
+ * ceil(q * count)-th smallest value, never above the exact max. 0 when h is
+ * empty.
+ */
+uint64_t aw_hist_quantile(const struct aw_hist *h, double q);
+
+/* How many recorded values are <= v, counting whole buckets only: for
+ * cumulative (Prometheus) buckets at bucket boundaries. */
+uint64_t aw_hist_count_le(const struct aw_hist *h, uint64_t v);
+
+#endif
