@@ -1,15 +1,22 @@
 /*
  * The accept path: the shim's hot path.
  *
- * Common case (a known listener, no probe due): two clock reads and a few
- * relaxed atomic updates on the calling thread's own stripe; no lock, no
- * allocation, no syscall. Probes (getsockopt) come only when a time-based
- * rate limit allows (one per millisecond per listener) or when the loop was
- * out of accept longer than the slow threshold, which by construction
- * happens at most once per threshold per thread. Each thread keeps, per
- * listener, its last return and the listener's next sample time, so that
- * the common path decides with two comparisons, and stores only the
- * return time when it is done.
+ * Common case (a known listener, no probe due, the thread's own stripe, its
+ * previous call took a connection): two tick reads (clock.h) and plain
+ * stores on the first line of the thread's stripe plus one bucket line per
+ * histogram; no lock, no locked instruction, no allocation, no syscall.
+ * Probes (getsockopt) come only when a time-based rate limit allows (one per
+ * millisecond per listener) or when the loop was out of accept longer than
+ * the slow threshold, which by construction happens at most once per
+ * threshold per thread. Each thread keeps, per listener, the listener's next
+ * sample time and the generation its stripe counts for, so that the common
+ * path decides with three comparisons.
+ *
+ * Cache lines written per accept on the common path: the stripe's first
+ * line (in_accept, accepts, last accept, the sums and maxima) and one
+ * bucket line each of the gap and away histograms. The thread's own state
+ * is read, not written: while its previous call took a connection, its
+ * previous return is the stripe's last accept.
  */
 #include "accept_path.h"
 
@@ -30,8 +37,8 @@
 #include <unistd.h>
 
 #define NS_PER_MS 1000000ull
-#define SAMPLE_INTERVAL_NS NS_PER_MS
 #define SLOW_LOG_INTERVAL_NS (1000 * NS_PER_MS)
+#define HOUSEKEEPING_EVERY 1024u /* probes: about once a second when busy */
 
 /* How a thread's previous call on a listener returned. */
 enum prev_call {
@@ -43,52 +50,37 @@ enum prev_call {
 
 /*
  * What one thread remembers of its own loop on each listener. Thread-local,
- * so the common path reads and writes it without atomics; after fork the
- * child's thread carries on from its parent's values, which is right (the
- * same loop, the same clock).
+ * so it is read and written without atomics; after fork the child starts
+ * afresh (aw_accept_path_forked), its segment having stripes of its own.
+ * The common path only reads it.
  */
 struct thread_slot {
-	/* The next call leaves the common path when it comes later than the
-	 * threshold after last_return_ns (0: never returned, so the first
-	 * call does) or at next_sample_ns (0 until the first call). */
-	uint64_t last_return_ns; /* previous return from accept, 0 never */
-	/* The previous connection's return, kept from the moment a call
-	 * fails: while prev is PREV_ACCEPT it is last_return_ns. */
-	uint64_t last_accept_ns;
-	uint64_t next_sample_ns; /* the listener's, as this thread last saw */
-	uint32_t stripe_off;	 /* this thread's stripe as an offset into the
-				    segment (stripe_ref), 0 unset */
-	/*
-	 * mark: the slot's generation these figures are for (below 2^24, as
-	 * every generation), and in its top byte, inside, 1 while this
-	 * thread's call on the slot is inside accept() (its in_accept count
-	 * raised). The common path compares mark whole with the stripe's
-	 * generation: one test finds both a slot reused for another socket
-	 * and a mark left by a call that never returned (longjmp out of a
-	 * signal handler), and sends either off the common path; the byte
-	 * alone is set and cleared around the call.
-	 */
-	union {
-		uint32_t mark;
-		struct {
-			uint8_t generation_bytes[3];
-			uint8_t inside;
-		};
-	};
+	/* The common path runs when mark equals the stripe's generation:
+	 * mark is the generation while the thread writes a stripe it owns
+	 * and its previous call took a connection, 0 (no generation) else. */
+	uint32_t mark;
+	uint32_t stripe_off;  /* the stripe as an offset into the segment,
+				 0 unset */
+	uint64_t next_sample; /* the listener's next probe (ticks), as this
+				 thread last saw it */
+	/* Kept off the common path (on it, the previous return is the
+	 * stripe's last accept): */
+	uint64_t last_return;	/* ticks, 0 never returned */
+	uint64_t last_accept;	/* the connection before, while prev is not
+				   PREV_ACCEPT */
+	uint32_t generation;	/* of the slot these figures are for */
 	uint8_t prev;		/* enum prev_call */
+	uint8_t shared;		/* on the listener's shared stripe */
+	uint8_t inside;		/* in_accept raised on the shared stripe */
 } __attribute__((aligned(64))); /* a power-of-two stride: one shift */
-
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-	       "inside is the top byte of mark");
 
 struct thread_state {
 	struct thread_slot slot[AW_MAX_LISTENERS]; /* first: slot i at i * 64 */
-	uint32_t stripe;     /* 1 + stripe index, 0 until first use */
+	int32_t tid;	     /* gettid(), 0 until first needed */
 	uint32_t registered; /* thread_gone() will run at this thread's exit */
 };
 
 static __thread struct thread_state self;
-static uint32_t next_stripe;
 static pthread_key_t exit_key;
 static int exit_key_made;
 
@@ -96,10 +88,11 @@ struct call {
 	int fd;
 	int ret;
 	int err;
-	uint64_t t0, t1;
+	uint64_t t0, t1; /* ticks */
 	/* Decided at entry: */
 	int away_due;	/* out of accept longer than the threshold */
 	int probe;	/* a probe is due: slow check or rate-limited sample */
+	int kept;	/* the probe was housekeeping (drops, defer) */
 	uint32_t depth; /* queue depth the call met, UINT32_MAX unknown */
 };
 
@@ -109,51 +102,83 @@ static struct aw_stripe *stripe_at(const struct aw_segment *s,
 	return (struct aw_stripe *)((char *)s + ts->stripe_off);
 }
 
+/* The common path's conditions, restated after every call off it. */
+static void set_mark(struct thread_slot *ts)
+{
+	ts->mark = !ts->shared && ts->prev == PREV_ACCEPT ? ts->generation : 0;
+}
+
+/*
+ * The thread's previous return on the slot: on its own stripe, while its
+ * previous call took a connection, the stripe's last accept (the common
+ * path writes no thread state); else the one it kept.
+ */
+static uint64_t previous_return(const struct thread_slot *ts,
+				const struct aw_stripe *st)
+{
+	if (!ts->shared && ts->prev == PREV_ACCEPT)
+		return st->last_accept_ticks;
+	return ts->last_return;
+}
+
+/* in_accept: 1 or 0 on a stripe of the thread's own, a count of threads
+ * (raised and lowered once each, inside says whether) on the shared one. */
 static void enter_accept(struct thread_slot *ts, struct aw_stripe *st)
 {
+	if (!ts->shared) {
+		__atomic_store_n(&st->in_accept, 1, __ATOMIC_RELAXED);
+		return;
+	}
 	__atomic_fetch_add(&st->in_accept, 1, __ATOMIC_RELAXED);
 	ts->inside = 1;
 }
 
 /*
- * Lower the in_accept count this thread raised on the slot, if it still
- * stands: when its call returns; at its next call on the slot, when a call
- * never returned (longjmp out of a signal handler); at thread exit,
- * cancellation included. A call made by a signal handler that interrupted
- * an accept() of the same thread on the same slot lowers that call's mark,
- * which then finds none when it returns: the count is never lowered twice.
+ * Lower what this thread raised: when its call returns; at its next call on
+ * any slot, when a call never returned (longjmp out of a signal handler);
+ * at thread exit, cancellation included. A call made by a signal handler
+ * that interrupted an accept() of the same thread lowers that call's mark
+ * too: the count then reads one less while the interrupted call waits,
+ * never less than zero.
  */
-static void lower_mark(struct thread_slot *ts, struct aw_stripe *st)
+static void leave_accept(struct thread_slot *ts, struct aw_stripe *st)
 {
-	if (__builtin_expect(!ts->inside, 0))
+	if (!ts->shared) {
+		__atomic_store_n(&st->in_accept, 0, __ATOMIC_RELAXED);
+		return;
+	}
+	if (!ts->inside)
 		return;
 	ts->inside = 0;
 	__atomic_fetch_sub(&st->in_accept, 1, __ATOMIC_RELAXED);
 }
 
-/*
- * Every count this thread still has raised: at thread exit (cancellation
- * included), and off the common path, where a call that never returned
- * (longjmp) may have left one on any listener. A signal handler's call
- * that interrupted an accept() lowers that call's mark too: the count
- * then reads one less while the interrupted call waits, never less than
- * zero.
- */
-static void lower_marks(void)
+/* Every slot this thread has a stripe on, with that stripe. */
+static void each_stripe(void (*fn)(struct thread_slot *, struct aw_stripe *))
 {
 	struct aw_segment *s = aw_segment_current();
 	uint32_t used = s ? s->header.listeners_used : 0;
 	for (uint32_t i = 0; i < used && i < AW_MAX_LISTENERS; i++) {
 		struct thread_slot *ts = &self.slot[i];
 		if (ts->stripe_off != 0)
-			lower_mark(ts, stripe_at(s, ts));
+			fn(ts, stripe_at(s, ts));
 	}
+}
+
+/* Leaving for good: in_accept lowered, the stripe free for another. */
+static void give_up_stripe(struct thread_slot *ts, struct aw_stripe *st)
+{
+	leave_accept(ts, st);
+	if (!ts->shared)
+		__atomic_store_n(&st->owner, 0, __ATOMIC_RELEASE);
+	ts->stripe_off = 0;
+	ts->mark = 0;
 }
 
 static void thread_gone(void *unused)
 {
 	(void)unused;
-	lower_marks();
+	each_stripe(give_up_stripe);
 }
 
 void aw_accept_path_init(void)
@@ -170,8 +195,8 @@ void aw_accept_path_forked(void)
 }
 
 /*
- * The calling thread's stripe of listener slot, chosen on first use, in the
- * segment current now (taking a stripe may move it: segment.h), or NULL
+ * The calling thread's stripe of listener slot, claimed on first use, in
+ * the segment current now (taking a stripe may move it: segment.h), or NULL
  * when none can be had. A slot reused for another socket since the thread
  * last came starts over: nothing of the old socket's loop carries over.
  */
@@ -179,24 +204,24 @@ static struct aw_stripe *my_stripe(int slot)
 {
 	struct thread_slot *ts = &self.slot[slot];
 	uint32_t gen = aw_table_generation((uint32_t)slot);
-	if ((ts->mark & AW_GENERATION_MAX) != gen) {
+	if (ts->generation != gen) {
 		memset(ts, 0, sizeof(*ts));
-		ts->mark = gen;
+		ts->generation = gen;
 	}
 	if (!self.registered && exit_key_made)
 		self.registered = pthread_setspecific(exit_key, &self) == 0;
+	if (self.tid == 0)
+		self.tid = (int32_t)syscall(SYS_gettid);
 	if (ts->stripe_off == 0) {
-		if (self.stripe == 0)
-			self.stripe = 1 + __atomic_fetch_add(&next_stripe, 1,
-							     __ATOMIC_RELAXED) %
-					      AW_STRIPES;
+		int shared = 0;
 		ts->stripe_off =
-		    aw_table_stripe((uint32_t)slot, self.stripe - 1);
+		    aw_table_claim_stripe((uint32_t)slot, self.tid, &shared);
+		ts->shared = (uint8_t)shared;
 		if (ts->stripe_off == 0)
 			return NULL;
 	}
 	struct aw_segment *s = aw_segment_current();
-	return s ? (struct aw_stripe *)((char *)s + ts->stripe_off) : NULL;
+	return s ? stripe_at(s, ts) : NULL;
 }
 
 static int call_real(struct call *c, struct sockaddr *addr, socklen_t *len,
@@ -242,27 +267,53 @@ static void store_max32(uint32_t *p, uint32_t v)
 		;
 }
 
-/* One probe per SAMPLE_INTERVAL_NS per listener, whichever thread wins. */
+/* One probe per sample interval per listener, whichever thread wins. */
 static int sample_allowed(struct aw_listener *l, uint64_t now)
 {
 	uint64_t next =
-	    __atomic_load_n(&l->next_sample_mono_ns, __ATOMIC_RELAXED);
-	return now >= next &&
-	       __atomic_compare_exchange_n(&l->next_sample_mono_ns, &next,
-					   now + SAMPLE_INTERVAL_NS, 0,
-					   __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	    __atomic_load_n(&l->next_sample_ticks, __ATOMIC_RELAXED);
+	return now >= next && __atomic_compare_exchange_n(
+				  &l->next_sample_ticks, &next,
+				  now + __atomic_load_n(&aw_clock.sample_ticks,
+							__ATOMIC_RELAXED),
+				  0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
 /*
- * Read the listener's queue and drop count at `now`. extra is added to the
- * depth read (see the long-call case in exit_probe); the depth never goes
- * past backlog + 1, what the queue holds at most. Returns the depth.
+ * Some probes read what changes rarely instead of the queue: the socket's
+ * drop count, with the time it was read, for a reader that cannot ask the
+ * kernel itself (another network namespace, or the socket gone) and to
+ * date the drops it sees (they rose after this reading if they are higher
+ * now); and TCP_DEFER_ACCEPT, which servers set after listen() (apache).
+ * Two system calls, as a queue probe is. Which probes: the one after a
+ * probe saw the queue full (drops come from a full queue: so a reading
+ * follows the last one seen), and one in HOUSEKEEPING_EVERY, the second
+ * first, about once a second while the loop accepts.
+ */
+static void housekeep(struct aw_listener *l, int fd, uint64_t now)
+{
+	uint64_t drops;
+	if (aw_probe_drops(fd, &drops) == 0) {
+		__atomic_store_n(&l->drops, drops, __ATOMIC_RELAXED);
+		__atomic_store_n(&l->drops_mono_ns, aw_ticks_to_mono(now),
+				 __ATOMIC_RELAXED);
+	}
+	if (!(__atomic_load_n(&l->flags, __ATOMIC_RELAXED) &
+	      AW_LF_DEFER_ACCEPT) &&
+	    aw_probe_defer_accept(fd))
+		__atomic_fetch_or(&l->flags, AW_LF_DEFER_ACCEPT,
+				  __ATOMIC_RELAXED);
+}
+
+/*
+ * Read the listener's queue at `now`. extra is added to the depth read (see
+ * the long-call case in exit_probe); the depth never goes past backlog + 1,
+ * what the queue holds at most. Returns the depth.
  */
 static uint32_t sample_listener(struct aw_listener *l, int slot, int fd,
 				uint64_t now, uint32_t extra)
 {
 	uint32_t depth, backlog;
-	uint64_t drops;
 	if (aw_probe_queue(fd, &depth, &backlog) != 0)
 		return UINT32_MAX;
 	depth += extra;
@@ -277,20 +328,15 @@ static uint32_t sample_listener(struct aw_listener *l, int slot, int fd,
 	__atomic_store_n(&l->queue_now, depth, __ATOMIC_RELAXED);
 	store_max32(&l->queue_peak, depth);
 	/* The queue holds backlog + 1 before SYNs are dropped. */
-	if (depth > backlog)
+	if (depth > backlog) {
 		__atomic_fetch_add(&l->full_events, 1, __ATOMIC_RELAXED);
-	if (aw_probe_drops(fd, &drops) == 0)
-		__atomic_store_n(&l->drops, drops, __ATOMIC_RELAXED);
-	__atomic_store_n(&l->sample_mono_ns, now, __ATOMIC_RELAXED);
-	uint64_t n = __atomic_fetch_add(&l->samples, 1, __ATOMIC_RELAXED);
-	/* Servers set it after listen() (apache): look again now and then
-	 * (the first sample, then one in 1024: about once a second). */
-	if (n % 1024 == 0 &&
-	    !(__atomic_load_n(&l->flags, __ATOMIC_RELAXED) &
-	      AW_LF_DEFER_ACCEPT) &&
-	    aw_probe_defer_accept(fd))
-		__atomic_fetch_or(&l->flags, AW_LF_DEFER_ACCEPT,
-				  __ATOMIC_RELAXED);
+		__atomic_store_n(&l->drops_due, 1, __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&l->sample_mono_ns, aw_ticks_to_mono(now),
+			 __ATOMIC_RELAXED);
+	__atomic_fetch_add(&l->samples, 1, __ATOMIC_RELAXED);
+	if (aw_clock_refine(now))
+		aw_segment_clock_refined();
 	return depth;
 }
 
@@ -299,12 +345,11 @@ static uint32_t sample_listener(struct aw_listener *l, int slot, int fd,
 static int slow_report_due(struct aw_listener *l, uint64_t now)
 {
 	uint64_t last =
-	    __atomic_load_n(&l->slow_logged_mono_ns, __ATOMIC_RELAXED);
-	if (last != 0 && now - last < SLOW_LOG_INTERVAL_NS)
+	    __atomic_load_n(&l->slow_logged_ticks, __ATOMIC_RELAXED);
+	if (last != 0 && aw_ticks_to_ns(now - last) < SLOW_LOG_INTERVAL_NS)
 		return 0;
-	return __atomic_compare_exchange_n(&l->slow_logged_mono_ns, &last, now,
-					   0, __ATOMIC_RELAXED,
-					   __ATOMIC_RELAXED);
+	return __atomic_compare_exchange_n(&l->slow_logged_ticks, &last, now, 0,
+					   __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
 static void log_slow(const struct aw_segment *s, const struct aw_listener *l,
@@ -369,8 +414,8 @@ static void record_slow(struct aw_segment *s, int slot, struct aw_event *e,
  * call did not block) is one.
  */
 static void check_wait(struct aw_segment *s, int slot, const struct call *c,
-		       struct aw_stripe *st, uint64_t since_ns, int away,
-		       uint32_t slow_ms)
+		       struct thread_slot *ts, struct aw_stripe *st,
+		       uint64_t since, int away)
 {
 	struct aw_listener *l = &s->listener[slot];
 	uint32_t flags = __atomic_load_n(&l->flags, __ATOMIC_RELAXED);
@@ -379,23 +424,24 @@ static void check_wait(struct aw_segment *s, int slot, const struct call *c,
 	uint64_t wait = UINT64_MAX;
 	if ((flags & AW_LF_TCP) &&
 	    aw_probe_queue_wait_ms(c->ret, &wait_ms) == 0) {
-		aw_hist_record(&st->queue_wait_ms, wait_ms);
+		aw_hist_record(st->queue_wait_bucket, &st->queue_wait_ms,
+			       wait_ms, ts->shared);
 		wait = wait_ms;
-		slow = wait_ms > slow_ms;
+		slow = wait_ms > aw_config.slow_ms;
 	} else {
-		slow = away && c->t1 - c->t0 < NS_PER_MS;
+		slow = away && aw_ticks_to_ns(c->t1 - c->t0) < NS_PER_MS;
 	}
 	if (!slow)
 		return;
 	struct aw_event e = {
 	    .time_real_ns = aw_real_ns(),
-	    .away_ns = since_ns,
+	    .away_ns = aw_ticks_to_ns(since),
 	    .queue_wait_ms = wait,
 	    .depth = c->depth,
 	    .backlog = __atomic_load_n(&l->effective_backlog, __ATOMIC_RELAXED),
 	    .tid = (int32_t)syscall(SYS_gettid),
 	};
-	record_slow(s, slot, &e, slow_ms, c->t1);
+	record_slow(s, slot, &e, aw_config.slow_ms, c->t1);
 }
 
 static int is_tcp(struct aw_listener *l)
@@ -403,15 +449,31 @@ static int is_tcp(struct aw_listener *l)
 	return __atomic_load_n(&l->flags, __ATOMIC_RELAXED) & AW_LF_TCP;
 }
 
+/* Probes taken on l, this one counted. */
+static uint64_t count_probe(struct aw_listener *l)
+{
+	return __atomic_fetch_add(&l->samples, 1, __ATOMIC_RELAXED);
+}
+
 /*
  * A probe was due at entry: read the queue now, which is exactly the depth
- * this call meets.
+ * this call meets; or, when it is only a sample's turn for housekeeping,
+ * that instead.
  */
 static void entry_probe(struct aw_listener *l, int slot, struct call *c)
 {
+	if (!is_tcp(l))
+		return;
 	int saved = errno;
-	if (is_tcp(l))
+	uint64_t n = count_probe(l);
+	if (!c->away_due &&
+	    (n % HOUSEKEEPING_EVERY == 1 ||
+	     __atomic_exchange_n(&l->drops_due, 0, __ATOMIC_RELAXED))) {
+		housekeep(l, c->fd, c->t0);
+		c->kept = 1;
+	} else {
 		c->depth = sample_listener(l, slot, c->fd, c->t0, 0);
+	}
 	errno = saved;
 }
 
@@ -422,30 +484,33 @@ static void entry_probe(struct aw_listener *l, int slot, struct call *c)
  * blocked accept inside the kernel, so the whole stop is one long call); the
  * queue held what is left plus the connection just taken.
  */
-static void exit_probe(struct aw_segment *s, int slot, struct aw_stripe *st,
-		       struct call *c, uint64_t last)
+static void exit_probe(struct aw_segment *s, int slot, struct thread_slot *ts,
+		       struct aw_stripe *st, struct call *c, uint64_t last)
 {
 	struct aw_listener *l = &s->listener[slot];
-	int long_call = c->t1 - c->t0 > aw_config.slow_ns;
-	if (c->ret < 0)
+	int long_call = c->t1 - c->t0 > aw_slow_ticks();
+	if (c->ret < 0 || (c->kept && !long_call))
 		return;
-	if (long_call && is_tcp(l))
+	if (long_call && is_tcp(l)) {
+		count_probe(l);
 		c->depth = sample_listener(l, slot, c->fd, c->t1, 1);
+	}
 	/* Out of accept too long (busy elsewhere since the last accept, back
 	 * late after a drain, or stuck in this very call), or a sample. */
-	check_wait(s, slot, c, st, c->t1 - (last ? last : c->t0),
-		   c->away_due || long_call, aw_config.slow_ms);
+	check_wait(s, slot, c, ts, st, c->t1 - (last ? last : c->t0),
+		   c->away_due || long_call);
 }
 
 /* A failed call on a known listener: drained, an error, or not a listener
  * any more (closed, or the fd now names another kind of file). */
-static void count_failure(struct aw_stripe *st, const struct call *c)
+static void count_failure(struct thread_slot *ts, struct aw_stripe *st,
+			  const struct call *c)
 {
 	if (is_drain(c->err)) {
-		__atomic_fetch_add(&st->drained, 1, __ATOMIC_RELAXED);
+		aw_stripe_add(&st->drained, 1, ts->shared);
 		return;
 	}
-	__atomic_fetch_add(&st->errors[err_class(c->err)], 1, __ATOMIC_RELAXED);
+	aw_stripe_add(&st->errors[err_class(c->err)], 1, ts->shared);
 	if (not_a_listener(c->err))
 		aw_table_forget_fd(c->fd);
 }
@@ -458,51 +523,34 @@ static enum prev_call kind_of(const struct call *c)
 }
 
 /*
- * record_call when the previous call brought no connection: away only if
- * it returned an error (idle time after a drain is not the loop being away),
- * the gap from the connection before it.
+ * A call that entered at t0 and returned at t1 (kind says how), the
+ * thread's previous return at last: its time away from accept since then
+ * (unless it went idle: idle time after a drain is not the loop being
+ * away), its gap since its previous connection, and what it keeps for its
+ * next call. Threads keep their own gaps: a gap shared by all threads would
+ * put every accept on one contended cache line.
  */
-static __attribute__((noinline)) void
-record_after_other(struct aw_stripe *st, struct thread_slot *ts, uint64_t t0,
-		   uint64_t t1, enum prev_call kind)
+static void record_call(struct thread_slot *ts, struct aw_stripe *st,
+			const struct call *c, uint64_t last)
 {
-	if (ts->prev == PREV_FAIL)
-		aw_hist_record(&st->away_ns, t0 - ts->last_return_ns);
-	if (kind == PREV_ACCEPT && ts->last_accept_ns != 0)
-		aw_hist_record(&st->gap_ns, t1 - ts->last_accept_ns);
-	ts->prev = (uint8_t)kind;
-}
-
-/*
- * A call that entered at t0 returned at t1 (kind says how): the loop's
- * time away from accept since its previous return, this thread's gap since
- * its previous connection, and when to step aside next. Threads keep their
- * own gaps: a gap shared by all threads would put every accept on one
- * contended cache line. The branch taken call after call in a busy loop
- * (a connection after a connection) comes first and stores nothing it need
- * not.
- */
-static inline __attribute__((always_inline)) void
-record_call(struct aw_stripe *st, struct thread_slot *ts, uint64_t t0,
-	    uint64_t t1, enum prev_call kind)
-{
-	if (__builtin_expect(ts->prev == PREV_ACCEPT, 1)) {
-		aw_hist_record(&st->away_ns, t0 - ts->last_return_ns);
-		if (kind == PREV_ACCEPT) {
-			aw_hist_record(&st->gap_ns, t1 - ts->last_return_ns);
-		} else {
-			ts->last_accept_ns = ts->last_return_ns;
-			ts->prev = (uint8_t)kind;
-		}
-	} else {
-		record_after_other(st, ts, t0, t1, kind);
-	}
+	enum prev_call kind = kind_of(c);
+	int shared = ts->shared;
+	if (ts->prev == PREV_ACCEPT || ts->prev == PREV_FAIL)
+		aw_hist_record(st->away_bucket, &st->away_ns,
+			       aw_ticks_to_ns(c->t0 - last), shared);
+	if (ts->prev == PREV_ACCEPT)
+		ts->last_accept = last;
 	if (kind == PREV_ACCEPT) {
-		__atomic_fetch_add(&st->accepts, 1, __ATOMIC_RELAXED);
-		__atomic_store_n(&st->last_accept_mono_ns, t1,
+		if (ts->last_accept != 0)
+			aw_hist_record(st->gap_bucket, &st->gap_ns,
+				       aw_ticks_to_ns(c->t1 - ts->last_accept),
+				       shared);
+		aw_stripe_add(&st->accepts, 1, shared);
+		__atomic_store_n(&st->last_accept_ticks, c->t1,
 				 __ATOMIC_RELAXED);
 	}
-	ts->last_return_ns = t1;
+	ts->last_return = c->t1;
+	ts->prev = (uint8_t)kind;
 }
 
 /*
@@ -511,15 +559,15 @@ record_call(struct aw_stripe *st, struct thread_slot *ts, uint64_t t0,
  * with a probe. Restores the call's errno last.
  */
 static int finish(struct aw_segment *s, int slot, struct aw_stripe *st,
-		  struct call *c)
+		  struct call *c, uint64_t last)
 {
 	struct thread_slot *ts = &self.slot[slot];
-	uint64_t last = ts->last_return_ns;
-	record_call(st, ts, c->t0, c->t1, kind_of(c));
+	record_call(ts, st, c, last);
+	set_mark(ts);
 	if (c->ret < 0)
-		count_failure(st, c);
-	if (c->probe || c->t1 - c->t0 > aw_config.slow_ns)
-		exit_probe(s, slot, st, c, last);
+		count_failure(ts, st, c);
+	if (c->probe || c->t1 - c->t0 > aw_slow_ticks())
+		exit_probe(s, slot, ts, st, c, last);
 	errno = c->err;
 	return c->ret;
 }
@@ -527,9 +575,9 @@ static int finish(struct aw_segment *s, int slot, struct aw_stripe *st,
 /*
  * A known listener off the common path: this thread's first call on it,
  * back after being out of accept past the threshold (maybe idle after a
- * drain: a probe tells), a rate-limited sample due, the slot reused for
- * another socket, or a mark left by a call that never returned. t0: entry
- * time.
+ * drain: a probe tells), a rate-limited sample due, the previous call
+ * without a connection, the slot reused for another socket, or the thread
+ * on the shared stripe. t0: entry time in ticks.
  */
 static __attribute__((noinline)) int full_call(int slot, int fd,
 					       struct sockaddr *addr,
@@ -538,8 +586,8 @@ static __attribute__((noinline)) int full_call(int slot, int fd,
 {
 	struct call c = {.fd = fd, .t0 = t0, .depth = UINT32_MAX};
 	struct thread_slot *ts = &self.slot[slot];
-	int host_errno = errno; /* what a successful accept leaves there */
-	lower_marks();		/* marks a call left behind */
+	int host_errno = errno;	   /* what a successful accept leaves there */
+	each_stripe(leave_accept); /* marks a call left behind */
 	struct aw_stripe *st = my_stripe(slot);
 	if (st == NULL) {
 		errno = host_errno;
@@ -547,29 +595,30 @@ static __attribute__((noinline)) int full_call(int slot, int fd,
 	}
 	struct aw_segment *s = aw_segment_current();
 	struct aw_listener *l = &s->listener[slot];
-	uint64_t last = ts->last_return_ns;
-	c.away_due = last != 0 && t0 - last > aw_config.slow_ns;
+	uint64_t last = previous_return(ts, st);
+	c.away_due = last != 0 && t0 - last > aw_slow_ticks();
 	c.probe = sample_allowed(l, t0) || c.away_due;
-	ts->next_sample_ns =
-	    __atomic_load_n(&l->next_sample_mono_ns, __ATOMIC_RELAXED);
+	ts->next_sample =
+	    __atomic_load_n(&l->next_sample_ticks, __ATOMIC_RELAXED);
 	if (c.probe)
 		entry_probe(l, slot, &c);
 	errno = host_errno;
 	enter_accept(ts, st);
 	c.ret = call_real(&c, addr, len, flags, use4);
 	c.err = errno;
-	c.t1 = aw_mono_ns();
-	lower_mark(ts, st);
-	return finish(s, slot, st, &c);
+	c.t1 = aw_ticks();
+	leave_accept(ts, st);
+	return finish(s, slot, st, &c, last);
 }
 
 /* The common path's way out when the call failed or was long: slot and
- * segment follow from the thread slot and the stripe. */
-static __attribute__((noinline)) int finish_odd(struct thread_slot *ts,
-						struct aw_stripe *st, int fd,
+ * segment follow from the stripe (nothing more kept across the call). */
+static __attribute__((noinline)) int finish_odd(struct aw_stripe *st, int fd,
 						int ret, uint64_t t0,
-						uint64_t t1)
+						uint64_t t1, uint64_t last)
 {
+	int slot = (int)st->slot;
+	const struct thread_slot *ts = &self.slot[slot];
 	struct call c = {.fd = fd,
 			 .ret = ret,
 			 .err = errno,
@@ -578,47 +627,67 @@ static __attribute__((noinline)) int finish_odd(struct thread_slot *ts,
 			 .depth = UINT32_MAX};
 	struct aw_segment *s =
 	    (struct aw_segment *)((char *)st - ts->stripe_off);
-	return finish(s, (int)(ts - self.slot), st, &c);
+	return finish(s, slot, st, &c, last);
 }
 
 /*
- * The common case: fd is a listener this thread has accepted on before, it
- * came back within the threshold, no sample is due, the
- * slot is the socket it was (the stripe's generation, on the line the call
- * writes anyway) and no call of this thread was left unfinished.
- * The straight line is two clock reads, the real call and a few relaxed
- * atomics on this thread's stripe; anything else leaves it for full_call
- * or finish_odd (noinline), so that it stays short. errno is not touched
- * here: only those functions, which may make system calls, save and
- * restore it.
+ * The common path records values below twice the slow threshold: a call
+ * no longer than it, after an absence shorter than the probe interval (see
+ * known_listener), which is at most the threshold. Those are in the
+ * histograms' range with margin for the clock's rate: no clamp.
+ */
+_Static_assert(AW_SLOW_MS_MIN *NS_PER_MS >= AW_SAMPLE_NS,
+	       "the probe interval is at most the slow threshold");
+_Static_assert(2ull * AW_SLOW_MS_MAX * NS_PER_MS * 101 / 100 <
+		   1ull << (AW_HIST_MAX_EXP + 1),
+	       "twice the largest threshold is within the histograms");
+
+/*
+ * The common case: fd is a listener this thread has accepted on before,
+ * on a stripe of its own that counts for the slot as it is now (the slot
+ * not reused for another socket), its previous call took a connection and
+ * no sample is due. That last one also bounds the thread's absence: its
+ * copy of the next sample time is at most a probe interval past its last
+ * call off this path, and its previous return came after that call's
+ * entry; so a thread back after longer than the slow threshold (which is
+ * at least the interval) always finds a sample due, and takes full_call's
+ * slow check. The straight line is two tick reads, the real call, two
+ * histogram records and plain stores on the thread's own stripe; anything
+ * else leaves it for full_call or finish_odd (noinline), so that it stays
+ * short. errno is not touched here: only those functions, which may make
+ * system calls, save and restore it. tsc is a constant in each inlined
+ * copy: the choice of clock costs one test per call.
  */
 static inline __attribute__((always_inline)) int
 known_listener(struct aw_segment *s, int slot, int fd, struct sockaddr *addr,
-	       socklen_t *len, int flags, int use4)
+	       socklen_t *len, int flags, int use4, int tsc)
 {
-	uint64_t t0 = aw_mono_ns();
+	uint64_t t0 = aw_ticks_of(tsc);
 	struct thread_slot *ts = &self.slot[slot];
-	/* Keep the address in a register: otherwise the compiler computes
-	 * it from the thread pointer anew after every atomic. */
-	__asm__("" : "+r"(ts));
-	if (__builtin_expect((t0 - ts->last_return_ns >= aw_config.slow_ns) ||
-				 (t0 >= ts->next_sample_ns),
+	/* With no stripe yet (offset 0) this reads the header's magic,
+	 * which no generation (below 2^24) equals. */
+	struct aw_stripe *st = stripe_at(s, ts);
+	if (__builtin_expect((__atomic_load_n(&st->generation,
+					      __ATOMIC_RELAXED) != ts->mark) |
+				 (t0 >= ts->next_sample),
 			     0))
 		return full_call(slot, fd, addr, len, flags, use4, t0);
-	struct aw_stripe *st = stripe_at(s, ts);
-	if (__builtin_expect(
-		__atomic_load_n(&st->generation, __ATOMIC_RELAXED) != ts->mark,
-		0))
-		return full_call(slot, fd, addr, len, flags, use4, t0);
-	enter_accept(ts, st);
+	__atomic_store_n(&st->in_accept, 1, __ATOMIC_RELAXED);
 	int ret = use4 ? aw_real_accept4(fd, addr, len, flags)
 		       : aw_real_accept(fd, addr, len);
-	uint64_t t1 = aw_mono_ns();
-	lower_mark(ts, st);
+	uint64_t t1 = aw_ticks_of(tsc);
+	__atomic_store_n(&st->in_accept, 0, __ATOMIC_RELAXED);
+	uint64_t last = st->last_accept_ticks;
 	if (__builtin_expect(ret < 0, 0) ||
-	    __builtin_expect(t1 - t0 > aw_config.slow_ns, 0))
-		return finish_odd(ts, st, fd, ret, t0, t1);
-	record_call(st, ts, t0, t1, PREV_ACCEPT);
+	    __builtin_expect(t1 - t0 > aw_slow_ticks(), 0))
+		return finish_odd(st, fd, ret, t0, t1, last);
+	uint64_t mult = __atomic_load_n(&aw_clock.mult, __ATOMIC_RELAXED);
+	aw_hist_record_in_range(st->away_bucket, &st->away_ns,
+				aw_ticks_ns_of(t0 - last, mult, tsc));
+	aw_hist_record_in_range(st->gap_bucket, &st->gap_ns,
+				aw_ticks_ns_of(t1 - last, mult, tsc));
+	st->accepts++;
+	__atomic_store_n(&st->last_accept_ticks, t1, __ATOMIC_RELAXED);
 	return ret;
 }
 
@@ -660,22 +729,23 @@ static __attribute__((noinline)) int other_fd(struct call *c, int slot,
 		errno = host_errno;
 		if (s != NULL)
 			return full_call(slot, c->fd, addr, len, flags, use4,
-					 aw_mono_ns());
+					 aw_ticks());
 		return call_real(c, addr, len, flags, use4);
 	}
-	c->t0 = aw_mono_ns();
+	c->t0 = aw_ticks();
 	c->ret = call_real(c, addr, len, flags, use4);
 	c->err = errno;
-	c->t1 = aw_mono_ns();
+	c->t1 = aw_ticks();
 	slot = adopt(c);
 	struct aw_stripe *st = slot >= 0 ? my_stripe(slot) : NULL;
 	if (st != NULL) {
 		/* Counted from here on (a new slot: no previous call, so
 		 * no away time and no gap). */
 		struct thread_slot *ts = &self.slot[slot];
-		record_call(st, ts, c->t0, c->t1, kind_of(c));
+		record_call(ts, st, c, 0);
+		set_mark(ts);
 		if (c->ret < 0)
-			count_failure(st, c);
+			count_failure(ts, st, c);
 	}
 	errno = c->err;
 	return c->ret;
@@ -705,16 +775,20 @@ int aw_accept_path(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	uint32_t slot;
 	struct aw_segment *s = common_case(fd, &slot);
-	if (__builtin_expect(s != NULL, 1))
-		return known_listener(s, (int)slot, fd, addr, len, 0, 0);
-	return other_case(fd, addr, len, 0, 0);
+	if (__builtin_expect(s == NULL, 0))
+		return other_case(fd, addr, len, 0, 0);
+	if (__builtin_expect(aw_clock.tsc, 1))
+		return known_listener(s, (int)slot, fd, addr, len, 0, 0, 1);
+	return known_listener(s, (int)slot, fd, addr, len, 0, 0, 0);
 }
 
 int aw_accept4_path(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
 	uint32_t slot;
 	struct aw_segment *s = common_case(fd, &slot);
-	if (__builtin_expect(s != NULL, 1))
-		return known_listener(s, (int)slot, fd, addr, len, flags, 1);
-	return other_case(fd, addr, len, flags, 1);
+	if (__builtin_expect(s == NULL, 0))
+		return other_case(fd, addr, len, flags, 1);
+	if (__builtin_expect(aw_clock.tsc, 1))
+		return known_listener(s, (int)slot, fd, addr, len, flags, 1, 1);
+	return known_listener(s, (int)slot, fd, addr, len, flags, 1, 0);
 }

@@ -37,10 +37,14 @@
  *   exact on its own, a snapshot of several is not instantaneous.
  * - Per-thread figures live in up to AW_STRIPES stripes per listener, each
  *   on its own cache lines, so threads that accept on one listener do not
- *   fight over one line. A thread always uses the same stripe; the reader
- *   sums them. A listener's stripes are found through its stripe_ref[]
- *   (offsets into the segment, 0 = none yet), published with release order
- *   once the stripe is backed and zeroed.
+ *   fight over one line. A thread owns a stripe (owner = its tid) and is
+ *   then its only writer: its counters are plain loads and stores, each
+ *   8-byte field aligned and written whole, and a reader in another
+ *   process reads each whole. When all of a listener's stripes are owned,
+ *   further threads share one with atomic read-modify-writes (owner
+ *   stays). The reader sums them. A listener's stripes are found through its
+ * stripe_ref[] (offsets into the segment, 0 = none yet), published with release
+ * order once the stripe is backed and zeroed.
  * - A slot is reused once every descriptor of its socket is closed: its
  *   generation rises (under seq), its figures and stripes are zeroed, and
  *   each stripe carries the generation it counts for. A reader sums only
@@ -62,7 +66,7 @@
 #include <stdint.h>
 
 #define AW_SEG_MAGIC 0x3147455357544341ULL /* "ACTWSEG1", little-endian */
-#define AW_ABI_VERSION 3u
+#define AW_ABI_VERSION 4u
 #define AW_SEG_PREFIX "acceptwatch." /* name under /dev/shm, then the pid */
 /* Room for "/acceptwatch.<pidns>.<pid>" and its NUL. */
 #define AW_SEG_NAME_MAX 48u
@@ -72,9 +76,9 @@
 
 #define AW_MAX_LISTENERS 64u
 #define AW_MAX_EVENTS 32u
-#define AW_STRIPES 4u
+#define AW_STRIPES 8u
 #define AW_MAX_STACKS 32u
-#define AW_MAX_STRIPES (AW_MAX_LISTENERS * AW_STRIPES)
+#define AW_MAX_STRIPES 256u /* for all listeners together */
 #define AW_STACK_FRAMES 32u
 #define AW_STACK_MODULES 8u
 #define AW_MODULE_PATH 256u
@@ -86,19 +90,19 @@
  * Log-linear histogram (HdrHistogram-style): values below 32 have a bucket
  * each; above, every power of two is split into 16 equal buckets, so a
  * bucket is at most 1/16 of its lower bound wide and its midpoint is within
- * 3.2% of any value in it. Values up to 2^41 - 1 (36 minutes in ns) have
+ * 3.2% of any value in it. Values up to 2^43 - 1 (2.4 hours in ns) have
  * buckets; larger ones land in the last bucket and still count in max/sum.
  */
 #define AW_HIST_LINEAR 32u
 #define AW_HIST_SUB 16u
 #define AW_HIST_MIN_EXP 5u
-#define AW_HIST_MAX_EXP 40u
+#define AW_HIST_MAX_EXP 42u
 #define AW_HIST_BUCKETS                                                        \
 	(AW_HIST_LINEAR +                                                      \
 	 (AW_HIST_MAX_EXP - AW_HIST_MIN_EXP + 1u) * AW_HIST_SUB)
 
 /*
- * Bucket index of v; values past the range map to the last bucket. For
+ * Bucket index of v, for v below 2^(AW_HIST_MAX_EXP + 1). For
  * v >= 16, v >> (exp - 4) is 16 + the sub-bucket, so the index of the
  * layout in acceptwatch_abi.h (32 + (exp - 5) * 16 + sub) folds into one
  * shift and one add. Or-ing in 16 sends every v below 32 through the
@@ -108,17 +112,24 @@
 _Static_assert(AW_HIST_SUB == 16u && AW_HIST_LINEAR == 32u,
 	       "aw_hist_index folds in 16 sub-buckets and 32 linear ones");
 
-static inline uint32_t aw_hist_index(uint64_t v)
+static inline uint32_t aw_hist_index_in_range(uint64_t v)
 {
 	uint32_t shift = 59u - (uint32_t)__builtin_clzll(v | AW_HIST_SUB);
-	uint32_t i = (shift << 4) + (uint32_t)(v >> shift);
+	return (shift << 4) + (uint32_t)(v >> shift);
+}
+
+/* The same for any v: past the range, the last bucket. */
+static inline uint32_t aw_hist_index(uint64_t v)
+{
+	uint32_t i = aw_hist_index_in_range(v);
 	if (__builtin_expect(i >= AW_HIST_BUCKETS, 0))
 		i = AW_HIST_BUCKETS - 1u;
 	return i;
 }
 
-struct aw_hist {
-	uint64_t bucket[AW_HIST_BUCKETS];
+/* A histogram's sum and max, kept apart from its buckets so that those of
+ * the histograms an accept records share one cache line. */
+struct aw_hist_head {
 	uint64_t sum; /* of recorded values, for means and Prometheus _sum */
 	uint64_t max; /* exact largest value recorded */
 };
@@ -134,16 +145,27 @@ enum aw_err_class {
 
 /* What one thread (or threads sharing a stripe) saw on one listener. */
 struct aw_stripe {
-	uint64_t accepts; /* successful accept/accept4 returns */
+	/* The first line: everything an accept on the common path writes,
+	 * but for one bucket of each of gap and away. */
+	uint32_t generation; /* of the slot these figures count for */
+	uint32_t in_accept;  /* threads inside accept now: 0 or 1 when owned */
+	uint64_t accepts;    /* successful accept/accept4 returns */
+	uint64_t last_accept_ticks;  /* last successful return in the header's
+					clock ticks (clock_*), 0 never */
+	struct aw_hist_head gap_ns;  /* between one thread's successive
+					accepts */
+	struct aw_hist_head away_ns; /* a thread's return to its next call */
+	int32_t owner; /* the thread (tid) writing it alone, 0 none, -1 the
+			  shared stripe */
+	uint32_t slot; /* the listener slot it belongs to */
+	/* Written off the common path. */
 	uint64_t drained; /* EAGAIN/EWOULDBLOCK: the queue was empty */
 	uint64_t errors[AW_ERR_CLASSES];
-	uint64_t last_accept_mono_ns; /* last successful return, 0 = never */
-	uint32_t in_accept;	      /* threads inside accept right now */
-	uint32_t generation;	      /* of the slot these figures count for */
-	struct aw_hist gap_ns;	/* between one thread's successive accepts */
-	struct aw_hist away_ns; /* a thread's return to its next call */
-	struct aw_hist
-	    queue_wait_ms; /* tcpi_last_ack_recv of accepted socket */
+	struct aw_hist_head queue_wait_ms; /* tcpi_last_ack_recv of the
+					      accepted socket */
+	uint64_t gap_bucket[AW_HIST_BUCKETS];
+	uint64_t away_bucket[AW_HIST_BUCKETS];
+	uint64_t queue_wait_bucket[AW_HIST_BUCKETS];
 } __attribute__((aligned(64)));
 
 /* A slow-loop event: a connection waited longer than the threshold. */
@@ -242,23 +264,28 @@ struct aw_listener {
 	uint64_t listen_mono_ns;
 
 	/* Live figures: relaxed atomics. */
-	uint64_t next_sample_mono_ns; /* rate limit for listener probes */
+	uint64_t next_sample_ticks; /* rate limit for listener probes */
 	uint32_t generation; /* 1, + 1 at each reuse; wraps after 2^24 - 1 */
 	uint32_t fds;	     /* descriptors naming the socket now */
 	uint64_t samples;    /* listener probes taken */
 	uint32_t queue_now;  /* depth at the last probe */
 	uint32_t queue_peak;
 	uint64_t full_events;	 /* probes that saw depth > effective backlog */
-	uint64_t drops;		 /* SK_MEMINFO_DROPS at the last probe */
+	uint64_t drops;		 /* SK_MEMINFO_DROPS: about once a second while
+				    accepting, and when the socket closes */
 	uint64_t sample_mono_ns; /* time of the last probe */
 	uint64_t slow_events;
-	uint64_t slow_logged_mono_ns; /* rate limit for the warning line */
-	uint64_t last_slow_event; /* ring position + 1 of the last, 0 none */
-	uint32_t listen_stack;	  /* stack index + 1 of listen(), 0 none */
-	uint32_t slow_stack;	  /* stack index + 1 at the last slow event */
-	/* Offsets of this slot's stripes in the segment, 0 = none (yet). */
+	uint64_t slow_logged_ticks; /* rate limit for the warning line */
+	uint64_t last_slow_event;   /* ring position + 1 of the last, 0 none */
+	uint32_t listen_stack;	    /* stack index + 1 of listen(), 0 none */
+	uint32_t slow_stack;	    /* stack index + 1 at the last slow event */
+	/* Offsets of this slot's stripes in the segment, 0 = none (yet);
+	 * the last is the shared one. */
 	uint32_t stripe_ref[AW_STRIPES];
-	uint64_t pad;
+	uint64_t drops_mono_ns; /* when `drops` was read, 0 never */
+	uint32_t
+	    drops_due; /* a probe saw the queue full: the next reads drops */
+	uint32_t pad;
 } __attribute__((aligned(64)));
 
 struct aw_seg_header {
@@ -291,7 +318,16 @@ struct aw_seg_header {
 	uint32_t stack_count;
 	uint32_t stacks_used; /* stacks published so far */
 	uint32_t pid_ns; /* inode of the PID namespace pid is in, 0 unknown */
-	uint64_t pad[4];
+	/*
+	 * The clock of the stripes' *_ticks: CLOCK_MONOTONIC ns is
+	 * clock_base_ns + (ticks - clock_base_ticks) * clock_mult / 2^32.
+	 * clock_mult may be refined while the process runs (relaxed); the
+	 * bases never change once the magic is stored.
+	 */
+	uint64_t clock_base_ticks;
+	uint64_t clock_base_ns;
+	uint64_t clock_mult; /* ns per tick, 32.32 fixed point */
+	uint64_t pad;
 	uint32_t stripe_offset;
 	uint32_t stripe_size;
 	uint32_t stripe_count;
@@ -319,6 +355,7 @@ enum aw_seg_flags {
 	AW_SF_BAD_LOG = 1u << 5,
 	AW_SF_BAD_BACKLOG = 1u << 6,
 	AW_SF_BAD_KEEP = 1u << 7,
+	AW_SF_BAD_CLOCK = 1u << 8,
 };
 
 struct aw_segment {
@@ -358,12 +395,11 @@ static inline void aw_seg_header_layout(struct aw_seg_header *h)
 }
 
 /* Pinned layout: a change that moves a field must bump AW_ABI_VERSION. */
-_Static_assert(AW_HIST_BUCKETS == 608, "aw_hist buckets");
-_Static_assert(sizeof(struct aw_hist) == 4880, "aw_hist");
+_Static_assert(AW_HIST_BUCKETS == 640, "aw_hist buckets");
 _Static_assert(sizeof(struct aw_event) == 48, "aw_event");
-_Static_assert(offsetof(struct aw_stripe, gap_ns) == 64, "aw_stripe head");
-_Static_assert(offsetof(struct aw_stripe, generation) == 60, "stripe gen");
-_Static_assert(sizeof(struct aw_stripe) == 14720, "aw_stripe");
+_Static_assert(offsetof(struct aw_stripe, drained) == 64, "aw_stripe line 0");
+_Static_assert(offsetof(struct aw_stripe, generation) == 0, "stripe gen");
+_Static_assert(sizeof(struct aw_stripe) == 15488, "aw_stripe");
 _Static_assert(offsetof(struct aw_listener, address) == 32, "aw_listener");
 _Static_assert(offsetof(struct aw_listener, requested_backlog) == 144, "rb");
 _Static_assert(offsetof(struct aw_listener, stripe_ref) == 272, "stripe_ref");

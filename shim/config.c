@@ -26,7 +26,7 @@ static int parse_range(const char *s, unsigned long long min,
 int aw_config_parse_ms(const char *s, uint32_t *out)
 {
 	unsigned long long v;
-	if (parse_range(s, 1, AW_SLOW_MS_MAX, &v) != 0)
+	if (parse_range(s, AW_SLOW_MS_MIN, AW_SLOW_MS_MAX, &v) != 0)
 		return -1;
 	*out = (uint32_t)v;
 	return 0;
@@ -84,6 +84,17 @@ int aw_config_parse_log(const char *s, struct aw_config *c)
 	return 0;
 }
 
+int aw_config_parse_clock(const char *s, bool *monotonic)
+{
+	if (s == NULL)
+		return -1;
+	if (strcmp(s, "auto") == 0 || strcmp(s, "monotonic") == 0) {
+		*monotonic = s[0] == 'm';
+		return 0;
+	}
+	return -1;
+}
+
 static void warn_bad(aw_warn_fn warn, const char *name, const char *value,
 		     const char *expected, const char *fallback)
 {
@@ -128,6 +139,12 @@ void aw_config_read(struct aw_config *c, aw_getenv_fn get, aw_warn_fn warn)
 		c->bad_env |= AW_SF_BAD_KEEP;
 		warn_bad(warn, "ACCEPTWATCH_KEEP", v, "1/0, yes/no, true/false",
 			 "0");
+	}
+	v = get("ACCEPTWATCH_CLOCK");
+	if (v != NULL && aw_config_parse_clock(v, &c->monotonic_clock) != 0) {
+		c->bad_env |= AW_SF_BAD_CLOCK;
+		warn_bad(warn, "ACCEPTWATCH_CLOCK", v, "auto or monotonic",
+			 "auto");
 	}
 	errno = saved;
 }

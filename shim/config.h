@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #define AW_SLOW_MS_DEFAULT 50u
+#define AW_SLOW_MS_MIN 1u
 #define AW_SLOW_MS_MAX 3600000u
 #define AW_LOG_PATH_MAX 256u
 
@@ -27,6 +28,7 @@ struct aw_config {
 	enum aw_log_kind log_kind;
 	char log_path[AW_LOG_PATH_MAX];
 	bool keep;
+	bool monotonic_clock;  /* ACCEPTWATCH_CLOCK=monotonic: no TSC ticks */
 	int32_t raise_backlog; /* ACCEPTWATCH_BACKLOG, 0 = off */
 	uint32_t bad_env;      /* AW_SF_BAD_*: variables whose value was bad */
 };
@@ -55,5 +57,6 @@ int aw_config_parse_ms(const char *s, uint32_t *out);
 int aw_config_parse_bool(const char *s, bool *out);
 int aw_config_parse_log(const char *s, struct aw_config *c);
 int aw_config_parse_backlog(const char *s, int32_t *out);
+int aw_config_parse_clock(const char *s, bool *monotonic);
 
 #endif

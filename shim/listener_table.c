@@ -183,6 +183,23 @@ static void mirror_fds(uint32_t slot, uint32_t n, int rep)
 
 /* fd no longer names slot's socket here. The last descriptor closes the
  * slot; the one probes used hands over to another. */
+/*
+ * The socket's drop count, read when the reader can no longer ask the
+ * kernel (the socket closes, the process exits) and otherwise about once a
+ * second (accept_path.c). One getsockopt; the host's errno kept.
+ */
+static void read_drops(struct aw_listener *l, int fd)
+{
+	int saved = errno;
+	uint64_t drops;
+	if (aw_probe_drops(fd, &drops) == 0) {
+		__atomic_store_n(&l->drops, drops, __ATOMIC_RELAXED);
+		__atomic_store_n(&l->drops_mono_ns, aw_mono_ns(),
+				 __ATOMIC_RELAXED);
+	}
+	errno = saved;
+}
+
 static void leave_slot(uint32_t slot, int fd)
 {
 	uint32_t n = __atomic_sub_fetch(&slot_fds[slot], 1, __ATOMIC_ACQ_REL);
@@ -199,9 +216,22 @@ static void leave_slot(uint32_t slot, int fd)
 			 __atomic_add_fetch(&close_ticks, 1, __ATOMIC_RELAXED),
 			 __ATOMIC_RELAXED);
 	struct aw_segment *s = aw_segment_current();
-	if (s != NULL)
-		__atomic_fetch_or(&s->listener[slot].flags, AW_LF_CLOSED,
-				  __ATOMIC_RELAXED);
+	if (s == NULL)
+		return;
+	read_drops(&s->listener[slot], fd);
+	__atomic_fetch_or(&s->listener[slot].flags, AW_LF_CLOSED,
+			  __ATOMIC_RELAXED);
+}
+
+void aw_table_final_drops(void)
+{
+	struct aw_segment *s = aw_segment_current();
+	uint32_t used = s ? s->header.listeners_used : 0;
+	for (uint32_t i = 0; i < used && i < AW_MAX_LISTENERS; i++) {
+		int fd = __atomic_load_n(&slot_rep_fd[i], __ATOMIC_RELAXED);
+		if (fd >= 0)
+			read_drops(&s->listener[i], fd);
+	}
 }
 
 /* fd names slot's socket from now on (v: the map byte, slot + 1 or
@@ -332,11 +362,26 @@ static void zero_words(void *p, size_t size)
 		__atomic_store_n(&w[i], 0, __ATOMIC_RELAXED);
 }
 
+/* A stripe starts counting for generation gen: zeroed but for its owner
+ * and in_accept (a thread that raised in_accept on the shared stripe just
+ * before lowers it after, never below zero). */
+static void restart_stripe(struct aw_stripe *st, uint32_t gen)
+{
+	size_t rest = offsetof(struct aw_stripe, owner);
+	zero_words((char *)st + sizeof(uint64_t),
+		   rest - sizeof(uint64_t)); /* generation, in_accept kept */
+	size_t tail = offsetof(struct aw_stripe, drained);
+	zero_words((char *)st + tail, sizeof(*st) - tail);
+	__atomic_store_n(&st->generation, gen, __ATOMIC_RELEASE);
+}
+
 /*
  * A closed slot taken for another socket: a new generation, and the old
- * socket's figures gone from the head and from every stripe (which stays
- * the slot's, so that reuse costs no memory). A thread that still holds the
- * old generation sees the stripe's new one and starts over.
+ * socket's figures gone from the head and from the stripes no thread owns
+ * (they stay the slot's, so that reuse costs no memory). An owned stripe
+ * is its thread's alone to write but for its generation, which goes to 0
+ * (no generation's): the owner's next call then leaves the common path and
+ * restarts it (aw_table_claim_stripe), and the reader skips it until then.
  */
 static void reset_slot(struct aw_segment *s, uint32_t slot)
 {
@@ -344,9 +389,10 @@ static void reset_slot(struct aw_segment *s, uint32_t slot)
 	uint32_t gen = slot_gen[slot] % AW_GENERATION_MAX + 1;
 	__atomic_store_n(&slot_gen[slot], gen, __ATOMIC_RELAXED);
 	aw_segment_write_begin(l);
-	size_t from = offsetof(struct aw_listener, next_sample_mono_ns);
+	size_t from = offsetof(struct aw_listener, next_sample_ticks);
 	size_t to = offsetof(struct aw_listener, stripe_ref);
 	zero_words((char *)l + from, to - from);
+	l->drops_mono_ns = 0;
 	l->generation = gen;
 	l->listen_calls = 0;
 	l->listen_stack = 0;
@@ -356,13 +402,11 @@ static void reset_slot(struct aw_segment *s, uint32_t slot)
 		if (ref == 0)
 			continue;
 		struct aw_stripe *st = (struct aw_stripe *)((char *)s + ref);
-		/* in_accept is left alone: a thread that raised it just
-		 * before this reset lowers it after, never below zero. */
-		size_t head = offsetof(struct aw_stripe, in_accept);
-		size_t rest = offsetof(struct aw_stripe, gap_ns);
-		zero_words(st, head);
-		zero_words((char *)st + rest, sizeof(*st) - rest);
-		__atomic_store_n(&st->generation, gen, __ATOMIC_RELEASE);
+		int32_t owner = __atomic_load_n(&st->owner, __ATOMIC_ACQUIRE);
+		if (owner <= 0)
+			restart_stripe(st, gen);
+		else /* no slot's: the owner's mark no longer matches */
+			__atomic_store_n(&st->generation, 0, __ATOMIC_RELEASE);
 	}
 }
 
@@ -395,22 +439,64 @@ static int claim_slot(struct aw_segment *s)
 	return lose_listener(s);
 }
 
-uint32_t aw_table_stripe(uint32_t slot, uint32_t k)
+/* Stripe k of slot, made when it has none yet; 0 when none can be had. */
+static uint32_t stripe_ref(uint32_t slot, uint32_t k)
+{
+	struct aw_segment *s = aw_segment_current();
+	uint32_t ref = s->listener[slot].stripe_ref[k];
+	if (ref != 0)
+		return ref;
+	ref = aw_segment_add_stripe(slot_gen[slot]);
+	s = aw_segment_current(); /* a detach may have moved it */
+	if (ref != 0)
+		__atomic_store_n(&s->listener[slot].stripe_ref[k], ref,
+				 __ATOMIC_RELEASE);
+	return ref;
+}
+
+static struct aw_stripe *stripe_of(uint32_t ref)
+{
+	return (struct aw_stripe *)((char *)aw_segment_current() + ref);
+}
+
+/* The stripe of slot that thread tid owns, else one no thread owns, else a
+ * new one, all but the last (the shared stripe); 0 when all are owned. */
+static uint32_t owned_stripe(uint32_t slot, int32_t tid)
+{
+	const struct aw_listener *l = &aw_segment_current()->listener[slot];
+	uint32_t free_ref = 0;
+	for (uint32_t k = 0; k + 1 < AW_STRIPES; k++) {
+		uint32_t ref = l->stripe_ref[k];
+		if (ref == 0)
+			return free_ref ? free_ref : stripe_ref(slot, k);
+		int32_t owner = stripe_of(ref)->owner;
+		if (owner == tid)
+			return ref;
+		if (owner == 0 && free_ref == 0)
+			free_ref = ref;
+	}
+	return free_ref;
+}
+
+uint32_t aw_table_claim_stripe(uint32_t slot, int32_t tid, int *shared)
 {
 	aw_table_lock();
 	uint32_t ref = 0;
-	struct aw_segment *s = aw_segment_current();
-	if (s != NULL) {
-		ref = s->listener[slot].stripe_ref[k];
-		if (ref == 0) {
-			ref = aw_segment_add_stripe(slot_gen[slot]);
-			/* A detach may have moved the segment. */
-			s = aw_segment_current();
-			if (ref != 0)
-				__atomic_store_n(
-				    &s->listener[slot].stripe_ref[k], ref,
-				    __ATOMIC_RELEASE);
-		}
+	if (aw_segment_current() != NULL) {
+		ref = owned_stripe(slot, tid);
+		*shared = ref == 0;
+		if (ref == 0)
+			ref = stripe_ref(slot, AW_STRIPES - 1);
+	}
+	if (ref != 0) {
+		struct aw_stripe *st = stripe_of(ref);
+		if (!*shared)
+			__atomic_store_n(&st->owner, tid, __ATOMIC_RELAXED);
+		else if (st->owner == 0)
+			__atomic_store_n(&st->owner, -1, __ATOMIC_RELAXED);
+		st->slot = slot;
+		if (st->generation != slot_gen[slot])
+			restart_stripe(st, slot_gen[slot]);
 	}
 	aw_table_unlock();
 	if (ref == 0 && !said_lost_memory) {

@@ -97,6 +97,10 @@ void aw_table_forget_range(unsigned int first, unsigned int last);
  * oldfd's slot, or nothing when oldfd is no listener. Lock-free. */
 void aw_table_dup(int oldfd, int newfd);
 
+/* At exit: the drop count of every listener still open, for a segment
+ * kept past the process (ACCEPTWATCH_KEEP). */
+void aw_table_final_drops(void);
+
 /* Whether slot's socket is open in this process (any descriptor). */
 int aw_table_slot_open(uint32_t slot);
 
@@ -113,10 +117,13 @@ void aw_table_unmap_slot(uint32_t slot);
 uint32_t aw_table_generation(uint32_t slot);
 
 /*
- * The offset in the current segment of stripe k of slot, made on first
- * use; 0 when none can be had. Takes the table lock.
+ * The offset in the current segment of the stripe thread tid writes for
+ * slot, counting for the slot's generation (restarted if it counted for an
+ * older one): one the thread owns, claimed now if need be, or when every
+ * other is owned the shared one (*shared set: written with atomics by
+ * several threads). 0 when none can be had. Takes the table lock.
  */
-uint32_t aw_table_stripe(uint32_t slot, uint32_t k);
+uint32_t aw_table_claim_stripe(uint32_t slot, int32_t tid, int *shared);
 
 /* Set the TCP_DEFER_ACCEPT flag of every listener whose socket has it now.
  * Caller holds the lock. */

@@ -207,6 +207,10 @@ static void fill_header(struct aw_segment *s, const struct aw_config *c)
 	int somaxconn = aw_probe_somaxconn();
 	h->somaxconn = somaxconn > 0 ? (uint32_t)somaxconn : 0;
 	h->slow_ms = c->slow_ms;
+	aw_clock_calibrate();
+	h->clock_base_ticks = aw_clock.base_ticks;
+	h->clock_base_ns = aw_clock.base_ns;
+	h->clock_mult = __atomic_load_n(&aw_clock.mult, __ATOMIC_RELAXED);
 	h->flags = (c->keep ? AW_SF_KEEP : 0) | aw_log_seg_flags();
 	prctl(PR_GET_NAME, h->comm, 0, 0, 0);
 	h->comm[AW_COMM_LEN - 1] = '\0';
@@ -236,7 +240,7 @@ static void carry_over(struct aw_segment *to, const struct aw_segment *from)
 			continue;
 		}
 		memcpy(dst, src,
-		       offsetof(struct aw_listener, next_sample_mono_ns));
+		       offsetof(struct aw_listener, next_sample_ticks));
 		dst->seq = 0;
 		dst->flags |= AW_LF_INHERITED;
 		dst->generation = src->generation;
@@ -245,6 +249,16 @@ static void carry_over(struct aw_segment *to, const struct aw_segment *from)
 	}
 	to->header.listeners_used = used;
 	aw_stacks_carry_over(to, from);
+}
+
+void aw_segment_clock_refined(void)
+{
+	struct aw_segment *s = aw_segment_now;
+	if (s != NULL)
+		__atomic_store_n(
+		    &s->header.clock_mult,
+		    __atomic_load_n(&aw_clock.mult, __ATOMIC_RELAXED),
+		    __ATOMIC_RELAXED);
 }
 
 struct aw_segment *aw_segment_attach(const struct aw_config *c)
@@ -354,8 +368,12 @@ int aw_segment_forked(void)
 
 void aw_segment_release(void)
 {
-	if (!seg_shared || seg_keep || seg_owner_pid != (int)getpid())
+	if (!seg_shared || seg_owner_pid != (int)getpid())
 		return;
+	if (seg_keep) {
+		aw_table_final_drops();
+		return;
+	}
 	char name[AW_SEG_NAME_MAX];
 	aw_segment_name(name, sizeof(name), seg_owner_pid);
 	shm_unlink(name);

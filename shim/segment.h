@@ -44,6 +44,9 @@ struct aw_segment *aw_segment_attach(const struct aw_config *c);
  */
 uint32_t aw_segment_add_stripe(uint32_t generation);
 
+/* The clock's rate was measured again (clock.h): the header says so. */
+void aw_segment_clock_refined(void);
+
 /*
  * Back [offset, offset + len) of s with memory before it is first written
  * (a published stack): 0, or an errno (a full /dev/shm: leave it unwritten).

@@ -9,6 +9,7 @@
  * once on the log.
  */
 #include "accept_path.h"
+#include "clock.h"
 #include "config.h"
 #include "listener_table.h"
 #include "log.h"
@@ -72,6 +73,7 @@ static void init(void)
 {
 	aw_config_read(&aw_config, env, aw_log_hold);
 	aw_log_setup(&aw_config);
+	aw_clock_init(!aw_config.monotonic_clock, aw_config.slow_ns);
 	aw_accept_path_init();
 	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 	__atomic_store_n(&initialized, 1, __ATOMIC_RELEASE);

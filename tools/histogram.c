@@ -32,15 +32,20 @@ uint64_t aw_hist_bucket_width(uint32_t i)
 	return (uint64_t)1 << (exp - 4u);
 }
 
-void aw_hist_merge(struct aw_hist *dst, const struct aw_hist *src)
+void aw_hist_merge_parts(struct aw_hist *dst, const uint64_t *bucket,
+			 const struct aw_hist_head *head)
 {
 	for (uint32_t i = 0; i < AW_HIST_BUCKETS; i++)
-		dst->bucket[i] +=
-		    __atomic_load_n(&src->bucket[i], __ATOMIC_RELAXED);
-	dst->sum += __atomic_load_n(&src->sum, __ATOMIC_RELAXED);
-	uint64_t max = __atomic_load_n(&src->max, __ATOMIC_RELAXED);
-	if (max > dst->max)
-		dst->max = max;
+		dst->bucket[i] += bucket[i];
+	dst->sum += head->sum;
+	if (head->max > dst->max)
+		dst->max = head->max;
+}
+
+void aw_hist_merge(struct aw_hist *dst, const struct aw_hist *src)
+{
+	struct aw_hist_head head = {.sum = src->sum, .max = src->max};
+	aw_hist_merge_parts(dst, src->bucket, &head);
 }
 
 uint64_t aw_hist_count(const struct aw_hist *h)

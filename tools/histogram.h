@@ -11,6 +11,14 @@
 
 #include <stdint.h>
 
+/* A whole histogram as the reader holds it: a stripe's buckets and head
+ * copied out (or summed over stripes). */
+struct aw_hist {
+	uint64_t bucket[AW_HIST_BUCKETS];
+	uint64_t sum; /* of recorded values, for means and Prometheus _sum */
+	uint64_t max; /* exact largest value recorded */
+};
+
 /* Add one value to a histogram the caller owns alone (a copy, a test's). */
 void aw_hist_add(struct aw_hist *h, uint64_t v);
 
@@ -18,8 +26,13 @@ void aw_hist_add(struct aw_hist *h, uint64_t v);
 uint64_t aw_hist_bucket_low(uint32_t i);
 uint64_t aw_hist_bucket_width(uint32_t i);
 
-/* dst += src, bucket by bucket (src read with relaxed loads). */
+/* dst += src, bucket by bucket. */
 void aw_hist_merge(struct aw_hist *dst, const struct aw_hist *src);
+
+/* dst += a histogram as a stripe keeps it: buckets here, sum and max in its
+ * head on the stripe's first line. */
+void aw_hist_merge_parts(struct aw_hist *dst, const uint64_t *bucket,
+			 const struct aw_hist_head *head);
 
 /* Values recorded in h. */
 uint64_t aw_hist_count(const struct aw_hist *h);

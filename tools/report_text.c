@@ -34,6 +34,7 @@ const char *report_ignored_env(uint32_t flags, unsigned int i)
 	    {AW_SF_BAD_LOG, "ACCEPTWATCH_LOG"},
 	    {AW_SF_BAD_BACKLOG, "ACCEPTWATCH_BACKLOG"},
 	    {AW_SF_BAD_KEEP, "ACCEPTWATCH_KEEP"},
+	    {AW_SF_BAD_CLOCK, "ACCEPTWATCH_CLOCK"},
 	};
 
 	for (size_t v = 0; v < sizeof(var) / sizeof(var[0]); v++)

@@ -149,9 +149,28 @@ static void copy_live(const struct aw_listener *l, struct segment_listener *s)
 	s->queue_peak = l->queue_peak;
 	s->full_events = l->full_events;
 	s->drops = l->drops;
+	s->drops_mono_ns = l->drops_mono_ns;
 	s->sample_mono_ns = l->sample_mono_ns;
 	s->slow_events = l->slow_events;
 	s->slow_stack = l->slow_stack;
+}
+
+/*
+ * A stripe's tick count as CLOCK_MONOTONIC ns, with the header's clock
+ * (0 stays 0: never). Saturates rather than wraps on a forged header.
+ */
+static uint64_t segment_ticks_to_mono(const struct aw_seg_header *h, uint64_t t)
+{
+	if (t == 0)
+		return 0;
+	unsigned __int128 mult = h->clock_mult;
+	if (t >= h->clock_base_ticks) {
+		unsigned __int128 ns =
+		    ((t - h->clock_base_ticks) * mult >> 32) + h->clock_base_ns;
+		return ns > UINT64_MAX ? UINT64_MAX : (uint64_t)ns;
+	}
+	unsigned __int128 back = (h->clock_base_ticks - t) * mult >> 32;
+	return back >= h->clock_base_ns ? 1 : h->clock_base_ns - (uint64_t)back;
 }
 
 /* The stripe a listener's stripe_ref points to, when it is one: a whole
@@ -171,6 +190,7 @@ static int stripe_ref_ok(uint32_t ref)
  * processes of one thread each).
  */
 static int sum_stripes(const struct seg_source *src,
+		       const struct aw_seg_header *h,
 		       const struct aw_listener *l, struct segment_listener *s)
 {
 	static __thread struct aw_stripe stripe_copy;
@@ -191,13 +211,15 @@ static int sum_stripes(const struct seg_source *src,
 			calls += st->errors[c];
 		}
 		s->in_accept += st->in_accept;
-		if (st->last_accept_mono_ns > s->last_accept_mono_ns)
-			s->last_accept_mono_ns = st->last_accept_mono_ns;
+		uint64_t last = segment_ticks_to_mono(h, st->last_accept_ticks);
+		if (last > s->last_accept_mono_ns)
+			s->last_accept_mono_ns = last;
 		if (calls == 0)
 			continue;
-		aw_hist_merge(&s->gap_ns, &st->gap_ns);
-		aw_hist_merge(&s->away_ns, &st->away_ns);
-		aw_hist_merge(&s->queue_wait_ms, &st->queue_wait_ms);
+		aw_hist_merge_parts(&s->gap_ns, st->gap_bucket, &st->gap_ns);
+		aw_hist_merge_parts(&s->away_ns, st->away_bucket, &st->away_ns);
+		aw_hist_merge_parts(&s->queue_wait_ms, st->queue_wait_bucket,
+				    &st->queue_wait_ms);
 	}
 	return 0;
 }
@@ -280,7 +302,7 @@ static int copy_listeners(const struct seg_source *src,
 		s->consistent = st == 1;
 		copy_descriptive(l, s);
 		copy_live(l, s);
-		if (sum_stripes(src, l, s))
+		if (sum_stripes(src, &snap->header, l, s))
 			goto short_read;
 		s->last_slow_ref = l->last_slow_event; /* see copy_events */
 		snap->n_listeners++;

@@ -8,6 +8,7 @@
 #define AW_SEGMENT_READER_H
 
 #include "acceptwatch_abi.h"
+#include "histogram.h"
 #include "segment_name.h"
 #include "symbolize.h"
 
@@ -57,7 +58,8 @@ struct segment_listener {
 	uint32_t queue_now;
 	uint32_t queue_peak;
 	uint64_t full_events;
-	uint64_t drops;
+	uint64_t drops;		/* read about once a second, and at close */
+	uint64_t drops_mono_ns; /* when, 0 never */
 	uint64_t sample_mono_ns;
 	uint64_t slow_events;
 

@@ -146,7 +146,10 @@ uint64_t verdict_overflow_bound(const struct segment_snapshot *p,
 	if (overflow_now(l, NULL) ||
 	    (drops_are_overflows(l) && l->live.drops > l->drops))
 		return p->now_mono_ns;
-	return at_or_now(p, l->sample_mono_ns);
+	/* A full queue was seen at a probe, drops counted by a reading. */
+	uint64_t seen = l->sample_mono_ns > l->drops_mono_ns ? l->sample_mono_ns
+							     : l->drops_mono_ns;
+	return at_or_now(p, seen);
 }
 
 uint64_t verdict_slow_bound(const struct segment_snapshot *p,

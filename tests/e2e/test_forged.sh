@@ -27,12 +27,12 @@ stat = open("/proc/%d/stat" % pid).read()
 ticks = int(stat[stat.rindex(")") + 2:].split()[19])
 b[60:64] = struct.pack("<i", pid)
 b[64:72] = struct.pack("<Q", ticks)
-# The stripes of slot 0 (listener_offset, then its stripe_ref[] of
-# segment offsets; accepts first in a stripe) claim 999999 accepts.
+# The stripes of slot 0 (listener_offset, then its stripe_ref[8] of
+# segment offsets; accepts at 8 in a stripe) claim 999999 accepts.
 lo = struct.unpack("<I", b[24:28])[0]
-refs = [r for r in struct.unpack("<4I", b[lo + 272:lo + 288]) if r]
+refs = [r for r in struct.unpack("<8I", b[lo + 272:lo + 304]) if r]
 for r in refs:
-    b[r:r + 8] = struct.pack("<Q", 999999 // len(refs))
+    b[r + 8:r + 16] = struct.pack("<Q", 999999 // len(refs))
 open(dst, "wb").write(b)
 PY
 # The root server: its segment name planted by uid 65534 before exec.

@@ -18,6 +18,8 @@ static void test_header_layout(void **state)
 	assert_int_equal(offsetof(struct aw_seg_header, total_size), 16);
 	assert_int_equal(offsetof(struct aw_seg_header, pid), 60);
 	assert_int_equal(offsetof(struct aw_seg_header, comm), 96);
+	assert_int_equal(offsetof(struct aw_seg_header, clock_base_ticks), 152);
+	assert_int_equal(offsetof(struct aw_seg_header, clock_mult), 168);
 	assert_int_equal(offsetof(struct aw_seg_header, stripe_offset), 184);
 	assert_int_equal(sizeof(struct aw_seg_header), 256);
 }
@@ -37,6 +39,16 @@ static void test_listener_layout(void **state)
 	/* Stripes start on their own cache lines: no false sharing. */
 	assert_int_equal(offsetof(struct aw_segment, stripe) % 64, 0);
 	assert_int_equal(sizeof(struct aw_stripe) % 64, 0);
+	/* What an accept on the common path writes but for one bucket per
+	 * histogram is the stripe's first cache line. */
+	assert_int_equal(offsetof(struct aw_stripe, generation), 0);
+	assert_int_equal(offsetof(struct aw_stripe, in_accept), 4);
+	assert_int_equal(offsetof(struct aw_stripe, accepts), 8);
+	assert_int_equal(offsetof(struct aw_stripe, last_accept_ticks), 16);
+	assert_int_equal(offsetof(struct aw_stripe, gap_ns), 24);
+	assert_int_equal(offsetof(struct aw_stripe, away_ns), 40);
+	assert_int_equal(offsetof(struct aw_stripe, owner), 56);
+	assert_int_equal(offsetof(struct aw_stripe, drained), 64);
 	/* A listener in use, with the stripe of one accepting thread, fits
 	 * in 16 KiB of segment. */
 	assert_true(sizeof(struct aw_listener) + sizeof(struct aw_stripe) <=
@@ -47,13 +59,13 @@ static void test_segment_layout(void **state)
 {
 	(void)state;
 	assert_int_equal(AW_SEG_MAGIC, 0x3147455357544341ULL);
-	assert_int_equal(AW_ABI_VERSION, 3);
-	assert_int_equal(AW_HIST_BUCKETS, 608);
+	assert_int_equal(AW_ABI_VERSION, 4);
+	assert_int_equal(AW_HIST_BUCKETS, 640);
 	assert_int_equal(offsetof(struct aw_segment, listener), 256);
 	assert_int_equal(offsetof(struct aw_segment, event),
 			 256 + AW_MAX_LISTENERS * 320);
 	assert_int_equal(AW_SEG_SIZE,
-			 256 + 64 * 320 + 32 * 48 + 32 * 2912 + 256 * 14720);
+			 256 + 64 * 320 + 32 * 48 + 32 * 2912 + 256 * 15488);
 	assert_int_equal(sizeof(struct aw_stack), 2912);
 	assert_int_equal(offsetof(struct aw_stack, frame), 32);
 	assert_int_equal(offsetof(struct aw_stack, module), 32 + 32 * 16);
