@@ -89,7 +89,7 @@ UNIT_LIBS_test_stack_frames = $(DW_LIBS) -lpthread
 DEB_PACKAGES := libunwind-dev libdw-dev libcmocka-dev pkg-config \
 	iproute2 procps util-linux valgrind strace binutils xz-utils libc6-dbg
 
-.PHONY: all deps check demo bench install uninstall clean format lint cpython-check \
+.PHONY: all deps bench-deps check demo bench install uninstall clean format lint cpython-check \
 	test-build unit e2e
 
 all: $(SHIM_LIB) $(TOOL_BIN)
@@ -294,7 +294,18 @@ demo: deps
 cpython-check: all
 	bash tests/cpython.sh
 
-bench: deps
+# The peers the benchmark compares with (ltrace, bpftrace): installed for it
+# alone, as root, when missing.
+bench-deps: deps
+	@missing=""; \
+	command -v ltrace >/dev/null || missing="$$missing ltrace"; \
+	command -v bpftrace >/dev/null || missing="$$missing bpftrace"; \
+	if [ -z "$$missing" ] || [ "$$(id -u)" != 0 ]; then exit 0; fi; \
+	echo "acceptwatch: installing$$missing (bench peers)"; \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing \
+		>/dev/null || echo "acceptwatch: could not install$$missing"
+
+bench: bench-deps
 	$(MAKE) all $(E2E_REL_BIN) $(BENCH_BIN)
 	bash tests/bench/run.sh
 

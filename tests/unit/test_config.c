@@ -136,6 +136,30 @@ static void test_bad_value_warns_and_keeps_default(void **state)
 	assert_non_null(strstr(warnings[2], "ACCEPTWATCH_KEEP='maybe'"));
 }
 
+/* ACCEPTWATCH_CLOCK: auto (the default, the TSC where the kernel keeps
+ * time with it) or monotonic; anything else is reported and ignored. */
+static void test_clock(void **state)
+{
+	(void)state;
+	struct aw_config c;
+	aw_config_read(&c, fake_get, fake_warn);
+	assert_false(c.monotonic_clock);
+	set_env(0, "ACCEPTWATCH_CLOCK", "monotonic");
+	aw_config_read(&c, fake_get, fake_warn);
+	assert_true(c.monotonic_clock);
+	set_env(0, "ACCEPTWATCH_CLOCK", "auto");
+	aw_config_read(&c, fake_get, fake_warn);
+	assert_false(c.monotonic_clock);
+	assert_int_equal(warning_count, 0);
+	set_env(0, "ACCEPTWATCH_CLOCK", "tsc");
+	aw_config_read(&c, fake_get, fake_warn);
+	assert_false(c.monotonic_clock);
+	assert_int_equal(c.bad_env, AW_SF_BAD_CLOCK);
+	assert_int_equal(warning_count, 1);
+	assert_non_null(strstr(warnings[0], "ACCEPTWATCH_CLOCK='tsc'"));
+	assert_non_null(strstr(warnings[0], "using auto"));
+}
+
 /* The host's errno comes out of the configuration as it went in. */
 static void test_errno_kept(void **state)
 {
@@ -170,6 +194,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_bad_ms_values, reset),
 	    cmocka_unit_test_setup(test_bad_value_warns_and_keeps_default,
 				   reset),
+	    cmocka_unit_test_setup(test_clock, reset),
 	    cmocka_unit_test_setup(test_errno_kept, reset),
 	    cmocka_unit_test_setup(test_bools, reset),
 	};
