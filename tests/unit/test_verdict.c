@@ -580,6 +580,30 @@ static void peak_probed(uint64_t ago)
 	L.sample_mono_ns = NOW - ago;
 }
 
+/*
+ * The queue at its backlog in the kernel's reading now is evidence of now
+ * (verdict.h): no memory of when the shim's peak last rose can make it
+ * history. A burst long ago set the shim's peak; the queue stands at the
+ * backlog again now, or past it.
+ */
+static void test_backlog_small_now_beats_memory(void **state)
+{
+	(void)state;
+	L.queue_peak = 17;
+	L.full_events = 2;
+	W.recent_ns = WINDOW;
+	W.peak_last_ns = NOW - 2 * WINDOW;
+	W.overflow_last_ns = NOW - 2 * WINDOW;
+	L.live.queue_now = 16;
+	assert_int_equal(verdict_peak_bound(&P, &L), NOW);
+	assert_int_equal(judged(&W), 1u << VERDICT_BACKLOG_SMALL);
+	assert_int_equal(earlier(), 1u << VERDICT_OVERFLOWING);
+	L.live.queue_now = 17;
+	assert_int_equal(judged(&W), (1u << VERDICT_OVERFLOWING) |
+					 (1u << VERDICT_BACKLOG_SMALL));
+	assert_int_equal(earlier(), 0);
+}
+
 static void test_backlog_small_text(void **state)
 {
 	(void)state;
@@ -903,6 +927,7 @@ int main(void)
 	    T(test_slow_text),
 	    T(test_backlog_small_threshold),
 	    WINDOWED(peak_window),
+	    T(test_backlog_small_now_beats_memory),
 	    T(test_backlog_small_text),
 	    T(test_clamped),
 	    T(test_clamped_text),
