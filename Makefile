@@ -75,6 +75,11 @@ UNIT_DEPS_test_verdict_window := tools/verdict.c tools/recent.c \
 	tools/segment_check.c tools/segment_name.c tools/procinfo.c \
 	tools/bypass.c tools/stack_frames.c tools/symbolize.c
 UNIT_LIBS_test_verdict_window = $(DW_LIBS) -lpthread
+UNIT_DEPS_test_verdict := tools/verdict.c tools/live.c tools/sockdiag.c \
+	tools/format.c tools/histogram.c tools/segment_reader.c \
+	tools/segment_check.c tools/segment_name.c tools/procinfo.c \
+	tools/bypass.c tools/stack_frames.c tools/symbolize.c
+UNIT_LIBS_test_verdict = $(DW_LIBS) -lpthread
 UNIT_DEPS_test_report_prom := tools/report_prom.c tools/report_text.c \
 	tools/format.c tools/segment_reader.c tools/segment_check.c \
 	tools/segment_name.c \

@@ -210,13 +210,20 @@ static int backlog_reached(const struct segment_listener *l)
 	return peak > 0 && peak >= l->effective_backlog;
 }
 
+/* The kernel's queue at the backlog now: the moment's evidence, which no
+ * memory of when the shim's peak last rose can date back. */
+static int peak_now(const struct segment_listener *l)
+{
+	return l->live.queue_known && l->live.queue_now > 0 &&
+	       l->live.queue_now >= l->effective_backlog;
+}
+
 uint64_t verdict_peak_bound(const struct segment_snapshot *p,
 			    const struct segment_listener *l)
 {
 	if (!backlog_reached(l))
 		return 0;
-	if (l->live.queue_known && l->live.queue_now > 0 &&
-	    l->live.queue_now >= l->effective_backlog)
+	if (peak_now(l))
 		return p->now_mono_ns;
 	return at_or_now(p, l->sample_mono_ns);
 }
@@ -227,6 +234,8 @@ static int is_backlog_small(const struct segment_snapshot *p,
 {
 	if (!backlog_reached(l))
 		return 0;
+	if (peak_now(l))
+		return 1;
 	return in_window(p, w, w ? w->peak_last_ns : 0,
 			 verdict_peak_bound(p, l));
 }
