@@ -16,6 +16,7 @@
  * whose probes stay fresh.
  */
 #include "commands.h"
+#include "error.h"
 #include "usage.h"
 
 #include "format.h"

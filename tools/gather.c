@@ -7,6 +7,7 @@
 #include "gather.h"
 
 #include "commands.h"
+#include "error.h"
 #include "live.h"
 #include "procinfo.h"
 

@@ -8,6 +8,7 @@
  * can be matched: the /proc entries that could not be read are counted.
  */
 #include "commands.h"
+#include "error.h"
 #include "usage.h"
 
 #include "format.h"

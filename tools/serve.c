@@ -12,6 +12,7 @@
  * a burst of scrapers never runs several readers over /dev/shm at once.
  */
 #include "commands.h"
+#include "error.h"
 
 #include "gather.h"
 #include "report.h"

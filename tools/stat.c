@@ -3,6 +3,7 @@
  * add the kernel's live readings, hand them to a report.
  */
 #include "commands.h"
+#include "error.h"
 
 #include "gather.h"
 #include "report.h"

@@ -11,6 +11,7 @@
  * exit().
  */
 #include "commands.h"
+#include "error.h"
 #include "usage.h"
 
 #include "format.h"
