@@ -154,10 +154,18 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
 	return 0;
 }
 
-static int take_reading(struct check_reading *rd, const struct gather_opts *g)
+/* A reading; when quiet, its unreadable segments are not said. 0, 1 when
+ * incomplete (a segment unreadable, the scan failed), -1 out of memory. */
+static int take_reading(struct check_reading *rd, const struct gather_opts *g,
+			int quiet)
 {
-	int status = gather_report(&rd->r, g);
+	char err[SEGMENT_ERR_LEN];
+	int status = gather_report(&rd->r, g, err, sizeof(err));
 
+	if (!quiet)
+		report_text_unreadable(&rd->r);
+	if (status < 0)
+		aw_error("%s", err);
 	rd->ns = calloc(rd->r.n_proc ? rd->r.n_proc : 1, sizeof(*rd->ns));
 	rd->ns_ok = calloc(rd->r.n_proc ? rd->r.n_proc : 1, sizeof(int));
 	if (!rd->ns || !rd->ns_ok)
@@ -166,7 +174,7 @@ static int take_reading(struct check_reading *rd, const struct gather_opts *g)
 		if (rd->r.proc[i].alive)
 			rd->ns_ok[i] =
 			    netstat_read(rd->r.proc[i].pid, &rd->ns[i]) == 0;
-	return status;
+	return status != 0;
 }
 
 static void free_reading(struct check_reading *rd)
@@ -600,14 +608,18 @@ int check_command(int argc, char **argv)
 	struct gather_opts g = {0};
 	struct check_reading a, b;
 	struct check_counts c;
+	char err[SEGMENT_ERR_LEN];
 	pid_t *pids;
 	size_t n;
 
 	int ret = parse_opts(argc, argv, &o);
 	if (ret)
 		return ret > 0 ? AW_EXIT_OK : AW_EXIT_USAGE;
-	if (gather_parse_pids("check", argc, argv, optind, &pids, &n))
+	if (gather_parse_pids(argc, argv, optind, &pids, &n, err,
+			      sizeof(err))) {
+		aw_error("check: %s", err);
 		return AW_EXIT_USAGE;
+	}
 	g.pids = pids;
 	g.n_pids = n;
 	memset(&a, 0, sizeof(a));
@@ -618,13 +630,11 @@ int check_command(int argc, char **argv)
 	int have_a = o.interval > 0;
 	if (have_a) {
 		/* Quiet: the second reading says what is unreadable. */
-		g.quiet = 1;
-		if (take_reading(&a, &g) < 0)
+		if (take_reading(&a, &g, 1) < 0)
 			goto oom;
 		sleep_seconds(o.interval);
-		g.quiet = 0;
 	}
-	int status = take_reading(&b, &g);
+	int status = take_reading(&b, &g, 0);
 	if (status < 0)
 		goto oom;
 	if ((have_a && recent_update(&mem, &a.r)) || recent_update(&mem, &b.r))

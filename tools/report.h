@@ -25,8 +25,11 @@ struct report {
 };
 
 /* People: one block per process, one per listener. Unreadable segments
- * are not printed here (the caller puts them on stderr). */
+ * are not printed here (report_text_unreadable puts them on stderr). */
 void report_text(FILE *out, const struct report *r);
+
+/* Each unreadable segment of r, one aw_error line: "NAME: REASON". */
+void report_text_unreadable(const struct report *r);
 
 /* The "schema" field of every JSON document the reader prints (stat,
  * check, listeners): raised when a field changes meaning. 2: strings keep

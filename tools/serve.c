@@ -166,6 +166,7 @@ static int metrics_body(const struct serve_opts *o, char **buf, size_t *len)
 {
 	struct gather_opts g = {0};
 	struct report r;
+	char err[SEGMENT_ERR_LEN];
 	double start = mono_s();
 
 	FILE *f = open_memstream(buf, len);
@@ -173,8 +174,8 @@ static int metrics_body(const struct serve_opts *o, char **buf, size_t *len)
 		return -1;
 	/* Unreadable segments are counted in the exposition; on stderr
 	 * they would fill a journal at every scrape. */
-	g.quiet = 1;
-	gather_report(&r, &g);
+	if (gather_report(&r, &g, err, sizeof(err)) < 0)
+		aw_error("%s", err);
 	int bad = report_prometheus(f, &r, o->by_socket);
 	gather_free(&r);
 	fprintf(f,

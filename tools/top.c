@@ -463,11 +463,16 @@ static void load_memory(struct top_opts *o)
 		recent_free(&o->mem);
 }
 
-/* A reading: into the memory (out of memory: a looser bound), then r. */
+/* A reading: into the memory (out of memory: a looser bound), then r.
+ * Unreadable segments are not said: a full screen has no room for stderr
+ * lines. */
 static void take_reading(struct top_opts *o, struct report *r,
 			 const struct gather_opts *g)
 {
-	gather_report(r, g);
+	char err[SEGMENT_ERR_LEN];
+
+	if (gather_report(r, g, err, sizeof(err)) < 0)
+		aw_error("%s", err);
 	recent_update(&o->mem, r);
 }
 
@@ -481,7 +486,6 @@ int top_command(int argc, char **argv)
 	int ret = parse_opts(argc, argv, &o);
 	if (ret)
 		return ret > 0 ? AW_EXIT_OK : AW_EXIT_USAGE;
-	g.quiet = 1; /* a full screen has no room for stderr lines */
 	load_memory(&o);
 	if (o.once) {
 		/* Two readings an interval apart, one frame, no escapes. */
