@@ -1,5 +1,8 @@
 /*
- * What the stat command gathered, and the two ways of printing it.
+ * The renderers: what stat gathered (struct report) as text, JSON or the
+ * Prometheus format, and the models of check and listeners as text or
+ * JSON. Every JSON document the reader prints is written here, from a
+ * model; a renderer decides nothing the model does not say.
  */
 #ifndef AW_REPORT_H
 #define AW_REPORT_H
@@ -51,6 +54,18 @@ void report_json_frames(FILE *out, const char *text);
 
 /* A JSON string of at most len bytes of s (cut at a NUL). */
 void report_json_str(FILE *out, const char *s, size_t len);
+
+/* "unreadable":[{"name":...,"reason":...},...]: r's unreadable segments. */
+void report_json_unreadable(FILE *out, const struct report *r);
+
+struct check_model;
+
+/* check's verdicts for people: a block per listener, then the summary
+ * line (report_check.c). */
+void report_check_text(FILE *out, const struct check_model *m);
+
+/* check's verdicts as exactly one JSON object, newline-terminated. */
+void report_check_json(FILE *out, const struct check_model *m);
 
 /*
  * The Prometheus text format (README: Monitoring with Prometheus): socket
