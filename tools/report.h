@@ -67,6 +67,15 @@ void report_check_text(FILE *out, const struct check_model *m);
 /* check's verdicts as exactly one JSON object, newline-terminated. */
 void report_check_json(FILE *out, const struct check_model *m);
 
+struct listeners_model;
+
+/* Every listening socket, a line each, then the counts line
+ * (report_listeners.c). */
+void report_listeners_text(FILE *out, const struct listeners_model *m);
+
+/* The same as exactly one JSON object, newline-terminated. */
+void report_listeners_json(FILE *out, const struct listeners_model *m);
+
 /*
  * The Prometheus text format (README: Monitoring with Prometheus): socket
  * series once per socket, process series once per process and listener,
