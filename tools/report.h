@@ -76,6 +76,14 @@ void report_listeners_text(FILE *out, const struct listeners_model *m);
 /* The same as exactly one JSON object, newline-terminated. */
 void report_listeners_json(FILE *out, const struct listeners_model *m);
 
+struct top_frame;
+struct top_screen;
+
+/* One frame of top as plain text: the header, a line per listener
+ * (report_top.c). */
+void report_top(FILE *out, const struct top_frame *f,
+		const struct top_screen *s);
+
 /*
  * The Prometheus text format (README: Monitoring with Prometheus): socket
  * series once per socket, process series once per process and listener,
