@@ -92,6 +92,10 @@ void report_top(FILE *out, const struct top_frame *f,
  */
 int report_prometheus(FILE *out, const struct report *r, int by_socket);
 
+/* The exporter's own series: how long a scrape took to read the
+ * segments, in seconds (acceptwatch serve, after report_prometheus). */
+void report_prom_scrape_duration(FILE *out, double seconds);
+
 /*
  * A Prometheus label value: backslash, double quote and newline escaped,
  * other control bytes and bytes >= 0x7f (not sure to be UTF-8) as '?'.

@@ -178,12 +178,7 @@ static int metrics_body(const struct serve_opts *o, char **buf, size_t *len)
 		aw_error("%s", err);
 	int bad = report_prometheus(f, &r, o->by_socket);
 	gather_free(&r);
-	fprintf(f,
-		"# HELP acceptwatch_scrape_duration_seconds Time this "
-		"scrape took to read the segments.\n"
-		"# TYPE acceptwatch_scrape_duration_seconds gauge\n"
-		"acceptwatch_scrape_duration_seconds %.6f\n",
-		mono_s() - start);
+	report_prom_scrape_duration(f, mono_s() - start);
 	bad |= ferror(f);
 	if (fclose(f) || bad) {
 		free(*buf);
@@ -306,7 +301,7 @@ int serve_command(int argc, char **argv)
 		return AW_EXIT_PROBLEM;
 	}
 	bound_name(fd, name, sizeof(name));
-	fprintf(stderr, "acceptwatch: serving http://%s/metrics\n", name);
+	aw_error("serving http://%s/metrics", name);
 	fflush(stderr);
 	sigwait(&stop, &sig);
 	MHD_stop_daemon(d);
