@@ -82,7 +82,7 @@ UNIT_DEPS_test_verdict := tools/verdict.c tools/live.c tools/sockdiag.c \
 UNIT_LIBS_test_verdict = $(DW_LIBS) -lpthread
 UNIT_DEPS_test_report_prom := tools/report_prom.c tools/report_text.c \
 	tools/format.c tools/segment_reader.c tools/segment_check.c \
-	tools/segment_name.c \
+	tools/segment_name.c tools/error.c \
 	tools/procinfo.c tools/bypass.c tools/live.c tools/totals.c \
 	tools/sockdiag.c tools/stack_frames.c tools/symbolize.c tools/histogram.c
 UNIT_LIBS_test_report_prom = $(DW_LIBS) -lpthread
@@ -264,7 +264,7 @@ FUZZ_FLAGS := -std=gnu11 -O1 -g -D_GNU_SOURCE -Ishim -Itools \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_DEPS := tools/segment_reader.c tools/segment_check.c tools/procinfo.c \
 	tools/segment_name.c \
-	tools/bypass.c \
+	tools/bypass.c tools/error.c \
 	tools/report_json.c tools/report_text.c tools/report_prom.c \
 	tools/format.c tools/totals.c tools/live.c tools/sockdiag.c \
 	tools/stack_frames.c tools/symbolize.c tools/histogram.c

@@ -5,23 +5,12 @@
 #include "commands.h"
 
 #include "acceptwatch_abi.h"
+#include "error.h"
 #include "usage.h"
 #include "version.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-void aw_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("acceptwatch: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 struct command {
 	const char *name;

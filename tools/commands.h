@@ -47,7 +47,4 @@ int gc_command(int argc, char **argv);
  * returns only on error (it execs CMD). */
 int run_command(int argc, char **argv);
 
-/* Print one "acceptwatch: ..." line on stderr. */
-void aw_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 #endif

@@ -2,11 +2,11 @@
  * Gathering snapshots: the loop stat had, shared. A scanned segment that
  * vanished since the scan is skipped silently, an exited one counted unless
  * `all`; an asked pid is shown even when its process exited, and a missing
- * or unreadable one is an input error.
+ * or unreadable one makes the answer incomplete. Nothing here prints: what
+ * went wrong is in the report (r->unreadable) or the caller's buffer.
  */
 #include "gather.h"
 
-#include "commands.h"
 #include "live.h"
 #include "procinfo.h"
 
@@ -26,7 +26,7 @@ struct gather_state {
 	const struct gather_opts *o;
 	size_t proc_cap;
 	size_t unreadable_cap;
-	int failed;
+	int incomplete; /* an asked or forged segment unreadable */
 	struct live_context live;
 };
 
@@ -47,8 +47,6 @@ static int add_unreadable(struct gather_state *s, const char *name,
 	struct report_unreadable *u = &r->unreadable[r->n_unreadable++];
 	snprintf(u->name, sizeof(u->name), "%s", name);
 	snprintf(u->reason, sizeof(u->reason), "%s", reason);
-	if (!s->o->quiet)
-		aw_error("%s: %s", name, reason);
 	return 0;
 }
 
@@ -148,7 +146,7 @@ static int place(struct gather_state *s, struct segment_snapshot *snap, int ret,
 		return 0;
 	/* A planted file hides the process it names: never a quiet pass. */
 	if (asked || ret == SEGMENT_FORGED)
-		s->failed = 1;
+		s->incomplete = 1;
 	char why[SEGMENT_ERR_LEN];
 	if (ret == SEGMENT_MISSING)
 		missing_reason(snap->pid, why, sizeof(why));
@@ -220,21 +218,19 @@ static void snap_all(struct snap_batch *b)
 		pthread_join(t[i], NULL);
 }
 
-static int gather_scan(struct gather_state *s)
+/* 0, or -1 with the reason in err when the scan itself failed. */
+static int gather_scan(struct gather_state *s, char *err, size_t errlen)
 {
 	struct segment_ref *refs;
 	size_t n;
-	char err[SEGMENT_ERR_LEN];
 
-	if (segment_scan(&refs, &n, err, sizeof(err))) {
-		aw_error("%s", err);
+	if (segment_scan(&refs, &n, err, errlen))
 		return -1;
-	}
 	struct snap_batch b = {.ref = refs, .n = n};
 	b.out = calloc(n ? n : 1, sizeof(*b.out));
 	if (!b.out) {
 		free(refs);
-		aw_error("out of memory");
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	snap_all(&b);
@@ -251,9 +247,11 @@ static int gather_scan(struct gather_state *s)
 	return 0;
 }
 
-int gather_report(struct report *r, const struct gather_opts *o)
+int gather_report(struct report *r, const struct gather_opts *o, char *err,
+		  size_t errlen)
 {
 	struct gather_state s;
+	int ret = 0;
 
 	memset(r, 0, sizeof(*r));
 	memset(&s, 0, sizeof(s));
@@ -261,13 +259,15 @@ int gather_report(struct report *r, const struct gather_opts *o)
 	s.o = o;
 	live_init(&s.live);
 	r->summary = o->n_pids == 0;
-	if (o->n_pids == 0 && gather_scan(&s))
-		s.failed = 1;
+	if (o->n_pids == 0 && gather_scan(&s, err, errlen))
+		ret = -1;
 	for (size_t i = 0; i < o->n_pids; i++)
 		if (gather_pid(&s, o->pids[i], 1))
 			break;
 	live_free(&s.live);
-	return s.failed ? AW_EXIT_USAGE : 0;
+	if (ret == 0 && s.incomplete)
+		ret = GATHER_INCOMPLETE;
+	return ret;
 }
 
 void gather_free(struct report *r)
@@ -290,8 +290,8 @@ pid_t gather_parse_pid(const char *arg)
 	return (pid_t)v;
 }
 
-int gather_parse_pids(const char *cmd, int argc, char **argv, int first,
-		      pid_t **pids, size_t *n)
+int gather_parse_pids(int argc, char **argv, int first, pid_t **pids, size_t *n,
+		      char *err, size_t errlen)
 {
 	*pids = NULL;
 	*n = 0;
@@ -300,13 +300,13 @@ int gather_parse_pids(const char *cmd, int argc, char **argv, int first,
 	/* Check every pid before reading any: a typo is a usage error. */
 	for (int i = first; i < argc; i++) {
 		if (!gather_parse_pid(argv[i])) {
-			aw_error("%s: not a pid: '%s'", cmd, argv[i]);
+			snprintf(err, errlen, "not a pid: '%s'", argv[i]);
 			return -1;
 		}
 	}
 	*pids = calloc((size_t)(argc - first), sizeof(**pids));
 	if (!*pids) {
-		aw_error("%s: out of memory", cmd);
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	for (int i = first; i < argc; i++)

@@ -14,17 +14,22 @@
 struct gather_opts {
 	const pid_t *pids; /* asked pids, or NULL: scan SEGMENT_DIR */
 	size_t n_pids;
-	int all;   /* scan: include segments of exited processes */
-	int quiet; /* do not print unreadable segments on stderr */
+	int all; /* scan: include segments of exited processes */
 };
 
+/* gather_report: the answer lacks a segment that had to be read. */
+#define GATHER_INCOMPLETE 1
+
 /*
- * Fill r (zeroed first) as the options say. Returns 0, or 2 (AW_EXIT_USAGE)
- * when an asked pid has no readable segment or the scan failed: r then
- * still holds what could be read, and the reasons in r->unreadable.
- * Release r with gather_free().
+ * Fill r (zeroed first) as the options say. Prints nothing. Returns 0;
+ * GATHER_INCOMPLETE when an asked pid has no readable segment or a scanned
+ * one is forged; or -1 when the scan itself failed, the reason in err (one
+ * line, no prefix). Every segment that could not be read is in
+ * r->unreadable with its reason, and r holds what could be read whatever
+ * the return. Release r with gather_free().
  */
-int gather_report(struct report *r, const struct gather_opts *o);
+int gather_report(struct report *r, const struct gather_opts *o, char *err,
+		  size_t errlen);
 
 void gather_free(struct report *r);
 
@@ -33,10 +38,10 @@ pid_t gather_parse_pid(const char *arg);
 
 /*
  * The pids in argv[first..argc-1], into a heap array (NULL when none).
- * 0, or -1 after printing which argument is not a pid.
+ * 0, or -1 with the reason in err (which argument is not a pid).
  */
-int gather_parse_pids(const char *cmd, int argc, char **argv, int first,
-		      pid_t **pids, size_t *n);
+int gather_parse_pids(int argc, char **argv, int first, pid_t **pids, size_t *n,
+		      char *err, size_t errlen);
 
 /* The process of r with pid's snapshot (same pid, same start), or NULL. */
 const struct segment_snapshot *gather_find(const struct report *r,

@@ -9,6 +9,7 @@
  * Those are reported on their own line ("skip") and left alone.
  */
 #include "commands.h"
+#include "error.h"
 #include "usage.h"
 
 #include "procinfo.h"

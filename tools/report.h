@@ -1,5 +1,8 @@
 /*
- * What the stat command gathered, and the two ways of printing it.
+ * The renderers: what stat gathered (struct report) as text, JSON or the
+ * Prometheus format, and the models of check and listeners as text or
+ * JSON. Every JSON document the reader prints is written here, from a
+ * model; a renderer decides nothing the model does not say.
  */
 #ifndef AW_REPORT_H
 #define AW_REPORT_H
@@ -25,8 +28,11 @@ struct report {
 };
 
 /* People: one block per process, one per listener. Unreadable segments
- * are not printed here (the caller puts them on stderr). */
+ * are not printed here (report_text_unreadable puts them on stderr). */
 void report_text(FILE *out, const struct report *r);
+
+/* Each unreadable segment of r, one aw_error line: "NAME: REASON". */
+void report_text_unreadable(const struct report *r);
 
 /* The "schema" field of every JSON document the reader prints (stat,
  * check, listeners): raised when a field changes meaning. 2: strings keep
@@ -49,6 +55,35 @@ void report_json_frames(FILE *out, const char *text);
 /* A JSON string of at most len bytes of s (cut at a NUL). */
 void report_json_str(FILE *out, const char *s, size_t len);
 
+/* "unreadable":[{"name":...,"reason":...},...]: r's unreadable segments. */
+void report_json_unreadable(FILE *out, const struct report *r);
+
+struct check_model;
+
+/* check's verdicts for people: a block per listener, then the summary
+ * line (report_check.c). */
+void report_check_text(FILE *out, const struct check_model *m);
+
+/* check's verdicts as exactly one JSON object, newline-terminated. */
+void report_check_json(FILE *out, const struct check_model *m);
+
+struct listeners_model;
+
+/* Every listening socket, a line each, then the counts line
+ * (report_listeners.c). */
+void report_listeners_text(FILE *out, const struct listeners_model *m);
+
+/* The same as exactly one JSON object, newline-terminated. */
+void report_listeners_json(FILE *out, const struct listeners_model *m);
+
+struct top_frame;
+struct top_screen;
+
+/* One frame of top as plain text: the header, a line per listener
+ * (report_top.c). */
+void report_top(FILE *out, const struct top_frame *f,
+		const struct top_screen *s);
+
 /*
  * The Prometheus text format (README: Monitoring with Prometheus): socket
  * series once per socket, process series once per process and listener,
@@ -56,6 +91,10 @@ void report_json_str(FILE *out, const char *s, size_t len);
  * of memory (nothing written).
  */
 int report_prometheus(FILE *out, const struct report *r, int by_socket);
+
+/* The exporter's own series: how long a scrape took to read the
+ * segments, in seconds (acceptwatch serve, after report_prometheus). */
+void report_prom_scrape_duration(FILE *out, double seconds);
 
 /*
  * A Prometheus label value: backslash, double quote and newline escaped,

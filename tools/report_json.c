@@ -451,6 +451,20 @@ static void json_totals(FILE *out, const struct report *r)
 	fprintf(out, "]");
 }
 
+void report_json_unreadable(FILE *out, const struct report *r)
+{
+	fprintf(out, "\"unreadable\":[");
+	for (size_t i = 0; i < r->n_unreadable; i++) {
+		const struct report_unreadable *u = &r->unreadable[i];
+		fprintf(out, "%s{\"name\":", i ? "," : "");
+		json_str(out, u->name, sizeof(u->name));
+		fprintf(out, ",\"reason\":");
+		json_str(out, u->reason, sizeof(u->reason));
+		fprintf(out, "}");
+	}
+	fprintf(out, "]");
+}
+
 void report_json(FILE *out, const struct report *r)
 {
 	fprintf(out, "{\"schema\":%d,\"processes\":[", REPORT_JSON_SCHEMA);
@@ -461,14 +475,7 @@ void report_json(FILE *out, const struct report *r)
 	}
 	fprintf(out, "]");
 	json_totals(out, r);
-	fprintf(out, ",\"unreadable\":[");
-	for (size_t i = 0; i < r->n_unreadable; i++) {
-		const struct report_unreadable *u = &r->unreadable[i];
-		fprintf(out, "%s{\"name\":", i ? "," : "");
-		json_str(out, u->name, sizeof(u->name));
-		fprintf(out, ",\"reason\":");
-		json_str(out, u->reason, sizeof(u->reason));
-		fprintf(out, "}");
-	}
-	fprintf(out, "],\"skipped_exited\":%zu}\n", r->skipped_exited);
+	fprintf(out, ",");
+	report_json_unreadable(out, r);
+	fprintf(out, ",\"skipped_exited\":%zu}\n", r->skipped_exited);
 }

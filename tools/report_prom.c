@@ -635,3 +635,13 @@ int report_prometheus(FILE *out, const struct report *r, int by_socket)
 	doc_free(&d);
 	return 0;
 }
+
+void report_prom_scrape_duration(FILE *out, double seconds)
+{
+	fprintf(out,
+		"# HELP acceptwatch_scrape_duration_seconds Time this "
+		"scrape took to read the segments.\n"
+		"# TYPE acceptwatch_scrape_duration_seconds gauge\n"
+		"acceptwatch_scrape_duration_seconds %.6f\n",
+		seconds);
+}

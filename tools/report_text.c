@@ -6,6 +6,7 @@
 #include "report.h"
 
 #include "bypass.h"
+#include "error.h"
 
 #include "format.h"
 #include "histogram.h"
@@ -349,4 +350,11 @@ void report_text(FILE *out, const struct report *r)
 		"\n%zu segment%s of exited processes skipped, %zu unreadable\n",
 		r->skipped_exited, r->skipped_exited == 1 ? "" : "s",
 		r->n_unreadable);
+}
+
+void report_text_unreadable(const struct report *r)
+{
+	for (size_t i = 0; i < r->n_unreadable; i++)
+		aw_error("%s: %s", r->unreadable[i].name,
+			 r->unreadable[i].reason);
 }

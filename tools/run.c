@@ -4,6 +4,7 @@
  * its pid is the one its segment will be named after.
  */
 #include "commands.h"
+#include "error.h"
 #include "usage.h"
 
 #include <errno.h>

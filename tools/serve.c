@@ -12,6 +12,7 @@
  * a burst of scrapers never runs several readers over /dev/shm at once.
  */
 #include "commands.h"
+#include "error.h"
 
 #include "gather.h"
 #include "report.h"
@@ -165,6 +166,7 @@ static int metrics_body(const struct serve_opts *o, char **buf, size_t *len)
 {
 	struct gather_opts g = {0};
 	struct report r;
+	char err[SEGMENT_ERR_LEN];
 	double start = mono_s();
 
 	FILE *f = open_memstream(buf, len);
@@ -172,16 +174,11 @@ static int metrics_body(const struct serve_opts *o, char **buf, size_t *len)
 		return -1;
 	/* Unreadable segments are counted in the exposition; on stderr
 	 * they would fill a journal at every scrape. */
-	g.quiet = 1;
-	gather_report(&r, &g);
+	if (gather_report(&r, &g, err, sizeof(err)) < 0)
+		aw_error("%s", err);
 	int bad = report_prometheus(f, &r, o->by_socket);
 	gather_free(&r);
-	fprintf(f,
-		"# HELP acceptwatch_scrape_duration_seconds Time this "
-		"scrape took to read the segments.\n"
-		"# TYPE acceptwatch_scrape_duration_seconds gauge\n"
-		"acceptwatch_scrape_duration_seconds %.6f\n",
-		mono_s() - start);
+	report_prom_scrape_duration(f, mono_s() - start);
 	bad |= ferror(f);
 	if (fclose(f) || bad) {
 		free(*buf);
@@ -304,7 +301,7 @@ int serve_command(int argc, char **argv)
 		return AW_EXIT_PROBLEM;
 	}
 	bound_name(fd, name, sizeof(name));
-	fprintf(stderr, "acceptwatch: serving http://%s/metrics\n", name);
+	aw_error("serving http://%s/metrics", name);
 	fflush(stderr);
 	sigwait(&stop, &sig);
 	MHD_stop_daemon(d);

@@ -3,6 +3,7 @@
  * add the kernel's live readings, hand them to a report.
  */
 #include "commands.h"
+#include "error.h"
 
 #include "gather.h"
 #include "report.h"
@@ -160,21 +161,29 @@ int stat_command(int argc, char **argv)
 	struct stat_opts o = {0};
 	struct gather_opts g = {0};
 	struct report r;
+	char err[SEGMENT_ERR_LEN];
 	pid_t *pids;
 	size_t n;
 
 	int ret = parse_opts(argc, argv, &o);
 	if (ret)
 		return ret > 0 ? AW_EXIT_OK : AW_EXIT_USAGE;
-	if (gather_parse_pids("stat", argc, argv, optind, &pids, &n))
+	if (gather_parse_pids(argc, argv, optind, &pids, &n, err,
+			      sizeof(err))) {
+		aw_error("stat: %s", err);
 		return AW_EXIT_USAGE;
+	}
 	g.pids = pids;
 	g.n_pids = n;
 	g.all = o.all;
+	int got = gather_report(&r, &g, err, sizeof(err));
 	/* Unattended (a timer into a file): unreadable segments are in the
 	 * output's counts, stderr would only fill a journal. */
-	g.quiet = o.output != NULL && o.prometheus;
-	int status = gather_report(&r, &g);
+	if (!(o.output != NULL && o.prometheus))
+		report_text_unreadable(&r);
+	if (got < 0)
+		aw_error("%s", err);
+	int status = got ? AW_EXIT_USAGE : AW_EXIT_OK;
 	if (o.output) {
 		if (stat_write_file(o.output, &o, &r))
 			status = 1;

@@ -1,0 +1,304 @@
+/*
+ * check's model for people and for scripts. The JSON document's fields
+ * are a public interface, as stat's (report_json.c): add, never rename.
+ */
+#include "report.h"
+
+#include "check_model.h"
+#include "format.h"
+#include "histogram.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+/* --- text ---------------------------------------------------------------*/
+
+/* What happened before the window: evidence, not a verdict (its fix is
+ * the verdict's, said when it is one again). */
+static void text_history(FILE *out, const struct check_row *row)
+{
+	for (int i = 0; i < row->nh; i++)
+		fprintf(out, "  earlier, %s: %s\n",
+			verdict_name(row->h[i].kind), row->h[i].evidence);
+}
+
+static void text_verdicts(FILE *out, const struct check_row *row)
+{
+	const struct segment_snapshot *p = row->p;
+	const struct segment_listener *l = row->l;
+
+	for (int i = 0; i < row->n; i++) {
+		const struct verdict *v = &row->v[i];
+		fprintf(out, "  %s: %s\n", verdict_name(v->kind), v->evidence);
+		fprintf(out, "    fix: %s\n", v->fix);
+		if (v->kind == VERDICT_SLOW)
+			report_text_stack(out, "    ",
+					  "accept loop (call-site stack)",
+					  segment_stack_text(p, l->slow_stack));
+		if (v->kind == VERDICT_CLAMPED ||
+		    v->kind == VERDICT_BACKLOG_SMALL)
+			report_text_stack(
+			    out, "    ", "backlog chosen at (listen() stack)",
+			    segment_stack_text(p, l->listen_stack));
+	}
+}
+
+static void text_listener(FILE *out, const struct check_row *row)
+{
+	const struct segment_snapshot *p = row->p;
+	const struct segment_listener *l = row->l;
+	char comm[FMT_PRINTABLE_LEN(AW_COMM_LEN)],
+	    addr[FMT_PRINTABLE_LEN(AW_ADDR_LEN)];
+
+	fmt_printable(comm, sizeof(comm), p->comm, sizeof(p->comm));
+	fmt_printable(addr, sizeof(addr), l->address, sizeof(l->address));
+	fprintf(out, "pid %d (%s) %s fd %" PRId32 "%s%s: %s\n", (int)p->pid,
+		comm, addr, l->fd, (l->flags & AW_LF_CLOSED) ? " (closed)" : "",
+		p->alive ? "" : " [exited]",
+		row->n ? verdict_name(row->v[0].kind) : "OK");
+	if (row->n == 0 && row->nh > 0) {
+		char span[FMT_DURATION_LEN];
+		fmt_duration(span, sizeof(span), row->w.recent_ns);
+		fprintf(out,
+			"  OK  within the last %s: backlog %" PRIu32
+			", %" PRIu64 " accepts since the listen\n",
+			span, l->effective_backlog, l->accepts);
+	} else if (row->n == 0) {
+		fprintf(out,
+			"  OK  backlog %" PRIu32 ", queue peak %" PRIu32
+			", %" PRIu64
+			" accepts, no slow event, no socket drop\n",
+			l->effective_backlog, l->queue_peak, l->accepts);
+		return;
+	}
+	text_verdicts(out, row);
+	text_history(out, row);
+}
+
+static void text_incomplete(FILE *out, const struct segment_snapshot *p)
+{
+	char comm[FMT_PRINTABLE_LEN(AW_COMM_LEN)];
+	fmt_printable(comm, sizeof(comm), p->comm, sizeof(p->comm));
+	fprintf(out, "pid %d (%s): INCOMPLETE:", (int)p->pid, comm);
+	if (p->header.listeners_lost)
+		fprintf(out, " %" PRIu64 " listener%s not tracked (table full)",
+			p->header.listeners_lost,
+			p->header.listeners_lost == 1 ? "" : "s");
+	if (p->header.flags & AW_SF_DETACHED)
+		fprintf(out,
+			"%s figures no longer written (no shared memory: %s)",
+			p->header.listeners_lost ? ";" : "",
+			strerror(p->header.detached_errno));
+	fprintf(out, "; not checked\n");
+}
+
+void report_check_text(FILE *out, const struct check_model *m)
+{
+	const struct report *r = m->r;
+
+	for (size_t i = 0; i < m->n_rows; i++) {
+		if (i)
+			fprintf(out, "\n");
+		text_listener(out, &m->row[i]);
+	}
+	if (m->n_rows)
+		fprintf(out, "\n");
+	for (size_t i = 0; i < r->n_proc; i++)
+		if (check_incomplete(&r->proc[i]))
+			text_incomplete(out, &r->proc[i]);
+	if (r->n_proc == 0)
+		fprintf(out, "no process runs under acceptwatch\n");
+	fprintf(
+	    out, "%zu listener%s in %zu process%s: %zu OK, %zu with problems",
+	    m->n_rows, m->n_rows == 1 ? "" : "s", r->n_proc,
+	    r->n_proc == 1 ? "" : "es", m->n_rows - m->problems, m->problems);
+	if (r->n_unreadable)
+		fprintf(out, ", %zu segment%s unreadable", r->n_unreadable,
+			r->n_unreadable == 1 ? "" : "s");
+	if (m->incomplete)
+		fprintf(out, ", %zu process%s incomplete", m->incomplete,
+			m->incomplete == 1 ? "" : "es");
+	fprintf(out, "\n");
+}
+
+/* --- JSON ---------------------------------------------------------------*/
+
+static void json_u64_or_null(FILE *out, const char *key, int have, uint64_t v)
+{
+	if (have)
+		fprintf(out, "\"%s\":%" PRIu64, key, v);
+	else
+		fprintf(out, "\"%s\":null", key);
+}
+
+static void json_window(FILE *out, const struct verdict_window *w)
+{
+	if (!w->have) {
+		fprintf(out, "\"window\":null");
+		return;
+	}
+	fprintf(out,
+		"\"window\":{\"ns\":%" PRIu64 ",\"accepts\":%" PRIu64
+		",\"socket_drops\":%" PRIu64 ",\"drops\":%" PRIu64
+		",\"full_events\":%" PRIu64 ",\"slow_events\":%" PRIu64 ",",
+		w->ns, w->accepts, w->drops, w->drops, w->full_events,
+		w->slow_events);
+	json_u64_or_null(out, "listen_overflows", w->have_netstat,
+			 w->listen_overflows);
+	fprintf(out, ",");
+	json_u64_or_null(out, "listen_drops", w->have_netstat, w->listen_drops);
+	fprintf(out, "}");
+}
+
+/* The figures behind a verdict, the ones its evidence names. */
+static void json_facts(FILE *out, const struct segment_snapshot *p,
+		       const struct segment_listener *l,
+		       const struct verdict *v)
+{
+	switch (v->kind) {
+	case VERDICT_STALLED:
+		fprintf(out,
+			"\"queue_now\":%" PRIu32 ",\"in_accept\":%" PRIu32
+			",\"stopped\":%s",
+			l->live.queue_now, l->in_accept,
+			p->stopped ? "true" : "false");
+		break;
+	case VERDICT_OVERFLOWING:
+		fprintf(out,
+			"\"full_events\":%" PRIu64 ",\"queue_now\":%" PRIu32
+			",\"socket_drops\":%" PRIu64 ",\"drops\":%" PRIu64
+			",\"suggested_backlog\":%" PRIu32,
+			l->full_events, l->live.queue_now, l->live.drops,
+			l->live.drops, verdict_suggest_backlog(l));
+		break;
+	case VERDICT_SLOW:
+		fprintf(
+		    out,
+		    "\"slow_events\":%" PRIu64 ",\"threshold_ms\":%" PRIu32
+		    ",\"away_p99_ns\":%" PRIu64 ",\"away_max_ns\":%" PRIu64
+		    ",\"queue_peak\":%" PRIu32 ",\"queue_wait_p99_ms\":%" PRIu64
+		    ",\"queue_wait_max_ms\":%" PRIu64 ",\"stack\":",
+		    l->slow_events, p->header.slow_ms,
+		    aw_hist_quantile(&l->away_ns, 0.99), l->away_ns.max,
+		    l->queue_peak, aw_hist_quantile(&l->queue_wait_ms, 0.99),
+		    l->queue_wait_ms.max);
+		report_json_frames(out, segment_stack_text(p, l->slow_stack));
+		break;
+	case VERDICT_BACKLOG_SMALL:
+		fprintf(out,
+			"\"queue_peak\":%" PRIu32
+			",\"effective_backlog\":%" PRIu32
+			",\"suggested_backlog\":%" PRIu32 ",\"stack\":",
+			verdict_queue_peak(l), l->effective_backlog,
+			verdict_suggest_backlog(l));
+		report_json_frames(out, segment_stack_text(p, l->listen_stack));
+		break;
+	default:
+		fprintf(out,
+			"\"requested_backlog\":%" PRId32
+			",\"wanted_backlog\":%" PRId32
+			",\"effective_backlog\":%" PRIu32
+			",\"somaxconn\":%" PRIu32 ",\"raised\":%s,\"stack\":",
+			l->requested_backlog, verdict_wanted_backlog(l),
+			l->effective_backlog, l->somaxconn,
+			(l->flags & AW_LF_RAISED) ? "true" : "false");
+		report_json_frames(out, segment_stack_text(p, l->listen_stack));
+		break;
+	}
+}
+
+/* A verdict's opening: its key, its name and its evidence. */
+static void json_verdict_head(FILE *out, const struct verdict *v, int i)
+{
+	fprintf(out, "%s{\"verdict\":\"%s\",\"name\":\"%s\",\"evidence\":",
+		i ? "," : "", verdict_key(v->kind), verdict_name(v->kind));
+	report_json_str(out, v->evidence, sizeof(v->evidence));
+}
+
+static void json_verdicts(FILE *out, const struct check_row *row)
+{
+	fprintf(out, ",\"verdicts\":[");
+	for (int i = 0; i < row->n; i++) {
+		json_verdict_head(out, &row->v[i], i);
+		fprintf(out, ",\"fix\":");
+		report_json_str(out, row->v[i].fix, sizeof(row->v[i].fix));
+		fprintf(out, ",\"facts\":{");
+		json_facts(out, row->p, row->l, &row->v[i]);
+		fprintf(out, "}}");
+	}
+	fprintf(out, "]");
+}
+
+static void json_history(FILE *out, const struct check_row *row)
+{
+	fprintf(out, ",\"earlier\":[");
+	for (int i = 0; i < row->nh; i++) {
+		json_verdict_head(out, &row->h[i], i);
+		fprintf(out, "}");
+	}
+	fprintf(out, "]");
+}
+
+static void json_listener(FILE *out, const struct check_row *row)
+{
+	const struct segment_snapshot *p = row->p;
+	const struct segment_listener *l = row->l;
+
+	fprintf(out, "{\"pid\":%d,\"comm\":", (int)p->pid);
+	report_json_str(out, p->comm, sizeof(p->comm));
+	fprintf(out, ",\"slot\":%" PRIu32 ",\"fd\":%" PRId32 ",\"address\":",
+		l->slot, l->fd);
+	report_json_str(out, l->address, sizeof(l->address));
+	fprintf(out,
+		",\"alive\":%s,\"closed\":%s,\"ok\":%s,\"verdict\":\"%s\",",
+		p->alive ? "true" : "false",
+		(l->flags & AW_LF_CLOSED) ? "true" : "false",
+		row->n ? "false" : "true",
+		row->n ? verdict_key(row->v[0].kind) : "ok");
+	json_window(out, &row->w);
+	json_verdicts(out, row);
+	json_history(out, row);
+	fprintf(out, "}");
+}
+
+static void json_incomplete(FILE *out, const struct report *r)
+{
+	int first = 1;
+	fprintf(out, ",\"incomplete\":[");
+	for (size_t i = 0; i < r->n_proc; i++) {
+		const struct segment_snapshot *p = &r->proc[i];
+		if (!check_incomplete(p))
+			continue;
+		fprintf(out,
+			"%s{\"pid\":%d,\"listeners_lost\":%" PRIu64
+			",\"detached\":%s}",
+			first ? "" : ",", (int)p->pid, p->header.listeners_lost,
+			(p->header.flags & AW_SF_DETACHED) ? "true" : "false");
+		first = 0;
+	}
+	fprintf(out, "]");
+}
+
+void report_check_json(FILE *out, const struct check_model *m)
+{
+	const struct report *r = m->r;
+
+	fprintf(out,
+		"{\"schema\":%d,\"interval_ns\":%" PRIu64
+		",\"verdict_window_ns\":%" PRIu64 ",\"listeners\":[",
+		REPORT_JSON_SCHEMA, m->interval_ns, m->recent_ns);
+	for (size_t i = 0; i < m->n_rows; i++) {
+		if (i)
+			fprintf(out, ",");
+		json_listener(out, &m->row[i]);
+	}
+	fprintf(out, "],\"processes\":%zu,\"problems\":%zu,\"counts\":{",
+		r->n_proc, m->problems);
+	for (int k = 0; k < VERDICT_KINDS; k++)
+		fprintf(out, "%s\"%s\":%zu", k ? "," : "",
+			verdict_key((enum verdict_kind)k), m->verdicts[k]);
+	fprintf(out, "},");
+	report_json_unreadable(out, r);
+	json_incomplete(out, r);
+	fprintf(out, "}\n");
+}
