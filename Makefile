@@ -73,13 +73,14 @@ UNIT_DEPS_test_segment_name := tools/segment_name.c
 UNIT_DEPS_test_verdict_window := tools/verdict.c tools/recent.c \
 	tools/format.c tools/histogram.c tools/segment_reader.c \
 	tools/segment_check.c tools/segment_name.c tools/procinfo.c \
-	tools/bypass.c tools/stack_frames.c tools/symbolize.c
+	tools/bypass.c tools/stack_frames.c tools/symbolize.c tools/event_ring.c
 UNIT_LIBS_test_verdict_window = $(DW_LIBS) -lpthread
 UNIT_DEPS_test_report_prom := tools/report_prom.c tools/report_text.c \
 	tools/format.c tools/segment_reader.c tools/segment_check.c \
 	tools/segment_name.c \
 	tools/procinfo.c tools/bypass.c tools/live.c tools/totals.c \
-	tools/sockdiag.c tools/stack_frames.c tools/symbolize.c tools/histogram.c
+	tools/sockdiag.c tools/stack_frames.c tools/symbolize.c tools/histogram.c \
+	tools/event_ring.c
 UNIT_LIBS_test_report_prom = $(DW_LIBS) -lpthread
 UNIT_DEPS_test_usage := tools/usage.c
 UNIT_DEPS_test_stack_frames := tools/stack_frames.c tools/symbolize.c
@@ -258,6 +259,7 @@ FUZZ_SECONDS ?= 600
 FUZZ_FLAGS := -std=gnu11 -O1 -g -D_GNU_SOURCE -Ishim -Itools \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_DEPS := tools/segment_reader.c tools/segment_check.c tools/procinfo.c \
+	tools/event_ring.c \
 	tools/segment_name.c \
 	tools/bypass.c \
 	tools/report_json.c tools/report_text.c tools/report_prom.c \

@@ -14,6 +14,7 @@
 #include "segment_reader.h"
 
 #include "bypass.h"
+#include "event_ring.h"
 
 #include "histogram.h"
 #include "procinfo.h"
@@ -202,26 +203,10 @@ static int sum_stripes(const struct seg_source *src,
 	return 0;
 }
 
-/*
- * The event ring, read whole between two reads of it: an entry is kept
- * when its seq was the same, even and non-zero before and after, so its
- * fields (from the middle read) were not being rewritten. ok[i] says so.
- */
-static int read_ring(const struct seg_source *src,
-		     struct aw_event ring[AW_MAX_EVENTS], int ok[AW_MAX_EVENTS])
+/* src_read for event_ring_copy. */
+static int ring_read(const void *src, uint64_t off, void *dst, size_t len)
 {
-	struct aw_event before[AW_MAX_EVENTS], after[AW_MAX_EVENTS];
-	uint64_t off = offsetof(struct aw_segment, event);
-
-	if (src_read(src, off, before, sizeof(before)) ||
-	    src_read(src, off, ring, sizeof(before)) ||
-	    src_read(src, off, after, sizeof(after)))
-		return -1;
-	for (uint32_t i = 0; i < AW_MAX_EVENTS; i++)
-		ok[i] = before[i].seq != 0 && !(before[i].seq & 1u) &&
-			before[i].seq == after[i].seq &&
-			(src->fd >= 0 || ring[i].seq == before[i].seq);
-	return 0;
+	return src_read(src, off, dst, len);
 }
 
 /* The position of event reference ref (ring position + 1) in the ring,
@@ -306,7 +291,8 @@ static int copy_events(const struct seg_source *src,
 
 	if (head == 0)
 		return 0; /* no event ever: the ring is not read */
-	if (read_ring(src, ring, ok))
+	if (event_ring_copy(ring_read, src, offsetof(struct aw_segment, event),
+			    AW_MAX_EVENTS, head, ring, ok))
 		return -1;
 	uint64_t first = head > AW_MAX_EVENTS ? head - AW_MAX_EVENTS : 0;
 	for (uint64_t pos = first; pos < head; pos++) {
