@@ -58,6 +58,10 @@ E2E_REL_BIN := $(E2E_SRC:tests/e2e/%.c=$(B)/rel/tests/%)
 BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/rel/bench/%)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/tests/%)
+# Unit tests of threaded code, built under TSan as well (tests/run.sh runs
+# them after the ASan ones).
+UNIT_TSAN := test_event_ring
+UNIT_TSAN_BIN := $(UNIT_TSAN:%=$(B)/tsan/unit/%)
 
 # What each unit test links besides itself: the module under test.
 UNIT_DEPS_test_histogram := tools/histogram.c
@@ -83,6 +87,8 @@ UNIT_DEPS_test_report_prom := tools/report_prom.c tools/report_text.c \
 	tools/event_ring.c
 UNIT_LIBS_test_report_prom = $(DW_LIBS) -lpthread
 UNIT_DEPS_test_usage := tools/usage.c
+UNIT_DEPS_test_event_ring := shim/segment_writer.c tools/event_ring.c
+UNIT_LIBS_test_event_ring = -lpthread
 UNIT_DEPS_test_stack_frames := tools/stack_frames.c tools/symbolize.c
 # Libraries a unit test needs besides cmocka.
 UNIT_LIBS_test_stack_frames = $(DW_LIBS) -lpthread
@@ -206,6 +212,11 @@ $(B)/asan/tests/test_%: tests/unit/test_%.c $$(UNIT_DEPS_test_$$*)
 	$(CC) $(ALL_CFLAGS) -Itools $(SAN_FLAGS) -o $@ $(filter %.c,$^) \
 		$$(pkg-config --cflags --libs cmocka) $(UNIT_LIBS_test_$*) -lm
 
+$(B)/tsan/unit/test_%: tests/unit/test_%.c $$(UNIT_DEPS_test_$$*)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itools $(TSAN_FLAGS) -o $@ $(filter %.c,$^) \
+		$$(pkg-config --cflags --libs cmocka) $(UNIT_LIBS_test_$*) -lm
+
 # --- dependencies --------------------------------------------------------
 # Detect with pkg-config, headers and commands, not dpkg: a fresh machine
 # ships LLVM's libunwind-14-dev, which provides the package name but not our
@@ -281,7 +292,7 @@ test-build: all $(ASAN_SHIM) $(TSAN_SHIM) $(ASAN_TOOL) $(TSAN_TOOL) \
 	$(E2E_TSAN_BIN) $(E2E_REL_BIN) $(B)/rel/tests/libearly.so \
 	$(B)/rel/tests/liblockcount.so $(B)/rel/tests/libctorlisten.so \
 	$(SMALLMAP_SHIM) \
-	$(B)/rel/tests/server-static $(UNIT_BIN) $(FUZZ_BIN)
+	$(B)/rel/tests/server-static $(UNIT_BIN) $(UNIT_TSAN_BIN) $(FUZZ_BIN)
 
 check: deps
 	$(MAKE) test-build
