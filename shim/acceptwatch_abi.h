@@ -46,8 +46,13 @@
  *   each stripe carries the generation it counts for. A reader sums only
  *   stripes of the slot's generation, and takes a changed generation
  *   between two readings for another socket.
- * - Events form a ring: a writer claims `event_head` with fetch-add, then
- *   fills entry (head % event_count) under that entry's seq.
+ * - Events form a ring: a writer claims position `event_head` with
+ *   fetch-add, then fills entry (position % event_count) under that
+ *   entry's seq, which names the position (2p + 1 writing, 2p + 2 whole).
+ *   An event whose entry another writer holds is given up and counted in
+ *   `events_lost`. A reader takes entry i only for the position the head
+ *   gives it, when seq is 2p + 2 before and after the copy. The protocol
+ *   and its memory orders: shim/segment_writer.h.
  * - Stacks are written once, under the writer's stack lock, then
  *   published by raising `stacks_used` (release); a published stack never
  *   changes except its `hits` counter.
@@ -62,7 +67,7 @@
 #include <stdint.h>
 
 #define AW_SEG_MAGIC 0x3147455357544341ULL /* "ACTWSEG1", little-endian */
-#define AW_ABI_VERSION 3u
+#define AW_ABI_VERSION 4u
 #define AW_SEG_PREFIX "acceptwatch." /* name under /dev/shm, then the pid */
 /* Room for "/acceptwatch.<pidns>.<pid>" and its NUL. */
 #define AW_SEG_NAME_MAX 48u
@@ -146,17 +151,22 @@ struct aw_stripe {
 	    queue_wait_ms; /* tcpi_last_ack_recv of accepted socket */
 } __attribute__((aligned(64)));
 
-/* A slow-loop event: a connection waited longer than the threshold. */
+/*
+ * A slow-loop event: a connection waited longer than the threshold. The
+ * event of ring position p is in entry p % event_count; its seq is 2p + 1
+ * while it is written and 2p + 2 once whole (shim/segment_writer.h).
+ */
 struct aw_event {
-	uint32_t seq;	   /* odd while being written */
-	uint32_t listener; /* slot index */
+	uint64_t seq; /* position-tagged: see above; 0 never written */
 	uint64_t time_real_ns;
 	uint64_t away_ns;	/* how long the thread was out of accept */
 	uint64_t queue_wait_ms; /* UINT64_MAX when it could not be read */
+	uint32_t listener;	/* slot index */
 	uint32_t depth;	  /* queue depth met (sampled), UINT32_MAX unknown */
 	uint32_t backlog; /* effective backlog then */
 	int32_t tid;
 	uint32_t stack; /* stack index + 1 where the loop was, 0 none */
+	uint32_t pad;
 };
 
 /*
@@ -291,7 +301,8 @@ struct aw_seg_header {
 	uint32_t stack_count;
 	uint32_t stacks_used; /* stacks published so far */
 	uint32_t pid_ns; /* inode of the PID namespace pid is in, 0 unknown */
-	uint64_t pad[4];
+	uint64_t events_lost; /* slow events given up: their entry was busy */
+	uint64_t pad[3];
 	uint32_t stripe_offset;
 	uint32_t stripe_size;
 	uint32_t stripe_count;
@@ -360,7 +371,9 @@ static inline void aw_seg_header_layout(struct aw_seg_header *h)
 /* Pinned layout: a change that moves a field must bump AW_ABI_VERSION. */
 _Static_assert(AW_HIST_BUCKETS == 608, "aw_hist buckets");
 _Static_assert(sizeof(struct aw_hist) == 4880, "aw_hist");
-_Static_assert(sizeof(struct aw_event) == 48, "aw_event");
+_Static_assert(sizeof(struct aw_event) == 56, "aw_event");
+_Static_assert(offsetof(struct aw_event, listener) == 32, "aw_event fields");
+_Static_assert(offsetof(struct aw_seg_header, events_lost) == 152, "lost");
 _Static_assert(offsetof(struct aw_stripe, gap_ns) == 64, "aw_stripe head");
 _Static_assert(offsetof(struct aw_stripe, generation) == 60, "stripe gen");
 _Static_assert(sizeof(struct aw_stripe) == 14720, "aw_stripe");

@@ -16,9 +16,12 @@ typedef int (*event_ring_read_fn)(const void *src, uint64_t off, void *dst,
 				  size_t len);
 
 /*
- * Copy the ring of count entries (at most AW_MAX_EVENTS) at off of src into
- * ring[], as read while event_head was head; ok[i] says whether entry i
- * holds an event written whole. Returns 0, or -1 when a read failed.
+ * Copy the ring of count entries (1 to AW_MAX_EVENTS) at off of src into
+ * ring[], as read once event_head was head; ok[i] says whether entry i
+ * holds, whole, the event of the position in [head - count, head) that
+ * falls on it (an entry not yet written for that position, being written,
+ * or already rewritten for a later one is not). Returns 0, or -1 when a
+ * read failed.
  */
 int event_ring_copy(event_ring_read_fn read, const void *src, uint64_t off,
 		    uint32_t count, uint64_t head, struct aw_event *ring,

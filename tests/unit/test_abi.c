@@ -18,6 +18,8 @@ static void test_header_layout(void **state)
 	assert_int_equal(offsetof(struct aw_seg_header, total_size), 16);
 	assert_int_equal(offsetof(struct aw_seg_header, pid), 60);
 	assert_int_equal(offsetof(struct aw_seg_header, comm), 96);
+	assert_int_equal(offsetof(struct aw_seg_header, event_head), 112);
+	assert_int_equal(offsetof(struct aw_seg_header, events_lost), 152);
 	assert_int_equal(offsetof(struct aw_seg_header, stripe_offset), 184);
 	assert_int_equal(sizeof(struct aw_seg_header), 256);
 }
@@ -43,17 +45,30 @@ static void test_listener_layout(void **state)
 		    16384);
 }
 
+/* An event's seq is 64 bits (2 * position + 2 never wraps), first. */
+static void test_event_layout(void **state)
+{
+	(void)state;
+	assert_int_equal(offsetof(struct aw_event, seq), 0);
+	assert_int_equal(sizeof(((struct aw_event *)0)->seq), 8);
+	assert_int_equal(offsetof(struct aw_event, time_real_ns), 8);
+	assert_int_equal(offsetof(struct aw_event, queue_wait_ms), 24);
+	assert_int_equal(offsetof(struct aw_event, listener), 32);
+	assert_int_equal(offsetof(struct aw_event, stack), 48);
+	assert_int_equal(sizeof(struct aw_event), 56);
+}
+
 static void test_segment_layout(void **state)
 {
 	(void)state;
 	assert_int_equal(AW_SEG_MAGIC, 0x3147455357544341ULL);
-	assert_int_equal(AW_ABI_VERSION, 3);
+	assert_int_equal(AW_ABI_VERSION, 4);
 	assert_int_equal(AW_HIST_BUCKETS, 608);
 	assert_int_equal(offsetof(struct aw_segment, listener), 256);
 	assert_int_equal(offsetof(struct aw_segment, event),
 			 256 + AW_MAX_LISTENERS * 320);
 	assert_int_equal(AW_SEG_SIZE,
-			 256 + 64 * 320 + 32 * 48 + 32 * 2912 + 256 * 14720);
+			 256 + 64 * 320 + 32 * 56 + 32 * 2912 + 256 * 14720);
 	assert_int_equal(sizeof(struct aw_stack), 2912);
 	assert_int_equal(offsetof(struct aw_stack, frame), 32);
 	assert_int_equal(offsetof(struct aw_stack, module), 32 + 32 * 16);
@@ -68,6 +83,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_header_layout),
 	    cmocka_unit_test(test_listener_layout),
+	    cmocka_unit_test(test_event_layout),
 	    cmocka_unit_test(test_segment_layout),
 	};
 	return cmocka_run_group_tests_name("abi", tests, NULL, NULL);

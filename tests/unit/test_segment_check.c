@@ -115,7 +115,7 @@ static void test_wrong_version(void **state)
 
 	s->header.abi_version = 7;
 	assert_int_equal(check(s, sizeof(*s), err), -1);
-	assert_string_equal(err, "ABI version 7, this reader knows 3");
+	assert_string_equal(err, "ABI version 7, this reader knows 4");
 	free(s);
 }
 
