@@ -62,9 +62,11 @@ uint64_t aw_segment_write_event(struct aw_segment *s, uint32_t listener,
 
 void aw_segment_write_begin(struct aw_listener *l)
 {
-	/* An acquire RMW: no later store to the fields may be seen before
-	 * the odd seq that tells readers a write is under way. */
-	__atomic_fetch_add(&l->seq, 1, __ATOMIC_ACQ_REL);
+	/* The RMW orders nothing that follows it (see the header): the
+	 * fence does. An RMW still, though the table lock serialises
+	 * writers, so that no increment can be lost. */
+	__atomic_fetch_add(&l->seq, 1, __ATOMIC_RELAXED);
+	aw_fence_release();
 }
 
 void aw_segment_write_end(struct aw_listener *l)

@@ -8,13 +8,27 @@
  * Why pread and not mmap: a segment is 3.8 MB of which a reader needs a few
  * pages; mapping and unmapping it for each of 1,000 processes was 41% of
  * the reader's time (page tables built and torn down), and a file truncated
- * under a mapping raised SIGBUS, where pread just returns short. A counter
- * is an aligned 8-byte word, copied whole by the kernel's copy routine.
+ * under a mapping raised SIGBUS, where pread just returns short.
+ *
+ * What pread promises about concurrent stores: nothing per word. The
+ * kernel's copy_to_user loads an 8-byte aligned word of the source with one
+ * access on the machines it runs on (x86-64: `rep movsb` under ERMS/FSRM,
+ * which moves whole aligned chunks, or a loop of 8-byte moves; arm64:
+ * ldp/ldr once the source is aligned, and segment offsets are), so a
+ * counter, an aligned 8-byte word, is read whole; but Intel documents
+ * fast-string copies as unordered, not their access width, and no
+ * interface states it. The counters rest on that: a word read torn would
+ * show one wrong figure once. The seqlocks rest on less: a record is taken
+ * only when its seq reads the exact expected value before and after the copy,
+ * and the preads are ordered by acquire fences between them (within one
+ * pread the loads come in no stated order; a fence orders one call's loads,
+ * which the kernel does on this CPU, before the next call's).
  */
 #include "segment_reader.h"
 
 #include "bypass.h"
 #include "event_ring.h"
+#include "fence.h"
 
 #include "histogram.h"
 #include "procinfo.h"
@@ -112,8 +126,13 @@ static int read_stable(const struct seg_source *src, uint64_t off, size_t len,
 			return -1;
 		if (before & 1u)
 			continue;
-		if (src_read(src, off, dst, len) ||
-		    src_read_u32(src, off + seq_off, &after))
+		/* seq before the fields, the fields before seq again
+		 * (shim/segment_writer.h: the slot's reader side). */
+		aw_fence_acquire();
+		if (src_read(src, off, dst, len))
+			return -1;
+		aw_fence_acquire();
+		if (src_read_u32(src, off + seq_off, &after))
 			return -1;
 		if (before == after)
 			return 1;
