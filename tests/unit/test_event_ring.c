@@ -25,6 +25,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -248,9 +249,85 @@ static void test_no_torn_or_stale_entry(void **state)
 	assert_int_equal(st.changed, 0);
 }
 
+/* The cases one at a time, on a ring in plain memory. */
+static int mem_read(const void *src, uint64_t off, void *dst, size_t len)
+{
+	memcpy(dst, (const char *)src + off, len);
+	return 0;
+}
+
+/* Entry 1 of a 4-entry ring after 6 positions is position 5's. */
+static void test_reader_takes_only_the_head_s_lap(void **state)
+{
+	(void)state;
+	struct ring_file f = {.head = 6};
+	struct aw_event ring[RING_SIZE];
+	int ok[RING_SIZE];
+	const uint64_t seqs[] = {
+	    2 * 5 + 2, /* the event of position 5: taken */
+	    2 * 1 + 2, /* position 1's: claimed for 5, not yet written */
+	    2 * 5 + 1, /* position 5 being written */
+	    2 * 9 + 2, /* position 9's: rewritten since head was read */
+	    0,	       /* never written */
+	};
+	for (size_t c = 0; c < sizeof(seqs) / sizeof(seqs[0]); c++) {
+		f.entry[1].seq = seqs[c];
+		assert_int_equal(
+		    event_ring_copy(mem_read, &f,
+				    offsetof(struct ring_file, entry),
+				    RING_SIZE, f.head, ring, ok),
+		    0);
+		assert_int_equal(ok[1], c == 0);
+	}
+	/* Before any event, nothing; a count the reader cannot hold, an
+	 * error. */
+	f.entry[0].seq = 2;
+	assert_int_equal(event_ring_copy(mem_read, &f,
+					 offsetof(struct ring_file, entry),
+					 RING_SIZE, 0, ring, ok),
+			 0);
+	assert_false(ok[0]);
+	assert_int_equal(event_ring_copy(mem_read, &f,
+					 offsetof(struct ring_file, entry),
+					 AW_MAX_EVENTS + 1, 6, ring, ok),
+			 -1);
+}
+
+/* A writer gives its event up, untouched, when the entry is another
+ * writer's (odd) or a newer lap's; it takes an older lap's. */
+static void test_writer_gives_up_a_busy_entry(void **state)
+{
+	(void)state;
+	struct ring_file f = {.head = 5};
+	struct aw_ring r = {f.entry, RING_SIZE, &f.head, &f.lost};
+	struct aw_event e;
+	uint64_t pos;
+
+	fill(&e, 3, 7);
+	f.entry[1].seq = 2 * 1 + 1; /* position 1 still being written */
+	assert_int_equal(aw_segment_write_ring(&r, 3, &e, &pos), 0);
+	assert_int_equal(pos, 5);
+	assert_int_equal(f.entry[1].seq, 2 * 1 + 1);
+	assert_int_equal(f.entry[1].stack, 0);
+	f.entry[2].seq = 2 * 10 + 2; /* position 10 overtook position 6 */
+	assert_int_equal(aw_segment_write_ring(&r, 3, &e, &pos), 0);
+	assert_int_equal(f.entry[2].seq, 2 * 10 + 2);
+	assert_int_equal(f.lost, 2);
+	f.entry[3].seq = 2 * 3 + 2; /* position 3's, done: taken for 7 */
+	assert_int_equal(aw_segment_write_ring(&r, 3, &e, &pos), 1);
+	assert_int_equal(pos, 7);
+	assert_int_equal(f.entry[3].seq, 2 * 7 + 2);
+	assert_int_equal(f.entry[3].stack, checksum(&f.entry[3]));
+	assert_int_equal(f.entry[3].time_real_ns, 7);
+	assert_int_equal(f.head, 8);
+	assert_int_equal(f.lost, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_reader_takes_only_the_head_s_lap),
+	    cmocka_unit_test(test_writer_gives_up_a_busy_entry),
 	    cmocka_unit_test(test_no_torn_or_stale_entry),
 	};
 	return cmocka_run_group_tests_name("event_ring", tests, NULL, NULL);
