@@ -58,6 +58,10 @@ E2E_REL_BIN := $(E2E_SRC:tests/e2e/%.c=$(B)/rel/tests/%)
 BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/rel/bench/%)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/tests/%)
+# Unit tests of threaded code, built under TSan as well (tests/run.sh runs
+# them after the ASan ones).
+UNIT_TSAN := test_event_ring
+UNIT_TSAN_BIN := $(UNIT_TSAN:%=$(B)/tsan/unit/%)
 
 # What each unit test links besides itself: the module under test.
 UNIT_DEPS_test_histogram := tools/histogram.c
@@ -73,20 +77,24 @@ UNIT_DEPS_test_segment_name := tools/segment_name.c
 UNIT_DEPS_test_verdict_window := tools/verdict.c tools/recent.c \
 	tools/format.c tools/histogram.c tools/segment_reader.c \
 	tools/segment_check.c tools/segment_name.c tools/procinfo.c \
-	tools/bypass.c tools/stack_frames.c tools/symbolize.c
+	tools/bypass.c tools/stack_frames.c tools/symbolize.c tools/event_ring.c
 UNIT_LIBS_test_verdict_window = $(DW_LIBS) -lpthread
 UNIT_DEPS_test_verdict := tools/verdict.c tools/live.c tools/sockdiag.c \
 	tools/format.c tools/histogram.c tools/segment_reader.c \
 	tools/segment_check.c tools/segment_name.c tools/procinfo.c \
-	tools/bypass.c tools/stack_frames.c tools/symbolize.c
+	tools/bypass.c tools/stack_frames.c tools/symbolize.c \
+	tools/event_ring.c
 UNIT_LIBS_test_verdict = $(DW_LIBS) -lpthread
 UNIT_DEPS_test_report_prom := tools/report_prom.c tools/report_text.c \
 	tools/format.c tools/segment_reader.c tools/segment_check.c \
 	tools/segment_name.c tools/error.c \
 	tools/procinfo.c tools/bypass.c tools/live.c tools/totals.c \
-	tools/sockdiag.c tools/stack_frames.c tools/symbolize.c tools/histogram.c
+	tools/sockdiag.c tools/stack_frames.c tools/symbolize.c tools/histogram.c \
+	tools/event_ring.c
 UNIT_LIBS_test_report_prom = $(DW_LIBS) -lpthread
 UNIT_DEPS_test_usage := tools/usage.c
+UNIT_DEPS_test_event_ring := shim/segment_writer.c tools/event_ring.c
+UNIT_LIBS_test_event_ring = -lpthread
 UNIT_DEPS_test_stack_frames := tools/stack_frames.c tools/symbolize.c
 # Libraries a unit test needs besides cmocka.
 UNIT_LIBS_test_stack_frames = $(DW_LIBS) -lpthread
@@ -210,6 +218,11 @@ $(B)/asan/tests/test_%: tests/unit/test_%.c $$(UNIT_DEPS_test_$$*)
 	$(CC) $(ALL_CFLAGS) -Itools $(SAN_FLAGS) -o $@ $(filter %.c,$^) \
 		$$(pkg-config --cflags --libs cmocka) $(UNIT_LIBS_test_$*) -lm
 
+$(B)/tsan/unit/test_%: tests/unit/test_%.c $$(UNIT_DEPS_test_$$*)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itools $(TSAN_FLAGS) -o $@ $(filter %.c,$^) \
+		$$(pkg-config --cflags --libs cmocka) $(UNIT_LIBS_test_$*) -lm
+
 # --- dependencies --------------------------------------------------------
 # Detect with pkg-config, headers and commands, not dpkg: a fresh machine
 # ships LLVM's libunwind-14-dev, which provides the package name but not our
@@ -263,6 +276,7 @@ FUZZ_SECONDS ?= 600
 FUZZ_FLAGS := -std=gnu11 -O1 -g -D_GNU_SOURCE -Ishim -Itools \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_DEPS := tools/segment_reader.c tools/segment_check.c tools/procinfo.c \
+	tools/event_ring.c \
 	tools/segment_name.c \
 	tools/bypass.c tools/error.c \
 	tools/report_json.c tools/report_text.c tools/report_prom.c \
@@ -284,7 +298,7 @@ test-build: all $(ASAN_SHIM) $(TSAN_SHIM) $(ASAN_TOOL) $(TSAN_TOOL) \
 	$(E2E_TSAN_BIN) $(E2E_REL_BIN) $(B)/rel/tests/libearly.so \
 	$(B)/rel/tests/liblockcount.so $(B)/rel/tests/libctorlisten.so \
 	$(SMALLMAP_SHIM) \
-	$(B)/rel/tests/server-static $(UNIT_BIN) $(FUZZ_BIN)
+	$(B)/rel/tests/server-static $(UNIT_BIN) $(UNIT_TSAN_BIN) $(FUZZ_BIN)
 
 check: deps
 	$(MAKE) test-build

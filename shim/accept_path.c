@@ -27,6 +27,7 @@
 #include "probe.h"
 #include "real.h"
 #include "segment.h"
+#include "segment_writer.h"
 #include "stacks.h"
 
 #include <errno.h>
@@ -384,22 +385,7 @@ static void record_slow(struct aw_segment *s, int slot, struct aw_event *e,
 					 __ATOMIC_RELAXED);
 	}
 	__atomic_fetch_add(&l->slow_events, 1, __ATOMIC_RELAXED);
-	uint64_t pos =
-	    __atomic_fetch_add(&s->header.event_head, 1, __ATOMIC_RELAXED);
-	struct aw_event *dst = &s->event[pos % AW_MAX_EVENTS];
-	/* Odd while filling (an acquire RMW keeps the stores after it), even
-	 * when done; writers that lap the ring onto one entry are rare and a
-	 * reader then simply sees an odd seq and skips it. */
-	uint32_t seq = __atomic_fetch_or(&dst->seq, 1u, __ATOMIC_ACQ_REL) | 1u;
-	dst->listener = (uint32_t)slot;
-	dst->time_real_ns = e->time_real_ns;
-	dst->away_ns = e->away_ns;
-	dst->queue_wait_ms = e->queue_wait_ms;
-	dst->depth = e->depth;
-	dst->backlog = e->backlog;
-	dst->tid = e->tid;
-	dst->stack = e->stack;
-	__atomic_store_n(&dst->seq, seq + 1, __ATOMIC_RELEASE);
+	uint64_t pos = aw_segment_write_event(s, (uint32_t)slot, e);
 	__atomic_store_n(&l->last_slow_event, pos + 1, __ATOMIC_RELAXED);
 	if (report)
 		log_slow(s, l, e, slow_ms);

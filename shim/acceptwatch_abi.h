@@ -50,8 +50,13 @@
  *   each stripe carries the generation it counts for. A reader sums only
  *   stripes of the slot's generation, and takes a changed generation
  *   between two readings for another socket.
- * - Events form a ring: a writer claims `event_head` with fetch-add, then
- *   fills entry (head % event_count) under that entry's seq.
+ * - Events form a ring: a writer claims position `event_head` with
+ *   fetch-add, then fills entry (position % event_count) under that
+ *   entry's seq, which names the position (2p + 1 writing, 2p + 2 whole).
+ *   An event whose entry another writer holds is given up and counted in
+ *   `events_lost`. A reader takes entry i only for the position the head
+ *   gives it, when seq is 2p + 2 before and after the copy. The protocol
+ *   and its memory orders: shim/segment_writer.h.
  * - Stacks are written once, under the writer's stack lock, then
  *   published by raising `stacks_used` (release); a published stack never
  *   changes except its `hits` counter.
@@ -168,17 +173,22 @@ struct aw_stripe {
 	uint64_t queue_wait_bucket[AW_HIST_BUCKETS];
 } __attribute__((aligned(64)));
 
-/* A slow-loop event: a connection waited longer than the threshold. */
+/*
+ * A slow-loop event: a connection waited longer than the threshold. The
+ * event of ring position p is in entry p % event_count; its seq is 2p + 1
+ * while it is written and 2p + 2 once whole (shim/segment_writer.h).
+ */
 struct aw_event {
-	uint32_t seq;	   /* odd while being written */
-	uint32_t listener; /* slot index */
+	uint64_t seq; /* position-tagged: see above; 0 never written */
 	uint64_t time_real_ns;
 	uint64_t away_ns;	/* how long the thread was out of accept */
 	uint64_t queue_wait_ms; /* UINT64_MAX when it could not be read */
+	uint32_t listener;	/* slot index */
 	uint32_t depth;	  /* queue depth met (sampled), UINT32_MAX unknown */
 	uint32_t backlog; /* effective backlog then */
 	int32_t tid;
 	uint32_t stack; /* stack index + 1 where the loop was, 0 none */
+	uint32_t pad;
 };
 
 /*
@@ -318,6 +328,7 @@ struct aw_seg_header {
 	uint32_t stack_count;
 	uint32_t stacks_used; /* stacks published so far */
 	uint32_t pid_ns; /* inode of the PID namespace pid is in, 0 unknown */
+	uint64_t events_lost; /* slow events given up: their entry was busy */
 	/*
 	 * The clock of the stripes' *_ticks: CLOCK_MONOTONIC ns is
 	 * clock_base_ns + (ticks - clock_base_ticks) * clock_mult / 2^32.
@@ -327,7 +338,6 @@ struct aw_seg_header {
 	uint64_t clock_base_ticks;
 	uint64_t clock_base_ns;
 	uint64_t clock_mult; /* ns per tick, 32.32 fixed point */
-	uint64_t pad;
 	uint32_t stripe_offset;
 	uint32_t stripe_size;
 	uint32_t stripe_count;
@@ -396,7 +406,10 @@ static inline void aw_seg_header_layout(struct aw_seg_header *h)
 
 /* Pinned layout: a change that moves a field must bump AW_ABI_VERSION. */
 _Static_assert(AW_HIST_BUCKETS == 640, "aw_hist buckets");
-_Static_assert(sizeof(struct aw_event) == 48, "aw_event");
+_Static_assert(sizeof(struct aw_event) == 56, "aw_event");
+_Static_assert(offsetof(struct aw_event, listener) == 32, "aw_event fields");
+_Static_assert(offsetof(struct aw_seg_header, events_lost) == 152, "lost");
+_Static_assert(offsetof(struct aw_seg_header, clock_base_ticks) == 160, "clk");
 _Static_assert(offsetof(struct aw_stripe, drained) == 64, "aw_stripe line 0");
 _Static_assert(offsetof(struct aw_stripe, generation) == 0, "stripe gen");
 _Static_assert(sizeof(struct aw_stripe) == 15488, "aw_stripe");

@@ -6,6 +6,7 @@
 #include "probe.h"
 #include "real.h"
 #include "segment.h"
+#include "segment_writer.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -406,16 +406,3 @@ int aw_segment_give_to(uid_t uid, uid_t *was)
 	errno = saved;
 	return given;
 }
-
-void aw_segment_write_begin(struct aw_listener *l)
-{
-	/* An acquire RMW: no later store to the fields may be seen before
-	 * the odd seq that tells readers a write is under way. */
-	__atomic_fetch_add(&l->seq, 1, __ATOMIC_ACQ_REL);
-}
-
-void aw_segment_write_end(struct aw_listener *l)
-{
-	uint32_t seq = __atomic_load_n(&l->seq, __ATOMIC_RELAXED);
-	__atomic_store_n(&l->seq, seq + 1, __ATOMIC_RELEASE);
-}

@@ -80,10 +80,6 @@ void aw_segment_release(void);
  */
 int aw_segment_give_to(uid_t uid, uid_t *was);
 
-/* Seqlock writer side for a listener's descriptive fields. */
-void aw_segment_write_begin(struct aw_listener *l);
-void aw_segment_write_end(struct aw_listener *l);
-
 /* Fill name (at least 32 bytes) with "/acceptwatch.<pid>". */
 void aw_segment_name(char *name, size_t size, int pid);
 

@@ -58,6 +58,12 @@ for t in build/asan/tests/test_*; do
 	[[ -z $filter || $name == *$filter* ]] || continue
 	run_one "$name" "$t"
 done
+for t in build/tsan/unit/test_*; do
+	[ -x "$t" ] || continue
+	name=unit-tsan/$(basename "$t")
+	[[ -z $filter || $name == *$filter* ]] || continue
+	run_one "$name" env TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$t"
+done
 for t in tests/e2e/test_*.sh; do
 	name=e2e/$(basename "$t" .sh)
 	[[ -z $filter || $name == *$filter* ]] || continue

@@ -8,12 +8,27 @@
  * Why pread and not mmap: a segment is 3.8 MB of which a reader needs a few
  * pages; mapping and unmapping it for each of 1,000 processes was 41% of
  * the reader's time (page tables built and torn down), and a file truncated
- * under a mapping raised SIGBUS, where pread just returns short. A counter
- * is an aligned 8-byte word, copied whole by the kernel's copy routine.
+ * under a mapping raised SIGBUS, where pread just returns short.
+ *
+ * What pread promises about concurrent stores: nothing per word. The
+ * kernel's copy_to_user loads an 8-byte aligned word of the source with one
+ * access on the machines it runs on (x86-64: `rep movsb` under ERMS/FSRM,
+ * which moves whole aligned chunks, or a loop of 8-byte moves; arm64:
+ * ldp/ldr once the source is aligned, and segment offsets are), so a
+ * counter, an aligned 8-byte word, is read whole; but Intel documents
+ * fast-string copies as unordered, not their access width, and no
+ * interface states it. The counters rest on that: a word read torn would
+ * show one wrong figure once. The seqlocks rest on less: a record is taken
+ * only when its seq reads the exact expected value before and after the copy,
+ * and the preads are ordered by acquire fences between them (within one
+ * pread the loads come in no stated order; a fence orders one call's loads,
+ * which the kernel does on this CPU, before the next call's).
  */
 #include "segment_reader.h"
 
 #include "bypass.h"
+#include "event_ring.h"
+#include "fence.h"
 
 #include "histogram.h"
 #include "procinfo.h"
@@ -111,8 +126,13 @@ static int read_stable(const struct seg_source *src, uint64_t off, size_t len,
 			return -1;
 		if (before & 1u)
 			continue;
-		if (src_read(src, off, dst, len) ||
-		    src_read_u32(src, off + seq_off, &after))
+		/* seq before the fields, the fields before seq again
+		 * (shim/segment_writer.h: the slot's reader side). */
+		aw_fence_acquire();
+		if (src_read(src, off, dst, len))
+			return -1;
+		aw_fence_acquire();
+		if (src_read_u32(src, off + seq_off, &after))
 			return -1;
 		if (before == after)
 			return 1;
@@ -224,26 +244,10 @@ static int sum_stripes(const struct seg_source *src,
 	return 0;
 }
 
-/*
- * The event ring, read whole between two reads of it: an entry is kept
- * when its seq was the same, even and non-zero before and after, so its
- * fields (from the middle read) were not being rewritten. ok[i] says so.
- */
-static int read_ring(const struct seg_source *src,
-		     struct aw_event ring[AW_MAX_EVENTS], int ok[AW_MAX_EVENTS])
+/* src_read for event_ring_copy. */
+static int ring_read(const void *src, uint64_t off, void *dst, size_t len)
 {
-	struct aw_event before[AW_MAX_EVENTS], after[AW_MAX_EVENTS];
-	uint64_t off = offsetof(struct aw_segment, event);
-
-	if (src_read(src, off, before, sizeof(before)) ||
-	    src_read(src, off, ring, sizeof(before)) ||
-	    src_read(src, off, after, sizeof(after)))
-		return -1;
-	for (uint32_t i = 0; i < AW_MAX_EVENTS; i++)
-		ok[i] = before[i].seq != 0 && !(before[i].seq & 1u) &&
-			before[i].seq == after[i].seq &&
-			(src->fd >= 0 || ring[i].seq == before[i].seq);
-	return 0;
+	return src_read(src, off, dst, len);
 }
 
 /* The position of event reference ref (ring position + 1) in the ring,
@@ -328,7 +332,8 @@ static int copy_events(const struct seg_source *src,
 
 	if (head == 0)
 		return 0; /* no event ever: the ring is not read */
-	if (read_ring(src, ring, ok))
+	if (event_ring_copy(ring_read, src, offsetof(struct aw_segment, event),
+			    AW_MAX_EVENTS, head, ring, ok))
 		return -1;
 	uint64_t first = head > AW_MAX_EVENTS ? head - AW_MAX_EVENTS : 0;
 	for (uint64_t pos = first; pos < head; pos++) {

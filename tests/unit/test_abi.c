@@ -18,8 +18,10 @@ static void test_header_layout(void **state)
 	assert_int_equal(offsetof(struct aw_seg_header, total_size), 16);
 	assert_int_equal(offsetof(struct aw_seg_header, pid), 60);
 	assert_int_equal(offsetof(struct aw_seg_header, comm), 96);
-	assert_int_equal(offsetof(struct aw_seg_header, clock_base_ticks), 152);
-	assert_int_equal(offsetof(struct aw_seg_header, clock_mult), 168);
+	assert_int_equal(offsetof(struct aw_seg_header, event_head), 112);
+	assert_int_equal(offsetof(struct aw_seg_header, events_lost), 152);
+	assert_int_equal(offsetof(struct aw_seg_header, clock_base_ticks), 160);
+	assert_int_equal(offsetof(struct aw_seg_header, clock_mult), 176);
 	assert_int_equal(offsetof(struct aw_seg_header, stripe_offset), 184);
 	assert_int_equal(sizeof(struct aw_seg_header), 256);
 }
@@ -55,6 +57,19 @@ static void test_listener_layout(void **state)
 		    16384);
 }
 
+/* An event's seq is 64 bits (2 * position + 2 never wraps), first. */
+static void test_event_layout(void **state)
+{
+	(void)state;
+	assert_int_equal(offsetof(struct aw_event, seq), 0);
+	assert_int_equal(sizeof(((struct aw_event *)0)->seq), 8);
+	assert_int_equal(offsetof(struct aw_event, time_real_ns), 8);
+	assert_int_equal(offsetof(struct aw_event, queue_wait_ms), 24);
+	assert_int_equal(offsetof(struct aw_event, listener), 32);
+	assert_int_equal(offsetof(struct aw_event, stack), 48);
+	assert_int_equal(sizeof(struct aw_event), 56);
+}
+
 static void test_segment_layout(void **state)
 {
 	(void)state;
@@ -65,7 +80,7 @@ static void test_segment_layout(void **state)
 	assert_int_equal(offsetof(struct aw_segment, event),
 			 256 + AW_MAX_LISTENERS * 320);
 	assert_int_equal(AW_SEG_SIZE,
-			 256 + 64 * 320 + 32 * 48 + 32 * 2912 + 256 * 15488);
+			 256 + 64 * 320 + 32 * 56 + 32 * 2912 + 256 * 15488);
 	assert_int_equal(sizeof(struct aw_stack), 2912);
 	assert_int_equal(offsetof(struct aw_stack, frame), 32);
 	assert_int_equal(offsetof(struct aw_stack, module), 32 + 32 * 16);
@@ -80,6 +95,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_header_layout),
 	    cmocka_unit_test(test_listener_layout),
+	    cmocka_unit_test(test_event_layout),
 	    cmocka_unit_test(test_segment_layout),
 	};
 	return cmocka_run_group_tests_name("abi", tests, NULL, NULL);
