@@ -307,7 +307,8 @@ static void housekeep(struct aw_listener *l, int fd, uint64_t now)
 }
 
 /*
- * Read the listener's queue at `now`. extra is added to the depth read (see
+ * Read the listener's queue at `now` (the caller counted the probe). extra
+ * is added to the depth read (see
  * the long-call case in exit_probe); the depth never goes past backlog + 1,
  * what the queue holds at most. Returns the depth.
  */
@@ -335,7 +336,6 @@ static uint32_t sample_listener(struct aw_listener *l, int slot, int fd,
 	}
 	__atomic_store_n(&l->sample_mono_ns, aw_ticks_to_mono(now),
 			 __ATOMIC_RELAXED);
-	__atomic_fetch_add(&l->samples, 1, __ATOMIC_RELAXED);
 	if (aw_clock_refine(now))
 		aw_segment_clock_refined();
 	return depth;
