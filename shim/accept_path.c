@@ -103,23 +103,27 @@ static struct aw_stripe *stripe_at(const struct aw_segment *s,
 	return (struct aw_stripe *)((char *)s + ts->stripe_off);
 }
 
-/* The common path's conditions, restated after every call off it. */
-static void set_mark(struct thread_slot *ts)
+/*
+ * The common path's condition: the thread writes a stripe it owns and its
+ * previous call took a connection. The common path then writes no thread
+ * state: the stripe's last accept is the thread's previous return.
+ */
+static int on_common_path(const struct thread_slot *ts)
 {
-	ts->mark = !ts->shared && ts->prev == PREV_ACCEPT ? ts->generation : 0;
+	return !ts->shared && ts->prev == PREV_ACCEPT;
 }
 
-/*
- * The thread's previous return on the slot: on its own stripe, while its
- * previous call took a connection, the stripe's last accept (the common
- * path writes no thread state); else the one it kept.
- */
+/* The mark, restated after every call off the common path. */
+static void set_mark(struct thread_slot *ts)
+{
+	ts->mark = on_common_path(ts) ? ts->generation : 0;
+}
+
+/* The thread's previous return on the slot (0: none). */
 static uint64_t previous_return(const struct thread_slot *ts,
 				const struct aw_stripe *st)
 {
-	if (!ts->shared && ts->prev == PREV_ACCEPT)
-		return st->last_accept_ticks;
-	return ts->last_return;
+	return on_common_path(ts) ? st->last_accept_ticks : ts->last_return;
 }
 
 /* in_accept: 1 or 0 on a stripe of the thread's own, a count of threads
@@ -725,10 +729,11 @@ static __attribute__((noinline)) int other_fd(struct call *c, int slot,
 	slot = adopt(c);
 	struct aw_stripe *st = slot >= 0 ? my_stripe(slot) : NULL;
 	if (st != NULL) {
-		/* Counted from here on (a new slot: no previous call, so
-		 * no away time and no gap). */
+		/* Counted from here on: a new slot has no previous call (no
+		 * away time, no gap); an unseen descriptor of a known one
+		 * carries on from the thread's last call on it. */
 		struct thread_slot *ts = &self.slot[slot];
-		record_call(ts, st, c, 0);
+		record_call(ts, st, c, previous_return(ts, st));
 		set_mark(ts);
 		if (c->ret < 0)
 			count_failure(ts, st, c);

@@ -86,7 +86,8 @@ void aw_clock_init(int allow_tsc, uint64_t slow_ns)
 
 void aw_clock_calibrate(void)
 {
-	if (!aw_clock.tsc || aw_clock.measured != 0)
+	if (!aw_clock.tsc ||
+	    __atomic_load_n(&aw_clock.measured, __ATOMIC_RELAXED) != 0)
 		return;
 	uint64_t ticks, ns;
 	do

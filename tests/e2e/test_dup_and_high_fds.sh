@@ -77,6 +77,13 @@ raw.close()
 check(libc.listen(hi, 13) == 0, "listen on fd 3000")
 phi = socket.socket(fileno=libc.dup(hi)).getsockname()[1]
 serve(hi, phi, 2)
+# An unseen dup of a listener this thread has accepted on: its accepts
+# count on the row, and the time away between them is the loop's (well
+# under a second here), not counted from some older origin.
+f = listener(14)
+serve(f.fileno(), f.getsockname()[1], 2)
+fu = libc.syscall(32, f.fileno())
+serve(fu, f.getsockname()[1], 1)
 before = libc.aw_test_shim_locks()
 serve(h, ph, 1000)
 locks = libc.aw_test_shim_locks() - before
@@ -92,7 +99,10 @@ check(r[12]["accepts"] == 1 and not r[12]["closed"], "failed dup2: the listener 
 check(r[11]["accepts"] == 1000 and not r[11]["closed"] and r[11]["fd"] == 1500,
       "fd 1500: 1000 accepts", r[11])
 check(r[13]["accepts"] == 2 and r[13]["fd"] == 3000, "listen at fd 3000: 2 accepts", r[13])
-check(len(r) == 7 and all(not l["adopted"] for l in r.values()), "seven rows, none adopted")
+check(r[14]["accepts"] == 3 and r[14]["away_ns"]["count"] == 2
+      and r[14]["away_ns"]["max"] < 10**9,
+      "an unseen dup after accepts: 3 accepts, away under 1 s", r[14])
+check(len(r) == 8 and all(not l["adopted"] for l in r.values()), "eight rows, none adopted")
 check(locks <= 3, "1000 accepts at fd 1500 took the table lock %d times" % locks)
 os.close(h)
 check(rows()[11]["closed"], "closing fd 1500 closes its row", rows()[11])
