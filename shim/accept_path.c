@@ -295,14 +295,9 @@ static int sample_allowed(struct aw_listener *l, uint64_t now)
  * follows the last one seen), and one in HOUSEKEEPING_EVERY, the second
  * first, about once a second while the loop accepts.
  */
-static void housekeep(struct aw_listener *l, int fd, uint64_t now)
+static void housekeep(struct aw_listener *l, int fd)
 {
-	uint64_t drops;
-	if (aw_probe_drops(fd, &drops) == 0) {
-		__atomic_store_n(&l->drops, drops, __ATOMIC_RELAXED);
-		__atomic_store_n(&l->drops_mono_ns, aw_ticks_to_mono(now),
-				 __ATOMIC_RELAXED);
-	}
+	aw_table_read_drops(l, fd);
 	if (!(__atomic_load_n(&l->flags, __ATOMIC_RELAXED) &
 	      AW_LF_DEFER_ACCEPT) &&
 	    aw_probe_defer_accept(fd))
@@ -459,7 +454,7 @@ static void entry_probe(struct aw_listener *l, int slot, struct call *c)
 	if (!c->away_due &&
 	    (n % HOUSEKEEPING_EVERY == 1 ||
 	     __atomic_exchange_n(&l->drops_due, 0, __ATOMIC_RELAXED))) {
-		housekeep(l, c->fd, c->t0);
+		housekeep(l, c->fd);
 		c->kept = 1;
 	} else {
 		c->depth = sample_listener(l, slot, c->fd, c->t0, 0);

@@ -182,14 +182,7 @@ static void mirror_fds(uint32_t slot, uint32_t n, int rep)
 		__atomic_store_n(&l->fd, rep, __ATOMIC_RELAXED);
 }
 
-/* fd no longer names slot's socket here. The last descriptor closes the
- * slot; the one probes used hands over to another. */
-/*
- * The socket's drop count, read when the reader can no longer ask the
- * kernel (the socket closes, the process exits) and otherwise about once a
- * second (accept_path.c). One getsockopt; the host's errno kept.
- */
-static void read_drops(struct aw_listener *l, int fd)
+void aw_table_read_drops(struct aw_listener *l, int fd)
 {
 	int saved = errno;
 	uint64_t drops;
@@ -201,6 +194,8 @@ static void read_drops(struct aw_listener *l, int fd)
 	errno = saved;
 }
 
+/* fd no longer names slot's socket here. The last descriptor closes the
+ * slot; the one probes used hands over to another. */
 static void leave_slot(uint32_t slot, int fd)
 {
 	uint32_t n = __atomic_sub_fetch(&slot_fds[slot], 1, __ATOMIC_ACQ_REL);
@@ -219,7 +214,7 @@ static void leave_slot(uint32_t slot, int fd)
 	struct aw_segment *s = aw_segment_current();
 	if (s == NULL)
 		return;
-	read_drops(&s->listener[slot], fd);
+	aw_table_read_drops(&s->listener[slot], fd);
 	__atomic_fetch_or(&s->listener[slot].flags, AW_LF_CLOSED,
 			  __ATOMIC_RELAXED);
 }
@@ -231,7 +226,7 @@ void aw_table_final_drops(void)
 	for (uint32_t i = 0; i < used && i < AW_MAX_LISTENERS; i++) {
 		int fd = __atomic_load_n(&slot_rep_fd[i], __ATOMIC_RELAXED);
 		if (fd >= 0)
-			read_drops(&s->listener[i], fd);
+			aw_table_read_drops(&s->listener[i], fd);
 	}
 }
 
@@ -394,6 +389,7 @@ static void reset_slot(struct aw_segment *s, uint32_t slot)
 	size_t to = offsetof(struct aw_listener, stripe_ref);
 	zero_words((char *)l + from, to - from);
 	l->drops_mono_ns = 0;
+	l->drops_due = 0;
 	l->generation = gen;
 	l->listen_calls = 0;
 	l->listen_stack = 0;
@@ -470,7 +466,8 @@ static uint32_t owned_stripe(uint32_t slot, int32_t tid)
 		uint32_t ref = l->stripe_ref[k];
 		if (ref == 0)
 			return free_ref ? free_ref : stripe_ref(slot, k);
-		int32_t owner = stripe_of(ref)->owner;
+		int32_t owner =
+		    __atomic_load_n(&stripe_of(ref)->owner, __ATOMIC_ACQUIRE);
 		if (owner == tid)
 			return ref;
 		if (owner == 0 && free_ref == 0)
@@ -493,7 +490,7 @@ uint32_t aw_table_claim_stripe(uint32_t slot, int32_t tid, int *shared)
 		struct aw_stripe *st = stripe_of(ref);
 		if (!*shared)
 			__atomic_store_n(&st->owner, tid, __ATOMIC_RELAXED);
-		else if (st->owner == 0)
+		else if (__atomic_load_n(&st->owner, __ATOMIC_RELAXED) == 0)
 			__atomic_store_n(&st->owner, -1, __ATOMIC_RELAXED);
 		st->slot = slot;
 		if (st->generation != slot_gen[slot])

@@ -97,6 +97,14 @@ void aw_table_forget_range(unsigned int first, unsigned int last);
  * oldfd's slot, or nothing when oldfd is no listener. Lock-free. */
 void aw_table_dup(int oldfd, int newfd);
 
+/*
+ * The socket's drop count (fd: one of its descriptors) and the time it was
+ * read, into l: when the reader can no longer ask the kernel (the socket
+ * closes, the process exits), and in some probes (accept_path.c). One
+ * getsockopt; the host's errno kept.
+ */
+void aw_table_read_drops(struct aw_listener *l, int fd);
+
 /* At exit: the drop count of every listener still open, for a segment
  * kept past the process (ACCEPTWATCH_KEEP). */
 void aw_table_final_drops(void);
