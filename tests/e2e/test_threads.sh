@@ -31,11 +31,22 @@ d = json.load(open(sys.argv[1]))
 print(sum(l["accepts"] for p in d["processes"] for l in p["listeners"]))' "$1"
 }
 
+# The shim's accepts (in JSON) and the server's own count (in OUT) are
+# both N, the connections the clients completed; stops the server.
+counts_exact() { # JSON OUT N WHAT
+	local got own
+	got=$(sum_accepts "$1")
+	aw_stop "$PID"
+	own=$(awk '/^accepted/ {print $2}' "$2")
+	[ "$got" = "$3" ] && [ "$own" = "$3" ] ||
+		aw_fail "$4: shim $got, server $own, clients $3"
+	echo "$4: $3 connections, shim $got, server $own"
+}
+
 # 4 threads, one listener, 50,000 connections.
 start_rel T --threads 4 --backlog 4096
 storm 50000
 "$AW_TOOL" stat --json "$PID" >"$AW_TMP/t.json"
-got=$(sum_accepts "$AW_TMP/t.json")
 aw_expect "$AW_TMP/t.json" "len(processes[0]['listeners'])" 1
 aw_expect "$AW_TMP/t.json" "processes[0]['listeners'][0]['slow_events']" 0
 aw_expect "$AW_TMP/t.json" "processes[0]['listeners'][0]['errors']['other']" 0
@@ -44,11 +55,7 @@ aw_expect "$AW_TMP/t.json" "processes[0]['listeners'][0]['errors']['other']" 0
 L="processes[0]['listeners'][0]"
 aw_range "$AW_TMP/t.json" "$L['gap_ns']['count']" 49996 49999
 aw_range "$AW_TMP/t.json" "$L['away_ns']['count']" 49996 49999
-aw_stop "$PID"
-own=$(awk '/^accepted/ {print $2}' "$T_OUT")
-[ "$got" = 50000 ] && [ "$own" = 50000 ] ||
-	aw_fail "threads: shim $got, server $own, clients 50000"
-echo "threads: 50000 connections, shim $got, server $own"
+counts_exact "$AW_TMP/t.json" "$T_OUT" 50000 "4 threads"
 
 # 12 threads on one listener: the first seven to accept own a stripe each,
 # the others share the eighth (atomics, off the common path); and the
@@ -57,26 +64,16 @@ ACCEPTWATCH_CLOCK=monotonic start_rel M --threads 12 --backlog 4096
 storm 20000
 sleep 0.3 # every thread back in accept()
 "$AW_TOOL" stat --json "$PID" >"$AW_TMP/m.json"
-got=$(sum_accepts "$AW_TMP/m.json")
 aw_range "$AW_TMP/m.json" "$L['gap_ns']['count']" 19988 19999
 aw_expect "$AW_TMP/m.json" "$L['in_accept']" 12
-aw_stop "$PID"
-own=$(awk '/^accepted/ {print $2}' "$M_OUT")
-[ "$got" = 20000 ] && [ "$own" = 20000 ] ||
-	aw_fail "12 threads: shim $got, server $own, clients 20000"
-echo "12 threads, monotonic clock: 20000 connections, shim $got"
+counts_exact "$AW_TMP/m.json" "$M_OUT" 20000 "12 threads, monotonic clock"
 
 # 4 SO_REUSEPORT listeners, a thread each: the kernel spreads the storm.
 start_rel R --reuseport 4 --backlog 4096
 storm 20000
 "$AW_TOOL" stat --json "$PID" >"$AW_TMP/r.json"
-got=$(sum_accepts "$AW_TMP/r.json")
 aw_expect "$AW_TMP/r.json" "len(processes[0]['listeners'])" 4
-aw_stop "$PID"
-own=$(awk '/^accepted/ {print $2}' "$R_OUT")
-[ "$got" = 20000 ] && [ "$own" = 20000 ] ||
-	aw_fail "reuseport: shim $got, server $own, clients 20000"
-echo "reuseport: 20000 connections over 4 listeners, shim $got"
+counts_exact "$AW_TMP/r.json" "$R_OUT" 20000 "reuseport, 4 listeners"
 
 # ThreadSanitizer: the TSan shim in the TSan server, 12 threads (owned
 # stripes and the shared one).
