@@ -562,13 +562,15 @@ static int finish(struct aw_segment *s, int slot, struct aw_stripe *st,
  * back after being out of accept past the threshold (maybe idle after a
  * drain: a probe tells), a rate-limited sample due, the previous call
  * without a connection, the slot reused for another socket, or the thread
- * on the shared stripe. t0: entry time in ticks.
+ * on the shared stripe. Its entry time is read here: six arguments, all
+ * in registers, so that the common path's way here is a jump.
  */
 static __attribute__((noinline)) int full_call(int slot, int fd,
 					       struct sockaddr *addr,
 					       socklen_t *len, int flags,
-					       int use4, uint64_t t0)
+					       int use4)
 {
+	uint64_t t0 = aw_ticks();
 	struct call c = {.fd = fd, .t0 = t0, .depth = UINT32_MAX};
 	struct thread_slot *ts = &self.slot[slot];
 	int host_errno = errno;	   /* what a successful accept leaves there */
@@ -616,16 +618,19 @@ static __attribute__((noinline)) int finish_odd(struct aw_stripe *st, int fd,
 }
 
 /*
- * The common path records values below twice the slow threshold: a call
- * no longer than it, after an absence shorter than the probe interval (see
- * known_listener), which is at most the threshold. Those are in the
- * histograms' range with margin for the clock's rate: no clamp.
+ * The common path records values no larger than the slow threshold: a gap
+ * past it steps aside, and the time away is shorter than the gap. Twice
+ * that (a margin kept from when the call and the absence were bounded
+ * apart) is within the histograms' range and aw_short_ticks_ns's, with
+ * room for the clock's rate: no clamp, a 64-bit product.
  */
 _Static_assert(AW_SLOW_MS_MIN *NS_PER_MS >= AW_SAMPLE_NS,
 	       "the probe interval is at most the slow threshold");
 _Static_assert(2ull * AW_SLOW_MS_MAX * NS_PER_MS * 101 / 100 <
 		   1ull << (AW_HIST_MAX_EXP + 1),
 	       "twice the largest threshold is within the histograms");
+_Static_assert(2ull * AW_SLOW_MS_MAX * NS_PER_MS * 101 / 100 < 1ull << 44,
+	       "and within aw_short_ticks_ns");
 
 /*
  * The common case: fd is a listener this thread has accepted on before,
@@ -640,15 +645,17 @@ _Static_assert(2ull * AW_SLOW_MS_MAX * NS_PER_MS * 101 / 100 <
  * histogram records and plain stores on the thread's own stripe; anything
  * else leaves it for full_call or finish_odd (noinline), so that it stays
  * short. errno is not touched here: only those functions, which may make
- * system calls, save and restore it. tsc is a constant in each inlined
- * copy: the choice of clock costs one test per call.
+ * system calls, save and restore it. tsc and use4 are constants in each
+ * copy (known_accept4_tsc...), entered by a jump from on_slot: so the
+ * entry points need no frame, and a copy keeps only st, t0 and fd across
+ * the call.
  */
 static inline __attribute__((always_inline)) int
-known_listener(struct aw_segment *s, int slot, int fd, struct sockaddr *addr,
-	       socklen_t *len, int flags, int use4, int tsc)
+known_listener(int fd, struct sockaddr *addr, socklen_t *len, int flags,
+	       struct aw_segment *s, uint32_t slot, int use4, int tsc)
 {
 	uint64_t t0 = aw_ticks_of(tsc);
-	struct thread_slot *ts = &self.slot[slot];
+	const struct thread_slot *ts = &self.slot[slot];
 	/* With no stripe yet (offset 0) this reads the header's magic,
 	 * which no generation (below 2^24) equals. */
 	struct aw_stripe *st = stripe_at(s, ts);
@@ -656,24 +663,59 @@ known_listener(struct aw_segment *s, int slot, int fd, struct sockaddr *addr,
 					      __ATOMIC_RELAXED) != ts->mark) |
 				 (t0 >= ts->next_sample),
 			     0))
-		return full_call(slot, fd, addr, len, flags, use4, t0);
+		return full_call((int)slot, fd, addr, len, flags, use4);
 	__atomic_store_n(&st->in_accept, 1, __ATOMIC_RELAXED);
 	int ret = use4 ? aw_real_accept4(fd, addr, len, flags)
 		       : aw_real_accept(fd, addr, len);
 	uint64_t t1 = aw_ticks_of(tsc);
 	__atomic_store_n(&st->in_accept, 0, __ATOMIC_RELAXED);
 	uint64_t last = st->last_accept_ticks;
+	/* A call longer than the threshold steps aside (finish_odd); the
+	 * gap, never shorter than the call, tells with no subtraction of
+	 * its own (a gap past the threshold after a short call is rare and
+	 * recorded right there too). */
+	uint64_t gap = t1 - last;
 	if (__builtin_expect(ret < 0, 0) ||
-	    __builtin_expect(t1 - t0 > aw_slow_ticks(), 0))
+	    __builtin_expect(gap > aw_slow_ticks(), 0))
 		return finish_odd(st, fd, ret, t0, t1, last);
-	uint64_t mult = __atomic_load_n(&aw_clock.mult, __ATOMIC_RELAXED);
+	uint64_t mult20 = __atomic_load_n(&aw_clock.mult20, __ATOMIC_RELAXED);
 	aw_hist_record_in_range(st->away_bucket, &st->away_ns,
-				aw_ticks_ns_of(t0 - last, mult, tsc));
+				aw_short_ticks_ns(t0 - last, mult20, tsc));
 	aw_hist_record_in_range(st->gap_bucket, &st->gap_ns,
-				aw_ticks_ns_of(t1 - last, mult, tsc));
+				aw_short_ticks_ns(gap, mult20, tsc));
 	st->accepts++;
 	__atomic_store_n(&st->last_accept_ticks, t1, __ATOMIC_RELAXED);
 	return ret;
+}
+
+/* known_listener for each call and clock, its arguments in the order the
+ * entry points have them in registers. */
+static __attribute__((noinline)) int
+known_accept4_tsc(int fd, struct sockaddr *addr, socklen_t *len, int flags,
+		  struct aw_segment *s, uint32_t slot)
+{
+	return known_listener(fd, addr, len, flags, s, slot, 1, 1);
+}
+
+static __attribute__((noinline)) int
+known_accept4_mono(int fd, struct sockaddr *addr, socklen_t *len, int flags,
+		   struct aw_segment *s, uint32_t slot)
+{
+	return known_listener(fd, addr, len, flags, s, slot, 1, 0);
+}
+
+static __attribute__((noinline)) int
+known_accept_tsc(int fd, struct sockaddr *addr, socklen_t *len, int flags,
+		 struct aw_segment *s, uint32_t slot)
+{
+	return known_listener(fd, addr, len, flags, s, slot, 0, 1);
+}
+
+static __attribute__((noinline)) int
+known_accept_mono(int fd, struct sockaddr *addr, socklen_t *len, int flags,
+		  struct aw_segment *s, uint32_t slot)
+{
+	return known_listener(fd, addr, len, flags, s, slot, 0, 0);
 }
 
 /* Adopt a listener met first here (inherited, or socket-activated). */
@@ -713,8 +755,7 @@ static __attribute__((noinline)) int other_fd(struct call *c, int slot,
 		aw_table_unlock();
 		errno = host_errno;
 		if (s != NULL)
-			return full_call(slot, c->fd, addr, len, flags, use4,
-					 aw_ticks());
+			return full_call(slot, c->fd, addr, len, flags, use4);
 		return call_real(c, addr, len, flags, use4);
 	}
 	c->t0 = aw_ticks();
@@ -737,15 +778,6 @@ static __attribute__((noinline)) int other_fd(struct call *c, int slot,
 	return c->ret;
 }
 
-/* fd and the segment when fd is a listener on the common path. */
-static inline __attribute__((always_inline)) struct aw_segment *
-common_case(int fd, uint32_t *slot)
-{
-	*slot = aw_table_fast_slot(fd);
-	struct aw_segment *s = aw_segment_current();
-	return *slot < AW_MAX_LISTENERS ? s : NULL;
-}
-
 static __attribute__((noinline)) int
 other_case(int fd, struct sockaddr *addr, socklen_t *len, int flags, int use4)
 {
@@ -756,25 +788,44 @@ other_case(int fd, struct sockaddr *addr, socklen_t *len, int flags, int use4)
 	return other_fd(&c, slot, addr, len, flags, use4);
 }
 
+/* The path for fd, whose map byte gave slot: the common path for a
+ * tracked listener with a segment, else other_case. */
+static inline __attribute__((always_inline)) int on_slot(uint32_t slot, int fd,
+							 struct sockaddr *addr,
+							 socklen_t *len,
+							 int flags, int use4)
+{
+	struct aw_segment *s = aw_segment_current();
+	if (__builtin_expect(s == NULL || slot >= AW_MAX_LISTENERS, 0))
+		return other_case(fd, addr, len, flags, use4);
+	int tsc = __builtin_expect(aw_clock.tsc, 1);
+	if (use4)
+		return tsc ? known_accept4_tsc(fd, addr, len, flags, s, slot)
+			   : known_accept4_mono(fd, addr, len, flags, s, slot);
+	return tsc ? known_accept_tsc(fd, addr, len, flags, s, slot)
+		   : known_accept_mono(fd, addr, len, flags, s, slot);
+}
+
+/* A descriptor past the flat map: its map byte is a call away, made here
+ * so that the entry points make no call but tail calls (no frame). */
+static __attribute__((noinline)) int far_fd(int fd, struct sockaddr *addr,
+					    socklen_t *len, int flags, int use4)
+{
+	uint32_t slot = (uint32_t)aw_table_far_byte(fd) - 1u;
+	return on_slot(slot, fd, addr, len, flags, use4);
+}
+
 /* Two entry points rather than a flag: each inlines its own common path. */
 int aw_accept_path(int fd, struct sockaddr *addr, socklen_t *len)
 {
-	uint32_t slot;
-	struct aw_segment *s = common_case(fd, &slot);
-	if (__builtin_expect(s == NULL, 0))
-		return other_case(fd, addr, len, 0, 0);
-	if (__builtin_expect(aw_clock.tsc, 1))
-		return known_listener(s, (int)slot, fd, addr, len, 0, 0, 1);
-	return known_listener(s, (int)slot, fd, addr, len, 0, 0, 0);
+	if (__builtin_expect((unsigned)fd >= AW_FD_MAP, 0))
+		return far_fd(fd, addr, len, 0, 0);
+	return on_slot(aw_table_near_slot(fd), fd, addr, len, 0, 0);
 }
 
 int aw_accept4_path(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
-	uint32_t slot;
-	struct aw_segment *s = common_case(fd, &slot);
-	if (__builtin_expect(s == NULL, 0))
-		return other_case(fd, addr, len, flags, 1);
-	if (__builtin_expect(aw_clock.tsc, 1))
-		return known_listener(s, (int)slot, fd, addr, len, flags, 1, 1);
-	return known_listener(s, (int)slot, fd, addr, len, flags, 1, 0);
+	if (__builtin_expect((unsigned)fd >= AW_FD_MAP, 0))
+		return far_fd(fd, addr, len, flags, 1);
+	return on_slot(aw_table_near_slot(fd), fd, addr, len, flags, 1);
 }

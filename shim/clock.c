@@ -16,7 +16,7 @@
 #define CALIBRATE_MIN_NS 200000u /* the first measure spans 0.2 ms or more */
 #define PAIR_TRIES 8
 
-struct aw_clock aw_clock = {.mult = 1ull << 32};
+struct aw_clock aw_clock = {.mult = 1ull << 32, .mult20 = 1ull << 20};
 
 /* Whether the kernel keeps time with the time-stamp counter. */
 static int kernel_uses_tsc(void)
@@ -62,6 +62,7 @@ static void set_rate(uint64_t ticks, uint64_t ns)
 		return;
 	uint64_t mult = (uint64_t)(((unsigned __int128)ns << 32) / ticks);
 	__atomic_store_n(&aw_clock.mult, mult, __ATOMIC_RELAXED);
+	__atomic_store_n(&aw_clock.mult20, mult >> 12, __ATOMIC_RELAXED);
 	__atomic_store_n(&aw_clock.slow_ticks, aw_ns_to_ticks(aw_clock.slow_ns),
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&aw_clock.sample_ticks, aw_ns_to_ticks(AW_SAMPLE_NS),

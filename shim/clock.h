@@ -25,6 +25,7 @@
 
 struct aw_clock {
 	uint64_t mult;	     /* ns per tick, 32.32 fixed point */
+	uint64_t mult20;     /* the same in 12.20 (aw_short_ticks_ns) */
 	uint64_t slow_ticks; /* the slow threshold, slow_ns in ticks */
 	uint64_t slow_ns;
 	uint64_t sample_ticks; /* the probe interval, 1 ms in ticks */
@@ -69,12 +70,19 @@ static inline uint64_t aw_ticks_of(int tsc)
 	return aw_mono_ns();
 }
 
-/* mult: aw_clock.mult, read once by the caller (unused when !tsc). */
-static inline uint64_t aw_ticks_ns_of(uint64_t ticks, uint64_t mult, int tsc)
+/*
+ * A short difference of ticks in ns, for the common path: below 2^44 ns (4.9
+ * hours), so that the product with mult20 (ns per tick in 12.20 fixed
+ * point, below 2^20 for any counter of 1 GHz or more) fits 64 bits; one
+ * multiply and one shift, within 3e-6 of aw_ticks_to_ns. mult20: read once
+ * by the caller, unused when !tsc.
+ */
+static inline uint64_t aw_short_ticks_ns(uint64_t ticks, uint64_t mult20,
+					 int tsc)
 {
 	if (!tsc)
 		return ticks; /* CLOCK_MONOTONIC: ticks are ns */
-	return (uint64_t)(((unsigned __int128)ticks * mult) >> 32);
+	return (ticks * mult20) >> 20;
 }
 
 static inline uint64_t aw_ticks(void)
@@ -85,9 +93,10 @@ static inline uint64_t aw_ticks(void)
 /* A difference of ticks in nanoseconds. */
 static inline uint64_t aw_ticks_to_ns(uint64_t ticks)
 {
-	return aw_ticks_ns_of(ticks,
-			      __atomic_load_n(&aw_clock.mult, __ATOMIC_RELAXED),
-			      aw_clock.tsc);
+	if (!aw_clock.tsc)
+		return ticks;
+	uint64_t mult = __atomic_load_n(&aw_clock.mult, __ATOMIC_RELAXED);
+	return (uint64_t)(((unsigned __int128)ticks * mult) >> 32);
 }
 
 /* The slow threshold in ticks (a refinement may change it any time). */

@@ -55,7 +55,7 @@ static inline void aw_hist_record(uint64_t *bucket, struct aw_hist_head *h,
 
 /*
  * The same for the common path's values, known to be in the histogram's
- * range (below twice the slow threshold: accept_path.c), so with no clamp,
+ * range (at most the slow threshold: accept_path.c), so with no clamp,
  * on a stripe the thread owns. The index is aw_hist_index_in_range's, as
  * (msb << 4) + (v >> (msb - 4)) - 64 with the - 64 folded into the
  * address: three instructions fewer than the formula as written there.

@@ -45,12 +45,12 @@ int aw_table_lookup(int fd);
 
 /*
  * The hot path's question: fd's slot, as an unsigned number that is below
- * AW_MAX_LISTENERS only when fd is a tracked listener.
+ * AW_MAX_LISTENERS only when fd is a tracked listener; fd below AW_FD_MAP
+ * (the flat map: one byte, no call). Above it, the paged map answers:
+ * aw_table_far_byte(fd) - 1.
  */
-static inline uint32_t aw_table_fast_slot(int fd)
+static inline uint32_t aw_table_near_slot(int fd)
 {
-	if (__builtin_expect((unsigned)fd >= AW_FD_MAP, 0))
-		return (uint32_t)aw_table_far_byte(fd) - 1u;
 	return (uint32_t)__atomic_load_n(&aw_fd_slot[fd], __ATOMIC_RELAXED) -
 	       1u;
 }
