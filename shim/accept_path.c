@@ -21,7 +21,6 @@
 #include "accept_path.h"
 
 #include "clock.h"
-#include "hist_record.h"
 #include "listener_table.h"
 #include "log.h"
 #include "probe.h"
@@ -131,10 +130,10 @@ static uint64_t previous_return(const struct thread_slot *ts,
 static void enter_accept(struct thread_slot *ts, struct aw_stripe *st)
 {
 	if (!ts->shared) {
-		__atomic_store_n(&st->in_accept, 1, __ATOMIC_RELAXED);
+		aw_segment_write_enter(st, 0);
 		return;
 	}
-	__atomic_fetch_add(&st->in_accept, 1, __ATOMIC_RELAXED);
+	aw_segment_write_enter(st, 1);
 	ts->inside = 1;
 }
 
@@ -149,13 +148,13 @@ static void enter_accept(struct thread_slot *ts, struct aw_stripe *st)
 static void leave_accept(struct thread_slot *ts, struct aw_stripe *st)
 {
 	if (!ts->shared) {
-		__atomic_store_n(&st->in_accept, 0, __ATOMIC_RELAXED);
+		aw_segment_write_leave(st, 0);
 		return;
 	}
 	if (!ts->inside)
 		return;
 	ts->inside = 0;
-	__atomic_fetch_sub(&st->in_accept, 1, __ATOMIC_RELAXED);
+	aw_segment_write_leave(st, 1);
 }
 
 /* Every slot this thread has a stripe on, with that stripe. */
@@ -175,7 +174,7 @@ static void give_up_stripe(struct thread_slot *ts, struct aw_stripe *st)
 {
 	leave_accept(ts, st);
 	if (!ts->shared)
-		__atomic_store_n(&st->owner, 0, __ATOMIC_RELEASE);
+		aw_segment_write_stripe_free(st);
 	ts->stripe_off = 0;
 	ts->mark = 0;
 }
@@ -263,25 +262,11 @@ static int not_a_listener(int err)
 	       err == EOPNOTSUPP;
 }
 
-static void store_max32(uint32_t *p, uint32_t v)
-{
-	uint32_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
-	while (v > cur &&
-	       !__atomic_compare_exchange_n(p, &cur, v, 1, __ATOMIC_RELAXED,
-					    __ATOMIC_RELAXED))
-		;
-}
-
 /* One probe per sample interval per listener, whichever thread wins. */
 static int sample_allowed(struct aw_listener *l, uint64_t now)
 {
-	uint64_t next =
-	    __atomic_load_n(&l->next_sample_ticks, __ATOMIC_RELAXED);
-	return now >= next && __atomic_compare_exchange_n(
-				  &l->next_sample_ticks, &next,
-				  now + __atomic_load_n(&aw_clock.sample_ticks,
-							__ATOMIC_RELAXED),
-				  0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	return aw_segment_write_sample_due(
+	    l, now, __atomic_load_n(&aw_clock.sample_ticks, __ATOMIC_RELAXED));
 }
 
 /*
@@ -301,8 +286,7 @@ static void housekeep(struct aw_listener *l, int fd)
 	if (!(__atomic_load_n(&l->flags, __ATOMIC_RELAXED) &
 	      AW_LF_DEFER_ACCEPT) &&
 	    aw_probe_defer_accept(fd))
-		__atomic_fetch_or(&l->flags, AW_LF_DEFER_ACCEPT,
-				  __ATOMIC_RELAXED);
+		aw_segment_write_flag_set(l, AW_LF_DEFER_ACCEPT);
 }
 
 /*
@@ -326,15 +310,7 @@ static uint32_t sample_listener(struct aw_listener *l, int slot, int fd,
 		aw_table_refresh_backlog(slot, backlog);
 		aw_table_unlock();
 	}
-	__atomic_store_n(&l->queue_now, depth, __ATOMIC_RELAXED);
-	store_max32(&l->queue_peak, depth);
-	/* The queue holds backlog + 1 before SYNs are dropped. */
-	if (depth > backlog) {
-		__atomic_fetch_add(&l->full_events, 1, __ATOMIC_RELAXED);
-		__atomic_store_n(&l->drops_due, 1, __ATOMIC_RELAXED);
-	}
-	__atomic_store_n(&l->sample_mono_ns, aw_ticks_to_mono(now),
-			 __ATOMIC_RELAXED);
+	aw_segment_write_queue(l, depth, backlog, aw_ticks_to_mono(now));
 	if (aw_clock_refine(now))
 		aw_segment_clock_refined();
 	return depth;
@@ -348,8 +324,7 @@ static int slow_report_due(struct aw_listener *l, uint64_t now)
 	    __atomic_load_n(&l->slow_logged_ticks, __ATOMIC_RELAXED);
 	if (last != 0 && aw_ticks_to_ns(now - last) < SLOW_LOG_INTERVAL_NS)
 		return 0;
-	return __atomic_compare_exchange_n(&l->slow_logged_ticks, &last, now, 0,
-					   __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	return aw_segment_write_slow_turn(l, last, now);
 }
 
 static void log_slow(const struct aw_segment *s, const struct aw_listener *l,
@@ -377,15 +352,9 @@ static void record_slow(struct aw_segment *s, int slot, struct aw_event *e,
 {
 	struct aw_listener *l = &s->listener[slot];
 	int report = slow_report_due(l, now);
-	if (report) {
+	if (report)
 		e->stack = aw_stack_capture(s, AW_STACK_SLOW, (uint32_t)slot);
-		if (e->stack != 0)
-			__atomic_store_n(&l->slow_stack, e->stack,
-					 __ATOMIC_RELAXED);
-	}
-	__atomic_fetch_add(&l->slow_events, 1, __ATOMIC_RELAXED);
-	uint64_t pos = aw_segment_write_event(s, (uint32_t)slot, e);
-	__atomic_store_n(&l->last_slow_event, pos + 1, __ATOMIC_RELAXED);
+	aw_segment_write_slow_event(s, (uint32_t)slot, e);
 	if (report)
 		log_slow(s, l, e, slow_ms);
 }
@@ -409,8 +378,7 @@ static void check_wait(struct aw_segment *s, int slot, const struct call *c,
 	uint64_t wait = UINT64_MAX;
 	if ((flags & AW_LF_TCP) &&
 	    aw_probe_queue_wait_ms(c->ret, &wait_ms) == 0) {
-		aw_hist_record(st->queue_wait_bucket, &st->queue_wait_ms,
-			       wait_ms, ts->shared);
+		aw_segment_write_queue_wait(st, wait_ms, ts->shared);
 		wait = wait_ms;
 		slow = wait_ms > aw_config.slow_ms;
 	} else {
@@ -437,7 +405,7 @@ static int is_tcp(struct aw_listener *l)
 /* Probes taken on l, this one counted. */
 static uint64_t count_probe(struct aw_listener *l)
 {
-	return __atomic_fetch_add(&l->samples, 1, __ATOMIC_RELAXED);
+	return aw_segment_write_probe(l);
 }
 
 /*
@@ -451,9 +419,8 @@ static void entry_probe(struct aw_listener *l, int slot, struct call *c)
 		return;
 	int saved = errno;
 	uint64_t n = count_probe(l);
-	if (!c->away_due &&
-	    (n % HOUSEKEEPING_EVERY == 1 ||
-	     __atomic_exchange_n(&l->drops_due, 0, __ATOMIC_RELAXED))) {
+	if (!c->away_due && (n % HOUSEKEEPING_EVERY == 1 ||
+			     aw_segment_write_take_drops_due(l))) {
 		housekeep(l, c->fd);
 		c->kept = 1;
 	} else {
@@ -492,10 +459,10 @@ static void count_failure(struct thread_slot *ts, struct aw_stripe *st,
 			  const struct call *c)
 {
 	if (is_drain(c->err)) {
-		aw_stripe_add(&st->drained, 1, ts->shared);
+		aw_segment_write_drained(st, ts->shared);
 		return;
 	}
-	aw_stripe_add(&st->errors[err_class(c->err)], 1, ts->shared);
+	aw_segment_write_error(st, err_class(c->err), ts->shared);
 	if (not_a_listener(c->err))
 		aw_table_forget_fd(c->fd);
 }
@@ -521,18 +488,15 @@ static void record_call(struct thread_slot *ts, struct aw_stripe *st,
 	enum prev_call kind = kind_of(c);
 	int shared = ts->shared;
 	if (ts->prev == PREV_ACCEPT || ts->prev == PREV_FAIL)
-		aw_hist_record(st->away_bucket, &st->away_ns,
-			       aw_ticks_to_ns(c->t0 - last), shared);
+		aw_segment_write_away(st, aw_ticks_to_ns(c->t0 - last), shared);
 	if (ts->prev == PREV_ACCEPT)
 		ts->last_accept = last;
 	if (kind == PREV_ACCEPT) {
 		if (ts->last_accept != 0)
-			aw_hist_record(st->gap_bucket, &st->gap_ns,
-				       aw_ticks_to_ns(c->t1 - ts->last_accept),
-				       shared);
-		aw_stripe_add(&st->accepts, 1, shared);
-		__atomic_store_n(&st->last_accept_ticks, c->t1,
-				 __ATOMIC_RELAXED);
+			aw_segment_write_gap(
+			    st, aw_ticks_to_ns(c->t1 - ts->last_accept),
+			    shared);
+		aw_segment_write_accept(st, c->t1, shared);
 	}
 	ts->last_return = c->t1;
 	ts->prev = (uint8_t)kind;
@@ -664,11 +628,11 @@ known_listener(int fd, struct sockaddr *addr, socklen_t *len, int flags,
 				 (t0 >= ts->next_sample),
 			     0))
 		return full_call((int)slot, fd, addr, len, flags, use4);
-	__atomic_store_n(&st->in_accept, 1, __ATOMIC_RELAXED);
+	aw_segment_write_enter(st, 0);
 	int ret = use4 ? aw_real_accept4(fd, addr, len, flags)
 		       : aw_real_accept(fd, addr, len);
 	uint64_t t1 = aw_ticks_of(tsc);
-	__atomic_store_n(&st->in_accept, 0, __ATOMIC_RELAXED);
+	aw_segment_write_leave(st, 0);
 	uint64_t last = st->last_accept_ticks;
 	/* A call longer than the threshold steps aside (finish_odd); the
 	 * gap, never shorter than the call, tells with no subtraction of
@@ -679,12 +643,10 @@ known_listener(int fd, struct sockaddr *addr, socklen_t *len, int flags,
 	    __builtin_expect(gap > aw_slow_ticks(), 0))
 		return finish_odd(st, fd, ret, t0, t1, last);
 	uint64_t mult20 = __atomic_load_n(&aw_clock.mult20, __ATOMIC_RELAXED);
-	aw_hist_record_in_range(st->away_bucket, &st->away_ns,
-				aw_short_ticks_ns(t0 - last, mult20, tsc));
-	aw_hist_record_in_range(st->gap_bucket, &st->gap_ns,
-				aw_short_ticks_ns(gap, mult20, tsc));
-	st->accepts++;
-	__atomic_store_n(&st->last_accept_ticks, t1, __ATOMIC_RELAXED);
+	aw_segment_write_away_in_range(
+	    st, aw_short_ticks_ns(t0 - last, mult20, tsc));
+	aw_segment_write_gap_in_range(st, aw_short_ticks_ns(gap, mult20, tsc));
+	aw_segment_write_accept(st, t1, 0);
 	return ret;
 }
 

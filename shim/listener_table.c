@@ -176,21 +176,15 @@ static void mirror_fds(uint32_t slot, uint32_t n, int rep)
 	struct aw_segment *s = aw_segment_current();
 	if (s == NULL)
 		return;
-	struct aw_listener *l = &s->listener[slot];
-	__atomic_store_n(&l->fds, n, __ATOMIC_RELAXED);
-	if (rep >= 0)
-		__atomic_store_n(&l->fd, rep, __ATOMIC_RELAXED);
+	aw_segment_write_fds(&s->listener[slot], n, rep);
 }
 
 void aw_table_read_drops(struct aw_listener *l, int fd)
 {
 	int saved = errno;
 	uint64_t drops;
-	if (aw_probe_drops(fd, &drops) == 0) {
-		__atomic_store_n(&l->drops, drops, __ATOMIC_RELAXED);
-		__atomic_store_n(&l->drops_mono_ns, aw_mono_ns(),
-				 __ATOMIC_RELAXED);
-	}
+	if (aw_probe_drops(fd, &drops) == 0)
+		aw_segment_write_drops(l, drops, aw_mono_ns());
 	errno = saved;
 }
 
@@ -214,9 +208,9 @@ static void leave_slot(uint32_t slot, int fd)
 	struct aw_segment *s = aw_segment_current();
 	if (s == NULL)
 		return;
-	aw_table_read_drops(&s->listener[slot], fd);
-	__atomic_fetch_or(&s->listener[slot].flags, AW_LF_CLOSED,
-			  __ATOMIC_RELAXED);
+	struct aw_listener *l = &s->listener[slot];
+	aw_table_read_drops(l, fd);
+	aw_segment_write_flag_set(l, AW_LF_CLOSED);
 }
 
 void aw_table_final_drops(void)
@@ -225,8 +219,9 @@ void aw_table_final_drops(void)
 	uint32_t used = s ? s->header.listeners_used : 0;
 	for (uint32_t i = 0; i < used && i < AW_MAX_LISTENERS; i++) {
 		int fd = __atomic_load_n(&slot_rep_fd[i], __ATOMIC_RELAXED);
+		struct aw_listener *l = &s->listener[i];
 		if (fd >= 0)
-			aw_table_read_drops(&s->listener[i], fd);
+			aw_table_read_drops(l, fd);
 	}
 }
 
@@ -318,7 +313,7 @@ static int said_lost_memory;
 
 static int lose_listener(struct aw_segment *s)
 {
-	__atomic_fetch_add(&s->header.listeners_lost, 1, __ATOMIC_RELAXED);
+	aw_segment_write_listener_lost(s);
 	return -1;
 }
 
@@ -351,26 +346,6 @@ static int reusable_slot(const struct aw_segment *s)
 	return best;
 }
 
-static void zero_words(void *p, size_t size)
-{
-	uint64_t *w = p;
-	for (size_t i = 0; i < size / sizeof(*w); i++)
-		__atomic_store_n(&w[i], 0, __ATOMIC_RELAXED);
-}
-
-/* A stripe starts counting for generation gen: zeroed but for its owner
- * and in_accept (a thread that raised in_accept on the shared stripe just
- * before lowers it after, never below zero). */
-static void restart_stripe(struct aw_stripe *st, uint32_t gen)
-{
-	size_t rest = offsetof(struct aw_stripe, owner);
-	zero_words((char *)st + sizeof(uint64_t),
-		   rest - sizeof(uint64_t)); /* generation, in_accept kept */
-	size_t tail = offsetof(struct aw_stripe, drained);
-	zero_words((char *)st + tail, sizeof(*st) - tail);
-	__atomic_store_n(&st->generation, gen, __ATOMIC_RELEASE);
-}
-
 /*
  * A closed slot taken for another socket: a new generation, and the old
  * socket's figures gone from the head and from the stripes no thread owns
@@ -381,30 +356,9 @@ static void restart_stripe(struct aw_stripe *st, uint32_t gen)
  */
 static void reset_slot(struct aw_segment *s, uint32_t slot)
 {
-	struct aw_listener *l = &s->listener[slot];
 	uint32_t gen = slot_gen[slot] % AW_GENERATION_MAX + 1;
 	__atomic_store_n(&slot_gen[slot], gen, __ATOMIC_RELAXED);
-	aw_segment_write_begin(l);
-	size_t from = offsetof(struct aw_listener, next_sample_ticks);
-	size_t to = offsetof(struct aw_listener, stripe_ref);
-	zero_words((char *)l + from, to - from);
-	l->drops_mono_ns = 0;
-	l->drops_due = 0;
-	l->generation = gen;
-	l->listen_calls = 0;
-	l->listen_stack = 0;
-	aw_segment_write_end(l);
-	for (uint32_t k = 0; k < AW_STRIPES; k++) {
-		uint32_t ref = l->stripe_ref[k];
-		if (ref == 0)
-			continue;
-		struct aw_stripe *st = (struct aw_stripe *)((char *)s + ref);
-		int32_t owner = __atomic_load_n(&st->owner, __ATOMIC_ACQUIRE);
-		if (owner <= 0)
-			restart_stripe(st, gen);
-		else /* no slot's: the owner's mark no longer matches */
-			__atomic_store_n(&st->generation, 0, __ATOMIC_RELEASE);
-	}
+	aw_segment_write_slot_reset(s, slot, gen);
 }
 
 /*
@@ -423,9 +377,7 @@ static int claim_slot(struct aw_segment *s)
 	uint32_t used = s->header.listeners_used;
 	if (used < AW_MAX_LISTENERS) {
 		slot_gen[used] = 1;
-		s->listener[used].generation = 1;
-		__atomic_store_n(&s->header.listeners_used, used + 1,
-				 __ATOMIC_RELEASE);
+		aw_segment_write_new_slot(s, used, 1);
 		return (int)used;
 	}
 	if (!said_full)
@@ -446,8 +398,7 @@ static uint32_t stripe_ref(uint32_t slot, uint32_t k)
 	ref = aw_segment_add_stripe(slot_gen[slot]);
 	s = aw_segment_current(); /* a detach may have moved it */
 	if (ref != 0)
-		__atomic_store_n(&s->listener[slot].stripe_ref[k], ref,
-				 __ATOMIC_RELEASE);
+		aw_segment_write_stripe_ref(&s->listener[slot], k, ref);
 	return ref;
 }
 
@@ -486,16 +437,9 @@ uint32_t aw_table_claim_stripe(uint32_t slot, int32_t tid, int *shared)
 		if (ref == 0)
 			ref = stripe_ref(slot, AW_STRIPES - 1);
 	}
-	if (ref != 0) {
-		struct aw_stripe *st = stripe_of(ref);
-		if (!*shared)
-			__atomic_store_n(&st->owner, tid, __ATOMIC_RELAXED);
-		else if (__atomic_load_n(&st->owner, __ATOMIC_RELAXED) == 0)
-			__atomic_store_n(&st->owner, -1, __ATOMIC_RELAXED);
-		st->slot = slot;
-		if (st->generation != slot_gen[slot])
-			restart_stripe(st, slot_gen[slot]);
-	}
+	if (ref != 0)
+		aw_segment_write_stripe_claim(stripe_of(ref), slot, tid,
+					      *shared, slot_gen[slot]);
 	aw_table_unlock();
 	if (ref == 0 && !said_lost_memory) {
 		said_lost_memory = 1;
@@ -545,22 +489,21 @@ static void gather(int fd, int requested, int passed, int adopted,
 static void describe(struct aw_listener *l, int fd, int requested, int passed,
 		     const struct listen_facts *f)
 {
-	aw_segment_write_begin(l);
-	l->fd = fd;
-	l->family = (uint32_t)f->id.family;
-	l->dev = f->id.dev;
-	l->ino = f->id.ino;
-	memcpy(l->address, f->address, sizeof(l->address));
-	l->requested_backlog = requested;
-	l->passed_backlog = passed;
-	__atomic_store_n(&l->effective_backlog, f->effective, __ATOMIC_RELAXED);
-	l->somaxconn = f->somaxconn >= 0 ? (uint32_t)f->somaxconn : 0;
-	__atomic_store_n(&l->flags, f->flags, __ATOMIC_RELAXED);
-	l->listen_calls++;
-	l->listen_real_ns = aw_real_ns();
-	l->listen_mono_ns = aw_mono_ns();
-	aw_segment_write_end(l);
-	__atomic_store_n(&l->state, AW_SLOT_READY, __ATOMIC_RELEASE);
+	struct aw_listener d = {
+	    .fd = fd,
+	    .family = (uint32_t)f->id.family,
+	    .dev = f->id.dev,
+	    .ino = f->id.ino,
+	    .requested_backlog = requested,
+	    .passed_backlog = passed,
+	    .effective_backlog = f->effective,
+	    .somaxconn = f->somaxconn >= 0 ? (uint32_t)f->somaxconn : 0,
+	    .flags = f->flags,
+	    .listen_real_ns = aw_real_ns(),
+	    .listen_mono_ns = aw_mono_ns(),
+	};
+	memcpy(d.address, f->address, sizeof(d.address));
+	aw_segment_write_description(l, &d);
 }
 
 static void log_listen(const struct aw_listener *l, int fd, int adopted,
@@ -608,9 +551,8 @@ int aw_table_register(int fd, int requested, int passed, int adopted,
 		slot = find_socket(s, &f.id);
 		if (slot >= 0) {
 			map_fd(fd, (uint8_t)(slot + 1));
-			__atomic_fetch_and(&s->listener[slot].flags,
-					   ~(uint32_t)AW_LF_CLOSED,
-					   __ATOMIC_RELAXED);
+			aw_segment_write_flag_clear(&s->listener[slot],
+						    AW_LF_CLOSED);
 			if (adopted)
 				return slot;
 		}
@@ -638,14 +580,11 @@ void aw_table_refresh_backlog(int slot, uint32_t effective)
 	struct aw_segment *s = aw_segment_current();
 	if (s == NULL)
 		return;
-	struct aw_listener *l = &s->listener[slot];
-	aw_segment_write_begin(l);
+	const struct aw_listener *l = &s->listener[slot];
 	uint32_t flags = l->flags & ~AW_LF_CLAMPED;
 	if (!(flags & AW_LF_ADOPTED) && (uint32_t)l->passed_backlog > effective)
 		flags |= AW_LF_CLAMPED;
-	__atomic_store_n(&l->effective_backlog, effective, __ATOMIC_RELAXED);
-	__atomic_store_n(&l->flags, flags, __ATOMIC_RELAXED);
-	aw_segment_write_end(l);
+	aw_segment_write_backlog(&s->listener[slot], effective, flags);
 }
 
 /*
@@ -671,8 +610,7 @@ void aw_table_refresh_defer(void)
 		    (flags & AW_LF_DEFER_ACCEPT))
 			continue;
 		if (aw_probe_defer_accept(fd))
-			__atomic_fetch_or(&l->flags, AW_LF_DEFER_ACCEPT,
-					  __ATOMIC_RELAXED);
+			aw_segment_write_flag_set(l, AW_LF_DEFER_ACCEPT);
 	}
 	errno = saved;
 }

@@ -4,6 +4,7 @@
 
 #include "real.h"
 #include "segment.h"
+#include "segment_writer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -75,7 +76,7 @@ static void note(uint32_t flag)
 	__atomic_fetch_or(&log_flags, flag, __ATOMIC_RELAXED);
 	struct aw_segment *s = aw_segment_current();
 	if (s != NULL)
-		__atomic_fetch_or(&s->header.flags, flag, __ATOMIC_RELAXED);
+		aw_segment_write_header_flag(s, flag);
 }
 
 uint32_t aw_log_seg_flags(void)

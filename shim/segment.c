@@ -6,6 +6,7 @@
 #include "real.h"
 #include "clock.h"
 #include "probe.h"
+#include "segment_writer.h"
 #include "stacks.h"
 
 #include <errno.h>
@@ -195,25 +196,29 @@ static struct aw_segment *create_private(void)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-static void fill_header(struct aw_segment *s, const struct aw_config *c)
+/* The header this process's segment starts with (its magic 0: the writer
+ * publishes it last). */
+static struct aw_seg_header header_for(const struct aw_config *c)
 {
-	struct aw_seg_header *h = &s->header;
-	aw_seg_header_layout(h);
-	h->pid = (int32_t)getpid();
-	h->pid_start_ticks = aw_probe_start_ticks();
-	h->start_real_ns = aw_real_ns();
-	h->uid = (uint32_t)geteuid();
-	h->pid_ns = own_pid_ns();
+	struct aw_seg_header h;
+	memset(&h, 0, sizeof(h));
+	aw_seg_header_layout(&h);
+	h.pid = (int32_t)getpid();
+	h.pid_start_ticks = aw_probe_start_ticks();
+	h.start_real_ns = aw_real_ns();
+	h.uid = (uint32_t)geteuid();
+	h.pid_ns = own_pid_ns();
 	int somaxconn = aw_probe_somaxconn();
-	h->somaxconn = somaxconn > 0 ? (uint32_t)somaxconn : 0;
-	h->slow_ms = c->slow_ms;
+	h.somaxconn = somaxconn > 0 ? (uint32_t)somaxconn : 0;
+	h.slow_ms = c->slow_ms;
 	aw_clock_calibrate();
-	h->clock_base_ticks = aw_clock.base_ticks;
-	h->clock_base_ns = aw_clock.base_ns;
-	h->clock_mult = __atomic_load_n(&aw_clock.mult, __ATOMIC_RELAXED);
-	h->flags = (c->keep ? AW_SF_KEEP : 0) | aw_log_seg_flags();
-	prctl(PR_GET_NAME, h->comm, 0, 0, 0);
-	h->comm[AW_COMM_LEN - 1] = '\0';
+	h.clock_base_ticks = aw_clock.base_ticks;
+	h.clock_base_ns = aw_clock.base_ns;
+	h.clock_mult = __atomic_load_n(&aw_clock.mult, __ATOMIC_RELAXED);
+	h.flags = (c->keep ? AW_SF_KEEP : 0) | aw_log_seg_flags();
+	prctl(PR_GET_NAME, h.comm, 0, 0, 0);
+	h.comm[AW_COMM_LEN - 1] = '\0';
+	return h;
 }
 
 /*
@@ -224,11 +229,9 @@ static void fill_header(struct aw_segment *s, const struct aw_config *c)
  */
 static void carry_over(struct aw_segment *to, const struct aw_segment *from)
 {
-	to->header.parent_pid = (int32_t)getppid();
 	uint32_t used = from->header.listeners_used;
 	for (uint32_t i = 0; i < used && i < AW_MAX_LISTENERS; i++) {
 		const struct aw_listener *src = &from->listener[i];
-		struct aw_listener *dst = &to->listener[i];
 		if (src->state != AW_SLOT_READY || !aw_table_slot_open(i))
 			continue;
 		/* The parent's row is read now, maybe long after the fork:
@@ -239,15 +242,9 @@ static void carry_over(struct aw_segment *to, const struct aw_segment *from)
 			aw_table_unmap_slot(i);
 			continue;
 		}
-		memcpy(dst, src,
-		       offsetof(struct aw_listener, next_sample_ticks));
-		dst->seq = 0;
-		dst->flags |= AW_LF_INHERITED;
-		dst->generation = src->generation;
-		dst->fds = src->fds;
-		__atomic_store_n(&dst->state, AW_SLOT_READY, __ATOMIC_RELEASE);
+		aw_segment_write_inherited(&to->listener[i], src);
 	}
-	to->header.listeners_used = used;
+	aw_segment_write_lineage(to, (int32_t)getppid(), used);
 	aw_stacks_carry_over(to, from);
 }
 
@@ -255,10 +252,8 @@ void aw_segment_clock_refined(void)
 {
 	struct aw_segment *s = aw_segment_now;
 	if (s != NULL)
-		__atomic_store_n(
-		    &s->header.clock_mult,
-		    __atomic_load_n(&aw_clock.mult, __ATOMIC_RELAXED),
-		    __ATOMIC_RELAXED);
+		aw_segment_write_clock_mult(
+		    s, __atomic_load_n(&aw_clock.mult, __ATOMIC_RELAXED));
 }
 
 struct aw_segment *aw_segment_attach(const struct aw_config *c)
@@ -282,15 +277,15 @@ struct aw_segment *aw_segment_attach(const struct aw_config *c)
 	}
 	if (s == NULL)
 		return NULL;
-	fill_header(s, c);
+	struct aw_seg_header h = header_for(c);
+	aw_segment_write_header(s, &h);
 	if (seg_parent != NULL) {
 		carry_over(s, seg_parent);
 		munmap(seg_parent, AW_SEG_SIZE);
 		seg_parent = NULL;
 	}
 	seg_keep = c->keep;
-	/* The magic last: a reader that sees it sees a complete header. */
-	__atomic_store_n(&s->header.magic, AW_SEG_MAGIC, __ATOMIC_RELEASE);
+	aw_segment_write_magic(s);
 	__atomic_store_n(&aw_segment_now, s, __ATOMIC_RELEASE);
 	return s;
 }
@@ -309,17 +304,8 @@ static struct aw_segment *detach(struct aw_segment *shared, int err)
 		return NULL;
 	uint32_t stripes = shared->header.stripes_used;
 	uint32_t stacks = shared->header.stacks_used;
-	/* Only what was backed: on a full tmpfs even a read of a hole of the
-	 * shared mapping faults (SIGBUS). */
-	memcpy(p, shared, AW_SEG_BACKED);
-	memcpy(p->stack, shared->stack,
-	       (stacks < AW_MAX_STACKS ? stacks : AW_MAX_STACKS) *
-		   sizeof(struct aw_stack));
-	memcpy(p->stripe, shared->stripe, stripes * sizeof(struct aw_stripe));
-	shared->header.detached_real_ns = aw_real_ns();
-	shared->header.detached_errno = err;
-	__atomic_fetch_or(&shared->header.flags, AW_SF_DETACHED,
-			  __ATOMIC_RELEASE);
+	aw_segment_write_private_copy(p, shared, stacks, stripes);
+	aw_segment_write_detached(shared, aw_real_ns(), err);
 	seg_detached = 1;
 	aw_log("cannot back more figures with shared memory: %s; counting in "
 	       "process memory from now on (the reader shows the figures up "
@@ -350,8 +336,7 @@ uint32_t aw_segment_add_stripe(uint32_t generation)
 		if (err != 0 && (s = detach(s, err)) == NULL)
 			return 0;
 	}
-	s->stripe[i].generation = generation;
-	__atomic_store_n(&s->header.stripes_used, i + 1, __ATOMIC_RELEASE);
+	aw_segment_write_new_stripe(s, i, generation);
 	return (uint32_t)off;
 }
 
@@ -395,8 +380,7 @@ int aw_segment_give_to(uid_t uid, uid_t *was)
 	int given = fd >= 0 && fchown(fd, uid, (gid_t)-1) == 0;
 	if (given) {
 		*was = (uid_t)seg->header.uid;
-		__atomic_store_n(&seg->header.uid, (uint32_t)uid,
-				 __ATOMIC_RELAXED);
+		aw_segment_write_uid(seg, (uint32_t)uid);
 	} else {
 		aw_log("cannot give segment %s to uid %u: %s", name,
 		       (unsigned)uid, strerror(errno));

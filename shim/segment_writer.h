@@ -1,7 +1,10 @@
 /*
- * The segment's writer: every store a reader must see whole goes through
- * here. For now: the slow-event ring and the seqlock over a listener slot's
- * descriptive fields.
+ * The segment's writer: every store into the segment goes through here
+ * (tests/e2e/test_segment_writes.sh holds the rest of the shim to it).
+ * Other modules read the segment as they like; they decide what to write,
+ * and this module how, grouped by what is published: the header, a slot's
+ * description, a slot's live figures, a stripe's figures, the event ring,
+ * the stacks. Each group's rule is stated once below.
  *
  * The reader is another process, reading the file with pread(): the kernel
  * copies on the reader's CPU, with plain loads in no stated order. So the
@@ -65,6 +68,59 @@
  *   accesses before it. end: seq += 1 (even) with release.
  *   Reader: seq (acquire), the fields, an acquire fence, seq again: the
  *   copy is whole when both are the same even value.
+ *   The description is written at listen (or adoption), when the kernel
+ *   reports another backlog, and when a closed slot is reused (its live
+ *   figures zeroed under the same seq, its state left READY). state goes
+ *   to READY with release after the first description's end: a reader
+ *   skips a slot that is not READY, and one that is has a whole row.
+ *   Outside the seqlock, single relaxed stores the reader takes one by
+ *   one: fd and fds (the descriptors naming the socket change with close
+ *   and dup, which take no lock), flags' CLOSED and DEFER_ACCEPT bits
+ *   (RMWs: a probe may set DEFER_ACCEPT while the table changes CLOSED),
+ *   the drop count with its time, listen_stack, and stripe_ref (release:
+ *   the stripe's own stores, made by aw_segment_write_new_stripe, are
+ *   before a reader that follows the offset).
+ *
+ * Header. Filled before it is published: every field but the magic, then
+ * (after the parent's rows and stacks, for a forked child) the magic with
+ * release: a reader that sees the magic sees a complete header. After
+ * that, counters as single relaxed stores or RMWs (listeners_lost, flags,
+ * clock_mult, uid), and the three high-water marks with release after what
+ * they cover: listeners_used after the new slot's generation,
+ * stripes_used after the new stripe's generation, stacks_used after the
+ * stack's fields (the reader trusts entries below each mark). Detaching:
+ * detached_real_ns and detached_errno, then the DETACHED flag with a
+ * release RMW, so that a reader that sees the flag sees why.
+ *
+ * Slot live figures (samples, queue_now, queue_peak, full_events, drops_due,
+ * sample_mono_ns, slow_events, slow_stack, last_slow_event and the two rate
+ * limits): any thread, no lock, each field a relaxed atomic on its own.
+ * Nothing relates two of them for a reader (each is a figure in itself),
+ * so no order between them is needed; the rate limits are CASes so that
+ * one thread per interval wins, and queue_peak a CAS loop that only
+ * raises it. last_slow_event names a ring position the reader checks
+ * against the entry's seq, so it needs no order with the ring either.
+ *
+ * Stripe figures. A stripe owned by a thread (owner = its tid) has that
+ * thread as its only writer: plain loads and stores (no locked instruction:
+ * an uncontended lock prefix still costs some twenty cycles, seven times per
+ * accept), each 8-byte field aligned and stored whole, which is what a
+ * reader in another process relies on; in_accept and last_accept_ticks
+ * are relaxed atomic stores (the reader takes them one by one). The shared
+ * stripe (owner -1) has several writers and takes relaxed atomic RMWs. No
+ * order between fields: each is a count or a sum read on its own, a
+ * histogram's sum and buckets may disagree by the accepts under way. The
+ * functions take `shared` as a constant from their callers, so that each
+ * inlines to one of the two. Claiming a stripe (table lock) sets owner,
+ * slot and, for a stripe that counted for an older generation, zeroes its
+ * figures and stores the new generation with release: a reader that sees
+ * the generation sees the zeroes. A thread gives its stripe up (at exit)
+ * by storing owner 0 with release: its last figures are before it, for
+ * the next owner.
+ *
+ * Stacks. A stack is copied whole into the first unused entry (stacks
+ * lock), hits set to 1, then stacks_used raised with release (above). A
+ * published stack changes only in hits, a relaxed RMW.
  */
 #ifndef AW_SEGMENT_WRITER_H
 #define AW_SEGMENT_WRITER_H
@@ -72,6 +128,9 @@
 #include "acceptwatch_abi.h"
 
 #include <stdint.h>
+
+/* --- event ring ------------------------------------------------------------
+ */
 
 /*
  * An event ring: count entries, the header word that counts the positions
@@ -101,9 +160,278 @@ int aw_segment_write_ring(const struct aw_ring *r, uint32_t listener,
 uint64_t aw_segment_write_event(struct aw_segment *s, uint32_t listener,
 				const struct aw_event *e);
 
-/* Seqlock writer side for a listener's descriptive fields. Writers are
- * serialised by the table lock (listener_table.h). */
-void aw_segment_write_begin(struct aw_listener *l);
-void aw_segment_write_end(struct aw_listener *l);
+/* --- header --------------------------------------------------------------- */
+
+/* Fill the header of a segment not yet published from h, all but the
+ * magic (aw_segment_write_magic publishes it). */
+void aw_segment_write_header(struct aw_segment *s,
+			     const struct aw_seg_header *h);
+
+/* Publish the header: the magic, with release, last. */
+void aw_segment_write_magic(struct aw_segment *s);
+
+/* A forked child's segment, before it is published: its parent's pid and
+ * the slots it inherits (rows below used, those still open filled by
+ * aw_segment_write_inherited). */
+void aw_segment_write_lineage(struct aw_segment *s, int32_t parent_pid,
+			      uint32_t used);
+
+/* Slot i is taken for the first time, for generation gen. */
+void aw_segment_write_new_slot(struct aw_segment *s, uint32_t i, uint32_t gen);
+
+/* Stripe i is handed out for the first time, for generation gen. */
+void aw_segment_write_new_stripe(struct aw_segment *s, uint32_t i,
+				 uint32_t gen);
+
+/* A listener could not be tracked: the table is full. */
+void aw_segment_write_listener_lost(struct aw_segment *s);
+
+/* Set flag (enum aw_seg_flags) in the header. */
+void aw_segment_write_header_flag(struct aw_segment *s, uint32_t flag);
+
+/* The clock's rate was measured again: its new multiplier. */
+void aw_segment_write_clock_mult(struct aw_segment *s, uint64_t mult);
+
+/* The segment's file was handed over to uid. */
+void aw_segment_write_uid(struct aw_segment *s, uint32_t uid);
+
+/* A private copy p of what shared memory backed of s: header, listener
+ * table, ring, the stacks and stripes in use. */
+void aw_segment_write_private_copy(struct aw_segment *p,
+				   const struct aw_segment *s, uint32_t stacks,
+				   uint32_t stripes);
+
+/* s stopped being written at real_ns, shared memory failing with err. */
+void aw_segment_write_detached(struct aw_segment *s, uint64_t real_ns,
+			       int32_t err);
+
+/* --- slot description (table lock) --------------------------------------- */
+
+/*
+ * Describe l from d: fd, family, dev, ino, address, the three backlogs,
+ * somaxconn, flags and the listen times (the rest of d is not read); one
+ * more listen call; then the slot READY.
+ */
+void aw_segment_write_description(struct aw_listener *l,
+				  const struct aw_listener *d);
+
+/* The kernel reports another effective backlog, with the flags it makes. */
+void aw_segment_write_backlog(struct aw_listener *l, uint32_t effective,
+			      uint32_t flags);
+
+/*
+ * Slot slot of s starts over for generation gen (a closed slot reused):
+ * its live figures zeroed, and its stripes': those no thread owns restart
+ * for gen; an owned one gets generation 0 (no slot's), which its owner's
+ * next call sees, and restarts when it claims it again.
+ */
+void aw_segment_write_slot_reset(struct aw_segment *s, uint32_t slot,
+				 uint32_t gen);
+
+/* A forked child's row dst from its parent's src: the description, the
+ * generation and fds, flagged INHERITED, then READY. */
+void aw_segment_write_inherited(struct aw_listener *dst,
+				const struct aw_listener *src);
+
+/* n descriptors name the socket now; rep, when not negative, is one. */
+void aw_segment_write_fds(struct aw_listener *l, uint32_t n, int32_t rep);
+
+/* Set or clear flag (enum aw_listener_flags) alone. */
+void aw_segment_write_flag_set(struct aw_listener *l, uint32_t flag);
+void aw_segment_write_flag_clear(struct aw_listener *l, uint32_t flag);
+
+/* The socket's drop count, read at mono_ns. */
+void aw_segment_write_drops(struct aw_listener *l, uint64_t drops,
+			    uint64_t mono_ns);
+
+/* The stack that called listen(), as a ref (0 none). */
+void aw_segment_write_listen_stack(struct aw_listener *l, uint32_t ref);
+
+/* Stripe k of the slot is at offset ref. */
+void aw_segment_write_stripe_ref(struct aw_listener *l, uint32_t k,
+				 uint32_t ref);
+
+/* --- slot live figures (any thread) --------------------------------------- */
+
+/* Whether this thread takes the probe due at or before now: the listener's
+ * next sample time moved interval past now. */
+int aw_segment_write_sample_due(struct aw_listener *l, uint64_t now,
+				uint64_t interval);
+
+/* Count a probe; returns the count before it. */
+uint64_t aw_segment_write_probe(struct aw_listener *l);
+
+/* Take the drops-due mark; returns whether it was set. */
+int aw_segment_write_take_drops_due(struct aw_listener *l);
+
+/* A probe read depth (queue full past backlog) at mono_ns. */
+void aw_segment_write_queue(struct aw_listener *l, uint32_t depth,
+			    uint32_t backlog, uint64_t mono_ns);
+
+/* Whether this thread reports a slow event now: the rate limit moved from
+ * last (as read) to now. */
+int aw_segment_write_slow_turn(struct aw_listener *l, uint64_t last,
+			       uint64_t now);
+
+/* A slow event on slot: counted, its stack (when e->stack) the slot's last
+ * one, written to the ring, the slot's last event. */
+void aw_segment_write_slow_event(struct aw_segment *s, uint32_t slot,
+				 const struct aw_event *e);
+
+/* --- stripe figures ------------------------------------------------------- */
+
+/* Claim st for slot and generation gen, by thread tid (its own) or as the
+ * shared one. Table lock. */
+void aw_segment_write_stripe_claim(struct aw_stripe *st, uint32_t slot,
+				   int32_t tid, int shared, uint32_t gen);
+
+/* The owner gives st up (thread exit). */
+void aw_segment_write_stripe_free(struct aw_stripe *st);
+
+static inline __attribute__((always_inline)) void
+aw_segment_write_add(uint64_t *p, uint64_t v, int shared)
+{
+	if (shared)
+		__atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+	else
+		*p += v;
+}
+
+/* Rare: v is a new largest value of a shared histogram (several threads
+ * may race to raise it). Out of line: the common path carries none of it. */
+static __attribute__((noinline, cold, unused)) void
+aw_segment_write_raise_max(struct aw_hist_head *h, uint64_t v)
+{
+	uint64_t max = __atomic_load_n(&h->max, __ATOMIC_RELAXED);
+	while (v > max &&
+	       !__atomic_compare_exchange_n(&h->max, &max, v, 1,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+/* Add v to the histogram with these buckets and this head (layout in
+ * acceptwatch_abi.h; the summaries are the reader's, tools/histogram.h). */
+static inline __attribute__((always_inline)) void
+aw_segment_write_hist(uint64_t *bucket, struct aw_hist_head *h, uint64_t v,
+		      int shared)
+{
+	aw_segment_write_add(&bucket[aw_hist_index(v)], 1, shared);
+	aw_segment_write_add(&h->sum, v, shared);
+	if (__builtin_expect(v <= __atomic_load_n(&h->max, __ATOMIC_RELAXED),
+			     1))
+		return;
+	if (shared)
+		aw_segment_write_raise_max(h, v);
+	else
+		h->max = v;
+}
+
+/*
+ * The same for the common path's values, known to be in the histogram's
+ * range (at most the slow threshold: accept_path.c), so with no clamp,
+ * on a stripe the thread owns. The index is aw_hist_index_in_range's, as
+ * (msb << 4) + (v >> (msb - 4)) - 64 with the - 64 folded into the
+ * address: three instructions fewer than the formula as written there.
+ */
+static inline __attribute__((always_inline)) void
+aw_segment_write_hist_in_range(uint64_t *bucket, struct aw_hist_head *h,
+			       uint64_t v)
+{
+	uint64_t msb = 63u - (uint64_t)__builtin_clzll(v | AW_HIST_SUB);
+	bucket[(msb << 4) + (v >> (msb - 4)) - 64]++;
+	h->sum += v;
+	if (__builtin_expect(v > h->max, 0))
+		h->max = v;
+}
+
+/* A thread enters accept() on st: 1 on its own stripe, one more on the
+ * shared one. */
+static inline __attribute__((always_inline)) void
+aw_segment_write_enter(struct aw_stripe *st, int shared)
+{
+	if (shared)
+		__atomic_fetch_add(&st->in_accept, 1, __ATOMIC_RELAXED);
+	else
+		__atomic_store_n(&st->in_accept, 1, __ATOMIC_RELAXED);
+}
+
+/* And leaves it: 0, or one less. */
+static inline __attribute__((always_inline)) void
+aw_segment_write_leave(struct aw_stripe *st, int shared)
+{
+	if (shared)
+		__atomic_fetch_sub(&st->in_accept, 1, __ATOMIC_RELAXED);
+	else
+		__atomic_store_n(&st->in_accept, 0, __ATOMIC_RELAXED);
+}
+
+/* A connection returned at t1 (ticks). */
+static inline __attribute__((always_inline)) void
+aw_segment_write_accept(struct aw_stripe *st, uint64_t t1, int shared)
+{
+	aw_segment_write_add(&st->accepts, 1, shared);
+	__atomic_store_n(&st->last_accept_ticks, t1, __ATOMIC_RELAXED);
+}
+
+/* Time out of accept (ns), between accepts (ns), a connection's wait in
+ * the queue (ms). */
+static inline void aw_segment_write_away(struct aw_stripe *st, uint64_t ns,
+					 int shared)
+{
+	aw_segment_write_hist(st->away_bucket, &st->away_ns, ns, shared);
+}
+
+static inline void aw_segment_write_gap(struct aw_stripe *st, uint64_t ns,
+					int shared)
+{
+	aw_segment_write_hist(st->gap_bucket, &st->gap_ns, ns, shared);
+}
+
+static inline void aw_segment_write_queue_wait(struct aw_stripe *st,
+					       uint64_t ms, int shared)
+{
+	aw_segment_write_hist(st->queue_wait_bucket, &st->queue_wait_ms, ms,
+			      shared);
+}
+
+/* A call drained the queue (EAGAIN), or failed with an error of class c. */
+static inline void aw_segment_write_drained(struct aw_stripe *st, int shared)
+{
+	aw_segment_write_add(&st->drained, 1, shared);
+}
+
+static inline void aw_segment_write_error(struct aw_stripe *st,
+					  enum aw_err_class c, int shared)
+{
+	aw_segment_write_add(&st->errors[c], 1, shared);
+}
+
+/* The common path's time away and gap (ns, in range: no clamp) on a
+ * stripe the thread owns; its connection is aw_segment_write_accept's. */
+static inline __attribute__((always_inline)) void
+aw_segment_write_away_in_range(struct aw_stripe *st, uint64_t ns)
+{
+	aw_segment_write_hist_in_range(st->away_bucket, &st->away_ns, ns);
+}
+
+static inline __attribute__((always_inline)) void
+aw_segment_write_gap_in_range(struct aw_stripe *st, uint64_t ns)
+{
+	aw_segment_write_hist_in_range(st->gap_bucket, &st->gap_ns, ns);
+}
+
+/* --- stacks (stacks lock) ------------------------------------------------- */
+
+/* Publish draft as stack idx (its pages backed), one hit. */
+void aw_segment_write_stack(struct aw_segment *s, uint32_t idx,
+			    const struct aw_stack *draft);
+
+/* One more capture of stack ref (index + 1). */
+void aw_segment_write_stack_hit(struct aw_segment *s, uint32_t ref);
+
+/* A forked child's stacks: the parent's first used (backed), no hits. */
+void aw_segment_write_inherited_stacks(struct aw_segment *to,
+				       const struct aw_segment *from,
+				       uint32_t used);
 
 #endif

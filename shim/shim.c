@@ -15,6 +15,7 @@
 #include "log.h"
 #include "real.h"
 #include "segment.h"
+#include "segment_writer.h"
 #include "stacks.h"
 
 #include <errno.h>
@@ -131,10 +132,9 @@ static int aw_listen_path(int fd, int backlog)
 	 * unwinder may take the loader's). */
 	struct aw_segment *s = aw_segment_current();
 	if (slot >= 0 && s != NULL)
-		__atomic_store_n(
-		    &s->listener[slot].listen_stack,
-		    aw_stack_capture(s, AW_STACK_LISTEN, (uint32_t)slot),
-		    __ATOMIC_RELAXED);
+		aw_segment_write_listen_stack(
+		    &s->listener[slot],
+		    aw_stack_capture(s, AW_STACK_LISTEN, (uint32_t)slot));
 	errno = saved;
 	return ret;
 }

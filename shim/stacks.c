@@ -32,6 +32,7 @@
 
 #include "log.h"
 #include "segment.h"
+#include "segment_writer.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -294,7 +295,8 @@ struct lookup {
 	int64_t module[RAW_FRAMES];	/* index into st->module, -1 none */
 	uint64_t offset[RAW_FRAMES];	/* ip minus the module's load bias */
 	unsigned char skip[RAW_FRAMES]; /* in the shim or libunwind */
-	struct aw_stack *st;
+	struct aw_stack
+	    draft; /* the stack, built here before it is published */
 };
 
 static int in_load(const struct dl_phdr_info *info, uintptr_t addr)
@@ -354,17 +356,16 @@ static void copy_path(char *dst, const char *src)
 
 static int64_t add_module(struct lookup *lk, const struct dl_phdr_info *info)
 {
-	struct aw_stack *st = lk->st;
-	if (st->modules >= AW_STACK_MODULES)
+	if (lk->draft.modules >= AW_STACK_MODULES)
 		return -1;
-	struct aw_module *m = &st->module[st->modules];
+	struct aw_module *m = &lk->draft.module[lk->draft.modules];
 	memset(m, 0, sizeof(*m));
 	/* The loader names every object by the path it mapped, but the
 	 * executable, which it names "". */
 	const char *name = info->dlpi_name;
 	copy_path(m->path, name && name[0] ? name : exe_path);
 	read_build_id(info, m);
-	return st->modules++;
+	return lk->draft.modules++;
 }
 
 static int match_module(struct dl_phdr_info *info, size_t size, void *arg)
@@ -392,26 +393,26 @@ static int match_module(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-/* Frames of st from the raw return addresses: those of the shim and of
- * libunwind at the top left out. Takes the loader's lock (not ours). */
-static void describe(struct aw_stack *st, void *const *ips, int n)
+/* The draft's frames and modules from lk's raw return addresses: those of
+ * the shim and of libunwind at the top left out. Takes the loader's lock
+ * (not ours). */
+static void describe(struct lookup *lk)
 {
-	struct lookup lk = {.ips = ips,
-			    .n = n,
-			    .skip_a = (uintptr_t)describe,
-			    .skip_b = (uintptr_t)api.backtrace,
-			    .st = st};
+	void *const *ips = lk->ips;
+	int n = lk->n;
+	lk->skip_a = (uintptr_t)describe;
+	lk->skip_b = (uintptr_t)api.backtrace;
 	for (int i = 0; i < n; i++)
-		lk.module[i] = -1;
-	dl_iterate_phdr(match_module, &lk);
+		lk->module[i] = -1;
+	dl_iterate_phdr(match_module, lk);
 	int first = 0;
-	while (first < n && lk.skip[first])
+	while (first < n && lk->skip[first])
 		first++;
-	for (int i = first; i < n && st->frames < AW_STACK_FRAMES; i++) {
-		struct aw_frame *f = &st->frame[st->frames++];
-		if (lk.module[i] >= 0) {
-			f->module = (uint32_t)lk.module[i];
-			f->offset = lk.offset[i];
+	for (int i = first; i < n && lk->draft.frames < AW_STACK_FRAMES; i++) {
+		struct aw_frame *f = &lk->draft.frame[lk->draft.frames++];
+		if (lk->module[i] >= 0) {
+			f->module = (uint32_t)lk->module[i];
+			f->offset = lk->offset[i];
 		} else {
 			f->module = AW_FRAME_NO_MODULE;
 			f->offset = (uint64_t)(uintptr_t)ips[i];
@@ -443,11 +444,7 @@ static uint32_t publish(struct aw_segment *s, const struct aw_stack *draft)
 		backing_err = err;
 		return 0;
 	}
-	struct aw_stack *st = &s->stack[idx];
-	memcpy(st, draft, sizeof(*st));
-	__atomic_store_n(&st->hits, 1, __ATOMIC_RELAXED);
-	/* Readers trust stacks below stacks_used: raise it last. */
-	__atomic_store_n(&s->header.stacks_used, idx + 1, __ATOMIC_RELEASE);
+	aw_segment_write_stack(s, idx, draft);
 	if (sites_used < MAX_SITES)
 		sites[sites_used++] = (struct site){draft->hash, idx + 1};
 	return idx + 1;
@@ -473,7 +470,7 @@ static uint32_t count_known(struct aw_segment *s, uint64_t hash)
 		sites_used = 0;
 		return 0;
 	}
-	__atomic_fetch_add(&s->stack[ref - 1].hits, 1, __ATOMIC_RELAXED);
+	aw_segment_write_stack_hit(s, ref);
 	return ref;
 }
 
@@ -492,18 +489,20 @@ static uint32_t capture(struct aw_segment *s, uint32_t kind, uint32_t slot)
 	if (ref != 0)
 		return ref;
 
-	struct aw_stack draft;
-	memset(&draft, 0, sizeof(draft));
-	draft.hash = hash;
-	draft.kind = kind;
-	draft.listener = slot;
-	describe(&draft, ips, n);
+	struct lookup lk;
+	memset(&lk, 0, sizeof(lk));
+	lk.ips = ips;
+	lk.n = n;
+	lk.draft.hash = hash;
+	lk.draft.kind = kind;
+	lk.draft.listener = slot;
+	describe(&lk);
 
 	lock_stacks();
 	/* Another thread may have published it meanwhile. */
 	ref = count_known(s, hash);
 	if (ref == 0)
-		ref = publish(s, &draft);
+		ref = publish(s, &lk.draft);
 	int err = backing_err;
 	unlock_stacks();
 	if (err != 0 &&
@@ -542,17 +541,13 @@ void aw_stacks_carry_over(struct aw_segment *to, const struct aw_segment *from)
 	if (used > 0 && aw_segment_back(to, offsetof(struct aw_segment, stack),
 					used * sizeof(struct aw_stack)) != 0)
 		used = 0; /* a full /dev/shm: the child starts without them */
-	memcpy(to->stack, from->stack, used * sizeof(struct aw_stack));
-	for (uint32_t i = 0; i < used; i++)
-		to->stack[i].hits = 0; /* captured by the parent, not here */
-	__atomic_store_n(&to->header.stacks_used, used, __ATOMIC_RELEASE);
+	aw_segment_write_inherited_stacks(to, from, used);
 	/* Who chose the inherited listeners' backlogs. */
 	uint32_t slots = to->header.listeners_used;
 	for (uint32_t i = 0; i < slots && i < AW_MAX_LISTENERS; i++) {
 		uint32_t ref = from->listener[i].listen_stack;
 		if (to->listener[i].state == AW_SLOT_READY && ref <= used)
-			__atomic_store_n(&to->listener[i].listen_stack, ref,
-					 __ATOMIC_RELAXED);
+			aw_segment_write_listen_stack(&to->listener[i], ref);
 	}
 	/* The dedup table (process memory, inherited) names these same
 	 * stacks by the same refs: it holds for the child's segment, unless

@@ -1,6 +1,6 @@
 /*
  * Summaries of log-linear histograms: bucket bounds, merging, quantiles.
- * The reader's; the shim itself only records (shim/hist_record.h).
+ * The reader's; the shim itself only records (shim/segment_writer.h).
  */
 #include "histogram.h"
 

@@ -2,7 +2,7 @@
  * The reader's side of the log-linear histograms (layout and bucket index in
  * acceptwatch_abi.h): bucket bounds, merging, counts and quantiles, on
  * histograms copied out of a segment. The shim only records
- * (shim/hist_record.h).
+ * (shim/segment_writer.h).
  */
 #ifndef AW_HISTOGRAM_H
 #define AW_HISTOGRAM_H

@@ -5,7 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "hist_record.h"
+#include "segment_writer.h"
 #include "histogram.h"
 
 #include <stdlib.h>
@@ -109,8 +109,8 @@ static void record_both_ways(uint64_t v)
 	struct aw_hist_head ha = {0, 0}, hb = {0, 0};
 	memset(a, 0, sizeof(a));
 	memset(b, 0, sizeof(b));
-	aw_hist_record(a, &ha, v, 0);
-	aw_hist_record_in_range(b, &hb, v);
+	aw_segment_write_hist(a, &ha, v, 0);
+	aw_segment_write_hist_in_range(b, &hb, v);
 	assert_int_equal(a[aw_hist_index(v)], 1);
 	assert_int_equal(b[aw_hist_index(v)], 1);
 	assert_memory_equal(a, b, sizeof(a));
