@@ -36,7 +36,7 @@ OUT_MD=$OUT_DIR/RESULTS.md
 PAIRS=${AW_BENCH_PAIRS:-11}
 N=${AW_BENCH_N:-4000}
 STORM_MS=${AW_BENCH_STORM_MS:-2000}
-STORM_PAIRS=${AW_BENCH_STORM_PAIRS:-4}
+STORM_PAIRS=${AW_BENCH_STORM_PAIRS:-8}
 NSEG=${AW_BENCH_SEGMENTS:-1000}
 ROUNDS=5
 SHIM_ENV=(env "LD_PRELOAD=$SHIM" ACCEPTWATCH_LOG=none)
@@ -260,7 +260,7 @@ storm_once() { # SHIM MODE -> "per_s cpu_ns_per_conn samples probe_s"
 declare -A ST
 for mode in block epoll; do
 	echo "storm ($mode): $STORM_PAIRS pairs of ${STORM_MS} ms, client 2 threads..."
-	RA=() RB=() CA=() CB=() PB=()
+	RA=() RB=() CA=() CB=() PB=() CR=()
 	for ((p = 0; p < STORM_PAIRS; p++)); do
 		for who in $( ((p % 2 == 0)) && echo "0 1" || echo "1 0"); do
 			r=$(storm_once "$who" "$mode") || {
@@ -269,12 +269,16 @@ for mode in block epoll; do
 			}
 			read -r rate cpu samples probe_s <<<"$r"
 			if [ "$who" = 0 ]; then
-				RA+=("$rate") CA+=("$cpu")
+				RA+=("$rate") CA+=("$cpu") ca=$cpu
 			else
-				RB+=("$rate") CB+=("$cpu") PB+=("$probe_s")
+				RB+=("$rate") CB+=("$cpu") PB+=("$probe_s") cb=$cpu
 			fi
 		done
+		CR+=("$(calc %.4f "$cb/$ca")")
 	done
+	# The pair's ratio: its two runs were side by side, so a drift of
+	# the machine (another tenant, frequency) hits both.
+	ST[$mode.cpu.ratio]=$(printf '%s\n' "${CR[@]}" | median)
 	ST[$mode.rate.a]=$(printf '%s\n' "${RA[@]}" | median)
 	ST[$mode.rate.b]=$(printf '%s\n' "${RB[@]}" | median)
 	ST[$mode.cpu.a]=$(printf '%s\n' "${CA[@]}" | median)
@@ -282,6 +286,7 @@ for mode in block epoll; do
 	ST[$mode.probe]=$(printf '%s\n' "${PB[@]}" | sort -g | tail -1)
 	echo "  conn/s bare ${RA[*]} shim ${RB[*]}"
 	echo "  cpu ns/conn bare ${CA[*]} shim ${CB[*]}; probes/s ${PB[*]}"
+	echo "  cpu ratio per pair ${CR[*]}"
 done
 
 # --- 3. instructions per accept (valgrind) --------------------------------
@@ -598,10 +603,10 @@ pf() { # verdict: PASS when the awk condition holds
 			"${ST[$mode.rate.a]}" "${ST[$mode.rate.b]}" \
 			"$(calc %.3f "${ST[$mode.rate.b]}/${ST[$mode.rate.a]}")" "-"
 		printf '%-44s %14s %14s %10s  %s\n' \
-			"storm $mode: server CPU ns/connection" \
+			"storm $mode: server CPU ns/conn, median of pairs" \
 			"${ST[$mode.cpu.a]}" "${ST[$mode.cpu.b]}" \
-			"$(calc %.3f "${ST[$mode.cpu.b]}/${ST[$mode.cpu.a]}")" \
-			"<= 1.04: $(pf "${ST[$mode.cpu.b]} <= 1.04 * ${ST[$mode.cpu.a]}")"
+			"${ST[$mode.cpu.ratio]}" \
+			"<= 1.04: $(pf "${ST[$mode.cpu.ratio]} <= 1.04")"
 	done
 	if [ "$IR_OK" = 1 ]; then
 		printf '%-44s %14s %14s %10s  %s\n' \
@@ -716,7 +721,8 @@ pf() { # verdict: PASS when the awk condition holds
 	echo "the pair whose ratio is the median, so its figures belong together."
 	echo "Storm: 2 client threads and the server share the machine's CPUs on"
 	echo "loopback, so the client is the bottleneck: connections/s barely move;"
-	echo "server CPU per connection is the figure that shows the shim's cost."
+	echo "server CPU per connection is the figure that shows the shim's cost:"
+	echo "its ratio is the median of the pairs' (bare and shim side by side)."
 	echo "Probes: at most one per ms per listener, two getsockopt each: the"
 	echo "listener's queue (TCP_INFO) and the accepted socket's wait (TCP_INFO);"
 	echo "drops (SO_MEMINFO) and TCP_DEFER_ACCEPT take the queue's place after"
