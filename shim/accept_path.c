@@ -74,8 +74,16 @@ struct thread_slot {
 	uint8_t inside;		/* in_accept raised on the shared stripe */
 } __attribute__((aligned(64))); /* a power-of-two stride: one shift */
 
+/*
+ * Indexed by fd map byte (listener_table.h): slot i's state is by_byte[i +
+ * 1]. by_byte[0] (an fd not known) and by_byte[AW_FD_IGNORED] are never
+ * written: mark 0, stripe offset 0, so that the common path's check fails
+ * for them with no test of the byte (the word it then compares, the
+ * segment's magic or the stand-in's, is no generation and not 0).
+ */
 struct thread_state {
-	struct thread_slot slot[AW_MAX_LISTENERS]; /* first: slot i at i * 64 */
+	struct thread_slot by_byte[AW_FD_IGNORED + 1]; /* first: byte b at
+							  b * 64 */
 	int32_t tid;	     /* gettid(), 0 until first needed */
 	uint32_t registered; /* thread_gone() will run at this thread's exit */
 };
@@ -100,6 +108,12 @@ static struct aw_stripe *stripe_at(const struct aw_segment *s,
 				   const struct thread_slot *ts)
 {
 	return (struct aw_stripe *)((char *)s + ts->stripe_off);
+}
+
+/* This thread's state for listener slot. */
+static struct thread_slot *slot_state(int slot)
+{
+	return &self.by_byte[slot + 1];
 }
 
 /*
@@ -163,7 +177,7 @@ static void each_stripe(void (*fn)(struct thread_slot *, struct aw_stripe *))
 	struct aw_segment *s = aw_segment_current();
 	uint32_t used = s ? s->header.listeners_used : 0;
 	for (uint32_t i = 0; i < used && i < AW_MAX_LISTENERS; i++) {
-		struct thread_slot *ts = &self.slot[i];
+		struct thread_slot *ts = slot_state((int)i);
 		if (ts->stripe_off != 0)
 			fn(ts, stripe_at(s, ts));
 	}
@@ -185,11 +199,6 @@ static void thread_gone(void *unused)
 	each_stripe(give_up_stripe);
 }
 
-void aw_accept_path_init(void)
-{
-	exit_key_made = pthread_key_create(&exit_key, thread_gone) == 0;
-}
-
 void aw_accept_path_forked(void)
 {
 	/* The child's segment has stripes of its own, made on use. */
@@ -206,7 +215,7 @@ void aw_accept_path_forked(void)
  */
 static struct aw_stripe *my_stripe(int slot)
 {
-	struct thread_slot *ts = &self.slot[slot];
+	struct thread_slot *ts = slot_state(slot);
 	uint32_t gen = aw_table_generation((uint32_t)slot);
 	if (ts->generation != gen) {
 		memset(ts, 0, sizeof(*ts));
@@ -510,7 +519,7 @@ static void record_call(struct thread_slot *ts, struct aw_stripe *st,
 static int finish(struct aw_segment *s, int slot, struct aw_stripe *st,
 		  struct call *c, uint64_t last)
 {
-	struct thread_slot *ts = &self.slot[slot];
+	struct thread_slot *ts = slot_state(slot);
 	record_call(ts, st, c, last);
 	set_mark(ts);
 	if (c->ret < 0)
@@ -521,22 +530,31 @@ static int finish(struct aw_segment *s, int slot, struct aw_stripe *st,
 	return c->ret;
 }
 
+static int other_case(int fd, struct sockaddr *addr, socklen_t *len, int flags,
+		      int use4);
+
 /*
  * A known listener off the common path: this thread's first call on it,
  * back after being out of accept past the threshold (maybe idle after a
  * drain: a probe tells), a rate-limited sample due, the previous call
  * without a connection, the slot reused for another socket, or the thread
- * on the shared stripe. Its entry time is read here: six arguments, all
- * in registers, so that the common path's way here is a jump.
+ * on the shared stripe; or no listener with a segment at all (byte: the
+ * fd's map byte), for other_case. Its entry time is read here: six
+ * arguments, all in registers, so that the common path's way here is a
+ * jump.
  */
-static __attribute__((noinline)) int full_call(int slot, int fd,
+static __attribute__((noinline)) int full_call(uint32_t byte, int fd,
 					       struct sockaddr *addr,
 					       socklen_t *len, int flags,
 					       int use4)
 {
+	if (byte == 0 || byte > AW_MAX_LISTENERS ||
+	    aw_segment_current() == NULL)
+		return other_case(fd, addr, len, flags, use4);
+	int slot = (int)byte - 1;
 	uint64_t t0 = aw_ticks();
 	struct call c = {.fd = fd, .t0 = t0, .depth = UINT32_MAX};
-	struct thread_slot *ts = &self.slot[slot];
+	struct thread_slot *ts = slot_state(slot);
 	int host_errno = errno;	   /* what a successful accept leaves there */
 	each_stripe(leave_accept); /* marks a call left behind */
 	struct aw_stripe *st = my_stripe(slot);
@@ -569,7 +587,7 @@ static __attribute__((noinline)) int finish_odd(struct aw_stripe *st, int fd,
 						uint64_t t1, uint64_t last)
 {
 	int slot = (int)st->slot;
-	const struct thread_slot *ts = &self.slot[slot];
+	const struct thread_slot *ts = slot_state(slot);
 	struct call c = {.fd = fd,
 			 .ret = ret,
 			 .err = errno,
@@ -610,24 +628,29 @@ _Static_assert(2ull * AW_SLOW_MS_MAX * NS_PER_MS * 101 / 100 < 1ull << 44,
  * else leaves it for full_call or finish_odd (noinline), so that it stays
  * short. errno is not touched here: only those functions, which may make
  * system calls, save and restore it. tsc and use4 are constants in each
- * copy (known_accept4_tsc...), entered by a jump from on_slot: so the
- * entry points need no frame, and a copy keeps only st, t0 and fd across
- * the call.
+ * copy (known_accept4_tsc...), which the entry points reach by one jump
+ * through a pointer set at load (known_now): so they need no frame and no
+ * test of the clock, and a copy keeps only st, t0 and fd across the call.
+ * byte is the fd's map byte; the check below fails for any fd the common
+ * case is not for (thread_state), segment or not (aw_segment_base).
  */
 static inline __attribute__((always_inline)) int
 known_listener(int fd, struct sockaddr *addr, socklen_t *len, int flags,
-	       struct aw_segment *s, uint32_t slot, int use4, int tsc)
+	       uint32_t byte, int use4, int tsc)
 {
 	uint64_t t0 = aw_ticks_of(tsc);
-	const struct thread_slot *ts = &self.slot[slot];
-	/* With no stripe yet (offset 0) this reads the header's magic,
-	 * which no generation (below 2^24) equals. */
-	struct aw_stripe *st = stripe_at(s, ts);
-	if (__builtin_expect((__atomic_load_n(&st->generation,
+	const struct thread_slot *ts = &self.by_byte[byte];
+	/* With no stripe yet (offset 0) this reads the header's magic (or
+	 * the stand-in's word), which no mark equals. */
+	const struct aw_stripe *cst =
+	    (const struct aw_stripe *)(aw_segment_base_now() + ts->stripe_off);
+	if (__builtin_expect((__atomic_load_n(&cst->generation,
 					      __ATOMIC_RELAXED) != ts->mark) |
 				 (t0 >= ts->next_sample),
 			     0))
-		return full_call((int)slot, fd, addr, len, flags, use4);
+		return full_call(byte, fd, addr, len, flags, use4);
+	/* A mark: a stripe of a segment, the thread's own. */
+	struct aw_stripe *st = (struct aw_stripe *)cst;
 	aw_segment_write_enter(st, 0);
 	int ret = use4 ? aw_real_accept4(fd, addr, len, flags)
 		       : aw_real_accept(fd, addr, len);
@@ -652,32 +675,35 @@ known_listener(int fd, struct sockaddr *addr, socklen_t *len, int flags,
 
 /* known_listener for each call and clock, its arguments in the order the
  * entry points have them in registers. */
-static __attribute__((noinline)) int
-known_accept4_tsc(int fd, struct sockaddr *addr, socklen_t *len, int flags,
-		  struct aw_segment *s, uint32_t slot)
+static __attribute__((noinline)) int known_accept4_tsc(int fd,
+						       struct sockaddr *addr,
+						       socklen_t *len,
+						       int flags, uint32_t byte)
 {
-	return known_listener(fd, addr, len, flags, s, slot, 1, 1);
+	return known_listener(fd, addr, len, flags, byte, 1, 1);
 }
 
 static __attribute__((noinline)) int
 known_accept4_mono(int fd, struct sockaddr *addr, socklen_t *len, int flags,
-		   struct aw_segment *s, uint32_t slot)
+		   uint32_t byte)
 {
-	return known_listener(fd, addr, len, flags, s, slot, 1, 0);
+	return known_listener(fd, addr, len, flags, byte, 1, 0);
 }
 
-static __attribute__((noinline)) int
-known_accept_tsc(int fd, struct sockaddr *addr, socklen_t *len, int flags,
-		 struct aw_segment *s, uint32_t slot)
+static __attribute__((noinline)) int known_accept_tsc(int fd,
+						      struct sockaddr *addr,
+						      socklen_t *len, int flags,
+						      uint32_t byte)
 {
-	return known_listener(fd, addr, len, flags, s, slot, 0, 1);
+	return known_listener(fd, addr, len, flags, byte, 0, 1);
 }
 
-static __attribute__((noinline)) int
-known_accept_mono(int fd, struct sockaddr *addr, socklen_t *len, int flags,
-		  struct aw_segment *s, uint32_t slot)
+static __attribute__((noinline)) int known_accept_mono(int fd,
+						       struct sockaddr *addr,
+						       socklen_t *len,
+						       int flags, uint32_t byte)
 {
-	return known_listener(fd, addr, len, flags, s, slot, 0, 0);
+	return known_listener(fd, addr, len, flags, byte, 0, 0);
 }
 
 /* Adopt a listener met first here (inherited, or socket-activated). */
@@ -717,7 +743,8 @@ static __attribute__((noinline)) int other_fd(struct call *c, int slot,
 		aw_table_unlock();
 		errno = host_errno;
 		if (s != NULL)
-			return full_call(slot, c->fd, addr, len, flags, use4);
+			return full_call((uint32_t)slot + 1u, c->fd, addr, len,
+					 flags, use4);
 		return call_real(c, addr, len, flags, use4);
 	}
 	c->t0 = aw_ticks();
@@ -730,7 +757,7 @@ static __attribute__((noinline)) int other_fd(struct call *c, int slot,
 		/* Counted from here on: a new slot has no previous call (no
 		 * away time, no gap); an unseen descriptor of a known one
 		 * carries on from the thread's last call on it. */
-		struct thread_slot *ts = &self.slot[slot];
+		struct thread_slot *ts = slot_state(slot);
 		record_call(ts, st, c, previous_return(ts, st));
 		set_mark(ts);
 		if (c->ret < 0)
@@ -750,22 +777,30 @@ other_case(int fd, struct sockaddr *addr, socklen_t *len, int flags, int use4)
 	return other_fd(&c, slot, addr, len, flags, use4);
 }
 
-/* The path for fd, whose map byte gave slot: the common path for a
- * tracked listener with a segment, else other_case. */
-static inline __attribute__((always_inline)) int on_slot(uint32_t slot, int fd,
-							 struct sockaddr *addr,
-							 socklen_t *len,
-							 int flags, int use4)
+/* The copies for the clock chosen at load (aw_accept_path_init); before
+ * that no segment exists, so the common case cannot happen yet. */
+typedef int (*known_fn)(int fd, struct sockaddr *addr, socklen_t *len,
+			int flags, uint32_t byte);
+static known_fn known_accept4_now = known_accept4_mono;
+static known_fn known_accept_now = known_accept_mono;
+
+static int known_now(int fd, struct sockaddr *addr, socklen_t *len, int flags,
+		     uint32_t byte, int use4)
 {
-	struct aw_segment *s = aw_segment_current();
-	if (__builtin_expect(s == NULL || slot >= AW_MAX_LISTENERS, 0))
-		return other_case(fd, addr, len, flags, use4);
-	int tsc = __builtin_expect(aw_clock.tsc, 1);
-	if (use4)
-		return tsc ? known_accept4_tsc(fd, addr, len, flags, s, slot)
-			   : known_accept4_mono(fd, addr, len, flags, s, slot);
-	return tsc ? known_accept_tsc(fd, addr, len, flags, s, slot)
-		   : known_accept_mono(fd, addr, len, flags, s, slot);
+	known_fn f = __atomic_load_n(
+	    use4 ? &known_accept4_now : &known_accept_now, __ATOMIC_RELAXED);
+	return f(fd, addr, len, flags, byte);
+}
+
+void aw_accept_path_init(void)
+{
+	exit_key_made = pthread_key_create(&exit_key, thread_gone) == 0;
+	if (aw_clock.tsc) {
+		__atomic_store_n(&known_accept4_now, known_accept4_tsc,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&known_accept_now, known_accept_tsc,
+				 __ATOMIC_RELAXED);
+	}
 }
 
 /* A descriptor past the flat map: its map byte is a call away, made here
@@ -773,21 +808,20 @@ static inline __attribute__((always_inline)) int on_slot(uint32_t slot, int fd,
 static __attribute__((noinline)) int far_fd(int fd, struct sockaddr *addr,
 					    socklen_t *len, int flags, int use4)
 {
-	uint32_t slot = (uint32_t)aw_table_far_byte(fd) - 1u;
-	return on_slot(slot, fd, addr, len, flags, use4);
+	return known_now(fd, addr, len, flags, aw_table_far_byte(fd), use4);
 }
 
-/* Two entry points rather than a flag: each inlines its own common path. */
+/* Two entry points rather than a flag: each makes its own jump. */
 int aw_accept_path(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	if (__builtin_expect((unsigned)fd >= AW_FD_MAP, 0))
 		return far_fd(fd, addr, len, 0, 0);
-	return on_slot(aw_table_near_slot(fd), fd, addr, len, 0, 0);
+	return known_now(fd, addr, len, 0, aw_table_near_byte(fd), 0);
 }
 
 int aw_accept4_path(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
 	if (__builtin_expect((unsigned)fd >= AW_FD_MAP, 0))
 		return far_fd(fd, addr, len, flags, 1);
-	return on_slot(aw_table_near_slot(fd), fd, addr, len, flags, 1);
+	return known_now(fd, addr, len, flags, aw_table_near_byte(fd), 1);
 }

@@ -28,7 +28,10 @@
 #ifndef AW_FD_MAP
 #define AW_FD_MAP 65536
 #endif
-#define AW_FD_IGNORED 0xffu /* a listener we cannot track: table full */
+/* A listener we cannot track (table full): the byte after the last slot's,
+ * so that every byte is an index into the accept path's thread state. */
+#define AW_FD_IGNORED (AW_MAX_LISTENERS + 1u)
+_Static_assert(AW_FD_IGNORED <= 0xffu, "a map byte holds every slot");
 
 enum {
 	AW_NO_SLOT = -1, /* not known as a listener */
@@ -44,15 +47,13 @@ uint8_t aw_table_far_byte(int fd);
 int aw_table_lookup(int fd);
 
 /*
- * The hot path's question: fd's slot, as an unsigned number that is below
- * AW_MAX_LISTENERS only when fd is a tracked listener; fd below AW_FD_MAP
- * (the flat map: one byte, no call). Above it, the paged map answers:
- * aw_table_far_byte(fd) - 1.
+ * The hot path's question: fd's map byte (0 none, slot + 1, or
+ * AW_FD_IGNORED), for fd below AW_FD_MAP (the flat map: one load, no
+ * call). Above it, aw_table_far_byte answers.
  */
-static inline uint32_t aw_table_near_slot(int fd)
+static inline uint32_t aw_table_near_byte(int fd)
 {
-	return (uint32_t)__atomic_load_n(&aw_fd_slot[fd], __ATOMIC_RELAXED) -
-	       1u;
+	return __atomic_load_n(&aw_fd_slot[fd], __ATOMIC_RELAXED);
 }
 
 /* Whether fd may be in the table: the common close() answers no from one

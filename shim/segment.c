@@ -18,8 +18,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Guarded by the table lock, except aw_segment_now's lock-free reads. */
+/* Guarded by the table lock, except aw_segment_now's and
+ * aw_segment_base's lock-free reads; publish() sets both. */
 struct aw_segment *aw_segment_now;
+static const uint32_t no_segment[16] __attribute__((aligned(64))) = {
+    UINT32_MAX}; /* above AW_GENERATION_MAX: no generation */
+const char *aw_segment_base = (const char *)no_segment;
 static struct aw_segment *seg_parent; /* the parent's, after fork */
 static int seg_owner_pid;	      /* who created aw_segment_now */
 static int seg_shared;		      /* aw_segment_now is in /dev/shm */
@@ -27,6 +31,15 @@ static int seg_keep;
 static int seg_said_memory;
 static int seg_detached;	   /* went on in process memory (detach()) */
 static struct aw_segment *seg_map; /* the shared mapping this process made */
+
+/* The segment the accept path writes from now on (s NULL: none). */
+static void publish(struct aw_segment *s)
+{
+	__atomic_store_n(&aw_segment_now, s, __ATOMIC_RELEASE);
+	__atomic_store_n(&aw_segment_base,
+			 s ? (const char *)s : (const char *)no_segment,
+			 __ATOMIC_RELEASE);
+}
 
 /*
  * The inode of this process's PID namespace, 0 when /proc cannot say. Read
@@ -286,7 +299,7 @@ struct aw_segment *aw_segment_attach(const struct aw_config *c)
 	}
 	seg_keep = c->keep;
 	aw_segment_write_magic(s);
-	__atomic_store_n(&aw_segment_now, s, __ATOMIC_RELEASE);
+	publish(s);
 	return s;
 }
 
@@ -311,7 +324,7 @@ static struct aw_segment *detach(struct aw_segment *shared, int err)
 	       "process memory from now on (the reader shows the figures up "
 	       "to now)",
 	       strerror(err));
-	__atomic_store_n(&aw_segment_now, p, __ATOMIC_RELEASE);
+	publish(p);
 	return p;
 }
 
@@ -344,7 +357,7 @@ int aw_segment_forked(void)
 {
 	if (aw_segment_now != NULL)
 		seg_parent = aw_segment_now;
-	aw_segment_now = NULL;
+	publish(NULL);
 	seg_shared = 0;
 	seg_detached = 0;
 	seg_said_memory = 0;

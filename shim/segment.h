@@ -28,6 +28,21 @@ static inline struct aw_segment *aw_segment_current(void)
 }
 
 /*
+ * The same for the accept path's common case, which finds its stripe at an
+ * offset from here: never NULL, so that it needs no test of its own. With
+ * no segment it is a stand-in whose first word is no generation: every
+ * thread's stripe offsets are then 0 (none claimed yet at load; a forked
+ * child's thread state starts afresh), so the check of the stripe's
+ * generation reads that word and fails.
+ */
+extern const char *aw_segment_base __attribute__((visibility("hidden")));
+
+static inline const char *aw_segment_base_now(void)
+{
+	return __atomic_load_n(&aw_segment_base, __ATOMIC_ACQUIRE);
+}
+
+/*
  * Make sure this process has a segment: shared memory when it can be
  * created, else process memory (said once on the log). Returns NULL only
  * when not even process memory could be had. Caller holds the table lock.
