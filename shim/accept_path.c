@@ -608,8 +608,7 @@ static __attribute__((noinline)) int finish_odd(struct aw_stripe *st, int fd,
  */
 _Static_assert(AW_SLOW_MS_MIN *NS_PER_MS >= AW_SAMPLE_NS,
 	       "the probe interval is at most the slow threshold");
-_Static_assert(2ull * AW_SLOW_MS_MAX * NS_PER_MS * 101 / 100 <
-		   1ull << (AW_HIST_MAX_EXP + 1),
+_Static_assert(2ull * AW_SLOW_MS_MAX * NS_PER_MS * 101 / 100 < AW_HIST_RANGE,
 	       "twice the largest threshold is within the histograms");
 _Static_assert(2ull * AW_SLOW_MS_MAX * NS_PER_MS * 101 / 100 < 1ull << 44,
 	       "and within aw_short_ticks_ns");

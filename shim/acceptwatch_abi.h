@@ -71,7 +71,7 @@
 #include <stdint.h>
 
 #define AW_SEG_MAGIC 0x3147455357544341ULL /* "ACTWSEG1", little-endian */
-#define AW_ABI_VERSION 4u
+#define AW_ABI_VERSION 5u
 #define AW_SEG_PREFIX "acceptwatch." /* name under /dev/shm, then the pid */
 /* Room for "/acceptwatch.<pidns>.<pid>" and its NUL. */
 #define AW_SEG_NAME_MAX 48u
@@ -92,44 +92,53 @@
 #define AW_COMM_LEN 16u
 
 /*
- * Log-linear histogram (HdrHistogram-style): values below 32 have a bucket
- * each; above, every power of two is split into 16 equal buckets, so a
- * bucket is at most 1/16 of its lower bound wide and its midpoint is within
- * 3.2% of any value in it. Values up to 2^43 - 1 (2.4 hours in ns) have
+ * Log-linear histogram (HdrHistogram-style), over v + 16: values below 16
+ * have a bucket each; above, every power of two of v + 16 is split into 16
+ * equal buckets. A bucket of values at or above 16 is at most 1/8 of its
+ * lower bound wide (1/15.75 from 1000 up), so its midpoint is within 6.25%
+ * (3.2%) of any value in it. Values below 2^44 - 16 (4.9 hours in ns) have
  * buckets; larger ones land in the last bucket and still count in max/sum.
+ *
+ * Bucket i < 16 holds the value i. Bucket i >= 16, with e = (i - 16) / 16 +
+ * 5 and m = (i - 16) % 16, holds the values v with v + 16 in [(16 + m) <<
+ * (e - 4), (17 + m) << (e - 4)).
  */
-#define AW_HIST_LINEAR 32u
+#define AW_HIST_LINEAR 16u
 #define AW_HIST_SUB 16u
-#define AW_HIST_MIN_EXP 5u
-#define AW_HIST_MAX_EXP 42u
+#define AW_HIST_MIN_EXP 5u  /* of v + 16, past the linear buckets */
+#define AW_HIST_MAX_EXP 43u /* of v + 16, in the last bucket */
 #define AW_HIST_BUCKETS                                                        \
 	(AW_HIST_LINEAR +                                                      \
 	 (AW_HIST_MAX_EXP - AW_HIST_MIN_EXP + 1u) * AW_HIST_SUB)
+#define AW_HIST_RANGE (((uint64_t)1 << (AW_HIST_MAX_EXP + 1)) - AW_HIST_LINEAR)
 
 /*
- * Bucket index of v, for v below 2^(AW_HIST_MAX_EXP + 1). For
- * v >= 16, v >> (exp - 4) is 16 + the sub-bucket, so the index of the
- * layout in acceptwatch_abi.h (32 + (exp - 5) * 16 + sub) folds into one
- * shift and one add. Or-ing in 16 sends every v below 32 through the
- * exp = 4 case, where the shift is 0 and the index is v itself: one formula
- * for all v, no branch on the hot path.
+ * Bucket index of v, for v below AW_HIST_RANGE. v + 16 is exact as a double
+ * (below 2^53), whose top 16 bits are the exponent, biased by 1023, and the
+ * top 4 bits of the fraction: (exponent << 4) + the 16th of its power of
+ * two, which is the layout above but for a constant. One conversion and
+ * one shift, no branch (the shim's common path records two per accept).
  */
-_Static_assert(AW_HIST_SUB == 16u && AW_HIST_LINEAR == 32u,
-	       "aw_hist_index folds in 16 sub-buckets and 32 linear ones");
+_Static_assert(AW_HIST_SUB == 16u && AW_HIST_LINEAR == 16u,
+	       "aw_hist_index reads 4 bits of fraction of v + 16");
+_Static_assert(__DBL_MANT_DIG__ == 53 && __DBL_MAX_EXP__ == 1024,
+	       "IEEE 754 binary64 doubles");
+#define AW_HIST_INDEX_BIAS ((1023u + 4u) << 4) /* the index of v = 0 */
 
-static inline uint32_t aw_hist_index_in_range(uint64_t v)
+static inline uint64_t aw_hist_index_in_range(uint64_t v)
 {
-	uint32_t shift = 59u - (uint32_t)__builtin_clzll(v | AW_HIST_SUB);
-	return (shift << 4) + (uint32_t)(v >> shift);
+	double d = (double)(int64_t)(v + AW_HIST_LINEAR);
+	uint64_t bits;
+	__builtin_memcpy(&bits, &d, sizeof(bits));
+	return (bits >> 48) - AW_HIST_INDEX_BIAS;
 }
 
 /* The same for any v: past the range, the last bucket. */
 static inline uint32_t aw_hist_index(uint64_t v)
 {
-	uint32_t i = aw_hist_index_in_range(v);
-	if (__builtin_expect(i >= AW_HIST_BUCKETS, 0))
-		i = AW_HIST_BUCKETS - 1u;
-	return i;
+	if (__builtin_expect(v >= AW_HIST_RANGE, 0))
+		return AW_HIST_BUCKETS - 1u;
+	return (uint32_t)aw_hist_index_in_range(v);
 }
 
 /* A histogram's sum and max, kept apart from its buckets so that those of

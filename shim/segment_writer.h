@@ -329,16 +329,13 @@ aw_segment_write_hist(uint64_t *bucket, struct aw_hist_head *h, uint64_t v,
 /*
  * The same for the common path's values, known to be in the histogram's
  * range (at most the slow threshold: accept_path.c), so with no clamp,
- * on a stripe the thread owns. The index is aw_hist_index_in_range's, as
- * (msb << 4) + (v >> (msb - 4)) - 64 with the - 64 folded into the
- * address: three instructions fewer than the formula as written there.
+ * on a stripe the thread owns.
  */
 static inline __attribute__((always_inline)) void
 aw_segment_write_hist_in_range(uint64_t *bucket, struct aw_hist_head *h,
 			       uint64_t v)
 {
-	uint64_t msb = 63u - (uint64_t)__builtin_clzll(v | AW_HIST_SUB);
-	bucket[(msb << 4) + (v >> (msb - 4)) - 64]++;
+	bucket[aw_hist_index_in_range(v)]++;
 	h->sum += v;
 	if (__builtin_expect(v > h->max, 0))
 		h->max = v;

@@ -14,22 +14,27 @@ void aw_hist_add(struct aw_hist *h, uint64_t v)
 		h->max = v;
 }
 
+/* The layout of acceptwatch_abi.h: bucket i >= AW_HIST_LINEAR is a 16th of
+ * the power of two 2^exp that v + AW_HIST_LINEAR falls in. */
+static uint32_t bucket_exp(uint32_t i)
+{
+	return (i - AW_HIST_LINEAR) / AW_HIST_SUB + AW_HIST_MIN_EXP;
+}
+
 uint64_t aw_hist_bucket_low(uint32_t i)
 {
 	if (i < AW_HIST_LINEAR)
 		return i;
-	uint32_t octave = (i - AW_HIST_LINEAR) / AW_HIST_SUB;
 	uint32_t sub = (i - AW_HIST_LINEAR) % AW_HIST_SUB;
-	uint32_t exp = octave + AW_HIST_MIN_EXP;
-	return (uint64_t)(AW_HIST_SUB + sub) << (exp - 4u);
+	return ((uint64_t)(AW_HIST_SUB + sub) << (bucket_exp(i) - 4u)) -
+	       AW_HIST_LINEAR;
 }
 
 uint64_t aw_hist_bucket_width(uint32_t i)
 {
 	if (i < AW_HIST_LINEAR)
 		return 1;
-	uint32_t exp = (i - AW_HIST_LINEAR) / AW_HIST_SUB + AW_HIST_MIN_EXP;
-	return (uint64_t)1 << (exp - 4u);
+	return (uint64_t)1 << (bucket_exp(i) - 4u);
 }
 
 void aw_hist_merge_parts(struct aw_hist *dst, const uint64_t *bucket,

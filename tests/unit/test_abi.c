@@ -74,7 +74,7 @@ static void test_segment_layout(void **state)
 {
 	(void)state;
 	assert_int_equal(AW_SEG_MAGIC, 0x3147455357544341ULL);
-	assert_int_equal(AW_ABI_VERSION, 4);
+	assert_int_equal(AW_ABI_VERSION, 5);
 	assert_int_equal(AW_HIST_BUCKETS, 640);
 	assert_int_equal(offsetof(struct aw_segment, listener), 256);
 	assert_int_equal(offsetof(struct aw_segment, event),
