@@ -118,6 +118,8 @@
  * top 4 bits of the fraction: (exponent << 4) + the 16th of its power of
  * two, which is the layout above but for a constant. One conversion and
  * one shift, no branch (the shim's common path records two per accept).
+ * The conversion is exact: the host's rounding mode and floating-point
+ * exception masks cannot change it or trap on it.
  */
 _Static_assert(AW_HIST_SUB == 16u && AW_HIST_LINEAR == 16u,
 	       "aw_hist_index reads 4 bits of fraction of v + 16");
