@@ -5,12 +5,15 @@
  *   server [--addr A] [--port P] [--unix PATH] [--backlog N]
  *          [--delay-ms N] [--mode block|epoll] [--threads N]
  *          [--reuseport N] [--use-accept] [--count N] [--relisten N]
- *          [--exit-after-ms N] [--fork K] [--inherit-fd FD]
+ *          [--exit-after-ms N] [--fork K] [--inherit-fd FD] [--fp-traps]
  *
  * --fork K: the parent listens, K forked children run the accept loops (the
  * pre-fork shape); the parent prints "child PID" for each after "ready" and
  * on SIGTERM stops them. --inherit-fd FD: accept on FD, a listener made by
- * whoever exec'd us (listen() is never called here).
+ * whoever exec'd us (listen() is never called here). --fp-traps: the
+ * accept loops round upward and trap every floating-point exception
+ * (SIGFPE), and fail when an accept call leaves the rounding mode or the
+ * exception flags other than it found them.
  *
  * Every accepted connection gets one byte 'A' and is closed, so a client
  * knows it was accepted. Once listening it prints "ready PORT" (or
@@ -26,6 +29,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fenv.h>
 #include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -63,6 +67,7 @@ struct server_opts {
 	long exit_after_ms;
 	int fork_children;
 	int inherit_fd;
+	int fp_traps;
 };
 
 struct server_worker {
@@ -137,7 +142,7 @@ static void sleep_ms(long ms)
  * An address buffer is passed, as real servers do, so the shim sees the
  * common case.
  */
-static int do_accept(int lfd)
+static int accept_once(int lfd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -145,6 +150,23 @@ static int do_accept(int lfd)
 	if (opts.use_accept)
 		return accept(lfd, (struct sockaddr *)&ss, &len);
 	return accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+}
+
+static void worker_fail(const char *what);
+
+/* --fp-traps: the call must leave the floating-point state as it was. */
+static int do_accept(int lfd)
+{
+	int ret = accept_once(lfd);
+	if (!opts.fp_traps)
+		return ret;
+	int err = errno;
+	if (fegetround() != FE_UPWARD || fetestexcept(FE_ALL_EXCEPT) != 0) {
+		errno = 0;
+		worker_fail("accept changed the floating-point state");
+	}
+	errno = err;
+	return ret;
 }
 
 /* The "work": after the slow-loop delay, send 'A' and close. */
@@ -246,6 +268,14 @@ static void *worker_main(void *arg)
 {
 	struct server_worker *w = arg;
 
+	if (opts.fp_traps) {
+		feclearexcept(FE_ALL_EXCEPT);
+		if (fesetround(FE_UPWARD) != 0 ||
+		    feenableexcept(FE_ALL_EXCEPT) < 0) {
+			worker_fail("fp-traps");
+			return NULL;
+		}
+	}
 	if (opts.mode == MODE_EPOLL)
 		epoll_loop(w->lfd);
 	else
@@ -349,6 +379,7 @@ static void parse_args(int argc, char **argv)
 	    {"exit-after-ms", required_argument, NULL, 'x'},
 	    {"fork", required_argument, NULL, 'f'},
 	    {"inherit-fd", required_argument, NULL, 'i'},
+	    {"fp-traps", no_argument, NULL, 'F'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -410,13 +441,16 @@ static void parse_args(int argc, char **argv)
 			opts.inherit_fd =
 			    parse_long(optarg, "--inherit-fd", 0, INT_MAX);
 			break;
+		case 'F':
+			opts.fp_traps = 1;
+			break;
 		default:
 			usage_die("usage: server [--addr A] [--port P] "
 				  "[--unix PATH] [--backlog N] [--delay-ms N] "
 				  "[--mode block|epoll] [--threads N] "
 				  "[--reuseport N] [--use-accept] [--count N] "
 				  "[--relisten N] [--exit-after-ms N] "
-				  "[--fork K] [--inherit-fd FD]");
+				  "[--fork K] [--inherit-fd FD] [--fp-traps]");
 		}
 	}
 	if (optind != argc)
