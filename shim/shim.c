@@ -66,8 +66,11 @@ static void after_fork_child(void)
 {
 	aw_stacks_after_fork_child();
 	aw_table_reset_lock();
-	aw_segment_forked();
+	/* Thread state first: with no segment, the accept path reads a
+	 * stand-in at the thread's stripe offsets, which must be 0 by then
+	 * (segment.h, aw_segment_base). */
 	aw_accept_path_forked();
+	aw_segment_forked();
 }
 
 static void init(void)
