@@ -366,10 +366,11 @@ static void json_process(FILE *out, const struct segment_snapshot *p)
 		",\"somaxconn\":%" PRIu32 ",\"slow_ms\":%" PRIu32
 		",\"parent_pid\":%" PRId32 ",\"start_real_ns\":%" PRIu64
 		",\"start_real_ms\":%" PRIu64 ",\"listeners_lost\":%" PRIu64
-		",\"events_total\":%" PRIu64 ",",
+		",\"events_total\":%" PRIu64 ",\"events_lost\":%" PRIu64 ",",
 		p->header.somaxconn, p->header.slow_ms, p->header.parent_pid,
 		p->header.start_real_ns, p->header.start_real_ns / 1000000u,
-		p->header.listeners_lost, p->header.event_head);
+		p->header.listeners_lost, p->header.event_head,
+		p->header.events_lost);
 	json_bool(out, "alive", p->alive, ",");
 	json_bool(out, "exited", !p->alive, ",");
 	json_bool(out, "stopped", p->stopped, ",");

@@ -521,30 +521,50 @@ static void hist_family(FILE *out, const struct prom_doc *d, const char *name,
 	}
 }
 
-static void lost_family(FILE *out, const struct prom_doc *d)
+static uint64_t listeners_lost(const struct segment_snapshot *p)
+{
+	return p->header.listeners_lost;
+}
+
+static uint64_t events_lost(const struct segment_snapshot *p)
+{
+	return p->header.events_lost;
+}
+
+/* A per-process counter of the header: by pid, or summed by socket. */
+static void process_counter(FILE *out, const struct prom_doc *d,
+			    const char *name, const char *help,
+			    uint64_t (*value)(const struct segment_snapshot *))
 {
 	const struct report *r = d->r;
 	char comm[AW_COMM_LEN * 2 + 1];
 	uint64_t sum = 0;
 
-	family(out, "acceptwatch_listeners_lost_total", "counter",
-	       "Listeners the shim could not track: its table was full.");
+	family(out, name, "counter", help);
 	for (size_t i = 0; i < r->n_proc; i++) {
 		const struct segment_snapshot *p = &r->proc[i];
-		sum += p->header.listeners_lost;
+		sum += value(p);
 		if (d->by_socket)
 			continue;
 		report_prom_escape(comm, sizeof(comm), p->comm,
 				   sizeof(p->comm));
-		fprintf(
-		    out,
-		    "acceptwatch_listeners_lost_total{pid=\"%d\",comm=\"%s\"}"
-		    " %" PRIu64 "\n",
-		    (int)p->pid, comm, p->header.listeners_lost);
+		fprintf(out, "%s{pid=\"%d\",comm=\"%s\"} %" PRIu64 "\n", name,
+			(int)p->pid, comm, value(p));
 	}
 	if (d->by_socket)
-		fprintf(out, "acceptwatch_listeners_lost_total %" PRIu64 "\n",
-			sum);
+		fprintf(out, "%s %" PRIu64 "\n", name, sum);
+}
+
+static void lost_families(FILE *out, const struct prom_doc *d)
+{
+	process_counter(
+	    out, d, "acceptwatch_listeners_lost_total",
+	    "Listeners the shim could not track: its table was full.",
+	    listeners_lost);
+	process_counter(out, d, "acceptwatch_events_lost_total",
+			"Slow events missing from the event list: their "
+			"ring entry was busy. The slow counts have them.",
+			events_lost);
 }
 
 static void global_families(FILE *out, const struct prom_doc *d)
@@ -620,7 +640,7 @@ static void process_families(FILE *out, const struct prom_doc *d)
 		    "Time accepted connections waited in the queue "
 		    "(millisecond resolution).",
 		    HIST_WAIT);
-	lost_family(out, d);
+	lost_families(out, d);
 }
 
 int report_prometheus(FILE *out, const struct report *r, int by_socket)

@@ -279,6 +279,12 @@ static void text_process(FILE *out, const struct segment_snapshot *p)
 		fprintf(out,
 			"  %" PRIu64 " listeners not tracked (table full)\n",
 			p->header.listeners_lost);
+	if (p->header.events_lost)
+		fprintf(out,
+			"  %" PRIu64
+			" slow events missing from the list (their "
+			"ring entry was busy); the slow counts have them\n",
+			p->header.events_lost);
 	if (p->header.flags & AW_SF_DETACHED)
 		text_detached(out, p);
 	if (p->n_listeners == 0)

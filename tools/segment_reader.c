@@ -476,6 +476,7 @@ static int copy_segment(const struct seg_source *src, uint32_t owner,
 	snap->header.event_head = h.event_head;
 	snap->header.stacks_used = h.stacks_used;
 	snap->header.listeners_lost = h.listeners_lost;
+	snap->header.events_lost = h.events_lost;
 	snap->header.flags = h.flags;
 	snap->header.detached_real_ns = h.detached_real_ns;
 	snap->header.detached_errno = h.detached_errno;
