@@ -85,6 +85,13 @@ UNIT_DEPS_test_verdict := tools/verdict.c tools/live.c tools/sockdiag.c \
 	tools/bypass.c tools/stack_frames.c tools/symbolize.c \
 	tools/event_ring.c
 UNIT_LIBS_test_verdict = $(DW_LIBS) -lpthread
+UNIT_DEPS_test_check_model := tools/check_model.c tools/gather.c \
+	tools/verdict.c tools/recent.c tools/live.c tools/sockdiag.c \
+	tools/format.c tools/histogram.c tools/segment_reader.c \
+	tools/segment_check.c tools/segment_name.c tools/procinfo.c \
+	tools/bypass.c tools/stack_frames.c tools/symbolize.c \
+	tools/event_ring.c
+UNIT_LIBS_test_check_model = $(DW_LIBS) -lpthread
 UNIT_DEPS_test_report_prom := tools/report_prom.c tools/report_text.c \
 	tools/format.c tools/segment_reader.c tools/segment_check.c \
 	tools/segment_name.c tools/error.c \
