@@ -74,24 +74,21 @@ UNIT_DEPS_test_netstat := tools/netstat.c
 UNIT_DEPS_test_totals := tools/totals.c tools/histogram.c
 UNIT_DEPS_test_bypass := tools/bypass.c tools/procinfo.c
 UNIT_DEPS_test_segment_name := tools/segment_name.c
-UNIT_DEPS_test_verdict_window := tools/verdict.c tools/recent.c \
+# The reader's verdicts with what they read: snapshots, live figures.
+VERDICT_DEPS := tools/verdict.c tools/live.c tools/sockdiag.c \
 	tools/format.c tools/histogram.c tools/segment_reader.c \
 	tools/segment_check.c tools/segment_name.c tools/procinfo.c \
 	tools/bypass.c tools/stack_frames.c tools/symbolize.c tools/event_ring.c
-UNIT_LIBS_test_verdict_window = $(DW_LIBS) -lpthread
-UNIT_DEPS_test_verdict := tools/verdict.c tools/live.c tools/sockdiag.c \
-	tools/format.c tools/histogram.c tools/segment_reader.c \
-	tools/segment_check.c tools/segment_name.c tools/procinfo.c \
-	tools/bypass.c tools/stack_frames.c tools/symbolize.c \
-	tools/event_ring.c
+UNIT_DEPS_test_verdict := $(VERDICT_DEPS)
 UNIT_LIBS_test_verdict = $(DW_LIBS) -lpthread
-UNIT_DEPS_test_check_model := tools/check_model.c tools/gather.c \
-	tools/verdict.c tools/recent.c tools/live.c tools/sockdiag.c \
-	tools/format.c tools/histogram.c tools/segment_reader.c \
-	tools/segment_check.c tools/segment_name.c tools/procinfo.c \
-	tools/bypass.c tools/stack_frames.c tools/symbolize.c \
-	tools/event_ring.c
+UNIT_DEPS_test_verdict_window := $(VERDICT_DEPS) tools/recent.c
+UNIT_LIBS_test_verdict_window = $(DW_LIBS) -lpthread
+UNIT_DEPS_test_check_model := $(VERDICT_DEPS) tools/recent.c \
+	tools/gather.c tools/check_model.c
 UNIT_LIBS_test_check_model = $(DW_LIBS) -lpthread
+UNIT_DEPS_test_top_model := $(VERDICT_DEPS) tools/recent.c \
+	tools/gather.c tools/top_model.c
+UNIT_LIBS_test_top_model = $(DW_LIBS) -lpthread
 UNIT_DEPS_test_report_prom := tools/report_prom.c tools/report_text.c \
 	tools/format.c tools/segment_reader.c tools/segment_check.c \
 	tools/segment_name.c tools/error.c \
