@@ -13,7 +13,8 @@
 int aw_accept_path(int fd, struct sockaddr *addr, socklen_t *len);
 int aw_accept4_path(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 
-/* At load: the thread-exit hook that lowers a cancelled thread's count. */
+/* At load, once the clock is chosen: the thread-exit hook that lowers a
+ * cancelled thread's count, and the common path's copy for that clock. */
 void aw_accept_path_init(void);
 
 /* In a forked child: the calling thread's state refers to the parent's

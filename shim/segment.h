@@ -6,7 +6,8 @@
  * Unlinked at exit unless kept.
  *
  * Locking: aw_segment_attach() and aw_segment_forked() run under the table
- * lock (listener_table.h); aw_segment_current() is the lock-free hot path.
+ * lock (listener_table.h); aw_segment_current() and aw_segment_base_now()
+ * are lock-free reads (the latter the accept path's common case).
  */
 #ifndef AW_SEGMENT_H
 #define AW_SEGMENT_H

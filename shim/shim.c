@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -64,13 +65,21 @@ static void after_fork_parent(void)
  */
 static void after_fork_child(void)
 {
+	/* Signals wait until the child's state is whole: a handler's accept()
+	 * between the two steps below could claim a stripe in the parent's
+	 * segment just before the segment goes, and its offset would then
+	 * point past the stand-in the common path reads (segment.h,
+	 * aw_segment_base). */
+	sigset_t all, old;
+	int saved = errno;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	aw_stacks_after_fork_child();
 	aw_table_reset_lock();
-	/* Thread state first: with no segment, the accept path reads a
-	 * stand-in at the thread's stripe offsets, which must be 0 by then
-	 * (segment.h, aw_segment_base). */
 	aw_accept_path_forked();
 	aw_segment_forked();
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
 }
 
 static void init(void)
