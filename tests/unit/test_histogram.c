@@ -108,9 +108,9 @@ static void test_quantile_never_exceeds_max(void **state)
 	free(h);
 }
 
-/* The shim's two ways to record land each value in the bucket the reader
- * reads it from: the common path's folded index agrees with
- * aw_hist_index over the whole range. */
+/* The shim's two writers, the common path's (no clamp, plain stores) and
+ * the general one, land each value in the bucket the reader reads it from,
+ * with the same sum, over the whole range. */
 static void record_both_ways(uint64_t v)
 {
 	static uint64_t a[AW_HIST_BUCKETS], b[AW_HIST_BUCKETS];

@@ -83,12 +83,16 @@ static void test_order_and_closed(void **state)
 
 	lc[0].live.queue_now = 8; /* half full, quiet, least busy */
 	lc[1].flags |= AW_LF_CLOSED;
-	lc[2].live.queue_now = 17; /* past the backlog: overflowing */
+	/* Seen full 3 times within the window, its queue empty now. */
+	lc[2].full_events = 3;
+	lc[2].queue_peak = 17;
 	top_frame_build(&f, &rc, &rp, &mem, WINDOW);
 	assert_int_equal(f.n_rows, NPROC - 1);
 	assert_int_equal(f.row[0].p->pid, 44);
 	assert_true(f.row[0].mask & (1u << VERDICT_OVERFLOWING));
+	assert_true(f.row[0].fill == 0.0);
 	assert_int_equal(f.row[1].p->pid, 42);
+	assert_int_equal(f.row[1].mask, 0);
 	assert_true(f.row[1].fill == 0.5);
 	assert_int_equal(f.row[2].p->pid, 45);
 	for (size_t k = 0; k < f.n_rows; k++)
