@@ -15,7 +15,8 @@
 #
 # Environment: AW_BENCH_PAIRS (drain pairs, default 11), AW_BENCH_N (drain
 # queue length, default 4000), AW_BENCH_STORM_MS (default 2000),
-# AW_BENCH_STORM_PAIRS (default 4), AW_BENCH_SEGMENTS (default 1000).
+# AW_BENCH_STORM_PAIRS (default 8), AW_BENCH_CONTROL_PAIRS (pairs of the
+# bare-against-bare controls, default 4), AW_BENCH_SEGMENTS (default 1000).
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -37,6 +38,7 @@ PAIRS=${AW_BENCH_PAIRS:-11}
 N=${AW_BENCH_N:-4000}
 STORM_MS=${AW_BENCH_STORM_MS:-2000}
 STORM_PAIRS=${AW_BENCH_STORM_PAIRS:-8}
+CONTROL_PAIRS=${AW_BENCH_CONTROL_PAIRS:-4}
 NSEG=${AW_BENCH_SEGMENTS:-1000}
 ROUNDS=5
 SHIM_ENV=(env "LD_PRELOAD=$SHIM" ACCEPTWATCH_LOG=none)
@@ -190,25 +192,39 @@ drain_once() { # SHIM(0|1) [extra env/prefix...] -> "min median" ns/accept
 	fi | awk '/^drain /{print $7, $5}'
 }
 
+# drain_pairs N SHIM_B: N pairs of a bare run (A) and a run with or without
+# the shim (B: 0 is the control, bare against bare), interleaved A B B A;
+# fills DA DB DR (best of rounds, ratio) and MA MB MR (medians of rounds).
+drain_pairs() {
+	local n=$1 bshim=$2 p a b amin amed bmin bmed
+	DA=() DB=() DR=() MA=() MB=() MR=()
+	for ((p = 0; p < n; p++)); do
+		if ((p % 2 == 0)); then
+			a=$(drain_once 0)
+			b=$(drain_once "$bshim")
+		else
+			b=$(drain_once "$bshim")
+			a=$(drain_once 0)
+		fi
+		if [ -z "$a" ] || [ -z "$b" ]; then
+			echo "bench: drain failed" >&2
+			exit 1
+		fi
+		read -r amin amed <<<"$a"
+		read -r bmin bmed <<<"$b"
+		DA+=("$amin") DB+=("$bmin") DR+=("$(calc %.4f "$bmin/$amin")")
+		MA+=("$amed") MB+=("$bmed") MR+=("$(calc %.4f "$bmed/$amed")")
+	done
+}
+
+# The lowest and highest of some ratios: "x0.95-1.06".
+spread() {
+	printf '%s\n' "$@" | sort -g | awk 'NR==1{lo=$1} {hi=$1}
+		END{printf "x%.2f-%.2f", lo, hi}'
+}
+
 echo "drain: $PAIRS pairs, n=$N, $ROUNDS rounds each (A = bare, B = shim)..."
-DA=() DB=() DR=() MA=() MB=() MR=()
-for ((p = 0; p < PAIRS; p++)); do
-	if ((p % 2 == 0)); then
-		a=$(drain_once 0)
-		b=$(drain_once 1)
-	else
-		b=$(drain_once 1)
-		a=$(drain_once 0)
-	fi
-	if [ -z "$a" ] || [ -z "$b" ]; then
-		echo "bench: drain failed" >&2
-		exit 1
-	fi
-	read -r amin amed <<<"$a"
-	read -r bmin bmed <<<"$b"
-	DA+=("$amin") DB+=("$bmin") DR+=("$(calc %.4f "$bmin/$amin")")
-	MA+=("$amed") MB+=("$bmed") MR+=("$(calc %.4f "$bmed/$amed")")
-done
+drain_pairs "$PAIRS" 1
 # The pair whose ratio is the median (the upper one of two for an even
 # count): the three figures printed side by side then belong together,
 # where medians taken column by column need not on a noisy machine.
@@ -224,6 +240,11 @@ read -r DRAIN_MA DRAIN_MB DRAIN_MRATIO <<<"$(median_pair MA MB MR)"
 echo "  bare min-of-rounds ${DA[*]}"
 echo "  shim min-of-rounds ${DB[*]}"
 echo "  ratio per pair ${DR[*]} (medians of rounds: ${MR[*]})"
+echo "drain control: $CONTROL_PAIRS pairs, both bare..."
+drain_pairs "$CONTROL_PAIRS" 0
+read -r _ _ CTL_DRAIN_RATIO <<<"$(median_pair DA DB DR)"
+CTL_DRAIN_SPREAD=$(spread "${DR[@]}")
+echo "  ratio per pair ${DR[*]}"
 
 # Probes during the drain, from the shim's own counter (segment kept).
 ACCEPTWATCH_KEEP=1 "${SHIM_ENV[@]}" "$BENCH/drain" --n "$N" \
@@ -257,18 +278,23 @@ storm_once() { # SHIM MODE -> "per_s cpu_ns_per_conn samples probe_s"
 	echo "$rate $(((c1 - c0) / conns)) $samples $(calc %.0f "$samples*1000/$STORM_MS")"
 }
 
+# storm_pairs MODE N SHIM_B KEY: N interleaved pairs of a bare server (A)
+# and one with or without the shim (B), into ST[KEY.*]; a pair's ratio:
+# its two runs were side by side, so a drift of the machine (another
+# tenant, frequency) hits both.
 declare -A ST
-for mode in block epoll; do
-	echo "storm ($mode): $STORM_PAIRS pairs of ${STORM_MS} ms, client 2 threads..."
-	RA=() RB=() CA=() CB=() PB=() CR=()
-	for ((p = 0; p < STORM_PAIRS; p++)); do
-		for who in $( ((p % 2 == 0)) && echo "0 1" || echo "1 0"); do
-			r=$(storm_once "$who" "$mode") || {
+storm_pairs() {
+	local mode=$1 n=$2 bshim=$3 key=$4 p who r rate cpu samples probe_s ca cb
+	local RA=() RB=() CA=() CB=() PB=() CR=()
+	for ((p = 0; p < n; p++)); do
+		for who in $( ((p % 2 == 0)) && echo "a b" || echo "b a"); do
+			r=$(storm_once "$([ "$who" = b ] && echo "$bshim" || echo 0)" \
+				"$mode") || {
 				echo "bench: storm failed" >&2
 				exit 1
 			}
 			read -r rate cpu samples probe_s <<<"$r"
-			if [ "$who" = 0 ]; then
+			if [ "$who" = a ]; then
 				RA+=("$rate") CA+=("$cpu") ca=$cpu
 			else
 				RB+=("$rate") CB+=("$cpu") PB+=("$probe_s") cb=$cpu
@@ -276,17 +302,23 @@ for mode in block epoll; do
 		done
 		CR+=("$(calc %.4f "$cb/$ca")")
 	done
-	# The pair's ratio: its two runs were side by side, so a drift of
-	# the machine (another tenant, frequency) hits both.
-	ST[$mode.cpu.ratio]=$(printf '%s\n' "${CR[@]}" | median)
-	ST[$mode.rate.a]=$(printf '%s\n' "${RA[@]}" | median)
-	ST[$mode.rate.b]=$(printf '%s\n' "${RB[@]}" | median)
-	ST[$mode.cpu.a]=$(printf '%s\n' "${CA[@]}" | median)
-	ST[$mode.cpu.b]=$(printf '%s\n' "${CB[@]}" | median)
-	ST[$mode.probe]=$(printf '%s\n' "${PB[@]}" | sort -g | tail -1)
-	echo "  conn/s bare ${RA[*]} shim ${RB[*]}"
-	echo "  cpu ns/conn bare ${CA[*]} shim ${CB[*]}; probes/s ${PB[*]}"
+	ST[$key.cpu.ratio]=$(printf '%s\n' "${CR[@]}" | median)
+	ST[$key.cpu.spread]=$(spread "${CR[@]}")
+	ST[$key.rate.a]=$(printf '%s\n' "${RA[@]}" | median)
+	ST[$key.rate.b]=$(printf '%s\n' "${RB[@]}" | median)
+	ST[$key.cpu.a]=$(printf '%s\n' "${CA[@]}" | median)
+	ST[$key.cpu.b]=$(printf '%s\n' "${CB[@]}" | median)
+	ST[$key.probe]=$(printf '%s\n' "${PB[@]}" | sort -g | tail -1)
+	echo "  conn/s A ${RA[*]} B ${RB[*]}"
+	echo "  cpu ns/conn A ${CA[*]} B ${CB[*]}; probes/s ${PB[*]}"
 	echo "  cpu ratio per pair ${CR[*]}"
+}
+
+for mode in block epoll; do
+	echo "storm ($mode): $STORM_PAIRS pairs of ${STORM_MS} ms, client 2 threads (A = bare, B = shim)..."
+	storm_pairs "$mode" "$STORM_PAIRS" 1 "$mode"
+	echo "storm ($mode) control: $CONTROL_PAIRS pairs, both bare..."
+	storm_pairs "$mode" "$CONTROL_PAIRS" 0 "ctl.$mode"
 done
 
 # --- 3. instructions per accept (valgrind) --------------------------------
@@ -599,6 +631,9 @@ pf() { # verdict: PASS when the awk condition holds
 	printf '%-44s %14s %14s %10s  %s\n' \
 		"drain ns/accept4: median of $ROUNDS, same" "$DRAIN_MA" \
 		"$DRAIN_MB" "$DRAIN_MRATIO" "<= 1.04: $(pf "$DRAIN_MRATIO <= 1.04")"
+	printf '%-44s %14s %14s %10s  %s\n' \
+		"  control, bare vs bare: best, mid of $CONTROL_PAIRS" "" "" \
+		"$CTL_DRAIN_RATIO" "noise: pairs $CTL_DRAIN_SPREAD"
 	for mode in block epoll; do
 		printf '%-44s %14s %14s %10s  %s\n' \
 			"storm $mode: connections/s (client-bound)" \
@@ -609,6 +644,10 @@ pf() { # verdict: PASS when the awk condition holds
 			"${ST[$mode.cpu.a]}" "${ST[$mode.cpu.b]}" \
 			"${ST[$mode.cpu.ratio]}" \
 			"<= 1.04: $(pf "${ST[$mode.cpu.ratio]} <= 1.04")"
+		printf '%-44s %14s %14s %10s  %s\n' \
+			"  control, bare vs bare: mid of $CONTROL_PAIRS" "" "" \
+			"${ST[ctl.$mode.cpu.ratio]}" \
+			"noise: pairs ${ST[ctl.$mode.cpu.spread]}"
 	done
 	if [ "$IR_OK" = 1 ]; then
 		printf '%-44s %14s %14s %10s  %s\n' \
@@ -721,6 +760,9 @@ pf() { # verdict: PASS when the awk condition holds
 	echo
 	echo "Drain: bare and shim runs interleaved (A B B A ...); each row shows"
 	echo "the pair whose ratio is the median, so its figures belong together."
+	echo "Controls: the same comparison with both sides bare, so a ratio"
+	echo "other than 1 and the pairs' spread are the machine's noise: a"
+	echo "budget row is only as sharp as its control."
 	echo "Storm: 2 client threads and the server share the machine's CPUs on"
 	echo "loopback, so the client is the bottleneck: connections/s barely move;"
 	echo "server CPU per connection is the figure that shows the shim's cost:"
