@@ -19,6 +19,15 @@
 #                                   returns the exit status
 #   aw_sigstop PID                  SIGSTOP, and wait (5 s) until every
 #                                   thread of PID is stopped
+#   aw_wait_in_accept PID           wait (10 s) until a thread of PID is
+#                                   blocked in a TCP accept()
+#   aw_wait_queue PORT N [DROPS]    wait (10 s) until the TCP listener on
+#                                   PORT holds N connections (and its socket
+#                                   drops reached DROPS): what a test built
+#                                   is there, however slow the machine
+#   aw_wait_unread PORT N           wait (10 s) until N connections to the
+#                                   listener on PORT have data unread (the
+#                                   clients spoke; accepted or queued)
 #   aw_register_pid PID...          stop these at exit too
 #   aw_register_file PATH...        remove these at exit
 #   aw_public FILE...               copies nobody can run, in $AW_PUB
@@ -180,6 +189,45 @@ aw_sigstop() {
 		sleep 0.05
 	done
 	aw_fail "pid $1 did not stop within 5 s"
+}
+
+# Waits on a state, never on a time: a loaded machine only makes it later.
+aw_wait_in_accept() {
+	local i t
+	for ((i = 0; i < 200; i++)); do
+		for t in /proc/"$1"/task/*/wchan; do
+			[ "$(cat "$t" 2>/dev/null)" = inet_csk_accept ] && return 0
+		done
+		aw__alive "$1" || aw_fail "pid $1 exited"
+		sleep 0.05
+	done
+	aw_fail "no thread of pid $1 blocked in accept within 10 s"
+}
+
+# The listener's queue (ss Recv-Q) and socket drops (ss -m, d).
+aw__queue() {
+	ss -Hltnm "sport = :$1" | tr -s ' \n' ' ' |
+		sed -n 's/^LISTEN \([0-9]*\) .*skmem:(.*,d\([0-9]*\)).*/\1 \2/p'
+}
+
+aw_wait_queue() {
+	local i q d
+	for ((i = 0; i < 200; i++)); do
+		read -r q d <<<"$(aw__queue "$1")"
+		[ "${q:-0}" -ge "$2" ] && [ "${d:-0}" -ge "${3:-0}" ] && return 0
+		sleep 0.05
+	done
+	aw_fail "port $1: queue ${q:-?} drops ${d:-?} within 10 s, want $2 and ${3:-0}"
+}
+
+aw_wait_unread() {
+	local i n
+	for ((i = 0; i < 200; i++)); do
+		n=$(ss -Htn state established "sport = :$1" | awk '$1 > 0' | wc -l)
+		[ "$n" -ge "$2" ] && return 0
+		sleep 0.05
+	done
+	aw_fail "port $1: $n connections with data within 10 s, want $2"
 }
 
 # SIGCONT too: a stopped process would not act on SIGTERM.
