@@ -15,6 +15,12 @@
 #                                   background, wait (5 s) for "ready"; sets
 #                                   VAR_PID, VAR_PORT (port or Unix path),
 #                                   VAR_OUT (stdout file), VAR_ERR (stderr)
+#   aw_start_exporter VAR CMD ARGS... start CMD (an `acceptwatch serve`) in
+#                                   the background, wait for its "serving
+#                                   URL" line on stderr; sets VAR_PID,
+#                                   VAR_URL, VAR_ERR
+#   aw_wait_for SECONDS CMD ARGS... poll CMD every 50 ms until it succeeds
+#                                   (status 0) or SECONDS pass (status 1)
 #   aw_stop PID                     SIGTERM (and SIGCONT), wait up to 5 s;
 #                                   returns the exit status
 #   aw_sigstop PID                  SIGSTOP, and wait (5 s) until every
@@ -138,10 +144,12 @@ aw__alive() {
 }
 
 # Start CMD in the background and wait for its first line to be "ready X"
-# (AW_READY_SECONDS, default 5). LD_PRELOAD set in front reaches CMD only.
+# (AW_READY_SECONDS, default 30: a loaded machine starts programs late, and a
+# program that exits is seen at once). LD_PRELOAD set in front reaches CMD
+# only.
 aw_start() {
 	local var=$1 preload=${LD_PRELOAD-} pid line i
-	local tries=$((${AW_READY_SECONDS:-5} * 20))
+	local tries=$((${AW_READY_SECONDS:-30} * 20))
 	shift
 	unset LD_PRELOAD
 	local out="$AW_TMP/$var.out" err="$AW_TMP/$var.err"
@@ -166,13 +174,42 @@ aw_start() {
 		aw__alive "$pid" || aw_fail "$* exited early: $(cat "$err")"
 		sleep 0.05
 	done
-	aw_fail "$* not ready within ${AW_READY_SECONDS:-5} s: $(cat "$err")"
+	aw_fail "$* not ready within ${AW_READY_SECONDS:-30} s: $(cat "$err")"
 }
 
 aw_start_server() {
 	local var=$1
 	shift
 	aw_start "$var" "$AW_BIN/server" "$@"
+}
+
+aw_wait_for() {
+	local tries=$(($1 * 20)) i
+	shift
+	for ((i = 0; i < tries; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	"$@"
+}
+
+aw__serving() {
+	local url
+	url=$(sed -n 's,^acceptwatch: serving \(http://.*\)$,\1,p' "$1")
+	[ -n "$url" ] && printf -v "$2" %s "$url"
+}
+
+aw_start_exporter() {
+	local var=$1 err
+	shift
+	err=$AW_TMP/$var.err
+	: >"$err"
+	"$@" 2>"$err" &
+	printf -v "${var}_PID" %s $!
+	printf -v "${var}_ERR" %s "$err"
+	AW_PIDS+=($!)
+	aw_wait_for "${AW_READY_SECONDS:-30}" aw__serving "$err" "${var}_URL" ||
+		aw_fail "$* did not serve: $(cat "$err")"
 }
 
 # kill -STOP returns before the process stops: a thread still in accept()
