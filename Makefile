@@ -190,6 +190,17 @@ $(SMALLMAP_SHIM): $(call SHIM_OBJ,smallmap) shim/libacceptwatch.map
 	$(CC) $(ALL_CFLAGS) $(SHIM_LDFLAGS) -o $@ $(call SHIM_OBJ,smallmap) \
 		$(SHIM_LIBS)
 
+# The shim counting in time-stamp counter ticks whatever clocksource the
+# kernel keeps time with: the accept path's TSC copy runs in tests on any
+# x86-64 host (tests/e2e/test_signal_accept.sh, test_clock_ready.sh).
+TSC_SHIM := $(B)/tsc/libacceptwatch.so
+$(B)/tsc/shim/%.o: shim/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SHIM_CFLAGS) -DAW_TEST_TSC -c -o $@ $<
+$(TSC_SHIM): $(call SHIM_OBJ,tsc) shim/libacceptwatch.map
+	$(CC) $(ALL_CFLAGS) $(SHIM_LDFLAGS) -o $@ $(call SHIM_OBJ,tsc) \
+		$(SHIM_LIBS)
+
 # A library whose constructor listens (tests/e2e/test_loader_lock.sh).
 $(B)/rel/tests/libctorlisten.so: tests/e2e/lib/ctorlisten.c
 	@mkdir -p $(@D)
@@ -302,6 +313,7 @@ test-build: all $(ASAN_SHIM) $(TSAN_SHIM) $(ASAN_TOOL) $(TSAN_TOOL) \
 	$(E2E_TSAN_BIN) $(E2E_REL_BIN) $(B)/rel/tests/libearly.so \
 	$(B)/rel/tests/liblockcount.so $(B)/rel/tests/libctorlisten.so \
 	$(SMALLMAP_SHIM) \
+	$(TSC_SHIM) \
 	$(B)/rel/tests/server-static $(UNIT_BIN) $(UNIT_TSAN_BIN) $(FUZZ_BIN)
 
 check: deps

@@ -244,6 +244,18 @@ static int call_real(struct call *c, struct sockaddr *addr, socklen_t *len,
 		    : aw_real_accept(c->fd, addr, len);
 }
 
+/*
+ * later - earlier, 0 when time went backwards: a connection taken on the
+ * stripe after this call's entry (a signal handler that interrupted the
+ * call accepted on the same listener), or a last accept that another
+ * process wrote into the segment. Off the common path, which steps aside
+ * for both.
+ */
+static uint64_t ticks_since(uint64_t later, uint64_t earlier)
+{
+	return later > earlier ? later - earlier : 0;
+}
+
 static int is_drain(int err)
 {
 	return err == EAGAIN || err == EWOULDBLOCK;
@@ -331,7 +343,8 @@ static int slow_report_due(struct aw_listener *l, uint64_t now)
 {
 	uint64_t last =
 	    __atomic_load_n(&l->slow_logged_ticks, __ATOMIC_RELAXED);
-	if (last != 0 && aw_ticks_to_ns(now - last) < SLOW_LOG_INTERVAL_NS)
+	if (last != 0 &&
+	    aw_ticks_to_ns(ticks_since(now, last)) < SLOW_LOG_INTERVAL_NS)
 		return 0;
 	return aw_segment_write_slow_turn(l, last, now);
 }
@@ -458,7 +471,7 @@ static void exit_probe(struct aw_segment *s, int slot, struct thread_slot *ts,
 	}
 	/* Out of accept too long (busy elsewhere since the last accept, back
 	 * late after a drain, or stuck in this very call), or a sample. */
-	check_wait(s, slot, c, ts, st, c->t1 - (last ? last : c->t0),
+	check_wait(s, slot, c, ts, st, ticks_since(c->t1, last ? last : c->t0),
 		   c->away_due || long_call);
 }
 
@@ -496,12 +509,13 @@ static void record_call(struct thread_slot *ts, struct aw_stripe *st,
 {
 	enum prev_call kind = kind_of(c);
 	int shared = ts->shared;
-	if (ts->prev == PREV_ACCEPT || ts->prev == PREV_FAIL)
+	/* No time away when the previous return came after this entry. */
+	if ((ts->prev == PREV_ACCEPT || ts->prev == PREV_FAIL) && last <= c->t0)
 		aw_segment_write_away(st, aw_ticks_to_ns(c->t0 - last), shared);
 	if (ts->prev == PREV_ACCEPT)
 		ts->last_accept = last;
 	if (kind == PREV_ACCEPT) {
-		if (ts->last_accept != 0)
+		if (ts->last_accept != 0 && ts->last_accept <= c->t1)
 			aw_segment_write_gap(
 			    st, aw_ticks_to_ns(c->t1 - ts->last_accept),
 			    shared);
@@ -565,7 +579,7 @@ static __attribute__((noinline)) int full_call(uint32_t byte, int fd,
 	struct aw_segment *s = aw_segment_current();
 	struct aw_listener *l = &s->listener[slot];
 	uint64_t last = previous_return(ts, st);
-	c.away_due = last != 0 && t0 - last > aw_slow_ticks();
+	c.away_due = last != 0 && ticks_since(t0, last) > aw_slow_ticks();
 	c.probe = sample_allowed(l, t0) || c.away_due;
 	ts->next_sample =
 	    __atomic_load_n(&l->next_sample_ticks, __ATOMIC_RELAXED);
@@ -655,14 +669,22 @@ known_listener(int fd, struct sockaddr *addr, socklen_t *len, int flags,
 		       : aw_real_accept(fd, addr, len);
 	uint64_t t1 = aw_ticks_of(tsc);
 	aw_segment_write_leave(st, 0);
-	uint64_t last = st->last_accept_ticks;
-	/* A call longer than the threshold steps aside (finish_odd); the
+	uint64_t last =
+	    __atomic_load_n(&st->last_accept_ticks, __ATOMIC_RELAXED);
+	/*
+	 * A call longer than the threshold steps aside (finish_odd); the
 	 * gap, never shorter than the call, tells with no subtraction of
 	 * its own (a gap past the threshold after a short call is rare and
-	 * recorded right there too). */
+	 * recorded right there too). So does time that went backwards: a
+	 * connection taken on this stripe after this call's entry (by a
+	 * signal handler that interrupted it), or any value another process
+	 * wrote over the last accept: the time away would wrap. With last at
+	 * most t0, the time away is at most the gap: both in range.
+	 */
 	uint64_t gap = t1 - last;
 	if (__builtin_expect(ret < 0, 0) ||
-	    __builtin_expect(gap > aw_slow_ticks(), 0))
+	    __builtin_expect(gap > aw_slow_ticks(), 0) ||
+	    __builtin_expect(last > t0, 0))
 		return finish_odd(st, fd, ret, t0, t1, last);
 	uint64_t mult20 = __atomic_load_n(&aw_clock.mult20, __ATOMIC_RELAXED);
 	aw_segment_write_away_in_range(
