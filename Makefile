@@ -180,6 +180,12 @@ $(B)/rel/tests/libearly.so: tests/e2e/lib/early.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $<
 
+# A library whose constructor's accept is the first wrapped call
+# (tests/e2e/test_clock_ready.sh).
+$(B)/rel/tests/libearlyaccept.so: tests/e2e/lib/earlyaccept.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $<
+
 # The shim with a flat fd map of 1024 bytes: descriptors past it take the
 # paged map, as those past 65535 do in the real one, under any fd limit.
 $(B)/smallmap/shim/%.o: shim/%.c
@@ -314,6 +320,7 @@ test-build: all $(ASAN_SHIM) $(TSAN_SHIM) $(ASAN_TOOL) $(TSAN_TOOL) \
 	$(B)/rel/tests/liblockcount.so $(B)/rel/tests/libctorlisten.so \
 	$(SMALLMAP_SHIM) \
 	$(TSC_SHIM) \
+	$(B)/rel/tests/libearlyaccept.so \
 	$(B)/rel/tests/server-static $(UNIT_BIN) $(UNIT_TSAN_BIN) $(FUZZ_BIN)
 
 check: deps

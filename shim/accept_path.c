@@ -768,6 +768,11 @@ static __attribute__((noinline)) int other_fd(struct call *c, int slot,
 					 flags, use4);
 		return call_real(c, addr, len, flags, use4);
 	}
+	/* The clock picks its ticks at initialization: read none before (a
+	 * library's constructor may accept before the shim's has run). */
+	int host_errno = errno;
+	aw_ready_config();
+	errno = host_errno;
 	c->t0 = aw_ticks();
 	c->ret = call_real(c, addr, len, flags, use4);
 	c->err = errno;
