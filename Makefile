@@ -98,6 +98,7 @@ UNIT_DEPS_test_report_prom := tools/report_prom.c tools/report_text.c \
 UNIT_LIBS_test_report_prom = $(DW_LIBS) -lpthread
 UNIT_DEPS_test_usage := tools/usage.c
 UNIT_DEPS_test_event_ring := shim/segment_writer.c tools/event_ring.c
+UNIT_DEPS_test_segment_flags := shim/segment_writer.c
 UNIT_LIBS_test_event_ring = -lpthread
 UNIT_DEPS_test_stack_frames := tools/stack_frames.c tools/symbolize.c
 # Libraries a unit test needs besides cmocka.

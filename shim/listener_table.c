@@ -289,20 +289,29 @@ void aw_table_dup(int oldfd, int newfd)
 		aw_table_forget_fd(newfd);
 }
 
+/* When slot closed (a tick of closes): written by close() with no lock. */
+static uint64_t closed_at(uint32_t slot)
+{
+	return __atomic_load_n(&slot_closed_at[slot], __ATOMIC_RELAXED);
+}
+
 /* An open or closed READY slot for the socket (dev, ino): a descriptor of
  * a socket tracked before (a dup the shim did not see, one passed over a
  * Unix socket) joins its row. The most recent wins. */
 static int find_socket(const struct aw_segment *s, const struct aw_sock_id *id)
 {
 	int found = -1;
+	uint64_t found_at = 0;
 	for (uint32_t i = 0; i < s->header.listeners_used; i++) {
 		const struct aw_listener *l = &s->listener[i];
 		if (l->state != AW_SLOT_READY || l->dev != id->dev ||
 		    l->ino != id->ino)
 			continue;
-		if (found < 0 || aw_table_slot_open(i) ||
-		    slot_closed_at[i] > slot_closed_at[found])
+		uint64_t at = closed_at(i);
+		if (found < 0 || aw_table_slot_open(i) || at > found_at) {
 			found = (int)i;
+			found_at = at;
+		}
 		if (aw_table_slot_open(i))
 			break;
 	}
@@ -337,11 +346,15 @@ static int slot_idle(const struct aw_segment *s, uint32_t slot)
 static int reusable_slot(const struct aw_segment *s)
 {
 	int best = -1;
+	uint64_t best_at = 0;
 	for (uint32_t i = 0; i < s->header.listeners_used; i++) {
 		if (aw_table_slot_open(i) || !slot_idle(s, i))
 			continue;
-		if (best < 0 || slot_closed_at[i] < slot_closed_at[best])
+		uint64_t at = closed_at(i);
+		if (best < 0 || at < best_at) {
 			best = (int)i;
+			best_at = at;
+		}
 	}
 	return best;
 }
@@ -580,11 +593,11 @@ void aw_table_refresh_backlog(int slot, uint32_t effective)
 	struct aw_segment *s = aw_segment_current();
 	if (s == NULL)
 		return;
-	const struct aw_listener *l = &s->listener[slot];
-	uint32_t flags = l->flags & ~AW_LF_CLAMPED;
-	if (!(flags & AW_LF_ADOPTED) && (uint32_t)l->passed_backlog > effective)
-		flags |= AW_LF_CLAMPED;
-	aw_segment_write_backlog(&s->listener[slot], effective, flags);
+	struct aw_listener *l = &s->listener[slot];
+	uint32_t flags = __atomic_load_n(&l->flags, __ATOMIC_RELAXED);
+	int32_t passed = __atomic_load_n(&l->passed_backlog, __ATOMIC_RELAXED);
+	int clamped = !(flags & AW_LF_ADOPTED) && (uint32_t)passed > effective;
+	aw_segment_write_backlog(l, effective, clamped ? AW_LF_CLAMPED : 0);
 }
 
 /*

@@ -245,13 +245,16 @@ static void carry_over(struct aw_segment *to, const struct aw_segment *from)
 	uint32_t used = from->header.listeners_used;
 	for (uint32_t i = 0; i < used && i < AW_MAX_LISTENERS; i++) {
 		const struct aw_listener *src = &from->listener[i];
-		if (src->state != AW_SLOT_READY || !aw_table_slot_open(i))
+		if (__atomic_load_n(&src->state, __ATOMIC_ACQUIRE) !=
+			AW_SLOT_READY ||
+		    !aw_table_slot_open(i))
 			continue;
 		/* The parent's row is read now, maybe long after the fork:
 		 * a slot it gave to another socket since no longer describes
 		 * ours. Its descriptors are forgotten here, and adopted
 		 * afresh at their next accept. */
-		if (src->generation != aw_table_generation(i)) {
+		if (__atomic_load_n(&src->generation, __ATOMIC_RELAXED) !=
+		    aw_table_generation(i)) {
 			aw_table_unmap_slot(i);
 			continue;
 		}

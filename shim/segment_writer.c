@@ -154,11 +154,26 @@ void aw_segment_write_detached(struct aw_segment *s, uint64_t real_ns,
 
 /* --- slot description ----------------------------------------------------- */
 
+/* The flags a description states, set or cleared as it says; CLOSED is
+ * close()'s and the slot reuse's (aw_segment_write_slot_reset). */
+#define DESCRIBED_FLAGS                                                        \
+	(AW_LF_CLAMPED | AW_LF_COMPUTED | AW_LF_ADOPTED | AW_LF_TCP |          \
+	 AW_LF_INHERITED | AW_LF_RAISED | AW_LF_BACKLOG_UNKNOWN |              \
+	 AW_LF_DEFER_ACCEPT)
+
+/* Flags change only by atomic or/and, each of a writer's own bits: other
+ * threads set theirs with no lock (CLOSED, DEFER_ACCEPT). */
+static void write_flags(struct aw_listener *l, uint32_t mask, uint32_t set)
+{
+	__atomic_fetch_and(&l->flags, ~(mask & ~set), __ATOMIC_RELAXED);
+	__atomic_fetch_or(&l->flags, set & mask, __ATOMIC_RELAXED);
+}
+
 void aw_segment_write_description(struct aw_listener *l,
 				  const struct aw_listener *d)
 {
 	write_begin(l);
-	l->fd = d->fd;
+	__atomic_store_n(&l->fd, d->fd, __ATOMIC_RELAXED);
 	l->family = d->family;
 	l->dev = d->dev;
 	l->ino = d->ino;
@@ -168,7 +183,7 @@ void aw_segment_write_description(struct aw_listener *l,
 	__atomic_store_n(&l->effective_backlog, d->effective_backlog,
 			 __ATOMIC_RELAXED);
 	l->somaxconn = d->somaxconn;
-	__atomic_store_n(&l->flags, d->flags, __ATOMIC_RELAXED);
+	write_flags(l, DESCRIBED_FLAGS, d->flags);
 	l->listen_calls++;
 	l->listen_real_ns = d->listen_real_ns;
 	l->listen_mono_ns = d->listen_mono_ns;
@@ -177,11 +192,11 @@ void aw_segment_write_description(struct aw_listener *l,
 }
 
 void aw_segment_write_backlog(struct aw_listener *l, uint32_t effective,
-			      uint32_t flags)
+			      uint32_t clamped)
 {
 	write_begin(l);
 	__atomic_store_n(&l->effective_backlog, effective, __ATOMIC_RELAXED);
-	__atomic_store_n(&l->flags, flags, __ATOMIC_RELAXED);
+	write_flags(l, AW_LF_CLAMPED, clamped);
 	write_end(l);
 }
 
@@ -219,6 +234,8 @@ void aw_segment_write_slot_reset(struct aw_segment *s, uint32_t slot,
 	zero_words((char *)l + from, to - from);
 	l->drops_mono_ns = 0;
 	l->drops_due = 0;
+	__atomic_fetch_and(&l->flags, ~(uint32_t)AW_LF_CLOSED,
+			   __ATOMIC_RELAXED);
 	l->generation = gen;
 	l->listen_calls = 0;
 	l->listen_stack = 0;
@@ -353,8 +370,8 @@ void aw_segment_write_stripe_claim(struct aw_stripe *st, uint32_t slot,
 		__atomic_store_n(&st->owner, tid, __ATOMIC_RELAXED);
 	else if (__atomic_load_n(&st->owner, __ATOMIC_RELAXED) == 0)
 		__atomic_store_n(&st->owner, -1, __ATOMIC_RELAXED);
-	st->slot = slot;
-	if (st->generation != gen)
+	__atomic_store_n(&st->slot, slot, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&st->generation, __ATOMIC_RELAXED) != gen)
 		restart_stripe(st, gen);
 }
 
