@@ -175,8 +175,8 @@ static void leave_accept(struct thread_slot *ts, struct aw_stripe *st)
 static void each_stripe(void (*fn)(struct thread_slot *, struct aw_stripe *))
 {
 	struct aw_segment *s = aw_segment_current();
-	uint32_t used = s ? s->header.listeners_used : 0;
-	for (uint32_t i = 0; i < used && i < AW_MAX_LISTENERS; i++) {
+	uint32_t used = s ? aw_table_slots_used() : 0;
+	for (uint32_t i = 0; i < used; i++) {
 		struct thread_slot *ts = slot_state((int)i);
 		if (ts->stripe_off != 0)
 			fn(ts, stripe_at(s, ts));
@@ -188,7 +188,8 @@ static void give_up_stripe(struct thread_slot *ts, struct aw_stripe *st)
 {
 	leave_accept(ts, st);
 	if (!ts->shared)
-		aw_segment_write_stripe_free(st);
+		aw_table_free_stripe((uint32_t)(ts - self.by_byte) - 1u,
+				     ts->stripe_off);
 	ts->stripe_off = 0;
 	ts->mark = 0;
 }
@@ -359,10 +360,13 @@ static void log_slow(const struct aw_segment *s, const struct aw_listener *l,
 	if (e->depth != UINT32_MAX)
 		snprintf(depth, sizeof(depth), "%u/%u", e->depth, e->backlog);
 	aw_stack_top(s, e->stack, where, sizeof(where));
-	aw_log("slow accept loop on %s fd=%d: a connection waited %s in the "
+	/* The address as the segment has it: bounded, whatever another
+	 * process wrote there. */
+	aw_log("slow accept loop on %.*s fd=%d: a connection waited %s in the "
 	       "queue (threshold %u ms), loop out of accept for %llu ms, "
 	       "queue %s, %llu slow events so far%s%s",
-	       l->address, l->fd, wait, slow_ms,
+	       (int)strnlen(l->address, AW_ADDR_LEN), l->address,
+	       __atomic_load_n(&l->fd, __ATOMIC_RELAXED), wait, slow_ms,
 	       (unsigned long long)(e->away_ns / NS_PER_MS), depth,
 	       (unsigned long long)__atomic_load_n(&l->slow_events,
 						   __ATOMIC_RELAXED),
@@ -594,22 +598,31 @@ static __attribute__((noinline)) int full_call(uint32_t byte, int fd,
 	return finish(s, slot, st, &c, last);
 }
 
-/* The common path's way out when the call failed or was long: slot and
- * segment follow from the stripe (nothing more kept across the call). */
+/*
+ * The common path's way out when the call failed or was long: slot and
+ * segment follow from the stripe (nothing more kept across the call), in
+ * process memory: the segment it lies in (the current one, or the shared
+ * one a detach left during the call), its offset there, the slot the
+ * table made it for, and this thread's offset for that slot. The stripe's
+ * own `slot` is a figure for the reader, which another process may write.
+ */
 static __attribute__((noinline)) int finish_odd(struct aw_stripe *st, int fd,
 						int ret, uint64_t t0,
 						uint64_t t1, uint64_t last)
 {
-	int slot = (int)st->slot;
-	const struct thread_slot *ts = slot_state(slot);
 	struct call c = {.fd = fd,
 			 .ret = ret,
 			 .err = errno,
 			 .t0 = t0,
 			 .t1 = t1,
 			 .depth = UINT32_MAX};
-	struct aw_segment *s =
-	    (struct aw_segment *)((char *)st - ts->stripe_off);
+	struct aw_segment *s = aw_segment_holding(st);
+	uint32_t off = s ? (uint32_t)((char *)st - (char *)s) : 0;
+	int slot = aw_table_stripe_slot(off);
+	if (slot < 0 || slot_state(slot)->stripe_off != off) {
+		errno = c.err; /* not ours to count: only the host's result */
+		return ret;
+	}
 	return finish(s, slot, st, &c, last);
 }
 

@@ -35,6 +35,22 @@ static int slot_rep_fd[AW_MAX_LISTENERS] = {[0 ... AW_MAX_LISTENERS - 1] = -1};
 static uint32_t slot_gen[AW_MAX_LISTENERS];
 static uint64_t slot_closed_at[AW_MAX_LISTENERS];
 static uint64_t close_ticks;
+/*
+ * What the table acts on, in process memory: the segment is a mirror the
+ * shim writes, which any process of the user may write too (its figures
+ * may be wrong, never a bound, an index or an offset of ours). slots_used:
+ * slots claimed so far (release after the slot's generation; any thread
+ * reads it). Under the table lock, per slot: its stripes' offsets
+ * (slot_stripe, 0 none yet; the last the shared one) and which thread owns
+ * each (stripe_owner, 0 none; cleared lock-free at thread exit); per
+ * stripe of the segment (by index), the slot it serves (stripe_slot, read
+ * lock-free: a stripe never changes slot). A forked child starts these
+ * afresh (aw_table_reset_lock): its segment makes stripes of its own.
+ */
+static uint32_t slots_used;
+static uint32_t slot_stripe[AW_MAX_LISTENERS][AW_STRIPES];
+static int32_t stripe_owner[AW_MAX_LISTENERS][AW_STRIPES];
+static uint8_t stripe_slot[AW_MAX_STRIPES];
 static int said_full;
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 /* The process this table describes: set at the first register and in a
@@ -62,6 +78,15 @@ void aw_table_reset_lock(void)
 {
 	pthread_mutex_init(&table_lock, NULL);
 	__atomic_store_n(&table_pid, getpid(), __ATOMIC_RELAXED);
+	memset(slot_stripe, 0, sizeof(slot_stripe));
+	memset(stripe_owner, 0, sizeof(stripe_owner));
+	memset(stripe_slot, 0, sizeof(stripe_slot));
+}
+
+uint32_t aw_table_slots_used(void)
+{
+	uint32_t used = __atomic_load_n(&slots_used, __ATOMIC_ACQUIRE);
+	return used < AW_MAX_LISTENERS ? used : AW_MAX_LISTENERS;
 }
 
 /* A child of vfork() (or clone with CLONE_VM), until it execs, runs in this
@@ -216,8 +241,8 @@ static void leave_slot(uint32_t slot, int fd)
 void aw_table_final_drops(void)
 {
 	struct aw_segment *s = aw_segment_current();
-	uint32_t used = s ? s->header.listeners_used : 0;
-	for (uint32_t i = 0; i < used && i < AW_MAX_LISTENERS; i++) {
+	uint32_t used = s ? aw_table_slots_used() : 0;
+	for (uint32_t i = 0; i < used; i++) {
 		int fd = __atomic_load_n(&slot_rep_fd[i], __ATOMIC_RELAXED);
 		struct aw_listener *l = &s->listener[i];
 		if (fd >= 0)
@@ -302,10 +327,12 @@ static int find_socket(const struct aw_segment *s, const struct aw_sock_id *id)
 {
 	int found = -1;
 	uint64_t found_at = 0;
-	for (uint32_t i = 0; i < s->header.listeners_used; i++) {
+	uint32_t used = aw_table_slots_used();
+	for (uint32_t i = 0; i < used; i++) {
 		const struct aw_listener *l = &s->listener[i];
-		if (l->state != AW_SLOT_READY || l->dev != id->dev ||
-		    l->ino != id->ino)
+		if (__atomic_load_n(&l->state, __ATOMIC_ACQUIRE) !=
+			AW_SLOT_READY ||
+		    l->dev != id->dev || l->ino != id->ino)
 			continue;
 		uint64_t at = closed_at(i);
 		if (found < 0 || aw_table_slot_open(i) || at > found_at) {
@@ -330,9 +357,8 @@ static int lose_listener(struct aw_segment *s)
  * still blocked on a descriptor another thread closed would count on). */
 static int slot_idle(const struct aw_segment *s, uint32_t slot)
 {
-	const struct aw_listener *l = &s->listener[slot];
 	for (uint32_t k = 0; k < AW_STRIPES; k++) {
-		uint32_t ref = l->stripe_ref[k];
+		uint32_t ref = slot_stripe[slot][k];
 		const struct aw_stripe *st =
 		    (const struct aw_stripe *)((const char *)s + ref);
 		if (ref != 0 &&
@@ -347,7 +373,8 @@ static int reusable_slot(const struct aw_segment *s)
 {
 	int best = -1;
 	uint64_t best_at = 0;
-	for (uint32_t i = 0; i < s->header.listeners_used; i++) {
+	uint32_t used = aw_table_slots_used();
+	for (uint32_t i = 0; i < used; i++) {
 		if (aw_table_slot_open(i) || !slot_idle(s, i))
 			continue;
 		uint64_t at = closed_at(i);
@@ -370,8 +397,13 @@ static int reusable_slot(const struct aw_segment *s)
 static void reset_slot(struct aw_segment *s, uint32_t slot)
 {
 	uint32_t gen = slot_gen[slot] % AW_GENERATION_MAX + 1;
+	uint32_t owned = 0;
 	__atomic_store_n(&slot_gen[slot], gen, __ATOMIC_RELAXED);
-	aw_segment_write_slot_reset(s, slot, gen);
+	for (uint32_t k = 0; k < AW_STRIPES; k++)
+		if (__atomic_load_n(&stripe_owner[slot][k], __ATOMIC_RELAXED) >
+		    0)
+			owned |= 1u << k;
+	aw_segment_write_slot_reset(s, slot, gen, slot_stripe[slot], owned);
 }
 
 /*
@@ -387,10 +419,11 @@ static int claim_slot(struct aw_segment *s)
 		reset_slot(s, (uint32_t)slot);
 		return slot;
 	}
-	uint32_t used = s->header.listeners_used;
+	uint32_t used = aw_table_slots_used();
 	if (used < AW_MAX_LISTENERS) {
 		slot_gen[used] = 1;
 		aw_segment_write_new_slot(s, used, 1);
+		__atomic_store_n(&slots_used, used + 1, __ATOMIC_RELEASE);
 		return (int)used;
 	}
 	if (!said_full)
@@ -404,15 +437,41 @@ static int claim_slot(struct aw_segment *s)
 /* Stripe k of slot, made when it has none yet; 0 when none can be had. */
 static uint32_t stripe_ref(uint32_t slot, uint32_t k)
 {
-	struct aw_segment *s = aw_segment_current();
-	uint32_t ref = s->listener[slot].stripe_ref[k];
+	uint32_t ref = slot_stripe[slot][k];
 	if (ref != 0)
 		return ref;
 	ref = aw_segment_add_stripe(slot_gen[slot]);
-	s = aw_segment_current(); /* a detach may have moved it */
-	if (ref != 0)
-		aw_segment_write_stripe_ref(&s->listener[slot], k, ref);
+	if (ref == 0)
+		return 0;
+	slot_stripe[slot][k] = ref;
+	__atomic_store_n(&stripe_slot[aw_stripe_index(ref)], (uint8_t)slot,
+			 __ATOMIC_RELAXED);
+	/* A detach may have moved the segment: the current one. */
+	aw_segment_write_stripe_ref(&aw_segment_current()->listener[slot], k,
+				    ref);
 	return ref;
+}
+
+int aw_table_stripe_slot(uint32_t ref)
+{
+	if (!aw_is_stripe_ref(ref))
+		return -1;
+	uint32_t slot = __atomic_load_n(&stripe_slot[aw_stripe_index(ref)],
+					__ATOMIC_RELAXED);
+	return slot < AW_MAX_LISTENERS ? (int)slot : -1;
+}
+
+void aw_table_free_stripe(uint32_t slot, uint32_t ref)
+{
+	struct aw_segment *s = aw_segment_current();
+	for (uint32_t k = 0; slot < AW_MAX_LISTENERS && k < AW_STRIPES; k++) {
+		if (slot_stripe[slot][k] != ref)
+			continue;
+		if (s != NULL)
+			aw_segment_write_stripe_free(
+			    (struct aw_stripe *)((char *)s + ref));
+		__atomic_store_n(&stripe_owner[slot][k], 0, __ATOMIC_RELEASE);
+	}
 }
 
 static struct aw_stripe *stripe_of(uint32_t ref)
@@ -420,24 +479,27 @@ static struct aw_stripe *stripe_of(uint32_t ref)
 	return (struct aw_stripe *)((char *)aw_segment_current() + ref);
 }
 
-/* The stripe of slot that thread tid owns, else one no thread owns, else a
- * new one, all but the last (the shared stripe); 0 when all are owned. */
+/* The stripe (k) of slot that thread tid owns, else one no thread owns,
+ * else a new one, all but the last (the shared stripe), now tid's; 0 when
+ * all are owned. */
 static uint32_t owned_stripe(uint32_t slot, int32_t tid)
 {
-	const struct aw_listener *l = &aw_segment_current()->listener[slot];
-	uint32_t free_ref = 0;
+	int free_k = -1;
 	for (uint32_t k = 0; k + 1 < AW_STRIPES; k++) {
-		uint32_t ref = l->stripe_ref[k];
-		if (ref == 0)
-			return free_ref ? free_ref : stripe_ref(slot, k);
 		int32_t owner =
-		    __atomic_load_n(&stripe_of(ref)->owner, __ATOMIC_ACQUIRE);
-		if (owner == tid)
-			return ref;
-		if (owner == 0 && free_ref == 0)
-			free_ref = ref;
+		    __atomic_load_n(&stripe_owner[slot][k], __ATOMIC_ACQUIRE);
+		if (owner == tid && slot_stripe[slot][k] != 0)
+			return slot_stripe[slot][k];
+		if (owner == 0 && free_k < 0)
+			free_k = (int)k;
 	}
-	return free_ref;
+	if (free_k < 0)
+		return 0;
+	uint32_t ref = stripe_ref(slot, (uint32_t)free_k);
+	if (ref != 0)
+		__atomic_store_n(&stripe_owner[slot][free_k], tid,
+				 __ATOMIC_RELAXED);
+	return ref;
 }
 
 uint32_t aw_table_claim_stripe(uint32_t slot, int32_t tid, int *shared)
@@ -534,11 +596,12 @@ static void log_listen(const struct aw_listener *l, int fd, int adopted,
 	if (relisten)
 		snprintf(was, sizeof(was), " (was requested=%d effective=%u)",
 			 old_requested, old_effective);
-	aw_log("%s fd=%d %s requested=%s effective=%u%s somaxconn=%u%s%s",
+	aw_log("%s fd=%d %.*s requested=%s effective=%u%s somaxconn=%u%s%s",
 	       adopted	  ? "adopt"
 	       : relisten ? "relisten"
 			  : "listen",
-	       fd, l->address, requested, l->effective_backlog,
+	       fd, (int)strnlen(l->address, AW_ADDR_LEN), l->address, requested,
+	       l->effective_backlog,
 	       (l->flags & AW_LF_COMPUTED) ? " (computed)" : "", l->somaxconn,
 	       (l->flags & AW_LF_CLAMPED) ? " CLAMPED" : "", was);
 }

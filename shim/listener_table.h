@@ -70,7 +70,7 @@ static inline int aw_table_may_know(int fd)
 void aw_table_lock(void);
 void aw_table_unlock(void);
 /* In a forked child: the lock (its owner thread no longer exists), and
- * the table now describes this process. */
+ * the table now describes this process, with no stripes yet. */
 void aw_table_reset_lock(void);
 
 /*
@@ -133,6 +133,18 @@ uint32_t aw_table_generation(uint32_t slot);
  * several threads). 0 when none can be had. Takes the table lock.
  */
 uint32_t aw_table_claim_stripe(uint32_t slot, int32_t tid, int *shared);
+
+/* Slots claimed so far (at most AW_MAX_LISTENERS): process memory, which
+ * bounds every loop over the slots. Lock-free. */
+uint32_t aw_table_slots_used(void);
+
+/* The slot the stripe at offset ref serves, or -1 when ref is no stripe
+ * this process made. Lock-free. */
+int aw_table_stripe_slot(uint32_t ref);
+
+/* The thread that owned slot's stripe at ref gives it up (thread exit):
+ * free for another thread's claim. Lock-free. */
+void aw_table_free_stripe(uint32_t slot, uint32_t ref);
 
 /* Set the TCP_DEFER_ACCEPT flag of every listener whose socket has it now.
  * Caller holds the lock. */

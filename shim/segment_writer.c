@@ -141,7 +141,9 @@ void aw_segment_write_private_copy(struct aw_segment *p,
 	memcpy(p->stack, s->stack,
 	       (stacks < AW_MAX_STACKS ? stacks : AW_MAX_STACKS) *
 		   sizeof(struct aw_stack));
-	memcpy(p->stripe, s->stripe, stripes * sizeof(struct aw_stripe));
+	memcpy(p->stripe, s->stripe,
+	       (stripes < AW_MAX_STRIPES ? stripes : AW_MAX_STRIPES) *
+		   sizeof(struct aw_stripe));
 }
 
 void aw_segment_write_detached(struct aw_segment *s, uint64_t real_ns,
@@ -225,7 +227,8 @@ static void restart_stripe(struct aw_stripe *st, uint32_t gen)
  * thread owns (they stay the slot's, so that reuse costs no memory). An
  * owned stripe is its thread's alone to write but for its generation. */
 void aw_segment_write_slot_reset(struct aw_segment *s, uint32_t slot,
-				 uint32_t gen)
+				 uint32_t gen, const uint32_t *ref,
+				 uint32_t owned)
 {
 	struct aw_listener *l = &s->listener[slot];
 	write_begin(l);
@@ -241,12 +244,10 @@ void aw_segment_write_slot_reset(struct aw_segment *s, uint32_t slot,
 	l->listen_stack = 0;
 	write_end(l);
 	for (uint32_t k = 0; k < AW_STRIPES; k++) {
-		uint32_t ref = l->stripe_ref[k];
-		if (ref == 0)
+		if (ref[k] == 0)
 			continue;
-		struct aw_stripe *st = (struct aw_stripe *)((char *)s + ref);
-		int32_t owner = __atomic_load_n(&st->owner, __ATOMIC_ACQUIRE);
-		if (owner <= 0)
+		struct aw_stripe *st = (struct aw_stripe *)((char *)s + ref[k]);
+		if (!(owned & (1u << k)))
 			restart_stripe(st, gen);
 		else /* no slot's: the owner's mark no longer matches */
 			__atomic_store_n(&st->generation, 0, __ATOMIC_RELEASE);
@@ -366,10 +367,7 @@ void aw_segment_write_slow_event(struct aw_segment *s, uint32_t slot,
 void aw_segment_write_stripe_claim(struct aw_stripe *st, uint32_t slot,
 				   int32_t tid, int shared, uint32_t gen)
 {
-	if (!shared)
-		__atomic_store_n(&st->owner, tid, __ATOMIC_RELAXED);
-	else if (__atomic_load_n(&st->owner, __ATOMIC_RELAXED) == 0)
-		__atomic_store_n(&st->owner, -1, __ATOMIC_RELAXED);
+	__atomic_store_n(&st->owner, shared ? -1 : tid, __ATOMIC_RELAXED);
 	__atomic_store_n(&st->slot, slot, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&st->generation, __ATOMIC_RELAXED) != gen)
 		restart_stripe(st, gen);

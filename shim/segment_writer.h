@@ -226,12 +226,15 @@ void aw_segment_write_backlog(struct aw_listener *l, uint32_t effective,
 
 /*
  * Slot slot of s starts over for generation gen (a closed slot reused):
- * its live figures zeroed, and its stripes': those no thread owns restart
- * for gen; an owned one gets generation 0 (no slot's), which its owner's
- * next call sees, and restarts when it claims it again.
+ * its live figures zeroed, and its stripes' (ref[AW_STRIPES]: their
+ * offsets, 0 none; bit k of owned: stripe k has an owner, both as the
+ * table keeps them in process memory): those no thread owns restart for
+ * gen; an owned one gets generation 0 (no slot's), which its owner's next
+ * call sees, and restarts when it claims it again.
  */
 void aw_segment_write_slot_reset(struct aw_segment *s, uint32_t slot,
-				 uint32_t gen);
+				 uint32_t gen, const uint32_t *ref,
+				 uint32_t owned);
 
 /* A forked child's row dst from its parent's src: the description, the
  * generation and fds, flagged INHERITED, then READY. */
