@@ -781,11 +781,6 @@ static __attribute__((noinline)) int other_fd(struct call *c, int slot,
 					 flags, use4);
 		return call_real(c, addr, len, flags, use4);
 	}
-	/* The clock picks its ticks at initialization: read none before (a
-	 * library's constructor may accept before the shim's has run). */
-	int host_errno = errno;
-	aw_ready_config();
-	errno = host_errno;
 	c->t0 = aw_ticks();
 	c->ret = call_real(c, addr, len, flags, use4);
 	c->err = errno;
@@ -809,6 +804,13 @@ static __attribute__((noinline)) int other_fd(struct call *c, int slot,
 static __attribute__((noinline)) int
 other_case(int fd, struct sockaddr *addr, socklen_t *len, int flags, int use4)
 {
+	/* Initialized first: the clock picks its ticks there, so none is read
+	 * before (a library's constructor may accept before the shim's has
+	 * run); and a child made without fork handlers becomes a forked
+	 * child there, its fd map back (listener_table.h). */
+	int host_errno = errno;
+	aw_ready_config();
+	errno = host_errno;
 	int slot = aw_table_lookup(fd);
 	struct call c = {.fd = fd, .depth = UINT32_MAX};
 	if (slot == AW_IGNORED)

@@ -20,8 +20,29 @@
  * and never freed; up to 2^30 descriptors (the kernel's nr_open ceiling). */
 #define FAR_PAGES (1u << 14)
 
-uint8_t aw_fd_slot[AW_FD_MAP];
-static uint8_t *far_page[FAR_PAGES];
+uint8_t aw_fd_slot[AW_FD_MAP_SPAN] __attribute__((aligned(AW_WIPE_ALIGN)));
+/*
+ * Wiped in every child too (MADV_WIPEONFORK): the far pages' addresses (the
+ * pages themselves are not: a child without them knows no far descriptor),
+ * and `own`, set at load and by the fork handler: 0 in a child made without
+ * fork handlers.
+ */
+struct wiped_state {
+	uint8_t *far_page[FAR_PAGES];
+	uint32_t own;
+};
+static union {
+	struct wiped_state s;
+	char span[(sizeof(struct wiped_state) + AW_WIPE_ALIGN - 1) /
+		  AW_WIPE_ALIGN * AW_WIPE_ALIGN];
+} wiped __attribute__((aligned(AW_WIPE_ALIGN)));
+static uint8_t **const far_page = wiped.s.far_page;
+/* What a forked child gets back: the flat map's bytes up to the highest
+ * descriptor ever mapped, and the far pages' addresses up to the highest
+ * page made. */
+static uint8_t fd_slot_kept[AW_FD_MAP];
+static uint8_t *far_page_kept[FAR_PAGES];
+static uint32_t fd_high, far_high;
 
 /*
  * Per slot, process memory. fds: how many descriptors map to the slot (the
@@ -78,9 +99,32 @@ void aw_table_reset_lock(void)
 {
 	pthread_mutex_init(&table_lock, NULL);
 	__atomic_store_n(&table_pid, getpid(), __ATOMIC_RELAXED);
+	/* The fd map as the parent had it at fork (wiped here). */
+	uint32_t high = __atomic_load_n(&fd_high, __ATOMIC_RELAXED);
+	if (high < AW_FD_MAP)
+		memcpy(aw_fd_slot, fd_slot_kept, high + 1u);
+	uint32_t pages = __atomic_load_n(&far_high, __ATOMIC_RELAXED);
+	if (pages > 0 && pages < FAR_PAGES)
+		memcpy(far_page, far_page_kept,
+		       (pages + 1u) * sizeof(*far_page));
+	__atomic_store_n(&wiped.s.own, 1, __ATOMIC_RELEASE);
 	memset(slot_stripe, 0, sizeof(slot_stripe));
 	memset(stripe_owner, 0, sizeof(stripe_owner));
 	memset(stripe_slot, 0, sizeof(stripe_slot));
+}
+
+int aw_table_wipe_on_fork(void)
+{
+	__atomic_store_n(&wiped.s.own, 1, __ATOMIC_RELEASE);
+	if (madvise(aw_fd_slot, sizeof(aw_fd_slot), MADV_WIPEONFORK) != 0 ||
+	    madvise(&wiped, sizeof(wiped), MADV_WIPEONFORK) != 0)
+		return errno;
+	return 0;
+}
+
+int aw_table_unforked(void)
+{
+	return !__atomic_load_n(&wiped.s.own, __ATOMIC_ACQUIRE);
 }
 
 uint32_t aw_table_slots_used(void)
@@ -96,6 +140,26 @@ static int in_vfork_child(void)
 {
 	pid_t owner = __atomic_load_n(&table_pid, __ATOMIC_RELAXED);
 	return owner != 0 && getpid() != owner;
+}
+
+static void raise_high(uint32_t *high, uint32_t v)
+{
+	uint32_t cur = __atomic_load_n(high, __ATOMIC_RELAXED);
+	while (v > cur &&
+	       !__atomic_compare_exchange_n(high, &cur, v, 1, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		;
+}
+
+/* Set fd's map byte b to v, returning what it was; the flat map's copy
+ * that forked children get back follows (far pages are not wiped). */
+static uint8_t set_byte(int fd, uint8_t *b, uint8_t v)
+{
+	if (fd < AW_FD_MAP) {
+		__atomic_store_n(&fd_slot_kept[fd], v, __ATOMIC_RELAXED);
+		raise_high(&fd_high, (uint32_t)fd);
+	}
+	return __atomic_exchange_n(b, v, __ATOMIC_RELAXED);
 }
 
 /* The map byte of fd; with make, a far page is made when missing (NULL
@@ -119,9 +183,12 @@ static uint8_t *map_byte(int fd, int make)
 		uint8_t *none = NULL;
 		if (__atomic_compare_exchange_n(&far_page[page], &none, m, 0,
 						__ATOMIC_ACQ_REL,
-						__ATOMIC_ACQUIRE))
+						__ATOMIC_ACQUIRE)) {
 			p = m;
-		else {
+			__atomic_store_n(&far_page_kept[page], p,
+					 __ATOMIC_RELEASE);
+			raise_high(&far_high, page);
+		} else {
 			munmap(m, AW_FD_MAP);
 			p = none;
 		}
@@ -176,7 +243,7 @@ static int scan_slot(uint32_t slot, int except, int clear)
 				continue;
 			if (!clear)
 				return fd;
-			__atomic_store_n(&pg[i], 0, __ATOMIC_RELAXED);
+			set_byte(fd, &pg[i], 0);
 		}
 	}
 	return -1;
@@ -266,7 +333,7 @@ static void map_fd(int fd, uint8_t v)
 					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 		mirror_fds(slot, n, -1);
 	}
-	uint8_t old = __atomic_exchange_n(b, v, __ATOMIC_RELAXED);
+	uint8_t old = set_byte(fd, b, v);
 	if (old != 0 && old != AW_FD_IGNORED)
 		leave_slot(old - 1u, fd);
 }
