@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#define CLAIM_TRIES 8
+
 /*
  * Step 2: take entry e for position pos, from an even seq below ours to
  * 2*pos+1. A failed CAS reloads seq, which only grows: the loop ends once
@@ -14,12 +16,19 @@ static int claim(struct aw_event *e, uint64_t pos)
 {
 	uint64_t mine = 2 * pos + 1;
 	uint64_t seq = __atomic_load_n(&e->seq, __ATOMIC_RELAXED);
-	do {
+	/* Among the shim's threads a failed CAS sees an odd or a higher seq
+	 * next; a few tries bound what another process writing seq over and
+	 * over could make of it (the event given up, never a host that
+	 * spins). */
+	for (int tries = 0; tries < CLAIM_TRIES; tries++) {
 		if ((seq & 1u) || seq >= mine)
 			return 0;
-	} while (!__atomic_compare_exchange_n(
-	    &e->seq, &seq, mine, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED));
-	return 1;
+		if (__atomic_compare_exchange_n(&e->seq, &seq, mine, 0,
+						__ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			return 1;
+	}
+	return 0;
 }
 
 /* Step 3: the fields, relaxed, after the claim (see the header). */
