@@ -55,17 +55,22 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/*.c))
 #   tsan      ThreadSanitizer: the threaded paths
 #   smallmap  the shim with a flat fd map of 1024 bytes: descriptors past it
 #             take the paged map, as those past 65535 do in the real one
+#   tsc       the shim counting in time-stamp counter ticks whatever
+#             clocksource the kernel keeps time with: the accept path's TSC
+#             copy runs in tests on any x86-64 host
 #   fuzz      clang and libFuzzer (its own rules, further down)
 B := build
-VARIANTS := rel asan tsan smallmap
+VARIANTS := rel asan tsan smallmap tsc
 VFLAGS_rel :=
 VFLAGS_asan := $(SAN_FLAGS)
 VFLAGS_tsan := $(TSAN_FLAGS)
 VFLAGS_smallmap := -DAW_FD_MAP=1024
+VFLAGS_tsc := -DAW_TEST_TSC
 # The sanitized shims are preloaded into sanitized test programs only: the
 # program carries the sanitizer runtime, so they link without it.
 SOFLAGS_rel = $(SHIM_LDFLAGS)
 SOFLAGS_smallmap = $(SHIM_LDFLAGS)
+SOFLAGS_tsc = $(SHIM_LDFLAGS)
 SOFLAGS_asan = -shared -Wl,--version-script=shim/libacceptwatch.map
 SOFLAGS_tsan = $(SOFLAGS_asan)
 
@@ -167,6 +172,7 @@ TOOL_BIN := tools/acceptwatch
 ASAN_SHIM := $(B)/asan/libacceptwatch.so
 TSAN_SHIM := $(B)/tsan/libacceptwatch.so
 SMALLMAP_SHIM := $(B)/smallmap/libacceptwatch.so
+TSC_SHIM := $(B)/tsc/libacceptwatch.so
 ASAN_TOOL := $(B)/asan/acceptwatch
 TSAN_TOOL := $(B)/tsan/acceptwatch
 E2E_BIN := $(E2E_SRC:tests/e2e/%.c=$(B)/asan/tests/%)
@@ -278,7 +284,8 @@ fuzz: test-build ## the segment fuzzer for FUZZ_SECONDS (600)
 
 # --- tests ---------------------------------------------------------------
 test-build: ## build everything the tests run
-test-build: all $(ASAN_SHIM) $(TSAN_SHIM) $(SMALLMAP_SHIM) $(ASAN_TOOL) \
+test-build: all $(ASAN_SHIM) $(TSAN_SHIM) $(SMALLMAP_SHIM) $(TSC_SHIM) \
+	$(ASAN_TOOL) \
 	$(TSAN_TOOL) $(E2E_BIN) $(E2E_TSAN_BIN) $(E2E_REL_BIN) $(BENCH_BIN) \
 	$(UNIT_BIN) $(UNIT_TSAN_BIN) $(FUZZ_BIN)
 
