@@ -200,6 +200,11 @@ $(B)/rel/tests/liblockcount.so: tests/e2e/lib/lockcount.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $< -ldl
 
+# A 64 KiB-page kernel as the shim sees it (tests/e2e/test_page_size.sh).
+$(B)/rel/tests/libbigpage.so: tests/e2e/lib/bigpage.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $< -ldl
+
 $(B)/rel/bench/%: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< -lpthread -lm
@@ -301,6 +306,7 @@ test-build: all $(ASAN_SHIM) $(TSAN_SHIM) $(ASAN_TOOL) $(TSAN_TOOL) \
 	$(E2E_BIN) $(BENCH_BIN) \
 	$(E2E_TSAN_BIN) $(E2E_REL_BIN) $(B)/rel/tests/libearly.so \
 	$(B)/rel/tests/liblockcount.so $(B)/rel/tests/libctorlisten.so \
+	$(B)/rel/tests/libbigpage.so \
 	$(SMALLMAP_SHIM) \
 	$(B)/rel/tests/server-static $(UNIT_BIN) $(UNIT_TSAN_BIN) $(FUZZ_BIN)
 

@@ -130,6 +130,15 @@ void aw_segment_reaped(pid_t pid)
 	errno = saved;
 }
 
+/* The kernel's page size (4, 16 or 64 KiB: arm64 and ppc64 kernels differ),
+ * which madvise wants ranges to start on. sysconf reads it from the
+ * auxiliary vector: no syscall. */
+static uintptr_t page_size(void)
+{
+	long p = sysconf(_SC_PAGESIZE);
+	return p > 0 && (p & (p - 1)) == 0 ? (uintptr_t)p : 4096;
+}
+
 /*
  * Back [offset, offset + len) of the mapped segment with real pages now. A
  * write to a hole of a full tmpfs raises SIGBUS in the writer, the host:
@@ -140,7 +149,7 @@ void aw_segment_reaped(pid_t pid)
  */
 static int reserve(struct aw_segment *s, size_t offset, size_t len)
 {
-	uintptr_t page = 4096, base = (uintptr_t)s;
+	uintptr_t page = page_size(), base = (uintptr_t)s;
 	uintptr_t from = (base + offset) & ~(page - 1);
 	uintptr_t to = (base + offset + len + page - 1) & ~(page - 1);
 	int err;
