@@ -34,6 +34,8 @@ typedef int (*fcntl_fn)(int, int, ...);
 typedef int (*setuid_fn)(uid_t);
 typedef int (*setreuid_fn)(uid_t, uid_t);
 typedef int (*setresuid_fn)(uid_t, uid_t, uid_t);
+typedef int (*kill_fn)(pid_t, int);
+typedef int (*raise_fn)(int);
 
 static listen_fn real_listen;
 static aw_accept_fn real_accept;
@@ -55,6 +57,8 @@ static fcntl_fn real_fcntl, real_fcntl64;
 static setuid_fn real_setuid, real_seteuid;
 static setreuid_fn real_setreuid;
 static setresuid_fn real_setresuid;
+static kill_fn real_kill;
+static raise_fn real_raise;
 enum { BIND_NONE, BIND_RUNNING, BIND_DONE };
 static int bind_state;	     /* atomic */
 static __thread int binding; /* this thread is in bind_all */
@@ -127,6 +131,10 @@ static void bind_all(void)
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&real_setresuid,
 			 (setresuid_fn)next_symbol("setresuid"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_kill, (kill_fn)next_symbol("kill"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_raise, (raise_fn)next_symbol("raise"),
 			 __ATOMIC_RELEASE);
 	hot_pointers();
 }
@@ -326,4 +334,20 @@ int aw_real_setresuid(uid_t ruid, uid_t euid, uid_t suid)
 	setresuid_fn f =
 	    (setresuid_fn)bound_named((void **)&real_setresuid, "setresuid");
 	return f ? f(ruid, euid, suid) : no_symbol();
+}
+
+int aw_real_kill(pid_t pid, int sig)
+{
+	kill_fn f = (kill_fn)bound((void **)&real_kill);
+	return f ? f(pid, sig) : (int)syscall(SYS_kill, pid, sig);
+}
+
+/* Without the symbol: the calling thread, as raise(3) signals it. */
+int aw_real_raise(int sig)
+{
+	raise_fn f = (raise_fn)bound((void **)&real_raise);
+	if (f != NULL)
+		return f(sig);
+	return (int)syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid),
+			    sig);
 }

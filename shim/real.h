@@ -69,5 +69,7 @@ int aw_real_setuid(uid_t uid);
 int aw_real_seteuid(uid_t euid);
 int aw_real_setreuid(uid_t ruid, uid_t euid);
 int aw_real_setresuid(uid_t ruid, uid_t euid, uid_t suid);
+int aw_real_kill(pid_t pid, int sig);
+int aw_real_raise(int sig);
 
 #endif
