@@ -36,6 +36,9 @@ typedef int (*setreuid_fn)(uid_t, uid_t);
 typedef int (*setresuid_fn)(uid_t, uid_t, uid_t);
 typedef int (*kill_fn)(pid_t, int);
 typedef int (*raise_fn)(int);
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*execv_fn)(const char *, char *const[]);
+typedef int (*fexecve_fn)(int, char *const[], char *const[]);
 
 static listen_fn real_listen;
 static aw_accept_fn real_accept;
@@ -59,6 +62,9 @@ static setreuid_fn real_setreuid;
 static setresuid_fn real_setresuid;
 static kill_fn real_kill;
 static raise_fn real_raise;
+static execve_fn real_execve, real_execvpe;
+static execv_fn real_execv, real_execvp;
+static fexecve_fn real_fexecve;
 enum { BIND_NONE, BIND_RUNNING, BIND_DONE };
 static int bind_state;	     /* atomic */
 static __thread int binding; /* this thread is in bind_all */
@@ -135,6 +141,16 @@ static void bind_all(void)
 	__atomic_store_n(&real_kill, (kill_fn)next_symbol("kill"),
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&real_raise, (raise_fn)next_symbol("raise"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_execve, (execve_fn)next_symbol("execve"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_execvpe, (execve_fn)next_symbol("execvpe"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_execv, (execv_fn)next_symbol("execv"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_execvp, (execv_fn)next_symbol("execvp"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_fexecve, (fexecve_fn)next_symbol("fexecve"),
 			 __ATOMIC_RELEASE);
 	hot_pointers();
 }
@@ -350,4 +366,38 @@ int aw_real_raise(int sig)
 		return f(sig);
 	return (int)syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid),
 			    sig);
+}
+
+/* The exec family: no system-call fallback but execve's (the others
+ * search PATH or need /proc). */
+int aw_real_execve(const char *path, char *const argv[], char *const envp[])
+{
+	execve_fn f = (execve_fn)bound_named((void **)&real_execve, "execve");
+	return f ? f(path, argv, envp)
+		 : (int)syscall(SYS_execve, path, argv, envp);
+}
+
+int aw_real_execv(const char *path, char *const argv[])
+{
+	execv_fn f = (execv_fn)bound_named((void **)&real_execv, "execv");
+	return f ? f(path, argv) : no_symbol();
+}
+
+int aw_real_execvp(const char *file, char *const argv[])
+{
+	execv_fn f = (execv_fn)bound_named((void **)&real_execvp, "execvp");
+	return f ? f(file, argv) : no_symbol();
+}
+
+int aw_real_execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	execve_fn f = (execve_fn)bound_named((void **)&real_execvpe, "execvpe");
+	return f ? f(file, argv, envp) : no_symbol();
+}
+
+int aw_real_fexecve(int fd, char *const argv[], char *const envp[])
+{
+	fexecve_fn f =
+	    (fexecve_fn)bound_named((void **)&real_fexecve, "fexecve");
+	return f ? f(fd, argv, envp) : no_symbol();
 }

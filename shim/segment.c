@@ -31,6 +31,7 @@ static int seg_keep;
 static int seg_said_memory;
 static int seg_detached;	   /* went on in process memory (detach()) */
 static struct aw_segment *seg_map; /* the shared mapping this process made */
+static int seg_exec_removed;	   /* removed for an exec() under way */
 
 /* The segment the accept path writes from now on (s NULL: none). */
 static void publish(struct aw_segment *s)
@@ -385,6 +386,65 @@ void aw_segment_release(void)
 	aw_segment_name(name, sizeof(name), seg_owner_pid);
 	shm_unlink(name);
 	seg_shared = 0;
+}
+
+void aw_segment_exec(void)
+{
+	seg_exec_removed = seg_shared && !seg_keep && !seg_detached &&
+			   seg_owner_pid == (int)getpid();
+	aw_segment_release();
+}
+
+/*
+ * The segment again under its name, as it was: a new file, backed for
+ * what the old one backed, a copy of that, published. The old mapping
+ * stays (a thread may be finishing a call against it), its file gone.
+ * Caller holds the table lock.
+ */
+static int restore_after_exec(const char *name)
+{
+	struct aw_segment *old = aw_segment_now, *p;
+	struct aw_segment *old_map = seg_map;
+	int err;
+	if (old == NULL || (p = create_shared(name, &err)) == NULL)
+		return -1;
+	uint32_t stacks = old->header.stacks_used;
+	uint32_t stripes = old->header.stripes_used;
+	stacks = stacks < AW_MAX_STACKS ? stacks : AW_MAX_STACKS;
+	stripes = stripes < AW_MAX_STRIPES ? stripes : AW_MAX_STRIPES;
+	err = reserve(p, offsetof(struct aw_segment, stack),
+		      stacks * sizeof(struct aw_stack));
+	if (err == 0)
+		err = reserve(p, offsetof(struct aw_segment, stripe),
+			      stripes * sizeof(struct aw_stripe));
+	if (err != 0) {
+		munmap(p, AW_SEG_SIZE);
+		shm_unlink(name);
+		seg_map = old_map;
+		return -1;
+	}
+	aw_segment_write_private_copy(p, old, stacks, stripes);
+	seg_shared = 1;
+	publish(p);
+	return 0;
+}
+
+void aw_segment_exec_failed(void)
+{
+	if (!seg_exec_removed)
+		return;
+	seg_exec_removed = 0;
+	int saved = errno;
+	char name[AW_SEG_NAME_MAX];
+	aw_segment_name(name, sizeof(name), seg_owner_pid);
+	aw_table_lock();
+	int ret = restore_after_exec(name);
+	aw_table_unlock();
+	if (ret != 0)
+		aw_log("exec failed, and segment %s could not be made again: "
+		       "counting in process memory only",
+		       name);
+	errno = saved;
 }
 
 int aw_segment_give_to(uid_t uid, uid_t *was)
