@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Guarded by the table lock, except aw_segment_now's and
@@ -32,6 +33,7 @@ static int seg_said_memory;
 static int seg_detached;	   /* went on in process memory (detach()) */
 static struct aw_segment *seg_map; /* the shared mapping this process made */
 static int seg_exec_removed;	   /* removed for an exec() under way */
+static uid_t seg_owner_uid;	   /* the segment file's owner */
 
 /* The segment the accept path writes from now on (s NULL: none). */
 static void publish(struct aw_segment *s)
@@ -201,6 +203,7 @@ static struct aw_segment *create_shared(const char *name, int *err)
 	aw_real_close(fd);
 	if (p != MAP_FAILED) {
 		seg_owner_pid = (int)getpid();
+		seg_owner_uid = geteuid();
 		*err = reserve(p, 0, AW_SEG_BACKED);
 		if (*err == 0) {
 			seg_map = p;
@@ -374,6 +377,30 @@ int aw_segment_forked(void)
 	return seg_parent != NULL && seg_parent->header.listeners_used > 0;
 }
 
+/*
+ * shm_unlink as the file's owner. A process that ends while it runs under
+ * a temporary effective uid (seteuid(nobody) in a root server) may not
+ * remove its owner's file from /dev/shm (sticky): this thread alone takes
+ * the owner's id back for the call (a raw setresuid: glibc's changes every
+ * thread) and then the one it had. Only when both steps are allowed: the
+ * owner is the real or saved uid, and the id it had is one of those too or
+ * the owner is root (whose id may take any).
+ */
+static int unlink_as_owner(const char *name)
+{
+	uid_t r, e, s, owner = seg_owner_uid;
+	if (shm_unlink(name) == 0 || (errno != EACCES && errno != EPERM))
+		return 0;
+	if (getresuid(&r, &e, &s) != 0 || e == owner ||
+	    (owner != r && owner != s) || (owner != 0 && e != r && e != s))
+		return -1;
+	if (syscall(SYS_setresuid, -1, owner, -1) != 0)
+		return -1;
+	int ret = shm_unlink(name);
+	syscall(SYS_setresuid, -1, e, -1);
+	return ret;
+}
+
 void aw_segment_release(void)
 {
 	if (!seg_shared || seg_owner_pid != (int)getpid())
@@ -384,7 +411,9 @@ void aw_segment_release(void)
 	}
 	char name[AW_SEG_NAME_MAX];
 	aw_segment_name(name, sizeof(name), seg_owner_pid);
-	shm_unlink(name);
+	int saved = errno;
+	unlink_as_owner(name);
+	errno = saved;
 	seg_shared = 0;
 }
 
@@ -462,6 +491,7 @@ int aw_segment_give_to(uid_t uid, uid_t *was)
 	int given = fd >= 0 && fchown(fd, uid, (gid_t)-1) == 0;
 	if (given) {
 		*was = (uid_t)seg->header.uid;
+		seg_owner_uid = uid;
 		aw_segment_write_uid(seg, (uint32_t)uid);
 	} else {
 		aw_log("cannot give segment %s to uid %u: %s", name,

@@ -4,8 +4,9 @@
 # then kill(getpid(), SIGINT) with the default action), a server that kills
 # itself with SIGTERM after stopping (twistd), raise() of a fatal signal,
 # and `acceptwatch run` sent SIGTERM (it passes it on, waits, cleans up,
-# and dies of it too). A signal that will not kill (blocked, handled)
-# removes nothing: the process lives on with its segment.
+# and dies of it too), an exit under a temporary effective uid. A signal
+# that will not kill (blocked, handled) removes nothing: the process lives
+# on with its segment.
 . "$AW_ROOT/tests/lib.sh"
 aw_enter_private_shm "$@"
 segs() { ls /dev/shm | grep -c '^acceptwatch\.'; }
@@ -48,6 +49,13 @@ case_ "SIGTERM handled" 0 0 '
 signal.signal(signal.SIGTERM, lambda *a: None)
 os.kill(os.getpid(), signal.SIGTERM)
 assert os.path.exists("/dev/shm/acceptwatch.%d" % os.getpid()), "removed though handled"'
+
+# An exit under a temporary effective uid (root server, seteuid(nobody)):
+# the segment stays root's, which nobody may not remove from the sticky
+# /dev/shm; the exit removes it all the same.
+if [ "$(id -u)" = 0 ]; then
+	case_ "exit under seteuid(65534)" 0 0 'os.seteuid(65534); sys.exit(0)'
+fi
 
 # acceptwatch run, stopped as a service manager would (SIGTERM to its pid).
 aw_start RUN "$AW_REL_TOOL" run --log none -- python3 -c '
