@@ -86,6 +86,16 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 	return 0;
 }
 
+/* A port as a person writes it: 1 to 65535 in decimal, no leading zero
+ * (getaddrinfo() would take 99999 as 34463 and 070000 as 4464). */
+static int valid_port(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 5 || s[0] == '0' || strspn(s, "0123456789") != n)
+		return 0;
+	return atoi(s) <= 65535;
+}
+
 /*
  * "ADDR:PORT", "[ADDR6]:PORT" or ":PORT" (every address: IPv6 and IPv4
  * when the host has IPv6) into ai (freeaddrinfo() it). 0, or -1 with a
@@ -97,9 +107,14 @@ static int parse_listen(const char *arg, struct addrinfo **ai)
 	const char *colon = strrchr(arg, ':');
 	struct addrinfo hints = {0};
 
-	if (!colon || !colon[1] ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1)) {
+	if (!colon) {
 		aw_error("serve: --listen wants ADDR:PORT, not '%s'", arg);
+		return -1;
+	}
+	if (!valid_port(colon + 1)) {
+		aw_error("serve: --listen '%s': the port must be a number "
+			 "from 1 to 65535",
+			 arg);
 		return -1;
 	}
 	size_t hl = (size_t)(colon - arg);

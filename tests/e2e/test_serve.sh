@@ -34,7 +34,7 @@ read -r _ c2 _ <<<"$("$AW_BIN/burst" --port "$S_PORT" -n 7)"
 [ $? = 1 ] && grep -q "cannot listen on 127.0.0.1:$F_PORT: Address already in use" "$AW_TMP/e2" ||
 	aw_fail "taken port: $(cat "$AW_TMP/e2")"
 
-"$AW_TOOL" serve --listen 127.0.0.1:0 2>"$AW_TMP/serve.err" &
+"$AW_TOOL" serve --listen 127.0.0.1:9437 2>"$AW_TMP/serve.err" &
 SERVE_PID=$!
 aw_register_pid "$SERVE_PID"
 for ((i = 0; i < 100; i++)); do
@@ -149,7 +149,7 @@ rc=$?
 # The server's thread and the reader's gather threads under
 # ThreadSanitizer: concurrent scrapes, a clean stop, no report.
 TSAN_TOOL=${AW_TSAN_TOOL:-$AW_ROOT/build/tsan/acceptwatch}
-TSAN_OPTIONS="halt_on_error=1:exitcode=66" "$TSAN_TOOL" serve --listen 127.0.0.1:0 \
+TSAN_OPTIONS="halt_on_error=1:exitcode=66" "$TSAN_TOOL" serve --listen 127.0.0.1:9438 \
 	2>"$AW_TMP/tsan.err" &
 T_PID=$!
 aw_register_pid "$T_PID"
