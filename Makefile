@@ -78,7 +78,7 @@ UNIT_DEPS_test_segment_name := tools/segment_name.c
 VERDICT_DEPS := tools/verdict.c tools/live.c tools/sockdiag.c \
 	tools/format.c tools/histogram.c tools/segment_reader.c \
 	tools/segment_check.c tools/segment_name.c tools/procinfo.c \
-	tools/bypass.c tools/stack_frames.c tools/symbolize.c tools/event_ring.c
+	tools/bypass.c tools/stack_frames.c tools/symbolize.c tools/symbolize_worker.c tools/event_ring.c
 UNIT_DEPS_test_verdict := $(VERDICT_DEPS)
 UNIT_LIBS_test_verdict = $(DW_LIBS) -lpthread
 UNIT_DEPS_test_verdict_window := $(VERDICT_DEPS) tools/recent.c
@@ -93,13 +93,13 @@ UNIT_DEPS_test_report_prom := tools/report_prom.c tools/report_text.c \
 	tools/format.c tools/segment_reader.c tools/segment_check.c \
 	tools/segment_name.c tools/error.c \
 	tools/procinfo.c tools/bypass.c tools/live.c tools/totals.c \
-	tools/sockdiag.c tools/stack_frames.c tools/symbolize.c tools/histogram.c \
+	tools/sockdiag.c tools/stack_frames.c tools/symbolize.c tools/symbolize_worker.c tools/histogram.c \
 	tools/event_ring.c
 UNIT_LIBS_test_report_prom = $(DW_LIBS) -lpthread
 UNIT_DEPS_test_usage := tools/usage.c
 UNIT_DEPS_test_event_ring := shim/segment_writer.c tools/event_ring.c
 UNIT_LIBS_test_event_ring = -lpthread
-UNIT_DEPS_test_stack_frames := tools/stack_frames.c tools/symbolize.c
+UNIT_DEPS_test_stack_frames := tools/stack_frames.c tools/symbolize.c tools/symbolize_worker.c
 # Libraries a unit test needs besides cmocka.
 UNIT_LIBS_test_stack_frames = $(DW_LIBS) -lpthread
 
@@ -286,7 +286,7 @@ FUZZ_DEPS := tools/segment_reader.c tools/segment_check.c tools/procinfo.c \
 	tools/bypass.c tools/error.c \
 	tools/report_json.c tools/report_text.c tools/report_prom.c \
 	tools/format.c tools/totals.c tools/live.c tools/sockdiag.c \
-	tools/stack_frames.c tools/symbolize.c tools/histogram.c
+	tools/stack_frames.c tools/symbolize.c tools/symbolize_worker.c tools/histogram.c
 FUZZ_BIN := $(B)/fuzz/fuzz_segment
 
 $(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_DEPS)

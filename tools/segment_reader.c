@@ -388,7 +388,7 @@ static int copy_stacks(const struct seg_source *src,
 	}
 	snap->n_stacks = used; /* from here on, what snapshot_free frees */
 	for (uint32_t i = 0; i < used; i++)
-		stack_frames_copy(&snap->stack[i], &raw[i], snap->pid);
+		stack_frames_copy(&snap->stack[i], &raw[i]);
 	free(raw);
 	for (uint32_t i = 0; i < snap->n_listeners; i++) {
 		struct segment_listener *l = &snap->listener[i];
@@ -398,6 +398,12 @@ static int copy_stacks(const struct seg_source *src,
 			l->slow_stack = 0;
 	}
 	return 0;
+}
+
+void segment_snapshot_name(struct segment_snapshot *snap)
+{
+	for (uint32_t i = 0; snap->stack && i < snap->n_stacks; i++)
+		stack_frames_name(&snap->stack[i], snap->pid);
 }
 
 const char *segment_stack_text(const struct segment_snapshot *snap,
@@ -513,8 +519,8 @@ static void add_process_state(struct segment_snapshot *snap,
 	int readable =
 	    snap->alive &&
 	    procinfo_maps_file(snap->pid, st->st_dev, st->st_ino, &maps) == 0;
-	snap->unshimmed = readable &&
-			  !(maps & (PROCINFO_MAPS_SHIM | PROCINFO_MAPS_SEGMENT));
+	snap->unshimmed =
+	    readable && !(maps & (PROCINFO_MAPS_SHIM | PROCINFO_MAPS_SEGMENT));
 	if (snap->unshimmed)
 		snap->alive = 0;
 	if (readable && (maps & PROCINFO_MAPS_IO_URING))

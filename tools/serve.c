@@ -179,7 +179,7 @@ static double mono_s(void)
 /* The exposition, in a heap buffer: 0, or -1 when out of memory. */
 static int metrics_body(const struct serve_opts *o, char **buf, size_t *len)
 {
-	struct gather_opts g = {0};
+	struct gather_opts g = {.no_names = 1};
 	struct report r;
 	char err[SEGMENT_ERR_LEN];
 	double start = mono_s();
