@@ -10,7 +10,9 @@
 #   hf_forge_modules SRC DST PID PATH...
 #                           DST: the segment SRC with its header pid set to
 #                           PID and its stacks' module paths replaced, one
-#                           by one, by the PATHs (the last one repeats)
+#                           by one, by the PATHs (the last one repeats);
+#                           written in place (DST may be SRC, mapped by its
+#                           server), as $HF_AS (e.g. setpriv ...) if set
 # Needs strip, objcopy, python3 (make deps).
 HF_SERVER=${HF_SERVER:-$AW_ROOT/build/rel/tests/server}
 
@@ -47,8 +49,8 @@ PY
 hf_forge_modules() {
 	local src=$1 dst=$2 pid=$3
 	shift 3
-	python3 - "$src" "$dst" "$pid" "$@" <<'PY' || aw_fail "cannot forge $dst"
-import struct, sys
+	${HF_AS:-} /usr/bin/python3 - "$src" "$dst" "$pid" "$@" <<'PY' || aw_fail "cannot forge $dst"
+import os, struct, sys
 src, dst, pid, paths = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 b = bytearray(open(src, "rb").read())
 b[60:64] = struct.pack("<i", pid)
@@ -66,7 +68,9 @@ while 0 < i < len(b):
         i += 256
     i = b.find(b"\0/", i) + 1
 assert n > 0, "no module path found"
-open(dst, "wb").write(b)
+fd = os.open(dst, os.O_WRONLY | os.O_CREAT, 0o600)
+os.pwrite(fd, bytes(b), 0)
+os.close(fd)
 print(n)
 PY
 }
