@@ -220,6 +220,7 @@ deps: ## install missing Debian packages (as root); as a user, name them
 	need_build libdw-dev "pkg-config --exists libdw"; \
 	need_build libmicrohttpd-dev "pkg-config --exists libmicrohttpd"; \
 	need_build binutils "command -v nm && command -v ar && command -v objcopy"; \
+	need_build uthash-dev "test -f /usr/include/uthash.h"; \
 	need xz-utils "command -v xz"; \
 	need libc6-dbg "sh tests/libc_debug.sh"; \
 	need iproute2 "command -v ip && command -v ss"; \

@@ -19,6 +19,7 @@
 #                                   the background, wait for its "serving
 #                                   URL" line on stderr; sets VAR_PID,
 #                                   VAR_URL, VAR_ERR
+#   aw_free_port                    print a TCP port free on 127.0.0.1 now
 #   aw_wait_for SECONDS CMD ARGS... poll CMD every 50 ms until it succeeds
 #                                   (status 0) or SECONDS pass (status 1)
 #   aw_stop PID                     SIGTERM (and SIGCONT), wait up to 5 s;
@@ -197,6 +198,10 @@ aw__serving() {
 	local url
 	url=$(sed -n 's,^acceptwatch: serving \(http://.*\)$,\1,p' "$1")
 	[ -n "$url" ] && printf -v "$2" %s "$url"
+}
+
+aw_free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 aw_start_exporter() {

@@ -34,7 +34,7 @@ read -r _ c2 _ <<<"$("$AW_BIN/burst" --port "$S_PORT" -n 7)"
 [ $? = 1 ] && grep -q "cannot listen on 127.0.0.1:$F_PORT: Address already in use" "$AW_TMP/e2" ||
 	aw_fail "taken port: $(cat "$AW_TMP/e2")"
 
-aw_start_exporter SERVE "$AW_TOOL" serve --listen 127.0.0.1:0
+aw_start_exporter SERVE "$AW_TOOL" serve --listen 127.0.0.1:9437
 url=$SERVE_URL
 base=${url%/metrics}
 hostport=${base#http://}
@@ -140,7 +140,7 @@ rc=$?
 # ThreadSanitizer: concurrent scrapes, a clean stop, no report.
 TSAN_TOOL=${AW_TSAN_TOOL:-$AW_ROOT/build/tsan/acceptwatch}
 TSAN_OPTIONS="halt_on_error=1:exitcode=66" \
-	aw_start_exporter T "$TSAN_TOOL" serve --listen 127.0.0.1:0
+	aw_start_exporter T "$TSAN_TOOL" serve --listen 127.0.0.1:9438
 turl=$T_URL
 cpids=()
 for i in 1 2 3 4; do

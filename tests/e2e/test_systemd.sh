@@ -63,7 +63,7 @@ aw_wait_for 30 test -e "/dev/shm/acceptwatch.$S_PID" ||
 execstart() { sed -n 's/^ExecStart=//p' "$D/$1"; }
 # The exporter, as its unit starts it (on a free port here).
 read -r -a cmd <<<"$(execstart acceptwatch-exporter.service)"
-cmd=("${cmd[@]/127.0.0.1:9437/127.0.0.1:0}")
+cmd=("${cmd[@]/127.0.0.1:9437/127.0.0.1:$(aw_free_port)}")
 aw_start_exporter E "${cmd[@]}"
 url=$E_URL
 curl -sf "$url" | grep -q "^acceptwatch_processes 1$" || aw_fail "exporter: $(curl -s "$url" | head)"
