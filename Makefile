@@ -249,6 +249,8 @@ deps:
 	need strace "command -v strace"; \
 	need nginx "command -v nginx || test -x /usr/sbin/nginx"; \
 	need redis-server "command -v redis-server"; \
+	need haproxy "command -v haproxy || test -x /usr/sbin/haproxy"; \
+	need apache2 "test -x /usr/sbin/apache2"; \
 	need libmicrohttpd-dev "pkg-config --exists libmicrohttpd"; \
 	need prometheus "command -v prometheus && command -v promtool"; \
 	need clang "command -v clang"; \

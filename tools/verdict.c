@@ -7,6 +7,7 @@
 #include "format.h"
 #include "histogram.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +26,37 @@ const char *verdict_name(enum verdict_kind k)
 const char *verdict_key(enum verdict_kind k)
 {
 	return (unsigned int)k < VERDICT_KINDS ? keys[k] : "?";
+}
+
+enum verdict_severity verdict_severity(enum verdict_kind k)
+{
+	return k == VERDICT_CLAMPED || k == VERDICT_BACKLOG_SMALL
+		   ? VERDICT_WARNING
+		   : VERDICT_CRITICAL;
+}
+
+/* Whether s names key: same letters in any case, '-' or ' ' for '_'. */
+static int names_key(const char *s, const char *key)
+{
+	for (; *s && *key; s++, key++) {
+		char c = (char)tolower((unsigned char)*s);
+		if (c == '-' || c == ' ')
+			c = '_';
+		if (c != *key)
+			return 0;
+	}
+	return *s == '\0' && *key == '\0';
+}
+
+int verdict_parse(const char *s, enum verdict_kind *k)
+{
+	for (int i = 0; i < VERDICT_KINDS; i++) {
+		if (names_key(s, keys[i])) {
+			*k = (enum verdict_kind)i;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 static uint64_t sub0(uint64_t b, uint64_t a)
