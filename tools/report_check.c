@@ -74,9 +74,17 @@ static void text_listener(FILE *out, const struct check_row *row)
 	} else if (row->n == 0) {
 		fprintf(out,
 			"  OK  backlog %" PRIu32 ", queue peak %" PRIu32
-			", %" PRIu64
-			" accepts, no slow event, no socket drop\n",
+			", %" PRIu64 " accepts, no slow event, ",
 			l->effective_backlog, l->queue_peak, l->accepts);
+		/* Drops without a verdict: TCP_DEFER_ACCEPT's own. */
+		if (l->live.drops)
+			fprintf(out,
+				"%" PRIu64 " socket drop%s (TCP_DEFER_ACCEPT "
+				"on: data-less handshake ACKs it discards, no "
+				"overflow)\n",
+				l->live.drops, l->live.drops == 1 ? "" : "s");
+		else
+			fprintf(out, "no socket drop\n");
 		return;
 	}
 	text_verdicts(out, row);
