@@ -230,6 +230,8 @@ deps: ## install missing Debian packages (as root); as a user, name them
 	need strace "command -v strace"; \
 	need nginx "command -v nginx || test -x /usr/sbin/nginx"; \
 	need redis-server "command -v redis-server"; \
+	need haproxy "command -v haproxy || test -x /usr/sbin/haproxy"; \
+	need apache2 "test -x /usr/sbin/apache2"; \
 	need prometheus "command -v prometheus && command -v promtool"; \
 	need clang "command -v clang"; \
 	need cppcheck "command -v cppcheck"; \

@@ -36,7 +36,8 @@ static void setup_report(void)
 	    {0, 9, 500, 0, 40, 17, 0, AW_LF_ADOPTED | AW_LF_CLAMPED, 1},
 	    {1, 9, 500, 7, 52, 17, 0, AW_LF_INHERITED | AW_LF_CLAMPED, 1},
 	    {1, 9, 500, 99, 99, 0, 0, AW_LF_CLOSED, 0},
-	    {2, 9, 500, 13, 52, 16, 0, AW_LF_INHERITED | AW_LF_CLAMPED, 0},
+	    {2, 9, 500, 13, 52, 16, 0,
+	     AW_LF_INHERITED | AW_LF_CLAMPED | AW_LF_DEFER_ACCEPT, 0},
 	    {3, 9, 600, 5, 0, 0, 0, 0, 0},
 	    {3, 9, 0, 3, 0, 0, 0, 0, 0},
 	};
@@ -104,6 +105,11 @@ static void test_socket_series_once(void **state)
 		       "80\",inode=\"500\"} 52");
 	assert_line(t, "acceptwatch_socket_queue_length{address=\"127.0.0.1:"
 		       "80\",inode=\"500\"} 17");
+	/* One worker saw TCP_DEFER_ACCEPT: the socket has it. */
+	assert_line(t, "acceptwatch_socket_defer_accept{address=\"127.0.0.1:"
+		       "80\",inode=\"500\"} 1");
+	assert_line(t, "acceptwatch_socket_defer_accept{address=\"127.0.0.1:"
+		       "81\",inode=\"600\"} 0");
 	/* One worker not stalled: the socket is not. */
 	assert_line(t, "acceptwatch_socket_stalled{address=\"127.0.0.1:80\","
 		       "inode=\"500\"} 0");
