@@ -258,6 +258,8 @@ deps:
 	need python3 "command -v python3"; \
 	need curl "command -v curl"; \
 	need jq "command -v jq"; \
+	need uthash-dev "test -f /usr/include/uthash.h"; \
+	need golang-go "command -v go"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 		echo "acceptwatch: missing packages:$$missing"; \
