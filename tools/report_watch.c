@@ -222,8 +222,7 @@ void report_json_sampled(FILE *out, const struct segment_snapshot *p)
 		sp->syscall_known ? "syscall"
 		: sp->wchan_known ? "wchan"
 				  : "none",
-		sp->fds_readable ? "true" : "false",
-		sp->stopped_samples * s->period_ns);
+		sp->fds_readable ? "true" : "false", sp->stopped_ns);
 	for (size_t i = 0; v->threads_known && i < sp->n_threads; i++) {
 		fputs(i ? "," : "", out);
 		json_thread(out, &sp->thread[i]);

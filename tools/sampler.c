@@ -231,12 +231,12 @@ static void rescan(struct sampler *s, const struct sockdiag_table *t)
 	}
 }
 
-static void episode_add(struct sampler_listener *l, uint64_t samples)
+static void episode_add(struct sampler_listener *l, uint64_t ns)
 {
 	if (grow((void **)&l->episode, &l->cap_episodes, l->n_episodes,
 		 sizeof(*l->episode)))
 		return;
-	l->episode[l->n_episodes++] = samples;
+	l->episode[l->n_episodes++] = ns;
 }
 
 static void state_count(struct sampler_thread *th,
@@ -275,8 +275,9 @@ static int accept_target(const struct sampler_proc *p,
 }
 
 /* The accept loop's time away: a stretch runs from the first sample out
- * of accept to the next one in it; its length is its sample count times
- * the period (unbiased for a stretch of any phase). */
+ * of accept to the next one in it; each sample out of it counts the time
+ * since the tick before (the period, or more when the watcher ran late
+ * on a busy machine): unbiased for a stretch of any phase. */
 static void follow_accept(struct sampler *s, struct sampler_proc *p,
 			  struct sampler_thread *th,
 			  const struct sample_reading *r)
@@ -285,12 +286,11 @@ static void follow_accept(struct sampler *s, struct sampler_proc *p,
 
 	if (li >= 0) {
 		struct sampler_listener *l = &p->listener[li];
-		if (th->accept_listener == li && !th->in_accept &&
-		    th->away_samples)
-			episode_add(l, th->away_samples);
+		if (th->accept_listener == li && !th->in_accept && th->away_ns)
+			episode_add(l, th->away_ns);
 		th->accept_listener = li;
 		th->in_accept = 1;
-		th->away_samples = 0;
+		th->away_ns = 0;
 		l->in_accept_now++;
 		return;
 	}
@@ -303,10 +303,12 @@ static void follow_accept(struct sampler *s, struct sampler_proc *p,
 		uint64_t t = s->now_ns - s->period_ns / 2;
 		if (t > l->last_accept_ns)
 			l->last_accept_ns = t;
+		if (l->queue_before == 0)
+			l->fresh++;
 	}
 	th->in_accept = 0;
-	th->away_samples++;
-	l->away_samples++;
+	th->away_ns += s->tick_ns;
+	l->away_ns += s->tick_ns;
 }
 
 static void read_threads(struct sampler *s, struct sampler_proc *p)
@@ -349,6 +351,7 @@ static void read_threads(struct sampler *s, struct sampler_proc *p)
 	p->stopped_now = stopped == readable;
 	if (p->stopped_now) {
 		p->stopped_samples++;
+		p->stopped_ns += s->tick_ns;
 		p->stopped_run++;
 	} else {
 		p->stopped_run = 0;
@@ -364,6 +367,9 @@ static void listener_reading(struct sampler_listener *l,
 		return;
 	}
 	l->present = 1;
+	l->queue_before = l->dumps ? l->queue_now : 1;
+	if (l->dumps && e->rqueue < l->queue_now)
+		l->falls += l->queue_now - e->rqueue;
 	l->dumps++;
 	l->backlog = e->wqueue;
 	l->queue_now = e->rqueue;
@@ -441,6 +447,11 @@ void sampler_tick(struct sampler *s, uint64_t now_ns)
 	char err[128];
 	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
 
+	/* What a sample stands for: the time since the tick before, at
+	 * most a second (a watcher stopped longer knows nothing of it). */
+	s->tick_ns = s->ticks ? now_ns - s->now_ns : s->period_ns;
+	if (s->tick_ns > 1000000000ull)
+		s->tick_ns = 1000000000ull;
 	s->now_ns = now_ns;
 	s->now_real_ns = clock_ns(CLOCK_REALTIME);
 	s->ticks++;
@@ -560,17 +571,19 @@ void sampler_finish(struct sampler *s)
 			struct sampler_thread *th = &p->thread[j];
 			int li = th->accept_listener;
 			if (li < 0 || (size_t)li >= p->n_listeners ||
-			    th->in_accept || !th->away_samples)
+			    th->in_accept || !th->away_ns)
 				continue;
-			episode_add(&p->listener[li], th->away_samples);
-			th->away_samples = 0;
+			episode_add(&p->listener[li], th->away_ns);
+			th->away_ns = 0;
 		}
 	}
 }
 
 uint64_t sampler_accepts(const struct sampler_listener *l)
 {
-	return l->n_episodes > l->left ? l->n_episodes : l->left;
+	uint64_t seen = (l->left > l->falls ? l->left : l->falls) + l->fresh;
+
+	return l->n_episodes > seen ? l->n_episodes : seen;
 }
 
 uint64_t sampler_away_mean_ns(const struct sampler *s,
@@ -578,7 +591,8 @@ uint64_t sampler_away_mean_ns(const struct sampler *s,
 {
 	uint64_t accepts = sampler_accepts(l);
 
-	if (l->away_samples == 0 || accepts == 0)
+	(void)s;
+	if (l->away_ns == 0 || accepts == 0)
 		return 0;
-	return l->away_samples * s->period_ns / accepts;
+	return l->away_ns / accepts;
 }

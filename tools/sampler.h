@@ -38,11 +38,11 @@ struct sampler_thread {
 	size_t n_states;
 	uint64_t other_samples;
 	/* The accept loop: the listener it was last seen in accept on (-1:
-	 * never), whether it was at the last sample, and the samples of the
-	 * current time away since then. */
+	 * never), whether it was at the last sample, and the current time
+	 * away since then (ns). */
 	int accept_listener;
 	int in_accept;
-	uint64_t away_samples;
+	uint64_t away_ns;
 	enum sample_kind last_kind;
 };
 
@@ -68,11 +68,19 @@ struct sampler_listener {
 	struct aw_hist queue_wait_ms;
 	uint64_t last_accept_ns; /* CLOCK_MONOTONIC, 0: none seen */
 	/* Time away of its accept threads: whole stretches between two
-	 * sightings in accept, each a count of samples. */
-	uint64_t away_samples;
-	uint64_t *episode; /* samples per stretch, heap */
+	 * sightings in accept (ns). */
+	uint64_t away_ns;
+	uint64_t *episode; /* ns per stretch, heap */
 	size_t n_episodes, cap_episodes;
 	uint32_t in_accept_now; /* threads in accept on it at the last tick */
+	/* Accepts of connections no dump saw queued: a thread left accept
+	 * while the queue was empty at the dump before (it took a
+	 * connection that arrived since). */
+	uint64_t fresh;
+	/* The queue's falls between two listener dumps, summed: connections
+	 * taken (or reset) in between, less any that arrived meanwhile. */
+	uint64_t falls;
+	uint32_t queue_before; /* queue_now of the dump before this one */
 };
 
 struct sampler_proc {
@@ -87,6 +95,7 @@ struct sampler_proc {
 	int stopped_now;   /* every thread stopped at the last tick */
 	uint64_t samples;  /* ticks that read it */
 	uint64_t stopped_samples;
+	uint64_t stopped_ns;
 	uint64_t stopped_run;	     /* samples of the current stop */
 	uint64_t cpu_first, cpu_now; /* the threads' CPU ticks */
 	unsigned bypass;	     /* bypass_kind bits: Go, static... */
@@ -107,6 +116,7 @@ struct sampler {
 	size_t n_proc;
 	unsigned int hz;
 	uint64_t period_ns;
+	uint64_t tick_ns;	 /* what the last tick's samples stand for */
 	uint64_t conn_period_ns; /* connection dumps, while queues are full */
 	uint32_t slow_ms;	 /* a wait past it is slow */
 	uint32_t somaxconn;
@@ -145,9 +155,11 @@ void sampler_free(struct sampler *s);
 /* The listener of p an fd names, or -1. */
 int sampler_listener_of_fd(const struct sampler_proc *p, int fd);
 
-/* Accepts the samples stand for on listener l: at least one per stretch
- * away seen, and at least every connection seen leaving the queue (the
- * larger: each is a lower bound). */
+/* Accepts the samples stand for on listener l: the connections that left
+ * the queue (those tracked, or the queue's falls, whichever is more) plus
+ * the fresh ones, and at least one per stretch away. Each is a lower
+ * bound, so the larger is taken; what none sees is a connection that
+ * arrived and was taken between two listener dumps while another waited. */
 uint64_t sampler_accepts(const struct sampler_listener *l);
 
 /* Time away per accept in ns, or 0 when no accept thread was seen. */

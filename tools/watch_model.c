@@ -43,7 +43,7 @@ static void fill_away(const struct sampler *s, const struct sampler_listener *l,
 	if (mean == 0)
 		return;
 	for (size_t i = 0; i < l->n_episodes; i++) {
-		uint64_t d = l->episode[i] * s->period_ns;
+		uint64_t d = l->episode[i];
 		uint64_t k = (d + mean / 2) / mean;
 		if (k == 0)
 			k = 1;
@@ -167,8 +167,7 @@ static void notes(const struct sampler *s, struct watch_view *v,
 		note(v, "%zu threads not followed (past %d)", p->threads_cut,
 		     SAMPLER_MAX_THREADS);
 	if (p->stopped_samples) {
-		fmt_duration(span, sizeof(span),
-			     p->stopped_samples * s->period_ns);
+		fmt_duration(span, sizeof(span), p->stopped_ns);
 		fmt_duration(total, sizeof(total), s->now_ns - s->start_ns);
 		note(v, "stopped %s of %s (%.1f%% of samples)%s", span, total,
 		     100.0 * (double)p->stopped_samples /
