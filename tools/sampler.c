@@ -286,16 +286,26 @@ static void follow_accept(struct sampler *s, struct sampler_proc *p,
 
 	if (li >= 0) {
 		struct sampler_listener *l = &p->listener[li];
-		if (th->accept_listener == li && !th->in_accept && th->away_ns)
+		if (th->accept_listener < 0 && th->away_ns) {
+			/* First seen in accept: the loop was away since the
+			 * watch began. */
+			l->away_ns += th->away_ns;
 			episode_add(l, th->away_ns);
+		} else if (th->accept_listener == li && !th->in_accept &&
+			   th->away_ns) {
+			episode_add(l, th->away_ns);
+		}
 		th->accept_listener = li;
 		th->in_accept = 1;
 		th->away_ns = 0;
 		l->in_accept_now++;
 		return;
 	}
-	if (th->accept_listener < 0 ||
-	    (size_t)th->accept_listener >= p->n_listeners)
+	if (th->accept_listener < 0) {
+		th->away_ns += s->tick_ns; /* an accept loop's, if it is one */
+		return;
+	}
+	if ((size_t)th->accept_listener >= p->n_listeners)
 		return;
 	struct sampler_listener *l = &p->listener[th->accept_listener];
 	if (th->in_accept) {
@@ -447,9 +457,10 @@ void sampler_tick(struct sampler *s, uint64_t now_ns)
 	char err[128];
 	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
 
-	/* What a sample stands for: the time since the tick before, at
-	 * most a second (a watcher stopped longer knows nothing of it). */
-	s->tick_ns = s->ticks ? now_ns - s->now_ns : s->period_ns;
+	/* What a sample stands for: the time since the tick before (none
+	 * for the first), at most a second (a watcher stopped longer knows
+	 * nothing of it). */
+	s->tick_ns = s->ticks ? now_ns - s->now_ns : 0;
 	if (s->tick_ns > 1000000000ull)
 		s->tick_ns = 1000000000ull;
 	s->now_ns = now_ns;

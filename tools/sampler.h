@@ -39,7 +39,8 @@ struct sampler_thread {
 	uint64_t other_samples;
 	/* The accept loop: the listener it was last seen in accept on (-1:
 	 * never), whether it was at the last sample, and the current time
-	 * away since then (ns). */
+	 * away since then (ns; before it was first seen in accept, the time
+	 * since the watch began). */
 	int accept_listener;
 	int in_accept;
 	uint64_t away_ns;
