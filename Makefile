@@ -333,6 +333,7 @@ bench-deps: deps
 bench: bench-deps
 	$(MAKE) all $(E2E_REL_BIN) $(BENCH_BIN)
 	bash tests/bench/run.sh
+	bash tests/bench/watch.sh
 
 # --- install -------------------------------------------------------------
 # The systemd units (dist/systemd) name the default paths; installed with

@@ -240,17 +240,17 @@ void report_json_sampled(FILE *out, const struct segment_snapshot *p)
 	}
 	fprintf(out,
 		"],\"cost\":{\"ticks\":%" PRIu64 ",\"thread_reads\":%" PRIu64
-		",\"thread_read_ns\":%" PRIu64 ",\"listener_dumps\":%" PRIu64
-		",\"listener_dump_ns\":%" PRIu64
+		",\"thread_read_ns\":%" PRIu64 ",\"listener_reads\":%" PRIu64
+		",\"listener_dumps\":%" PRIu64 ",\"listener_read_ns\":%" PRIu64
 		",\"connection_dumps\":%" PRIu64
 		",\"connection_dump_ns\":%" PRIu64
 		",\"connection_dump_max_ns\":%" PRIu64
 		",\"connections_lost\":%" PRIu64 ",\"cpu_ns\":%" PRIu64
 		",\"errors\":%" PRIu64 ",\"last_error\":",
-		s->ticks, s->thread_reads, s->thread_read_ns, s->listener_dumps,
-		s->listener_dump_ns, dumps, s->conns.dump_ns_total,
-		s->conns.dump_ns_max, s->conns.lost, s->self_cpu_ns,
-		s->conn_errors);
+		s->ticks, s->thread_reads, s->thread_read_ns, s->listener_reads,
+		s->listener_dumps, s->listener_dump_ns, dumps,
+		s->conns.dump_ns_total, s->conns.dump_ns_max, s->conns.lost,
+		s->self_cpu_ns, s->conn_errors);
 	if (s->last_error[0])
 		report_json_str(out, s->last_error, strlen(s->last_error));
 	else

@@ -82,6 +82,9 @@ static void listener_add(struct sampler_proc *p, const struct sockdiag_entry *e,
 	l->family = e->family;
 	l->port = e->port;
 	snprintf(l->address, sizeof(l->address), "%s", e->address);
+	uint8_t family;
+	l->exact = sample_listen_parse(e->address, &family, l->addr) == 0 &&
+		   family == e->family;
 }
 
 /* "tfd: N events: HEX" lines of an epoll fd's fdinfo: a listener of p
@@ -302,7 +305,7 @@ static void follow_accept(struct sampler *s, struct sampler_proc *p,
 		return;
 	}
 	if (th->accept_listener < 0) {
-		th->away_ns += s->tick_ns; /* an accept loop's, if it is one */
+		th->away_ns += th->weight_ns; /* an accept loop's, if it is */
 		return;
 	}
 	if ((size_t)th->accept_listener >= p->n_listeners)
@@ -317,8 +320,38 @@ static void follow_accept(struct sampler *s, struct sampler_proc *p,
 			l->fresh++;
 	}
 	th->in_accept = 0;
-	th->away_ns += s->tick_ns;
-	l->away_ns += s->tick_ns;
+	th->away_ns += th->weight_ns;
+	l->away_ns += th->weight_ns;
+}
+
+/*
+ * A thread seen in the same state for STEADY_READS readings in a row, and
+ * never in accept, is read every STEADY_EVERY ticks only (idle workers in
+ * futex or pause): its shares keep their meaning, its cost falls tenfold.
+ * Until read again it counts as it was last seen (for a whole-process
+ * stop, for one).
+ */
+#define STEADY_READS 10u
+#define STEADY_EVERY 10u
+
+static int skip_thread(const struct sampler *s, const struct sampler_thread *th,
+		       size_t i)
+{
+	return th->steady >= STEADY_READS && th->accept_listener < 0 &&
+	       (s->ticks + i) % STEADY_EVERY != 0;
+}
+
+static void note_steady(struct sampler_thread *th,
+			const struct sample_reading *r)
+{
+	if (th->samples && r->kind == th->last_kind && r->fd == th->last_fd &&
+	    !strcmp(r->label, th->last_label))
+		th->steady++;
+	else
+		th->steady = 0;
+	th->last_kind = r->kind;
+	th->last_fd = r->fd;
+	snprintf(th->last_label, sizeof(th->last_label), "%s", r->label);
 }
 
 static void read_threads(struct sampler *s, struct sampler_proc *p)
@@ -333,11 +366,25 @@ static void read_threads(struct sampler *s, struct sampler_proc *p)
 		struct sample_reading r;
 		if (th->gone)
 			continue;
+		if (skip_thread(s, th, i)) {
+			readable++;
+			stopped += th->last_kind == SAMPLE_STOPPED;
+			cpu += th->last_cpu;
+			continue;
+		}
 		if (sample_task_read(&th->task, &r)) {
 			th->gone = 1;
 			sample_task_close(&th->task);
 			continue;
 		}
+		/* What this reading stands for: the time since the thread's
+		 * reading before (none for its first). */
+		th->weight_ns =
+		    th->last_read_ns ? s->now_ns - th->last_read_ns : 0;
+		if (th->weight_ns > 1000000000ull)
+			th->weight_ns = 1000000000ull;
+		th->last_read_ns = s->now_ns;
+		th->last_cpu = r.cpu_ticks;
 		s->thread_reads++;
 		readable++;
 		cpu += r.cpu_ticks;
@@ -347,7 +394,7 @@ static void read_threads(struct sampler *s, struct sampler_proc *p)
 			p->syscall_known = 1;
 		else if (strstr(r.label, "(wchan)"))
 			p->wchan_known = 1;
-		th->last_kind = r.kind;
+		note_steady(th, &r);
 		state_count(th, &r);
 		follow_accept(s, p, th, &r);
 	}
@@ -451,10 +498,67 @@ static void track_connections(struct sampler *s)
 	}
 }
 
-void sampler_tick(struct sampler *s, uint64_t now_ns)
+/* Every listener by lookup, where it can be: 1 when some needs a dump
+ * (not parsed, gone, another socket answered, or the request failed). */
+static int read_exact(struct sampler *s)
+{
+	int need_dump = 0;
+
+	for (size_t i = 0; i < s->n_proc; i++) {
+		struct sampler_proc *p = &s->proc[i];
+		for (size_t j = 0; !p->gone && j < p->n_listeners; j++) {
+			struct sampler_listener *l = &p->listener[j];
+			struct sockdiag_entry e;
+			l->read_now = 0;
+			/* An empty queue is read at a tenth of the rate:
+			 * the moment it fills is found within 10 ticks. */
+			if (l->dumps && l->queue_now == 0 &&
+			    s->ticks % STEADY_EVERY != 0) {
+				l->read_now = 1;
+				continue;
+			}
+			if (!l->exact ||
+			    sample_listen_read(&s->listen_nl, l->family,
+					       l->addr, l->port, l->ino, &e)) {
+				need_dump = 1;
+				continue;
+			}
+			listener_reading(l, &e);
+			l->read_now = 1;
+		}
+	}
+	return need_dump;
+}
+
+/* A dump for the listeners the lookups did not read, and the rescan
+ * (threads, descriptors, new listeners) when due. */
+static void read_dump(struct sampler *s, int rescan_due)
 {
 	struct sockdiag_table t;
 	char err[128];
+
+	if (sockdiag_dump(&t, err, sizeof(err))) {
+		snprintf(s->last_error, sizeof(s->last_error), "%s", err);
+		return;
+	}
+	s->listener_dumps++;
+	if (rescan_due) {
+		rescan(s, &t);
+		s->last_rescan_ns = s->now_ns;
+	}
+	for (size_t i = 0; i < s->n_proc; i++) {
+		struct sampler_proc *p = &s->proc[i];
+		for (size_t j = 0; !p->gone && j < p->n_listeners; j++)
+			if (!p->listener[j].read_now)
+				listener_reading(
+				    &p->listener[j],
+				    sockdiag_find(&t, p->listener[j].ino));
+	}
+	sockdiag_free(&t);
+}
+
+void sampler_tick(struct sampler *s, uint64_t now_ns)
+{
 	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
 
 	/* What a sample stands for: the time since the tick before (none
@@ -465,28 +569,20 @@ void sampler_tick(struct sampler *s, uint64_t now_ns)
 		s->tick_ns = 1000000000ull;
 	s->now_ns = now_ns;
 	s->now_real_ns = clock_ns(CLOCK_REALTIME);
+	int rescan_due =
+	    s->ticks == 0 || now_ns - s->last_rescan_ns >= RESCAN_NS;
 	s->ticks++;
-	int dumped = sockdiag_dump(&t, err, sizeof(err)) == 0;
+	/* New listeners and threads are looked for once a second; between,
+	 * a lookup per listener costs microseconds where a dump walks every
+	 * listener of the host. */
+	int need_dump = read_exact(s);
+	if (need_dump || rescan_due)
+		read_dump(s, rescan_due);
+	s->listener_reads++;
 	s->listener_dump_ns += clock_ns(CLOCK_MONOTONIC) - t0;
-	s->listener_dumps++;
-	if (!dumped)
-		snprintf(s->last_error, sizeof(s->last_error), "%s", err);
-	if (dumped &&
-	    (s->ticks == 1 || now_ns - s->last_rescan_ns >= RESCAN_NS)) {
-		rescan(s, &t);
-		s->last_rescan_ns = now_ns;
-	}
-	for (size_t i = 0; i < s->n_proc; i++) {
-		struct sampler_proc *p = &s->proc[i];
-		if (p->gone)
-			continue;
-		for (size_t j = 0; dumped && j < p->n_listeners; j++)
-			listener_reading(&p->listener[j],
-					 sockdiag_find(&t, p->listener[j].ino));
-		read_threads(s, p);
-	}
-	if (dumped)
-		sockdiag_free(&t);
+	for (size_t i = 0; i < s->n_proc; i++)
+		if (!s->proc[i].gone)
+			read_threads(s, &s->proc[i]);
 	track_connections(s);
 }
 
@@ -530,6 +626,7 @@ int sampler_init(struct sampler *s, const pid_t *pids, size_t n,
 {
 	memset(s, 0, sizeof(*s));
 	sample_conn_init(&s->conns);
+	s->listen_nl = -1;
 	s->hz = hz ? hz : 1;
 	s->period_ns = 1000000000ull / s->hz;
 	s->conn_period_ns = 1000000000ull / CONN_HZ;
@@ -568,7 +665,10 @@ void sampler_free(struct sampler *s)
 	}
 	free(s->proc);
 	sample_conn_free(&s->conns);
+	if (s->listen_nl >= 0)
+		close(s->listen_nl);
 	memset(s, 0, sizeof(*s));
+	s->listen_nl = -1;
 }
 
 void sampler_finish(struct sampler *s)

@@ -12,6 +12,7 @@
 #include "histogram.h"
 #include "netstat.h"
 #include "sample_conn.h"
+#include "sample_listen.h"
 #include "sample_task.h"
 #include "sockdiag.h"
 
@@ -44,7 +45,13 @@ struct sampler_thread {
 	int accept_listener;
 	int in_accept;
 	uint64_t away_ns;
-	enum sample_kind last_kind;
+	enum sample_kind last_kind; /* at its last reading */
+	int last_fd;
+	char last_label[SAMPLE_LABEL_LEN];
+	uint32_t steady;       /* readings in a row like the one before */
+	uint64_t last_read_ns; /* CLOCK_MONOTONIC, 0: never read */
+	uint64_t weight_ns;    /* what its last reading stands for */
+	uint64_t last_cpu;
 };
 
 struct sampler_listener {
@@ -53,7 +60,10 @@ struct sampler_listener {
 	uint8_t family;
 	uint16_t port;
 	char address[SOCKDIAG_ADDR_LEN];
-	int present; /* in the last listener dump */
+	int exact;	  /* addr parsed: read by lookup, not by a dump */
+	uint32_t addr[4]; /* network order, as inet_diag has it */
+	int read_now;	  /* read during the current tick */
+	int present;	  /* in the last listener reading */
 	uint32_t backlog;
 	uint32_t queue_now;
 	uint32_t queue_peak;
@@ -126,8 +136,11 @@ struct sampler {
 	uint64_t ticks;
 	uint64_t last_rescan_ns;
 	struct sample_conn_table conns;
+	int listen_nl; /* NETLINK_SOCK_DIAG for exact listener reads */
 	/* What it cost. */
-	uint64_t listener_dumps, listener_dump_ns;
+	uint64_t listener_reads;   /* ticks' listener readings */
+	uint64_t listener_dumps;   /* of which needed a whole dump */
+	uint64_t listener_dump_ns; /* time spent reading listeners */
 	uint64_t thread_reads, thread_read_ns;
 	uint64_t conn_errors;
 	uint64_t
