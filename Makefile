@@ -240,6 +240,7 @@ deps: ## install missing Debian packages (as root); as a user, name them
 	need python3 "command -v python3"; \
 	need curl "command -v curl"; \
 	need jq "command -v jq"; \
+	need golang-go "command -v go"; \
 	missing="$$build$$peers"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
@@ -332,6 +333,7 @@ bench-deps: deps ## the benchmark's peers (ltrace, bpftrace), as root
 bench: bench-deps ## benchmarks (not part of check)
 	$(MAKE) all $(E2E_REL_BIN) $(BENCH_BIN)
 	bash tests/bench/run.sh
+	bash tests/bench/watch.sh
 
 # --- install -------------------------------------------------------------
 # The systemd units (dist/systemd) name the default paths; installed with

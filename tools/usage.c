@@ -61,6 +61,16 @@ static const struct usage_cmd usage_cmds[] = {
      "                          :PORT for every address, [ADDR6]:PORT)\n"
      "  -s, --by-socket         process figures summed per socket,\n"
      "                          without pid labels\n"},
+    {"watch", "sample a running server from outside, no preload needed",
+     "[OPTIONS] PID...",
+     "Sample running processes from outside for DUR (no restart, no\n"
+     "preload, no ptrace stop), then report them as stat does, with each\n"
+     "thread's states and the verdicts. Ctrl-C ends early with the report.",
+     "  -f, --for DUR       how long to watch (default 10s; 30s, 5m)\n"
+     "  -z, --hz N          thread samples a second (default 100, max\n"
+     "                      1000); connections at 10 Hz while queued\n"
+     "  -j, --json          one JSON object on stdout (stat's schema)\n"
+     "  -p, --prometheus    Prometheus text exposition format\n"},
     {"gc", "remove segments of processes that are gone", "[OPTIONS]",
      "Remove segments of processes that exited or exec'd without the\n"
      "shim; never a live one, a link or a non-segment.",
