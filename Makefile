@@ -31,6 +31,8 @@ MHD_CFLAGS = $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
 MHD_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 DW_LIBS = $(shell pkg-config --libs libdw 2>/dev/null || echo -ldw -lelf)
 TOOL_LIBS = -lpthread -lm $(MHD_LIBS) $(DW_LIBS)
+# The exporter gzips its answer when the scraper accepts it (zlib).
+TOOL_LIBS += $(shell pkg-config --libs zlib 2>/dev/null || echo -lz)
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
@@ -250,6 +252,8 @@ deps:
 	need nginx "command -v nginx || test -x /usr/sbin/nginx"; \
 	need redis-server "command -v redis-server"; \
 	need libmicrohttpd-dev "pkg-config --exists libmicrohttpd"; \
+	need zlib1g-dev "pkg-config --exists zlib"; \
+	need uthash-dev "test -f /usr/include/uthash.h"; \
 	need prometheus "command -v prometheus && command -v promtool"; \
 	need clang "command -v clang"; \
 	need cppcheck "command -v cppcheck"; \

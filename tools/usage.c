@@ -22,8 +22,9 @@ static const struct usage_cmd usage_cmds[] = {
      "live one, or the PIDs given (shown even when exited).",
      "  -j, --json          one JSON object on stdout\n"
      "  -p, --prometheus    Prometheus text exposition format\n"
-     "  -s, --by-socket     with -p: process figures summed per socket,\n"
-     "                      without pid labels\n"
+     "  -P, --by-process    with -p: process figures per process and\n"
+     "                      listener, labelled pid (default: summed per\n"
+     "                      socket, no pid label)\n"
      "  -o, --output FILE   write FILE atomically instead of stdout\n"
      "  -a, --all           also segments of processes that exited\n"},
     {"check", "a verdict per listener, with evidence and fix",
@@ -57,8 +58,8 @@ static const struct usage_cmd usage_cmds[] = {
      "HTTP at /metrics, read at each scrape. Read-only; stops on SIGTERM.",
      "  -l, --listen ADDR:PORT  where to listen (default 127.0.0.1:9437;\n"
      "                          :PORT for every address, [ADDR6]:PORT)\n"
-     "  -s, --by-socket         process figures summed per socket,\n"
-     "                          without pid labels\n"},
+     "  -P, --by-process        process figures per process and listener,\n"
+     "                          labelled pid (default: summed per socket)\n"},
     {"gc", "remove segments of processes that are gone", "[OPTIONS]",
      "Remove segments of processes that exited or exec'd without the\n"
      "shim; never a live one, a link or a non-segment.",
