@@ -81,6 +81,8 @@ VERDICT_DEPS := tools/verdict.c tools/live.c tools/sockdiag.c \
 	tools/format.c tools/histogram.c tools/segment_reader.c \
 	tools/segment_check.c tools/segment_name.c tools/procinfo.c \
 	tools/bypass.c tools/stack_frames.c tools/symbolize.c tools/event_ring.c
+# gather.c names the shim's path in its hints.
+VERDICT_DEPS += tools/shim_path.c
 UNIT_DEPS_test_verdict := $(VERDICT_DEPS)
 UNIT_LIBS_test_verdict = $(DW_LIBS) -lpthread
 UNIT_DEPS_test_verdict_window := $(VERDICT_DEPS) tools/recent.c

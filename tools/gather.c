@@ -9,6 +9,7 @@
 
 #include "live.h"
 #include "procinfo.h"
+#include "shim_path.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -99,10 +100,17 @@ static void missing_reason(pid_t pid, char *why, size_t len)
 			 (int)pid, comm);
 		return;
 	}
-	snprintf(why, len,
+	/* The full path: "LD_PRELOAD=libacceptwatch.so" taken literally makes
+	 * ld.so look in the default directories, where it is not. */
+	char shim[PATH_MAX], msg[PATH_MAX + 128];
+	shim_path_find(shim, sizeof(shim));
+	snprintf(msg, sizeof(msg),
 		 "pid %d (%s) runs without the shim: start it with "
-		 "LD_PRELOAD=libacceptwatch.so or 'acceptwatch run'",
-		 (int)pid, comm);
+		 "LD_PRELOAD=%s or 'acceptwatch run'",
+		 (int)pid, comm, shim);
+	size_t n = strlen(msg) < len ? strlen(msg) : len - 1;
+	memcpy(why, msg, n);
+	why[n] = '\0';
 }
 
 /* err, and when the segment is another user's and this reader is not

@@ -96,6 +96,30 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 }
 
 /*
+ * A host that is meant as an address (digits and dots, or in brackets)
+ * must be one: 999.1.1.1 is a typo, not a name to resolve ("Temporary
+ * failure in name resolution" would send people to their DNS). 0, or -1
+ * with a message.
+ */
+static int check_numeric(const char *arg, const char *host, int v6)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	if (v6 && inet_pton(AF_INET6, host, buf) != 1) {
+		aw_error("serve: --listen '%s': '%s' is not an IPv6 address",
+			 arg, host);
+		return -1;
+	}
+	if (!v6 && host[0] && strspn(host, "0123456789.") == strlen(host) &&
+	    inet_pton(AF_INET, host, buf) != 1) {
+		aw_error("serve: --listen '%s': '%s' is not an IPv4 address",
+			 arg, host);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * "ADDR:PORT", "[ADDR6]:PORT" or ":PORT" (every address: IPv6 and IPv4
  * when the host has IPv6) into ai (freeaddrinfo() it). 0, or -1 with a
  * message.
@@ -118,10 +142,13 @@ static int parse_listen(const char *arg, struct addrinfo **ai)
 	}
 	memcpy(host, arg, hl);
 	host[hl] = '\0';
-	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+	int v6 = hl >= 2 && host[0] == '[' && host[hl - 1] == ']';
+	if (v6) {
 		memmove(host, host + 1, hl - 2);
 		host[hl - 2] = '\0';
 	}
+	if (check_numeric(arg, host, v6))
+		return -1;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	int rc = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, ai);

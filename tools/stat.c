@@ -69,7 +69,8 @@ static int parse_opts(int argc, char **argv, struct stat_opts *o)
 				aw_error("stat: --output wants a file name");
 				return -1;
 			}
-			o->output = optarg;
+			/* "-": stdout, as everywhere else. */
+			o->output = strcmp(optarg, "-") ? optarg : NULL;
 			break;
 		case 'h':
 			stat_usage(stdout);
@@ -160,15 +161,16 @@ static int stat_write_file(const char *path, const struct stat_opts *o,
 		aw_error("stat: --output %s: name too long", path);
 		return -1;
 	}
+	/* Errors name path, the file asked for: the temporary is ours. */
 	int fd = mkstemp(tmp);
 	if (fd < 0) {
-		aw_error("stat: %s: %s", tmp, strerror(errno));
+		aw_error("stat: writing %s: %s", path, strerror(errno));
 		return -1;
 	}
 	/* mkstemp makes 0600; a collector running as another user reads. */
 	FILE *f = fchmod(fd, 0644) == 0 ? fdopen(fd, "w") : NULL;
 	if (!f) {
-		aw_error("stat: %s: %s", tmp, strerror(errno));
+		aw_error("stat: writing %s: %s", path, strerror(errno));
 		close(fd);
 		unlink(tmp);
 		return -1;

@@ -92,6 +92,16 @@ void usage_main(FILE *out)
 		usage_exit);
 }
 
+/* The column where the descriptions of options start: after the first
+ * run of two spaces past the option's own text in the first line. */
+static int description_column(const char *options)
+{
+	const char *gap = strstr(options + 2, "  ");
+	if (!gap)
+		return 20;
+	return (int)(gap + strspn(gap, " ") - options);
+}
+
 void usage_command(FILE *out, const char *name)
 {
 	for (size_t i = 0; i < N_CMDS; i++) {
@@ -100,7 +110,9 @@ void usage_command(FILE *out, const char *name)
 			continue;
 		fprintf(out, "usage: acceptwatch %s %s\n%s\n\n%s", c->name,
 			c->synopsis, c->summary, c->options);
-		fprintf(out, "  -h, --help          this text\n");
+		/* Aligned with the command's own options. */
+		fprintf(out, "  %-*sthis text\n",
+			description_column(c->options) - 2, "-h, --help");
 		return;
 	}
 }
