@@ -138,6 +138,9 @@ size_t report_prom_escape(char *dst, size_t dstlen, const char *src,
  */
 const char *report_ignored_env(uint32_t flags, unsigned int i);
 
+/* Why the header's flags say call-site stacks are off, or NULL. */
+const char *report_stacks_off(uint32_t flags);
+
 /* "eintr", "econnaborted", "emfile", "other". */
 const char *report_err_name(unsigned int cls);
 
