@@ -241,8 +241,9 @@ int main(int argc, char **argv)
 	close(ready[1]);
 	close(hold[0]);
 
-	/* Every child says ready once its segment exists (30 s at most). */
-	until = now_ms() + 30000;
+	/* Every child says ready once its segment exists: 30 s, and 10 ms
+	 * more a child (10,000 children on a busy machine take a while). */
+	until = now_ms() + 30000 + 10 * (long long)nkids;
 	while (status == 0 && got < nkids) {
 		struct pollfd p = {.fd = ready[0], .events = POLLIN};
 		char buf[256];
