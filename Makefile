@@ -76,6 +76,7 @@ UNIT_DEPS_test_netstat := tools/netstat.c
 UNIT_DEPS_test_totals := tools/totals.c tools/histogram.c
 UNIT_DEPS_test_bypass := tools/bypass.c tools/procinfo.c
 UNIT_DEPS_test_segment_name := tools/segment_name.c
+UNIT_DEPS_test_report_hist := tools/report_hist.c tools/histogram.c
 # The reader's verdicts with what they read: snapshots, live figures.
 VERDICT_DEPS := tools/verdict.c tools/live.c tools/sockdiag.c \
 	tools/format.c tools/histogram.c tools/segment_reader.c \

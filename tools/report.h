@@ -31,6 +31,11 @@ struct report {
  * are not printed here (report_text_unreadable puts them on stderr). */
 void report_text(FILE *out, const struct report *r);
 
+/* Each listener's distributions (gap, away, queue wait) as bars in the
+ * layout of bpftrace's hist(), then each socket's held by several
+ * processes (report_hist.c). */
+void report_hist(FILE *out, const struct report *r);
+
 /* Each unreadable segment of r, one aw_error line: "NAME: REASON". */
 void report_text_unreadable(const struct report *r);
 

@@ -20,6 +20,7 @@
 
 struct stat_opts {
 	int json;
+	int hist;
 	int prometheus;
 	int by_process;
 	int all;
@@ -35,6 +36,7 @@ static int parse_opts(int argc, char **argv, struct stat_opts *o)
 {
 	static const struct option longopts[] = {
 	    {"json", no_argument, NULL, 'j'},
+	    {"hist", no_argument, NULL, 'H'},
 	    {"all", no_argument, NULL, 'a'},
 	    {"prometheus", no_argument, NULL, 'p'},
 	    {"by-socket", no_argument, NULL, 's'},
@@ -47,11 +49,14 @@ static int parse_opts(int argc, char **argv, struct stat_opts *o)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "jaho:psP", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "jaho:psPH", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'j':
 			o->json = 1;
+			break;
+		case 'H':
+			o->hist = 1;
 			break;
 		case 'a':
 			o->all = 1;
@@ -81,8 +86,9 @@ static int parse_opts(int argc, char **argv, struct stat_opts *o)
 			return -1;
 		}
 	}
-	if (o->json && o->prometheus) {
-		aw_error("stat: --json and --prometheus exclude each other");
+	if (o->json + o->prometheus + o->hist > 1) {
+		aw_error("stat: --json, --prometheus and --hist exclude each "
+			 "other");
 		return -1;
 	}
 	if (o->by_process && !o->prometheus) {
@@ -106,6 +112,8 @@ static int stat_print(FILE *out, const struct stat_opts *o,
 		report_json(out, &res->r);
 	else if (o->prometheus)
 		return report_prom_write(out, res->prom);
+	else if (o->hist)
+		report_hist(out, &res->r);
 	else
 		report_text(out, &res->r);
 	return 0;
