@@ -28,6 +28,8 @@ MHD_CFLAGS = $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
 MHD_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 DW_LIBS = $(shell pkg-config --libs libdw 2>/dev/null || echo -ldw -lelf)
 TOOL_LIBS = -lpthread -lm $(MHD_LIBS) $(DW_LIBS)
+# The exporter gzips its answer when the scraper accepts it (zlib).
+TOOL_LIBS += $(shell pkg-config --libs zlib 2>/dev/null || echo -lz)
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
@@ -221,6 +223,7 @@ deps: ## install missing Debian packages (as root); as a user, name them
 	need_build libmicrohttpd-dev "pkg-config --exists libmicrohttpd"; \
 	need_build binutils "command -v nm && command -v ar && command -v objcopy"; \
 	need_build uthash-dev "test -f /usr/include/uthash.h"; \
+	need_build zlib1g-dev "pkg-config --exists zlib"; \
 	need xz-utils "command -v xz"; \
 	need libc6-dbg "sh tests/libc_debug.sh"; \
 	need iproute2 "command -v ip && command -v ss"; \
@@ -354,14 +357,46 @@ install: all ## install under DESTDIR/PREFIX
 		chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/$$f || exit 1; done
 	sed $(SYSTEMD_PATHS) dist/systemd/acceptwatch-preload.conf \
 		>$(DESTDIR)$(DATADIR)/acceptwatch-preload.conf
+	install -d $(DESTDIR)$(DATADIR)/prometheus
+	install -m 0644 dist/prometheus/acceptwatch-rules.yml \
+		$(DESTDIR)$(DATADIR)/prometheus/acceptwatch-rules.yml
 
 uninstall: ## remove what install put
 	rm -f $(addprefix $(DESTDIR)$(SYSTEMDDIR)/,$(SYSTEMD_UNITS))
 	rm -f $(DESTDIR)$(DATADIR)/acceptwatch-preload.conf
+	rm -f $(DESTDIR)$(DATADIR)/prometheus/acceptwatch-rules.yml
+	-rmdir $(DESTDIR)$(DATADIR)/prometheus 2>/dev/null
 	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 	rm -f $(DESTDIR)$(BINDIR)/acceptwatch $(DESTDIR)$(LIBDIR)/libacceptwatch.so
 	rm -f $(DESTDIR)$(MANDIR)/man1/acceptwatch.1 $(DESTDIR)$(MANDIR)/man7/libacceptwatch.7
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
+
+# --- Debian package -----------------------------------------------------
+# make deb: dpkg-buildpackage -b -us -uc (debian/) on a copy of the tree in
+# build/deb, so that the .deb lands there and not beside the tree; then
+# lintian, which must find no error and no warning. make deb-check: that,
+# then tests/pkg/deb_install.sh installs it on this machine, preloads it
+# into nginx through the installed drop-in, reads figures, purges it and
+# finds nothing left (as root; CI runs it after make check).
+DEB_TOOLS := debhelper dpkg-dev fakeroot lintian
+.PHONY: deb deb-deps deb-check
+deb-deps: deps
+	@missing=""; for p in $(DEB_TOOLS); do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "acceptwatch: make deb needs:$$missing"; exit 1; fi; \
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+		install -y -qq$$missing >/dev/null
+
+deb: deb-deps ## a Debian package in build/deb, lintian clean
+	rm -rf $(B)/deb && mkdir -p $(B)/deb/src
+	tar --exclude=./build --exclude=./.git -cf - . | tar -xf - -C $(B)/deb/src
+	cd $(B)/deb/src && dpkg-buildpackage -b -us -uc
+	lintian --fail-on error,warning --tag-display-limit 0 $(B)/deb/*.changes
+
+deb-check: deb ## the package installed, used with nginx, purged (root)
+	bash tests/pkg/deb_install.sh $(B)/deb
 
 format: ## clang-format every C file
 	clang-format -i shim/*.[ch] tools/*.[ch] tests/unit/*.c tests/e2e/*.c \

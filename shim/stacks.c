@@ -204,6 +204,7 @@ static int init_libunwind(void)
 	if (pid <= 0) {
 		aw_log("call-site stacks off: cannot run libunwind's init "
 		       "apart from this process's descriptors");
+		aw_log_note(AW_SF_STACKS_INIT_FAILED);
 		return -1;
 	}
 	if (!reaped || accs == NULL) {
@@ -211,6 +212,7 @@ static int init_libunwind(void)
 		 * init happened in a copy of our memory. */
 		aw_log("call-site stacks off: libunwind's init, run in a "
 		       "child sharing this memory, did not reach it");
+		aw_log_note(AW_SF_STACKS_INIT_FAILED);
 		return -1;
 	}
 	accs->access_mem = access_mem;
@@ -235,11 +237,13 @@ static int load_api(void)
 #ifndef UNW_ARCH
 	aw_log("call-site stacks off: libunwind's address validation is "
 	       "not known for this architecture");
+	aw_log_note(AW_SF_STACKS_NO_LIB);
 	return -1;
 #else
 	void *lib = dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL);
 	if (lib == NULL) {
 		aw_log("call-site stacks off: %s", dlerror());
+		aw_log_note(AW_SF_STACKS_NO_LIB);
 		return -1;
 	}
 	int missing = 0;
@@ -254,6 +258,7 @@ static int load_api(void)
 		lib, "_UL" UNW_ARCH "_set_caching_policy", &missing);
 	if (missing) {
 		aw_log("call-site stacks off: libunwind.so.8 lacks a symbol");
+		aw_log_note(AW_SF_STACKS_NO_LIB);
 		return -1;
 	}
 	ssize_t n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
@@ -270,9 +275,11 @@ static int stacks_ready(void)
 	if (state == API_READY)
 		return 1;
 	if (state == API_OFF_FORK &&
-	    !__atomic_exchange_n(&said_off_fork, 1, __ATOMIC_RELAXED))
+	    !__atomic_exchange_n(&said_off_fork, 1, __ATOMIC_RELAXED)) {
 		aw_log("call-site stacks off: forked while a thread was "
 		       "capturing one");
+		aw_log_note(AW_SF_STACKS_FORKED);
+	}
 	if (state != API_UNTRIED)
 		return 0;
 	if (!__atomic_compare_exchange_n(&api_state, &state, API_LOADING, 0,

@@ -11,6 +11,7 @@
 #include "error.h"
 #include "segment_name.h"
 #include "segment_reader.h"
+#include "shim_path.h"
 #include "usage.h"
 
 #include "acceptwatch_abi.h"
@@ -18,7 +19,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,49 +28,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef AW_LIBDIR
-#define AW_LIBDIR "/usr/local/lib/acceptwatch"
-#endif
-
-#define SHIM_NAME "libacceptwatch.so"
-
 static void run_usage(FILE *out)
 {
 	usage_command(out, "run");
-}
-
-/*
- * The shim, looked for relative to this binary first: in a build tree
- * (tools/acceptwatch -> shim/libacceptwatch.so), then as installed
- * (PREFIX/bin/acceptwatch -> PREFIX/lib/acceptwatch/libacceptwatch.so,
- * whatever PREFIX or DESTDIR was), then in the configured AW_LIBDIR.
- * 0, or -1 when none exists.
- */
-static int find_shim(char *dst, size_t len)
-{
-	static const char *const relative[] = {
-	    "../shim/" SHIM_NAME,
-	    "../lib/acceptwatch/" SHIM_NAME,
-	};
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	const char *dir = NULL;
-	if (n > 0) {
-		exe[n] = '\0';
-		dir = dirname(exe); /* in place: once */
-	}
-	for (size_t i = 0; dir != NULL && i < 2; i++) {
-		char candidate[PATH_MAX + 64];
-		snprintf(candidate, sizeof(candidate), "%s/%s", dir,
-			 relative[i]);
-		/* realpath: LD_PRELOAD wants a clean absolute path. */
-		if (access(candidate, R_OK) == 0 && realpath(candidate, dst) &&
-		    strlen(dst) < len)
-			return 0;
-	}
-	snprintf(dst, len, "%s/" SHIM_NAME, AW_LIBDIR);
-	return access(dst, R_OK) == 0 ? 0 : -1;
 }
 
 /* LD_PRELOAD with the shim first; entries already there are kept. */
@@ -101,6 +61,32 @@ static int valid_ms(const char *arg)
 	return !errno && end != arg && !*end && v > 0 && v <= INT_MAX;
 }
 
+/*
+ * --log DEST into ACCEPTWATCH_LOG. The shim takes only an absolute file
+ * path (its cwd may be any), so a relative one is made absolute here,
+ * against ours: `--log app.log` means ./app.log, as a person expects.
+ * 0, or -1 with a message.
+ */
+static int set_log(const char *dest)
+{
+	char cwd[PATH_MAX], path[PATH_MAX * 2];
+
+	if (!strcmp(dest, "stderr") || !strcmp(dest, "none") ||
+	    !strcmp(dest, "syslog") || dest[0] == '/')
+		return setenv("ACCEPTWATCH_LOG", dest, 1);
+	if (!dest[0] || !getcwd(cwd, sizeof(cwd))) {
+		aw_error("run: --log '%s': not stderr, none, syslog or a file",
+			 dest);
+		return -1;
+	}
+	if (snprintf(path, sizeof(path), "%s/%s", cwd, dest) >=
+	    (int)sizeof(path)) {
+		aw_error("run: --log '%s': path too long", dest);
+		return -1;
+	}
+	return setenv("ACCEPTWATCH_LOG", path, 1);
+}
+
 /* Options into the environment. 0, 1 for --help, -1 on a usage error. */
 static int parse_opts(int argc, char **argv)
 {
@@ -128,7 +114,8 @@ static int parse_opts(int argc, char **argv)
 			setenv("ACCEPTWATCH_SLOW_MS", optarg, 1);
 			break;
 		case 'l':
-			setenv("ACCEPTWATCH_LOG", optarg, 1);
+			if (set_log(optarg))
+				return -1;
 			break;
 		case 'k':
 			setenv("ACCEPTWATCH_KEEP", "1", 1);
@@ -305,7 +292,7 @@ int run_command(int argc, char **argv)
 	/* A person is watching: the shim's lines on stderr, unless the
 	 * environment or --log already chose. */
 	setenv("ACCEPTWATCH_LOG", "stderr", 0);
-	if (find_shim(shim, sizeof(shim))) {
+	if (shim_path_find(shim, sizeof(shim))) {
 		aw_error("run: shim not found: %s", shim);
 		return AW_EXIT_USAGE;
 	}

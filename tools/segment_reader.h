@@ -142,6 +142,8 @@ struct segment_snapshot {
 	unsigned bypass; /* bypass_kind bits (bypass.h): io_uring, for one */
 	uint64_t now_mono_ns;
 	uint64_t now_real_ns;
+	uint64_t netns; /* inode of its network namespace, 0: unknown (set by
+			   live_apply) */
 	uint32_t n_listeners;
 	struct segment_listener *listener; /* n_listeners, heap */
 	uint32_t n_events;

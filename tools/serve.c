@@ -5,12 +5,14 @@
  * else is served, no other method accepted.
  *
  * libmicrohttpd runs one internal thread polling every connection with
- * non-blocking sockets. A response is built whole in memory before it is
- * queued, so a scraper that reads slowly, or sends half a request and
- * waits, holds only its own connection while others are served. Scrapes
- * are read one at a time on that thread: a burst of scrapers never runs
- * several readers over /dev/shm at once, and a scrape opens no module file
- * (no names in the exposition): nothing a user leaves can hold it up.
+ * non-blocking sockets. A response is read from the segments whole before
+ * it is queued, then rendered (and gzipped) a block at a time as the
+ * scraper takes it, so a scraper that reads slowly, or sends half a
+ * request and waits, holds only its own connection while others are
+ * served. Scrapes are read one at a time on that thread: a burst of
+ * scrapers never runs several readers over /dev/shm at once, and a scrape
+ * opens no module file (no names in the exposition): nothing a user leaves
+ * can hold it up.
  *
  * Any local user can connect, so no one client may take the slots of
  * others: a client keeps SERVE_PER_CLIENT connections at most (a client
@@ -42,7 +44,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <strings.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* One table, one thread (the server's): out of memory is a failed add. */
 static int client_add_failed;
@@ -57,9 +61,12 @@ static int client_add_failed;
 #define SERVE_STOP_S 1u /* after SIGTERM, at most */
 #define SERVE_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
+/* Bytes of exposition (or gzip) handed to the server at a time. */
+#define SERVE_BLOCK 65536u
+
 struct serve_opts {
 	const char *listen;
-	int by_socket;
+	int by_process;
 };
 
 /* Who is at the other end: a local uid, or a remote address. Zeroed
@@ -91,6 +98,7 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 	static const struct option longopts[] = {
 	    {"listen", required_argument, NULL, 'l'},
 	    {"by-socket", no_argument, NULL, 's'},
+	    {"by-process", no_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -99,13 +107,15 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 	o->listen = SERVE_DEFAULT_LISTEN;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "l:sh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:sPh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			o->listen = optarg;
 			break;
-		case 's':
-			o->by_socket = 1;
+		case 's': /* the default since series lost their pid */
+			break;
+		case 'P':
+			o->by_process = 1;
 			break;
 		case 'h':
 			usage_command(stdout, "serve");
@@ -131,6 +141,30 @@ static int valid_port(const char *s)
 	if (n == 0 || n > 5 || s[0] == '0' || strspn(s, "0123456789") != n)
 		return 0;
 	return atoi(s) <= 65535;
+}
+
+/*
+ * A host that is meant as an address (digits and dots, or in brackets)
+ * must be one: 999.1.1.1 is a typo, not a name to resolve ("Temporary
+ * failure in name resolution" would send people to their DNS). 0, or -1
+ * with a message.
+ */
+static int check_numeric(const char *arg, const char *host, int v6)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	if (v6 && inet_pton(AF_INET6, host, buf) != 1) {
+		aw_error("serve: --listen '%s': '%s' is not an IPv6 address",
+			 arg, host);
+		return -1;
+	}
+	if (!v6 && host[0] && strspn(host, "0123456789.") == strlen(host) &&
+	    inet_pton(AF_INET, host, buf) != 1) {
+		aw_error("serve: --listen '%s': '%s' is not an IPv4 address",
+			 arg, host);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -161,10 +195,13 @@ static int parse_listen(const char *arg, struct addrinfo **ai)
 	}
 	memcpy(host, arg, hl);
 	host[hl] = '\0';
-	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+	int v6 = hl >= 2 && host[0] == '[' && host[hl - 1] == ']';
+	if (v6) {
 		memmove(host, host + 1, hl - 2);
 		host[hl - 2] = '\0';
 	}
+	if (check_numeric(arg, host, v6))
+		return -1;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	int rc = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, ai);
@@ -211,33 +248,6 @@ static double mono_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* The exposition, in a heap buffer: 0, or -1 when out of memory. */
-static int metrics_body(const struct serve_opts *o, char **buf, size_t *len)
-{
-	struct gather_opts g = {.no_names = 1};
-	struct report r;
-	char err[SEGMENT_ERR_LEN];
-	double start = mono_s();
-
-	FILE *f = open_memstream(buf, len);
-	if (!f)
-		return -1;
-	/* Unreadable segments are counted in the exposition; on stderr
-	 * they would fill a journal at every scrape. */
-	if (gather_report(&r, &g, err, sizeof(err)) < 0)
-		aw_error("%s", err);
-	int bad = report_prometheus(f, &r, o->by_socket);
-	gather_free(&r);
-	report_prom_scrape_duration(f, mono_s() - start);
-	bad |= ferror(f);
-	if (fclose(f) || bad) {
-		free(*buf);
-		*buf = NULL;
-		return -1;
-	}
-	return 0;
 }
 
 /* The client behind connection fd, into k. */
@@ -342,6 +352,158 @@ static enum MHD_Result respond_static(struct MHD_Connection *c,
 	return respond(c, status, resp, type);
 }
 
+/*
+ * One /metrics response on its way: the exposition, read from doc a piece
+ * at a time as the scraper takes it (never whole in memory), deflated into
+ * gzip on the way when the scraper accepts it.
+ */
+struct serve_body {
+	struct prom_doc *doc;
+	int gzip;
+	int eof;  /* doc read to its end */
+	int done; /* the gzip trailer is out */
+	z_stream z;
+	char in[SERVE_BLOCK];
+};
+
+static void body_free(void *cls)
+{
+	struct serve_body *b = cls;
+
+	if (b->gzip)
+		deflateEnd(&b->z);
+	report_prom_free(b->doc);
+	free(b);
+}
+
+/* Up to max bytes of gzip into buf; never 0 before the end (0 would make
+ * the server ask again at once). */
+static ssize_t body_deflate(struct serve_body *b, char *buf, size_t max)
+{
+	b->z.next_out = (Bytef *)buf;
+	b->z.avail_out = (uInt)(max > UINT32_MAX ? UINT32_MAX : max);
+	while (b->z.avail_out > 0 && !b->done) {
+		if (b->z.avail_in == 0 && !b->eof) {
+			size_t n =
+			    report_prom_read(b->doc, b->in, sizeof(b->in));
+			b->z.next_in = (Bytef *)b->in;
+			b->z.avail_in = (uInt)n;
+			b->eof = n == 0;
+		}
+		int rc = deflate(&b->z, b->eof ? Z_FINISH : Z_NO_FLUSH);
+		if (rc == Z_STREAM_END)
+			b->done = 1;
+		else if (rc != Z_OK && rc != Z_BUF_ERROR)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	size_t n = (size_t)((char *)b->z.next_out - buf);
+	if (n == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	return (ssize_t)n;
+}
+
+static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct serve_body *b = cls;
+	(void)pos;
+
+	if (b->gzip)
+		return body_deflate(b, buf, max);
+	size_t n = report_prom_read(b->doc, buf, max);
+	return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+/*
+ * Whether an Accept-Encoding value takes gzip: a "gzip" (or "x-gzip", or
+ * "*") coding whose q is not 0. RFC 9110 12.5.3; no value, no gzip.
+ */
+static int accepts_gzip(const char *v)
+{
+	while (v && *v) {
+		size_t n = strcspn(v, ",");
+		char item[64];
+		if (n < sizeof(item)) {
+			memcpy(item, v, n);
+			item[n] = '\0';
+			char *semi = strchr(item, ';');
+			char *q = semi ? strstr(semi, "q=") : NULL;
+			if (semi)
+				*semi = '\0';
+			char *name = item + strspn(item, " \t");
+			name[strcspn(name, " \t")] = '\0';
+			int ok = !q || strtod(q + 2, NULL) > 0;
+			if (ok &&
+			    (!strcasecmp(name, "gzip") ||
+			     !strcasecmp(name, "x-gzip") || !strcmp(name, "*")))
+				return 1;
+		}
+		v += n;
+		v += *v == ',';
+	}
+	return 0;
+}
+
+static int gather_add(void *arg, const struct segment_snapshot *snap)
+{
+	return report_prom_add(arg, snap);
+}
+
+/* Every segment read into a new body: NULL when out of memory. Memory
+ * stays flat in the number of processes: each snapshot is folded in and
+ * freed as it is read. */
+static struct serve_body *metrics_body(const struct serve_opts *o, int gzip)
+{
+	struct gather_opts g = {.no_names = 1};
+	struct report r;
+	char err[SEGMENT_ERR_LEN];
+	double start = mono_s();
+	struct serve_body *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->doc = report_prom_new(o->by_process);
+	if (!b->doc) {
+		free(b);
+		return NULL;
+	}
+	/* Unreadable segments are counted in the exposition; on stderr
+	 * they would fill a journal at every scrape. */
+	if (gather_each(&r, &g, gather_add, b->doc, err, sizeof(err)) < 0)
+		aw_error("%s", err);
+	report_prom_totals(b->doc, r.n_unreadable, mono_s() - start);
+	gather_free(&r);
+	/* gzip (windowBits 16 + 15); the fastest level: the exposition's
+	 * repeated names and labels shrink ~25x even so. */
+	if (gzip && deflateInit2(&b->z, Z_BEST_SPEED, Z_DEFLATED, 31, 8,
+				 Z_DEFAULT_STRATEGY) == Z_OK)
+		b->gzip = 1;
+	return b;
+}
+
+/* The /metrics response: the exposition streamed, gzip when asked. */
+static enum MHD_Result respond_metrics(struct MHD_Connection *c,
+				       const struct serve_opts *o)
+{
+	int gzip = accepts_gzip(MHD_lookup_connection_value(
+	    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING));
+	struct serve_body *b = metrics_body(o, gzip);
+	if (!b)
+		return respond_static(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				      "out of memory\n", "text/plain");
+	struct MHD_Response *resp = MHD_create_response_from_callback(
+	    MHD_SIZE_UNKNOWN, SERVE_BLOCK, body_read, b, body_free);
+	if (!resp) {
+		body_free(b);
+		return MHD_NO;
+	}
+	if (b->gzip)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING,
+					"gzip");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY,
+				MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	return respond(c, MHD_HTTP_OK, resp, SERVE_CONTENT_TYPE);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 			      const char *url, const char *method,
 			      const char *version, const char *upload,
@@ -363,15 +525,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 	if (strcmp(url, "/metrics"))
 		return respond_static(c, MHD_HTTP_NOT_FOUND, "not found\n",
 				      "text/plain");
-	char *buf = NULL;
-	size_t len = 0;
-	if (metrics_body(o, &buf, &len))
-		return respond_static(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-				      "out of memory\n", "text/plain");
-	return respond(
-	    c, MHD_HTTP_OK,
-	    MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE),
-	    SERVE_CONTENT_TYPE);
+	return respond_metrics(c, o);
 }
 
 /* "ADDR:PORT" of fd's bound address, for the start-up line. */

@@ -16,7 +16,8 @@
 # Environment: AW_BENCH_PAIRS (drain pairs, default 11), AW_BENCH_N (drain
 # queue length, default 4000), AW_BENCH_STORM_MS (default 2000),
 # AW_BENCH_STORM_PAIRS (default 8), AW_BENCH_CONTROL_PAIRS (pairs of the
-# bare-against-bare controls, default 4), AW_BENCH_SEGMENTS (default 1000).
+# bare-against-bare controls, default 4), AW_BENCH_SEGMENTS (default 1000),
+# AW_BENCH_EXPORTER_N (tests/bench/exporter.sh, default "1000 4000 10000").
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -40,6 +41,7 @@ STORM_MS=${AW_BENCH_STORM_MS:-2000}
 STORM_PAIRS=${AW_BENCH_STORM_PAIRS:-8}
 CONTROL_PAIRS=${AW_BENCH_CONTROL_PAIRS:-4}
 NSEG=${AW_BENCH_SEGMENTS:-1000}
+AW_BENCH_EXPORTER_N_SHOWN=${AW_BENCH_EXPORTER_N:-1000 4000 10000} # exporter.sh
 ROUNDS=5
 SHIM_ENV=(env "LD_PRELOAD=$SHIM" ACCEPTWATCH_LOG=none)
 
@@ -827,6 +829,10 @@ pf() { # verdict: PASS when the awk condition holds
 	[ "$SC_OK" = 1 ] && echo "Syscalls the shim added (strace storm): ${SC_DIFF:-none}"
 	for n in "${NOTES[@]}"; do echo "note: $n"; done
 } >"$TMP/table"
+# The exporter at scale (10,000 live processes, a 1,000-process pre-fork
+# server): its own table, after this one.
+echo "exporter: $AW_BENCH_EXPORTER_N_SHOWN..."
+{ echo; bash "$ROOT/tests/bench/exporter.sh"; } >>"$TMP/table" 2>&1
 
 cat "$TMP/table"
 mkdir -p "$OUT_DIR"

@@ -119,7 +119,8 @@ want() { # EXPR WANT
 }
 want "sum by (inode) (acceptwatch_accepts_total{inode=\"$F_INO\"})" 20
 want "sum(acceptwatch_accepts_total{address=\"127.0.0.1:$S_PORT\"})" 7
-want "count(acceptwatch_accepts_total{inode=\"$F_INO\"})" 3
+# Summed per socket by default: one series for the three processes.
+want "count(acceptwatch_accepts_total{inode=\"$F_INO\"})" 1
 want "count(acceptwatch_socket_drops_total{inode=\"$F_INO\"})" 1
 want "count(acceptwatch_socket_backlog_effective)" 2
 want "acceptwatch_socket_processes{inode=\"$F_INO\"}" 3

@@ -49,7 +49,7 @@ MANPATH=$AW_TMP/man systemd-analyze verify "$D/server.service" 2>&1 | grep -q "U
 sed -i '$d' "$D/server.service.d/acceptwatch.conf"
 
 # The drop-in's ExecPaths= names the shim's directory.
-grep -q "^ExecPaths=$SHIM_DIR\$" "$D/server.service.d/acceptwatch.conf" ||
+grep -q "^ExecPaths=-$SHIM_DIR\$" "$D/server.service.d/acceptwatch.conf" ||
 	aw_fail "the drop-in does not allow the shim's directory"
 # Its environment puts a server under the shim.
 mapfile -t envs < <(sed -n 's/^Environment=//p' "$D/server.service.d/acceptwatch.conf")
