@@ -322,9 +322,10 @@ static struct aw_segment *detach(struct aw_segment *shared, int err)
 	struct aw_segment *p = create_private();
 	if (p == NULL)
 		return NULL;
-	uint32_t stacks = __atomic_load_n(&shared->header.stacks_used,
-					  __ATOMIC_RELAXED); /* capped there */
-	aw_segment_write_private_copy(p, shared, stacks, seg_stripes);
+	/* Only what this process backed: a hole read on a full tmpfs would
+	 * raise SIGBUS, whatever the header says. */
+	aw_segment_write_private_copy(p, shared, aw_stacks_published(),
+				      seg_stripes);
 	aw_segment_write_detached(shared, aw_real_ns(), err);
 	seg_detached = 1;
 	aw_log("cannot back more figures with shared memory: %s; counting in "
