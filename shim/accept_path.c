@@ -39,6 +39,7 @@
 #define NS_PER_MS 1000000ull
 #define SLOW_LOG_INTERVAL_NS (1000 * NS_PER_MS)
 #define HOUSEKEEPING_EVERY 1024u /* probes: about once a second when busy */
+#define HOUSEKEEPING_TURNS (HOUSEKEEPING_EVERY / 2) /* two turns in each */
 
 /* How a thread's previous call on a listener returned. */
 enum prev_call {
@@ -101,6 +102,7 @@ struct call {
 	int away_due;	/* out of accept longer than the threshold */
 	int probe;	/* a probe is due: slow check or rate-limited sample */
 	int kept;	/* the probe was housekeeping (drops, defer) */
+	int moved;	/* fd names another socket than its slot's now */
 	uint32_t depth; /* queue depth the call met, UINT32_MAX unknown */
 };
 
@@ -297,18 +299,33 @@ static int sample_allowed(struct aw_listener *l, uint64_t now)
  * kernel itself (another network namespace, or the socket gone) and to
  * date the drops it sees (they rose after this reading if they are higher
  * now); and TCP_DEFER_ACCEPT, which servers set after listen() (apache).
- * Two system calls, as a queue probe is. Which probes: the one after a
- * probe saw the queue full (drops come from a full queue: so a reading
- * follows the last one seen), and one in HOUSEKEEPING_EVERY, the second
- * first, about once a second while the loop accepts.
+ * One reading each: the drops, or with defer_turn, while the flag is not
+ * set, TCP_DEFER_ACCEPT. Which probes: the one after a probe saw the queue
+ * full (drops come from a full queue: so a reading follows the last one
+ * seen), and two in HOUSEKEEPING_EVERY (periodic_turn), the first probe
+ * first, about twice a second while the loop accepts; those also check
+ * first that fd still names the listener (entry_probe). At most two system
+ * calls, as a queue probe is.
  */
-static void housekeep(struct aw_listener *l, int fd)
+static void housekeep(struct aw_listener *l, int fd, int defer_turn)
 {
+	if (defer_turn && !(__atomic_load_n(&l->flags, __ATOMIC_RELAXED) &
+			    AW_LF_DEFER_ACCEPT)) {
+		if (aw_probe_defer_accept(fd))
+			aw_segment_write_flag_set(l, AW_LF_DEFER_ACCEPT);
+		return;
+	}
 	aw_table_read_drops(l, fd);
-	if (!(__atomic_load_n(&l->flags, __ATOMIC_RELAXED) &
-	      AW_LF_DEFER_ACCEPT) &&
-	    aw_probe_defer_accept(fd))
-		aw_segment_write_flag_set(l, AW_LF_DEFER_ACCEPT);
+}
+
+/* Probe n (counted from 1) is a periodic housekeeping turn: 1 the drops',
+ * 2 the TCP_DEFER_ACCEPT one's; 0 not one. */
+static int periodic_turn(uint64_t n)
+{
+	uint64_t r = n % HOUSEKEEPING_EVERY;
+	if (r == 1)
+		return 1;
+	return r == 1 + HOUSEKEEPING_TURNS ? 2 : 0;
 }
 
 /*
@@ -418,7 +435,7 @@ static void check_wait(struct aw_segment *s, int slot, const struct call *c,
 	    .queue_wait_ms = wait,
 	    .depth = c->depth,
 	    .backlog = __atomic_load_n(&l->effective_backlog, __ATOMIC_RELAXED),
-	    .tid = (int32_t)syscall(SYS_gettid),
+	    .tid = self.tid, /* set by my_stripe: no gettid per event */
 	};
 	record_slow(s, slot, &e, aw_config.slow_ms, c->t1);
 }
@@ -444,10 +461,13 @@ static void entry_probe(struct aw_listener *l, int slot, struct call *c)
 	if (!is_tcp(l))
 		return;
 	int saved = errno;
-	uint64_t n = count_probe(l);
-	if (!c->away_due && (n % HOUSEKEEPING_EVERY == 1 ||
-			     aw_segment_write_take_drops_due(l))) {
-		housekeep(l, c->fd);
+	int turn = periodic_turn(count_probe(l));
+	if (!c->away_due && (turn || aw_segment_write_take_drops_due(l))) {
+		/* A listener closed where the shim could not see it, its
+		 * number now another socket's: nothing more on this slot. */
+		c->moved = turn && !aw_table_names_slot((uint32_t)slot, c->fd);
+		if (!c->moved)
+			housekeep(l, c->fd, turn == 2);
 		c->kept = 1;
 	} else {
 		c->depth = sample_listener(l, slot, c->fd, c->t0, 0);
@@ -589,6 +609,13 @@ static __attribute__((noinline)) int full_call(uint32_t byte, int fd,
 	    __atomic_load_n(&l->next_sample_ticks, __ATOMIC_RELAXED);
 	if (c.probe)
 		entry_probe(l, slot, &c);
+	if (__builtin_expect(c.moved, 0)) {
+		/* Forgotten here, adopted afresh by other_case (its first
+		 * call is this one). */
+		aw_table_forget_moved(fd);
+		errno = host_errno;
+		return other_case(fd, addr, len, flags, use4);
+	}
 	errno = host_errno;
 	enter_accept(ts, st);
 	c.ret = call_real(&c, addr, len, flags, use4);

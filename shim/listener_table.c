@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Descriptors past the flat map: pages of AW_FD_MAP bytes, made on demand
@@ -55,6 +56,10 @@ static uint32_t slot_fds[AW_MAX_LISTENERS];
 static int slot_rep_fd[AW_MAX_LISTENERS] = {[0 ... AW_MAX_LISTENERS - 1] = -1};
 static uint32_t slot_gen[AW_MAX_LISTENERS];
 static uint64_t slot_closed_at[AW_MAX_LISTENERS];
+/* The socket each slot was described for (st_dev, st_ino), set under the
+ * table lock at register, read lock-free by aw_table_names_slot. */
+static uint64_t slot_dev[AW_MAX_LISTENERS];
+static uint64_t slot_ino[AW_MAX_LISTENERS];
 static uint64_t close_ticks;
 /*
  * What the table acts on, in process memory: the segment is a mirror the
@@ -281,8 +286,10 @@ void aw_table_read_drops(struct aw_listener *l, int fd)
 }
 
 /* fd no longer names slot's socket here. The last descriptor closes the
- * slot; the one probes used hands over to another. */
-static void leave_slot(uint32_t slot, int fd)
+ * slot; the one probes used hands over to another. With still_names, fd
+ * names the socket yet (it is about to close): its last drop count is read
+ * there. */
+static void leave_slot(uint32_t slot, int fd, int still_names)
 {
 	uint32_t n = __atomic_sub_fetch(&slot_fds[slot], 1, __ATOMIC_ACQ_REL);
 	int rep = __atomic_load_n(&slot_rep_fd[slot], __ATOMIC_RELAXED);
@@ -301,7 +308,8 @@ static void leave_slot(uint32_t slot, int fd)
 	if (s == NULL)
 		return;
 	struct aw_listener *l = &s->listener[slot];
-	aw_table_read_drops(l, fd);
+	if (still_names)
+		aw_table_read_drops(l, fd);
 	aw_segment_write_flag_set(l, AW_LF_CLOSED);
 }
 
@@ -318,8 +326,9 @@ void aw_table_final_drops(void)
 }
 
 /* fd names slot's socket from now on (v: the map byte, slot + 1 or
- * AW_FD_IGNORED); whatever fd named before leaves its slot. */
-static void map_fd(int fd, uint8_t v)
+ * AW_FD_IGNORED); whatever fd named before leaves its slot (still_names:
+ * leave_slot). */
+static void map_fd_as(int fd, uint8_t v, int still_names)
 {
 	uint8_t *b = map_byte(fd, 1);
 	if (b == NULL || __atomic_load_n(b, __ATOMIC_RELAXED) == v)
@@ -335,7 +344,12 @@ static void map_fd(int fd, uint8_t v)
 	}
 	uint8_t old = set_byte(fd, b, v);
 	if (old != 0 && old != AW_FD_IGNORED)
-		leave_slot(old - 1u, fd);
+		leave_slot(old - 1u, fd, still_names);
+}
+
+static void map_fd(int fd, uint8_t v)
+{
+	map_fd_as(fd, v, 1);
 }
 
 void aw_table_forget_fd(int fd)
@@ -347,6 +361,29 @@ void aw_table_forget_fd(int fd)
 	if (in_vfork_child())
 		return;
 	map_fd(fd, 0);
+}
+
+int aw_table_names_slot(uint32_t slot, int fd)
+{
+	struct stat st;
+	int saved = errno;
+	int known = slot < AW_MAX_LISTENERS && fstat(fd, &st) == 0;
+	errno = saved;
+	if (!known)
+		return 1; /* the accept itself will say what fd is */
+	return (uint64_t)st.st_dev ==
+		   __atomic_load_n(&slot_dev[slot], __ATOMIC_RELAXED) &&
+	       (uint64_t)st.st_ino ==
+		   __atomic_load_n(&slot_ino[slot], __ATOMIC_RELAXED);
+}
+
+void aw_table_forget_moved(int fd)
+{
+	const uint8_t *b = map_byte(fd, 0);
+	if (b == NULL || __atomic_load_n(b, __ATOMIC_RELAXED) == 0 ||
+	    in_vfork_child())
+		return;
+	map_fd_as(fd, 0, 0);
 }
 
 void aw_table_forget_range(unsigned int first, unsigned int last)
@@ -712,6 +749,8 @@ int aw_table_register(int fd, int requested, int passed, int adopted,
 	uint32_t old_effective = l->effective_backlog;
 	gather(fd, requested, passed, adopted, &f);
 	describe(l, fd, requested, passed, &f);
+	__atomic_store_n(&slot_dev[slot], f.id.dev, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot_ino[slot], f.id.ino, __ATOMIC_RELAXED);
 	if (aw_table_lookup(fd) != slot)
 		map_fd(fd, (uint8_t)(slot + 1));
 	log_listen(l, fd, adopted, relisten, old_requested, old_effective);

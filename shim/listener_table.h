@@ -121,6 +121,20 @@ int aw_table_register(int fd, int requested, int passed, int adopted,
  */
 void aw_table_forget_fd(int fd);
 
+/*
+ * Whether fd still names slot's socket (the dev and ino it was described
+ * with): a listener closed where the shim cannot see (inside libc:
+ * fclose(fdopen(fd))) may have its number reused by another listener (one
+ * received over SCM_RIGHTS). One fstat; 1 when fstat cannot tell. The
+ * host's errno kept. Lock-free.
+ */
+int aw_table_names_slot(uint32_t slot, int fd);
+
+/* fd names another socket than its slot's now (aw_table_names_slot said
+ * so): it leaves the slot, as aw_table_forget_fd, but the old socket's drop
+ * count is not read through it. Lock-free. */
+void aw_table_forget_moved(int fd);
+
 /* Every fd in [first, last] is about to be closed (close_range,
  * closefrom): aw_table_forget_fd for those the table knows. Lock-free. */
 void aw_table_forget_range(unsigned int first, unsigned int last);

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Guarded by the table lock, except aw_segment_now's and
@@ -34,6 +35,8 @@ static struct aw_segment *seg_map; /* the shared mapping this process made */
 /* Stripes handed out in aw_segment_now (and the shared segment it went on
  * from): process memory, as every bound the shim acts on. */
 static uint32_t seg_stripes;
+static int seg_exec_removed;	   /* removed for an exec() under way */
+static uid_t seg_owner_uid;	   /* the segment file's owner */
 
 /* The segment the accept path writes from now on (s NULL: none). */
 static void publish(struct aw_segment *s)
@@ -133,6 +136,15 @@ void aw_segment_reaped(pid_t pid)
 	errno = saved;
 }
 
+/* The kernel's page size (4, 16 or 64 KiB: arm64 and ppc64 kernels differ),
+ * which madvise wants ranges to start on. sysconf reads it from the
+ * auxiliary vector: no syscall. */
+static uintptr_t page_size(void)
+{
+	long p = sysconf(_SC_PAGESIZE);
+	return p > 0 && (p & (p - 1)) == 0 ? (uintptr_t)p : 4096;
+}
+
 /*
  * Back [offset, offset + len) of the mapped segment with real pages now. A
  * write to a hole of a full tmpfs raises SIGBUS in the writer, the host:
@@ -143,7 +155,7 @@ void aw_segment_reaped(pid_t pid)
  */
 static int reserve(struct aw_segment *s, size_t offset, size_t len)
 {
-	uintptr_t page = 4096, base = (uintptr_t)s;
+	uintptr_t page = page_size(), base = (uintptr_t)s;
 	uintptr_t from = (base + offset) & ~(page - 1);
 	uintptr_t to = (base + offset + len + page - 1) & ~(page - 1);
 	int err;
@@ -194,6 +206,7 @@ static struct aw_segment *create_shared(const char *name, int *err)
 	aw_real_close(fd);
 	if (p != MAP_FAILED) {
 		seg_owner_pid = (int)getpid();
+		seg_owner_uid = geteuid();
 		*err = reserve(p, 0, AW_SEG_BACKED);
 		if (*err == 0) {
 			__atomic_store_n(&seg_map, p, __ATOMIC_RELAXED);
@@ -387,6 +400,30 @@ int aw_segment_forked(void)
 	return seg_parent != NULL && aw_table_slots_used() > 0;
 }
 
+/*
+ * shm_unlink as the file's owner. A process that ends while it runs under
+ * a temporary effective uid (seteuid(nobody) in a root server) may not
+ * remove its owner's file from /dev/shm (sticky): this thread alone takes
+ * the owner's id back for the call (a raw setresuid: glibc's changes every
+ * thread) and then the one it had. Only when both steps are allowed: the
+ * owner is the real or saved uid, and the id it had is one of those too or
+ * the owner is root (whose id may take any).
+ */
+static int unlink_as_owner(const char *name)
+{
+	uid_t r, e, s, owner = seg_owner_uid;
+	if (shm_unlink(name) == 0 || (errno != EACCES && errno != EPERM))
+		return 0;
+	if (getresuid(&r, &e, &s) != 0 || e == owner ||
+	    (owner != r && owner != s) || (owner != 0 && e != r && e != s))
+		return -1;
+	if (syscall(SYS_setresuid, -1, owner, -1) != 0)
+		return -1;
+	int ret = shm_unlink(name);
+	syscall(SYS_setresuid, -1, e, -1);
+	return ret;
+}
+
 void aw_segment_release(void)
 {
 	if (!seg_shared || seg_owner_pid != (int)getpid())
@@ -397,8 +434,69 @@ void aw_segment_release(void)
 	}
 	char name[AW_SEG_NAME_MAX];
 	aw_segment_name(name, sizeof(name), seg_owner_pid);
-	shm_unlink(name);
+	int saved = errno;
+	unlink_as_owner(name);
+	errno = saved;
 	seg_shared = 0;
+}
+
+void aw_segment_exec(void)
+{
+	seg_exec_removed = seg_shared && !seg_keep && !seg_detached &&
+			   seg_owner_pid == (int)getpid();
+	aw_segment_release();
+}
+
+/*
+ * The segment again under its name, as it was: a new file, backed for
+ * what the old one backed, a copy of that, published. The old mapping
+ * stays (a thread may be finishing a call against it), its file gone.
+ * Caller holds the table lock.
+ */
+static int restore_after_exec(const char *name)
+{
+	struct aw_segment *old = aw_segment_now, *p;
+	struct aw_segment *old_map = seg_map;
+	int err;
+	if (old == NULL || (p = create_shared(name, &err)) == NULL)
+		return -1;
+	uint32_t stacks = old->header.stacks_used;
+	uint32_t stripes = old->header.stripes_used;
+	stacks = stacks < AW_MAX_STACKS ? stacks : AW_MAX_STACKS;
+	stripes = stripes < AW_MAX_STRIPES ? stripes : AW_MAX_STRIPES;
+	err = reserve(p, offsetof(struct aw_segment, stack),
+		      stacks * sizeof(struct aw_stack));
+	if (err == 0)
+		err = reserve(p, offsetof(struct aw_segment, stripe),
+			      stripes * sizeof(struct aw_stripe));
+	if (err != 0) {
+		munmap(p, AW_SEG_SIZE);
+		shm_unlink(name);
+		seg_map = old_map;
+		return -1;
+	}
+	aw_segment_write_private_copy(p, old, stacks, stripes);
+	seg_shared = 1;
+	publish(p);
+	return 0;
+}
+
+void aw_segment_exec_failed(void)
+{
+	if (!seg_exec_removed)
+		return;
+	seg_exec_removed = 0;
+	int saved = errno;
+	char name[AW_SEG_NAME_MAX];
+	aw_segment_name(name, sizeof(name), seg_owner_pid);
+	aw_table_lock();
+	int ret = restore_after_exec(name);
+	aw_table_unlock();
+	if (ret != 0)
+		aw_log("exec failed, and segment %s could not be made again: "
+		       "counting in process memory only",
+		       name);
+	errno = saved;
 }
 
 int aw_segment_give_to(uid_t uid, uid_t *was)
@@ -416,6 +514,7 @@ int aw_segment_give_to(uid_t uid, uid_t *was)
 	int given = fd >= 0 && fchown(fd, uid, (gid_t)-1) == 0;
 	if (given) {
 		*was = (uid_t)seg->header.uid;
+		seg_owner_uid = uid;
 		aw_segment_write_uid(seg, (uint32_t)uid);
 	} else {
 		aw_log("cannot give segment %s to uid %u: %s", name,

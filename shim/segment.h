@@ -108,6 +108,20 @@ void aw_segment_reaped(pid_t pid);
 void aw_segment_release(void);
 
 /*
+ * The process is about to exec(): its segment goes (unless kept), as at
+ * exit, so that no segment outlives the image that wrote it under a pid
+ * that lives on. The image that follows starts afresh: with the shim, it
+ * adopts the listeners it kept at their first accept, into a segment of
+ * its own. A vfork child's exec leaves its parent's alone. Lock-free.
+ */
+void aw_segment_exec(void);
+
+/* The exec() failed: the segment it removed is made again, with what the
+ * process had counted (or, when that cannot be, said on the log). errno is
+ * kept. Takes the table lock. */
+void aw_segment_exec_failed(void);
+
+/*
  * The process is about to run as uid for good (a server dropping root for
  * its workers): hand the segment over while it still may, so that a reader
  * run as that user reads its own process. Returns 1 when the segment was

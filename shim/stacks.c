@@ -73,6 +73,8 @@ struct unw_api {
 	int (*backtrace)(void **buffer, int size);
 	unw_accessors_t *(*get_accessors)(unw_addr_space_t as);
 	unw_addr_space_t *local_as;
+	int (*set_caching_policy)(unw_addr_space_t as,
+				  unw_caching_policy_t policy);
 };
 
 static struct unw_api api;
@@ -216,6 +218,11 @@ static int init_libunwind(void)
 		return -1;
 	}
 	accs->access_mem = access_mem;
+	/* libunwind's global cache takes a lock with every signal blocked
+	 * (two rt_sigprocmask per lookup); a cache per thread takes none, so
+	 * that a capture at a site seen before makes no syscall of its own
+	 * (slow events capture while the loop is slow: the probe path). */
+	api.set_caching_policy(*api.local_as, UNW_CACHE_PER_THREAD);
 	return 0;
 }
 
@@ -246,6 +253,9 @@ static int load_api(void)
 	    sym(lib, "_U" UNW_ARCH "_get_accessors", &missing);
 	api.local_as = (unw_addr_space_t *)sym(
 	    lib, "_UL" UNW_ARCH "_local_addr_space", &missing);
+	api.set_caching_policy =
+	    (int (*)(unw_addr_space_t, unw_caching_policy_t))sym(
+		lib, "_UL" UNW_ARCH "_set_caching_policy", &missing);
 	if (missing) {
 		aw_log("call-site stacks off: libunwind.so.8 lacks a symbol");
 		return -1;

@@ -265,6 +265,10 @@ int gather_report(struct report *r, const struct gather_opts *o, char *err,
 		if (gather_pid(&s, o->pids[i], 1))
 			break;
 	live_free(&s.live);
+	/* Names after the snapshots, on this thread alone: naming is
+	 * serialized anyway (symbolize.h), the snapshots are not. */
+	for (size_t i = 0; !o->no_names && i < r->n_proc; i++)
+		segment_snapshot_name(&r->proc[i]);
 	if (ret == 0 && s.incomplete)
 		ret = GATHER_INCOMPLETE;
 	return ret;
