@@ -45,17 +45,13 @@ enum {
  * calls leave the common path for one that finds the child out and makes
  * it a forked child (aw_table_unforked). A child made by fork() gets the map
  * back from a copy in its fork handler. The span is the map rounded up to
- * the largest page size of the architecture, the alignment that too: 4 KiB
- * on x86-64; 64 KiB elsewhere (arm64, ppc64), where the linker's page size
- * is that already. (A larger alignment than the linker's page size puts
- * the array in a load segment of its own, whose symbols valgrind cannot
- * place: make bench counts instructions per function with it.)
+ * the largest page size Linux uses (64 KiB), the alignment that too; the
+ * shim links with that as its largest page size (-z max-page-size), so
+ * that the array stays in the library's one writable load segment (in a
+ * load segment of its own, valgrind could not place the shim's symbols:
+ * make bench counts instructions per function with it).
  */
-#if defined(__x86_64__)
-#define AW_WIPE_ALIGN 4096u
-#else
 #define AW_WIPE_ALIGN 65536u
-#endif
 #define AW_FD_MAP_SPAN                                                         \
 	((AW_FD_MAP + AW_WIPE_ALIGN - 1) / AW_WIPE_ALIGN * AW_WIPE_ALIGN)
 extern uint8_t aw_fd_slot[AW_FD_MAP_SPAN]
