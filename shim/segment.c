@@ -35,8 +35,8 @@ static struct aw_segment *seg_map; /* the shared mapping this process made */
 /* Stripes handed out in aw_segment_now (and the shared segment it went on
  * from): process memory, as every bound the shim acts on. */
 static uint32_t seg_stripes;
-static int seg_exec_removed;	   /* removed for an exec() under way */
-static uid_t seg_owner_uid;	   /* the segment file's owner */
+static int seg_exec_removed; /* removed for an exec() under way */
+static uid_t seg_owner_uid;  /* the segment file's owner */
 
 /* The segment the accept path writes from now on (s NULL: none). */
 static void publish(struct aw_segment *s)
