@@ -21,6 +21,9 @@ SHIM_CFLAGS = -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 	$(shell pkg-config --cflags libunwind 2>/dev/null)
 SHIM_LDFLAGS = -shared -Wl,--version-script=shim/libacceptwatch.map \
 	-Wl,-z,now -Wl,-z,relro -Wl,--no-undefined
+# The fd map's pages are wiped in children, on any page size up to 64 KiB
+# (shim/listener_table.h): the library's segments align to that.
+SHIM_LDFLAGS += -Wl,-z,max-page-size=65536
 SHIM_LIBS = -ldl -lpthread
 # The exporter (tools/serve.c) serves HTTP with libmicrohttpd; the reader
 # names stack frames with elfutils' libdwfl.
@@ -75,6 +78,7 @@ SOFLAGS_smallmap = $(SHIM_LDFLAGS)
 SOFLAGS_tsc = $(SHIM_LDFLAGS)
 SOFLAGS_asan = -shared -Wl,--version-script=shim/libacceptwatch.map
 SOFLAGS_tsan = $(SOFLAGS_asan)
+SOFLAGS_asan += -Wl,-z,max-page-size=65536
 
 # $(call obj,VARIANT,SOURCES): their objects.
 obj = $(patsubst %.c,$(B)/$(1)/obj/%.o,$(2))

@@ -63,6 +63,12 @@
  *
  * Times: *_mono_ns are CLOCK_MONOTONIC (comparable across processes on one
  * machine), *_real_ns are CLOCK_REALTIME (wall clock, for people).
+ *
+ * Trust: any process of the owner's uid can write the segment. The writer
+ * keeps every count, index, offset and bound it acts on (slots and
+ * stripes in use, stripe offsets and owners, stacks published) in its own
+ * memory and only mirrors them here, for readers; a reader validates
+ * everything it follows (tools/segment_check.c).
  */
 #ifndef ACCEPTWATCH_ABI_H
 #define ACCEPTWATCH_ABI_H

@@ -45,7 +45,11 @@ enum {
  * calls leave the common path for one that finds the child out and makes
  * it a forked child (aw_table_unforked). A child made by fork() gets the map
  * back from a copy in its fork handler. The span is the map rounded up to
- * the largest page size Linux uses (64 KiB), the alignment that too.
+ * the largest page size Linux uses (64 KiB), the alignment that too; the
+ * shim links with that as its largest page size (-z max-page-size), so
+ * that the array stays in the library's one writable load segment (in a
+ * load segment of its own, valgrind could not place the shim's symbols:
+ * make bench counts instructions per function with it).
  */
 #define AW_WIPE_ALIGN 65536u
 #define AW_FD_MAP_SPAN                                                         \

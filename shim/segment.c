@@ -35,8 +35,8 @@ static struct aw_segment *seg_map; /* the shared mapping this process made */
 /* Stripes handed out in aw_segment_now (and the shared segment it went on
  * from): process memory, as every bound the shim acts on. */
 static uint32_t seg_stripes;
-static int seg_exec_removed;	   /* removed for an exec() under way */
-static uid_t seg_owner_uid;	   /* the segment file's owner */
+static int seg_exec_removed; /* removed for an exec() under way */
+static uid_t seg_owner_uid;  /* the segment file's owner */
 
 /* The segment the accept path writes from now on (s NULL: none). */
 static void publish(struct aw_segment *s)
@@ -335,9 +335,10 @@ static struct aw_segment *detach(struct aw_segment *shared, int err)
 	struct aw_segment *p = create_private();
 	if (p == NULL)
 		return NULL;
-	uint32_t stacks = __atomic_load_n(&shared->header.stacks_used,
-					  __ATOMIC_RELAXED); /* capped there */
-	aw_segment_write_private_copy(p, shared, stacks, seg_stripes);
+	/* Only what this process backed: a hole read on a full tmpfs would
+	 * raise SIGBUS, whatever the header says. */
+	aw_segment_write_private_copy(p, shared, aw_stacks_published(),
+				      seg_stripes);
 	aw_segment_write_detached(shared, aw_real_ns(), err);
 	seg_detached = 1;
 	aw_log("cannot back more figures with shared memory: %s; counting in "

@@ -102,6 +102,10 @@ static int said_backing;
 static struct site sites[MAX_SITES];
 static uint32_t sites_used;
 static int32_t table_pid;
+/* Stacks published in the current segment: process memory, as every bound
+ * the shim acts on (the segment's stacks_used is the reader's, and any
+ * process of the user may write it). Stacks lock; read atomically. */
+static uint32_t stacks_made;
 static int stacks_lock; /* a spin lock: held for a lookup or a copy */
 
 static void lock_stacks(void)
@@ -452,7 +456,7 @@ static uint32_t find_site(uint64_t hash)
  * publishes it. Returns its ref, or 0 when the table is full. */
 static uint32_t publish(struct aw_segment *s, const struct aw_stack *draft)
 {
-	uint32_t idx = s->header.stacks_used;
+	uint32_t idx = stacks_made;
 	if (idx >= AW_MAX_STACKS)
 		return 0;
 	int err = aw_segment_back(s, offsetof(struct aw_segment, stack[idx]),
@@ -462,6 +466,7 @@ static uint32_t publish(struct aw_segment *s, const struct aw_stack *draft)
 		return 0;
 	}
 	aw_segment_write_stack(s, idx, draft);
+	__atomic_store_n(&stacks_made, idx + 1, __ATOMIC_RELAXED);
 	if (sites_used < MAX_SITES)
 		sites[sites_used++] = (struct site){draft->hash, idx + 1};
 	return idx + 1;
@@ -474,6 +479,7 @@ static uint32_t count_known(struct aw_segment *s, uint64_t hash)
 		/* Another segment (a fork's child made its own): our refs
 		 * name stacks it does not hold. */
 		sites_used = 0;
+		__atomic_store_n(&stacks_made, 0, __ATOMIC_RELAXED);
 		table_pid = s->header.pid;
 	}
 	uint32_t ref = find_site(hash);
@@ -483,7 +489,7 @@ static uint32_t count_known(struct aw_segment *s, uint64_t hash)
 	 * never have backed (a segment detached to process memory, a child
 	 * that could not copy its parent's stacks): writing its hits could
 	 * meet a hole of a full tmpfs, SIGBUS. Forget the table instead. */
-	if (ref > __atomic_load_n(&s->header.stacks_used, __ATOMIC_ACQUIRE)) {
+	if (ref > stacks_made) {
 		sites_used = 0;
 		return 0;
 	}
@@ -551,10 +557,10 @@ uint32_t aw_stack_capture(struct aw_segment *s, uint32_t kind, uint32_t slot)
 
 void aw_stacks_carry_over(struct aw_segment *to, const struct aw_segment *from)
 {
-	uint32_t used =
-	    __atomic_load_n(&from->header.stacks_used, __ATOMIC_ACQUIRE);
-	if (used > AW_MAX_STACKS)
-		used = AW_MAX_STACKS;
+	/* As many as the parent had published when it forked: this copy of
+	 * its memory says so (its segment may say anything). */
+	uint32_t had = __atomic_load_n(&stacks_made, __ATOMIC_RELAXED);
+	uint32_t used = had < AW_MAX_STACKS ? had : AW_MAX_STACKS;
 	if (used > 0 && aw_segment_back(to, offsetof(struct aw_segment, stack),
 					used * sizeof(struct aw_stack)) != 0)
 		used = 0; /* a full /dev/shm: the child starts without them */
@@ -571,7 +577,8 @@ void aw_stacks_carry_over(struct aw_segment *to, const struct aw_segment *from)
 	 * the child could not copy them all. */
 	lock_stacks();
 	table_pid = (int32_t)getpid();
-	if (used < __atomic_load_n(&from->header.stacks_used, __ATOMIC_ACQUIRE))
+	__atomic_store_n(&stacks_made, used, __ATOMIC_RELAXED);
+	if (used < had)
 		sites_used = 0;
 	unlock_stacks();
 }
@@ -586,6 +593,11 @@ void aw_stacks_after_fork_child(void)
 	    __atomic_load_n(&capturing, __ATOMIC_RELAXED) != 0)
 		__atomic_store_n(&api_state, API_OFF_FORK, __ATOMIC_RELAXED);
 	__atomic_store_n(&capturing, 0, __ATOMIC_RELAXED);
+}
+
+uint32_t aw_stacks_published(void)
+{
+	return __atomic_load_n(&stacks_made, __ATOMIC_RELAXED);
 }
 
 void aw_stack_top(const struct aw_segment *s, uint32_t ref, char *out,

@@ -28,6 +28,10 @@ uint32_t aw_stack_capture(struct aw_segment *s, uint32_t kind, uint32_t slot);
  */
 void aw_stacks_carry_over(struct aw_segment *to, const struct aw_segment *from);
 
+/* Stacks published in the current segment (at most AW_MAX_STACKS), as this
+ * process counts them. */
+uint32_t aw_stacks_published(void);
+
 /* In a forked child, from the fork handler: the stacks lock is free again;
  * a fork that interrupted a capture turns stacks off in the child. */
 void aw_stacks_after_fork_child(void);
