@@ -410,8 +410,8 @@ void aw_segment_release(void)
 		return;
 	}
 	char name[AW_SEG_NAME_MAX];
-	aw_segment_name(name, sizeof(name), seg_owner_pid);
 	int saved = errno;
+	aw_segment_name(name, sizeof(name), seg_owner_pid);
 	unlink_as_owner(name);
 	errno = saved;
 	seg_shared = 0;
