@@ -177,8 +177,8 @@ static void leave_accept(struct thread_slot *ts, struct aw_stripe *st)
 static void each_stripe(void (*fn)(struct thread_slot *, struct aw_stripe *))
 {
 	struct aw_segment *s = aw_segment_current();
-	uint32_t used = s ? s->header.listeners_used : 0;
-	for (uint32_t i = 0; i < used && i < AW_MAX_LISTENERS; i++) {
+	uint32_t used = s ? aw_table_slots_used() : 0;
+	for (uint32_t i = 0; i < used; i++) {
 		struct thread_slot *ts = slot_state((int)i);
 		if (ts->stripe_off != 0)
 			fn(ts, stripe_at(s, ts));
@@ -190,7 +190,8 @@ static void give_up_stripe(struct thread_slot *ts, struct aw_stripe *st)
 {
 	leave_accept(ts, st);
 	if (!ts->shared)
-		aw_segment_write_stripe_free(st);
+		aw_table_free_stripe((uint32_t)(ts - self.by_byte) - 1u,
+				     ts->stripe_off);
 	ts->stripe_off = 0;
 	ts->mark = 0;
 }
@@ -244,6 +245,18 @@ static int call_real(struct call *c, struct sockaddr *addr, socklen_t *len,
 {
 	return use4 ? aw_real_accept4(c->fd, addr, len, flags)
 		    : aw_real_accept(c->fd, addr, len);
+}
+
+/*
+ * later - earlier, 0 when time went backwards: a connection taken on the
+ * stripe after this call's entry (a signal handler that interrupted the
+ * call accepted on the same listener), or a last accept that another
+ * process wrote into the segment. Off the common path, which steps aside
+ * for both.
+ */
+static uint64_t ticks_since(uint64_t later, uint64_t earlier)
+{
+	return later > earlier ? later - earlier : 0;
 }
 
 static int is_drain(int err)
@@ -348,7 +361,8 @@ static int slow_report_due(struct aw_listener *l, uint64_t now)
 {
 	uint64_t last =
 	    __atomic_load_n(&l->slow_logged_ticks, __ATOMIC_RELAXED);
-	if (last != 0 && aw_ticks_to_ns(now - last) < SLOW_LOG_INTERVAL_NS)
+	if (last != 0 &&
+	    aw_ticks_to_ns(ticks_since(now, last)) < SLOW_LOG_INTERVAL_NS)
 		return 0;
 	return aw_segment_write_slow_turn(l, last, now);
 }
@@ -363,10 +377,13 @@ static void log_slow(const struct aw_segment *s, const struct aw_listener *l,
 	if (e->depth != UINT32_MAX)
 		snprintf(depth, sizeof(depth), "%u/%u", e->depth, e->backlog);
 	aw_stack_top(s, e->stack, where, sizeof(where));
-	aw_log("slow accept loop on %s fd=%d: a connection waited %s in the "
+	/* The address as the segment has it: bounded, whatever another
+	 * process wrote there. */
+	aw_log("slow accept loop on %.*s fd=%d: a connection waited %s in the "
 	       "queue (threshold %u ms), loop out of accept for %llu ms, "
 	       "queue %s, %llu slow events so far%s%s",
-	       l->address, l->fd, wait, slow_ms,
+	       (int)strnlen(l->address, AW_ADDR_LEN), l->address,
+	       __atomic_load_n(&l->fd, __ATOMIC_RELAXED), wait, slow_ms,
 	       (unsigned long long)(e->away_ns / NS_PER_MS), depth,
 	       (unsigned long long)__atomic_load_n(&l->slow_events,
 						   __ATOMIC_RELAXED),
@@ -478,7 +495,7 @@ static void exit_probe(struct aw_segment *s, int slot, struct thread_slot *ts,
 	}
 	/* Out of accept too long (busy elsewhere since the last accept, back
 	 * late after a drain, or stuck in this very call), or a sample. */
-	check_wait(s, slot, c, ts, st, c->t1 - (last ? last : c->t0),
+	check_wait(s, slot, c, ts, st, ticks_since(c->t1, last ? last : c->t0),
 		   c->away_due || long_call);
 }
 
@@ -516,12 +533,13 @@ static void record_call(struct thread_slot *ts, struct aw_stripe *st,
 {
 	enum prev_call kind = kind_of(c);
 	int shared = ts->shared;
-	if (ts->prev == PREV_ACCEPT || ts->prev == PREV_FAIL)
+	/* No time away when the previous return came after this entry. */
+	if ((ts->prev == PREV_ACCEPT || ts->prev == PREV_FAIL) && last <= c->t0)
 		aw_segment_write_away(st, aw_ticks_to_ns(c->t0 - last), shared);
 	if (ts->prev == PREV_ACCEPT)
 		ts->last_accept = last;
 	if (kind == PREV_ACCEPT) {
-		if (ts->last_accept != 0)
+		if (ts->last_accept != 0 && ts->last_accept <= c->t1)
 			aw_segment_write_gap(
 			    st, aw_ticks_to_ns(c->t1 - ts->last_accept),
 			    shared);
@@ -585,7 +603,7 @@ static __attribute__((noinline)) int full_call(uint32_t byte, int fd,
 	struct aw_segment *s = aw_segment_current();
 	struct aw_listener *l = &s->listener[slot];
 	uint64_t last = previous_return(ts, st);
-	c.away_due = last != 0 && t0 - last > aw_slow_ticks();
+	c.away_due = last != 0 && ticks_since(t0, last) > aw_slow_ticks();
 	c.probe = sample_allowed(l, t0) || c.away_due;
 	ts->next_sample =
 	    __atomic_load_n(&l->next_sample_ticks, __ATOMIC_RELAXED);
@@ -607,22 +625,31 @@ static __attribute__((noinline)) int full_call(uint32_t byte, int fd,
 	return finish(s, slot, st, &c, last);
 }
 
-/* The common path's way out when the call failed or was long: slot and
- * segment follow from the stripe (nothing more kept across the call). */
+/*
+ * The common path's way out when the call failed or was long: slot and
+ * segment follow from the stripe (nothing more kept across the call), in
+ * process memory: the segment it lies in (the current one, or the shared
+ * one a detach left during the call), its offset there, the slot the
+ * table made it for, and this thread's offset for that slot. The stripe's
+ * own `slot` is a figure for the reader, which another process may write.
+ */
 static __attribute__((noinline)) int finish_odd(struct aw_stripe *st, int fd,
 						int ret, uint64_t t0,
 						uint64_t t1, uint64_t last)
 {
-	int slot = (int)st->slot;
-	const struct thread_slot *ts = slot_state(slot);
 	struct call c = {.fd = fd,
 			 .ret = ret,
 			 .err = errno,
 			 .t0 = t0,
 			 .t1 = t1,
 			 .depth = UINT32_MAX};
-	struct aw_segment *s =
-	    (struct aw_segment *)((char *)st - ts->stripe_off);
+	struct aw_segment *s = aw_segment_holding(st);
+	uint32_t off = s ? (uint32_t)((char *)st - (char *)s) : 0;
+	int slot = aw_table_stripe_slot(off);
+	if (slot < 0 || slot_state(slot)->stripe_off != off) {
+		errno = c.err; /* not ours to count: only the host's result */
+		return ret;
+	}
 	return finish(s, slot, st, &c, last);
 }
 
@@ -682,14 +709,22 @@ known_listener(int fd, struct sockaddr *addr, socklen_t *len, int flags,
 		       : aw_real_accept(fd, addr, len);
 	uint64_t t1 = aw_ticks_of(tsc);
 	aw_segment_write_leave(st, 0);
-	uint64_t last = st->last_accept_ticks;
-	/* A call longer than the threshold steps aside (finish_odd); the
+	uint64_t last =
+	    __atomic_load_n(&st->last_accept_ticks, __ATOMIC_RELAXED);
+	/*
+	 * A call longer than the threshold steps aside (finish_odd); the
 	 * gap, never shorter than the call, tells with no subtraction of
 	 * its own (a gap past the threshold after a short call is rare and
-	 * recorded right there too). */
+	 * recorded right there too). So does time that went backwards: a
+	 * connection taken on this stripe after this call's entry (by a
+	 * signal handler that interrupted it), or any value another process
+	 * wrote over the last accept: the time away would wrap. With last at
+	 * most t0, the time away is at most the gap: both in range.
+	 */
 	uint64_t gap = t1 - last;
 	if (__builtin_expect(ret < 0, 0) ||
-	    __builtin_expect(gap > aw_slow_ticks(), 0))
+	    __builtin_expect(gap > aw_slow_ticks(), 0) ||
+	    __builtin_expect(last > t0, 0))
 		return finish_odd(st, fd, ret, t0, t1, last);
 	uint64_t mult20 = __atomic_load_n(&aw_clock.mult20, __ATOMIC_RELAXED);
 	aw_segment_write_away_in_range(
@@ -796,6 +831,13 @@ static __attribute__((noinline)) int other_fd(struct call *c, int slot,
 static __attribute__((noinline)) int
 other_case(int fd, struct sockaddr *addr, socklen_t *len, int flags, int use4)
 {
+	/* Initialized first: the clock picks its ticks there, so none is read
+	 * before (a library's constructor may accept before the shim's has
+	 * run); and a child made without fork handlers becomes a forked
+	 * child there, its fd map back (listener_table.h). */
+	int host_errno = errno;
+	aw_ready_config();
+	errno = host_errno;
 	int slot = aw_table_lookup(fd);
 	struct call c = {.fd = fd, .depth = UINT32_MAX};
 	if (slot == AW_IGNORED)

@@ -32,6 +32,9 @@ static int seg_keep;
 static int seg_said_memory;
 static int seg_detached;	   /* went on in process memory (detach()) */
 static struct aw_segment *seg_map; /* the shared mapping this process made */
+/* Stripes handed out in aw_segment_now (and the shared segment it went on
+ * from): process memory, as every bound the shim acts on. */
+static uint32_t seg_stripes;
 static int seg_exec_removed;	   /* removed for an exec() under way */
 static uid_t seg_owner_uid;	   /* the segment file's owner */
 
@@ -206,7 +209,7 @@ static struct aw_segment *create_shared(const char *name, int *err)
 		seg_owner_uid = geteuid();
 		*err = reserve(p, 0, AW_SEG_BACKED);
 		if (*err == 0) {
-			seg_map = p;
+			__atomic_store_n(&seg_map, p, __ATOMIC_RELAXED);
 			return p;
 		}
 		munmap(p, AW_SEG_SIZE);
@@ -255,16 +258,19 @@ static struct aw_seg_header header_for(const struct aw_config *c)
  */
 static void carry_over(struct aw_segment *to, const struct aw_segment *from)
 {
-	uint32_t used = from->header.listeners_used;
-	for (uint32_t i = 0; i < used && i < AW_MAX_LISTENERS; i++) {
+	uint32_t used = aw_table_slots_used();
+	for (uint32_t i = 0; i < used; i++) {
 		const struct aw_listener *src = &from->listener[i];
-		if (src->state != AW_SLOT_READY || !aw_table_slot_open(i))
+		if (__atomic_load_n(&src->state, __ATOMIC_ACQUIRE) !=
+			AW_SLOT_READY ||
+		    !aw_table_slot_open(i))
 			continue;
 		/* The parent's row is read now, maybe long after the fork:
 		 * a slot it gave to another socket since no longer describes
 		 * ours. Its descriptors are forgotten here, and adopted
 		 * afresh at their next accept. */
-		if (src->generation != aw_table_generation(i)) {
+		if (__atomic_load_n(&src->generation, __ATOMIC_RELAXED) !=
+		    aw_table_generation(i)) {
 			aw_table_unmap_slot(i);
 			continue;
 		}
@@ -305,6 +311,7 @@ struct aw_segment *aw_segment_attach(const struct aw_config *c)
 		return NULL;
 	struct aw_seg_header h = header_for(c);
 	aw_segment_write_header(s, &h);
+	seg_stripes = 0;
 	if (seg_parent != NULL) {
 		carry_over(s, seg_parent);
 		munmap(seg_parent, AW_SEG_SIZE);
@@ -328,9 +335,9 @@ static struct aw_segment *detach(struct aw_segment *shared, int err)
 	struct aw_segment *p = create_private();
 	if (p == NULL)
 		return NULL;
-	uint32_t stripes = shared->header.stripes_used;
-	uint32_t stacks = shared->header.stacks_used;
-	aw_segment_write_private_copy(p, shared, stacks, stripes);
+	uint32_t stacks = __atomic_load_n(&shared->header.stacks_used,
+					  __ATOMIC_RELAXED); /* capped there */
+	aw_segment_write_private_copy(p, shared, stacks, seg_stripes);
 	aw_segment_write_detached(shared, aw_real_ns(), err);
 	seg_detached = 1;
 	aw_log("cannot back more figures with shared memory: %s; counting in "
@@ -339,6 +346,20 @@ static struct aw_segment *detach(struct aw_segment *shared, int err)
 	       strerror(err));
 	publish(p);
 	return p;
+}
+
+struct aw_segment *aw_segment_holding(const void *p)
+{
+	const char *c = p;
+	struct aw_segment *now = aw_segment_current();
+	if (now != NULL && c >= (const char *)now &&
+	    c < (const char *)now + AW_SEG_SIZE)
+		return now;
+	struct aw_segment *map = __atomic_load_n(&seg_map, __ATOMIC_RELAXED);
+	if (map != NULL && c >= (const char *)map &&
+	    c < (const char *)map + AW_SEG_SIZE)
+		return map;
+	return NULL;
 }
 
 int aw_segment_back(struct aw_segment *s, size_t offset, size_t len)
@@ -353,9 +374,9 @@ int aw_segment_back(struct aw_segment *s, size_t offset, size_t len)
 uint32_t aw_segment_add_stripe(uint32_t generation)
 {
 	struct aw_segment *s = aw_segment_now;
-	if (s == NULL || s->header.stripes_used >= AW_MAX_STRIPES)
+	if (s == NULL || seg_stripes >= AW_MAX_STRIPES)
 		return 0;
-	uint32_t i = s->header.stripes_used;
+	uint32_t i = seg_stripes;
 	size_t off = offsetof(struct aw_segment, stripe[i]);
 	if (seg_shared && !seg_detached) {
 		int err = reserve(s, off, sizeof(struct aw_stripe));
@@ -363,6 +384,7 @@ uint32_t aw_segment_add_stripe(uint32_t generation)
 			return 0;
 	}
 	aw_segment_write_new_stripe(s, i, generation);
+	seg_stripes = i + 1;
 	return (uint32_t)off;
 }
 
@@ -374,7 +396,7 @@ int aw_segment_forked(void)
 	seg_shared = 0;
 	seg_detached = 0;
 	seg_said_memory = 0;
-	return seg_parent != NULL && seg_parent->header.listeners_used > 0;
+	return seg_parent != NULL && aw_table_slots_used() > 0;
 }
 
 /*

@@ -22,6 +22,22 @@
 
 extern struct aw_segment *aw_segment_now __attribute__((visibility("hidden")));
 
+/* Stripe offsets (the same in every segment of this build): whether ref is
+ * one, and its index. */
+static inline int aw_is_stripe_ref(uint32_t ref)
+{
+	size_t first = offsetof(struct aw_segment, stripe);
+	return ref >= first &&
+	       ref - first < AW_MAX_STRIPES * sizeof(struct aw_stripe) &&
+	       (ref - first) % sizeof(struct aw_stripe) == 0;
+}
+
+static inline uint32_t aw_stripe_index(uint32_t ref)
+{
+	return (uint32_t)((ref - offsetof(struct aw_segment, stripe)) /
+			  sizeof(struct aw_stripe));
+}
+
 /* The segment this process writes, or NULL before the first attach and
  * right after fork (until the child's next attach). Lock-free. */
 static inline struct aw_segment *aw_segment_current(void)
@@ -60,6 +76,11 @@ struct aw_segment *aw_segment_attach(const struct aw_config *c);
  * aw_segment_current() again after this. Caller holds the table lock.
  */
 uint32_t aw_segment_add_stripe(uint32_t generation);
+
+/* The segment of this process's that p points into: the current one, or
+ * the shared one it went on from (detached: still mapped), else NULL.
+ * Lock-free. */
+struct aw_segment *aw_segment_holding(const void *p);
 
 /* The clock's rate was measured again (clock.h): the header says so. */
 void aw_segment_clock_refined(void);

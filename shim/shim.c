@@ -25,6 +25,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -86,6 +87,12 @@ static void init(void)
 {
 	aw_config_read(&aw_config, env, aw_log_hold);
 	aw_log_setup(&aw_config);
+	int err = aw_table_wipe_on_fork();
+	if (err != 0)
+		aw_log("cannot have the fd map wiped in children (madvise "
+		       "MADV_WIPEONFORK: %s): a child made by a raw clone() "
+		       "goes on counting in its parent's figures",
+		       strerror(err));
 	aw_clock_init(!aw_config.monotonic_clock, aw_config.slow_ns);
 	aw_accept_path_init();
 	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
@@ -109,12 +116,30 @@ static __attribute__((noinline)) void init_now(void)
 	pthread_once(&init_once, init);
 }
 
+/*
+ * A child made without fork handlers (a raw clone() without CLONE_VM,
+ * _Fork): its memory is its parent's but for the pages wiped at fork
+ * (listener_table.h), so it runs the child's handler now, with signals
+ * held: a handler's accept() in the middle would meet half of it.
+ */
+static __attribute__((noinline, cold)) void adopt_unforked(void)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (aw_table_unforked())
+		after_fork_child();
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 /* Cheap once initialized. */
 const struct aw_config *aw_ready_config(void)
 {
 	if (__builtin_expect(!__atomic_load_n(&initialized, __ATOMIC_ACQUIRE),
 			     0))
 		init_now();
+	if (__builtin_expect(aw_table_unforked(), 0))
+		adopt_unforked();
 	return &aw_config;
 }
 

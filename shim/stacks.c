@@ -587,16 +587,21 @@ void aw_stack_top(const struct aw_segment *s, uint32_t ref, char *out,
 	out[0] = '\0';
 	if (ref == 0 || ref > AW_MAX_STACKS)
 		return;
+	/* Read as any process may have written it: every index and string
+	 * bounded. */
 	const struct aw_stack *st = &s->stack[ref - 1];
 	if (st->frames == 0)
 		return;
 	const struct aw_frame *f = &st->frame[0];
-	if (f->module >= st->modules) {
+	uint32_t module = f->module;
+	if (module >= st->modules || module >= AW_STACK_MODULES) {
 		snprintf(out, size, "0x%llx", (unsigned long long)f->offset);
 		return;
 	}
-	const char *path = st->module[f->module].path;
-	const char *slash = strrchr(path, '/');
-	snprintf(out, size, "%s+0x%llx", slash ? slash + 1 : path,
-		 (unsigned long long)f->offset);
+	const char *path = st->module[module].path;
+	size_t len = strnlen(path, AW_MODULE_PATH);
+	const char *slash = memrchr(path, '/', len);
+	const char *name = slash ? slash + 1 : path;
+	snprintf(out, size, "%.*s+0x%llx", (int)(len - (size_t)(name - path)),
+		 name, (unsigned long long)f->offset);
 }

@@ -7,6 +7,7 @@
  */
 #include "gather.h"
 
+#include "bypass.h"
 #include "live.h"
 #include "procinfo.h"
 
@@ -83,6 +84,20 @@ static void missing_reason(pid_t pid, char *why, size_t len)
 	}
 	if (procinfo_comm(pid, comm, sizeof(comm)))
 		snprintf(comm, sizeof(comm), "?");
+	/* Go's runtime and static binaries never call libc's accept: the
+	 * shim, loaded or not, sees nothing there. */
+	unsigned cannot = bypass_detect(pid) & (BYPASS_GO | BYPASS_STATIC);
+	if (cannot) {
+		char kinds[48];
+		snprintf(why, len,
+			 "pid %d (%s) is a %s: it makes its own system calls, "
+			 "not libc's accept(), so the shim cannot see its "
+			 "listeners ('acceptwatch listeners' shows their "
+			 "queues)",
+			 (int)pid, comm,
+			 bypass_describe(cannot, kinds, sizeof(kinds)));
+		return;
+	}
 	if (procinfo_maps_shim(pid) == 1) {
 		snprintf(why, len,
 			 "pid %d (%s) has the shim but no segment yet: it has "
@@ -265,6 +280,10 @@ int gather_report(struct report *r, const struct gather_opts *o, char *err,
 		if (gather_pid(&s, o->pids[i], 1))
 			break;
 	live_free(&s.live);
+	/* Names after the snapshots, on this thread alone: naming is
+	 * serialized anyway (symbolize.h), the snapshots are not. */
+	for (size_t i = 0; !o->no_names && i < r->n_proc; i++)
+		segment_snapshot_name(&r->proc[i]);
 	if (ret == 0 && s.incomplete)
 		ret = GATHER_INCOMPLETE;
 	return ret;

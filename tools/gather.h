@@ -14,7 +14,9 @@
 struct gather_opts {
 	const pid_t *pids; /* asked pids, or NULL: scan SEGMENT_DIR */
 	size_t n_pids;
-	int all; /* scan: include segments of exited processes */
+	int all;      /* scan: include segments of exited processes */
+	int no_names; /* frames stay module+0xOFF: no module file is opened
+		       * (serve, the exposition, top: they show no names) */
 };
 
 /* gather_report: the answer lacks a segment that had to be read. */

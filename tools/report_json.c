@@ -89,6 +89,10 @@ static const char *file_state(int file)
 		return "missing";
 	case SYMBOLIZE_MISMATCH:
 		return "build-id mismatch";
+	case SYMBOLIZE_GAVE_UP:
+		return "gave up";
+	case SYMBOLIZE_NOT_ASKED:
+		return "not read";
 	default:
 		return "unreadable";
 	}

@@ -7,15 +7,25 @@
  * libmicrohttpd runs one internal thread polling every connection with
  * non-blocking sockets. A response is built whole in memory before it is
  * queued, so a scraper that reads slowly, or sends half a request and
- * waits, holds only its own connection (until the 10 s idle timeout)
- * while others are served. Scrapes are read one at a time on that thread:
- * a burst of scrapers never runs several readers over /dev/shm at once.
+ * waits, holds only its own connection while others are served. Scrapes
+ * are read one at a time on that thread: a burst of scrapers never runs
+ * several readers over /dev/shm at once, and a scrape opens no module file
+ * (no names in the exposition): nothing a user leaves can hold it up.
+ *
+ * Any local user can connect, so no one client may take the slots of
+ * others: a client keeps SERVE_PER_CLIENT connections at most (a client
+ * is the uid owning the other end when it is a socket of this host, found
+ * by sock_diag, else the remote address), the SERVE_MAX_CONNECTIONS slots
+ * take SERVE_MAX_CONNECTIONS / SERVE_PER_CLIENT clients to fill, and a
+ * connection silent for SERVE_TIMEOUT_S (half a request, an idle keep-alive)
+ * is closed. SIGTERM stops it within a second whatever the clients do.
  */
 #include "commands.h"
 #include "error.h"
 
 #include "gather.h"
 #include "report.h"
+#include "sockdiag.h"
 #include "usage.h"
 
 #include <arpa/inet.h>
@@ -34,15 +44,42 @@
 #include <time.h>
 #include <unistd.h>
 
+/* One table, one thread (the server's): out of memory is a failed add. */
+static int client_add_failed;
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(e) ((void)(e), client_add_failed = 1)
+#include <uthash.h>
+
 #define SERVE_DEFAULT_LISTEN "127.0.0.1:9437"
-#define SERVE_TIMEOUT_S 10u
-#define SERVE_MAX_CONNECTIONS 64u
+#define SERVE_TIMEOUT_S 3u
+#define SERVE_MAX_CONNECTIONS 256u
+#define SERVE_PER_CLIENT 8u
+#define SERVE_STOP_S 1u /* after SIGTERM, at most */
 #define SERVE_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 struct serve_opts {
 	const char *listen;
 	int by_socket;
 };
+
+/* Who is at the other end: a local uid, or a remote address. Zeroed
+ * whole before use (a hash key). */
+struct client_key {
+	uint32_t local; /* 1: uid says who; 0: family and addr */
+	uint32_t uid;
+	uint32_t family;
+	uint8_t addr[16];
+};
+
+/* A client's open connections; gone at its last close. */
+struct client {
+	struct client_key key;
+	unsigned open;
+	UT_hash_handle hh;
+};
+
+/* Used on the server's thread only (connection notices). */
+static struct client *clients;
 
 static const char serve_index[] =
     "<html><head><title>acceptwatch</title></head><body>"
@@ -86,6 +123,16 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 	return 0;
 }
 
+/* A port as a person writes it: 1 to 65535 in decimal, no leading zero
+ * (getaddrinfo() would take 99999 as 34463 and 070000 as 4464). */
+static int valid_port(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 5 || s[0] == '0' || strspn(s, "0123456789") != n)
+		return 0;
+	return atoi(s) <= 65535;
+}
+
 /*
  * "ADDR:PORT", "[ADDR6]:PORT" or ":PORT" (every address: IPv6 and IPv4
  * when the host has IPv6) into ai (freeaddrinfo() it). 0, or -1 with a
@@ -97,9 +144,14 @@ static int parse_listen(const char *arg, struct addrinfo **ai)
 	const char *colon = strrchr(arg, ':');
 	struct addrinfo hints = {0};
 
-	if (!colon || !colon[1] ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1)) {
+	if (!colon) {
 		aw_error("serve: --listen wants ADDR:PORT, not '%s'", arg);
+		return -1;
+	}
+	if (!valid_port(colon + 1)) {
+		aw_error("serve: --listen '%s': the port must be a number "
+			 "from 1 to 65535",
+			 arg);
 		return -1;
 	}
 	size_t hl = (size_t)(colon - arg);
@@ -164,7 +216,7 @@ static double mono_s(void)
 /* The exposition, in a heap buffer: 0, or -1 when out of memory. */
 static int metrics_body(const struct serve_opts *o, char **buf, size_t *len)
 {
-	struct gather_opts g = {0};
+	struct gather_opts g = {.no_names = 1};
 	struct report r;
 	char err[SEGMENT_ERR_LEN];
 	double start = mono_s();
@@ -186,6 +238,85 @@ static int metrics_body(const struct serve_opts *o, char **buf, size_t *len)
 		return -1;
 	}
 	return 0;
+}
+
+/* The client behind connection fd, into k. */
+static void client_key_of(int fd, struct client_key *k)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	memset(k, 0, sizeof(*k));
+	if (sockdiag_peer_uid(fd, &k->uid) == 0) {
+		k->local = 1;
+		return;
+	}
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl))
+		return; /* gone already: all such count as one */
+	k->family = ss.ss_family;
+	if (ss.ss_family == AF_INET)
+		memcpy(k->addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	else if (ss.ss_family == AF_INET6)
+		memcpy(k->addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+}
+
+/*
+ * libmicrohttpd's notice of a connection opened or closed, on its thread,
+ * before any byte is read: a client past SERVE_PER_CLIENT (or one that
+ * cannot be counted) has the new connection shut down at once, which the
+ * server then closes like any other.
+ */
+static void client_notify(void *cls, struct MHD_Connection *c,
+			  void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct client *cl = *socket_context;
+	(void)cls;
+
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (cl && --cl->open == 0) {
+			HASH_DEL(clients, cl);
+			free(cl);
+		}
+		*socket_context = NULL;
+		return;
+	}
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci)
+		return;
+	int fd = ci->connect_fd;
+	struct client_key k;
+	client_key_of(fd, &k);
+	HASH_FIND(hh, clients, &k, sizeof(k), cl);
+	if (!cl && (cl = calloc(1, sizeof(*cl))) != NULL) {
+		cl->key = k;
+		client_add_failed = 0;
+		HASH_ADD(hh, clients, key, sizeof(cl->key), cl);
+		if (client_add_failed) {
+			free(cl);
+			cl = NULL;
+		}
+	}
+	if (!cl || cl->open >= SERVE_PER_CLIENT) {
+		shutdown(fd, SHUT_RDWR);
+		return;
+	}
+	cl->open++;
+	*socket_context = cl;
+}
+
+/* SERVE_STOP_S after SIGTERM the server has not stopped: a connection it
+ * cannot let go of. Stop anyway: nothing is left to save. */
+static void stop_now(int sig)
+{
+	static const char msg[] =
+	    "acceptwatch: serve: the HTTP server did not stop in time; "
+	    "exiting\n";
+	(void)sig;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+		_exit(AW_EXIT_OK);
+	_exit(AW_EXIT_OK);
 }
 
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned int status,
@@ -291,10 +422,10 @@ int serve_command(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	struct MHD_Daemon *d = MHD_start_daemon(
-	    MHD_USE_POLL_INTERNAL_THREAD, 0, NULL, NULL, handle, &o,
-	    MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
+	    MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC, 0, NULL, NULL, handle,
+	    &o, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
 	    SERVE_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT, SERVE_MAX_CONNECTIONS,
-	    MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_CONNECTION, client_notify, NULL, MHD_OPTION_END);
 	if (!d) {
 		aw_error("serve: the HTTP server did not start");
 		close(fd);
@@ -304,7 +435,10 @@ int serve_command(int argc, char **argv)
 	aw_error("serving http://%s/metrics", name);
 	fflush(stderr);
 	sigwait(&stop, &sig);
+	signal(SIGALRM, stop_now);
+	alarm(SERVE_STOP_S);
 	MHD_stop_daemon(d);
+	alarm(0);
 	close(fd);
 	return AW_EXIT_OK;
 }

@@ -176,6 +176,7 @@ int stat_command(int argc, char **argv)
 	g.pids = pids;
 	g.n_pids = n;
 	g.all = o.all;
+	g.no_names = o.prometheus;
 	int got = gather_report(&r, &g, err, sizeof(err));
 	/* Unattended (a timer into a file): unreadable segments are in the
 	 * output's counts, stderr would only fill a journal. */

@@ -577,7 +577,8 @@ mk_stop() {
 # The exporter: GET /metrics over the same live segments, median of 5.
 scrape_time() {
 	local line i t0 t1 ms=() url spid
-	"$TOOL" serve --listen 127.0.0.1:0 2>"$TMP/serve.err" &
+	"$TOOL" serve --listen "127.0.0.1:$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')" \
+		2>"$TMP/serve.err" &
 	spid=$!
 	PIDS+=("$spid")
 	for ((i = 0; i < 100; i++)); do
