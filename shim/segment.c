@@ -35,8 +35,8 @@ static struct aw_segment *seg_map; /* the shared mapping this process made */
 /* Stripes handed out in aw_segment_now (and the shared segment it went on
  * from): process memory, as every bound the shim acts on. */
 static uint32_t seg_stripes;
-static int seg_exec_removed;	   /* removed for an exec() under way */
-static uid_t seg_owner_uid;	   /* the segment file's owner */
+static int seg_exec_removed; /* removed for an exec() under way */
+static uid_t seg_owner_uid;  /* the segment file's owner */
 
 /* The segment the accept path writes from now on (s NULL: none). */
 static void publish(struct aw_segment *s)
@@ -459,10 +459,12 @@ static int restore_after_exec(const char *name)
 	int err;
 	if (old == NULL || (p = create_shared(name, &err)) == NULL)
 		return -1;
-	uint32_t stacks = old->header.stacks_used;
-	uint32_t stripes = old->header.stripes_used;
+	/* The stripes as counted in process memory; the stacks' count,
+	 * read back, capped (a hostile value only copies more of ours). */
+	uint32_t stacks =
+	    __atomic_load_n(&old->header.stacks_used, __ATOMIC_RELAXED);
+	uint32_t stripes = seg_stripes;
 	stacks = stacks < AW_MAX_STACKS ? stacks : AW_MAX_STACKS;
-	stripes = stripes < AW_MAX_STRIPES ? stripes : AW_MAX_STRIPES;
 	err = reserve(p, offsetof(struct aw_segment, stack),
 		      stacks * sizeof(struct aw_stack));
 	if (err == 0)
