@@ -433,8 +433,8 @@ void aw_segment_release(void)
 		return;
 	}
 	char name[AW_SEG_NAME_MAX];
-	aw_segment_name(name, sizeof(name), seg_owner_pid);
 	int saved = errno;
+	aw_segment_name(name, sizeof(name), seg_owner_pid);
 	unlink_as_owner(name);
 	errno = saved;
 	seg_shared = 0;
@@ -460,10 +460,12 @@ static int restore_after_exec(const char *name)
 	int err;
 	if (old == NULL || (p = create_shared(name, &err)) == NULL)
 		return -1;
-	uint32_t stacks = old->header.stacks_used;
-	uint32_t stripes = old->header.stripes_used;
+	/* The stripes as counted in process memory; the stacks' count,
+	 * read back, capped (a hostile value only copies more of ours). */
+	uint32_t stacks =
+	    __atomic_load_n(&old->header.stacks_used, __ATOMIC_RELAXED);
+	uint32_t stripes = seg_stripes;
 	stacks = stacks < AW_MAX_STACKS ? stacks : AW_MAX_STACKS;
-	stripes = stripes < AW_MAX_STRIPES ? stripes : AW_MAX_STRIPES;
 	err = reserve(p, offsetof(struct aw_segment, stack),
 		      stacks * sizeof(struct aw_stack));
 	if (err == 0)

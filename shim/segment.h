@@ -3,7 +3,8 @@
  * listener. A forked child writes none until it listens or accepts itself
  * (a child that execs or exits first leaves nothing behind); then it gets
  * its own, carrying over what the parent knew of its open listeners.
- * Unlinked at exit unless kept.
+ * Unlinked at exit, at exec and before a death the process sends itself
+ * (kill, raise), unless kept.
  *
  * Locking: aw_segment_attach() and aw_segment_forked() run under the table
  * lock (listener_table.h); aw_segment_current() and aw_segment_base_now()
@@ -104,7 +105,9 @@ int aw_segment_forked(void);
  */
 void aw_segment_reaped(pid_t pid);
 
-/* At exit: unlink this process's own segment unless it is to be kept. */
+/* At exit (and before a signal the process sends itself kills it): unlink
+ * this process's own segment unless it is to be kept, as the file's owner
+ * even under a temporary effective uid. errno is kept. Lock-free. */
 void aw_segment_release(void);
 
 /*

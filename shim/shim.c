@@ -428,41 +428,52 @@ static void fill_args(char **argv, size_t n, const char *arg0, va_list *ap)
 		argv[i] = va_arg(*ap, char *);
 }
 
+enum exec_list_kind {
+	EXEC_L,	 /* execl: a path */
+	EXEC_LP, /* execlp: a file searched in PATH */
+	EXEC_LE, /* execle: a path, and envp after the list's NULL */
+};
+
+static int exec_list(enum exec_list_kind kind, const char *file,
+		     const char *arg, va_list *ap)
+{
+	size_t n = count_args(arg, ap);
+	char *argv[n + 1];
+	fill_args(argv, n, arg, ap);
+	aw_segment_exec();
+	if (kind == EXEC_LP)
+		return exec_failed(aw_real_execvp(file, argv));
+	if (kind == EXEC_LE)
+		return exec_failed(
+		    aw_real_execve(file, argv, va_arg(*ap, char *const *)));
+	return exec_failed(aw_real_execv(file, argv));
+}
+
 AW_EXPORT int execl(const char *path, const char *arg, ...)
 {
 	va_list ap;
 	va_start(ap, arg);
-	size_t n = count_args(arg, &ap);
-	char *argv[n + 1];
-	fill_args(argv, n, arg, &ap);
+	int ret = exec_list(EXEC_L, path, arg, &ap);
 	va_end(ap);
-	aw_segment_exec();
-	return exec_failed(aw_real_execv(path, argv));
+	return ret;
 }
 
 AW_EXPORT int execlp(const char *file, const char *arg, ...)
 {
 	va_list ap;
 	va_start(ap, arg);
-	size_t n = count_args(arg, &ap);
-	char *argv[n + 1];
-	fill_args(argv, n, arg, &ap);
+	int ret = exec_list(EXEC_LP, file, arg, &ap);
 	va_end(ap);
-	aw_segment_exec();
-	return exec_failed(aw_real_execvp(file, argv));
+	return ret;
 }
 
 AW_EXPORT int execle(const char *path, const char *arg, ...)
 {
 	va_list ap;
 	va_start(ap, arg);
-	size_t n = count_args(arg, &ap);
-	char *argv[n + 1];
-	fill_args(argv, n, arg, &ap);
-	char *const *envp = va_arg(ap, char *const *);
+	int ret = exec_list(EXEC_LE, path, arg, &ap);
 	va_end(ap);
-	aw_segment_exec();
-	return exec_failed(aw_real_execve(path, argv, envp));
+	return ret;
 }
 
 /*

@@ -150,6 +150,12 @@ static void forward(int sig, siginfo_t *info, void *ctx)
 	errno = saved;
 }
 
+#define N_FORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
+
+/* What run was started with, for the command: one ignored (a background
+ * job's SIGINT) stays ignored, in run and in the command. */
+static struct sigaction inherited[N_FORWARDED];
+
 /* mask: the forwarded signals (blocked until the command runs). */
 static void forward_signals(sigset_t *mask)
 {
@@ -159,9 +165,11 @@ static void forward_signals(sigset_t *mask)
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigfillset(&sa.sa_mask);
 	sigemptyset(mask);
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++) {
+	for (size_t i = 0; i < N_FORWARDED; i++) {
 		sigaddset(mask, forwarded[i]);
-		sigaction(forwarded[i], &sa, NULL);
+		if (sigaction(forwarded[i], NULL, &inherited[i]) == 0 &&
+		    inherited[i].sa_handler != SIG_IGN)
+			sigaction(forwarded[i], &sa, NULL);
 	}
 }
 
@@ -223,6 +231,11 @@ static int end_as(int status)
 static __attribute__((noreturn)) void
 exec_command(char **cmd, const sigset_t *mask, int report)
 {
+	/* The command's dispositions are run's as it was started (exec
+	 * would reset the handlers): a signal from here on is the
+	 * command's, not forwarded. */
+	for (size_t i = 0; i < N_FORWARDED; i++)
+		sigaction(forwarded[i], &inherited[i], NULL);
 	sigprocmask(SIG_UNBLOCK, mask, NULL);
 	execvp(cmd[0], cmd);
 	int err = errno;

@@ -58,44 +58,50 @@ static void accept_own(int lfd, int port)
 	close(c);
 }
 
-static void send_fd(int sock, int fd)
-{
-	char byte = 'x';
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+/* A message of one byte with room for one descriptor. */
+struct fd_msg {
+	char byte;
+	struct iovec iov;
 	union {
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} u;
-	struct msghdr m = {.msg_iov = &iov,
-			   .msg_iovlen = 1,
-			   .msg_control = u.buf,
-			   .msg_controllen = sizeof(u.buf)};
-	memset(&u, 0, sizeof(u));
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	struct msghdr m;
+};
+
+static void fd_msg_init(struct fd_msg *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->byte = 'x';
+	f->iov.iov_base = &f->byte;
+	f->iov.iov_len = 1;
+	f->m.msg_iov = &f->iov;
+	f->m.msg_iovlen = 1;
+	f->m.msg_control = f->u.buf;
+	f->m.msg_controllen = sizeof(f->u.buf);
+}
+
+static void send_fd(int sock, int fd)
+{
+	struct fd_msg f;
+	fd_msg_init(&f);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&f.m);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	if (sendmsg(sock, &m, 0) != 1)
+	if (sendmsg(sock, &f.m, 0) != 1)
 		die_errno("sendmsg");
 }
 
 static int recv_fd(int sock)
 {
-	char byte;
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr m = {.msg_iov = &iov,
-			   .msg_iovlen = 1,
-			   .msg_control = u.buf,
-			   .msg_controllen = sizeof(u.buf)};
+	struct fd_msg f;
 	int fd = -1;
-	if (recvmsg(sock, &m, 0) != 1)
+	fd_msg_init(&f);
+	if (recvmsg(sock, &f.m, 0) != 1)
 		die_errno("recvmsg");
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&f.m);
 	if (c == NULL || c->cmsg_type != SCM_RIGHTS)
 		die_errno("no descriptor received");
 	memcpy(&fd, CMSG_DATA(c), sizeof(int));
