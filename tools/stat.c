@@ -4,6 +4,7 @@
  */
 #include "commands.h"
 #include "error.h"
+#include "file_arg.h"
 
 #include "gather.h"
 #include "report.h"
@@ -65,6 +66,8 @@ static int parse_opts(int argc, char **argv, struct stat_opts *o)
 				aw_error("stat: --output wants a file name");
 				return -1;
 			}
+			if (file_arg_check("stat", "--output", optarg))
+				return -1;
 			o->output = optarg;
 			break;
 		case 'h':
