@@ -4,7 +4,6 @@
  */
 #include "commands.h"
 #include "error.h"
-#include "file_arg.h"
 
 #include "gather.h"
 #include "report.h"
@@ -66,8 +65,6 @@ static int parse_opts(int argc, char **argv, struct stat_opts *o)
 				aw_error("stat: --output wants a file name");
 				return -1;
 			}
-			if (file_arg_check("stat", "--output", optarg))
-				return -1;
 			o->output = optarg;
 			break;
 		case 'h':

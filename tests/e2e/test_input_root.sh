@@ -6,7 +6,7 @@
 #    an ephemeral port or the low 16 bits);
 #  - check --state FILE: FILE's directory must exist; check never creates
 #    directories for a path it was given (only under the user's own state
-#    directory, the default); stat --output FILE the same.
+#    directory, the default).
 . "$AW_ROOT/tests/lib.sh"
 aw_enter_netns 16 "$@"
 aw_enter_private_shm "$@"
@@ -50,10 +50,6 @@ refused "state" "$AW_TOOL" check --interval 0 --state /nonexistent-aw-i21/x/stat
 refused "state" "$AW_TOOL" check --interval 0 --state "$AW_TMP"
 : >"$AW_TMP/plain"
 refused "state" "$AW_TOOL" check --interval 0 --state "$AW_TMP/plain/state"
-# stat --output the same (it wrote a hidden temporary file there first).
-refused "output" "$AW_TOOL" stat --prometheus --output "$missing/x/metrics.prom"
-[ ! -e "$missing" ] || aw_fail "stat --output created $(find "$missing")"
-refused "output" "$AW_TOOL" stat --prometheus --output "$AW_TMP"
 # A state file in an existing directory is written; the default one is
 # created with its directories under XDG_STATE_HOME, as before.
 "$AW_TOOL" check --interval 0 --state "$AW_TMP/given.state" >/dev/null ||
