@@ -73,6 +73,8 @@ struct unw_api {
 	int (*backtrace)(void **buffer, int size);
 	unw_accessors_t *(*get_accessors)(unw_addr_space_t as);
 	unw_addr_space_t *local_as;
+	int (*set_caching_policy)(unw_addr_space_t as,
+				  unw_caching_policy_t policy);
 };
 
 static struct unw_api api;
@@ -212,6 +214,11 @@ static int init_libunwind(void)
 		return -1;
 	}
 	accs->access_mem = access_mem;
+	/* libunwind's global cache takes a lock with every signal blocked
+	 * (two rt_sigprocmask per lookup); a cache per thread takes none, so
+	 * that a capture at a site seen before makes no syscall of its own
+	 * (slow events capture while the loop is slow: the probe path). */
+	api.set_caching_policy(*api.local_as, UNW_CACHE_PER_THREAD);
 	return 0;
 }
 
@@ -242,6 +249,9 @@ static int load_api(void)
 	    sym(lib, "_U" UNW_ARCH "_get_accessors", &missing);
 	api.local_as = (unw_addr_space_t *)sym(
 	    lib, "_UL" UNW_ARCH "_local_addr_space", &missing);
+	api.set_caching_policy =
+	    (int (*)(unw_addr_space_t, unw_caching_policy_t))sym(
+		lib, "_UL" UNW_ARCH "_set_caching_policy", &missing);
 	if (missing) {
 		aw_log("call-site stacks off: libunwind.so.8 lacks a symbol");
 		return -1;
@@ -577,16 +587,21 @@ void aw_stack_top(const struct aw_segment *s, uint32_t ref, char *out,
 	out[0] = '\0';
 	if (ref == 0 || ref > AW_MAX_STACKS)
 		return;
+	/* Read as any process may have written it: every index and string
+	 * bounded. */
 	const struct aw_stack *st = &s->stack[ref - 1];
 	if (st->frames == 0)
 		return;
 	const struct aw_frame *f = &st->frame[0];
-	if (f->module >= st->modules) {
+	uint32_t module = f->module;
+	if (module >= st->modules || module >= AW_STACK_MODULES) {
 		snprintf(out, size, "0x%llx", (unsigned long long)f->offset);
 		return;
 	}
-	const char *path = st->module[f->module].path;
-	const char *slash = strrchr(path, '/');
-	snprintf(out, size, "%s+0x%llx", slash ? slash + 1 : path,
-		 (unsigned long long)f->offset);
+	const char *path = st->module[module].path;
+	size_t len = strnlen(path, AW_MODULE_PATH);
+	const char *slash = memrchr(path, '/', len);
+	const char *name = slash ? slash + 1 : path;
+	snprintf(out, size, "%.*s+0x%llx", (int)(len - (size_t)(name - path)),
+		 name, (unsigned long long)f->offset);
 }

@@ -21,7 +21,7 @@ static const struct command commands[] = {
     {"stat", stat_command},   {"check", check_command},
     {"top", top_command},     {"listeners", listeners_command},
     {"serve", serve_command}, {"gc", gc_command},
-    {"run", run_command},
+    {"run", run_command},     {"watch", watch_command},
 };
 
 int main(int argc, char **argv)

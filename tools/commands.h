@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #define AW_EXIT_OK 0
-#define AW_EXIT_PROBLEM 1 /* check: a problem found */
+#define AW_EXIT_PROBLEM 1 /* output failed; serve: cannot listen */
 #define AW_EXIT_USAGE 2
 #define AW_EXIT_EXEC 127
 
@@ -17,8 +17,9 @@
 int stat_command(int argc, char **argv);
 
 /* acceptwatch check [--json] [--interval SEC] [--window DUR]
- * [--state FILE|none] [PID...]: 0 all OK within the window, 1 a problem
- * found, 2 usage or input error. */
+ * [--state FILE|none] [--ignore VERDICT[@ADDR]]... [PID...]: the
+ * monitoring-plugins convention, 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
+ * (usage errors too); enum check_status in check_model.h. */
 int check_command(int argc, char **argv);
 
 /* Seconds for --interval: 0 to 3600, decimals allowed. 0 or -1. */
@@ -38,6 +39,12 @@ int listeners_command(int argc, char **argv);
  * metrics over HTTP until SIGTERM or SIGINT (then 0); 1 when it cannot
  * listen, 2 usage. */
 int serve_command(int argc, char **argv);
+
+/* acceptwatch watch [--for DUR] [--hz N] [--json | --prometheus] PID...:
+ * sample running processes from outside (no preload, no ptrace stop) and
+ * report them as stat does, with thread states and verdicts. 0, 2 usage or
+ * a pid that does not run. */
+int watch_command(int argc, char **argv);
 
 /* acceptwatch gc [--dry-run]: remove segments of exited processes and of
  * processes that exec'd without the shim. 0, 1 a removal failed, 2 usage. */

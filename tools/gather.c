@@ -7,6 +7,7 @@
  */
 #include "gather.h"
 
+#include "bypass.h"
 #include "live.h"
 #include "procinfo.h"
 
@@ -83,6 +84,20 @@ static void missing_reason(pid_t pid, char *why, size_t len)
 	}
 	if (procinfo_comm(pid, comm, sizeof(comm)))
 		snprintf(comm, sizeof(comm), "?");
+	/* Go's runtime and static binaries never call libc's accept: the
+	 * shim, loaded or not, sees nothing there. */
+	unsigned cannot = bypass_detect(pid) & (BYPASS_GO | BYPASS_STATIC);
+	if (cannot) {
+		char kinds[48];
+		snprintf(why, len,
+			 "pid %d (%s) is a %s: it makes its own system calls, "
+			 "not libc's accept(), so the shim cannot see its "
+			 "listeners ('acceptwatch listeners' shows their "
+			 "queues)",
+			 (int)pid, comm,
+			 bypass_describe(cannot, kinds, sizeof(kinds)));
+		return;
+	}
 	if (procinfo_maps_shim(pid) == 1) {
 		snprintf(why, len,
 			 "pid %d (%s) has the shim but no segment yet: it has "

@@ -67,6 +67,17 @@ void report_check_text(FILE *out, const struct check_model *m);
 /* check's verdicts as exactly one JSON object, newline-terminated. */
 void report_check_json(FILE *out, const struct check_model *m);
 
+struct watch_model;
+
+/* watch's report for people: each process as stat shows it, then its
+ * threads' shares, what the samples cannot tell, and the verdicts
+ * (report_watch.c). */
+void report_watch_text(FILE *out, const struct watch_model *m);
+
+/* ,"sampled":{...}: the thread breakdown, verdicts and notes of a
+ * sampled snapshot (p->sampled set), inside its process object. */
+void report_json_sampled(FILE *out, const struct segment_snapshot *p);
+
 struct listeners_model;
 
 /* Every listening socket, a line each, then the counts line

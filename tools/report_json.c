@@ -362,7 +362,8 @@ static void json_ignored_env(FILE *out, uint32_t flags)
 
 static void json_process(FILE *out, const struct segment_snapshot *p)
 {
-	fprintf(out, "{\"pid\":%d,\"segment\":", (int)p->pid);
+	fprintf(out, "{\"pid\":%d,\"source\":\"%s\",\"segment\":", (int)p->pid,
+		p->sampled ? "sampled" : "segment");
 	json_str(out, p->name, sizeof(p->name));
 	fprintf(out, ",\"comm\":");
 	json_str(out, p->comm, sizeof(p->comm));
@@ -398,6 +399,8 @@ static void json_process(FILE *out, const struct segment_snapshot *p)
 	}
 	fprintf(out, "]");
 	json_stacks(out, p);
+	if (p->sampled)
+		report_json_sampled(out, p);
 	fprintf(out, "}");
 }
 

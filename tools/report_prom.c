@@ -357,6 +357,21 @@ static int v_clamped(const struct prom_doc *d, const struct prom_row *row,
 	return 1;
 }
 
+/* TCP_DEFER_ACCEPT on the socket, as any member saw it (the flag is
+ * found by a probe, so one member may know it before another). Its
+ * socket drops then also count the data-less handshake ACKs the option
+ * discards: drops alone are no overflow there. */
+static int v_defer(const struct prom_doc *d, const struct prom_row *row,
+		   double *v)
+{
+	int on = 0;
+
+	for (size_t i = row->first; i < row->first + row->n; i++)
+		on = on || (d->member[i].l->flags & AW_LF_DEFER_ACCEPT);
+	*v = on;
+	return 1;
+}
+
 static int v_procs(const struct prom_doc *d, const struct prom_row *row,
 		   double *v)
 {
@@ -585,10 +600,15 @@ static void global_families(FILE *out, const struct prom_doc *d)
 static void socket_families(FILE *out, const struct prom_doc *d)
 {
 	per_socket(out, d, "acceptwatch_socket_drops_total", "counter",
-		   "Socket drops: connection attempts the kernel dropped on "
-		   "this listening socket (sk_drops: listen overflows and "
-		   "drops), once per socket.",
+		   "Socket drops: SYNs and handshake ACKs the kernel dropped "
+		   "on this listening socket (sk_drops, retries included; "
+		   "with TCP_DEFER_ACCEPT also the data-less ACKs it "
+		   "discards), once per socket.",
 		   v_drops);
+	per_socket(out, d, "acceptwatch_socket_defer_accept", "gauge",
+		   "1 when TCP_DEFER_ACCEPT is set: socket drops alone are "
+		   "then no overflow.",
+		   v_defer);
 	per_socket(out, d, "acceptwatch_socket_queue_length", "gauge",
 		   "Connections in the socket's accept queue now.", v_queue);
 	per_socket(out, d, "acceptwatch_socket_backlog_effective", "gauge",

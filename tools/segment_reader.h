@@ -148,6 +148,10 @@ struct segment_snapshot {
 	struct aw_event event[AW_MAX_EVENTS]; /* stable entries, oldest first */
 	uint32_t n_stacks;
 	struct segment_stack *stack; /* n_stacks published ones, heap */
+	/* Not read from a segment but sampled from outside (acceptwatch
+	 * watch, watch_model.h): the threads and what the samples cannot
+	 * tell, owned by the watch model; NULL for a segment. */
+	const struct watch_view *sampled;
 };
 
 /* Name the frames of snap's stacks (stack_frames_name): for the outputs

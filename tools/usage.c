@@ -29,7 +29,7 @@ static const struct usage_cmd usage_cmds[] = {
     {"check", "a verdict per listener, with evidence and fix",
      "[OPTIONS] [PID...]",
      "A verdict per listener with evidence and fix; reads twice, SEC\n"
-     "apart. Exit 0 all OK within the window, 1 a problem.",
+     "apart. Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
      "  -j, --json          one JSON object on stdout\n"
      "  -i, --interval SEC  seconds between the two readings (default 1,\n"
      "                      0: read once)\n"
@@ -37,7 +37,9 @@ static const struct usage_cmd usage_cmds[] = {
      "                      1h; default 5m; 0: the whole history)\n"
      "  -s, --state FILE    remember between runs when trouble last rose\n"
      "                      (default ~/.local/state/acceptwatch/\n"
-     "                      check.state; none: do not)\n"},
+     "                      check.state; none: do not)\n"
+     "      --ignore V[@ADDR]  accept verdict V (clamped...) everywhere\n"
+     "                      or on ADDR; repeatable\n"},
     {"top", "refreshing view sorted by trouble", "[OPTIONS]",
      "Refreshing view sorted by trouble; q or Ctrl-C quits. Colour only\n"
      "on a terminal and without NO_COLOR.",
@@ -59,6 +61,16 @@ static const struct usage_cmd usage_cmds[] = {
      "                          :PORT for every address, [ADDR6]:PORT)\n"
      "  -s, --by-socket         process figures summed per socket,\n"
      "                          without pid labels\n"},
+    {"watch", "sample a running server from outside, no preload needed",
+     "[OPTIONS] PID...",
+     "Sample running processes from outside for DUR (no restart, no\n"
+     "preload, no ptrace stop), then report them as stat does, with each\n"
+     "thread's states and the verdicts. Ctrl-C ends early with the report.",
+     "  -f, --for DUR       how long to watch (default 10s; 30s, 5m)\n"
+     "  -z, --hz N          thread samples a second (default 100, max\n"
+     "                      1000); connections at 10 Hz while queued\n"
+     "  -j, --json          one JSON object on stdout (stat's schema)\n"
+     "  -p, --prometheus    Prometheus text exposition format\n"},
     {"gc", "remove segments of processes that are gone", "[OPTIONS]",
      "Remove segments of processes that exited or exec'd without the\n"
      "shim; never a live one, a link or a non-segment.",
@@ -74,8 +86,9 @@ static const struct usage_cmd usage_cmds[] = {
 #define N_CMDS (sizeof(usage_cmds) / sizeof(*usage_cmds))
 
 static const char usage_exit[] =
-    "Exit status: 0 ok, 1 check found a problem (or output failed),\n"
-    "2 usage or input error, 127 CMD not run. See acceptwatch(1).\n";
+    "Exit status: 0 ok, 1 output failed, 2 usage or input error,\n"
+    "127 CMD not run; check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n"
+    "See acceptwatch(1).\n";
 
 void usage_main(FILE *out)
 {

@@ -19,6 +19,7 @@
 
 #include "histogram.h"
 #include "report.h"
+#include "report_fixture.h"
 #include "version.h"
 
 static struct segment_listener L[6];
@@ -30,50 +31,30 @@ static struct report R;
  * listener whose identity is unknown (ino 0). */
 static void setup_report(void)
 {
-	memset(L, 0, sizeof(L));
-	memset(P, 0, sizeof(P));
-	memset(&R, 0, sizeof(R));
-	const struct {
-		int proc;
-		uint64_t ino, accepts, drops;
-		uint32_t now, flags;
-		int stalled;
-	} f[6] = {
-	    {0, 500, 0, 40, 17, AW_LF_ADOPTED | AW_LF_CLAMPED, 1},
-	    {1, 500, 7, 52, 17, AW_LF_INHERITED | AW_LF_CLAMPED, 1},
-	    {1, 500, 99, 99, 0, AW_LF_CLOSED, 0},
-	    {2, 500, 13, 52, 16, AW_LF_INHERITED | AW_LF_CLAMPED, 0},
-	    {3, 600, 5, 0, 0, 0, 0},
-	    {3, 0, 3, 0, 0, 0, 0},
+	/* proc, dev, ino, accepts, drops, queue now, peak, flags, stalled */
+	static const struct fixture_row f[6] = {
+	    {0, 9, 500, 0, 40, 17, 0, AW_LF_ADOPTED | AW_LF_CLAMPED, 1},
+	    {1, 9, 500, 7, 52, 17, 0, AW_LF_INHERITED | AW_LF_CLAMPED, 1},
+	    {1, 9, 500, 99, 99, 0, 0, AW_LF_CLOSED, 0},
+	    {2, 9, 500, 13, 52, 16, 0,
+	     AW_LF_INHERITED | AW_LF_CLAMPED | AW_LF_DEFER_ACCEPT, 0},
+	    {3, 9, 600, 5, 0, 0, 0, 0, 0},
+	    {3, 9, 0, 3, 0, 0, 0, 0, 0},
 	};
-	uint32_t first[4] = {0, 1, 3, 4}, count[4] = {1, 2, 1, 2};
+	report_fixture_rows(&R, P, 4, L, f, 6, 1000000);
 	for (int i = 0; i < 6; i++) {
 		struct segment_listener *l = &L[i];
-		l->slot = (uint32_t)i;
-		l->fd = 5;
-		l->dev = 9;
-		l->ino = f[i].ino;
+		int on81 = f[i].ino == 600;
+		l->fd = i == 5 ? 6 : 5;
 		snprintf(l->address, sizeof(l->address), "127.0.0.1:%d",
-			 f[i].ino == 600 ? 81 : 80);
-		l->accepts = f[i].accepts;
-		l->live.drops = f[i].drops;
-		l->live.queue_now = f[i].now;
-		l->flags = f[i].flags;
-		l->stalled = f[i].stalled;
-		l->requested_backlog = f[i].ino == 600 ? 64 : 511;
+			 on81 ? 81 : 80);
+		l->requested_backlog = on81 ? 64 : 511;
 		l->effective_backlog = 16;
-		aw_hist_add(&l->gap_ns, 1000000u * (uint64_t)(i + 1));
 	}
-	L[5].fd = 6;
 	for (int p = 0; p < 4; p++) {
-		P[p].pid = 10 + p;
 		snprintf(P[p].comm, sizeof(P[p].comm), "nginx");
-		P[p].listener = &L[first[p]];
-		P[p].n_listeners = count[p];
 		P[p].alive = 1;
 	}
-	R.proc = P;
-	R.n_proc = 4;
 }
 
 static char *render(int by_socket)
@@ -124,6 +105,11 @@ static void test_socket_series_once(void **state)
 		       "80\",inode=\"500\"} 52");
 	assert_line(t, "acceptwatch_socket_queue_length{address=\"127.0.0.1:"
 		       "80\",inode=\"500\"} 17");
+	/* One worker saw TCP_DEFER_ACCEPT: the socket has it. */
+	assert_line(t, "acceptwatch_socket_defer_accept{address=\"127.0.0.1:"
+		       "80\",inode=\"500\"} 1");
+	assert_line(t, "acceptwatch_socket_defer_accept{address=\"127.0.0.1:"
+		       "81\",inode=\"600\"} 0");
 	/* One worker not stalled: the socket is not. */
 	assert_line(t, "acceptwatch_socket_stalled{address=\"127.0.0.1:80\","
 		       "inode=\"500\"} 0");
