@@ -14,8 +14,6 @@
 #                           written in place (DST may be SRC, mapped by its
 #                           server), as $HF_AS (e.g. setpriv ...) if set
 # and root's exporter facing them:
-#   hf_serve TOOL ADDR:PORT TOOL serve --listen ADDR:PORT in the background,
-#                           waited for (5 s); sets SERVE_PID
 #   hf_sigterm_stops PID    SIGTERM; fails unless PID exits, status 0,
 #                           within 2 s
 # Needs strip, objcopy, python3 (make deps).
@@ -102,18 +100,6 @@ os.pwrite(fd, bytes(b), 0)
 os.close(fd)
 print(n)
 PY
-}
-
-hf_serve() {
-	local i
-	"$1" serve --listen "$2" 2>"$AW_TMP/serve.err" &
-	SERVE_PID=$!
-	aw_register_pid "$SERVE_PID"
-	for ((i = 0; i < 100; i++)); do
-		grep -q serving "$AW_TMP/serve.err" && return 0
-		sleep 0.05
-	done
-	aw_fail "serve did not start: $(cat "$AW_TMP/serve.err")"
 }
 
 hf_sigterm_stops() {

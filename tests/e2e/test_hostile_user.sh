@@ -64,7 +64,7 @@ LD_PRELOAD=$AW_REL_SHIM aw_start G "$HF_SERVER" --backlog 16
 read -r _ completed _ < <("$AW_BIN/burst" --port "$G_PORT" -n 12)
 [ "$completed" = 12 ] || aw_fail "honest clients completed $completed of 12"
 
-hf_serve "$TOOL" 127.0.0.1:9437
+aw_start_exporter SERVE "$TOOL" serve --listen 127.0.0.1:9437
 
 # nobody's 65 half-sent requests, refilled as they are closed.
 cat >"$AW_TMP/hold.py" <<'PY'

@@ -82,7 +82,7 @@ never_names() { # WHAT CMD...
 }
 never_names gc "$AW_TOOL" gc --dry-run
 never_names "stat --prometheus" "$AW_TOOL" stat --prometheus
-hf_serve "$AW_TOOL" 127.0.0.1:9437
+aw_start_exporter SERVE "$AW_TOOL" serve --listen 127.0.0.1:9437
 strace -f -qq -p "$SERVE_PID" -e trace=open,openat -o "$AW_TMP/serve.trace" &
 ST_PID=$!
 aw_register_pid "$ST_PID"

@@ -15,7 +15,7 @@ aw_enter_netns 16 "$@"
 . "$AW_ROOT/tests/e2e/hostile_files.sh"
 command -v curl >/dev/null || aw_fail "curl is not installed (make deps)"
 
-hf_serve "$AW_TOOL" 127.0.0.1:9437
+aw_start_exporter SERVE "$AW_TOOL" serve --listen 127.0.0.1:9437
 
 # nobody: 65 half-sent requests; says how many the exporter closed (EOF)
 # within 1 s, then holds the rest until told to stop.
