@@ -234,7 +234,8 @@ int symbolize_frame(const struct symbolize_module *m, uint64_t offset,
 	q.build_id_len = m->build_id_len <= sizeof(q.build_id)
 			     ? (uint32_t)m->build_id_len
 			     : 0;
-	memcpy(q.build_id, m->build_id, q.build_id_len);
+	if (q.build_id_len)
+		memcpy(q.build_id, m->build_id, q.build_id_len);
 	snprintf(q.path, sizeof(q.path), "%s", m->path);
 	pthread_mutex_lock(&lock);
 	if (waited_ms < SYMBOLIZE_BUDGET_MS && !is_given_up(m->path)) {

@@ -6,13 +6,16 @@
 #                           blocking open())
 #   hf_xz_bomb DIR MIB      DIR/server: a stripped copy whose .gnu_debugdata
 #                           (MiniDebugInfo) is MIB MiB of zeros in xz (about
-#                           150 KB for 1 GiB)
+#                           50 KB for 320 MiB)
 #   hf_forge_modules SRC DST PID PATH...
 #                           DST: the segment SRC with its header pid set to
 #                           PID and its stacks' module paths replaced, one
 #                           by one, by the PATHs (the last one repeats);
 #                           written in place (DST may be SRC, mapped by its
 #                           server), as $HF_AS (e.g. setpriv ...) if set
+# and root's exporter facing them:
+#   hf_sigterm_stops PID    SIGTERM; fails unless PID exits, status 0,
+#                           within 2 s
 # Needs strip, objcopy, python3 (make deps).
 HF_SERVER=${HF_SERVER:-$AW_ROOT/build/rel/tests/server}
 
@@ -31,16 +34,40 @@ hf_fifo_debuglink() {
 
 hf_xz_bomb() {
 	hf_stripped "$1"
+	# 32 MiB of zeros compressed once, its block repeated: a valid xz
+	# stream (one index record per block) made in a fraction of the time.
 	python3 - "$1/bomb.xz" "$2" <<'PY' || aw_fail "cannot make the xz bomb"
-import lzma, sys
-c = lzma.LZMACompressor(format=lzma.FORMAT_XZ, filters=[{
-    "id": lzma.FILTER_LZMA2, "dict_size": 1 << 20, "mode": lzma.MODE_FAST,
-    "mf": lzma.MF_HC3, "nice_len": 273}])
-zeros, out = bytes(1 << 20), []
-for _ in range(int(sys.argv[2])):
-    out.append(c.compress(zeros))
-out.append(c.flush())
-open(sys.argv[1], "wb").write(b"".join(out))
+import lzma, struct, sys, zlib
+def varint(b, i):
+    v = s = 0
+    while True:
+        c = b[i]; i += 1
+        v |= (c & 0x7f) << s; s += 7
+        if not c & 0x80: return v, i
+def enc(v):
+    out = bytearray()
+    while True:
+        c = v & 0x7f; v >>= 7
+        out.append(c | (0x80 if v else 0))
+        if not v: return bytes(out)
+mib = int(sys.argv[2]); per = 32
+one = lzma.compress(bytes(per << 20), format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64,
+                    filters=[{"id": lzma.FILTER_LZMA2, "dict_size": 1 << 20,
+                              "mode": lzma.MODE_FAST, "mf": lzma.MF_HC3, "nice_len": 273}])
+back = struct.unpack("<I", one[-8:-4])[0]
+index = one[-12 - (back + 1) * 4:-12]
+assert index[0] == 0
+n, i = varint(index, 1); assert n == 1
+unpadded, i = varint(index, i); usize, i = varint(index, i)
+block = one[12:12 + ((unpadded + 3) & ~3)]
+count = (mib + per - 1) // per
+idx = bytearray(b"\0" + enc(count) + (enc(unpadded) + enc(usize)) * count)
+idx += bytes(-len(idx) % 4)
+idx += struct.pack("<I", zlib.crc32(idx))
+flags = one[6:8]
+bs = struct.pack("<I", len(idx) // 4 - 1)
+footer = struct.pack("<I", zlib.crc32(bs + flags)) + bs + flags + b"YZ"
+open(sys.argv[1], "wb").write(one[:12] + block * count + idx + footer)
 PY
 	objcopy --add-section .gnu_debugdata="$1/bomb.xz" "$1/server" ||
 		aw_fail "objcopy --add-section .gnu_debugdata"
@@ -73,4 +100,19 @@ os.pwrite(fd, bytes(b), 0)
 os.close(fd)
 print(n)
 PY
+}
+
+hf_sigterm_stops() {
+	local pid=$1 t0 i rc
+	t0=$(date +%s%N)
+	kill -TERM "$pid"
+	for ((i = 0; i < 40; i++)); do
+		aw__alive "$pid" || break
+		sleep 0.05
+	done
+	aw__alive "$pid" && aw_fail "serve still runs 2 s after SIGTERM"
+	wait "$pid"
+	rc=$?
+	echo "SIGTERM: stopped in $((($(date +%s%N) - t0) / 1000000)) ms, exit $rc"
+	[ "$rc" = 0 ] || aw_fail "serve exited $rc on SIGTERM"
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Every path and number the reader takes from its command line is checked
-# before it acts, as root too: one line on stderr, exit 2, nothing done.
+# before it acts, as root too: one line on stderr, the command's usage
+# status (2; check's is UNKNOWN, 3, the monitoring-plugins convention),
+# nothing done.
 #  - serve --listen: a port is 1-65535 written in decimal (99999, 65536, 0,
 #    070000 and an empty port are refused; the kernel would otherwise pick
 #    an ephemeral port or the low 16 bits);
@@ -11,12 +13,13 @@
 aw_enter_netns 16 "$@"
 aw_enter_private_shm "$@"
 
-refused() { # WHAT CMD... : exit 2, one line on stderr naming WHAT
-	local what=$1
+refused() { # WHAT CMD... : the usage status, one line on stderr naming WHAT
+	local what=$1 want=2
 	shift
+	[ "$2" = check ] && want=3
 	timeout 10 "$@" >"$AW_TMP/out" 2>"$AW_TMP/err"
 	local rc=$?
-	[ "$rc" = 2 ] || aw_fail "'$*' exited $rc, want 2: $(head -3 "$AW_TMP/err")"
+	[ "$rc" = "$want" ] || aw_fail "'$*' exited $rc, want $want: $(head -3 "$AW_TMP/err")"
 	[ "$(wc -l <"$AW_TMP/err")" = 1 ] || aw_fail "'$*': not one line: $(cat "$AW_TMP/err")"
 	grep -q -- "$what" "$AW_TMP/err" || aw_fail "'$*': want '$what': $(cat "$AW_TMP/err")"
 }
@@ -26,15 +29,8 @@ for port in 99999 65536 0 070000 00080 1234567890123 -1; do
 done
 refused "port" "$AW_TOOL" serve --listen "[::1]:65536"
 # Bounds that are valid are taken (the port is free in this namespace).
-"$AW_TOOL" serve --listen 127.0.0.1:65535 2>"$AW_TMP/serve.err" &
-SERVE_PID=$!
-aw_register_pid "$SERVE_PID"
-for ((i = 0; i < 100; i++)); do
-	grep -q "serving" "$AW_TMP/serve.err" && break
-	sleep 0.05
-done
-grep -q "^acceptwatch: serving http://127.0.0.1:65535/metrics$" "$AW_TMP/serve.err" ||
-	aw_fail "serve on 65535: $(cat "$AW_TMP/serve.err")"
+aw_start_exporter SERVE "$AW_TOOL" serve --listen 127.0.0.1:65535
+[ "$SERVE_URL" = http://127.0.0.1:65535/metrics ] || aw_fail "serve on 65535: $SERVE_URL"
 aw_stop "$SERVE_PID" || aw_fail "serve on 65535 did not stop cleanly"
 
 # --state in a directory that does not exist: refused, nothing created.
@@ -52,9 +48,9 @@ refused "state" "$AW_TOOL" check --interval 0 --state "$AW_TMP"
 refused "state" "$AW_TOOL" check --interval 0 --state "$AW_TMP/plain/state"
 # A state file in an existing directory is written; the default one is
 # created with its directories under XDG_STATE_HOME, as before.
-"$AW_TOOL" check --interval 0 --state "$AW_TMP/given.state" >/dev/null ||
-	aw_fail "check --state in an existing directory failed"
+# (Its status is its verdict on no server at all: not what is tested.)
+"$AW_TOOL" check --interval 0 --state "$AW_TMP/given.state" >/dev/null 2>&1
 [ -f "$AW_TMP/given.state" ] || aw_fail "check did not write --state"
-"$AW_TOOL" check --interval 0 >/dev/null || aw_fail "check with the default state failed"
+"$AW_TOOL" check --interval 0 >/dev/null 2>&1
 [ -f "$XDG_STATE_HOME/acceptwatch/check.state" ] || aw_fail "default state file not written"
 echo ok

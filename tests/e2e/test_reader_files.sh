@@ -5,9 +5,9 @@
 #    finish (well under 5 s) and name the frames of every other module;
 #    gc, stat --prometheus and a scrape of serve open no module file at all
 #    (they never show names);
-#  - a stripped server whose .gnu_debugdata inflates to 512 MiB: stat
+#  - a stripped server whose .gnu_debugdata inflates to 320 MiB: stat
 #    finishes under 5 s and neither the reader nor anything it starts grows
-#    past 200 MB (the old reader: the whole 512 MiB, each run);
+#    past 200 MB (the old reader: the whole of it, each run);
 #  - module paths spelled //proc/version, /./proc/version, /sys/../proc/
 #    version and a symbolic link to it: none is read (judged by what was
 #    opened, not by how the path is spelled).
@@ -82,13 +82,7 @@ never_names() { # WHAT CMD...
 }
 never_names gc "$AW_TOOL" gc --dry-run
 never_names "stat --prometheus" "$AW_TOOL" stat --prometheus
-"$AW_TOOL" serve --listen 127.0.0.1:9437 2>"$AW_TMP/serve.err" &
-SERVE_PID=$!
-aw_register_pid "$SERVE_PID"
-for ((i = 0; i < 100; i++)); do
-	grep -q serving "$AW_TMP/serve.err" && break
-	sleep 0.05
-done
+aw_start_exporter SERVE "$AW_TOOL" serve --listen 127.0.0.1:9437
 strace -f -qq -p "$SERVE_PID" -e trace=open,openat -o "$AW_TMP/serve.trace" &
 ST_PID=$!
 aw_register_pid "$ST_PID"
@@ -103,8 +97,8 @@ grep -E "fifo/server|libc\.so" "$AW_TMP/serve.trace" && aw_fail "serve opened mo
 aw_stop "$SERVE_PID" || aw_fail "serve did not stop"
 aw_stop "$F_PID"
 
-echo "xz bomb (512 MiB):"
-hf_xz_bomb "$AW_TMP/bomb" 512
+echo "xz bomb (320 MiB):"
+hf_xz_bomb "$AW_TMP/bomb" 320
 ACCEPTWATCH_KEEP=1 LD_PRELOAD=$AW_REL_SHIM aw_start B "$AW_TMP/bomb/server" --backlog 8
 "$AW_BIN/burst" --port "$B_PORT" -n 2 >/dev/null || aw_fail "burst"
 res=$(run_timed 5 "$AW_TMP/b.txt" "$REL_TOOL" stat "$B_PID") || aw_fail "stat on the bomb: $res"

@@ -12,16 +12,10 @@
 # Private network namespace: needs root.
 . "$AW_ROOT/tests/lib.sh"
 aw_enter_netns 16 "$@"
+. "$AW_ROOT/tests/e2e/hostile_files.sh"
 command -v curl >/dev/null || aw_fail "curl is not installed (make deps)"
 
-"$AW_TOOL" serve --listen 127.0.0.1:9437 2>"$AW_TMP/serve.err" &
-SERVE_PID=$!
-aw_register_pid "$SERVE_PID"
-for ((i = 0; i < 100; i++)); do
-	grep -q serving "$AW_TMP/serve.err" && break
-	sleep 0.05
-done
-grep -q serving "$AW_TMP/serve.err" || aw_fail "serve did not start: $(cat "$AW_TMP/serve.err")"
+aw_start_exporter SERVE "$AW_TOOL" serve --listen 127.0.0.1:9437
 
 # nobody: 65 half-sent requests; says how many the exporter closed (EOF)
 # within 1 s, then holds the rest until told to stop.
@@ -93,15 +87,5 @@ for ((i = 0; i < 100; i++)); do
 	grep -q holding "$AW_TMP/hold2.out" && break
 	sleep 0.05
 done
-start=$(date +%s%N)
-kill -TERM "$SERVE_PID"
-for ((i = 0; i < 40; i++)); do
-	aw__alive "$SERVE_PID" || break
-	sleep 0.05
-done
-aw__alive "$SERVE_PID" && aw_fail "serve still runs 2 s after SIGTERM"
-wait "$SERVE_PID"
-rc=$?
-echo "stopped in $((($(date +%s%N) - start) / 1000000)) ms, exit $rc"
-[ "$rc" = 0 ] || aw_fail "serve exited $rc on SIGTERM"
+hf_sigterm_stops "$SERVE_PID"
 echo ok

@@ -5,7 +5,8 @@
 # shim under another name, or the shim bind-mounted as a container would
 # (-v .../libacceptwatch.so:/preload/aw.so), is shown live with its figures
 # by stat, check and the exposition, and gc keeps its segment; the same
-# server after it exec'd a program without the shim is still stale.
+# server after it exec'd a program without the shim is still stale (gc
+# removes its segment, if the shim did not at the exec).
 # Private mount namespace (bind mounts, /dev/shm): needs root.
 . "$AW_ROOT/tests/lib.sh"
 aw_enter_private_shm "$@"
@@ -36,9 +37,10 @@ aw_expect "$AW_TMP/all.json" "skipped_exited" 0
 "$AW_TOOL" stat --prometheus >"$AW_TMP/m.prom" || aw_fail "stat --prometheus exited $?"
 grep -q "^acceptwatch_processes 2$" "$AW_TMP/m.prom" ||
 	aw_fail "exposition: $(grep '^acceptwatch_processes' "$AW_TMP/m.prom")"
+# (A verdict, whichever a busy machine earns, shows it judged live.)
 "$AW_TOOL" check --interval 0 >"$AW_TMP/c.txt"
-grep -q "^pid $C_PID (server) .*: OK$" "$AW_TMP/c.txt" &&
-	grep -q "^pid $B_PID (server) .*: OK$" "$AW_TMP/c.txt" ||
+grep -q "^pid $C_PID (server) 127.0.0.1:$C_PORT fd 3: " "$AW_TMP/c.txt" &&
+	grep -q "^pid $B_PID (server) 127.0.0.1:$B_PORT fd 3: " "$AW_TMP/c.txt" ||
 	aw_fail "check does not see both servers: $(cat "$AW_TMP/c.txt")"
 
 "$AW_TOOL" gc >"$AW_TMP/gc.out" || aw_fail "gc exited $?"
@@ -62,10 +64,11 @@ for ((i = 0; i < 200; i++)); do
 	[ "$(readlink "/proc/$X_PID/exe")" = /usr/bin/sleep ] && break
 	sleep 0.05
 done
-[ -f "/dev/shm/acceptwatch.$X_PID" ] || aw_fail "no segment for the exec'd process"
 "$AW_TOOL" gc >"$AW_TMP/gc2.out" || aw_fail "gc exited $?"
-grep -q "^removed acceptwatch.$X_PID (process no longer runs the shim)$" "$AW_TMP/gc2.out" ||
-	aw_fail "gc did not remove the exec'd process's segment: $(cat "$AW_TMP/gc2.out")"
+# The shim may remove its segment itself at the exec; if it is there, gc
+# removes it.
+[ ! -e "/dev/shm/acceptwatch.$X_PID" ] ||
+	aw_fail "the exec'd process's segment stays: $(cat "$AW_TMP/gc2.out")"
 [ -f "/dev/shm/acceptwatch.$C_PID" ] && [ -f "/dev/shm/acceptwatch.$B_PID" ] ||
 	aw_fail "the second gc removed a live segment"
 echo ok

@@ -18,7 +18,9 @@
 
 #include <elf.h>
 #include <link.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "acceptwatch_abi.h"
@@ -327,6 +329,68 @@ static void test_cache_lru(void **state)
 	assert_int_equal(symbolize_cached(NULL, &has), 0);
 }
 
+/* The worker process of symbolize_frame(), from our children. */
+static pid_t worker_pid(void)
+{
+	char path[64];
+	long pid = 0;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children",
+		 (int)getpid());
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%ld", &pid), 1);
+	fclose(f);
+	return (pid_t)pid;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A worker that does not answer (stopped with SIGSTOP, as one stuck in
+ * libdwfl would be): the frame is given up once SYMBOLIZE_TIMEOUT_MS have
+ * passed, that module is not asked again (at once), and the next module
+ * is named by a new worker. */
+static void test_worker_timeout(void **state)
+{
+	(void)state;
+	struct self me = self_module();
+	struct symbolize_module own = {.pid = getpid(),
+				       .path = me.module.path,
+				       .build_id = me.module.build_id,
+				       .build_id_len = me.module.build_id_len};
+	struct symbolize_module stuck = {.pid = getpid(),
+					 .path = "/nonexistent/stuck.so"};
+	uint64_t off = (uintptr_t)aw_named_target - me.bias + 5, so;
+	char name[SYMBOLIZE_NAME_LEN];
+
+	symbolize_release();
+	assert_int_equal(symbolize_frame(&own, off, name, sizeof(name), &so),
+			 SYMBOLIZE_FOUND);
+	pid_t w = worker_pid();
+	assert_true(w > 0);
+	assert_int_equal(kill(w, SIGSTOP), 0);
+	double t = mono_s();
+	assert_int_equal(symbolize_frame(&stuck, 0x10, name, sizeof(name), &so),
+			 SYMBOLIZE_GAVE_UP);
+	double took = mono_s() - t;
+	assert_true(took >= SYMBOLIZE_TIMEOUT_MS / 1000.0 - 0.05);
+	assert_true(took < SYMBOLIZE_TIMEOUT_MS / 1000.0 + 5);
+	assert_int_not_equal(kill(w, 0), 0); /* killed and reaped */
+	t = mono_s();
+	assert_int_equal(symbolize_frame(&stuck, 0x20, name, sizeof(name), &so),
+			 SYMBOLIZE_GAVE_UP);
+	assert_true(mono_s() - t < 0.5);
+	assert_int_equal(symbolize_frame(&own, off, name, sizeof(name), &so),
+			 SYMBOLIZE_FOUND);
+	assert_string_equal(name, "aw_named_target");
+	assert_int_not_equal(worker_pid(), w);
+	symbolize_release();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +401,7 @@ int main(void)
 	    cmocka_unit_test(test_forged_counts),
 	    cmocka_unit_test(test_unnamed_copy),
 	    cmocka_unit_test(test_cache_lru),
+	    cmocka_unit_test(test_worker_timeout),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	symbolize_release();
