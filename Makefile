@@ -100,6 +100,8 @@ UNIT_DEPS_test_usage := tools/usage.c
 UNIT_DEPS_test_event_ring := shim/segment_writer.c tools/event_ring.c
 UNIT_LIBS_test_event_ring = -lpthread
 UNIT_DEPS_test_stack_frames := tools/stack_frames.c tools/symbolize.c
+UNIT_DEPS_test_sample_task := tools/sample_task.c
+UNIT_DEPS_test_sample_listen := tools/sample_listen.c
 # Libraries a unit test needs besides cmocka.
 UNIT_LIBS_test_stack_frames = $(DW_LIBS) -lpthread
 
@@ -287,7 +289,8 @@ FUZZ_DEPS := tools/segment_reader.c tools/segment_check.c tools/procinfo.c \
 	tools/bypass.c tools/error.c \
 	tools/report_json.c tools/report_text.c tools/report_prom.c \
 	tools/format.c tools/totals.c tools/live.c tools/sockdiag.c \
-	tools/stack_frames.c tools/symbolize.c tools/histogram.c
+	tools/stack_frames.c tools/symbolize.c tools/histogram.c \
+	tools/report_watch.c tools/sample_task.c tools/verdict.c
 FUZZ_BIN := $(B)/fuzz/fuzz_segment
 
 $(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_DEPS)
