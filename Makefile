@@ -101,7 +101,7 @@ UNIT_DEPS_test_event_ring := shim/segment_writer.c tools/event_ring.c
 UNIT_LIBS_test_event_ring = -lpthread
 UNIT_DEPS_test_stack_frames := tools/stack_frames.c tools/symbolize.c
 UNIT_DEPS_test_sample_task := tools/sample_task.c
-UNIT_DEPS_test_sample_listen := tools/sample_listen.c
+UNIT_DEPS_test_sample_listen := tools/sample_listen.c tools/sockdiag.c
 # Libraries a unit test needs besides cmocka.
 UNIT_LIBS_test_stack_frames = $(DW_LIBS) -lpthread
 
