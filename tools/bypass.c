@@ -23,8 +23,11 @@ static int is_go_note(const unsigned char *note, size_t len)
 		size_t descsz = (nh.n_descsz + 3u) & ~3u;
 		if (nh.n_namesz > len || name + namesz > len)
 			return 0;
-		/* The Go toolchain's build-ID note: owner "Go", type 4. */
-		if (nh.n_namesz == 3 && memcmp(note + name, "Go", 3) == 0 &&
+		/* The Go toolchain's build-ID note: owner "Go", type 4. Go's
+		 * linker writes the name as "Go\0\0" (size 4, cmd/link's
+		 * ELF_NOTE_GO_NAME); "Go\0" (size 3) is the same owner. */
+		if ((nh.n_namesz == 3 || nh.n_namesz == 4) &&
+		    memcmp(note + name, "Go\0\0", nh.n_namesz) == 0 &&
 		    nh.n_type == 4)
 			return 1;
 		if (descsz > len - name - namesz)

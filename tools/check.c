@@ -14,6 +14,11 @@
  * it last rose is bounded by each reading (recent.h) and remembered in a
  * state file between runs (--state), so a burst ages out even on a server
  * whose probes stay fresh.
+ *
+ * The exit status is the monitoring-plugins convention (check_model.h):
+ * 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, usage errors included. A
+ * verdict the operator accepts (--ignore KIND[@ADDR]) is shown, never
+ * counted.
  */
 #include "commands.h"
 #include "error.h"
@@ -33,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define CHECK_MAX_INTERVAL 3600.0
@@ -43,6 +49,7 @@ struct check_opts {
 	double interval;    /* seconds; 0: one reading */
 	uint64_t recent_ns; /* the verdict window, 0: none */
 	const char *state;  /* state file; NULL: the default, "none": none */
+	struct check_ignores ignore; /* verdicts accepted (--ignore) */
 };
 
 static void check_usage(FILE *out)
@@ -86,6 +93,40 @@ int check_parse_interval(const char *arg, double *out)
 	return 0;
 }
 
+/*
+ * Whether --state's path cannot be used, said on one line: its directory
+ * must exist already (check runs as root from cron: a path it was given is
+ * never a reason to create directories) and the path must not be one.
+ */
+static int state_dir_missing(const char *path)
+{
+	char dir[4096];
+	struct stat st;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
+		aw_error("check: --state: name too long");
+		return 1;
+	}
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		aw_error("check: --state %s: no directory %s (it is not "
+			 "created)",
+			 path, dir);
+		return 1;
+	}
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		aw_error("check: --state %s: a directory, not a file", path);
+		return 1;
+	}
+	return 0;
+}
+
 static int parse_opts(int argc, char **argv, struct check_opts *o)
 {
 	static const struct option longopts[] = {
@@ -93,9 +134,11 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
 	    {"interval", required_argument, NULL, 'i'},
 	    {"window", required_argument, NULL, 'w'},
 	    {"state", required_argument, NULL, 's'},
+	    {"ignore", required_argument, NULL, 'I'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
+	char err[256];
 	int c;
 
 	o->interval = 1.0;
@@ -131,7 +174,16 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
 					 "'none'");
 				return -1;
 			}
+			if (strcmp(optarg, "none") && state_dir_missing(optarg))
+				return -1;
 			o->state = optarg;
+			break;
+		case 'I':
+			if (check_ignore_parse(&o->ignore, optarg, err,
+					       sizeof(err))) {
+				aw_error("check: %s", err);
+				return -1;
+			}
 			break;
 		case 'h':
 			check_usage(stdout);
@@ -162,6 +214,7 @@ static int take_reading(struct check_reading *rd, const struct gather_opts *g,
 	rd->ns_ok = calloc(rd->r.n_proc ? rd->r.n_proc : 1, sizeof(int));
 	if (!rd->ns || !rd->ns_ok)
 		return -1;
+	rd->incomplete = status != 0;
 	for (size_t i = 0; i < rd->r.n_proc; i++)
 		if (rd->r.proc[i].alive)
 			rd->ns_ok[i] =
@@ -242,11 +295,11 @@ int check_command(int argc, char **argv)
 
 	int ret = parse_opts(argc, argv, &o);
 	if (ret)
-		return ret > 0 ? AW_EXIT_OK : AW_EXIT_USAGE;
+		return ret > 0 ? CHECK_OK : CHECK_UNKNOWN;
 	if (gather_parse_pids(argc, argv, optind, &pids, &n, err,
 			      sizeof(err))) {
 		aw_error("check: %s", err);
-		return AW_EXIT_USAGE;
+		return CHECK_UNKNOWN;
 	}
 	g.pids = pids;
 	g.n_pids = n;
@@ -268,18 +321,15 @@ int check_command(int argc, char **argv)
 		goto oom;
 	if (check_model_build(&m, have_a ? &a : NULL, &b, &mem,
 			      have_a ? (uint64_t)(o.interval * 1e9) : 0,
-			      o.recent_ns))
+			      o.recent_ns, &o.ignore))
 		goto oom;
 	if (o.json)
 		report_check_json(stdout, &m);
 	else
 		report_check_text(stdout, &m);
-	/* An incomplete answer is an input error, whatever else was found:
-	 * a segment unreadable, or listeners the shim could not follow. */
-	if (status || m.incomplete)
-		status = AW_EXIT_USAGE;
-	else
-		status = m.problems ? AW_EXIT_PROBLEM : AW_EXIT_OK;
+	/* The model's status: a verdict found, or UNKNOWN when part of what
+	 * was asked could not be judged (check_model.h). */
+	status = (int)m.status;
 	check_model_free(&m);
 	save_memory(state_path, &mem);
 	recent_free(&mem);
@@ -288,7 +338,7 @@ int check_command(int argc, char **argv)
 	free(pids);
 	if (fflush(stdout)) {
 		aw_error("stdout: %s", strerror(errno));
-		return AW_EXIT_USAGE;
+		return CHECK_UNKNOWN;
 	}
 	return status;
 oom:
@@ -297,5 +347,5 @@ oom:
 	free_reading(&a);
 	free_reading(&b);
 	free(pids);
-	return AW_EXIT_USAGE;
+	return CHECK_UNKNOWN;
 }

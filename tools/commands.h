@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #define AW_EXIT_OK 0
-#define AW_EXIT_PROBLEM 1 /* check: a problem found */
+#define AW_EXIT_PROBLEM 1 /* output failed; serve: cannot listen */
 #define AW_EXIT_USAGE 2
 #define AW_EXIT_EXEC 127
 
@@ -17,8 +17,9 @@
 int stat_command(int argc, char **argv);
 
 /* acceptwatch check [--json] [--interval SEC] [--window DUR]
- * [--state FILE|none] [PID...]: 0 all OK within the window, 1 a problem
- * found, 2 usage or input error. */
+ * [--state FILE|none] [--ignore VERDICT[@ADDR]]... [PID...]: the
+ * monitoring-plugins convention, 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
+ * (usage errors too); enum check_status in check_model.h. */
 int check_command(int argc, char **argv);
 
 /* Seconds for --interval: 0 to 3600, decimals allowed. 0 or -1. */

@@ -34,13 +34,18 @@ static const struct sockdiag_table *live_table(struct live_context *ctx)
 	return ctx->dump_ok ? &ctx->table : NULL;
 }
 
-static int same_netns(const struct live_context *ctx, pid_t pid)
+/* Whether snap's process shares the reader's network namespace; its
+ * namespace's inode, when readable, into snap->netns. */
+static int same_netns(const struct live_context *ctx,
+		      struct segment_snapshot *snap)
 {
 	uint64_t dev, ino;
 
-	if (!ctx->have_netns || procinfo_netns(pid, &dev, &ino))
+	if (procinfo_netns(snap->pid, &dev, &ino))
 		return 0;
-	return dev == ctx->netns_dev && ino == ctx->netns_ino;
+	snap->netns = ino;
+	return ctx->have_netns && dev == ctx->netns_dev &&
+	       ino == ctx->netns_ino;
 }
 
 static void live_reading(const struct sockdiag_table *table, pid_t pid,
@@ -72,7 +77,7 @@ void live_apply(struct live_context *ctx, struct segment_snapshot *snap)
 {
 	const struct sockdiag_table *table = NULL;
 
-	if (snap->alive && same_netns(ctx, snap->pid))
+	if (snap->alive && same_netns(ctx, snap))
 		table = live_table(ctx);
 	for (uint32_t i = 0; i < snap->n_listeners; i++) {
 		struct segment_listener *l = &snap->listener[i];

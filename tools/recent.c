@@ -88,6 +88,34 @@ static uint64_t moved(uint64_t last, int rose, uint64_t bound)
 	return last < bound ? last : bound;
 }
 
+/*
+ * A listener new to the memory whose only overflow evidence is the
+ * socket's drops (a worker started by a reload, holding the socket its
+ * predecessors held): the drop count is the socket's, not the process's.
+ * When another process's entry for the same socket saw exactly this
+ * count, the drops did not rise since, and that entry's bound dates them:
+ * the new process is not charged with drops from before it existed. The
+ * bound for the new entry: the earlier of that and this reading's.
+ */
+static uint64_t socket_overflow_last(const struct recent_table *t,
+				     const struct segment_listener *l,
+				     uint64_t bound)
+{
+	if (l->ino == 0 || l->full_events > 0 || l->live.drops == 0)
+		return bound;
+	/* The queue past its backlog now is evidence of the moment. */
+	if (l->live.queue_known && l->live.queue_now > l->effective_backlog)
+		return bound;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct recent_entry *o = &t->e[i];
+		if (o->dev == l->dev && o->ino == l->ino &&
+		    o->drops == l->live.drops && o->overflow_last_ns &&
+		    o->overflow_last_ns < bound)
+			bound = o->overflow_last_ns;
+	}
+	return bound;
+}
+
 static int update_one(struct recent_table *t, const struct segment_snapshot *p,
 		      const struct segment_listener *l)
 {
@@ -96,9 +124,11 @@ static int update_one(struct recent_table *t, const struct segment_snapshot *p,
 	key_of(p, l, &k);
 	struct recent_entry *e = find(t, &k);
 	int known = e != NULL;
+	uint64_t ob = verdict_overflow_bound(p, l);
+	if (!known && ob)
+		ob = socket_overflow_last(t, l, ob);
 	if (!e && !(e = add(t, &k)))
 		return -1;
-	uint64_t ob = verdict_overflow_bound(p, l);
 	uint64_t sb = verdict_slow_bound(p, l);
 	uint64_t pb = verdict_peak_bound(p, l);
 	e->overflow_last_ns = moved(e->overflow_last_ns,

@@ -22,6 +22,14 @@ static void text_history(FILE *out, const struct check_row *row)
 			verdict_name(row->h[i].kind), row->h[i].evidence);
 }
 
+/* Verdicts the operator accepted (--ignore): said, not counted. */
+static void text_accepted(FILE *out, const struct check_row *row)
+{
+	for (int i = 0; i < row->na; i++)
+		fprintf(out, "  accepted (--ignore), %s: %s\n",
+			verdict_name(row->acc[i].kind), row->acc[i].evidence);
+}
+
 static void text_verdicts(FILE *out, const struct check_row *row)
 {
 	const struct segment_snapshot *p = row->p;
@@ -56,7 +64,7 @@ static void text_listener(FILE *out, const struct check_row *row)
 		comm, addr, l->fd, (l->flags & AW_LF_CLOSED) ? " (closed)" : "",
 		p->alive ? "" : " [exited]",
 		row->n ? verdict_name(row->v[0].kind) : "OK");
-	if (row->n == 0 && row->nh > 0) {
+	if (row->n == 0 && (row->nh > 0 || row->na > 0)) {
 		char span[FMT_DURATION_LEN];
 		fmt_duration(span, sizeof(span), row->w.recent_ns);
 		fprintf(out,
@@ -66,12 +74,21 @@ static void text_listener(FILE *out, const struct check_row *row)
 	} else if (row->n == 0) {
 		fprintf(out,
 			"  OK  backlog %" PRIu32 ", queue peak %" PRIu32
-			", %" PRIu64
-			" accepts, no slow event, no socket drop\n",
+			", %" PRIu64 " accepts, no slow event, ",
 			l->effective_backlog, l->queue_peak, l->accepts);
+		/* Drops without a verdict: TCP_DEFER_ACCEPT's own. */
+		if (l->live.drops)
+			fprintf(out,
+				"%" PRIu64 " socket drop%s (TCP_DEFER_ACCEPT "
+				"on: data-less handshake ACKs it discards, no "
+				"overflow)\n",
+				l->live.drops, l->live.drops == 1 ? "" : "s");
+		else
+			fprintf(out, "no socket drop\n");
 		return;
 	}
 	text_verdicts(out, row);
+	text_accepted(out, row);
 	text_history(out, row);
 }
 
@@ -118,6 +135,14 @@ void report_check_text(FILE *out, const struct check_model *m)
 	if (m->incomplete)
 		fprintf(out, ", %zu process%s incomplete", m->incomplete,
 			m->incomplete == 1 ? "" : "es");
+	if (m->accepted)
+		fprintf(out, ", %zu verdict%s accepted (--ignore)", m->accepted,
+			m->accepted == 1 ? "" : "s");
+	fprintf(out, "; %s", check_status_name(m->status));
+	if (m->unknown_why)
+		fprintf(out, "%s%s",
+			m->status == CHECK_UNKNOWN ? ": " : ", and ",
+			m->unknown_why);
 	fprintf(out, "\n");
 }
 
@@ -229,11 +254,13 @@ static void json_verdicts(FILE *out, const struct check_row *row)
 	fprintf(out, "]");
 }
 
-static void json_history(FILE *out, const struct check_row *row)
+/* Verdicts without their fix and facts: "earlier" or "accepted". */
+static void json_said(FILE *out, const char *key, const struct verdict *v,
+		      int n)
 {
-	fprintf(out, ",\"earlier\":[");
-	for (int i = 0; i < row->nh; i++) {
-		json_verdict_head(out, &row->h[i], i);
+	fprintf(out, ",\"%s\":[", key);
+	for (int i = 0; i < n; i++) {
+		json_verdict_head(out, &v[i], i);
 		fprintf(out, "}");
 	}
 	fprintf(out, "]");
@@ -257,7 +284,8 @@ static void json_listener(FILE *out, const struct check_row *row)
 		row->n ? verdict_key(row->v[0].kind) : "ok");
 	json_window(out, &row->w);
 	json_verdicts(out, row);
-	json_history(out, row);
+	json_said(out, "earlier", row->h, row->nh);
+	json_said(out, "accepted", row->acc, row->na);
 	fprintf(out, "}");
 }
 
@@ -297,7 +325,12 @@ void report_check_json(FILE *out, const struct check_model *m)
 	for (int k = 0; k < VERDICT_KINDS; k++)
 		fprintf(out, "%s\"%s\":%zu", k ? "," : "",
 			verdict_key((enum verdict_kind)k), m->verdicts[k]);
-	fprintf(out, "},");
+	fprintf(out, "},\"accepted\":%zu,\"status\":\"%s\",\"unknown\":",
+		m->accepted, check_status_key(m->status));
+	if (m->unknown_why)
+		fprintf(out, "\"%s\",", m->unknown_why);
+	else
+		fprintf(out, "null,");
 	report_json_unreadable(out, r);
 	json_incomplete(out, r);
 	fprintf(out, "}\n");

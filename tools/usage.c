@@ -21,15 +21,17 @@ static const struct usage_cmd usage_cmds[] = {
      "Accept-queue figures of processes running under the shim: every\n"
      "live one, or the PIDs given (shown even when exited).",
      "  -j, --json          one JSON object on stdout\n"
+     "  -H, --hist          each distribution as bars (bpftrace's hist)\n"
      "  -p, --prometheus    Prometheus text exposition format\n"
-     "  -s, --by-socket     with -p: process figures summed per socket,\n"
-     "                      without pid labels\n"
+     "  -P, --by-process    with -p: process figures per process and\n"
+     "                      listener, labelled pid (default: summed per\n"
+     "                      socket, no pid label)\n"
      "  -o, --output FILE   write FILE atomically instead of stdout\n"
      "  -a, --all           also segments of processes that exited\n"},
     {"check", "a verdict per listener, with evidence and fix",
      "[OPTIONS] [PID...]",
      "A verdict per listener with evidence and fix; reads twice, SEC\n"
-     "apart. Exit 0 all OK within the window, 1 a problem.",
+     "apart. Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
      "  -j, --json          one JSON object on stdout\n"
      "  -i, --interval SEC  seconds between the two readings (default 1,\n"
      "                      0: read once)\n"
@@ -37,7 +39,9 @@ static const struct usage_cmd usage_cmds[] = {
      "                      1h; default 5m; 0: the whole history)\n"
      "  -s, --state FILE    remember between runs when trouble last rose\n"
      "                      (default ~/.local/state/acceptwatch/\n"
-     "                      check.state; none: do not)\n"},
+     "                      check.state; none: do not)\n"
+     "      --ignore V[@ADDR]  accept verdict V (clamped...) everywhere\n"
+     "                      or on ADDR; repeatable\n"},
     {"top", "refreshing view sorted by trouble", "[OPTIONS]",
      "Refreshing view sorted by trouble; q or Ctrl-C quits. Colour only\n"
      "on a terminal and without NO_COLOR.",
@@ -57,8 +61,8 @@ static const struct usage_cmd usage_cmds[] = {
      "HTTP at /metrics, read at each scrape. Read-only; stops on SIGTERM.",
      "  -l, --listen ADDR:PORT  where to listen (default 127.0.0.1:9437;\n"
      "                          :PORT for every address, [ADDR6]:PORT)\n"
-     "  -s, --by-socket         process figures summed per socket,\n"
-     "                          without pid labels\n"},
+     "  -P, --by-process        process figures per process and listener,\n"
+     "                          labelled pid (default: summed per socket)\n"},
     {"watch", "sample a running server from outside, no preload needed",
      "[OPTIONS] PID...",
      "Sample running processes from outside for DUR (no restart, no\n"
@@ -84,8 +88,9 @@ static const struct usage_cmd usage_cmds[] = {
 #define N_CMDS (sizeof(usage_cmds) / sizeof(*usage_cmds))
 
 static const char usage_exit[] =
-    "Exit status: 0 ok, 1 check found a problem (or output failed),\n"
-    "2 usage or input error, 127 CMD not run. See acceptwatch(1).\n";
+    "Exit status: 0 ok, 1 output failed, 2 usage or input error,\n"
+    "127 CMD not run; check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n"
+    "See acceptwatch(1).\n";
 
 void usage_main(FILE *out)
 {
@@ -101,6 +106,16 @@ void usage_main(FILE *out)
 		usage_exit);
 }
 
+/* The column where the descriptions of options start: after the first
+ * run of two spaces past the option's own text in the first line. */
+static int description_column(const char *options)
+{
+	const char *gap = strstr(options + 2, "  ");
+	if (!gap)
+		return 20;
+	return (int)(gap + strspn(gap, " ") - options);
+}
+
 void usage_command(FILE *out, const char *name)
 {
 	for (size_t i = 0; i < N_CMDS; i++) {
@@ -109,7 +124,9 @@ void usage_command(FILE *out, const char *name)
 			continue;
 		fprintf(out, "usage: acceptwatch %s %s\n%s\n\n%s", c->name,
 			c->synopsis, c->summary, c->options);
-		fprintf(out, "  -h, --help          this text\n");
+		/* Aligned with the command's own options. */
+		fprintf(out, "  %-*sthis text\n",
+			description_column(c->options) - 2, "-h, --help");
 		return;
 	}
 }

@@ -7,6 +7,7 @@
 #include "format.h"
 #include "histogram.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +26,37 @@ const char *verdict_name(enum verdict_kind k)
 const char *verdict_key(enum verdict_kind k)
 {
 	return (unsigned int)k < VERDICT_KINDS ? keys[k] : "?";
+}
+
+enum verdict_severity verdict_severity(enum verdict_kind k)
+{
+	return k == VERDICT_CLAMPED || k == VERDICT_BACKLOG_SMALL
+		   ? VERDICT_WARNING
+		   : VERDICT_CRITICAL;
+}
+
+/* Whether s names key: same letters in any case, '-' or ' ' for '_'. */
+static int names_key(const char *s, const char *key)
+{
+	for (; *s && *key; s++, key++) {
+		char c = (char)tolower((unsigned char)*s);
+		if (c == '-' || c == ' ')
+			c = '_';
+		if (c != *key)
+			return 0;
+	}
+	return *s == '\0' && *key == '\0';
+}
+
+int verdict_parse(const char *s, enum verdict_kind *k)
+{
+	for (int i = 0; i < VERDICT_KINDS; i++) {
+		if (names_key(s, keys[i])) {
+			*k = (enum verdict_kind)i;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 static uint64_t sub0(uint64_t b, uint64_t a)
@@ -344,10 +376,12 @@ static void say_window(const struct verdict_window *w, char *dst, size_t len)
 		add(dst, len, ", namespace counters unreadable");
 }
 
-static void say_overflowing(const struct segment_listener *l,
+static void say_overflowing(const struct segment_snapshot *p,
+			    const struct segment_listener *l,
 			    const struct verdict_window *w, struct verdict *v)
 {
 	uint32_t sugg = verdict_suggest_backlog(l);
+	int32_t want = verdict_wanted_backlog(l);
 
 	add(v->evidence, sizeof(v->evidence),
 	    "queue seen full %" PRIu64 " time%s (depth > backlog %" PRIu32
@@ -362,10 +396,26 @@ static void say_overflowing(const struct segment_listener *l,
 	say_window(w, v->evidence, sizeof(v->evidence));
 	add(v->fix, sizeof(v->fix),
 	    "clients' SYNs (or handshake ACKs) are dropped and retried after "
-	    "1 s, 3 s, 7 s...: "
-	    "raise the backlog (to %" PRIu32 ", see BACKLOG SMALL) and make "
-	    "the accept loop keep up",
-	    sugg);
+	    "1 s, 3 s, 7 s...: ");
+	if (p->stopped)
+		add(v->fix, sizeof(v->fix),
+		    "the process is stopped now (SIGSTOP, a debugger or a "
+		    "tracer) and the queue filled behind it: resume it with "
+		    "`kill -CONT %d`",
+		    (int)p->pid);
+	else if (is_clamped(l) && want > 0)
+		add(v->fix, sizeof(v->fix),
+		    "net.core.somaxconn = %" PRIu32 " cut the backlog of "
+		    "%" PRId32 " the program asks for: sysctl -w "
+		    "net.core.somaxconn=%" PRId32
+		    " (see CLAMPED), and make the "
+		    "accept loop keep up",
+		    l->somaxconn, want, want);
+	else
+		add(v->fix, sizeof(v->fix),
+		    "raise the backlog (to %" PRIu32 ", see BACKLOG SMALL) and "
+		    "make the accept loop keep up",
+		    sugg);
 }
 
 static void hist_p99_max(char *p99, char *max, const struct aw_hist *h,
@@ -406,13 +456,23 @@ static void say_slow(const struct segment_snapshot *p,
 		    " (%" PRIu32 " at the last)", l->last_slow.depth);
 	add(v->evidence, sizeof(v->evidence),
 	    "; clients waited in the queue p99 %s max %s", wp99, wmax);
-	add(v->fix, sizeof(v->fix),
-	    "the accepting thread does other work between accepts: hand each "
-	    "connection to a worker (thread, pool, event loop) and return to "
-	    "accept() at once%s",
-	    segment_stack_text(p, l->slow_stack)
-		? "; the accept loop's stack is below"
-		: "");
+	/* A stopped process waits for no accept loop: the pause is the
+	 * cause, and resuming it the fix. */
+	if (p->stopped)
+		add(v->fix, sizeof(v->fix),
+		    "the process is stopped now (SIGSTOP, a debugger or a "
+		    "tracer), so no connection is accepted: resume it with "
+		    "`kill -CONT %d`; waits that rose while it was stopped are "
+		    "the pause, not the accept loop",
+		    (int)p->pid);
+	else
+		add(v->fix, sizeof(v->fix),
+		    "the accepting thread does other work between accepts: "
+		    "hand each connection to a worker (thread, pool, event "
+		    "loop) and return to accept() at once%s",
+		    segment_stack_text(p, l->slow_stack)
+			? "; the accept loop's stack is below"
+			: "");
 }
 
 static void say_backlog_small(const struct segment_listener *l,
@@ -424,15 +484,35 @@ static void say_backlog_small(const struct segment_listener *l,
 	    "queue peak %" PRIu32 " reached the effective backlog %" PRIu32
 	    " (the queue holds backlog + 1)",
 	    verdict_queue_peak(l), l->effective_backlog);
+	const char *slow = l->slow_events ? "; a longer queue only buys "
+					    "time while the accept loop is slow"
+					  : "";
+	int32_t want = verdict_wanted_backlog(l);
+	/* somaxconn cut what the program asks for (redis asks 511 and gets
+	 * 64): somaxconn is the fix, the program's own wish the value. */
+	if (is_clamped(l) && want > 0) {
+		add(v->fix, sizeof(v->fix),
+		    "the program already asks for a backlog of %" PRId32
+		    ", net.core.somaxconn = %" PRIu32 " cut it: sysctl -w "
+		    "net.core.somaxconn=%" PRId32 " (in the server's network "
+		    "namespace) and persist it in /etc/sysctl.d; restart or "
+		    "reload the server to listen again",
+		    want, l->somaxconn, want);
+		if ((uint32_t)want < sugg)
+			add(v->fix, sizeof(v->fix),
+			    "; should the queue still fill, ask for %" PRIu32
+			    " (ACCEPTWATCH_BACKLOG=%" PRIu32
+			    ") with somaxconn >= %" PRIu32,
+			    sugg, sugg, sugg);
+		add(v->fix, sizeof(v->fix), "%s", slow);
+		return;
+	}
 	add(v->fix, sizeof(v->fix),
 	    "raise the listen backlog to %" PRIu32
 	    " in the server's configuration (ACCEPTWATCH_BACKLOG=%" PRIu32
 	    " if the program hard-codes it), with net.core.somaxconn >= "
 	    "%" PRIu32 "%s",
-	    sugg, sugg, sugg,
-	    l->slow_events ? "; a longer queue only buys time while the "
-			     "accept loop is slow"
-			   : "");
+	    sugg, sugg, sugg, slow);
 }
 
 static void say_clamped(const struct segment_listener *l, struct verdict *v)
@@ -520,7 +600,7 @@ static int assess_mask(const struct segment_snapshot *p,
 			say_stalled(p, l, v);
 			break;
 		case VERDICT_OVERFLOWING:
-			say_overflowing(l, w, v);
+			say_overflowing(p, l, w, v);
 			if (history)
 				say_age(p, w, w->overflow_last_ns,
 					verdict_overflow_bound(p, l), v);

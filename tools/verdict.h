@@ -21,6 +21,23 @@ enum verdict_kind {
 	VERDICT_KINDS = 5,
 };
 
+/*
+ * How urgent a verdict is, as monitoring plugins grade it (their exit
+ * codes): WARNING for a queue that is set up to overflow (CLAMPED,
+ * BACKLOG SMALL), CRITICAL for connections being dropped or kept waiting
+ * (OVERFLOWING, STALLED, SLOW ACCEPT LOOP).
+ */
+enum verdict_severity {
+	VERDICT_WARNING = 1,
+	VERDICT_CRITICAL = 2,
+};
+
+enum verdict_severity verdict_severity(enum verdict_kind k);
+
+/* The verdict named by s: its key ("backlog_small") or its name ("BACKLOG
+ * SMALL"), any case, '-' or ' ' for '_'. 0 and *k, or -1. */
+int verdict_parse(const char *s, enum verdict_kind *k);
+
 /* check's and top's verdict window unless told otherwise: 5 minutes, the
  * usual period of a monitoring check and of an alert's `for:`. */
 #define VERDICT_DEFAULT_RECENT_NS (300ull * 1000000000ull)

@@ -3,13 +3,14 @@
 # network namespace with somaxconn 16, and the exit status asserted:
 #   OK              fast server, small burst                  exit 0
 #   CLAMPED         backlog 128 on somaxconn 16                exit 1
-#   SLOW ACCEPT     200 ms per accept, 4 connections           exit 1
+#   SLOW ACCEPT     200 ms per accept, 4 connections           exit 2
 #   BACKLOG SMALL   backlog 4 reached exactly, never exceeded  exit 1
 #   OVERFLOWING     burst of 30 on backlog 4 during the check: the
 #                   socket's drops and the namespace's
-#                   TcpExtListenOverflows/ListenDrops rise      exit 1
-#   STALLED         SIGSTOP with connections queued            exit 1
-# and usage or input errors exit 2.
+#                   TcpExtListenOverflows/ListenDrops rise      exit 2
+#   STALLED         SIGSTOP with connections queued            exit 2
+# and usage or input errors exit 3 (monitoring plugins: 1 WARNING,
+# 2 CRITICAL, 3 UNKNOWN).
 . "$AW_ROOT/tests/lib.sh"
 aw_enter_netns 16 "$@"
 L="listeners[0]"
@@ -69,7 +70,7 @@ read -r _ completed _ <<<"$("$AW_BIN/burst" --port "$S_PORT" -n 4 --timeout-ms 5
 [ "$completed" = 4 ] || aw_fail "slow burst completed $completed of 4"
 check_json "$AW_TMP/s.json" "$S_PID" --interval 0.2
 cat "$AW_TMP/s.json" >&2
-[ "$rc" = 1 ] || aw_fail "SLOW: exit $rc, want 1"
+[ "$rc" = 2 ] || aw_fail "SLOW: exit $rc, want 2"
 aw_expect "$AW_TMP/s.json" "[v['verdict'] for v in $L['verdicts']]" '["slow_accept_loop"]'
 F="$L['verdicts'][0]['facts']"
 aw_range "$AW_TMP/s.json" "$F['slow_events']" 1 4
@@ -131,7 +132,7 @@ aw_register_pid $!
 sleep 0.3
 check_json "$AW_TMP/o.json" "$O_PID" --interval 2.5
 cat "$AW_TMP/o.json" >&2
-[ "$rc" = 1 ] || aw_fail "OVERFLOWING: exit $rc, want 1"
+[ "$rc" = 2 ] || aw_fail "OVERFLOWING: exit $rc, want 2"
 aw_expect "$AW_TMP/o.json" "$L['verdict']" overflowing
 aw_expect "$AW_TMP/o.json" "[v['verdict'] for v in $L['verdicts']]" \
 	'["overflowing", "slow_accept_loop", "backlog_small"]'
@@ -163,7 +164,7 @@ aw_register_pid $!
 queued T 3
 check_json "$AW_TMP/t.json" "$T_PID" --interval 0.2
 cat "$AW_TMP/t.json" >&2
-[ "$rc" = 1 ] || aw_fail "STALLED: exit $rc, want 1"
+[ "$rc" = 2 ] || aw_fail "STALLED: exit $rc, want 2"
 aw_expect "$AW_TMP/t.json" "$L['verdict']" stalled
 aw_expect "$AW_TMP/t.json" "$L['verdicts'][0]['facts']['queue_now']" 3
 aw_expect "$AW_TMP/t.json" "$L['verdicts'][0]['facts']['stopped']" True
@@ -173,11 +174,11 @@ aw_stop "$T_PID"
 
 # Usage and input errors: 2.
 "$AW_TOOL" check --interval 0 999999999 >/dev/null 2>&1
-[ $? = 2 ] || aw_fail "missing pid: want exit 2"
+[ $? = 3 ] || aw_fail "missing pid: want exit 3"
 "$AW_TOOL" check --interval abc >/dev/null 2>&1
-[ $? = 2 ] || aw_fail "bad interval: want exit 2"
+[ $? = 3 ] || aw_fail "bad interval: want exit 3"
 "$AW_TOOL" check --bogus >/dev/null 2>&1
-[ $? = 2 ] || aw_fail "bad option: want exit 2"
+[ $? = 3 ] || aw_fail "bad option: want exit 3"
 "$AW_TOOL" check 12x >/dev/null 2>&1
-[ $? = 2 ] || aw_fail "bad pid: want exit 2"
+[ $? = 3 ] || aw_fail "bad pid: want exit 3"
 echo ok

@@ -3,7 +3,7 @@
 # 3 s, to be quick): a listener that overflowed and then stayed quiet past
 # the window passes check (exit 0), its overflow told as history
 # ("earlier"), and top's STATE and listeners' VERDICT are OK. Within the window it is OVERFLOWING,
-# exit 1. A server that keeps accepting after the burst (its probes stay
+# exit 2 (CRITICAL). A server that keeps accepting after the burst (its probes stay
 # fresh, so the segment alone cannot date the burst) clears too once check
 # has seen the counters stand still past the window (its state file); with
 # no state file it stays OVERFLOWING, which is the most the figures allow.
@@ -29,7 +29,7 @@ L="listeners[0]"
 LD_PRELOAD=$AW_SHIM aw_start_server Q --backlog 4 --delay-ms 20
 overflow "$Q_PORT"
 check_rc "$AW_TMP/q1.json" "$Q_PID"
-[ "$rc" = 1 ] || aw_fail "right after the burst: exit $rc, want 1: $(cat "$AW_TMP/q1.json")"
+[ "$rc" = 2 ] || aw_fail "right after the burst: exit $rc, want 2: $(cat "$AW_TMP/q1.json")"
 aw_expect "$AW_TMP/q1.json" "$L['verdict']" overflowing
 aw_expect "$AW_TMP/q1.json" "verdict_window_ns" 3000000000
 aw_range "$AW_TMP/q1.json" "$L['verdicts'][0]['facts']['drops']" 1 100000
@@ -48,7 +48,7 @@ grep -q "^  earlier, OVERFLOWING: .*last rose .* ago or earlier, before the 3.00
 	aw_fail "text history: $(cat "$AW_TMP/q2.txt")"
 # No window: the whole history judged, as before.
 "$AW_TOOL" check --interval 0 --window 0 "$Q_PID" >/dev/null
-[ $? = 1 ] || aw_fail "--window 0: exit not 1"
+[ $? = 2 ] || aw_fail "--window 0: exit not 2"
 "$AW_TOOL" top --once --interval 0.2 --window $W >"$AW_TMP/top.txt" || aw_fail "top exited $?"
 grep -Eq "^OK +$Q_PID " "$AW_TMP/top.txt" || aw_fail "top STATE: $(cat "$AW_TMP/top.txt")"
 "$AW_TOOL" top --once --interval 0.2 --window 0 >"$AW_TMP/top0.txt" || aw_fail "top exited $?"
@@ -66,10 +66,10 @@ overflow "$B_PORT"
 (while :; do "$AW_BIN/burst" --port "$B_PORT" -n 1 >/dev/null; sleep 0.05; done) &
 aw_register_pid $!
 check_rc "$AW_TMP/b1.json" "$B_PID"
-[ "$rc" = 1 ] || aw_fail "busy, right after the burst: exit $rc, want 1"
+[ "$rc" = 2 ] || aw_fail "busy, right after the burst: exit $rc, want 2"
 sleep 3.5
 check_rc "$AW_TMP/b2.json" --state none "$B_PID"
-[ "$rc" = 1 ] || aw_fail "busy, no state: exit $rc, want 1 (the burst cannot be dated)"
+[ "$rc" = 2 ] || aw_fail "busy, no state: exit $rc, want 2 (the burst cannot be dated)"
 check_rc "$AW_TMP/b3.json" "$B_PID"
 [ "$rc" = 0 ] || aw_fail "busy, counters still since the last check: exit $rc, want 0: $(cat "$AW_TMP/b3.json")"
 aw_expect "$AW_TMP/b3.json" "[e['verdict'] for e in $L['earlier']][0]" overflowing
@@ -77,7 +77,7 @@ aw_expect "$AW_TMP/b3.json" "[e['verdict'] for e in $L['earlier']][0]" overflowi
 # A new overflow is judged at once again.
 overflow "$B_PORT"
 check_rc "$AW_TMP/b4.json" "$B_PID"
-[ "$rc" = 1 ] || aw_fail "busy, a new burst: exit $rc, want 1"
+[ "$rc" = 2 ] || aw_fail "busy, a new burst: exit $rc, want 2"
 aw_stop "$B_PID"
 
 # A state file that is not ours is refused, said on one line, not used.
@@ -86,5 +86,5 @@ ln -s /etc/passwd "$AW_TMP/link.state"
 grep -q "state file .*link.state: a symbolic link, not followed; not used" "$AW_TMP/e" ||
 	aw_fail "planted state file: $(cat "$AW_TMP/e")"
 "$AW_TOOL" check --window 5x >/dev/null 2>&1
-[ $? = 2 ] || aw_fail "bad --window: want exit 2"
+[ $? = 3 ] || aw_fail "bad --window: want exit 3"
 echo PASS

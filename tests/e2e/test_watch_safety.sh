@@ -141,7 +141,8 @@ grep -q $'\r\e\[Kwatch [0-9.]*ms/600ms' "$AW_TMP/tty.txt" || aw_fail "no live li
 grep -q $'\e' "$AW_TMP/pipe.txt" && aw_fail "escape sequences when piped"
 grep -q "^pid $Q_PID (watch_target)" "$AW_TMP/pipe.txt" || aw_fail "no report when piped"
 "$W" watch --for 0.3 --prometheus "$Q_PID" >"$AW_TMP/prom.txt" || aw_fail "watch --prometheus failed"
-grep -q "^acceptwatch_.*pid=\"$Q_PID\"" "$AW_TMP/prom.txt" || aw_fail "no series of pid $Q_PID in --prometheus"
+grep -q "^acceptwatch_.*address=\"127.0.0.1:$Q_PORT\"" "$AW_TMP/prom.txt" ||
+	aw_fail "no series of 127.0.0.1:$Q_PORT in --prometheus"
 for args in "" "--hz 0 $Q_PID" "--hz 1001 $Q_PID" "--for 0 $Q_PID" \
 	"--json --prometheus $Q_PID" "999999999" "x1"; do
 	# shellcheck disable=SC2086

@@ -13,8 +13,10 @@
 
 static unsigned char image[4096];
 
-/* An ELF64 executable with the given program headers (and a Go note). */
-static size_t make_elf(int interp, int go_note, uint16_t type)
+/* An ELF64 executable with the given program headers and, when go_namesz
+ * is not 0, a GNU build-ID note then Go's build-ID note whose name size is
+ * go_namesz: 4 ("Go\0\0") as Go's linker writes it, 3 ("Go\0"). */
+static size_t make_elf(int interp, unsigned go_namesz, uint16_t type)
 {
 	Elf64_Ehdr eh = {0};
 	Elf64_Phdr ph[2];
@@ -28,14 +30,18 @@ static size_t make_elf(int interp, int go_note, uint16_t type)
 	eh.e_phentsize = sizeof(Elf64_Phdr);
 	if (interp)
 		ph[n++].p_type = PT_INTERP;
-	if (go_note) {
+	if (go_namesz) {
 		size_t off = 1024;
-		Elf64_Nhdr nh = {.n_namesz = 3, .n_descsz = 4, .n_type = 4};
-		memcpy(image + off, &nh, sizeof(nh));
-		memcpy(image + off + sizeof(nh), "Go\0\0abcd", 8);
+		Elf64_Nhdr gnu = {.n_namesz = 4, .n_descsz = 4, .n_type = 3};
+		Elf64_Nhdr nh = {
+		    .n_namesz = go_namesz, .n_descsz = 4, .n_type = 4};
+		memcpy(image + off, &gnu, sizeof(gnu));
+		memcpy(image + off + sizeof(gnu), "GNU\0wxyz", 8);
+		memcpy(image + off + 20, &nh, sizeof(nh));
+		memcpy(image + off + 20 + sizeof(nh), "Go\0\0abcd", 8);
 		ph[n].p_type = PT_NOTE;
 		ph[n].p_offset = off;
-		ph[n++].p_filesz = sizeof(nh) + 8;
+		ph[n++].p_filesz = 2 * (sizeof(nh) + 8);
 	}
 	eh.e_phnum = (uint16_t)n;
 	memcpy(image, &eh, sizeof(eh));
@@ -64,15 +70,24 @@ static void test_static(void **state)
 static void test_go(void **state)
 {
 	(void)state;
-	assert_int_equal(bypass_elf(image, make_elf(1, 1, ET_EXEC)), BYPASS_GO);
-	assert_int_equal(bypass_elf(image, make_elf(0, 1, ET_EXEC)),
+	/* Go's linker: name size 4, after the GNU build-ID note. */
+	assert_int_equal(bypass_elf(image, make_elf(1, 4, ET_EXEC)), BYPASS_GO);
+	assert_int_equal(bypass_elf(image, make_elf(0, 4, ET_EXEC)),
 			 BYPASS_GO | BYPASS_STATIC);
+	assert_int_equal(bypass_elf(image, make_elf(1, 3, ET_EXEC)), BYPASS_GO);
+	/* Another owner of the same type is not Go. */
+	make_elf(1, 4, ET_EXEC);
+	memcpy(image + 1024 + 20 + sizeof(Elf64_Nhdr), "Gp\0\0", 4);
+	assert_int_equal(bypass_elf(image, sizeof(image)), 0);
+	make_elf(1, 4, ET_EXEC);
+	memcpy(image + 1024 + 20 + sizeof(Elf64_Nhdr), "Go\0x", 4);
+	assert_int_equal(bypass_elf(image, sizeof(image)), 0);
 }
 
 static void test_garbage(void **state)
 {
 	(void)state;
-	size_t len = make_elf(0, 1, ET_EXEC);
+	size_t len = make_elf(0, 4, ET_EXEC);
 	assert_int_equal(bypass_elf(image, 10), 0);
 	/* Program headers past the bytes read: ignored, never read. */
 	Elf64_Ehdr eh;
@@ -81,7 +96,7 @@ static void test_garbage(void **state)
 	memcpy(image, &eh, sizeof(eh));
 	assert_int_equal(bypass_elf(image, len), 0);
 	/* A note whose sizes run past its segment. */
-	make_elf(1, 1, ET_EXEC);
+	make_elf(1, 4, ET_EXEC);
 	Elf64_Nhdr nh = {.n_namesz = 0xffffff00u, .n_descsz = 4, .n_type = 4};
 	memcpy(image + 1024, &nh, sizeof(nh));
 	assert_int_equal(bypass_elf(image, len), 0);

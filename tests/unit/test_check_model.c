@@ -11,12 +11,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "check_model.h"
-#include "verdict_fixture.h"
+#include "report_fixture.h"
 
 /* Two readings of up to two processes of one listener each. */
 struct side {
@@ -33,11 +34,9 @@ static struct recent_table mem;
 /* Process i of side s: the fixture's (pid 42 + i), quiet. */
 static void add_proc(struct side *s, size_t i)
 {
-	verdict_fixture(&s->proc[i], &s->listener[i]);
-	s->proc[i].pid = 42 + (int)i;
+	report_fixture_proc(&s->proc[i], &s->listener[i], i);
 	s->ns_ok[i] = 1;
-	s->reading.r.proc = s->proc;
-	s->reading.r.n_proc = i + 1;
+	s->reading.r = (struct report){.proc = s->proc, .n_proc = i + 1};
 	s->reading.ns = s->ns;
 	s->reading.ns_ok = s->ns_ok;
 }
@@ -68,7 +67,7 @@ static int teardown(void **state)
 static void build(struct check_model *m, const struct check_reading *a)
 {
 	assert_int_equal(
-	    check_model_build(m, a, &B.reading, &mem, 10 * S, WINDOW), 0);
+	    check_model_build(m, a, &B.reading, &mem, 10 * S, WINDOW, NULL), 0);
 }
 
 static void test_window_between_readings(void **state)
@@ -188,6 +187,115 @@ static void test_history_is_no_problem(void **state)
 	check_model_free(&m);
 }
 
+/* The status: OK, WARNING for CLAMPED, CRITICAL for a queue past its
+ * backlog (it outranks the lost listener's UNKNOWN), UNKNOWN for the lost
+ * listener alone, for nothing read, and for an unreadable segment. */
+static void test_status(void **state)
+{
+	struct check_model m;
+	(void)state;
+
+	build(&m, &A.reading);
+	assert_int_equal(m.status, CHECK_OK);
+	assert_null(m.unknown_why);
+	check_model_free(&m);
+
+	B.listener[0].flags |= AW_LF_CLAMPED;
+	build(&m, &A.reading);
+	assert_int_equal(m.status, CHECK_WARNING);
+	check_model_free(&m);
+
+	add_proc(&B, 1);
+	B.proc[1].header.listeners_lost = 1;
+	B.listener[0].flags &= ~AW_LF_CLAMPED;
+	build(&m, &A.reading);
+	assert_int_equal(m.status, CHECK_UNKNOWN);
+	assert_string_equal(m.unknown_why, "some listeners not tracked");
+	check_model_free(&m);
+
+	B.listener[0].live.queue_now = 17;
+	build(&m, &A.reading);
+	assert_int_equal(m.status, CHECK_CRITICAL);
+	check_model_free(&m);
+
+	B.reading.r.n_proc = 0;
+	build(&m, &A.reading);
+	assert_int_equal(m.status, CHECK_UNKNOWN);
+	assert_string_equal(m.unknown_why, "no listener under acceptwatch");
+	check_model_free(&m);
+	B.reading.r.n_unreadable = 1;
+	build(&m, &A.reading);
+	assert_string_equal(m.unknown_why, "no segment readable");
+	check_model_free(&m);
+	B.reading.r.n_unreadable = 0;
+	B.reading.r.n_proc = 1;
+	B.listener[0].live.queue_now = 0;
+	B.reading.incomplete = 1;
+	build(&m, &A.reading);
+	assert_int_equal(m.status, CHECK_UNKNOWN);
+	check_model_free(&m);
+}
+
+/* --ignore KIND[@ADDR]: the verdict is kept apart as accepted, no longer
+ * a problem nor the status; for another address it still is. */
+static void test_ignore(void **state)
+{
+	struct check_ignores ign;
+	struct check_model m;
+	char err[256];
+	(void)state;
+
+	memset(&ign, 0, sizeof(ign));
+	snprintf(B.listener[0].address, sizeof(B.listener[0].address),
+		 "0.0.0.0:80");
+	B.listener[0].flags |= AW_LF_CLAMPED;
+	assert_int_equal(
+	    check_ignore_parse(&ign, "clamped@0.0.0.0:81", err, sizeof(err)),
+	    0);
+	assert_int_equal(check_model_build(&m, &A.reading, &B.reading, &mem, S,
+					   WINDOW, &ign),
+			 0);
+	assert_int_equal(m.status, CHECK_WARNING);
+	assert_int_equal(m.row[0].na, 0);
+	check_model_free(&m);
+	assert_int_equal(
+	    check_ignore_parse(&ign, "CLAMPED@0.0.0.0:80", err, sizeof(err)),
+	    0);
+	assert_int_equal(check_model_build(&m, &A.reading, &B.reading, &mem, S,
+					   WINDOW, &ign),
+			 0);
+	assert_int_equal(m.status, CHECK_OK);
+	assert_int_equal(m.problems, 0);
+	assert_int_equal(m.row[0].n, 0);
+	assert_int_equal(m.row[0].na, 1);
+	assert_int_equal(m.row[0].acc[0].kind, VERDICT_CLAMPED);
+	assert_int_equal(m.accepted, 1);
+	check_model_free(&m);
+
+	/* Spellings: key, name, dashes; bad ones refused with a reason. */
+	memset(&ign, 0, sizeof(ign));
+	assert_int_equal(check_ignore_parse(&ign, "backlog-small", err, 256),
+			 0);
+	assert_int_equal(ign.rule[0].kind, VERDICT_BACKLOG_SMALL);
+	assert_string_equal(ign.rule[0].addr, "");
+	assert_int_equal(
+	    check_ignore_parse(&ign, "SLOW ACCEPT LOOP", err, sizeof(err)), 0);
+	assert_int_equal(ign.rule[1].kind, VERDICT_SLOW);
+	assert_int_equal(check_ignore_parse(&ign, "clamp", err, 256), -1);
+	assert_non_null(strstr(err, "not 'clamp'"));
+	assert_int_equal(check_ignore_parse(&ign, "@0.0.0.0:80", err, 256), -1);
+	assert_int_equal(check_ignore_parse(&ign, "clamped@", err, 256), -1);
+	assert_int_equal(ign.n, 2);
+	/* Severity grades: the plugins' WARNING and CRITICAL. */
+	assert_int_equal(verdict_severity(VERDICT_CLAMPED), VERDICT_WARNING);
+	assert_int_equal(verdict_severity(VERDICT_BACKLOG_SMALL),
+			 VERDICT_WARNING);
+	assert_int_equal(verdict_severity(VERDICT_SLOW), VERDICT_CRITICAL);
+	assert_int_equal(verdict_severity(VERDICT_STALLED), VERDICT_CRITICAL);
+	assert_int_equal(verdict_severity(VERDICT_OVERFLOWING),
+			 VERDICT_CRITICAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +305,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_no_window_without_the_same_listener, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_status, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ignore, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_counts_follow_the_rows, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_history_is_no_problem, setup,

@@ -630,6 +630,64 @@ static void test_backlog_small_text(void **state)
 	       "while the accept loop is slow");
 }
 
+/* Advice follows the cause: a program that already asks for more than
+ * somaxconn gives needs somaxconn, not a larger backlog; a stopped process
+ * needs resuming, not a worker pool. */
+static void test_advice_follows_the_cause(void **state)
+{
+	(void)state;
+	/* redis: asks 511, somaxconn 64 cut it, the queue reached 64. */
+	L.flags |= AW_LF_CLAMPED;
+	L.requested_backlog = 511;
+	L.passed_backlog = 511;
+	L.effective_backlog = 64;
+	L.somaxconn = 64;
+	L.queue_peak = 64;
+	judged(NULL);
+	fix_is(VERDICT_BACKLOG_SMALL,
+	       "the program already asks for a backlog of 511, "
+	       "net.core.somaxconn = 64 cut it: sysctl -w "
+	       "net.core.somaxconn=511 (in the server's network namespace) "
+	       "and persist it in /etc/sysctl.d; restart or reload the "
+	       "server to listen again");
+	/* Asking less than the suggestion: somaxconn first, then more. */
+	L.requested_backlog = 100;
+	L.passed_backlog = 100;
+	judged(NULL);
+	fix_is(VERDICT_BACKLOG_SMALL,
+	       "the program already asks for a backlog of 100, "
+	       "net.core.somaxconn = 64 cut it: sysctl -w "
+	       "net.core.somaxconn=100 (in the server's network namespace) "
+	       "and persist it in /etc/sysctl.d; restart or reload the "
+	       "server to listen again; should the queue still fill, ask for "
+	       "256 (ACCEPTWATCH_BACKLOG=256) with somaxconn >= 256");
+	/* Past its backlog now, clamped: OVERFLOWING's fix is somaxconn. */
+	L.requested_backlog = 511;
+	L.passed_backlog = 511;
+	L.live.queue_now = 65;
+	judged(NULL);
+	fix_is(VERDICT_OVERFLOWING,
+	       "clients' SYNs (or handshake ACKs) are dropped and retried "
+	       "after 1 s, 3 s, 7 s...: net.core.somaxconn = 64 cut the "
+	       "backlog of 511 the program asks for: sysctl -w "
+	       "net.core.somaxconn=511 (see CLAMPED), and make the accept "
+	       "loop keep up");
+	/* Stopped: resume it, whatever else. */
+	P.stopped = 1;
+	L.slow_events = 2;
+	judged(NULL);
+	fix_is(VERDICT_SLOW,
+	       "the process is stopped now (SIGSTOP, a debugger or a "
+	       "tracer), so no connection is accepted: resume it with `kill "
+	       "-CONT 42`; waits that rose while it was stopped are the "
+	       "pause, not the accept loop");
+	fix_is(VERDICT_OVERFLOWING,
+	       "clients' SYNs (or handshake ACKs) are dropped and retried "
+	       "after 1 s, 3 s, 7 s...: the process is stopped now (SIGSTOP, "
+	       "a debugger or a tracer) and the queue filled behind it: "
+	       "resume it with `kill -CONT 42`");
+}
+
 /* --- CLAMPED ------------------------------------------------------------*/
 
 static void clamp(int32_t requested, uint32_t somaxconn)
@@ -929,6 +987,7 @@ int main(void)
 	    WINDOWED(peak_window),
 	    T(test_backlog_small_now_beats_memory),
 	    T(test_backlog_small_text),
+	    T(test_advice_follows_the_cause),
 	    T(test_clamped),
 	    T(test_clamped_text),
 	    T(test_order_of_urgency),

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Debian's nginx reloaded after an overflow (two workers, somaxconn 16,
+# private network namespace): the socket keeps its lifetime drop count
+# across `nginx -s reload`, but the new workers did not exist when the
+# drops happened. check, run by a monitoring agent before the reload (its
+# state file remembers the socket) and 4 s after it with a 3 s window,
+# passes (exit 0), the overflow told as history: the socket's count did
+# not rise since the old workers were seen with it.
+. "$AW_ROOT/tests/lib.sh"
+aw_enter_netns 16 "$@"
+aw_enter_private_shm "$@"
+. "$AW_ROOT/tests/e2e/real_lib.sh"
+rs_need curl ss pgrep
+P=18083
+d=$AW_TMP/nginx
+mkdir -p "$d"
+rs_nginx_conf "$d" 2 "listen 127.0.0.1:$P backlog=16; return 200 ok;"
+rs_nginx_start "$d" 2
+for i in $(seq 6); do curl -sf --max-time 5 -o /dev/null "http://127.0.0.1:$P/" || aw_fail "request"; done
+
+# Overflow: master and workers stopped, 40 clients, then resumed.
+kill -STOP "$MASTER" "${W[@]}"
+"$RS_PY" "$RS_CLIENT" --port "$P" -n 40 --proto http --timeout-ms 20000 >"$AW_TMP/client" &
+CPID=$!
+aw_register_pid "$CPID"
+sleep 1.5
+kill -CONT "$MASTER" "${W[@]}"
+wait "$CPID" || aw_fail "client: $(cat "$AW_TMP/client")"
+drops=$(ss -Htmnl "sport = :$P" | grep -o 'd[0-9]*)' | tr -dc 0-9)
+echo "socket drops after the overflow: $drops"
+[ "${drops:-0}" -ge 1 ] || aw_fail "no socket drops: $(ss -Htmnl "sport = :$P")"
+
+# The monitoring agent's run before the reload: OVERFLOWING, remembered.
+"$AW_REL_TOOL" check --interval 0 --window 3s >"$AW_TMP/c0.txt" 2>&1
+rc=$?
+[ "$rc" = 2 ] || aw_fail "before the reload: exit $rc, want 2: $(cat "$AW_TMP/c0.txt")"
+
+old=("${W[@]}")
+"$(command -v nginx || echo /usr/sbin/nginx)" -p "$d" -c "$d/nginx.conf" -s reload || aw_fail "reload"
+for ((i = 0; i < 200; i++)); do
+	mapfile -t W < <(pgrep -P "$MASTER")
+	[ "${#W[@]}" = 2 ] && ! kill -0 "${old[@]}" 2>/dev/null && break
+	sleep 0.05
+done
+aw_register_pid "${W[@]}"
+kill -0 "${old[@]}" 2>/dev/null && aw_fail "old workers still there"
+# The new workers serve (their first probes read the socket's old drops).
+for i in $(seq 6); do curl -sf --max-time 5 -o /dev/null "http://127.0.0.1:$P/" || aw_fail "request"; done
+sleep 4
+"$AW_REL_TOOL" check --interval 0.5 --window 3s >"$AW_TMP/c1.txt" 2>&1
+rc=$?
+cat "$AW_TMP/c1.txt"
+[ "$rc" = 0 ] || aw_fail "new workers 4 s after the reload, 3 s window: exit $rc, want 0: $(cat "$AW_TMP/c1.txt")"
+grep -q "earlier, OVERFLOWING" "$AW_TMP/c1.txt" || aw_fail "the overflow is not told as history: $(cat "$AW_TMP/c1.txt")"
+echo ok
