@@ -5,6 +5,8 @@
  */
 #include "sample_conn.h"
 
+#include "sockdiag.h"
+
 #include <errno.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
@@ -80,25 +82,9 @@ void sample_conn_free(struct sample_conn_table *t)
 
 static int send_request(int fd, uint8_t family, uint32_t seq)
 {
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 req;
-	} msg;
-	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-
-	memset(&msg, 0, sizeof(msg));
-	msg.nlh.nlmsg_len = sizeof(msg);
-	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	msg.nlh.nlmsg_seq = seq;
-	msg.req.sdiag_family = family;
-	msg.req.sdiag_protocol = IPPROTO_TCP;
-	msg.req.idiag_states = (1u << TCP_ESTABLISHED) | (1u << TCP_CLOSE_WAIT);
-	msg.req.idiag_ext = 1u << (INET_DIAG_INFO - 1);
-	return sendto(fd, &msg, sizeof(msg), 0, (struct sockaddr *)&kernel,
-		      sizeof(kernel)) < 0
-		   ? -1
-		   : 0;
+	return sockdiag_request(
+	    fd, family, (1u << TCP_ESTABLISHED) | (1u << TCP_CLOSE_WAIT),
+	    1u << (INET_DIAG_INFO - 1), NULL, seq);
 }
 
 static int port_listener(const struct sample_conn_port *ports, size_t n,

@@ -48,29 +48,15 @@ int sample_listen_parse(const char *address, uint8_t *family, uint32_t addr[4])
 static int request(int nl, uint8_t family, const uint32_t addr[4],
 		   uint16_t port)
 {
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 req;
-	} msg;
-	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	struct inet_diag_sockid id;
 
-	memset(&msg, 0, sizeof(msg));
-	msg.nlh.nlmsg_len = sizeof(msg);
-	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	msg.nlh.nlmsg_flags = NLM_F_REQUEST;
-	msg.nlh.nlmsg_seq = 1;
-	msg.req.sdiag_family = family;
-	msg.req.sdiag_protocol = IPPROTO_TCP;
-	msg.req.idiag_states = 1u << TCP_LISTEN;
-	msg.req.idiag_ext = 1u << (INET_DIAG_SKMEMINFO - 1);
-	msg.req.id.idiag_sport = htons(port);
-	memcpy(msg.req.id.idiag_src, addr, sizeof(msg.req.id.idiag_src));
-	msg.req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
-	msg.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
-	return sendto(nl, &msg, sizeof(msg), 0, (struct sockaddr *)&kernel,
-		      sizeof(kernel)) < 0
-		   ? -1
-		   : 0;
+	memset(&id, 0, sizeof(id));
+	id.idiag_sport = htons(port);
+	memcpy(id.idiag_src, addr, sizeof(id.idiag_src));
+	id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+	id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	return sockdiag_request(nl, family, 1u << TCP_LISTEN,
+				1u << (INET_DIAG_SKMEMINFO - 1), &id, 1);
 }
 
 /* The reply's one message into e. 0 read, 1 not found or not ino. */

@@ -171,9 +171,9 @@ int sampler_listener_of_fd(const struct sampler_proc *p, int fd);
 
 /* Accepts the samples stand for on listener l: the connections that left
  * the queue (those tracked, or the queue's falls, whichever is more) plus
- * the fresh ones, and at least one per stretch away. Each is a lower
- * bound, so the larger is taken; what none sees is a connection that
- * arrived and was taken between two listener dumps while another waited. */
+ * the fresh ones, and at least one per stretch away: the larger. An
+ * estimate that leans low: a connection that arrived and was taken
+ * between two listener readings while another waited is in neither. */
 uint64_t sampler_accepts(const struct sampler_listener *l);
 
 /* Time away per accept in ns, or 0 when no accept thread was seen. */

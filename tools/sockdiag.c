@@ -37,7 +37,8 @@ static int table_add(struct sockdiag_table *t, const struct sockdiag_entry *e)
 	return 0;
 }
 
-static int send_request(int fd, uint8_t family, uint32_t seq)
+int sockdiag_request(int fd, uint8_t family, uint32_t states, uint8_t ext,
+		     const struct inet_diag_sockid *id, uint32_t seq)
 {
 	struct {
 		struct nlmsghdr nlh;
@@ -48,18 +49,27 @@ static int send_request(int fd, uint8_t family, uint32_t seq)
 	memset(&msg, 0, sizeof(msg));
 	msg.nlh.nlmsg_len = sizeof(msg);
 	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	msg.nlh.nlmsg_flags = NLM_F_REQUEST | (id ? 0 : NLM_F_DUMP);
 	msg.nlh.nlmsg_seq = seq;
 	msg.req.sdiag_family = family;
 	msg.req.sdiag_protocol = IPPROTO_TCP;
-	msg.req.idiag_states = 1u << TCP_LISTEN;
-	/* idiag_ext bit n-1 asks for attribute n. */
-	msg.req.idiag_ext =
-	    (1u << (INET_DIAG_MEMINFO - 1)) | (1u << (INET_DIAG_SKMEMINFO - 1));
+	msg.req.idiag_states = states;
+	msg.req.idiag_ext = ext;
+	if (id)
+		msg.req.id = *id;
 	if (sendto(fd, &msg, sizeof(msg), 0, (struct sockaddr *)&kernel,
 		   sizeof(kernel)) < 0)
 		return -1;
 	return 0;
+}
+
+static int send_request(int fd, uint8_t family, uint32_t seq)
+{
+	/* idiag_ext bit n-1 asks for attribute n. */
+	return sockdiag_request(fd, family, 1u << TCP_LISTEN,
+				(1u << (INET_DIAG_MEMINFO - 1)) |
+				    (1u << (INET_DIAG_SKMEMINFO - 1)),
+				NULL, seq);
 }
 
 void sockdiag_format_addr(char *dst, size_t len, int family,

@@ -39,6 +39,17 @@ struct sockdiag_table {
  */
 int sockdiag_dump(struct sockdiag_table *t, char *err, size_t errlen);
 
+struct inet_diag_sockid;
+
+/*
+ * Send one NETLINK_SOCK_DIAG request for TCP sockets of family in the
+ * states mask (bit n: state n), asking for attributes ext (bit n-1:
+ * attribute n): a dump, or with id the one socket it names. 0, or -1
+ * with errno.
+ */
+int sockdiag_request(int fd, uint8_t family, uint32_t states, uint8_t ext,
+		     const struct inet_diag_sockid *id, uint32_t seq);
+
 /* The entry for socket inode ino, or NULL. */
 const struct sockdiag_entry *sockdiag_find(const struct sockdiag_table *t,
 					   uint64_t ino);

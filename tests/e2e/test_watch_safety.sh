@@ -32,7 +32,8 @@ wait_queue() {
 T=$AW_BIN/watch_target
 W=$AW_PUB/acceptwatch
 
-# --- non-intrusion -------------------------------------------------------
+# --- non-intrusion ---------------------------------------------------------
+echo "[${SECONDS}s] non-intrusion"
 aw_start E "$T" --epoll --idle-threads 2
 maps_before=$(md5sum <"/proc/$E_PID/maps")
 "$W" watch --hz 1000 --for 3 --json "$E_PID" >"$AW_TMP/e.json" &
@@ -67,14 +68,15 @@ timeout 1 strace -p "$X_PID" -e trace=none -o /dev/null 2>/dev/null
 aw_stop "$X_PID"
 grep -q "eintr [1-9]" "$X_OUT" || aw_fail "control: strace caused no EINTR ($(tail -1 "$X_OUT"))"
 
-# --- another uid: socket-level figures only ------------------------------
+# --- another uid: socket-level figures only --------------------------------
+echo "[${SECONDS}s] another uid: socket-level figures only"
 aw_start R "$T" --backlog 16 --sleep-ms 100
 python3 "$CLIENT" --port "$R_PORT" --rate 30 --seconds 1 >"$AW_TMP/r.client" &
 CL=$!
 wait_queue "$R_PORT" 3
-nobody "$W" watch --for 2 "$R_PID" >"$AW_TMP/r.txt" 2>"$AW_TMP/r.err" ||
+nobody "$W" watch --for 1.5 "$R_PID" >"$AW_TMP/r.txt" 2>"$AW_TMP/r.err" ||
 	aw_fail "watch of another uid's server exit $?: $(cat "$AW_TMP/r.err")"
-nobody "$W" watch --for 0.5 --json "$R_PID" >"$AW_TMP/r.json" ||
+nobody "$W" watch --for 0.3 --json "$R_PID" >"$AW_TMP/r.json" ||
 	aw_fail "watch --json of another uid's server failed"
 wait "$CL"
 cat "$AW_TMP/r.txt" >&2
@@ -90,7 +92,8 @@ aw_expect "$AW_TMP/r.json" "processes[0]['sampled']['threads']" "[]"
 aw_expect "$AW_TMP/r.json" "processes[0]['listeners'][0]['effective_backlog']" 16
 aw_stop "$R_PID"
 
-# --- the same uid, not root: thread states -------------------------------
+# --- the same uid, not root: thread states ---------------------------------
+echo "[${SECONDS}s] the same uid, not root: thread states"
 setpriv --reuid $U --regid $U --clear-groups "$AW_PUB/watch_target" \
 	--backlog 16 --sleep-ms 100 >"$AW_TMP/n.out" 2>&1 &
 N_PID=$!
@@ -111,7 +114,8 @@ grep -q "SLOW ACCEPT LOOP" "$AW_TMP/n.txt" || aw_fail "no slow-loop verdict"
 grep -Eq "away from accept [0-9.]+ms per accept" "$AW_TMP/n.txt" || aw_fail "no time away"
 aw_stop "$N_PID"
 
-# --- a stopped server -----------------------------------------------------
+# --- a stopped server ------------------------------------------------------
+echo "[${SECONDS}s] a stopped server"
 aw_start S "$T" --backlog 16
 aw_sigstop "$S_PID"
 python3 "$CLIENT" --port "$S_PORT" --rate 10 --seconds 0.5 >/dev/null &
@@ -127,7 +131,8 @@ grep -Eq "stopped ([0-9]+ms|1\.[0-9]+s) of ([0-9]+ms|1\.[0-9]+s) \(100\.0% of sa
 grep -q "kill -CONT $S_PID" "$AW_TMP/s.txt" || aw_fail "no fix for the stop"
 aw_stop "$S_PID"
 
-# --- terminal and usage ------------------------------------------------------
+# --- terminal and usage ----------------------------------------------------
+echo "[${SECONDS}s] terminal and usage"
 aw_start Q "$T"
 script -qec "$W watch --for 0.6 $Q_PID" /dev/null >"$AW_TMP/tty.txt" ||
 	aw_fail "watch on a terminal failed"
@@ -135,6 +140,9 @@ grep -q $'\r\e\[Kwatch [0-9.]*ms/600ms' "$AW_TMP/tty.txt" || aw_fail "no live li
 "$W" watch --for 0.3 "$Q_PID" >"$AW_TMP/pipe.txt" 2>&1
 grep -q $'\e' "$AW_TMP/pipe.txt" && aw_fail "escape sequences when piped"
 grep -q "^pid $Q_PID (watch_target)" "$AW_TMP/pipe.txt" || aw_fail "no report when piped"
+"$W" watch --for 0.3 --prometheus "$Q_PID" >"$AW_TMP/prom.txt" || aw_fail "watch --prometheus failed"
+grep -q "^acceptwatch_.*address=\"127.0.0.1:$Q_PORT\"" "$AW_TMP/prom.txt" ||
+	aw_fail "no series of 127.0.0.1:$Q_PORT in --prometheus"
 for args in "" "--hz 0 $Q_PID" "--hz 1001 $Q_PID" "--for 0 $Q_PID" \
 	"--json --prometheus $Q_PID" "999999999" "x1"; do
 	# shellcheck disable=SC2086
