@@ -28,23 +28,24 @@ static void hist_delta(struct aw_hist *d, const struct aw_hist *b,
 	d->max = b->max; /* an upper bound: quantiles never exceed it */
 }
 
-/* p99 over the interval (since the listen when there is no earlier
- * reading), for people; "-" when nothing was recorded. */
+/* p99 over the interval, for people; "-" when nothing was recorded in
+ * it, or there is no earlier reading (the first frame, a new listener):
+ * a p99 since the listen beside per-interval ones would mislead. */
 static void p99_text(char *dst, const struct aw_hist *now,
 		     const struct aw_hist *before, int in_ms)
 {
 	static struct aw_hist d; /* 4.9 KB: not on the stack */
-	const struct aw_hist *h = now;
 
-	if (before) {
-		hist_delta(&d, now, before);
-		h = &d;
-	}
-	if (aw_hist_count(h) == 0) {
+	if (!before) {
 		snprintf(dst, FMT_DURATION_LEN, "-");
 		return;
 	}
-	uint64_t q = aw_hist_quantile(h, 0.99);
+	hist_delta(&d, now, before);
+	if (aw_hist_count(&d) == 0) {
+		snprintf(dst, FMT_DURATION_LEN, "-");
+		return;
+	}
+	uint64_t q = aw_hist_quantile(&d, 0.99);
 	fmt_duration(dst, FMT_DURATION_LEN, in_ms ? fmt_ms_to_ns(q) : q);
 }
 
@@ -118,7 +119,7 @@ void report_top(FILE *out, const struct top_frame *f,
 		 "acceptwatch top  %s  every %.1fs  %zu listener%s in %zu "
 		 "process%s%s",
 		 when, s->interval, n, n == 1 ? "" : "s", f->cur->n_proc,
-		 f->cur->n_proc == 1 ? "" : "es", s->once ? "" : "  (q quits)");
+		 f->cur->n_proc == 1 ? "" : "es", s->keys ? "  (q quits)" : "");
 	fprintf(out, "%.*s\n\n", cut, line);
 	snprintf(line, sizeof(line),
 		 "%-16s %-7s %-15s %-22s %8s %-14s %-12s %7s %7s %7s %6s %6s",

@@ -9,6 +9,8 @@
 #  - serve --help aligns -h with its other options;
 #  - serve --listen 999.1.1.1:PORT: "not an IPv4 address", exit 2, one line
 #    (not a name-resolution failure);
+#  - top into a file prints no "(q quits)", and no lifetime p99s in its
+#    first frame;
 #  - the man pages have EXAMPLES, acceptwatch(1) an ENVIRONMENT naming
 #    NO_COLOR and XDG_STATE_HOME; README and libacceptwatch(7) give
 #    ACCEPTWATCH_KEEP the same values.
@@ -60,6 +62,17 @@ col() { awk -v p="$1" 'index($0, p) == 3 { match(substr($0, 3 + length(p)), /^ +
 [ $? = 2 ] || aw_fail "--listen 999.1.1.1: want exit 2"
 [ "$(wc -l <"$AW_TMP/e4")" = 1 ] && grep -q "'999.1.1.1' is not an IPv4 address" "$AW_TMP/e4" ||
 	aw_fail "--listen 999.1.1.1: $(cat "$AW_TMP/e4")"
+
+# top into a file: no "(q quits)" (no keys are read, nobody sees it), and
+# its first frame, with no earlier reading, shows no p99 (one since the
+# listen would sit beside the per-interval ones of the next frames).
+read -r _ c _ <<<"$("$AW_BIN/burst" --port "$S_PORT" -n 6)"
+[ "$c" = 6 ] || aw_fail "burst: $c of 6"
+timeout -s INT 3 "$AW_TOOL" top --interval 0.5 </dev/null >"$AW_TMP/top.out" 2>&1
+grep -q "q quits" "$AW_TMP/top.out" && aw_fail "top says (q quits) into a file"
+row=$(grep -m1 "127.0.0.1:$S_PORT " "$AW_TMP/top.out")
+p99s=$(awk -F']' '{ split($2, f, " "); print f[1], f[2], f[3] }' <<<"$row")
+[ "$p99s" = "- - -" ] || aw_fail "top's first frame shows p99s '$p99s': $row"
 
 if command -v man >/dev/null; then
 	for page in "$AW_ROOT/tools/acceptwatch.1" "$AW_ROOT/shim/libacceptwatch.7"; do
