@@ -28,23 +28,24 @@ static void hist_delta(struct aw_hist *d, const struct aw_hist *b,
 	d->max = b->max; /* an upper bound: quantiles never exceed it */
 }
 
-/* p99 over the interval (since the listen when there is no earlier
- * reading), for people; "-" when nothing was recorded. */
+/* p99 over the interval, for people; "-" when nothing was recorded in
+ * it, or there is no earlier reading (the first frame, a new listener):
+ * a p99 since the listen beside per-interval ones would mislead. */
 static void p99_text(char *dst, const struct aw_hist *now,
 		     const struct aw_hist *before, int in_ms)
 {
 	static struct aw_hist d; /* 4.9 KB: not on the stack */
-	const struct aw_hist *h = now;
 
-	if (before) {
-		hist_delta(&d, now, before);
-		h = &d;
-	}
-	if (aw_hist_count(h) == 0) {
+	if (!before) {
 		snprintf(dst, FMT_DURATION_LEN, "-");
 		return;
 	}
-	uint64_t q = aw_hist_quantile(h, 0.99);
+	hist_delta(&d, now, before);
+	if (aw_hist_count(&d) == 0) {
+		snprintf(dst, FMT_DURATION_LEN, "-");
+		return;
+	}
+	uint64_t q = aw_hist_quantile(&d, 0.99);
 	fmt_duration(dst, FMT_DURATION_LEN, in_ms ? fmt_ms_to_ns(q) : q);
 }
 
@@ -97,6 +98,52 @@ static void put_row(FILE *out, const char *line, int cut, int state_len,
 		line + head);
 }
 
+/*
+ * The columns that fit in cut: on a narrow terminal the bar goes first,
+ * then COMM, then ADDRESS and ACC/s narrow, so that the figures
+ * (GAP99..DROP/s) stay on screen down to 100 columns; narrower still, the
+ * line is cut at its end.
+ */
+struct top_layout {
+	int fill, comm, addr_w, acc_w;
+};
+
+#define TOP_FULL 138	/* every column */
+#define TOP_NO_FILL 125 /* without the bar */
+#define TOP_NO_COMM 109 /* without the bar and COMM */
+
+static struct top_layout top_layout_for(int cut)
+{
+	struct top_layout y = {1, 1, 22, 8};
+
+	if (cut >= TOP_FULL)
+		return y;
+	y.fill = 0;
+	if (cut >= TOP_NO_FILL)
+		return y;
+	y.comm = 0;
+	if (cut >= TOP_NO_COMM)
+		return y;
+	y.addr_w = 15;
+	y.acc_w = 6;
+	return y;
+}
+
+/* One line of the table in layout y, cells as strings. */
+static void top_line(char *dst, size_t len, const struct top_layout *y,
+		     const char *const cell[12])
+{
+	int o = snprintf(dst, len, "%-16s %-7s ", cell[0], cell[1]);
+	if (y->comm)
+		o += snprintf(dst + o, len - (size_t)o, "%-15s ", cell[2]);
+	o += snprintf(dst + o, len - (size_t)o, "%-*s %*s %-14s ", y->addr_w,
+		      cell[3], y->acc_w, cell[4], cell[5]);
+	if (y->fill)
+		o += snprintf(dst + o, len - (size_t)o, "%-12s ", cell[6]);
+	snprintf(dst + o, len - (size_t)o, "%7s %7s %7s %6s %6s", cell[7],
+		 cell[8], cell[9], cell[10], cell[11]);
+}
+
 void report_top(FILE *out, const struct top_frame *f,
 		const struct top_screen *s)
 {
@@ -118,12 +165,13 @@ void report_top(FILE *out, const struct top_frame *f,
 		 "acceptwatch top  %s  every %.1fs  %zu listener%s in %zu "
 		 "process%s%s",
 		 when, s->interval, n, n == 1 ? "" : "s", f->cur->n_proc,
-		 f->cur->n_proc == 1 ? "" : "es", s->once ? "" : "  (q quits)");
+		 f->cur->n_proc == 1 ? "" : "es", s->keys ? "  (q quits)" : "");
 	fprintf(out, "%.*s\n\n", cut, line);
-	snprintf(line, sizeof(line),
-		 "%-16s %-7s %-15s %-22s %8s %-14s %-12s %7s %7s %7s %6s %6s",
-		 "STATE", "PID", "COMM", "ADDRESS", "ACC/s", "QUEUE n/pk/bl",
-		 "FILL", "GAP99", "AWAY99", "WAIT99", "SLOW/s", "DROP/s");
+	struct top_layout y = top_layout_for(cut);
+	static const char *const head[12] = {
+	    "STATE", "PID",   "COMM",	"ADDRESS", "ACC/s",  "QUEUE n/pk/bl",
+	    "FILL",  "GAP99", "AWAY99", "WAIT99",  "SLOW/s", "DROP/s"};
+	top_line(line, sizeof(line), &y, head);
 	fprintf(out, "%.*s\n", cut, line);
 	for (size_t i = 0; i < n; i++) {
 		if (s->max_rows > 0 && (int)i >= s->max_rows) {
@@ -148,12 +196,16 @@ void report_top(FILE *out, const struct top_frame *f,
 		    r->mask ? verdict_name(
 				  (enum verdict_kind)__builtin_ctz(r->mask))
 			    : "OK";
-		snprintf(line, sizeof(line),
-			 "%-16s %-7d %-15s %-22s %8.1f %-14s %-12s %7s %7s %7s "
-			 "%6.1f %6.1f",
-			 state, (int)r->p->pid, comm, addr, r->accepts_s, q,
-			 bar, gap, away, wait, per_s(r->w.slow_events, &r->w),
-			 per_s(r->w.drops, &r->w));
+		char pid[16], acc[24], slow[24], drop[24];
+		snprintf(pid, sizeof(pid), "%d", (int)r->p->pid);
+		snprintf(acc, sizeof(acc), "%.1f", r->accepts_s);
+		snprintf(slow, sizeof(slow), "%.1f",
+			 per_s(r->w.slow_events, &r->w));
+		snprintf(drop, sizeof(drop), "%.1f", per_s(r->w.drops, &r->w));
+		const char *const cell[12] = {state, pid,  comm, addr,
+					      acc,   q,	   bar,	 gap,
+					      away,  wait, slow, drop};
+		top_line(line, sizeof(line), &y, cell);
 		put_row(out, line, cut, (int)strlen(state),
 			s->colour ? state_colour(r->mask) : NULL);
 	}

@@ -252,7 +252,7 @@ static void draw(const struct top_opts *o, const struct report *cur,
 	struct top_frame f;
 	struct top_screen s = {
 	    .interval = o->interval,
-	    .once = o->once,
+	    .keys = !o->once && tio_saved && screen_alt,
 	    .width = width,
 	    .max_rows = max_rows,
 	    .colour = top_colour(),

@@ -37,7 +37,8 @@ struct top_frame {
 /* How a frame is drawn (report_top). */
 struct top_screen {
 	double interval; /* seconds between frames, for the header */
-	int once;	 /* a single frame: no "q quits" */
+	int keys;	 /* q is read from a terminal and the frames go to
+			    one: say "q quits" (never into a pipe) */
 	int width;	 /* lines cut at width columns, 0: no limit */
 	int max_rows;	 /* listener rows at most, 0: all */
 	int colour;	 /* STATE in colour (ANSI) */

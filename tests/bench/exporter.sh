@@ -52,12 +52,14 @@ row() { printf '%-52s %14s  %s\n' "$@"; }
 # mk [--shared] N: mksegments as a coprocess, until mk_stop.
 mk() {
 	local line
-	coproc MKP { env "LD_PRELOAD=$SHIM" ACCEPTWATCH_LOG=none "$MK" "$@" --max-ms 300000; }
+	coproc MKP { env "LD_PRELOAD=$SHIM" ACCEPTWATCH_LOG=none "$MK" "$@" --max-ms 300000 2>"$TMP/mk.err"; }
 	PIDS+=("$MKP_PID")
 	MK_IN=${MKP[1]}
 	MK_OUT=${MKP[0]}
-	read -r -t 180 line <&"$MK_OUT"
-	[[ $line == "ready "* ]]
+	read -r -t 300 line <&"$MK_OUT"
+	[[ $line == "ready "* ]] && return 0
+	echo "exporter bench: mksegments $*: ${line:-no answer} $(head -c 300 "$TMP/mk.err")" >&2
+	return 1
 }
 mk_stop() {
 	local line

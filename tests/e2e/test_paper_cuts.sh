@@ -9,6 +9,9 @@
 #  - serve --help aligns -h with its other options;
 #  - serve --listen 999.1.1.1:PORT: "not an IPv4 address", exit 2, one line
 #    (not a name-resolution failure);
+#  - top into a file prints no "(q quits)", and no lifetime p99s in its
+#    first frame; in 100 columns it keeps GAP99..DROP/s (the bar and COMM
+#    give way);
 #  - the man pages have EXAMPLES, acceptwatch(1) an ENVIRONMENT naming
 #    NO_COLOR and XDG_STATE_HOME; README and libacceptwatch(7) give
 #    ACCEPTWATCH_KEEP the same values.
@@ -60,6 +63,44 @@ col() { awk -v p="$1" 'index($0, p) == 3 { match(substr($0, 3 + length(p)), /^ +
 [ $? = 2 ] || aw_fail "--listen 999.1.1.1: want exit 2"
 [ "$(wc -l <"$AW_TMP/e4")" = 1 ] && grep -q "'999.1.1.1' is not an IPv4 address" "$AW_TMP/e4" ||
 	aw_fail "--listen 999.1.1.1: $(cat "$AW_TMP/e4")"
+
+# top into a file: no "(q quits)" (no keys are read, nobody sees it), and
+# its first frame, with no earlier reading, shows no p99 (one since the
+# listen would sit beside the per-interval ones of the next frames).
+read -r _ c _ <<<"$("$AW_BIN/burst" --port "$S_PORT" -n 6)"
+[ "$c" = 6 ] || aw_fail "burst: $c of 6"
+timeout -s INT 3 "$AW_TOOL" top --interval 0.5 </dev/null >"$AW_TMP/top.out" 2>&1
+grep -q "q quits" "$AW_TMP/top.out" && aw_fail "top says (q quits) into a file"
+row=$(grep -m1 "127.0.0.1:$S_PORT " "$AW_TMP/top.out")
+p99s=$(awk -F']' '{ split($2, f, " "); print f[1], f[2], f[3] }' <<<"$row")
+[ "$p99s" = "- - -" ] || aw_fail "top's first frame shows p99s '$p99s': $row"
+
+# top in 100 columns (a pseudo-terminal): the bar and COMM give way, the
+# figures GAP99..DROP/s stay, no line is longer.
+python3 - "$AW_TOOL" <<'PY' || aw_fail "top in 100 columns"
+import fcntl, os, pty, re, select, struct, sys, termios, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.environ["NO_COLOR"] = "1"
+    os.execv(sys.argv[1], [sys.argv[1], "top", "--interval", "0.3"])
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 100, 0, 0))
+out, end = b"", time.time() + 1.5
+while time.time() < end:
+    r, _, _ = select.select([fd], [], [], 0.05)
+    if r:
+        try:
+            out += os.read(fd, 65536)
+        except OSError:
+            break
+os.write(fd, b"q")
+os.waitpid(pid, 0)
+frame = out.split(b"\x1b[H\x1b[2J")[-1]
+lines = re.sub(rb"\x1b\[[0-9;?]*[a-zA-Z]", b"", frame).replace(b"\r", b"").split(b"\n")
+head = [l for l in lines if l.startswith(b"STATE")]
+assert head and b"GAP99" in head[0] and b"DROP/s" in head[0], lines[:4]
+assert all(len(l) <= 100 for l in lines), [l for l in lines if len(l) > 100]
+print("top in 100 columns:", head[0].decode())
+PY
 
 if command -v man >/dev/null; then
 	for page in "$AW_ROOT/tools/acceptwatch.1" "$AW_ROOT/shim/libacceptwatch.7"; do
