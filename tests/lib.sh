@@ -41,6 +41,10 @@
 #   aw_json_get FILE EXPR           print a value from a JSON file
 #   aw_expect FILE EXPR WANT        fail unless the value prints as WANT
 #   aw_range FILE EXPR LO HI        fail unless LO <= value <= HI
+#   aw_slow_by_threshold FILE       fail unless the first listener's slow
+#                                   events are exactly its connections that
+#                                   waited past the process's threshold, as
+#                                   far as a report shows them
 #
 # LD_PRELOAD=... before aw_start_server reaches the server only, never the
 # helper commands (a sanitized shim must not load into sleep or python3).
@@ -342,4 +346,21 @@ aw_range() {
 	got=$(aw_json_get "$1" "$2") || aw_fail "no $2 in $1"
 	python3 -c 'import sys; v, lo, hi = map(float, sys.argv[1:]); sys.exit(not lo <= v <= hi)' \
 		"$got" "$3" "$4" 2>/dev/null || aw_fail "$2 is $got, want $3..$4"
+}
+
+# What a slow event is, whatever the machine's load made the waits: none
+# when no connection waited past the threshold, and each one listed waited
+# past it.
+aw_slow_by_threshold() {
+	python3 - "$1" <<'EOF' || aw_fail "slow events against the threshold ($1)"
+import json, sys
+p = json.load(open(sys.argv[1]))["processes"][0]
+l, slow_ms = p["listeners"][0], p["slow_ms"]
+slow, wait_max = l["slow_events"], l["queue_wait_ms"]["max"]
+assert slow <= l["accepts"], (slow, l["accepts"])
+assert wait_max > slow_ms or slow == 0, (slow, wait_max)
+for e in p["events"]:
+    assert e["queue_wait_ms"] is None or e["queue_wait_ms"] > slow_ms, e
+print("%d slow events, queue wait max %d ms (threshold %d ms)" % (slow, wait_max, slow_ms))
+EOF
 }
