@@ -34,6 +34,15 @@
 #   aw_wait_unread PORT N           wait (10 s) until N connections to the
 #                                   listener on PORT have data unread (the
 #                                   clients spoke; accepted or queued)
+#   aw_kept_segment VAR FILE        a real segment to forge from: a
+#                                   server's under the shim (3 connections),
+#                                   kept after it exits (VAR_PID), copied to
+#                                   FILE
+#   aw_forge SRC DST PID [PY]       SRC's bytes in DST claiming to be PID's
+#                                   segment, then Python statements PY on
+#                                   the bytearray b (struct imported)
+#   aw_forge_py                     the path of the script aw_forge runs
+#                                   (for a process that forges its own)
 #   aw_register_pid PID...          stop these at exit too
 #   aw_register_file PATH...        remove these at exit
 #   aw_public FILE...               copies nobody can run, in $AW_PUB
@@ -363,4 +372,40 @@ for e in p["events"]:
     assert e["queue_wait_ms"] is None or e["queue_wait_ms"] > slow_ms, e
 print("%d slow events, queue wait max %d ms (threshold %d ms)" % (slow, wait_max, slow_ms))
 EOF
+}
+
+aw_kept_segment() {
+	local var=$1
+	ACCEPTWATCH_KEEP=1 LD_PRELOAD=$AW_SHIM aw_start_server "$var" --backlog 8
+	local pid_var=${var}_PID port_var=${var}_PORT
+	local pid=${!pid_var}
+	aw_register_file "/dev/shm/acceptwatch.$pid"
+	"$AW_BIN/burst" --port "${!port_var}" -n 3 >/dev/null
+	aw_stop "$pid"
+	cp "/dev/shm/acceptwatch.$pid" "$2" || aw_fail "no kept segment of pid $pid"
+}
+
+# The header's pid (offset 60) and, when PID runs, its start time in clock
+# ticks (offset 64, /proc/PID/stat field 22): what the reader matches a
+# segment's name against.
+aw_forge_py() {
+	local py=$AW_TMP/forge.py
+	[ -e "$py" ] || cat >"$py" <<'EOF'
+import struct, sys
+src, dst, pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
+b = bytearray(open(src, "rb").read())
+b[60:64] = struct.pack("<i", pid)
+try:
+    stat = open("/proc/%d/stat" % pid).read()
+    b[64:72] = struct.pack("<Q", int(stat[stat.rindex(")") + 2:].split()[19]))
+except OSError:
+    pass
+exec(sys.argv[4] if len(sys.argv) > 4 else "")
+open(dst, "wb").write(b)
+EOF
+	echo "$py"
+}
+
+aw_forge() {
+	python3 "$(aw_forge_py)" "$@" || aw_fail "cannot forge $2"
 }
