@@ -50,6 +50,17 @@
 #   aw_json_get FILE EXPR           print a value from a JSON file
 #   aw_expect FILE EXPR WANT        fail unless the value prints as WANT
 #   aw_range FILE EXPR LO HI        fail unless LO <= value <= HI
+#   aw_burst_stopped VAR PID PORT N QUEUED DROPS
+#                                   N connections (burst) at a server
+#                                   stopped meanwhile: it goes on once its
+#                                   queue holds QUEUED, each with its byte,
+#                                   DROPS were dropped, and 100 ms more; sets
+#                                   VAR_START, VAR_RESUMED, VAR_END (ms) and
+#                                   VAR_COMPLETED
+#   aw_figures FILE [NAME=INT...] <<PY  Python checks on a stat --json FILE:
+#                                   l (first listener), p (its process),
+#                                   the NAMEs, ms (1e6), check(name, v, lo,
+#                                   hi); fails listing every check missed
 #   aw_slow_by_threshold FILE       fail unless the first listener's slow
 #                                   events are exactly its connections that
 #                                   waited past the process's threshold, as
@@ -408,4 +419,58 @@ EOF
 
 aw_forge() {
 	python3 "$(aw_forge_py)" "$@" || aw_fail "cannot forge $2"
+}
+
+aw__now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+# What a stopped server finds when it goes on is fixed, however loaded the
+# machine: every connection queued and past the 50 ms threshold, and the
+# accept call that takes the first one (if the server was in it) one long
+# call. The times bound the figures from above.
+aw_burst_stopped() {
+	local var=$1 pid=$2 port=$3 n=$4 queued=$5 drops=$6 burst start
+	aw_sigstop "$pid"
+	start=$(aw__now_ms)
+	"$AW_BIN/burst" --port "$port" -n "$n" --timeout-ms 60000 >"$AW_TMP/$var.burst" &
+	burst=$!
+	aw_register_pid "$burst"
+	aw_wait_queue "$port" "$queued" "$drops"
+	aw_wait_unread "$port" "$queued"
+	sleep 0.1
+	printf -v "${var}_START" %s "$start"
+	printf -v "${var}_RESUMED" %s "$(aw__now_ms)"
+	kill -CONT "$pid"
+	wait "$burst"
+	printf -v "${var}_END" %s "$(aw__now_ms)"
+	local completed
+	read -r _ completed _ <"$AW_TMP/$var.burst"
+	printf -v "${var}_COMPLETED" %s "$completed"
+}
+
+aw_figures() {
+	local file=$1
+	shift
+	{
+		cat <<'EOF'
+import json, sys
+p = json.load(open(sys.argv[1]))["processes"][0]
+l = p["listeners"][0]
+for a in sys.argv[2:]:
+    k, v = a.split("=", 1)
+    globals()[k] = int(v)
+ms = 1000000
+bad = []
+def check(name, v, lo, hi):
+    if not lo <= v <= hi:
+        bad.append("%s is %s, want %s..%s" % (name, v, lo, hi))
+EOF
+		cat
+		cat <<'EOF'
+print("\n".join(bad) or "figures ok")
+sys.exit(1 if bad else 0)
+EOF
+	} >"$AW_TMP/figures.py"
+	python3 "$AW_TMP/figures.py" "$file" "$@" || aw_fail "figures of $file (above)"
 }

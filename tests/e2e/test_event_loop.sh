@@ -28,33 +28,12 @@ aw_stop "$E_PID"
 # late while connections wait, and that is flagged. The 8 connections are
 # queued while the server is stopped (and then 100 ms more), whatever the
 # machine's load: the 2nd to 8th each wait at least one handler more.
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 LD_PRELOAD=$AW_SHIM aw_start_server B --mode epoll --backlog 128 --delay-ms 120
-aw_sigstop "$B_PID"
-start=$(now_ms)
-"$AW_BIN/burst" --port "$B_PORT" -n 8 --timeout-ms 60000 >"$AW_TMP/burst.out" &
-burst=$!
-aw_register_pid "$burst"
-aw_wait_queue "$B_PORT" 8
-aw_wait_unread "$B_PORT" 8
-sleep 0.1
-resumed=$(now_ms)
-kill -CONT "$B_PID"
-wait "$burst"
-end=$(now_ms)
-read -r _ completed _ <"$AW_TMP/burst.out"
-[ "$completed" = 8 ] || aw_fail "blocking handler: completed $completed of 8"
+aw_burst_stopped R "$B_PID" "$B_PORT" 8 8 0
+[ "$R_COMPLETED" = 8 ] || aw_fail "blocking handler: completed $R_COMPLETED of 8"
 "$AW_TOOL" stat --json "$B_PID" >"$AW_TMP/b.json"
 cat "$AW_TMP/b.json" >&2
-python3 - "$AW_TMP/b.json" "$((end - resumed))" "$((end - start))" <<'PY2' ||
-import json, sys
-l = json.load(open(sys.argv[1]))["processes"][0]["listeners"][0]
-drain_ms, burst_ms = int(sys.argv[2]), int(sys.argv[3])
-ms = 1000000
-bad = []
-def check(name, v, lo, hi):
-    if not lo <= v <= hi:
-        bad.append("%s is %s, want %s..%s" % (name, v, lo, hi))
+aw_figures "$AW_TMP/b.json" drain_ms=$((R_END - R_RESUMED)) burst_ms=$((R_END - R_START)) <<'PY'
 check("accepts", l["accepts"], 8, 8)
 # The first connection is taken after the stop, with no probe due
 # (the loop was idle, not away); the other 7 waited past 50 ms.
@@ -65,8 +44,5 @@ check("queue_wait max", l["queue_wait_ms"]["max"], 930, burst_ms + 10)
 # 8 aways of at least 120 ms (3.2 % buckets) within the drain: at least 4
 # of them are past the median.
 check("away p50", l["away_ns"]["p50"], 116 * ms, drain_ms * ms // 4 * 1.04)
-print("\n".join(bad) or "figures ok")
-sys.exit(1 if bad else 0)
-PY2
-	aw_fail "figures of the blocking handler (above)"
+PY
 echo ok
