@@ -79,7 +79,7 @@ counts_exact "$AW_TMP/r.json" "$R_OUT" 20000 "reuseport, 4 listeners"
 # stripes and the shared one).
 [ -x "$AW_TSAN_BIN/server" ] || aw_fail "no TSan server built"
 TSAN_OPTIONS="halt_on_error=1 exitcode=66 report_signal_unsafe=0" \
-	LD_PRELOAD=$AW_TSAN_SHIM AW_READY_SECONDS=10 \
+	LD_PRELOAD=$AW_TSAN_SHIM \
 	aw_start Z "$AW_TSAN_BIN/server" --threads 12 --backlog 1024
 PID=$Z_PID PORT=$Z_PORT
 storm 3000
