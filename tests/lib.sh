@@ -12,7 +12,7 @@
 #   aw_enter_private_shm "$@"       re-run it with a /dev/shm of its own
 #   aw_start VAR CMD ARGS...        as below, for any command
 #   aw_start_server VAR ARGS...     start $AW_BIN/server ARGS in the
-#                                   background, wait (5 s) for "ready"; sets
+#                                   background, wait (30 s) for "ready"; sets
 #                                   VAR_PID, VAR_PORT (port or Unix path),
 #                                   VAR_OUT (stdout file), VAR_ERR (stderr)
 #   aw_start_exporter VAR CMD ARGS... start CMD (an `acceptwatch serve`) in
@@ -21,9 +21,9 @@
 #                                   VAR_URL, VAR_ERR
 #   aw_wait_for SECONDS CMD ARGS... poll CMD every 50 ms until it succeeds
 #                                   (status 0) or SECONDS pass (status 1)
-#   aw_stop PID                     SIGTERM (and SIGCONT), wait up to 5 s;
+#   aw_stop PID                     SIGTERM (and SIGCONT), wait up to 30 s;
 #                                   returns the exit status
-#   aw_sigstop PID                  SIGSTOP, and wait (5 s) until every
+#   aw_sigstop PID                  SIGSTOP, and wait (30 s) until every
 #                                   thread of PID is stopped
 #   aw_wait_in_accept PID           wait (10 s) until a thread of PID is
 #                                   blocked in a TCP accept()
@@ -241,7 +241,7 @@ aw_start_exporter() {
 aw_sigstop() {
 	local i t all
 	kill -STOP "$1" || aw_fail "kill -STOP $1"
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 600; i++)); do
 		all=1
 		for t in /proc/"$1"/task/*/stat; do
 			[ "$(cut -d' ' -f3 "$t" 2>/dev/null)" = T ] || all=0
@@ -249,7 +249,7 @@ aw_sigstop() {
 		[ "$all" = 1 ] && return 0
 		sleep 0.05
 	done
-	aw_fail "pid $1 did not stop within 5 s"
+	aw_fail "pid $1 did not stop within 30 s"
 }
 
 # Waits on a state, never on a time: a loaded machine only makes it later.
@@ -296,7 +296,7 @@ aw_stop() {
 	local pid=$1 i
 	kill -TERM "$pid" 2>/dev/null
 	kill -CONT "$pid" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 600; i++)); do
 		aw__alive "$pid" || break
 		sleep 0.05
 	done
@@ -308,7 +308,7 @@ aw_stop() {
 		done
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
-		aw_fail "pid $pid ignored SIGTERM for 5 s (threads:$where)"
+		aw_fail "pid $pid ignored SIGTERM for 30 s (threads:$where)"
 	fi
 	wait "$pid" 2>/dev/null
 }
