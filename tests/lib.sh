@@ -433,7 +433,7 @@ aw_burst_stopped() {
 	local var=$1 pid=$2 port=$3 n=$4 queued=$5 drops=$6 burst start
 	aw_sigstop "$pid"
 	start=$(aw__now_ms)
-	"$AW_BIN/burst" --port "$port" -n "$n" --timeout-ms 60000 >"$AW_TMP/$var.burst" &
+	"$AW_BIN/burst" --port "$port" -n "$n" --timeout-ms 150000 >"$AW_TMP/$var.burst" &
 	burst=$!
 	aw_register_pid "$burst"
 	aw_wait_queue "$port" "$queued" "$drops"

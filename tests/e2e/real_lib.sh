@@ -150,7 +150,7 @@ rs_overflow() {
 	for p in "${pids[@]}"; do aw_sigstop "$p"; done
 	stopped_at=$(date +%s%N)
 	"$RS_PY" "$RS_CLIENT" --port "$port" -n "$n" --proto "$proto" \
-		--timeout-ms 60000 --started "$f.started" >"$f.client" &
+		--timeout-ms 150000 --started "$f.started" >"$f.client" &
 	cpid=$!
 	aw_register_pid "$cpid"
 	# The queue full, each queued client's request in, a SYN dropped; then

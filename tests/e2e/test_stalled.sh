@@ -10,7 +10,7 @@ L="processes[0]['listeners'][0]"
 LD_PRELOAD=$AW_SHIM aw_start_server S --backlog 4
 aw_sigstop "$S_PID"
 stopped_at=$(date +%s%N)
-"$AW_BIN/burst" --port "$S_PORT" -n 12 --timeout-ms 60000 >"$AW_TMP/burst.out" &
+"$AW_BIN/burst" --port "$S_PORT" -n 12 --timeout-ms 150000 >"$AW_TMP/burst.out" &
 burst_pid=$!
 aw_register_pid "$burst_pid"
 # The queue full and a connection dropped, then past the 50 ms threshold.
