@@ -48,7 +48,9 @@ start_rel T --threads 4 --backlog 4096
 storm 50000
 "$AW_TOOL" stat --json "$PID" >"$AW_TMP/t.json"
 aw_expect "$AW_TMP/t.json" "len(processes[0]['listeners'])" 1
-aw_expect "$AW_TMP/t.json" "processes[0]['listeners'][0]['slow_events']" 0
+# No handler delay: slow events only for connections a loaded machine left
+# waiting past the threshold.
+aw_slow_by_threshold "$AW_TMP/t.json"
 aw_expect "$AW_TMP/t.json" "processes[0]['listeners'][0]['errors']['other']" 0
 # Gaps and away times are each thread's own: every thread's first accept
 # has neither, every later one both (a blocking loop never drains).
