@@ -12,7 +12,7 @@
 #   aw_enter_private_shm "$@"       re-run it with a /dev/shm of its own
 #   aw_start VAR CMD ARGS...        as below, for any command
 #   aw_start_server VAR ARGS...     start $AW_BIN/server ARGS in the
-#                                   background, wait (5 s) for "ready"; sets
+#                                   background, wait (30 s) for "ready"; sets
 #                                   VAR_PID, VAR_PORT (port or Unix path),
 #                                   VAR_OUT (stdout file), VAR_ERR (stderr)
 #   aw_start_exporter VAR CMD ARGS... start CMD (an `acceptwatch serve`) in
@@ -22,9 +22,9 @@
 #   aw_free_port                    print a TCP port free on 127.0.0.1 now
 #   aw_wait_for SECONDS CMD ARGS... poll CMD every 50 ms until it succeeds
 #                                   (status 0) or SECONDS pass (status 1)
-#   aw_stop PID                     SIGTERM (and SIGCONT), wait up to 5 s;
+#   aw_stop PID                     SIGTERM (and SIGCONT), wait up to 30 s;
 #                                   returns the exit status
-#   aw_sigstop PID                  SIGSTOP, and wait (5 s) until every
+#   aw_sigstop PID                  SIGSTOP, and wait (30 s) until every
 #                                   thread of PID is stopped
 #   aw_wait_in_accept PID           wait (10 s) until a thread of PID is
 #                                   blocked in a TCP accept()
@@ -35,6 +35,15 @@
 #   aw_wait_unread PORT N           wait (10 s) until N connections to the
 #                                   listener on PORT have data unread (the
 #                                   clients spoke; accepted or queued)
+#   aw_kept_segment VAR FILE        a real segment to forge from: a
+#                                   server's under the shim (3 connections),
+#                                   kept after it exits (VAR_PID), copied to
+#                                   FILE
+#   aw_forge SRC DST PID [PY]       SRC's bytes in DST claiming to be PID's
+#                                   segment, then Python statements PY on
+#                                   the bytearray b (struct imported)
+#   aw_forge_py                     the path of the script aw_forge runs
+#                                   (for a process that forges its own)
 #   aw_register_pid PID...          stop these at exit too
 #   aw_register_file PATH...        remove these at exit
 #   aw_public FILE...               copies nobody can run, in $AW_PUB
@@ -42,6 +51,21 @@
 #   aw_json_get FILE EXPR           print a value from a JSON file
 #   aw_expect FILE EXPR WANT        fail unless the value prints as WANT
 #   aw_range FILE EXPR LO HI        fail unless LO <= value <= HI
+#   aw_burst_stopped VAR PID PORT N QUEUED DROPS
+#                                   N connections (burst) at a server
+#                                   stopped meanwhile: it goes on once its
+#                                   queue holds QUEUED, each with its byte,
+#                                   DROPS were dropped, and 100 ms more; sets
+#                                   VAR_START, VAR_RESUMED, VAR_END (ms) and
+#                                   VAR_COMPLETED
+#   aw_figures FILE [NAME=INT...] <<PY  Python checks on a stat --json FILE:
+#                                   l (first listener), p (its process),
+#                                   the NAMEs, ms (1e6), check(name, v, lo,
+#                                   hi); fails listing every check missed
+#   aw_slow_by_threshold FILE       fail unless the first listener's slow
+#                                   events are exactly its connections that
+#                                   waited past the process's threshold, as
+#                                   far as a report shows them
 #
 # LD_PRELOAD=... before aw_start_server reaches the server only, never the
 # helper commands (a sanitized shim must not load into sleep or python3).
@@ -222,7 +246,7 @@ aw_start_exporter() {
 aw_sigstop() {
 	local i t all
 	kill -STOP "$1" || aw_fail "kill -STOP $1"
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 600; i++)); do
 		all=1
 		for t in /proc/"$1"/task/*/stat; do
 			[ "$(cut -d' ' -f3 "$t" 2>/dev/null)" = T ] || all=0
@@ -230,7 +254,7 @@ aw_sigstop() {
 		[ "$all" = 1 ] && return 0
 		sleep 0.05
 	done
-	aw_fail "pid $1 did not stop within 5 s"
+	aw_fail "pid $1 did not stop within 30 s"
 }
 
 # Waits on a state, never on a time: a loaded machine only makes it later.
@@ -277,7 +301,7 @@ aw_stop() {
 	local pid=$1 i
 	kill -TERM "$pid" 2>/dev/null
 	kill -CONT "$pid" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 600; i++)); do
 		aw__alive "$pid" || break
 		sleep 0.05
 	done
@@ -289,7 +313,7 @@ aw_stop() {
 		done
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
-		aw_fail "pid $pid ignored SIGTERM for 5 s (threads:$where)"
+		aw_fail "pid $pid ignored SIGTERM for 30 s (threads:$where)"
 	fi
 	wait "$pid" 2>/dev/null
 }
@@ -347,4 +371,111 @@ aw_range() {
 	got=$(aw_json_get "$1" "$2") || aw_fail "no $2 in $1"
 	python3 -c 'import sys; v, lo, hi = map(float, sys.argv[1:]); sys.exit(not lo <= v <= hi)' \
 		"$got" "$3" "$4" 2>/dev/null || aw_fail "$2 is $got, want $3..$4"
+}
+
+# What a slow event is, whatever the machine's load made the waits: none
+# when no connection waited past the threshold, and each one listed waited
+# past it.
+aw_slow_by_threshold() {
+	python3 - "$1" <<'EOF' || aw_fail "slow events against the threshold ($1)"
+import json, sys
+p = json.load(open(sys.argv[1]))["processes"][0]
+l, slow_ms = p["listeners"][0], p["slow_ms"]
+slow, wait_max = l["slow_events"], l["queue_wait_ms"]["max"]
+assert slow <= l["accepts"], (slow, l["accepts"])
+assert wait_max > slow_ms or slow == 0, (slow, wait_max)
+for e in p["events"]:
+    assert e["queue_wait_ms"] is None or e["queue_wait_ms"] > slow_ms, e
+print("%d slow events, queue wait max %d ms (threshold %d ms)" % (slow, wait_max, slow_ms))
+EOF
+}
+
+aw_kept_segment() {
+	local var=$1
+	ACCEPTWATCH_KEEP=1 LD_PRELOAD=$AW_SHIM aw_start_server "$var" --backlog 8
+	local pid_var=${var}_PID port_var=${var}_PORT
+	local pid=${!pid_var}
+	aw_register_file "/dev/shm/acceptwatch.$pid"
+	"$AW_BIN/burst" --port "${!port_var}" -n 3 >/dev/null
+	aw_stop "$pid"
+	cp "/dev/shm/acceptwatch.$pid" "$2" || aw_fail "no kept segment of pid $pid"
+}
+
+# The header's pid (offset 60) and, when PID runs, its start time in clock
+# ticks (offset 64, /proc/PID/stat field 22): what the reader matches a
+# segment's name against.
+aw_forge_py() {
+	local py=$AW_TMP/forge.py
+	[ -e "$py" ] || cat >"$py" <<'EOF'
+import struct, sys
+src, dst, pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
+b = bytearray(open(src, "rb").read())
+b[60:64] = struct.pack("<i", pid)
+try:
+    stat = open("/proc/%d/stat" % pid).read()
+    b[64:72] = struct.pack("<Q", int(stat[stat.rindex(")") + 2:].split()[19]))
+except OSError:
+    pass
+exec(sys.argv[4] if len(sys.argv) > 4 else "")
+open(dst, "wb").write(b)
+EOF
+	echo "$py"
+}
+
+aw_forge() {
+	python3 "$(aw_forge_py)" "$@" || aw_fail "cannot forge $2"
+}
+
+aw__now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+# What a stopped server finds when it goes on is fixed, however loaded the
+# machine: every connection queued and past the 50 ms threshold, and the
+# accept call that takes the first one (if the server was in it) one long
+# call. The times bound the figures from above.
+aw_burst_stopped() {
+	local var=$1 pid=$2 port=$3 n=$4 queued=$5 drops=$6 burst start
+	aw_sigstop "$pid"
+	start=$(aw__now_ms)
+	"$AW_BIN/burst" --port "$port" -n "$n" --timeout-ms 150000 >"$AW_TMP/$var.burst" &
+	burst=$!
+	aw_register_pid "$burst"
+	aw_wait_queue "$port" "$queued" "$drops"
+	aw_wait_unread "$port" "$queued"
+	sleep 0.1
+	printf -v "${var}_START" %s "$start"
+	printf -v "${var}_RESUMED" %s "$(aw__now_ms)"
+	kill -CONT "$pid"
+	wait "$burst"
+	printf -v "${var}_END" %s "$(aw__now_ms)"
+	local completed
+	read -r _ completed _ <"$AW_TMP/$var.burst"
+	printf -v "${var}_COMPLETED" %s "$completed"
+}
+
+aw_figures() {
+	local file=$1
+	shift
+	{
+		cat <<'EOF'
+import json, sys
+p = json.load(open(sys.argv[1]))["processes"][0]
+l = p["listeners"][0]
+for a in sys.argv[2:]:
+    k, v = a.split("=", 1)
+    globals()[k] = int(v)
+ms = 1000000
+bad = []
+def check(name, v, lo, hi):
+    if not lo <= v <= hi:
+        bad.append("%s is %s, want %s..%s" % (name, v, lo, hi))
+EOF
+		cat
+		cat <<'EOF'
+print("\n".join(bad) or "figures ok")
+sys.exit(1 if bad else 0)
+EOF
+	} >"$AW_TMP/figures.py"
+	python3 "$AW_TMP/figures.py" "$file" "$@" || aw_fail "figures of $file (above)"
 }

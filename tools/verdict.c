@@ -1,6 +1,10 @@
 /*
- * The verdict rules. Each reads only the snapshot (and the window), so
- * the same listener gets the same verdicts in check, top and listeners.
+ * The verdicts: the rules (verdict_mask: which evidence makes each) and
+ * their wording (say_*: the evidence and the fix, in English). A rule reads
+ * only the snapshot and the window, so the same listener gets the same
+ * verdicts in check, top and listeners. STALLED is the live view's reading
+ * (live.c decides it as the snapshot is taken); the rule here only lets a
+ * window's accepts overrule it.
  */
 #include "verdict.h"
 

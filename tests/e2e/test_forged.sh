@@ -12,34 +12,19 @@
 aw_enter_private_shm "$@"
 S=/dev/shm/acceptwatch
 
-# A real segment to forge from: a server's, kept after it exits.
-ACCEPTWATCH_KEEP=1 LD_PRELOAD=$AW_SHIM aw_start_server E --backlog 8
-"$AW_BIN/burst" --port "$E_PORT" -n 3 >/dev/null
-aw_stop "$E_PID"
-cp "$S.$E_PID" "$AW_TMP/real" || aw_fail "no kept segment"
+aw_kept_segment E "$AW_TMP/real"
 rm -f "$S.$E_PID"
-
-cat >"$AW_TMP/forge.py" <<'PY'
-import struct, sys
-src, dst, pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
-b = bytearray(open(src, "rb").read())
-stat = open("/proc/%d/stat" % pid).read()
-ticks = int(stat[stat.rindex(")") + 2:].split()[19])
-b[60:64] = struct.pack("<i", pid)
-b[64:72] = struct.pack("<Q", ticks)
 # The stripes of slot 0 (listener_offset, then its stripe_ref[8] of
 # segment offsets; accepts at 8 in a stripe) claim 999999 accepts.
-lo = struct.unpack("<I", b[24:28])[0]
+inflate='lo = struct.unpack("<I", b[24:28])[0]
 refs = [r for r in struct.unpack("<8I", b[lo + 272:lo + 304]) if r]
 for r in refs:
-    b[r + 8:r + 16] = struct.pack("<Q", 999999 // len(refs))
-open(dst, "wb").write(b)
-PY
+    b[r + 8:r + 16] = struct.pack("<Q", 999999 // len(refs))'
 # The root server: its segment name planted by uid 65534 before exec.
-aw_start F bash -c 'python3 "$1" "$2" /dev/shm/acceptwatch.$$ $$ &&
+aw_start F bash -c 'python3 "$1" "$2" /dev/shm/acceptwatch.$$ $$ "$5" &&
 	chown 65534:65534 /dev/shm/acceptwatch.$$ &&
 	exec env ACCEPTWATCH_LOG=stderr LD_PRELOAD="$3" "$4" --backlog 8' \
-	_ "$AW_TMP/forge.py" "$AW_TMP/real" "$AW_SHIM" "$AW_BIN/server"
+	_ "$(aw_forge_py)" "$AW_TMP/real" "$AW_SHIM" "$AW_BIN/server" "$inflate"
 [ "$(stat -c %u "$S.$F_PID")" = 65534 ] || aw_fail "the planted file is not nobody's"
 read -r _ completed _ < <("$AW_BIN/burst" --port "$F_PORT" -n 5)
 [ "$completed" = 5 ] || aw_fail "the server completed $completed of 5 under a planted segment"

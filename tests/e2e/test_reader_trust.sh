@@ -15,11 +15,7 @@
 aw_enter_private_shm "$@"
 S=/dev/shm/acceptwatch
 
-ACCEPTWATCH_KEEP=1 LD_PRELOAD=$AW_SHIM aw_start_server E --backlog 8
-"$AW_BIN/burst" --port "$E_PORT" -n 3 >/dev/null
-aw_stop "$E_PID"
-[ -f "$S.$E_PID" ] || aw_fail "no kept segment"
-cp "$S.$E_PID" "$AW_TMP/real"
+aw_kept_segment E "$AW_TMP/real"
 
 # Dead process: shown as exited with --all, skipped without.
 "$AW_TOOL" stat --json --all "$E_PID" >"$AW_TMP/d.json" || aw_fail "stat dead"
@@ -28,13 +24,7 @@ aw_expect "$AW_TMP/d.json" "processes[0]['exited']" True
 aw_expect "$AW_TMP/d2.json" "skipped_exited >= 1" True
 
 forge() { # pid name python-statements-on-b (bytearray)
-	python3 - "$AW_TMP/real" "$S.$1" "$1" "$3" <<'PY'
-import struct, sys
-b = bytearray(open(sys.argv[1], "rb").read())
-b[60:64] = struct.pack("<i", int(sys.argv[3]))
-exec(sys.argv[4])
-open(sys.argv[2], "wb").write(b)
-PY
+	aw_forge "$AW_TMP/real" "$S.$1" "$1" "$3"
 }
 refused() { # pid regex
 	"$AW_TOOL" stat "$1" >"$AW_TMP/o" 2>"$AW_TMP/e"

@@ -101,7 +101,7 @@ done
 
 # ThreadSanitizer: concurrent captures into one table.
 TSAN_OPTIONS="halt_on_error=1 exitcode=66 report_signal_unsafe=0" \
-	ACCEPTWATCH_SLOW_MS=50 LD_PRELOAD=$AW_TSAN_SHIM AW_READY_SECONDS=10 \
+	ACCEPTWATCH_SLOW_MS=50 LD_PRELOAD=$AW_TSAN_SHIM \
 	aw_start Z "$AW_TSAN_BIN/server" --reuseport 4 --delay-ms 100
 read -r _ completed _ < <("$AW_BIN/burst" --port "$Z_PORT" -n 24)
 [ "$completed" = 24 ] || aw_fail "TSan: client completed $completed of 24"

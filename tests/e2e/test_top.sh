@@ -11,22 +11,18 @@
 aw_enter_netns 16 "$@"
 
 LD_PRELOAD=$AW_SHIM aw_start_server OK --backlog 8
-LD_PRELOAD=$AW_SHIM aw_start_server SLOW --backlog 16 --delay-ms 100
+LD_PRELOAD=$AW_SHIM aw_start_server SLOW --backlog 16 --delay-ms 300
 LD_PRELOAD=$AW_SHIM aw_start_server STOP --backlog 8
 aw_sigstop "$STOP_PID"
 "$AW_BIN/burst" --port "$STOP_PORT" -n 3 --timeout-ms 20000 >/dev/null &
 aw_register_pid $!
-"$AW_BIN/burst" --port "$SLOW_PORT" -n 12 --timeout-ms 20000 >/dev/null &
+# 16 connections (the queue holds 17) at 300 ms each: the slow loop is
+# still accepting, with a queue, through top's interval.
+"$AW_BIN/burst" --port "$SLOW_PORT" -n 16 --timeout-ms 150000 >/dev/null &
 aw_register_pid $!
-# The three connections queued on the stopped server (on a loaded machine
-# the client takes a while to start): at most 10 s.
-for ((i = 0; i < 200; i++)); do
-	ss -Hltn "sport = :$STOP_PORT" | grep -q "^LISTEN *3 " && break
-	sleep 0.05
-done
-ss -Hltn "sport = :$STOP_PORT" | grep -q "^LISTEN *3 " ||
-	aw_fail "3 connections not queued: $(ss -Hltn "sport = :$STOP_PORT")"
-sleep 0.3
+# The three connections queued on the stopped server, the slow one busy.
+aw_wait_queue "$STOP_PORT" 3
+aw_wait_queue "$SLOW_PORT" 10
 "$AW_TOOL" top --once --interval 1 >"$AW_TMP/top.txt" || aw_fail "top --once failed"
 cat "$AW_TMP/top.txt"
 if grep -q $'\033' "$AW_TMP/top.txt"; then aw_fail "escape codes in --once"; fi
@@ -45,17 +41,18 @@ rows=$(tail -n +4 "$AW_TMP/top.txt" | grep -E "^.{17}($OK_PID|$SLOW_PID|$STOP_PI
 grep -q "^STALLED  *$STOP_PID .*127.0.0.1:$STOP_PORT .* 3/3/8 *\[### *\] " <<<"$rows" ||
 	aw_fail "stalled row"
 grep -q "^OK  *$OK_PID .* 0\.0 0/0/8 " <<<"$rows" || aw_fail "ok row"
-# The slow loop accepts ~10/s with ~100 ms away between accepts.
+# The slow loop accepts at most 3.3/s (300 ms away between accepts, at
+# least; a loaded machine makes it fewer, never more).
 python3 - "$rows" "$SLOW_PID" <<'PY' || aw_fail "slow row"
 import sys
 line = [l for l in sys.argv[1].splitlines() if l[17:].split()[0] == sys.argv[2]][0]
 state, rest = line[:16].strip(), line[17:]
 acc = float(rest.split()[3])
-assert 5 <= acc <= 12, line
+assert 0 < acc <= 4, line
 # After the bar: GAP99 AWAY99 WAIT99 SLOW/s DROP/s
 gap, away, wait, slow, drop = rest.split("]", 1)[1].split()
 assert state == "SLOW ACCEPT LOOP", line
-assert away.endswith("ms") and 90 <= float(away[:-2]) <= 150, line
+assert (away.endswith("ms") and float(away[:-2]) >= 290) or away.endswith("s"), line
 assert float(slow) > 0 and wait.endswith("s"), line
 print("slow row ok:", line)
 PY

@@ -8,7 +8,7 @@
 aw_enter_netns 16 "$@"
 command -v valgrind >/dev/null || aw_skip "valgrind is not installed"
 # The shim's lines on the server's stderr (the check on stacks below).
-ACCEPTWATCH_LOG=stderr LD_PRELOAD=$AW_REL_SHIM AW_READY_SECONDS=20 \
+ACCEPTWATCH_LOG=stderr LD_PRELOAD=$AW_REL_SHIM AW_READY_SECONDS=60 \
 	aw_start V valgrind --error-exitcode=9 \
 	--log-file="$AW_TMP/vg.log" --suppressions="$AW_ROOT/tests/e2e/valgrind.supp" \
 	"$AW_ROOT/build/rel/tests/server" --backlog 32 --delay-ms 80
