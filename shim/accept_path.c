@@ -39,6 +39,7 @@
 #define NS_PER_MS 1000000ull
 #define SLOW_LOG_INTERVAL_NS (1000 * NS_PER_MS)
 #define HOUSEKEEPING_EVERY 1024u /* probes: about once a second when busy */
+#define HOUSEKEEPING_TURNS (HOUSEKEEPING_EVERY / 2) /* two turns in each */
 
 /* How a thread's previous call on a listener returned. */
 enum prev_call {
@@ -101,6 +102,7 @@ struct call {
 	int away_due;	/* out of accept longer than the threshold */
 	int probe;	/* a probe is due: slow check or rate-limited sample */
 	int kept;	/* the probe was housekeeping (drops, defer) */
+	int moved;	/* fd names another socket than its slot's now */
 	uint32_t depth; /* queue depth the call met, UINT32_MAX unknown */
 };
 
@@ -175,8 +177,8 @@ static void leave_accept(struct thread_slot *ts, struct aw_stripe *st)
 static void each_stripe(void (*fn)(struct thread_slot *, struct aw_stripe *))
 {
 	struct aw_segment *s = aw_segment_current();
-	uint32_t used = s ? s->header.listeners_used : 0;
-	for (uint32_t i = 0; i < used && i < AW_MAX_LISTENERS; i++) {
+	uint32_t used = s ? aw_table_slots_used() : 0;
+	for (uint32_t i = 0; i < used; i++) {
 		struct thread_slot *ts = slot_state((int)i);
 		if (ts->stripe_off != 0)
 			fn(ts, stripe_at(s, ts));
@@ -188,7 +190,8 @@ static void give_up_stripe(struct thread_slot *ts, struct aw_stripe *st)
 {
 	leave_accept(ts, st);
 	if (!ts->shared)
-		aw_segment_write_stripe_free(st);
+		aw_table_free_stripe((uint32_t)(ts - self.by_byte) - 1u,
+				     ts->stripe_off);
 	ts->stripe_off = 0;
 	ts->mark = 0;
 }
@@ -244,6 +247,18 @@ static int call_real(struct call *c, struct sockaddr *addr, socklen_t *len,
 		    : aw_real_accept(c->fd, addr, len);
 }
 
+/*
+ * later - earlier, 0 when time went backwards: a connection taken on the
+ * stripe after this call's entry (a signal handler that interrupted the
+ * call accepted on the same listener), or a last accept that another
+ * process wrote into the segment. Off the common path, which steps aside
+ * for both.
+ */
+static uint64_t ticks_since(uint64_t later, uint64_t earlier)
+{
+	return later > earlier ? later - earlier : 0;
+}
+
 static int is_drain(int err)
 {
 	return err == EAGAIN || err == EWOULDBLOCK;
@@ -284,18 +299,33 @@ static int sample_allowed(struct aw_listener *l, uint64_t now)
  * kernel itself (another network namespace, or the socket gone) and to
  * date the drops it sees (they rose after this reading if they are higher
  * now); and TCP_DEFER_ACCEPT, which servers set after listen() (apache).
- * Two system calls, as a queue probe is. Which probes: the one after a
- * probe saw the queue full (drops come from a full queue: so a reading
- * follows the last one seen), and one in HOUSEKEEPING_EVERY, the second
- * first, about once a second while the loop accepts.
+ * One reading each: the drops, or with defer_turn, while the flag is not
+ * set, TCP_DEFER_ACCEPT. Which probes: the one after a probe saw the queue
+ * full (drops come from a full queue: so a reading follows the last one
+ * seen), and two in HOUSEKEEPING_EVERY (periodic_turn), the first probe
+ * first, about twice a second while the loop accepts; those also check
+ * first that fd still names the listener (entry_probe). At most two system
+ * calls, as a queue probe is.
  */
-static void housekeep(struct aw_listener *l, int fd)
+static void housekeep(struct aw_listener *l, int fd, int defer_turn)
 {
+	if (defer_turn && !(__atomic_load_n(&l->flags, __ATOMIC_RELAXED) &
+			    AW_LF_DEFER_ACCEPT)) {
+		if (aw_probe_defer_accept(fd))
+			aw_segment_write_flag_set(l, AW_LF_DEFER_ACCEPT);
+		return;
+	}
 	aw_table_read_drops(l, fd);
-	if (!(__atomic_load_n(&l->flags, __ATOMIC_RELAXED) &
-	      AW_LF_DEFER_ACCEPT) &&
-	    aw_probe_defer_accept(fd))
-		aw_segment_write_flag_set(l, AW_LF_DEFER_ACCEPT);
+}
+
+/* Probe n (counted from 1) is a periodic housekeeping turn: 1 the drops',
+ * 2 the TCP_DEFER_ACCEPT one's; 0 not one. */
+static int periodic_turn(uint64_t n)
+{
+	uint64_t r = n % HOUSEKEEPING_EVERY;
+	if (r == 1)
+		return 1;
+	return r == 1 + HOUSEKEEPING_TURNS ? 2 : 0;
 }
 
 /*
@@ -331,7 +361,8 @@ static int slow_report_due(struct aw_listener *l, uint64_t now)
 {
 	uint64_t last =
 	    __atomic_load_n(&l->slow_logged_ticks, __ATOMIC_RELAXED);
-	if (last != 0 && aw_ticks_to_ns(now - last) < SLOW_LOG_INTERVAL_NS)
+	if (last != 0 &&
+	    aw_ticks_to_ns(ticks_since(now, last)) < SLOW_LOG_INTERVAL_NS)
 		return 0;
 	return aw_segment_write_slow_turn(l, last, now);
 }
@@ -346,10 +377,13 @@ static void log_slow(const struct aw_segment *s, const struct aw_listener *l,
 	if (e->depth != UINT32_MAX)
 		snprintf(depth, sizeof(depth), "%u/%u", e->depth, e->backlog);
 	aw_stack_top(s, e->stack, where, sizeof(where));
-	aw_log("slow accept loop on %s fd=%d: a connection waited %s in the "
+	/* The address as the segment has it: bounded, whatever another
+	 * process wrote there. */
+	aw_log("slow accept loop on %.*s fd=%d: a connection waited %s in the "
 	       "queue (threshold %u ms), loop out of accept for %llu ms, "
 	       "queue %s, %llu slow events so far%s%s",
-	       l->address, l->fd, wait, slow_ms,
+	       (int)strnlen(l->address, AW_ADDR_LEN), l->address,
+	       __atomic_load_n(&l->fd, __ATOMIC_RELAXED), wait, slow_ms,
 	       (unsigned long long)(e->away_ns / NS_PER_MS), depth,
 	       (unsigned long long)__atomic_load_n(&l->slow_events,
 						   __ATOMIC_RELAXED),
@@ -401,7 +435,7 @@ static void check_wait(struct aw_segment *s, int slot, const struct call *c,
 	    .queue_wait_ms = wait,
 	    .depth = c->depth,
 	    .backlog = __atomic_load_n(&l->effective_backlog, __ATOMIC_RELAXED),
-	    .tid = (int32_t)syscall(SYS_gettid),
+	    .tid = self.tid, /* set by my_stripe: no gettid per event */
 	};
 	record_slow(s, slot, &e, aw_config.slow_ms, c->t1);
 }
@@ -427,10 +461,13 @@ static void entry_probe(struct aw_listener *l, int slot, struct call *c)
 	if (!is_tcp(l))
 		return;
 	int saved = errno;
-	uint64_t n = count_probe(l);
-	if (!c->away_due && (n % HOUSEKEEPING_EVERY == 1 ||
-			     aw_segment_write_take_drops_due(l))) {
-		housekeep(l, c->fd);
+	int turn = periodic_turn(count_probe(l));
+	if (!c->away_due && (turn || aw_segment_write_take_drops_due(l))) {
+		/* A listener closed where the shim could not see it, its
+		 * number now another socket's: nothing more on this slot. */
+		c->moved = turn && !aw_table_names_slot((uint32_t)slot, c->fd);
+		if (!c->moved)
+			housekeep(l, c->fd, turn == 2);
 		c->kept = 1;
 	} else {
 		c->depth = sample_listener(l, slot, c->fd, c->t0, 0);
@@ -458,7 +495,7 @@ static void exit_probe(struct aw_segment *s, int slot, struct thread_slot *ts,
 	}
 	/* Out of accept too long (busy elsewhere since the last accept, back
 	 * late after a drain, or stuck in this very call), or a sample. */
-	check_wait(s, slot, c, ts, st, c->t1 - (last ? last : c->t0),
+	check_wait(s, slot, c, ts, st, ticks_since(c->t1, last ? last : c->t0),
 		   c->away_due || long_call);
 }
 
@@ -496,12 +533,13 @@ static void record_call(struct thread_slot *ts, struct aw_stripe *st,
 {
 	enum prev_call kind = kind_of(c);
 	int shared = ts->shared;
-	if (ts->prev == PREV_ACCEPT || ts->prev == PREV_FAIL)
+	/* No time away when the previous return came after this entry. */
+	if ((ts->prev == PREV_ACCEPT || ts->prev == PREV_FAIL) && last <= c->t0)
 		aw_segment_write_away(st, aw_ticks_to_ns(c->t0 - last), shared);
 	if (ts->prev == PREV_ACCEPT)
 		ts->last_accept = last;
 	if (kind == PREV_ACCEPT) {
-		if (ts->last_accept != 0)
+		if (ts->last_accept != 0 && ts->last_accept <= c->t1)
 			aw_segment_write_gap(
 			    st, aw_ticks_to_ns(c->t1 - ts->last_accept),
 			    shared);
@@ -565,12 +603,19 @@ static __attribute__((noinline)) int full_call(uint32_t byte, int fd,
 	struct aw_segment *s = aw_segment_current();
 	struct aw_listener *l = &s->listener[slot];
 	uint64_t last = previous_return(ts, st);
-	c.away_due = last != 0 && t0 - last > aw_slow_ticks();
+	c.away_due = last != 0 && ticks_since(t0, last) > aw_slow_ticks();
 	c.probe = sample_allowed(l, t0) || c.away_due;
 	ts->next_sample =
 	    __atomic_load_n(&l->next_sample_ticks, __ATOMIC_RELAXED);
 	if (c.probe)
 		entry_probe(l, slot, &c);
+	if (__builtin_expect(c.moved, 0)) {
+		/* Forgotten here, adopted afresh by other_case (its first
+		 * call is this one). */
+		aw_table_forget_moved(fd);
+		errno = host_errno;
+		return other_case(fd, addr, len, flags, use4);
+	}
 	errno = host_errno;
 	enter_accept(ts, st);
 	c.ret = call_real(&c, addr, len, flags, use4);
@@ -580,22 +625,31 @@ static __attribute__((noinline)) int full_call(uint32_t byte, int fd,
 	return finish(s, slot, st, &c, last);
 }
 
-/* The common path's way out when the call failed or was long: slot and
- * segment follow from the stripe (nothing more kept across the call). */
+/*
+ * The common path's way out when the call failed or was long: slot and
+ * segment follow from the stripe (nothing more kept across the call), in
+ * process memory: the segment it lies in (the current one, or the shared
+ * one a detach left during the call), its offset there, the slot the
+ * table made it for, and this thread's offset for that slot. The stripe's
+ * own `slot` is a figure for the reader, which another process may write.
+ */
 static __attribute__((noinline)) int finish_odd(struct aw_stripe *st, int fd,
 						int ret, uint64_t t0,
 						uint64_t t1, uint64_t last)
 {
-	int slot = (int)st->slot;
-	const struct thread_slot *ts = slot_state(slot);
 	struct call c = {.fd = fd,
 			 .ret = ret,
 			 .err = errno,
 			 .t0 = t0,
 			 .t1 = t1,
 			 .depth = UINT32_MAX};
-	struct aw_segment *s =
-	    (struct aw_segment *)((char *)st - ts->stripe_off);
+	struct aw_segment *s = aw_segment_holding(st);
+	uint32_t off = s ? (uint32_t)((char *)st - (char *)s) : 0;
+	int slot = aw_table_stripe_slot(off);
+	if (slot < 0 || slot_state(slot)->stripe_off != off) {
+		errno = c.err; /* not ours to count: only the host's result */
+		return ret;
+	}
 	return finish(s, slot, st, &c, last);
 }
 
@@ -655,14 +709,22 @@ known_listener(int fd, struct sockaddr *addr, socklen_t *len, int flags,
 		       : aw_real_accept(fd, addr, len);
 	uint64_t t1 = aw_ticks_of(tsc);
 	aw_segment_write_leave(st, 0);
-	uint64_t last = st->last_accept_ticks;
-	/* A call longer than the threshold steps aside (finish_odd); the
+	uint64_t last =
+	    __atomic_load_n(&st->last_accept_ticks, __ATOMIC_RELAXED);
+	/*
+	 * A call longer than the threshold steps aside (finish_odd); the
 	 * gap, never shorter than the call, tells with no subtraction of
 	 * its own (a gap past the threshold after a short call is rare and
-	 * recorded right there too). */
+	 * recorded right there too). So does time that went backwards: a
+	 * connection taken on this stripe after this call's entry (by a
+	 * signal handler that interrupted it), or any value another process
+	 * wrote over the last accept: the time away would wrap. With last at
+	 * most t0, the time away is at most the gap: both in range.
+	 */
 	uint64_t gap = t1 - last;
 	if (__builtin_expect(ret < 0, 0) ||
-	    __builtin_expect(gap > aw_slow_ticks(), 0))
+	    __builtin_expect(gap > aw_slow_ticks(), 0) ||
+	    __builtin_expect(last > t0, 0))
 		return finish_odd(st, fd, ret, t0, t1, last);
 	uint64_t mult20 = __atomic_load_n(&aw_clock.mult20, __ATOMIC_RELAXED);
 	aw_segment_write_away_in_range(
@@ -769,6 +831,13 @@ static __attribute__((noinline)) int other_fd(struct call *c, int slot,
 static __attribute__((noinline)) int
 other_case(int fd, struct sockaddr *addr, socklen_t *len, int flags, int use4)
 {
+	/* Initialized first: the clock picks its ticks there, so none is read
+	 * before (a library's constructor may accept before the shim's has
+	 * run); and a child made without fork handlers becomes a forked
+	 * child there, its fd map back (listener_table.h). */
+	int host_errno = errno;
+	aw_ready_config();
+	errno = host_errno;
 	int slot = aw_table_lookup(fd);
 	struct call c = {.fd = fd, .depth = UINT32_MAX};
 	if (slot == AW_IGNORED)

@@ -377,6 +377,15 @@ enum aw_seg_flags {
 	AW_SF_BAD_BACKLOG = 1u << 6,
 	AW_SF_BAD_KEEP = 1u << 7,
 	AW_SF_BAD_CLOCK = 1u << 8,
+	/* Call-site stacks are off, with one reason: libunwind.so.8 could
+	 * not be loaded (or lacks a symbol, or the architecture is not
+	 * known); its start-up, run in a child of the shim's, did not finish
+	 * (a seccomp filter such as systemd's SystemCallFilter= without
+	 * mincore kills that child); or the process forked while a thread
+	 * was capturing one. */
+	AW_SF_STACKS_NO_LIB = 1u << 9,
+	AW_SF_STACKS_INIT_FAILED = 1u << 10,
+	AW_SF_STACKS_FORKED = 1u << 11,
 };
 
 struct aw_segment {

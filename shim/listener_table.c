@@ -14,14 +14,36 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Descriptors past the flat map: pages of AW_FD_MAP bytes, made on demand
  * and never freed; up to 2^30 descriptors (the kernel's nr_open ceiling). */
 #define FAR_PAGES (1u << 14)
 
-uint8_t aw_fd_slot[AW_FD_MAP];
-static uint8_t *far_page[FAR_PAGES];
+uint8_t aw_fd_slot[AW_FD_MAP_SPAN] __attribute__((aligned(AW_WIPE_ALIGN)));
+/*
+ * Wiped in every child too (MADV_WIPEONFORK): the far pages' addresses (the
+ * pages themselves are not: a child without them knows no far descriptor),
+ * and `own`, set at load and by the fork handler: 0 in a child made without
+ * fork handlers.
+ */
+struct wiped_state {
+	uint8_t *far_page[FAR_PAGES];
+	uint32_t own;
+};
+static union {
+	struct wiped_state s;
+	char span[(sizeof(struct wiped_state) + AW_WIPE_ALIGN - 1) /
+		  AW_WIPE_ALIGN * AW_WIPE_ALIGN];
+} wiped __attribute__((aligned(AW_WIPE_ALIGN)));
+static uint8_t **const far_page = wiped.s.far_page;
+/* What a forked child gets back: the flat map's bytes up to the highest
+ * descriptor ever mapped, and the far pages' addresses up to the highest
+ * page made. */
+static uint8_t fd_slot_kept[AW_FD_MAP];
+static uint8_t *far_page_kept[FAR_PAGES];
+static uint32_t fd_high, far_high;
 
 /*
  * Per slot, process memory. fds: how many descriptors map to the slot (the
@@ -34,7 +56,27 @@ static uint32_t slot_fds[AW_MAX_LISTENERS];
 static int slot_rep_fd[AW_MAX_LISTENERS] = {[0 ... AW_MAX_LISTENERS - 1] = -1};
 static uint32_t slot_gen[AW_MAX_LISTENERS];
 static uint64_t slot_closed_at[AW_MAX_LISTENERS];
+/* The socket each slot was described for (st_dev, st_ino), set under the
+ * table lock at register, read lock-free by aw_table_names_slot. */
+static uint64_t slot_dev[AW_MAX_LISTENERS];
+static uint64_t slot_ino[AW_MAX_LISTENERS];
 static uint64_t close_ticks;
+/*
+ * What the table acts on, in process memory: the segment is a mirror the
+ * shim writes, which any process of the user may write too (its figures
+ * may be wrong, never a bound, an index or an offset of ours). slots_used:
+ * slots claimed so far (release after the slot's generation; any thread
+ * reads it). Under the table lock, per slot: its stripes' offsets
+ * (slot_stripe, 0 none yet; the last the shared one) and which thread owns
+ * each (stripe_owner, 0 none; cleared lock-free at thread exit); per
+ * stripe of the segment (by index), the slot it serves (stripe_slot, read
+ * lock-free: a stripe never changes slot). A forked child starts these
+ * afresh (aw_table_reset_lock): its segment makes stripes of its own.
+ */
+static uint32_t slots_used;
+static uint32_t slot_stripe[AW_MAX_LISTENERS][AW_STRIPES];
+static int32_t stripe_owner[AW_MAX_LISTENERS][AW_STRIPES];
+static uint8_t stripe_slot[AW_MAX_STRIPES];
 static int said_full;
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 /* The process this table describes: set at the first register and in a
@@ -62,6 +104,38 @@ void aw_table_reset_lock(void)
 {
 	pthread_mutex_init(&table_lock, NULL);
 	__atomic_store_n(&table_pid, getpid(), __ATOMIC_RELAXED);
+	/* The fd map as the parent had it at fork (wiped here). */
+	uint32_t high = __atomic_load_n(&fd_high, __ATOMIC_RELAXED);
+	if (high < AW_FD_MAP)
+		memcpy(aw_fd_slot, fd_slot_kept, high + 1u);
+	uint32_t pages = __atomic_load_n(&far_high, __ATOMIC_RELAXED);
+	if (pages > 0 && pages < FAR_PAGES)
+		memcpy(far_page, far_page_kept,
+		       (pages + 1u) * sizeof(*far_page));
+	__atomic_store_n(&wiped.s.own, 1, __ATOMIC_RELEASE);
+	memset(slot_stripe, 0, sizeof(slot_stripe));
+	memset(stripe_owner, 0, sizeof(stripe_owner));
+	memset(stripe_slot, 0, sizeof(stripe_slot));
+}
+
+int aw_table_wipe_on_fork(void)
+{
+	__atomic_store_n(&wiped.s.own, 1, __ATOMIC_RELEASE);
+	if (madvise(aw_fd_slot, sizeof(aw_fd_slot), MADV_WIPEONFORK) != 0 ||
+	    madvise(&wiped, sizeof(wiped), MADV_WIPEONFORK) != 0)
+		return errno;
+	return 0;
+}
+
+int aw_table_unforked(void)
+{
+	return !__atomic_load_n(&wiped.s.own, __ATOMIC_ACQUIRE);
+}
+
+uint32_t aw_table_slots_used(void)
+{
+	uint32_t used = __atomic_load_n(&slots_used, __ATOMIC_ACQUIRE);
+	return used < AW_MAX_LISTENERS ? used : AW_MAX_LISTENERS;
 }
 
 /* A child of vfork() (or clone with CLONE_VM), until it execs, runs in this
@@ -71,6 +145,26 @@ static int in_vfork_child(void)
 {
 	pid_t owner = __atomic_load_n(&table_pid, __ATOMIC_RELAXED);
 	return owner != 0 && getpid() != owner;
+}
+
+static void raise_high(uint32_t *high, uint32_t v)
+{
+	uint32_t cur = __atomic_load_n(high, __ATOMIC_RELAXED);
+	while (v > cur &&
+	       !__atomic_compare_exchange_n(high, &cur, v, 1, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		;
+}
+
+/* Set fd's map byte b to v, returning what it was; the flat map's copy
+ * that forked children get back follows (far pages are not wiped). */
+static uint8_t set_byte(int fd, uint8_t *b, uint8_t v)
+{
+	if (fd < AW_FD_MAP) {
+		__atomic_store_n(&fd_slot_kept[fd], v, __ATOMIC_RELAXED);
+		raise_high(&fd_high, (uint32_t)fd);
+	}
+	return __atomic_exchange_n(b, v, __ATOMIC_RELAXED);
 }
 
 /* The map byte of fd; with make, a far page is made when missing (NULL
@@ -94,9 +188,12 @@ static uint8_t *map_byte(int fd, int make)
 		uint8_t *none = NULL;
 		if (__atomic_compare_exchange_n(&far_page[page], &none, m, 0,
 						__ATOMIC_ACQ_REL,
-						__ATOMIC_ACQUIRE))
+						__ATOMIC_ACQUIRE)) {
 			p = m;
-		else {
+			__atomic_store_n(&far_page_kept[page], p,
+					 __ATOMIC_RELEASE);
+			raise_high(&far_high, page);
+		} else {
 			munmap(m, AW_FD_MAP);
 			p = none;
 		}
@@ -151,7 +248,7 @@ static int scan_slot(uint32_t slot, int except, int clear)
 				continue;
 			if (!clear)
 				return fd;
-			__atomic_store_n(&pg[i], 0, __ATOMIC_RELAXED);
+			set_byte(fd, &pg[i], 0);
 		}
 	}
 	return -1;
@@ -189,8 +286,10 @@ void aw_table_read_drops(struct aw_listener *l, int fd)
 }
 
 /* fd no longer names slot's socket here. The last descriptor closes the
- * slot; the one probes used hands over to another. */
-static void leave_slot(uint32_t slot, int fd)
+ * slot; the one probes used hands over to another. With still_names, fd
+ * names the socket yet (it is about to close): its last drop count is read
+ * there. */
+static void leave_slot(uint32_t slot, int fd, int still_names)
 {
 	uint32_t n = __atomic_sub_fetch(&slot_fds[slot], 1, __ATOMIC_ACQ_REL);
 	int rep = __atomic_load_n(&slot_rep_fd[slot], __ATOMIC_RELAXED);
@@ -209,15 +308,16 @@ static void leave_slot(uint32_t slot, int fd)
 	if (s == NULL)
 		return;
 	struct aw_listener *l = &s->listener[slot];
-	aw_table_read_drops(l, fd);
+	if (still_names)
+		aw_table_read_drops(l, fd);
 	aw_segment_write_flag_set(l, AW_LF_CLOSED);
 }
 
 void aw_table_final_drops(void)
 {
 	struct aw_segment *s = aw_segment_current();
-	uint32_t used = s ? s->header.listeners_used : 0;
-	for (uint32_t i = 0; i < used && i < AW_MAX_LISTENERS; i++) {
+	uint32_t used = s ? aw_table_slots_used() : 0;
+	for (uint32_t i = 0; i < used; i++) {
 		int fd = __atomic_load_n(&slot_rep_fd[i], __ATOMIC_RELAXED);
 		struct aw_listener *l = &s->listener[i];
 		if (fd >= 0)
@@ -226,8 +326,9 @@ void aw_table_final_drops(void)
 }
 
 /* fd names slot's socket from now on (v: the map byte, slot + 1 or
- * AW_FD_IGNORED); whatever fd named before leaves its slot. */
-static void map_fd(int fd, uint8_t v)
+ * AW_FD_IGNORED); whatever fd named before leaves its slot (still_names:
+ * leave_slot). */
+static void map_fd_as(int fd, uint8_t v, int still_names)
 {
 	uint8_t *b = map_byte(fd, 1);
 	if (b == NULL || __atomic_load_n(b, __ATOMIC_RELAXED) == v)
@@ -241,9 +342,14 @@ static void map_fd(int fd, uint8_t v)
 					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 		mirror_fds(slot, n, -1);
 	}
-	uint8_t old = __atomic_exchange_n(b, v, __ATOMIC_RELAXED);
+	uint8_t old = set_byte(fd, b, v);
 	if (old != 0 && old != AW_FD_IGNORED)
-		leave_slot(old - 1u, fd);
+		leave_slot(old - 1u, fd, still_names);
+}
+
+static void map_fd(int fd, uint8_t v)
+{
+	map_fd_as(fd, v, 1);
 }
 
 void aw_table_forget_fd(int fd)
@@ -255,6 +361,29 @@ void aw_table_forget_fd(int fd)
 	if (in_vfork_child())
 		return;
 	map_fd(fd, 0);
+}
+
+int aw_table_names_slot(uint32_t slot, int fd)
+{
+	struct stat st;
+	int saved = errno;
+	int known = slot < AW_MAX_LISTENERS && fstat(fd, &st) == 0;
+	errno = saved;
+	if (!known)
+		return 1; /* the accept itself will say what fd is */
+	return (uint64_t)st.st_dev ==
+		   __atomic_load_n(&slot_dev[slot], __ATOMIC_RELAXED) &&
+	       (uint64_t)st.st_ino ==
+		   __atomic_load_n(&slot_ino[slot], __ATOMIC_RELAXED);
+}
+
+void aw_table_forget_moved(int fd)
+{
+	const uint8_t *b = map_byte(fd, 0);
+	if (b == NULL || __atomic_load_n(b, __ATOMIC_RELAXED) == 0 ||
+	    in_vfork_child())
+		return;
+	map_fd_as(fd, 0, 0);
 }
 
 void aw_table_forget_range(unsigned int first, unsigned int last)
@@ -289,20 +418,31 @@ void aw_table_dup(int oldfd, int newfd)
 		aw_table_forget_fd(newfd);
 }
 
+/* When slot closed (a tick of closes): written by close() with no lock. */
+static uint64_t closed_at(uint32_t slot)
+{
+	return __atomic_load_n(&slot_closed_at[slot], __ATOMIC_RELAXED);
+}
+
 /* An open or closed READY slot for the socket (dev, ino): a descriptor of
  * a socket tracked before (a dup the shim did not see, one passed over a
  * Unix socket) joins its row. The most recent wins. */
 static int find_socket(const struct aw_segment *s, const struct aw_sock_id *id)
 {
 	int found = -1;
-	for (uint32_t i = 0; i < s->header.listeners_used; i++) {
+	uint64_t found_at = 0;
+	uint32_t used = aw_table_slots_used();
+	for (uint32_t i = 0; i < used; i++) {
 		const struct aw_listener *l = &s->listener[i];
-		if (l->state != AW_SLOT_READY || l->dev != id->dev ||
-		    l->ino != id->ino)
+		if (__atomic_load_n(&l->state, __ATOMIC_ACQUIRE) !=
+			AW_SLOT_READY ||
+		    l->dev != id->dev || l->ino != id->ino)
 			continue;
-		if (found < 0 || aw_table_slot_open(i) ||
-		    slot_closed_at[i] > slot_closed_at[found])
+		uint64_t at = closed_at(i);
+		if (found < 0 || aw_table_slot_open(i) || at > found_at) {
 			found = (int)i;
+			found_at = at;
+		}
 		if (aw_table_slot_open(i))
 			break;
 	}
@@ -321,9 +461,8 @@ static int lose_listener(struct aw_segment *s)
  * still blocked on a descriptor another thread closed would count on). */
 static int slot_idle(const struct aw_segment *s, uint32_t slot)
 {
-	const struct aw_listener *l = &s->listener[slot];
 	for (uint32_t k = 0; k < AW_STRIPES; k++) {
-		uint32_t ref = l->stripe_ref[k];
+		uint32_t ref = slot_stripe[slot][k];
 		const struct aw_stripe *st =
 		    (const struct aw_stripe *)((const char *)s + ref);
 		if (ref != 0 &&
@@ -337,11 +476,16 @@ static int slot_idle(const struct aw_segment *s, uint32_t slot)
 static int reusable_slot(const struct aw_segment *s)
 {
 	int best = -1;
-	for (uint32_t i = 0; i < s->header.listeners_used; i++) {
+	uint64_t best_at = 0;
+	uint32_t used = aw_table_slots_used();
+	for (uint32_t i = 0; i < used; i++) {
 		if (aw_table_slot_open(i) || !slot_idle(s, i))
 			continue;
-		if (best < 0 || slot_closed_at[i] < slot_closed_at[best])
+		uint64_t at = closed_at(i);
+		if (best < 0 || at < best_at) {
 			best = (int)i;
+			best_at = at;
+		}
 	}
 	return best;
 }
@@ -357,8 +501,13 @@ static int reusable_slot(const struct aw_segment *s)
 static void reset_slot(struct aw_segment *s, uint32_t slot)
 {
 	uint32_t gen = slot_gen[slot] % AW_GENERATION_MAX + 1;
+	uint32_t owned = 0;
 	__atomic_store_n(&slot_gen[slot], gen, __ATOMIC_RELAXED);
-	aw_segment_write_slot_reset(s, slot, gen);
+	for (uint32_t k = 0; k < AW_STRIPES; k++)
+		if (__atomic_load_n(&stripe_owner[slot][k], __ATOMIC_RELAXED) >
+		    0)
+			owned |= 1u << k;
+	aw_segment_write_slot_reset(s, slot, gen, slot_stripe[slot], owned);
 }
 
 /*
@@ -374,10 +523,11 @@ static int claim_slot(struct aw_segment *s)
 		reset_slot(s, (uint32_t)slot);
 		return slot;
 	}
-	uint32_t used = s->header.listeners_used;
+	uint32_t used = aw_table_slots_used();
 	if (used < AW_MAX_LISTENERS) {
 		slot_gen[used] = 1;
 		aw_segment_write_new_slot(s, used, 1);
+		__atomic_store_n(&slots_used, used + 1, __ATOMIC_RELEASE);
 		return (int)used;
 	}
 	if (!said_full)
@@ -391,15 +541,41 @@ static int claim_slot(struct aw_segment *s)
 /* Stripe k of slot, made when it has none yet; 0 when none can be had. */
 static uint32_t stripe_ref(uint32_t slot, uint32_t k)
 {
-	struct aw_segment *s = aw_segment_current();
-	uint32_t ref = s->listener[slot].stripe_ref[k];
+	uint32_t ref = slot_stripe[slot][k];
 	if (ref != 0)
 		return ref;
 	ref = aw_segment_add_stripe(slot_gen[slot]);
-	s = aw_segment_current(); /* a detach may have moved it */
-	if (ref != 0)
-		aw_segment_write_stripe_ref(&s->listener[slot], k, ref);
+	if (ref == 0)
+		return 0;
+	slot_stripe[slot][k] = ref;
+	__atomic_store_n(&stripe_slot[aw_stripe_index(ref)], (uint8_t)slot,
+			 __ATOMIC_RELAXED);
+	/* A detach may have moved the segment: the current one. */
+	aw_segment_write_stripe_ref(&aw_segment_current()->listener[slot], k,
+				    ref);
 	return ref;
+}
+
+int aw_table_stripe_slot(uint32_t ref)
+{
+	if (!aw_is_stripe_ref(ref))
+		return -1;
+	uint32_t slot = __atomic_load_n(&stripe_slot[aw_stripe_index(ref)],
+					__ATOMIC_RELAXED);
+	return slot < AW_MAX_LISTENERS ? (int)slot : -1;
+}
+
+void aw_table_free_stripe(uint32_t slot, uint32_t ref)
+{
+	struct aw_segment *s = aw_segment_current();
+	for (uint32_t k = 0; slot < AW_MAX_LISTENERS && k < AW_STRIPES; k++) {
+		if (slot_stripe[slot][k] != ref)
+			continue;
+		if (s != NULL)
+			aw_segment_write_stripe_free(
+			    (struct aw_stripe *)((char *)s + ref));
+		__atomic_store_n(&stripe_owner[slot][k], 0, __ATOMIC_RELEASE);
+	}
 }
 
 static struct aw_stripe *stripe_of(uint32_t ref)
@@ -407,24 +583,27 @@ static struct aw_stripe *stripe_of(uint32_t ref)
 	return (struct aw_stripe *)((char *)aw_segment_current() + ref);
 }
 
-/* The stripe of slot that thread tid owns, else one no thread owns, else a
- * new one, all but the last (the shared stripe); 0 when all are owned. */
+/* The stripe (k) of slot that thread tid owns, else one no thread owns,
+ * else a new one, all but the last (the shared stripe), now tid's; 0 when
+ * all are owned. */
 static uint32_t owned_stripe(uint32_t slot, int32_t tid)
 {
-	const struct aw_listener *l = &aw_segment_current()->listener[slot];
-	uint32_t free_ref = 0;
+	int free_k = -1;
 	for (uint32_t k = 0; k + 1 < AW_STRIPES; k++) {
-		uint32_t ref = l->stripe_ref[k];
-		if (ref == 0)
-			return free_ref ? free_ref : stripe_ref(slot, k);
 		int32_t owner =
-		    __atomic_load_n(&stripe_of(ref)->owner, __ATOMIC_ACQUIRE);
-		if (owner == tid)
-			return ref;
-		if (owner == 0 && free_ref == 0)
-			free_ref = ref;
+		    __atomic_load_n(&stripe_owner[slot][k], __ATOMIC_ACQUIRE);
+		if (owner == tid && slot_stripe[slot][k] != 0)
+			return slot_stripe[slot][k];
+		if (owner == 0 && free_k < 0)
+			free_k = (int)k;
 	}
-	return free_ref;
+	if (free_k < 0)
+		return 0;
+	uint32_t ref = stripe_ref(slot, (uint32_t)free_k);
+	if (ref != 0)
+		__atomic_store_n(&stripe_owner[slot][free_k], tid,
+				 __ATOMIC_RELAXED);
+	return ref;
 }
 
 uint32_t aw_table_claim_stripe(uint32_t slot, int32_t tid, int *shared)
@@ -521,11 +700,12 @@ static void log_listen(const struct aw_listener *l, int fd, int adopted,
 	if (relisten)
 		snprintf(was, sizeof(was), " (was requested=%d effective=%u)",
 			 old_requested, old_effective);
-	aw_log("%s fd=%d %s requested=%s effective=%u%s somaxconn=%u%s%s",
+	aw_log("%s fd=%d %.*s requested=%s effective=%u%s somaxconn=%u%s%s",
 	       adopted	  ? "adopt"
 	       : relisten ? "relisten"
 			  : "listen",
-	       fd, l->address, requested, l->effective_backlog,
+	       fd, (int)strnlen(l->address, AW_ADDR_LEN), l->address, requested,
+	       l->effective_backlog,
 	       (l->flags & AW_LF_COMPUTED) ? " (computed)" : "", l->somaxconn,
 	       (l->flags & AW_LF_CLAMPED) ? " CLAMPED" : "", was);
 }
@@ -569,6 +749,8 @@ int aw_table_register(int fd, int requested, int passed, int adopted,
 	uint32_t old_effective = l->effective_backlog;
 	gather(fd, requested, passed, adopted, &f);
 	describe(l, fd, requested, passed, &f);
+	__atomic_store_n(&slot_dev[slot], f.id.dev, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot_ino[slot], f.id.ino, __ATOMIC_RELAXED);
 	if (aw_table_lookup(fd) != slot)
 		map_fd(fd, (uint8_t)(slot + 1));
 	log_listen(l, fd, adopted, relisten, old_requested, old_effective);
@@ -580,11 +762,11 @@ void aw_table_refresh_backlog(int slot, uint32_t effective)
 	struct aw_segment *s = aw_segment_current();
 	if (s == NULL)
 		return;
-	const struct aw_listener *l = &s->listener[slot];
-	uint32_t flags = l->flags & ~AW_LF_CLAMPED;
-	if (!(flags & AW_LF_ADOPTED) && (uint32_t)l->passed_backlog > effective)
-		flags |= AW_LF_CLAMPED;
-	aw_segment_write_backlog(&s->listener[slot], effective, flags);
+	struct aw_listener *l = &s->listener[slot];
+	uint32_t flags = __atomic_load_n(&l->flags, __ATOMIC_RELAXED);
+	int32_t passed = __atomic_load_n(&l->passed_backlog, __ATOMIC_RELAXED);
+	int clamped = !(flags & AW_LF_ADOPTED) && (uint32_t)passed > effective;
+	aw_segment_write_backlog(l, effective, clamped ? AW_LF_CLAMPED : 0);
 }
 
 /*

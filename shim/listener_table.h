@@ -38,7 +38,20 @@ enum {
 	AW_IGNORED = -2, /* known, not tracked */
 };
 
-extern uint8_t aw_fd_slot[AW_FD_MAP] __attribute__((visibility("hidden")));
+/*
+ * The flat map lies on pages of its own that the kernel gives every child
+ * zeroed (MADV_WIPEONFORK): a child made without fork handlers (a raw
+ * clone() without CLONE_VM, _Fork) then knows no listener, so its accept
+ * calls leave the common path for one that finds the child out and makes
+ * it a forked child (aw_table_unforked). A child made by fork() gets the map
+ * back from a copy in its fork handler. The span is the map rounded up to
+ * the largest page size Linux uses (64 KiB), the alignment that too.
+ */
+#define AW_WIPE_ALIGN 65536u
+#define AW_FD_MAP_SPAN                                                         \
+	((AW_FD_MAP + AW_WIPE_ALIGN - 1) / AW_WIPE_ALIGN * AW_WIPE_ALIGN)
+extern uint8_t aw_fd_slot[AW_FD_MAP_SPAN]
+    __attribute__((visibility("hidden"), aligned(AW_WIPE_ALIGN)));
 
 /* The map byte of a descriptor at or above AW_FD_MAP (0 when none). */
 uint8_t aw_table_far_byte(int fd);
@@ -70,8 +83,18 @@ static inline int aw_table_may_know(int fd)
 void aw_table_lock(void);
 void aw_table_unlock(void);
 /* In a forked child: the lock (its owner thread no longer exists), and
- * the table now describes this process. */
+ * the table now describes this process, with no stripes yet and the fd map
+ * its parent had. */
 void aw_table_reset_lock(void);
+
+/* At load: the fd map's pages and the table's own marks wiped in every
+ * child (see aw_fd_slot). 0, or the errno of madvise (old kernels: a raw
+ * clone child then goes on in its parent's segment). */
+int aw_table_wipe_on_fork(void);
+
+/* This process was made by a raw clone() or the like, with its parent's
+ * memory and no fork handlers run: the caller runs them now. */
+int aw_table_unforked(void);
 
 /*
  * Record fd as a listener after a successful listen(fd, requested), or, with
@@ -89,6 +112,20 @@ int aw_table_register(int fd, int requested, int passed, int adopted,
  * socket's last descriptor. Lock-free.
  */
 void aw_table_forget_fd(int fd);
+
+/*
+ * Whether fd still names slot's socket (the dev and ino it was described
+ * with): a listener closed where the shim cannot see (inside libc:
+ * fclose(fdopen(fd))) may have its number reused by another listener (one
+ * received over SCM_RIGHTS). One fstat; 1 when fstat cannot tell. The
+ * host's errno kept. Lock-free.
+ */
+int aw_table_names_slot(uint32_t slot, int fd);
+
+/* fd names another socket than its slot's now (aw_table_names_slot said
+ * so): it leaves the slot, as aw_table_forget_fd, but the old socket's drop
+ * count is not read through it. Lock-free. */
+void aw_table_forget_moved(int fd);
 
 /* Every fd in [first, last] is about to be closed (close_range,
  * closefrom): aw_table_forget_fd for those the table knows. Lock-free. */
@@ -133,6 +170,18 @@ uint32_t aw_table_generation(uint32_t slot);
  * several threads). 0 when none can be had. Takes the table lock.
  */
 uint32_t aw_table_claim_stripe(uint32_t slot, int32_t tid, int *shared);
+
+/* Slots claimed so far (at most AW_MAX_LISTENERS): process memory, which
+ * bounds every loop over the slots. Lock-free. */
+uint32_t aw_table_slots_used(void);
+
+/* The slot the stripe at offset ref serves, or -1 when ref is no stripe
+ * this process made. Lock-free. */
+int aw_table_stripe_slot(uint32_t ref);
+
+/* The thread that owned slot's stripe at ref gives it up (thread exit):
+ * free for another thread's claim. Lock-free. */
+void aw_table_free_stripe(uint32_t slot, uint32_t ref);
 
 /* Set the TCP_DEFER_ACCEPT flag of every listener whose socket has it now.
  * Caller holds the lock. */

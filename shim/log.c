@@ -79,6 +79,11 @@ static void note(uint32_t flag)
 		aw_segment_write_header_flag(s, flag);
 }
 
+void aw_log_note(uint32_t flag)
+{
+	note(flag);
+}
+
 uint32_t aw_log_seg_flags(void)
 {
 	return __atomic_load_n(&log_flags, __ATOMIC_RELAXED);

@@ -27,4 +27,9 @@ void aw_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * in the current segment as it happens, and in each new segment. */
 uint32_t aw_log_seg_flags(void);
 
+/* flag (enum aw_seg_flags) into the current segment's header now, and
+ * into each new segment's: for what another part of the shim has to say
+ * (stacks off, and why). */
+void aw_log_note(uint32_t flag);
+
 #endif

@@ -34,6 +34,11 @@ typedef int (*fcntl_fn)(int, int, ...);
 typedef int (*setuid_fn)(uid_t);
 typedef int (*setreuid_fn)(uid_t, uid_t);
 typedef int (*setresuid_fn)(uid_t, uid_t, uid_t);
+typedef int (*kill_fn)(pid_t, int);
+typedef int (*raise_fn)(int);
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*execv_fn)(const char *, char *const[]);
+typedef int (*fexecve_fn)(int, char *const[], char *const[]);
 
 static listen_fn real_listen;
 static aw_accept_fn real_accept;
@@ -55,6 +60,11 @@ static fcntl_fn real_fcntl, real_fcntl64;
 static setuid_fn real_setuid, real_seteuid;
 static setreuid_fn real_setreuid;
 static setresuid_fn real_setresuid;
+static kill_fn real_kill;
+static raise_fn real_raise;
+static execve_fn real_execve, real_execvpe;
+static execv_fn real_execv, real_execvp;
+static fexecve_fn real_fexecve;
 enum { BIND_NONE, BIND_RUNNING, BIND_DONE };
 static int bind_state;	     /* atomic */
 static __thread int binding; /* this thread is in bind_all */
@@ -127,6 +137,20 @@ static void bind_all(void)
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&real_setresuid,
 			 (setresuid_fn)next_symbol("setresuid"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_kill, (kill_fn)next_symbol("kill"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_raise, (raise_fn)next_symbol("raise"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_execve, (execve_fn)next_symbol("execve"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_execvpe, (execve_fn)next_symbol("execvpe"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_execv, (execv_fn)next_symbol("execv"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_execvp, (execv_fn)next_symbol("execvp"),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&real_fexecve, (fexecve_fn)next_symbol("fexecve"),
 			 __ATOMIC_RELEASE);
 	hot_pointers();
 }
@@ -326,4 +350,54 @@ int aw_real_setresuid(uid_t ruid, uid_t euid, uid_t suid)
 	setresuid_fn f =
 	    (setresuid_fn)bound_named((void **)&real_setresuid, "setresuid");
 	return f ? f(ruid, euid, suid) : no_symbol();
+}
+
+int aw_real_kill(pid_t pid, int sig)
+{
+	kill_fn f = (kill_fn)bound((void **)&real_kill);
+	return f ? f(pid, sig) : (int)syscall(SYS_kill, pid, sig);
+}
+
+/* Without the symbol: the calling thread, as raise(3) signals it. */
+int aw_real_raise(int sig)
+{
+	raise_fn f = (raise_fn)bound((void **)&real_raise);
+	if (f != NULL)
+		return f(sig);
+	return (int)syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid),
+			    sig);
+}
+
+/* The exec family: no system-call fallback but execve's (the others
+ * search PATH or need /proc). */
+int aw_real_execve(const char *path, char *const argv[], char *const envp[])
+{
+	execve_fn f = (execve_fn)bound_named((void **)&real_execve, "execve");
+	return f ? f(path, argv, envp)
+		 : (int)syscall(SYS_execve, path, argv, envp);
+}
+
+int aw_real_execv(const char *path, char *const argv[])
+{
+	execv_fn f = (execv_fn)bound_named((void **)&real_execv, "execv");
+	return f ? f(path, argv) : no_symbol();
+}
+
+int aw_real_execvp(const char *file, char *const argv[])
+{
+	execv_fn f = (execv_fn)bound_named((void **)&real_execvp, "execvp");
+	return f ? f(file, argv) : no_symbol();
+}
+
+int aw_real_execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	execve_fn f = (execve_fn)bound_named((void **)&real_execvpe, "execvpe");
+	return f ? f(file, argv, envp) : no_symbol();
+}
+
+int aw_real_fexecve(int fd, char *const argv[], char *const envp[])
+{
+	fexecve_fn f =
+	    (fexecve_fn)bound_named((void **)&real_fexecve, "fexecve");
+	return f ? f(fd, argv, envp) : no_symbol();
 }

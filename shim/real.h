@@ -69,5 +69,12 @@ int aw_real_setuid(uid_t uid);
 int aw_real_seteuid(uid_t euid);
 int aw_real_setreuid(uid_t ruid, uid_t euid);
 int aw_real_setresuid(uid_t ruid, uid_t euid, uid_t suid);
+int aw_real_kill(pid_t pid, int sig);
+int aw_real_raise(int sig);
+int aw_real_execve(const char *path, char *const argv[], char *const envp[]);
+int aw_real_execv(const char *path, char *const argv[]);
+int aw_real_execvp(const char *file, char *const argv[]);
+int aw_real_execvpe(const char *file, char *const argv[], char *const envp[]);
+int aw_real_fexecve(int fd, char *const argv[], char *const envp[]);
 
 #endif

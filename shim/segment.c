@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Guarded by the table lock, except aw_segment_now's and
@@ -31,6 +32,11 @@ static int seg_keep;
 static int seg_said_memory;
 static int seg_detached;	   /* went on in process memory (detach()) */
 static struct aw_segment *seg_map; /* the shared mapping this process made */
+/* Stripes handed out in aw_segment_now (and the shared segment it went on
+ * from): process memory, as every bound the shim acts on. */
+static uint32_t seg_stripes;
+static int seg_exec_removed;	   /* removed for an exec() under way */
+static uid_t seg_owner_uid;	   /* the segment file's owner */
 
 /* The segment the accept path writes from now on (s NULL: none). */
 static void publish(struct aw_segment *s)
@@ -130,6 +136,15 @@ void aw_segment_reaped(pid_t pid)
 	errno = saved;
 }
 
+/* The kernel's page size (4, 16 or 64 KiB: arm64 and ppc64 kernels differ),
+ * which madvise wants ranges to start on. sysconf reads it from the
+ * auxiliary vector: no syscall. */
+static uintptr_t page_size(void)
+{
+	long p = sysconf(_SC_PAGESIZE);
+	return p > 0 && (p & (p - 1)) == 0 ? (uintptr_t)p : 4096;
+}
+
 /*
  * Back [offset, offset + len) of the mapped segment with real pages now. A
  * write to a hole of a full tmpfs raises SIGBUS in the writer, the host:
@@ -140,7 +155,7 @@ void aw_segment_reaped(pid_t pid)
  */
 static int reserve(struct aw_segment *s, size_t offset, size_t len)
 {
-	uintptr_t page = 4096, base = (uintptr_t)s;
+	uintptr_t page = page_size(), base = (uintptr_t)s;
 	uintptr_t from = (base + offset) & ~(page - 1);
 	uintptr_t to = (base + offset + len + page - 1) & ~(page - 1);
 	int err;
@@ -191,9 +206,10 @@ static struct aw_segment *create_shared(const char *name, int *err)
 	aw_real_close(fd);
 	if (p != MAP_FAILED) {
 		seg_owner_pid = (int)getpid();
+		seg_owner_uid = geteuid();
 		*err = reserve(p, 0, AW_SEG_BACKED);
 		if (*err == 0) {
-			seg_map = p;
+			__atomic_store_n(&seg_map, p, __ATOMIC_RELAXED);
 			return p;
 		}
 		munmap(p, AW_SEG_SIZE);
@@ -242,16 +258,19 @@ static struct aw_seg_header header_for(const struct aw_config *c)
  */
 static void carry_over(struct aw_segment *to, const struct aw_segment *from)
 {
-	uint32_t used = from->header.listeners_used;
-	for (uint32_t i = 0; i < used && i < AW_MAX_LISTENERS; i++) {
+	uint32_t used = aw_table_slots_used();
+	for (uint32_t i = 0; i < used; i++) {
 		const struct aw_listener *src = &from->listener[i];
-		if (src->state != AW_SLOT_READY || !aw_table_slot_open(i))
+		if (__atomic_load_n(&src->state, __ATOMIC_ACQUIRE) !=
+			AW_SLOT_READY ||
+		    !aw_table_slot_open(i))
 			continue;
 		/* The parent's row is read now, maybe long after the fork:
 		 * a slot it gave to another socket since no longer describes
 		 * ours. Its descriptors are forgotten here, and adopted
 		 * afresh at their next accept. */
-		if (src->generation != aw_table_generation(i)) {
+		if (__atomic_load_n(&src->generation, __ATOMIC_RELAXED) !=
+		    aw_table_generation(i)) {
 			aw_table_unmap_slot(i);
 			continue;
 		}
@@ -292,6 +311,7 @@ struct aw_segment *aw_segment_attach(const struct aw_config *c)
 		return NULL;
 	struct aw_seg_header h = header_for(c);
 	aw_segment_write_header(s, &h);
+	seg_stripes = 0;
 	if (seg_parent != NULL) {
 		carry_over(s, seg_parent);
 		munmap(seg_parent, AW_SEG_SIZE);
@@ -315,9 +335,9 @@ static struct aw_segment *detach(struct aw_segment *shared, int err)
 	struct aw_segment *p = create_private();
 	if (p == NULL)
 		return NULL;
-	uint32_t stripes = shared->header.stripes_used;
-	uint32_t stacks = shared->header.stacks_used;
-	aw_segment_write_private_copy(p, shared, stacks, stripes);
+	uint32_t stacks = __atomic_load_n(&shared->header.stacks_used,
+					  __ATOMIC_RELAXED); /* capped there */
+	aw_segment_write_private_copy(p, shared, stacks, seg_stripes);
 	aw_segment_write_detached(shared, aw_real_ns(), err);
 	seg_detached = 1;
 	aw_log("cannot back more figures with shared memory: %s; counting in "
@@ -326,6 +346,20 @@ static struct aw_segment *detach(struct aw_segment *shared, int err)
 	       strerror(err));
 	publish(p);
 	return p;
+}
+
+struct aw_segment *aw_segment_holding(const void *p)
+{
+	const char *c = p;
+	struct aw_segment *now = aw_segment_current();
+	if (now != NULL && c >= (const char *)now &&
+	    c < (const char *)now + AW_SEG_SIZE)
+		return now;
+	struct aw_segment *map = __atomic_load_n(&seg_map, __ATOMIC_RELAXED);
+	if (map != NULL && c >= (const char *)map &&
+	    c < (const char *)map + AW_SEG_SIZE)
+		return map;
+	return NULL;
 }
 
 int aw_segment_back(struct aw_segment *s, size_t offset, size_t len)
@@ -340,9 +374,9 @@ int aw_segment_back(struct aw_segment *s, size_t offset, size_t len)
 uint32_t aw_segment_add_stripe(uint32_t generation)
 {
 	struct aw_segment *s = aw_segment_now;
-	if (s == NULL || s->header.stripes_used >= AW_MAX_STRIPES)
+	if (s == NULL || seg_stripes >= AW_MAX_STRIPES)
 		return 0;
-	uint32_t i = s->header.stripes_used;
+	uint32_t i = seg_stripes;
 	size_t off = offsetof(struct aw_segment, stripe[i]);
 	if (seg_shared && !seg_detached) {
 		int err = reserve(s, off, sizeof(struct aw_stripe));
@@ -350,6 +384,7 @@ uint32_t aw_segment_add_stripe(uint32_t generation)
 			return 0;
 	}
 	aw_segment_write_new_stripe(s, i, generation);
+	seg_stripes = i + 1;
 	return (uint32_t)off;
 }
 
@@ -361,7 +396,31 @@ int aw_segment_forked(void)
 	seg_shared = 0;
 	seg_detached = 0;
 	seg_said_memory = 0;
-	return seg_parent != NULL && seg_parent->header.listeners_used > 0;
+	return seg_parent != NULL && aw_table_slots_used() > 0;
+}
+
+/*
+ * shm_unlink as the file's owner. A process that ends while it runs under
+ * a temporary effective uid (seteuid(nobody) in a root server) may not
+ * remove its owner's file from /dev/shm (sticky): this thread alone takes
+ * the owner's id back for the call (a raw setresuid: glibc's changes every
+ * thread) and then the one it had. Only when both steps are allowed: the
+ * owner is the real or saved uid, and the id it had is one of those too or
+ * the owner is root (whose id may take any).
+ */
+static int unlink_as_owner(const char *name)
+{
+	uid_t r, e, s, owner = seg_owner_uid;
+	if (shm_unlink(name) == 0 || (errno != EACCES && errno != EPERM))
+		return 0;
+	if (getresuid(&r, &e, &s) != 0 || e == owner ||
+	    (owner != r && owner != s) || (owner != 0 && e != r && e != s))
+		return -1;
+	if (syscall(SYS_setresuid, -1, owner, -1) != 0)
+		return -1;
+	int ret = shm_unlink(name);
+	syscall(SYS_setresuid, -1, e, -1);
+	return ret;
 }
 
 void aw_segment_release(void)
@@ -374,8 +433,69 @@ void aw_segment_release(void)
 	}
 	char name[AW_SEG_NAME_MAX];
 	aw_segment_name(name, sizeof(name), seg_owner_pid);
-	shm_unlink(name);
+	int saved = errno;
+	unlink_as_owner(name);
+	errno = saved;
 	seg_shared = 0;
+}
+
+void aw_segment_exec(void)
+{
+	seg_exec_removed = seg_shared && !seg_keep && !seg_detached &&
+			   seg_owner_pid == (int)getpid();
+	aw_segment_release();
+}
+
+/*
+ * The segment again under its name, as it was: a new file, backed for
+ * what the old one backed, a copy of that, published. The old mapping
+ * stays (a thread may be finishing a call against it), its file gone.
+ * Caller holds the table lock.
+ */
+static int restore_after_exec(const char *name)
+{
+	struct aw_segment *old = aw_segment_now, *p;
+	struct aw_segment *old_map = seg_map;
+	int err;
+	if (old == NULL || (p = create_shared(name, &err)) == NULL)
+		return -1;
+	uint32_t stacks = old->header.stacks_used;
+	uint32_t stripes = old->header.stripes_used;
+	stacks = stacks < AW_MAX_STACKS ? stacks : AW_MAX_STACKS;
+	stripes = stripes < AW_MAX_STRIPES ? stripes : AW_MAX_STRIPES;
+	err = reserve(p, offsetof(struct aw_segment, stack),
+		      stacks * sizeof(struct aw_stack));
+	if (err == 0)
+		err = reserve(p, offsetof(struct aw_segment, stripe),
+			      stripes * sizeof(struct aw_stripe));
+	if (err != 0) {
+		munmap(p, AW_SEG_SIZE);
+		shm_unlink(name);
+		seg_map = old_map;
+		return -1;
+	}
+	aw_segment_write_private_copy(p, old, stacks, stripes);
+	seg_shared = 1;
+	publish(p);
+	return 0;
+}
+
+void aw_segment_exec_failed(void)
+{
+	if (!seg_exec_removed)
+		return;
+	seg_exec_removed = 0;
+	int saved = errno;
+	char name[AW_SEG_NAME_MAX];
+	aw_segment_name(name, sizeof(name), seg_owner_pid);
+	aw_table_lock();
+	int ret = restore_after_exec(name);
+	aw_table_unlock();
+	if (ret != 0)
+		aw_log("exec failed, and segment %s could not be made again: "
+		       "counting in process memory only",
+		       name);
+	errno = saved;
 }
 
 int aw_segment_give_to(uid_t uid, uid_t *was)
@@ -393,6 +513,7 @@ int aw_segment_give_to(uid_t uid, uid_t *was)
 	int given = fd >= 0 && fchown(fd, uid, (gid_t)-1) == 0;
 	if (given) {
 		*was = (uid_t)seg->header.uid;
+		seg_owner_uid = uid;
 		aw_segment_write_uid(seg, (uint32_t)uid);
 	} else {
 		aw_log("cannot give segment %s to uid %u: %s", name,

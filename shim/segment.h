@@ -21,6 +21,22 @@
 
 extern struct aw_segment *aw_segment_now __attribute__((visibility("hidden")));
 
+/* Stripe offsets (the same in every segment of this build): whether ref is
+ * one, and its index. */
+static inline int aw_is_stripe_ref(uint32_t ref)
+{
+	size_t first = offsetof(struct aw_segment, stripe);
+	return ref >= first &&
+	       ref - first < AW_MAX_STRIPES * sizeof(struct aw_stripe) &&
+	       (ref - first) % sizeof(struct aw_stripe) == 0;
+}
+
+static inline uint32_t aw_stripe_index(uint32_t ref)
+{
+	return (uint32_t)((ref - offsetof(struct aw_segment, stripe)) /
+			  sizeof(struct aw_stripe));
+}
+
 /* The segment this process writes, or NULL before the first attach and
  * right after fork (until the child's next attach). Lock-free. */
 static inline struct aw_segment *aw_segment_current(void)
@@ -60,6 +76,11 @@ struct aw_segment *aw_segment_attach(const struct aw_config *c);
  */
 uint32_t aw_segment_add_stripe(uint32_t generation);
 
+/* The segment of this process's that p points into: the current one, or
+ * the shared one it went on from (detached: still mapped), else NULL.
+ * Lock-free. */
+struct aw_segment *aw_segment_holding(const void *p);
+
 /* The clock's rate was measured again (clock.h): the header says so. */
 void aw_segment_clock_refined(void);
 
@@ -85,6 +106,20 @@ void aw_segment_reaped(pid_t pid);
 
 /* At exit: unlink this process's own segment unless it is to be kept. */
 void aw_segment_release(void);
+
+/*
+ * The process is about to exec(): its segment goes (unless kept), as at
+ * exit, so that no segment outlives the image that wrote it under a pid
+ * that lives on. The image that follows starts afresh: with the shim, it
+ * adopts the listeners it kept at their first accept, into a segment of
+ * its own. A vfork child's exec leaves its parent's alone. Lock-free.
+ */
+void aw_segment_exec(void);
+
+/* The exec() failed: the segment it removed is made again, with what the
+ * process had counted (or, when that cannot be, said on the log). errno is
+ * kept. Takes the table lock. */
+void aw_segment_exec_failed(void);
 
 /*
  * The process is about to run as uid for good (a server dropping root for

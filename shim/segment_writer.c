@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#define CLAIM_TRIES 8
+
 /*
  * Step 2: take entry e for position pos, from an even seq below ours to
  * 2*pos+1. A failed CAS reloads seq, which only grows: the loop ends once
@@ -14,12 +16,19 @@ static int claim(struct aw_event *e, uint64_t pos)
 {
 	uint64_t mine = 2 * pos + 1;
 	uint64_t seq = __atomic_load_n(&e->seq, __ATOMIC_RELAXED);
-	do {
+	/* Among the shim's threads a failed CAS sees an odd or a higher seq
+	 * next; a few tries bound what another process writing seq over and
+	 * over could make of it (the event given up, never a host that
+	 * spins). */
+	for (int tries = 0; tries < CLAIM_TRIES; tries++) {
 		if ((seq & 1u) || seq >= mine)
 			return 0;
-	} while (!__atomic_compare_exchange_n(
-	    &e->seq, &seq, mine, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED));
-	return 1;
+		if (__atomic_compare_exchange_n(&e->seq, &seq, mine, 0,
+						__ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			return 1;
+	}
+	return 0;
 }
 
 /* Step 3: the fields, relaxed, after the claim (see the header). */
@@ -141,7 +150,9 @@ void aw_segment_write_private_copy(struct aw_segment *p,
 	memcpy(p->stack, s->stack,
 	       (stacks < AW_MAX_STACKS ? stacks : AW_MAX_STACKS) *
 		   sizeof(struct aw_stack));
-	memcpy(p->stripe, s->stripe, stripes * sizeof(struct aw_stripe));
+	memcpy(p->stripe, s->stripe,
+	       (stripes < AW_MAX_STRIPES ? stripes : AW_MAX_STRIPES) *
+		   sizeof(struct aw_stripe));
 }
 
 void aw_segment_write_detached(struct aw_segment *s, uint64_t real_ns,
@@ -154,11 +165,26 @@ void aw_segment_write_detached(struct aw_segment *s, uint64_t real_ns,
 
 /* --- slot description ----------------------------------------------------- */
 
+/* The flags a description states, set or cleared as it says; CLOSED is
+ * close()'s and the slot reuse's (aw_segment_write_slot_reset). */
+#define DESCRIBED_FLAGS                                                        \
+	(AW_LF_CLAMPED | AW_LF_COMPUTED | AW_LF_ADOPTED | AW_LF_TCP |          \
+	 AW_LF_INHERITED | AW_LF_RAISED | AW_LF_BACKLOG_UNKNOWN |              \
+	 AW_LF_DEFER_ACCEPT)
+
+/* Flags change only by atomic or/and, each of a writer's own bits: other
+ * threads set theirs with no lock (CLOSED, DEFER_ACCEPT). */
+static void write_flags(struct aw_listener *l, uint32_t mask, uint32_t set)
+{
+	__atomic_fetch_and(&l->flags, ~(mask & ~set), __ATOMIC_RELAXED);
+	__atomic_fetch_or(&l->flags, set & mask, __ATOMIC_RELAXED);
+}
+
 void aw_segment_write_description(struct aw_listener *l,
 				  const struct aw_listener *d)
 {
 	write_begin(l);
-	l->fd = d->fd;
+	__atomic_store_n(&l->fd, d->fd, __ATOMIC_RELAXED);
 	l->family = d->family;
 	l->dev = d->dev;
 	l->ino = d->ino;
@@ -168,7 +194,7 @@ void aw_segment_write_description(struct aw_listener *l,
 	__atomic_store_n(&l->effective_backlog, d->effective_backlog,
 			 __ATOMIC_RELAXED);
 	l->somaxconn = d->somaxconn;
-	__atomic_store_n(&l->flags, d->flags, __ATOMIC_RELAXED);
+	write_flags(l, DESCRIBED_FLAGS, d->flags);
 	l->listen_calls++;
 	l->listen_real_ns = d->listen_real_ns;
 	l->listen_mono_ns = d->listen_mono_ns;
@@ -177,11 +203,11 @@ void aw_segment_write_description(struct aw_listener *l,
 }
 
 void aw_segment_write_backlog(struct aw_listener *l, uint32_t effective,
-			      uint32_t flags)
+			      uint32_t clamped)
 {
 	write_begin(l);
 	__atomic_store_n(&l->effective_backlog, effective, __ATOMIC_RELAXED);
-	__atomic_store_n(&l->flags, flags, __ATOMIC_RELAXED);
+	write_flags(l, AW_LF_CLAMPED, clamped);
 	write_end(l);
 }
 
@@ -210,7 +236,8 @@ static void restart_stripe(struct aw_stripe *st, uint32_t gen)
  * thread owns (they stay the slot's, so that reuse costs no memory). An
  * owned stripe is its thread's alone to write but for its generation. */
 void aw_segment_write_slot_reset(struct aw_segment *s, uint32_t slot,
-				 uint32_t gen)
+				 uint32_t gen, const uint32_t *ref,
+				 uint32_t owned)
 {
 	struct aw_listener *l = &s->listener[slot];
 	write_begin(l);
@@ -219,17 +246,17 @@ void aw_segment_write_slot_reset(struct aw_segment *s, uint32_t slot,
 	zero_words((char *)l + from, to - from);
 	l->drops_mono_ns = 0;
 	l->drops_due = 0;
+	__atomic_fetch_and(&l->flags, ~(uint32_t)AW_LF_CLOSED,
+			   __ATOMIC_RELAXED);
 	l->generation = gen;
 	l->listen_calls = 0;
 	l->listen_stack = 0;
 	write_end(l);
 	for (uint32_t k = 0; k < AW_STRIPES; k++) {
-		uint32_t ref = l->stripe_ref[k];
-		if (ref == 0)
+		if (ref[k] == 0)
 			continue;
-		struct aw_stripe *st = (struct aw_stripe *)((char *)s + ref);
-		int32_t owner = __atomic_load_n(&st->owner, __ATOMIC_ACQUIRE);
-		if (owner <= 0)
+		struct aw_stripe *st = (struct aw_stripe *)((char *)s + ref[k]);
+		if (!(owned & (1u << k)))
 			restart_stripe(st, gen);
 		else /* no slot's: the owner's mark no longer matches */
 			__atomic_store_n(&st->generation, 0, __ATOMIC_RELEASE);
@@ -349,12 +376,9 @@ void aw_segment_write_slow_event(struct aw_segment *s, uint32_t slot,
 void aw_segment_write_stripe_claim(struct aw_stripe *st, uint32_t slot,
 				   int32_t tid, int shared, uint32_t gen)
 {
-	if (!shared)
-		__atomic_store_n(&st->owner, tid, __ATOMIC_RELAXED);
-	else if (__atomic_load_n(&st->owner, __ATOMIC_RELAXED) == 0)
-		__atomic_store_n(&st->owner, -1, __ATOMIC_RELAXED);
-	st->slot = slot;
-	if (st->generation != gen)
+	__atomic_store_n(&st->owner, shared ? -1 : tid, __ATOMIC_RELAXED);
+	__atomic_store_n(&st->slot, slot, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&st->generation, __ATOMIC_RELAXED) != gen)
 		restart_stripe(st, gen);
 }
 

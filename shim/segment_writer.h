@@ -76,7 +76,9 @@
  *   Outside the seqlock, single relaxed stores the reader takes one by
  *   one: fd and fds (the descriptors naming the socket change with close
  *   and dup, which take no lock), flags' CLOSED and DEFER_ACCEPT bits
- *   (RMWs: a probe may set DEFER_ACCEPT while the table changes CLOSED),
+ *   (RMWs: a probe may set DEFER_ACCEPT while the table changes CLOSED;
+ *   so every write of the flags, under the seqlock too, is an atomic
+ *   or/and of the writer's own bits, never a store of the whole word),
  *   the drop count with its time, listen_stack, and stripe_ref (release:
  *   the stripe's own stores, made by aw_segment_write_new_stripe, are
  *   before a reader that follows the offset).
@@ -210,23 +212,29 @@ void aw_segment_write_detached(struct aw_segment *s, uint64_t real_ns,
 /*
  * Describe l from d: fd, family, dev, ino, address, the three backlogs,
  * somaxconn, flags and the listen times (the rest of d is not read); one
- * more listen call; then the slot READY.
+ * more listen call; then the slot READY. Of the flags, all but CLOSED are
+ * set or cleared as d says (atomic or/and: close() may set CLOSED, and a
+ * probe DEFER_ACCEPT, meanwhile).
  */
 void aw_segment_write_description(struct aw_listener *l,
 				  const struct aw_listener *d);
 
-/* The kernel reports another effective backlog, with the flags it makes. */
+/* The kernel reports another effective backlog; clamped is AW_LF_CLAMPED
+ * when the request was cut, else 0 (the only flag changed). */
 void aw_segment_write_backlog(struct aw_listener *l, uint32_t effective,
-			      uint32_t flags);
+			      uint32_t clamped);
 
 /*
  * Slot slot of s starts over for generation gen (a closed slot reused):
- * its live figures zeroed, and its stripes': those no thread owns restart
- * for gen; an owned one gets generation 0 (no slot's), which its owner's
- * next call sees, and restarts when it claims it again.
+ * its live figures zeroed, and its stripes' (ref[AW_STRIPES]: their
+ * offsets, 0 none; bit k of owned: stripe k has an owner, both as the
+ * table keeps them in process memory): those no thread owns restart for
+ * gen; an owned one gets generation 0 (no slot's), which its owner's next
+ * call sees, and restarts when it claims it again.
  */
 void aw_segment_write_slot_reset(struct aw_segment *s, uint32_t slot,
-				 uint32_t gen);
+				 uint32_t gen, const uint32_t *ref,
+				 uint32_t owned);
 
 /* A forked child's row dst from its parent's src: the description, the
  * generation and fds, flagged INHERITED, then READY. */

@@ -25,6 +25,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -86,6 +87,12 @@ static void init(void)
 {
 	aw_config_read(&aw_config, env, aw_log_hold);
 	aw_log_setup(&aw_config);
+	int err = aw_table_wipe_on_fork();
+	if (err != 0)
+		aw_log("cannot have the fd map wiped in children (madvise "
+		       "MADV_WIPEONFORK: %s): a child made by a raw clone() "
+		       "goes on counting in its parent's figures",
+		       strerror(err));
 	aw_clock_init(!aw_config.monotonic_clock, aw_config.slow_ns);
 	aw_accept_path_init();
 	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
@@ -109,12 +116,30 @@ static __attribute__((noinline)) void init_now(void)
 	pthread_once(&init_once, init);
 }
 
+/*
+ * A child made without fork handlers (a raw clone() without CLONE_VM,
+ * _Fork): its memory is its parent's but for the pages wiped at fork
+ * (listener_table.h), so it runs the child's handler now, with signals
+ * held: a handler's accept() in the middle would meet half of it.
+ */
+static __attribute__((noinline, cold)) void adopt_unforked(void)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (aw_table_unforked())
+		after_fork_child();
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 /* Cheap once initialized. */
 const struct aw_config *aw_ready_config(void)
 {
 	if (__builtin_expect(!__atomic_load_n(&initialized, __ATOMIC_ACQUIRE),
 			     0))
 		init_now();
+	if (__builtin_expect(aw_table_unforked(), 0))
+		adopt_unforked();
 	return &aw_config;
 }
 
@@ -267,6 +292,177 @@ AW_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
 	    (info->si_code == CLD_KILLED || info->si_code == CLD_DUMPED))
 		aw_segment_reaped(info->si_pid);
 	return ret;
+}
+
+/*
+ * A process that kills itself with a signal runs no exit path: CPython
+ * after an uncaught KeyboardInterrupt (it finalises, then re-raises SIGINT
+ * with the default action: kill(getpid(), SIGINT)), twistd and other
+ * servers that stop and then die of the signal that stopped them. Its
+ * segment goes first, as at exit, but only when the death is certain: the
+ * signal's default action kills, that action is in place, and the calling
+ * thread does not block it (a signal a process sends itself is delivered
+ * to the sender before the call returns when the sender lets it through).
+ * Else (blocked, handled, ignored) it stays for the reaper or gc.
+ */
+static int default_kills(int sig)
+{
+	switch (sig) {
+	case SIGCHLD:
+	case SIGCONT:
+	case SIGURG:
+	case SIGWINCH: /* ignored by default */
+	case SIGSTOP:
+	case SIGTSTP:
+	case SIGTTIN:
+	case SIGTTOU: /* stop */
+		return 0;
+	default:
+		return sig > 0 && sig < NSIG;
+	}
+}
+
+static int will_kill_me(int sig)
+{
+	struct sigaction sa;
+	sigset_t blocked;
+	if (sig == SIGKILL)
+		return 1;
+	return sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL &&
+	       pthread_sigmask(SIG_BLOCK, NULL, &blocked) == 0 &&
+	       !sigismember(&blocked, sig);
+}
+
+static void before_self_signal(int sig)
+{
+	int saved = errno;
+	if (will_kill_me(sig))
+		aw_segment_release();
+	errno = saved;
+}
+
+/* This process is among kill()'s targets: itself, or its process group. */
+AW_EXPORT int kill(pid_t pid, int sig)
+{
+	if (default_kills(sig)) {
+		int saved = errno;
+		int self = pid == 0 || pid == getpid() || pid == -getpgrp();
+		errno = saved;
+		if (self)
+			before_self_signal(sig);
+	}
+	return aw_real_kill(pid, sig);
+}
+
+AW_EXPORT int raise(int sig)
+{
+	if (default_kills(sig))
+		before_self_signal(sig);
+	return aw_real_raise(sig);
+}
+
+/*
+ * exec() ends the image that wrote the segment, not the process: the
+ * segment goes first (segment.h, aw_segment_exec), and comes back with its
+ * figures when the exec fails. errno is the call's.
+ */
+static int exec_failed(int ret)
+{
+	aw_segment_exec_failed();
+	return ret;
+}
+
+AW_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	aw_segment_exec();
+	return exec_failed(aw_real_execve(path, argv, envp));
+}
+
+AW_EXPORT int execv(const char *path, char *const argv[])
+{
+	aw_segment_exec();
+	return exec_failed(aw_real_execv(path, argv));
+}
+
+AW_EXPORT int execvp(const char *file, char *const argv[])
+{
+	aw_segment_exec();
+	return exec_failed(aw_real_execvp(file, argv));
+}
+
+AW_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	aw_segment_exec();
+	return exec_failed(aw_real_execvpe(file, argv, envp));
+}
+
+AW_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	aw_segment_exec();
+	return exec_failed(aw_real_fexecve(fd, argv, envp));
+}
+
+/*
+ * execl, execlp, execle: libc's call its own execve inside, not the
+ * symbol. Their list becomes an argv here (on the stack: exec needs no
+ * allocation), and what follows its NULL is execle's envp.
+ */
+static size_t count_args(const char *arg0, va_list *ap)
+{
+	size_t n = 0;
+	va_list c;
+	if (arg0 == NULL)
+		return 0;
+	va_copy(c, *ap);
+	for (n = 1; va_arg(c, char *) != NULL; n++)
+		;
+	va_end(c);
+	return n;
+}
+
+/* argv: room for n + 1 (count_args); takes the list's NULL from ap. */
+static void fill_args(char **argv, size_t n, const char *arg0, va_list *ap)
+{
+	argv[0] = (char *)arg0;
+	for (size_t i = 1; i <= n; i++)
+		argv[i] = va_arg(*ap, char *);
+}
+
+AW_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	va_start(ap, arg);
+	size_t n = count_args(arg, &ap);
+	char *argv[n + 1];
+	fill_args(argv, n, arg, &ap);
+	va_end(ap);
+	aw_segment_exec();
+	return exec_failed(aw_real_execv(path, argv));
+}
+
+AW_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	va_list ap;
+	va_start(ap, arg);
+	size_t n = count_args(arg, &ap);
+	char *argv[n + 1];
+	fill_args(argv, n, arg, &ap);
+	va_end(ap);
+	aw_segment_exec();
+	return exec_failed(aw_real_execvp(file, argv));
+}
+
+AW_EXPORT int execle(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	va_start(ap, arg);
+	size_t n = count_args(arg, &ap);
+	char *argv[n + 1];
+	fill_args(argv, n, arg, &ap);
+	char *const *envp = va_arg(ap, char *const *);
+	va_end(ap);
+	aw_segment_exec();
+	return exec_failed(aw_real_execve(path, argv, envp));
 }
 
 /*

@@ -73,6 +73,8 @@ struct unw_api {
 	int (*backtrace)(void **buffer, int size);
 	unw_accessors_t *(*get_accessors)(unw_addr_space_t as);
 	unw_addr_space_t *local_as;
+	int (*set_caching_policy)(unw_addr_space_t as,
+				  unw_caching_policy_t policy);
 };
 
 static struct unw_api api;
@@ -202,6 +204,7 @@ static int init_libunwind(void)
 	if (pid <= 0) {
 		aw_log("call-site stacks off: cannot run libunwind's init "
 		       "apart from this process's descriptors");
+		aw_log_note(AW_SF_STACKS_INIT_FAILED);
 		return -1;
 	}
 	if (!reaped || accs == NULL) {
@@ -209,9 +212,15 @@ static int init_libunwind(void)
 		 * init happened in a copy of our memory. */
 		aw_log("call-site stacks off: libunwind's init, run in a "
 		       "child sharing this memory, did not reach it");
+		aw_log_note(AW_SF_STACKS_INIT_FAILED);
 		return -1;
 	}
 	accs->access_mem = access_mem;
+	/* libunwind's global cache takes a lock with every signal blocked
+	 * (two rt_sigprocmask per lookup); a cache per thread takes none, so
+	 * that a capture at a site seen before makes no syscall of its own
+	 * (slow events capture while the loop is slow: the probe path). */
+	api.set_caching_policy(*api.local_as, UNW_CACHE_PER_THREAD);
 	return 0;
 }
 
@@ -228,11 +237,13 @@ static int load_api(void)
 #ifndef UNW_ARCH
 	aw_log("call-site stacks off: libunwind's address validation is "
 	       "not known for this architecture");
+	aw_log_note(AW_SF_STACKS_NO_LIB);
 	return -1;
 #else
 	void *lib = dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL);
 	if (lib == NULL) {
 		aw_log("call-site stacks off: %s", dlerror());
+		aw_log_note(AW_SF_STACKS_NO_LIB);
 		return -1;
 	}
 	int missing = 0;
@@ -242,8 +253,12 @@ static int load_api(void)
 	    sym(lib, "_U" UNW_ARCH "_get_accessors", &missing);
 	api.local_as = (unw_addr_space_t *)sym(
 	    lib, "_UL" UNW_ARCH "_local_addr_space", &missing);
+	api.set_caching_policy =
+	    (int (*)(unw_addr_space_t, unw_caching_policy_t))sym(
+		lib, "_UL" UNW_ARCH "_set_caching_policy", &missing);
 	if (missing) {
 		aw_log("call-site stacks off: libunwind.so.8 lacks a symbol");
+		aw_log_note(AW_SF_STACKS_NO_LIB);
 		return -1;
 	}
 	ssize_t n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
@@ -260,9 +275,11 @@ static int stacks_ready(void)
 	if (state == API_READY)
 		return 1;
 	if (state == API_OFF_FORK &&
-	    !__atomic_exchange_n(&said_off_fork, 1, __ATOMIC_RELAXED))
+	    !__atomic_exchange_n(&said_off_fork, 1, __ATOMIC_RELAXED)) {
 		aw_log("call-site stacks off: forked while a thread was "
 		       "capturing one");
+		aw_log_note(AW_SF_STACKS_FORKED);
+	}
 	if (state != API_UNTRIED)
 		return 0;
 	if (!__atomic_compare_exchange_n(&api_state, &state, API_LOADING, 0,
@@ -577,16 +594,21 @@ void aw_stack_top(const struct aw_segment *s, uint32_t ref, char *out,
 	out[0] = '\0';
 	if (ref == 0 || ref > AW_MAX_STACKS)
 		return;
+	/* Read as any process may have written it: every index and string
+	 * bounded. */
 	const struct aw_stack *st = &s->stack[ref - 1];
 	if (st->frames == 0)
 		return;
 	const struct aw_frame *f = &st->frame[0];
-	if (f->module >= st->modules) {
+	uint32_t module = f->module;
+	if (module >= st->modules || module >= AW_STACK_MODULES) {
 		snprintf(out, size, "0x%llx", (unsigned long long)f->offset);
 		return;
 	}
-	const char *path = st->module[f->module].path;
-	const char *slash = strrchr(path, '/');
-	snprintf(out, size, "%s+0x%llx", slash ? slash + 1 : path,
-		 (unsigned long long)f->offset);
+	const char *path = st->module[module].path;
+	size_t len = strnlen(path, AW_MODULE_PATH);
+	const char *slash = memrchr(path, '/', len);
+	const char *name = slash ? slash + 1 : path;
+	snprintf(out, size, "%.*s+0x%llx", (int)(len - (size_t)(name - path)),
+		 name, (unsigned long long)f->offset);
 }

@@ -39,6 +39,8 @@ for _ in $(seq 100); do
 	sleep 0.05
 done
 [ -n "$port" ] || { echo "demo: the server did not start" >&2; exit 1; }
+# run waits for its command: the server is its child.
+read -r pid _ <"/proc/$pid/task/$pid/children"
 echo "== 30 clients connect at once to 127.0.0.1:$port"
 "$burst" --port "$port" -n 30 --timeout-ms 20000
 echo "== acceptwatch stat $pid"

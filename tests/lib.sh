@@ -15,10 +15,26 @@
 #                                   background, wait (5 s) for "ready"; sets
 #                                   VAR_PID, VAR_PORT (port or Unix path),
 #                                   VAR_OUT (stdout file), VAR_ERR (stderr)
+#   aw_start_exporter VAR CMD ARGS... start CMD (an `acceptwatch serve`) in
+#                                   the background, wait for its "serving
+#                                   URL" line on stderr; sets VAR_PID,
+#                                   VAR_URL, VAR_ERR
+#   aw_free_port                    print a TCP port free on 127.0.0.1 now
+#   aw_wait_for SECONDS CMD ARGS... poll CMD every 50 ms until it succeeds
+#                                   (status 0) or SECONDS pass (status 1)
 #   aw_stop PID                     SIGTERM (and SIGCONT), wait up to 5 s;
 #                                   returns the exit status
 #   aw_sigstop PID                  SIGSTOP, and wait (5 s) until every
 #                                   thread of PID is stopped
+#   aw_wait_in_accept PID           wait (10 s) until a thread of PID is
+#                                   blocked in a TCP accept()
+#   aw_wait_queue PORT N [DROPS]    wait (10 s) until the TCP listener on
+#                                   PORT holds N connections (and its socket
+#                                   drops reached DROPS): what a test built
+#                                   is there, however slow the machine
+#   aw_wait_unread PORT N           wait (10 s) until N connections to the
+#                                   listener on PORT have data unread (the
+#                                   clients spoke; accepted or queued)
 #   aw_register_pid PID...          stop these at exit too
 #   aw_register_file PATH...        remove these at exit
 #   aw_public FILE...               copies nobody can run, in $AW_PUB
@@ -129,10 +145,12 @@ aw__alive() {
 }
 
 # Start CMD in the background and wait for its first line to be "ready X"
-# (AW_READY_SECONDS, default 5). LD_PRELOAD set in front reaches CMD only.
+# (AW_READY_SECONDS, default 30: a loaded machine starts programs late, and a
+# program that exits is seen at once). LD_PRELOAD set in front reaches CMD
+# only.
 aw_start() {
 	local var=$1 preload=${LD_PRELOAD-} pid line i
-	local tries=$((${AW_READY_SECONDS:-5} * 20))
+	local tries=$((${AW_READY_SECONDS:-30} * 20))
 	shift
 	unset LD_PRELOAD
 	local out="$AW_TMP/$var.out" err="$AW_TMP/$var.err"
@@ -157,13 +175,46 @@ aw_start() {
 		aw__alive "$pid" || aw_fail "$* exited early: $(cat "$err")"
 		sleep 0.05
 	done
-	aw_fail "$* not ready within ${AW_READY_SECONDS:-5} s: $(cat "$err")"
+	aw_fail "$* not ready within ${AW_READY_SECONDS:-30} s: $(cat "$err")"
 }
 
 aw_start_server() {
 	local var=$1
 	shift
 	aw_start "$var" "$AW_BIN/server" "$@"
+}
+
+aw_wait_for() {
+	local tries=$(($1 * 20)) i
+	shift
+	for ((i = 0; i < tries; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	"$@"
+}
+
+aw__serving() {
+	local url
+	url=$(sed -n 's,^acceptwatch: serving \(http://.*\)$,\1,p' "$1")
+	[ -n "$url" ] && printf -v "$2" %s "$url"
+}
+
+aw_free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+aw_start_exporter() {
+	local var=$1 err
+	shift
+	err=$AW_TMP/$var.err
+	: >"$err"
+	"$@" 2>"$err" &
+	printf -v "${var}_PID" %s $!
+	printf -v "${var}_ERR" %s "$err"
+	AW_PIDS+=($!)
+	aw_wait_for "${AW_READY_SECONDS:-30}" aw__serving "$err" "${var}_URL" ||
+		aw_fail "$* did not serve: $(cat "$err")"
 }
 
 # kill -STOP returns before the process stops: a thread still in accept()
@@ -180,6 +231,45 @@ aw_sigstop() {
 		sleep 0.05
 	done
 	aw_fail "pid $1 did not stop within 5 s"
+}
+
+# Waits on a state, never on a time: a loaded machine only makes it later.
+aw_wait_in_accept() {
+	local i t
+	for ((i = 0; i < 200; i++)); do
+		for t in /proc/"$1"/task/*/wchan; do
+			[ "$(cat "$t" 2>/dev/null)" = inet_csk_accept ] && return 0
+		done
+		aw__alive "$1" || aw_fail "pid $1 exited"
+		sleep 0.05
+	done
+	aw_fail "no thread of pid $1 blocked in accept within 10 s"
+}
+
+# The listener's queue (ss Recv-Q) and socket drops (ss -m, d).
+aw__queue() {
+	ss -Hltnm "sport = :$1" | tr -s ' \n' ' ' |
+		sed -n 's/^LISTEN \([0-9]*\) .*skmem:(.*,d\([0-9]*\)).*/\1 \2/p'
+}
+
+aw_wait_queue() {
+	local i q d
+	for ((i = 0; i < 200; i++)); do
+		read -r q d <<<"$(aw__queue "$1")"
+		[ "${q:-0}" -ge "$2" ] && [ "${d:-0}" -ge "${3:-0}" ] && return 0
+		sleep 0.05
+	done
+	aw_fail "port $1: queue ${q:-?} drops ${d:-?} within 10 s, want $2 and ${3:-0}"
+}
+
+aw_wait_unread() {
+	local i n
+	for ((i = 0; i < 200; i++)); do
+		n=$(ss -Htn state established "sport = :$1" | awk '$1 > 0' | wc -l)
+		[ "$n" -ge "$2" ] && return 0
+		sleep 0.05
+	done
+	aw_fail "port $1: $n connections with data within 10 s, want $2"
 }
 
 # SIGCONT too: a stopped process would not act on SIGTERM.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of `make check`: the cmocka unit tests, then each
-# tests/e2e/test_*.sh. A test exits 0 (passed), 77 (skipped: it says why on
+# tests/e2e/test_*.sh. AW_TEST_KIND=unit or e2e runs one kind (make unit,
+# make e2e); AW_TEST_FILTER=word the tests whose name contains it. A test exits 0 (passed), 77 (skipped: it says why on
 # one line) or anything else (failed). Ends with "N passed, N failed, N
 # skipped" and a non-zero status if anything failed.
 set -u
@@ -52,19 +53,20 @@ run_one() {
 }
 
 filter=${AW_TEST_FILTER:-}
-for t in build/asan/tests/test_*; do
+kind=${AW_TEST_KIND:-}
+[[ -z $kind || $kind == unit ]] && for t in build/asan/unit/test_*; do
 	[ -x "$t" ] || continue
 	name=unit/$(basename "$t")
 	[[ -z $filter || $name == *$filter* ]] || continue
 	run_one "$name" "$t"
 done
-for t in build/tsan/unit/test_*; do
+[[ -z $kind || $kind == unit ]] && for t in build/tsan/unit/test_*; do
 	[ -x "$t" ] || continue
 	name=unit-tsan/$(basename "$t")
 	[[ -z $filter || $name == *$filter* ]] || continue
 	run_one "$name" env TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$t"
 done
-for t in tests/e2e/test_*.sh; do
+[[ -z $kind || $kind == e2e ]] && for t in tests/e2e/test_*.sh; do
 	name=e2e/$(basename "$t" .sh)
 	[[ -z $filter || $name == *$filter* ]] || continue
 	run_one "$name" bash "$t"

@@ -21,8 +21,15 @@ static const struct command commands[] = {
     {"stat", stat_command},   {"check", check_command},
     {"top", top_command},     {"listeners", listeners_command},
     {"serve", serve_command}, {"gc", gc_command},
-    {"run", run_command},
+    {"run", run_command},     {"watch", watch_command},
 };
+
+static int print_version(void)
+{
+	printf("acceptwatch %s (segment layout %u)\n", AW_VERSION,
+	       (unsigned)AW_ABI_VERSION);
+	return AW_EXIT_OK;
+}
 
 int main(int argc, char **argv)
 {
@@ -41,14 +48,16 @@ int main(int argc, char **argv)
 		return AW_EXIT_OK;
 	}
 	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version") ||
-	    !strcmp(cmd, "version")) {
-		printf("acceptwatch %s (segment layout %u)\n", AW_VERSION,
-		       (unsigned)AW_ABI_VERSION);
-		return AW_EXIT_OK;
+	    !strcmp(cmd, "version"))
+		return print_version();
+	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++) {
+		if (strcmp(cmd, commands[i].name))
+			continue;
+		/* "acceptwatch stat --version": what people type. */
+		if (argc == 3 && !strcmp(argv[2], "--version"))
+			return print_version();
+		return commands[i].fn(argc - 1, argv + 1);
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
-		if (!strcmp(cmd, commands[i].name))
-			return commands[i].fn(argc - 1, argv + 1);
 	const char *guess = cmd[0] == '-' ? NULL : usage_suggest(cmd);
 	if (guess)
 		aw_error("unknown command '%s'; did you mean '%s'?", cmd,

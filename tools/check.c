@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define CHECK_MAX_INTERVAL 3600.0
@@ -93,6 +94,40 @@ int check_parse_interval(const char *arg, double *out)
 	return 0;
 }
 
+/*
+ * Whether --state's path cannot be used, said on one line: its directory
+ * must exist already (check runs as root from cron: a path it was given is
+ * never a reason to create directories) and the path must not be one.
+ */
+static int state_dir_missing(const char *path)
+{
+	char dir[4096];
+	struct stat st;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
+		aw_error("check: --state: name too long");
+		return 1;
+	}
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		aw_error("check: --state %s: no directory %s (it is not "
+			 "created)",
+			 path, dir);
+		return 1;
+	}
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		aw_error("check: --state %s: a directory, not a file", path);
+		return 1;
+	}
+	return 0;
+}
+
 static int parse_opts(int argc, char **argv, struct check_opts *o)
 {
 	static const struct option longopts[] = {
@@ -141,6 +176,8 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
 					 "'none'");
 				return -1;
 			}
+			if (strcmp(optarg, "none") && state_dir_missing(optarg))
+				return -1;
 			o->state = optarg;
 			break;
 		case 'I':

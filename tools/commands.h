@@ -40,6 +40,12 @@ int listeners_command(int argc, char **argv);
  * listen, 2 usage. */
 int serve_command(int argc, char **argv);
 
+/* acceptwatch watch [--for DUR] [--hz N] [--json | --prometheus] PID...:
+ * sample running processes from outside (no preload, no ptrace stop) and
+ * report them as stat does, with thread states and verdicts. 0, 2 usage or
+ * a pid that does not run. */
+int watch_command(int argc, char **argv);
+
 /* acceptwatch gc [--dry-run]: remove segments of exited processes and of
  * processes that exec'd without the shim. 0, 1 a removal failed, 2 usage. */
 int gc_command(int argc, char **argv);

@@ -10,6 +10,7 @@
 #include "bypass.h"
 #include "live.h"
 #include "procinfo.h"
+#include "shim_path.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -29,6 +30,8 @@ struct gather_state {
 	size_t unreadable_cap;
 	int incomplete; /* an asked or forged segment unreadable */
 	struct live_context live;
+	gather_fn fn; /* gather_each: each snapshot to fn, then freed */
+	void *arg;
 };
 
 static int add_unreadable(struct gather_state *s, const char *name,
@@ -56,6 +59,13 @@ static int add_proc(struct gather_state *s, struct segment_snapshot *snap)
 {
 	struct report *r = s->r;
 
+	if (s->fn) {
+		live_apply(&s->live, snap);
+		r->n_proc++;
+		int ret = s->fn(s->arg, snap);
+		segment_snapshot_free(snap);
+		return ret;
+	}
 	if (r->n_proc == s->proc_cap) {
 		size_t cap = s->proc_cap ? s->proc_cap * 2 : 8;
 		struct segment_snapshot *p = realloc(r->proc, cap * sizeof(*p));
@@ -105,10 +115,17 @@ static void missing_reason(pid_t pid, char *why, size_t len)
 			 (int)pid, comm);
 		return;
 	}
-	snprintf(why, len,
+	/* The full path: "LD_PRELOAD=libacceptwatch.so" taken literally makes
+	 * ld.so look in the default directories, where it is not. */
+	char shim[PATH_MAX], msg[PATH_MAX + 128];
+	shim_path_find(shim, sizeof(shim));
+	snprintf(msg, sizeof(msg),
 		 "pid %d (%s) runs without the shim: start it with "
-		 "LD_PRELOAD=libacceptwatch.so or 'acceptwatch run'",
-		 (int)pid, comm);
+		 "LD_PRELOAD=%s or 'acceptwatch run'",
+		 (int)pid, comm, shim);
+	size_t n = strlen(msg) < len ? strlen(msg) : len - 1;
+	memcpy(why, msg, n);
+	why[n] = '\0';
 }
 
 /* err, and when the segment is another user's and this reader is not
@@ -200,6 +217,8 @@ struct snap_batch {
 
 #define GATHER_MAX_THREADS 4
 #define GATHER_PER_THREAD 64 /* segments at least: under 128, one thread */
+/* Segments snapshot at once: what gather_each holds at most. */
+#define GATHER_BATCH 256
 
 static void *snap_worker(void *arg)
 {
@@ -241,29 +260,36 @@ static int gather_scan(struct gather_state *s, char *err, size_t errlen)
 
 	if (segment_scan(&refs, &n, err, errlen))
 		return -1;
-	struct snap_batch b = {.ref = refs, .n = n};
-	b.out = calloc(n ? n : 1, sizeof(*b.out));
-	if (!b.out) {
+	struct snap_result *out =
+	    calloc(n < GATHER_BATCH ? (n ? n : 1) : GATHER_BATCH, sizeof(*out));
+	if (!out) {
 		free(refs);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	snap_all(&b);
-	int stop = 0; /* out of memory: the rest is only freed */
-	for (size_t i = 0; i < n; i++) {
-		struct snap_result *o = &b.out[i];
-		if (stop)
-			segment_snapshot_free(&o->snap);
-		else if (place(s, &o->snap, o->ret, o->err, 0))
-			stop = 1;
+	int stop = 0; /* out of memory: the rest is left */
+	/* A batch at a time, in order: gather_each holds no more. */
+	for (size_t first = 0; first < n && !stop; first += GATHER_BATCH) {
+		struct snap_batch b = {
+		    .ref = refs + first,
+		    .n = n - first < GATHER_BATCH ? n - first : GATHER_BATCH,
+		    .out = out};
+		snap_all(&b);
+		for (size_t i = 0; i < b.n; i++) {
+			struct snap_result *o = &out[i];
+			if (stop)
+				segment_snapshot_free(&o->snap);
+			else if (place(s, &o->snap, o->ret, o->err, 0))
+				stop = 1;
+		}
 	}
-	free(b.out);
+	free(out);
 	free(refs);
 	return 0;
 }
 
-int gather_report(struct report *r, const struct gather_opts *o, char *err,
-		  size_t errlen)
+static int gather(struct report *r, const struct gather_opts *o, gather_fn fn,
+		  void *arg, char *err, size_t errlen)
 {
 	struct gather_state s;
 	int ret = 0;
@@ -272,6 +298,8 @@ int gather_report(struct report *r, const struct gather_opts *o, char *err,
 	memset(&s, 0, sizeof(s));
 	s.r = r;
 	s.o = o;
+	s.fn = fn;
+	s.arg = arg;
 	live_init(&s.live);
 	r->summary = o->n_pids == 0;
 	if (o->n_pids == 0 && gather_scan(&s, err, errlen))
@@ -280,14 +308,32 @@ int gather_report(struct report *r, const struct gather_opts *o, char *err,
 		if (gather_pid(&s, o->pids[i], 1))
 			break;
 	live_free(&s.live);
+	/* Names after the snapshots, on this thread alone: naming is
+	 * serialized anyway (symbolize.h), the snapshots are not. Snapshots
+	 * handed to fn are gone by now (and r->proc holds none). */
+	for (size_t i = 0; !o->no_names && !fn && i < r->n_proc; i++)
+		segment_snapshot_name(&r->proc[i]);
 	if (ret == 0 && s.incomplete)
 		ret = GATHER_INCOMPLETE;
 	return ret;
 }
 
+int gather_report(struct report *r, const struct gather_opts *o, char *err,
+		  size_t errlen)
+{
+	return gather(r, o, NULL, NULL, err, errlen);
+}
+
+int gather_each(struct report *r, const struct gather_opts *o, gather_fn fn,
+		void *arg, char *err, size_t errlen)
+{
+	return gather(r, o, fn, arg, err, errlen);
+}
+
 void gather_free(struct report *r)
 {
-	for (size_t i = 0; i < r->n_proc; i++)
+	/* After gather_each, n_proc counts snapshots proc does not hold. */
+	for (size_t i = 0; r->proc && i < r->n_proc; i++)
 		segment_snapshot_free(&r->proc[i]);
 	free(r->proc);
 	free(r->unreadable);

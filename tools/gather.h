@@ -14,7 +14,9 @@
 struct gather_opts {
 	const pid_t *pids; /* asked pids, or NULL: scan SEGMENT_DIR */
 	size_t n_pids;
-	int all; /* scan: include segments of exited processes */
+	int all;      /* scan: include segments of exited processes */
+	int no_names; /* frames stay module+0xOFF: no module file is opened
+		       * (serve, the exposition, top: they show no names) */
 };
 
 /* gather_report: the answer lacks a segment that had to be read. */
@@ -30,6 +32,17 @@ struct gather_opts {
  */
 int gather_report(struct report *r, const struct gather_opts *o, char *err,
 		  size_t errlen);
+
+/*
+ * The same, but each snapshot (with the kernel's readings) goes to fn, in
+ * the order gather_report would list it, and is freed when fn returns: r
+ * keeps the counts and the unreadable segments, r->proc stays NULL, and
+ * memory holds a batch of snapshots at most, however many processes run.
+ * fn returns 0, or -1 to stop (out of memory: the rest is not read).
+ */
+typedef int (*gather_fn)(void *arg, const struct segment_snapshot *snap);
+int gather_each(struct report *r, const struct gather_opts *o, gather_fn fn,
+		void *arg, char *err, size_t errlen);
 
 void gather_free(struct report *r);
 

@@ -37,17 +37,21 @@ static const struct sockdiag_table *live_table(struct live_context *ctx)
 }
 
 /*
- * The table of pid's network namespace: ours, or another's dumped from
- * inside it (once per namespace; one that cannot be entered, as without
- * privilege, is remembered as such). NULL when there is none.
+ * The table of snap's process's network namespace: ours, or another's
+ * dumped from inside it (once per namespace; one that cannot be entered,
+ * as without privilege, is remembered as such). NULL when there is none.
+ * The namespace's inode, when readable, into snap->netns.
  */
 static const struct sockdiag_table *netns_table(struct live_context *ctx,
-						pid_t pid)
+						struct segment_snapshot *snap)
 {
 	uint64_t dev, ino;
 	char err[160];
 
-	if (!ctx->have_netns || procinfo_netns(pid, &dev, &ino))
+	if (procinfo_netns(snap->pid, &dev, &ino))
+		return NULL;
+	snap->netns = ino;
+	if (!ctx->have_netns)
 		return NULL;
 	if (dev == ctx->netns_dev && ino == ctx->netns_ino)
 		return live_table(ctx);
@@ -61,7 +65,8 @@ static const struct sockdiag_table *netns_table(struct live_context *ctx,
 	struct live_netns *o = &ctx->other[ctx->n_other++];
 	o->dev = dev;
 	o->ino = ino;
-	o->dump_ok = sockdiag_dump_netns(pid, &o->table, err, sizeof(err)) == 0;
+	o->dump_ok =
+	    sockdiag_dump_netns(snap->pid, &o->table, err, sizeof(err)) == 0;
 	return o->dump_ok ? &o->table : NULL;
 }
 
@@ -95,7 +100,7 @@ void live_apply(struct live_context *ctx, struct segment_snapshot *snap)
 	const struct sockdiag_table *table = NULL;
 
 	if (snap->alive)
-		table = netns_table(ctx, snap->pid);
+		table = netns_table(ctx, snap);
 	for (uint32_t i = 0; i < snap->n_listeners; i++) {
 		struct segment_listener *l = &snap->listener[i];
 		/* An exited process's sockets are gone; an inode now may

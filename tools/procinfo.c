@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* Read a whole small file into buf (NUL-terminated). Length or -1. */
@@ -199,8 +200,9 @@ static int maps_has_shim(const char *buf, size_t len)
 	return 0;
 }
 
-/* Which of the needles occur in buf[0, len): PROCINFO_MAPS_* bits. */
-static unsigned maps_hits(const char *buf, size_t len)
+/* Which of the needles occur in buf[0, len): PROCINFO_MAPS_* bits. file
+ * is the " MAJ:MIN INODE " of a maps line mapping the segment, or "". */
+static unsigned maps_hits(const char *buf, size_t len, const char *file)
 {
 	static const char ring[] = "anon_inode:[io_uring]";
 	unsigned hits = 0;
@@ -208,18 +210,30 @@ static unsigned maps_hits(const char *buf, size_t len)
 		hits |= PROCINFO_MAPS_SHIM;
 	if (memmem(buf, len, ring, sizeof(ring) - 1))
 		hits |= PROCINFO_MAPS_IO_URING;
+	if (file[0] && memmem(buf, len, file, strlen(file)))
+		hits |= PROCINFO_MAPS_SEGMENT;
 	return hits;
 }
 
 int procinfo_maps(pid_t pid, unsigned *found)
 {
-	/* Longer than either needle: a name split across reads is kept. */
-	const size_t keep = 32;
-	char path[64], buf[65536];
+	return procinfo_maps_file(pid, 0, 0, found);
+}
+
+int procinfo_maps_file(pid_t pid, dev_t dev, ino_t ino, unsigned *found)
+{
+	/* Longer than any needle: a name split across reads is kept. */
+	const size_t keep = 64;
+	char path[64], buf[65536], file[48] = "";
 	size_t kept = 0;
 	int ret = 0;
 
 	*found = 0;
+	/* The fields as the kernel prints them (show_map_vma: "%02x:%02x
+	 * %lu "), between the offset and the padded path. */
+	if (ino)
+		snprintf(file, sizeof(file), " %02x:%02x %llu ", major(dev),
+			 minor(dev), (unsigned long long)ino);
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -234,7 +248,7 @@ int procinfo_maps(pid_t pid, unsigned *found)
 			break;
 		}
 		size_t have = kept + (size_t)n;
-		*found |= maps_hits(buf, have);
+		*found |= maps_hits(buf, have, file);
 		kept = have < keep ? have : keep;
 		memmove(buf, buf + have - kept, kept);
 	}

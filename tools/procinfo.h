@@ -41,11 +41,16 @@ enum {
 	PROCINFO_MAPS_SHIM = 1u << 0,	  /* libacceptwatch.so is mapped, even
 					     deleted */
 	PROCINFO_MAPS_IO_URING = 1u << 1, /* an io_uring ring is mapped */
+	PROCINFO_MAPS_SEGMENT = 1u << 2,  /* the file asked about is mapped */
 };
 
 /* What /proc/PID/maps shows, in one pass: PROCINFO_MAPS_* bits in *found.
  * 0, or -1 when maps cannot be read. */
 int procinfo_maps(pid_t pid, unsigned *found);
+
+/* The same, and PROCINFO_MAPS_SEGMENT when pid maps the file dev, ino (by
+ * identity: whatever its name, deleted or not). ino 0: no file. */
+int procinfo_maps_file(pid_t pid, dev_t dev, ino_t ino, unsigned *found);
 
 /* Identity of pid's network namespace (st_dev, st_ino of /proc/PID/ns/net);
  * pid 0 means this process. 0 or -1. */

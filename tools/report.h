@@ -31,6 +31,11 @@ struct report {
  * are not printed here (report_text_unreadable puts them on stderr). */
 void report_text(FILE *out, const struct report *r);
 
+/* Each listener's distributions (gap, away, queue wait) as bars in the
+ * layout of bpftrace's hist(), then each socket's held by several
+ * processes (report_hist.c). */
+void report_hist(FILE *out, const struct report *r);
+
 /* Each unreadable segment of r, one aw_error line: "NAME: REASON". */
 void report_text_unreadable(const struct report *r);
 
@@ -67,6 +72,17 @@ void report_check_text(FILE *out, const struct check_model *m);
 /* check's verdicts as exactly one JSON object, newline-terminated. */
 void report_check_json(FILE *out, const struct check_model *m);
 
+struct watch_model;
+
+/* watch's report for people: each process as stat shows it, then its
+ * threads' shares, what the samples cannot tell, and the verdicts
+ * (report_watch.c). */
+void report_watch_text(FILE *out, const struct watch_model *m);
+
+/* ,"sampled":{...}: the thread breakdown, verdicts and notes of a
+ * sampled snapshot (p->sampled set), inside its process object. */
+void report_json_sampled(FILE *out, const struct segment_snapshot *p);
+
 struct listeners_model;
 
 /* Every listening socket, a line each, then the counts line
@@ -85,16 +101,42 @@ void report_top(FILE *out, const struct top_frame *f,
 		const struct top_screen *s);
 
 /*
- * The Prometheus text format (README: Monitoring with Prometheus): socket
- * series once per socket, process series once per process and listener,
- * or, by_socket, summed per socket without pid labels. 0, or -1 when out
- * of memory (nothing written).
+ * The Prometheus text format (README: Monitoring with Prometheus), built
+ * a process at a time and read a piece at a time (report_prom.c): socket
+ * series once per socket; process series summed per socket without pid
+ * labels, or, by_process, once per process and listener.
  */
-int report_prometheus(FILE *out, const struct report *r, int by_socket);
+struct prom_doc;
 
-/* The exporter's own series: how long a scrape took to read the
- * segments, in seconds (acceptwatch serve, after report_prometheus). */
-void report_prom_scrape_duration(FILE *out, double seconds);
+/* An empty exposition, or NULL when out of memory. */
+struct prom_doc *report_prom_new(int by_process);
+
+/* p's figures folded in (p is not kept): 0, or -1 when out of memory
+ * (the document then reads as nothing). */
+int report_prom_add(struct prom_doc *d, const struct segment_snapshot *p);
+
+/* The counts of the end: segments not readable, and the seconds reading
+ * took (acceptwatch_scrape_duration_seconds; < 0: not printed). */
+void report_prom_totals(struct prom_doc *d, size_t n_unreadable,
+			double scrape_seconds);
+
+/* The next at most cap bytes of the exposition into buf: how many, 0 at
+ * the end. */
+size_t report_prom_read(struct prom_doc *d, char *buf, size_t cap);
+
+/* What is left to read of d, into out: 0, or -1 (out of memory before,
+ * or a write failed). */
+int report_prom_write(FILE *out, struct prom_doc *d);
+
+void report_prom_free(struct prom_doc *d);
+
+/* The whole of r in one go: 0, or -1 when out of memory (nothing
+ * written) or a write failed. */
+int report_prometheus(FILE *out, const struct report *r, int by_process);
+
+/* v in the fewest significant digits that read back as v (at most 17),
+ * into dst; returns the length. */
+size_t report_prom_double(char *dst, size_t len, double v);
 
 /*
  * A Prometheus label value: backslash, double quote and newline escaped,
@@ -111,6 +153,9 @@ size_t report_prom_escape(char *dst, size_t dstlen, const char *src,
  * after the last).
  */
 const char *report_ignored_env(uint32_t flags, unsigned int i);
+
+/* Why the header's flags say call-site stacks are off, or NULL. */
+const char *report_stacks_off(uint32_t flags);
 
 /* "eintr", "econnaborted", "emfile", "other". */
 const char *report_err_name(unsigned int cls);

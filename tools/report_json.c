@@ -89,6 +89,10 @@ static const char *file_state(int file)
 		return "missing";
 	case SYMBOLIZE_MISMATCH:
 		return "build-id mismatch";
+	case SYMBOLIZE_GAVE_UP:
+		return "gave up";
+	case SYMBOLIZE_NOT_ASKED:
+		return "not read";
 	default:
 		return "unreadable";
 	}
@@ -356,9 +360,24 @@ static void json_ignored_env(FILE *out, uint32_t flags)
 	fprintf(out, "],");
 }
 
+/* "stacks_off": why call-site stacks are off, or null when they are on
+ * (or were never needed). */
+static void json_stacks_off(FILE *out, uint32_t flags)
+{
+	const char *why = report_stacks_off(flags);
+
+	fprintf(out, "\"stacks_off\":");
+	if (why)
+		json_str(out, why, strlen(why));
+	else
+		fprintf(out, "null");
+	fprintf(out, ",");
+}
+
 static void json_process(FILE *out, const struct segment_snapshot *p)
 {
-	fprintf(out, "{\"pid\":%d,\"segment\":", (int)p->pid);
+	fprintf(out, "{\"pid\":%d,\"source\":\"%s\",\"segment\":", (int)p->pid,
+		p->sampled ? "sampled" : "segment");
 	json_str(out, p->name, sizeof(p->name));
 	fprintf(out, ",\"comm\":");
 	json_str(out, p->comm, sizeof(p->comm));
@@ -379,6 +398,7 @@ static void json_process(FILE *out, const struct segment_snapshot *p)
 		  p->header.flags & AW_SF_LOG_FD2_CHANGED, ",");
 	json_bool(out, "log_failed", p->header.flags & AW_SF_LOG_FAILED, ",");
 	json_ignored_env(out, p->header.flags);
+	json_stacks_off(out, p->header.flags);
 	json_detached(out, p);
 	fprintf(out, "\"listeners\":[");
 	for (uint32_t i = 0; i < p->n_listeners; i++) {
@@ -394,6 +414,8 @@ static void json_process(FILE *out, const struct segment_snapshot *p)
 	}
 	fprintf(out, "]");
 	json_stacks(out, p);
+	if (p->sampled)
+		report_json_sampled(out, p);
 	fprintf(out, "}");
 }
 

@@ -5,27 +5,32 @@
  *
  * Two kinds of series, so that sum() never counts a figure twice:
  *  - socket series (acceptwatch_socket_*), once per listening socket,
- *    labelled address and inode (the socket's inode, as `ss -e` and
+ *    labelled address, inode (the socket's inode, as `ss -e` and
  *    /proc/PID/fd show it: stable for the socket's life, shared by every
- *    process holding it). Drops, the queue and the backlog belong to the
- *    socket: a pre-fork server's master and workers each read the same
- *    figures, which are printed once.
- *  - process series (accepts, gaps, slow events...), once per process and
- *    listener, labelled pid, comm, address, inode and fd; or, by_socket,
- *    summed over the processes holding each socket and labelled address and
- *    inode only: no pid, so recycled workers do not churn series (but an
- *    exited worker's counts leave the sum: rate() takes the drop for a
- *    counter reset).
- * Closed listeners are left out: their fd may name a newer listener, which
- * would repeat a label set. A listener whose socket identity the shim could
- * not read (inode 0) has no socket to group by: it has process series only,
- * and none by_socket.
+ *    process holding it) and netns (the inode of its network namespace,
+ *    when the reader can see it: two servers on 127.0.0.1:80 in two
+ *    namespaces). Drops, the queue and the backlog belong to the socket:
+ *    a pre-fork server's master and workers each read the same figures,
+ *    which are printed once.
+ *  - process series (accepts, gaps, slow events...), by default summed
+ *    over the processes holding each socket, with the socket's labels and
+ *    no pid: recycled workers do not churn series (an exited worker's
+ *    counts leave the sum: rate() takes the drop for a counter reset).
+ *    by_process: once per process and listener instead, labelled pid,
+ *    comm, the socket's labels and fd.
+ *
+ * Memory is flat in the number of processes: each snapshot is folded into
+ * its socket's row as it is added (report_prom_add) and can be freed
+ * then; a row keeps its histograms as counts at the fixed bounds only.
+ * The exposition is rendered a row at a time as it is read
+ * (report_prom_read), never whole.
  *
  * Histograms are cumulative at fixed bounds in seconds, counted from the
  * shim's log-linear buckets with aw_hist_count_le(): a bound counts the
  * buckets wholly at or below it, so a value in the shim bucket that
  * straddles a bound (at most 1/16 below it) is counted at the next bound,
  * never at a lower one. Buckets stay cumulative; +Inf equals _count.
+ * Floats are printed in the fewest digits that read back the same.
  */
 #include "report.h"
 
@@ -34,6 +39,11 @@
 #include "version.h"
 
 #include <inttypes.h>
+/* uthash's default on out of memory is exit(): flag the element instead
+ * (report_prom_add then fails). */
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(elt) ((elt)->oom = 1)
+#include <uthash.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,383 +109,229 @@ size_t report_prom_escape(char *dst, size_t dstlen, const char *src,
 	return o;
 }
 
-/* One open listener of one process, a member of its socket's group. */
-struct prom_member {
-	const struct segment_snapshot *p;
-	const struct segment_listener *l;
+/*
+ * The figures one row prints, reduced at once from a listener: the
+ * histograms to their counts at the fixed bounds (cumulative, the last
+ * entry the count, i.e. +Inf), so that a row costs a few hundred bytes,
+ * not a listener's 15 KB of buckets. Counts at a bound add up over
+ * listeners exactly as the buckets they come from would.
+ */
+#define NS_N (sizeof(ns_bounds) / sizeof(*ns_bounds))
+#define MS_N (sizeof(ms_bounds) / sizeof(*ms_bounds))
+
+enum prom_hist { HIST_GAP, HIST_AWAY, HIST_WAIT, HIST_KINDS };
+
+struct prom_figs {
+	uint64_t accepts, drained, errors[AW_ERR_CLASSES];
+	uint64_t slow, full, in_accept, peak;
+	uint64_t last_accept_ns; /* real time, ns; 0: none known */
+	uint64_t le[HIST_KINDS][NS_N + 1];
+	uint64_t sum[HIST_KINDS]; /* ns, ns, ms */
 };
 
-/*
- * One sample row: a process's listener, or a socket. For a socket, l is
- * its first member (descriptive fields), and sum, when by_socket, holds
- * the process figures added up over its members.
- */
-struct prom_row {
+/* A process's listener (by_process) or a socket's process figures. */
+struct prom_proc_row {
 	char labels[PROM_LABELS];
-	const struct segment_snapshot *p; /* a process's row: its process */
-	const struct segment_listener *l;
-	struct segment_listener *sum; /* heap, or NULL */
-	size_t first, n;	      /* members[first .. first + n) */
-	size_t n_procs;
+	struct prom_figs f;
 };
+
+/* One listening socket, its members' readings folded in as they come. */
+struct prom_sock {
+	UT_hash_handle hh;
+	struct {
+		uint64_t dev, ino;
+	} key; /* zeroed whole before use: a uthash key */
+	char labels[PROM_SOCK_LABELS];
+	uint64_t drops;
+	uint32_t queue, effective;
+	int clamped, has_requested, all_stalled, defer;
+	int32_t requested;
+	uint64_t n_procs, last_proc; /* last_proc: seq of the last member */
+	int oom;		     /* the table could not take it */
+	struct prom_figs f;	     /* sums, when not by_process */
+};
+
+/* The per-process header counters (by_process: one row a process). */
+struct prom_lost_row {
+	char labels[AW_COMM_LEN * 2 + 32];
+	uint64_t listeners, events;
+};
+
+enum prom_kind { K_GLOBAL, K_SOCKET, K_PROCESS, K_ERRORS, K_HIST, K_LOST };
+
+enum prom_value {
+	V_BUILD,
+	V_PROCS,
+	V_UNREADABLE,
+	V_DURATION, /* K_GLOBAL */
+	V_DROPS,
+	V_QUEUE,
+	V_EFFECTIVE,
+	V_REQUESTED,
+	V_CLAMPED,
+	V_STALLED,
+	V_DEFER,
+	V_NPROCS, /* K_SOCKET */
+	V_ACCEPTS,
+	V_DRAINED,
+	V_SLOW,
+	V_FULL,
+	V_PEAK,
+	V_IN_ACCEPT,
+	V_LAST_ACCEPT, /* K_PROCESS */
+	V_LOST_LISTENERS,
+	V_LOST_EVENTS, /* K_LOST */
+};
+
+struct prom_family {
+	const char *name, *type, *help;
+	enum prom_kind kind;
+	int arg; /* enum prom_value, or enum prom_hist for K_HIST */
+};
+
+/* In the order they are printed: the socket families, then the process
+ * ones. */
+static const struct prom_family families[] = {
+    {"acceptwatch_build_info", "gauge",
+     "The reader's version and the segment layout it reads.", K_GLOBAL,
+     V_BUILD},
+    {"acceptwatch_processes", "gauge",
+     "Processes under the shim whose segments were read.", K_GLOBAL, V_PROCS},
+    {"acceptwatch_segments_unreadable", "gauge",
+     "Segments found but not readable by this reader.", K_GLOBAL, V_UNREADABLE},
+    {"acceptwatch_socket_drops_total", "counter",
+     "Socket drops: SYNs and handshake ACKs the kernel dropped on this "
+     "listening socket (sk_drops, retries included; with TCP_DEFER_ACCEPT "
+     "also the data-less ACKs it discards), once per socket.",
+     K_SOCKET, V_DROPS},
+    {"acceptwatch_socket_defer_accept", "gauge",
+     "1 when TCP_DEFER_ACCEPT is set: socket drops alone are then no "
+     "overflow.",
+     K_SOCKET, V_DEFER},
+    {"acceptwatch_socket_queue_length", "gauge",
+     "Connections in the socket's accept queue now.", K_SOCKET, V_QUEUE},
+    {"acceptwatch_socket_backlog_effective", "gauge",
+     "Backlog in force (after the somaxconn clamp).", K_SOCKET, V_EFFECTIVE},
+    {"acceptwatch_socket_backlog_requested", "gauge",
+     "Backlog the program passed to listen().", K_SOCKET, V_REQUESTED},
+    {"acceptwatch_socket_backlog_clamped", "gauge",
+     "1 when net.core.somaxconn cut the requested backlog.", K_SOCKET,
+     V_CLAMPED},
+    {"acceptwatch_socket_stalled", "gauge",
+     "1 when connections wait and no process holding the socket accepts "
+     "them.",
+     K_SOCKET, V_STALLED},
+    {"acceptwatch_socket_processes", "gauge",
+     "Processes under the shim holding the socket.", K_SOCKET, V_NPROCS},
+    {"acceptwatch_accepts_total", "counter",
+     "Connections accepted (accept/accept4 successes).", K_PROCESS, V_ACCEPTS},
+    {"acceptwatch_accept_drained_total", "counter",
+     "accept() calls that found the queue empty (EAGAIN).", K_PROCESS,
+     V_DRAINED},
+    {"acceptwatch_accept_errors_total", "counter",
+     "accept() failures by class (EAGAIN is not one).", K_ERRORS, 0},
+    {"acceptwatch_slow_events_total", "counter",
+     "Connections that waited past the slow threshold while the accept "
+     "loop was away.",
+     K_PROCESS, V_SLOW},
+    {"acceptwatch_queue_full_events_total", "counter",
+     "Shim probes that found the accept queue full.", K_PROCESS, V_FULL},
+    {"acceptwatch_queue_peak", "gauge",
+     "Deepest accept queue the shim has seen.", K_PROCESS, V_PEAK},
+    {"acceptwatch_threads_in_accept", "gauge",
+     "Threads blocked in accept() on this listener now.", K_PROCESS,
+     V_IN_ACCEPT},
+    {"acceptwatch_last_accept_timestamp_seconds", "gauge",
+     "Unix time of the last accepted connection.", K_PROCESS, V_LAST_ACCEPT},
+    {"acceptwatch_accept_gap_seconds", "histogram",
+     "Time between a thread's successive accepts on the listener.", K_HIST,
+     HIST_GAP},
+    {"acceptwatch_accept_away_seconds", "histogram",
+     "Time a thread spent away from accept() between calls.", K_HIST,
+     HIST_AWAY},
+    {"acceptwatch_queue_wait_seconds", "histogram",
+     "Time accepted connections waited in the queue (millisecond "
+     "resolution).",
+     K_HIST, HIST_WAIT},
+    {"acceptwatch_listeners_lost_total", "counter",
+     "Listeners the shim could not track: its table was full.", K_LOST,
+     V_LOST_LISTENERS},
+    {"acceptwatch_events_lost_total", "counter",
+     "Slow events missing from the event list: their ring entry was "
+     "busy. The slow counts have them.",
+     K_LOST, V_LOST_EVENTS},
+    {"acceptwatch_scrape_duration_seconds", "gauge",
+     "Time this scrape took to read the segments.", K_GLOBAL, V_DURATION},
+};
+
+#define N_FAMILIES (sizeof(families) / sizeof(*families))
+
+/* A row's rendering: far more than the longest (a histogram's 21 lines
+ * of at most PROM_LABELS + 96 bytes). */
+#define PROM_CHUNK 32768u
 
 struct prom_doc {
-	const struct report *r;
-	struct prom_member *member; /* open listeners with an inode, grouped */
-	size_t n_members;
-	struct prom_row *proc_row; /* one per open listener */
-	size_t n_proc_rows;
-	struct prom_row *sock_row; /* one per socket */
-	size_t n_sock_rows;
-	int by_socket;
+	int by_process;
+	uint64_t n_proc, n_unreadable;
+	double scrape_seconds; /* < 0: not printed */
+	uint64_t lost_listeners, lost_events;
+
+	struct prom_sock *by_key; /* uthash over sock[] */
+	struct prom_sock **sock;  /* in order of first sight, then sorted */
+	size_t n_sock, cap_sock;
+	struct prom_proc_row *proc; /* by_process */
+	size_t n_proc_rows, cap_proc;
+	struct prom_lost_row *lost; /* by_process */
+	size_t n_lost, cap_lost;
+	int failed; /* out of memory while adding: nothing is printed */
+
+	/* The reading position: family, row, and the rendered rest of the
+	 * current row. */
+	size_t fam, row;
+	int sorted;
+	char chunk[PROM_CHUNK];
+	size_t chunk_len, chunk_off;
 };
 
-static void socket_labels(char *dst, size_t len,
-			  const struct segment_listener *l)
+/* --- numbers --------------------------------------------------------- */
+
+/* v in decimal at p; returns the length. */
+static size_t fmt_u64(char *p, uint64_t v)
 {
-	char addr[AW_ADDR_LEN * 2 + 1];
-
-	report_prom_escape(addr, sizeof(addr), l->address, sizeof(l->address));
-	snprintf(dst, len, "address=\"%s\",inode=\"%" PRIu64 "\"", addr,
-		 l->ino);
-}
-
-static void process_labels(char *dst, size_t len,
-			   const struct segment_snapshot *p,
-			   const struct segment_listener *l)
-{
-	char comm[AW_COMM_LEN * 2 + 1], sock[PROM_SOCK_LABELS];
-
-	report_prom_escape(comm, sizeof(comm), p->comm, sizeof(p->comm));
-	socket_labels(sock, sizeof(sock), l);
-	snprintf(dst, len, "pid=\"%d\",comm=\"%s\",%s,fd=\"%" PRId32 "\"",
-		 (int)p->pid, comm, sock, l->fd);
-}
-
-static int member_cmp(const void *a, const void *b)
-{
-	const struct prom_member *x = a, *y = b;
-
-	if (x->l->dev != y->l->dev)
-		return x->l->dev < y->l->dev ? -1 : 1;
-	if (x->l->ino != y->l->ino)
-		return x->l->ino < y->l->ino ? -1 : 1;
-	if (x->p->pid != y->p->pid)
-		return x->p->pid < y->p->pid ? -1 : 1;
-	return (x->l->slot > y->l->slot) - (x->l->slot < y->l->slot);
-}
-
-/* The process figures of a socket's members added up: counts and
- * histograms summed, the deepest peak and the latest accept kept. */
-static void sum_members(const struct prom_doc *d, const struct prom_row *s,
-			struct segment_listener *sum)
-{
-	memset(sum, 0, sizeof(*sum));
-	for (size_t i = s->first; i < s->first + s->n; i++) {
-		const struct segment_listener *l = d->member[i].l;
-		sum->accepts += l->accepts;
-		sum->drained += l->drained;
-		for (unsigned int c = 0; c < AW_ERR_CLASSES; c++)
-			sum->errors[c] += l->errors[c];
-		sum->slow_events += l->slow_events;
-		sum->full_events += l->full_events;
-		sum->in_accept += l->in_accept;
-		if (l->queue_peak > sum->queue_peak)
-			sum->queue_peak = l->queue_peak;
-		if (l->last_accept_mono_ns > sum->last_accept_mono_ns)
-			sum->last_accept_mono_ns = l->last_accept_mono_ns;
-		aw_hist_merge(&sum->gap_ns, &l->gap_ns);
-		aw_hist_merge(&sum->away_ns, &l->away_ns);
-		aw_hist_merge(&sum->queue_wait_ms, &l->queue_wait_ms);
-	}
-}
-
-static void doc_free(struct prom_doc *d)
-{
-	for (size_t i = 0; i < d->n_sock_rows; i++)
-		free(d->sock_row[i].sum);
-	free(d->member);
-	free(d->proc_row);
-	free(d->sock_row);
-	memset(d, 0, sizeof(*d));
-}
-
-static int add_socket_rows(struct prom_doc *d)
-{
-	qsort(d->member, d->n_members, sizeof(*d->member), member_cmp);
-	for (size_t i = 0; i < d->n_members; i++) {
-		const struct prom_member *m = &d->member[i];
-		struct prom_row *s =
-		    d->n_sock_rows ? &d->sock_row[d->n_sock_rows - 1] : NULL;
-		if (s && s->l->dev == m->l->dev && s->l->ino == m->l->ino) {
-			s->n++;
-			s->n_procs += m->p != d->member[i - 1].p;
-			continue;
-		}
-		s = &d->sock_row[d->n_sock_rows++];
-		s->l = m->l;
-		s->first = i;
-		s->n = 1;
-		s->n_procs = 1;
-		socket_labels(s->labels, sizeof(s->labels), m->l);
-	}
-	for (size_t i = 0; d->by_socket && i < d->n_sock_rows; i++) {
-		struct prom_row *s = &d->sock_row[i];
-		s->sum = malloc(sizeof(*s->sum));
-		if (!s->sum)
-			return -1;
-		sum_members(d, s, s->sum);
-	}
-	return 0;
-}
-
-/* The rows of r: 0, or -1 when out of memory (d then empty). */
-static int doc_build(struct prom_doc *d, const struct report *r, int by_socket)
-{
+	char t[24];
 	size_t n = 0;
 
-	memset(d, 0, sizeof(*d));
-	d->r = r;
-	d->by_socket = by_socket;
-	for (size_t i = 0; i < r->n_proc; i++)
-		for (uint32_t j = 0; j < r->proc[i].n_listeners; j++)
-			n += !(r->proc[i].listener[j].flags & AW_LF_CLOSED);
-	if (n == 0)
-		return 0;
-	d->member = calloc(n, sizeof(*d->member));
-	d->proc_row = calloc(n, sizeof(*d->proc_row));
-	d->sock_row = calloc(n, sizeof(*d->sock_row));
-	if (!d->member || !d->proc_row || !d->sock_row) {
-		doc_free(d);
-		return -1;
-	}
-	for (size_t i = 0; i < r->n_proc; i++) {
-		const struct segment_snapshot *p = &r->proc[i];
-		for (uint32_t j = 0; j < p->n_listeners; j++) {
-			const struct segment_listener *l = &p->listener[j];
-			if (l->flags & AW_LF_CLOSED)
-				continue;
-			struct prom_row *row = &d->proc_row[d->n_proc_rows++];
-			row->p = p;
-			row->l = l;
-			process_labels(row->labels, sizeof(row->labels), p, l);
-			if (l->ino == 0)
-				continue;
-			d->member[d->n_members].p = p;
-			d->member[d->n_members].l = l;
-			d->n_members++;
-		}
-	}
-	if (add_socket_rows(d)) {
-		doc_free(d);
-		return -1;
-	}
-	return 0;
-}
-
-static void family(FILE *out, const char *name, const char *type,
-		   const char *help)
-{
-	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-/* The rows process figures are printed for: each process's listener, or
- * each socket's sums. */
-static const struct prom_row *process_rows(const struct prom_doc *d, size_t *n)
-{
-	*n = d->by_socket ? d->n_sock_rows : d->n_proc_rows;
-	return d->by_socket ? d->sock_row : d->proc_row;
-}
-
-static const struct segment_listener *figures(const struct prom_row *row)
-{
-	return row->sum ? row->sum : row->l;
-}
-
-typedef int (*prom_value_fn)(const struct prom_doc *d,
-			     const struct prom_row *row, double *v);
-
-static void samples(FILE *out, const struct prom_doc *d, const char *name,
-		    const struct prom_row *rows, size_t n, prom_value_fn fn)
-{
-	double v;
-
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
 	for (size_t i = 0; i < n; i++)
-		if (fn(d, &rows[i], &v))
-			fprintf(out, "%s{%s} %.17g\n", name, rows[i].labels, v);
+		p[i] = t[n - 1 - i];
+	return n;
 }
 
-static void per_process(FILE *out, const struct prom_doc *d, const char *name,
-			const char *type, const char *help, prom_value_fn fn)
+size_t report_prom_double(char *dst, size_t len, double v)
 {
-	size_t n;
-	const struct prom_row *rows = process_rows(d, &n);
-
-	family(out, name, type, help);
-	samples(out, d, name, rows, n, fn);
-}
-
-static void per_socket(FILE *out, const struct prom_doc *d, const char *name,
-		       const char *type, const char *help, prom_value_fn fn)
-{
-	family(out, name, type, help);
-	samples(out, d, name, d->sock_row, d->n_sock_rows, fn);
-}
-
-#define PROM_FN(fname, expr)                                                   \
-	static int fname(const struct prom_doc *d, const struct prom_row *row, \
-			 double *v)                                            \
-	{                                                                      \
-		const struct segment_listener *l = figures(row);               \
-		(void)d;                                                       \
-		*v = (double)(expr);                                           \
-		return 1;                                                      \
+	/* The fewest significant digits that read back as the same double:
+	 * 26.738992229 rather than %.17g's 26.738992229000001. */
+	for (int prec = 1; prec <= 17; prec++) {
+		int n = snprintf(dst, len, "%.*g", prec, v);
+		if (n < 0 || (size_t)n >= len)
+			break;
+		if (strtod(dst, NULL) == v)
+			return (size_t)n;
 	}
-
-PROM_FN(v_accepts, l->accepts)
-PROM_FN(v_drained, l->drained)
-PROM_FN(v_slow, l->slow_events)
-PROM_FN(v_full, l->full_events)
-PROM_FN(v_peak, l->queue_peak)
-PROM_FN(v_in_accept, l->in_accept)
-
-/* The socket's description, from its first member (row->l, never the
- * sums). */
-static int v_effective(const struct prom_doc *d, const struct prom_row *row,
-		       double *v)
-{
-	(void)d;
-	*v = (double)row->l->effective_backlog;
-	return 1;
+	int n = snprintf(dst, len, "%.17g", v);
+	return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 }
 
-static int v_clamped(const struct prom_doc *d, const struct prom_row *row,
-		     double *v)
+/* --- building ------------------------------------------------------- */
+
+static const struct prom_bound *bounds_of(enum prom_hist which, size_t *nb)
 {
-	(void)d;
-	*v = (row->l->flags & AW_LF_CLAMPED) != 0;
-	return 1;
+	*nb = which == HIST_WAIT ? MS_N : NS_N;
+	return which == HIST_WAIT ? ms_bounds : ns_bounds;
 }
-
-/* TCP_DEFER_ACCEPT on the socket, as any member saw it (the flag is
- * found by a probe, so one member may know it before another). Its
- * socket drops then also count the data-less handshake ACKs the option
- * discards: drops alone are no overflow there. */
-static int v_defer(const struct prom_doc *d, const struct prom_row *row,
-		   double *v)
-{
-	int on = 0;
-
-	for (size_t i = row->first; i < row->first + row->n; i++)
-		on = on || (d->member[i].l->flags & AW_LF_DEFER_ACCEPT);
-	*v = on;
-	return 1;
-}
-
-static int v_procs(const struct prom_doc *d, const struct prom_row *row,
-		   double *v)
-{
-	(void)d;
-	*v = (double)row->n_procs;
-	return 1;
-}
-
-/* The socket's own readings, seen by every member: the largest one (a
- * member read later may have seen more), never a sum. */
-static int v_drops(const struct prom_doc *d, const struct prom_row *row,
-		   double *v)
-{
-	uint64_t m = 0;
-
-	for (size_t i = row->first; i < row->first + row->n; i++)
-		if (d->member[i].l->live.drops > m)
-			m = d->member[i].l->live.drops;
-	*v = (double)m;
-	return 1;
-}
-
-static int v_queue(const struct prom_doc *d, const struct prom_row *row,
-		   double *v)
-{
-	uint32_t m = 0;
-
-	for (size_t i = row->first; i < row->first + row->n; i++)
-		if (d->member[i].l->live.queue_now > m)
-			m = d->member[i].l->live.queue_now;
-	*v = (double)m;
-	return 1;
-}
-
-/* Stalled: connections wait and no process holding the socket takes
- * them, i.e. every member is stalled. One accepting worker keeps the
- * socket moving. */
-static int v_stalled(const struct prom_doc *d, const struct prom_row *row,
-		     double *v)
-{
-	int all = 1;
-
-	for (size_t i = row->first; i < row->first + row->n; i++)
-		all = all && d->member[i].l->stalled;
-	*v = all;
-	return 1;
-}
-
-/* The backlog the program asked for: unknown in a process that adopted
- * the socket (inherited it from a program without the shim). */
-static int v_requested(const struct prom_doc *d, const struct prom_row *row,
-		       double *v)
-{
-	for (size_t i = row->first; i < row->first + row->n; i++) {
-		const struct segment_listener *l = d->member[i].l;
-		if (!(l->flags & AW_LF_ADOPTED)) {
-			*v = (double)l->requested_backlog;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-/* Seconds since the row's last accept, at the time its process was read
- * (by_socket: the latest accept of any member, against that member's
- * clock reading; every snapshot reads the same CLOCK_MONOTONIC). */
-static int v_age(const struct prom_doc *d, const struct prom_row *row,
-		 double *v)
-{
-	const struct segment_listener *l = figures(row);
-	uint64_t now = 0;
-
-	if (row->p) {
-		now = row->p->now_mono_ns;
-	} else {
-		for (size_t i = row->first; i < row->first + row->n; i++)
-			if (d->member[i].p->now_mono_ns > now)
-				now = d->member[i].p->now_mono_ns;
-	}
-	if (!l->last_accept_mono_ns || now < l->last_accept_mono_ns)
-		return 0;
-	*v = (double)(now - l->last_accept_mono_ns) / 1e9;
-	return 1;
-}
-
-static void errors_family(FILE *out, const struct prom_doc *d)
-{
-	size_t n;
-	const struct prom_row *rows = process_rows(d, &n);
-
-	family(out, "acceptwatch_accept_errors_total", "counter",
-	       "accept() failures by class (EAGAIN is not one).");
-	for (size_t i = 0; i < n; i++) {
-		const struct segment_listener *l = figures(&rows[i]);
-		for (unsigned int c = 0; c < AW_ERR_CLASSES; c++)
-			fprintf(out,
-				"acceptwatch_accept_errors_total{%s,"
-				"class=\"%s\"} %" PRIu64 "\n",
-				rows[i].labels, report_err_name(c),
-				l->errors[c]);
-	}
-}
-
-enum prom_hist { HIST_GAP, HIST_AWAY, HIST_WAIT };
 
 static const struct aw_hist *pick(const struct segment_listener *l,
 				  enum prom_hist which)
@@ -488,8 +344,7 @@ static const struct aw_hist *pick(const struct segment_listener *l,
 /*
  * aw_hist_count_le(h, b[k].v) for every bound, in one pass over the
  * buckets (bounds ascending): the buckets wholly at or below a bound, the
- * last (open-ended) bucket never. A scrape of many listeners spent a tenth
- * of its time walking the buckets again for each bound.
+ * last (open-ended) bucket never; then the count (+Inf) at le[nb].
  */
 static void hist_le_counts(const struct aw_hist *h, const struct prom_bound *b,
 			   size_t nb, uint64_t *le)
@@ -506,182 +361,597 @@ static void hist_le_counts(const struct aw_hist *h, const struct prom_bound *b,
 	}
 	while (k < nb)
 		le[k++] = n;
+	le[nb] = aw_hist_count(h);
 }
 
-static void hist_family(FILE *out, const struct prom_doc *d, const char *name,
-			const char *help, enum prom_hist which)
+/* The real time of l's last accept, from p's two clock readings. */
+static uint64_t last_accept_real(const struct segment_snapshot *p,
+				 const struct segment_listener *l)
 {
-	const struct prom_bound *b = which == HIST_WAIT ? ms_bounds : ns_bounds;
-	size_t nb = which == HIST_WAIT ? sizeof(ms_bounds) / sizeof(*b)
-				       : sizeof(ns_bounds) / sizeof(*b);
-	double unit = which == HIST_WAIT ? 1e3 : 1e9;
-	uint64_t le[sizeof(ns_bounds) / sizeof(*ns_bounds)];
-	size_t n;
-	const struct prom_row *rows = process_rows(d, &n);
+	uint64_t ago;
 
-	family(out, name, "histogram", help);
-	for (size_t i = 0; i < n; i++) {
-		const struct aw_hist *h = pick(figures(&rows[i]), which);
-		const char *labels = rows[i].labels;
-		hist_le_counts(h, b, nb, le);
-		for (size_t k = 0; k < nb; k++)
-			fprintf(out, "%s_bucket{%s,le=\"%s\"} %" PRIu64 "\n",
-				name, labels, b[k].le, le[k]);
-		uint64_t c = aw_hist_count(h);
-		fprintf(out, "%s_bucket{%s,le=\"+Inf\"} %" PRIu64 "\n", name,
-			labels, c);
-		fprintf(out, "%s_sum{%s} %.17g\n", name, labels,
-			(double)h->sum / unit);
-		fprintf(out, "%s_count{%s} %" PRIu64 "\n", name, labels, c);
+	if (!l->last_accept_mono_ns || !p->now_real_ns ||
+	    p->now_mono_ns < l->last_accept_mono_ns)
+		return 0;
+	ago = p->now_mono_ns - l->last_accept_mono_ns;
+	return ago < p->now_real_ns ? p->now_real_ns - ago : 0;
+}
+
+static void figs_of(struct prom_figs *f, const struct segment_snapshot *p,
+		    const struct segment_listener *l)
+{
+	memset(f, 0, sizeof(*f));
+	f->accepts = l->accepts;
+	f->drained = l->drained;
+	for (unsigned int c = 0; c < AW_ERR_CLASSES; c++)
+		f->errors[c] = l->errors[c];
+	f->slow = l->slow_events;
+	f->full = l->full_events;
+	f->in_accept = l->in_accept;
+	f->peak = l->queue_peak;
+	f->last_accept_ns = last_accept_real(p, l);
+	for (int k = 0; k < HIST_KINDS; k++) {
+		size_t nb;
+		const struct prom_bound *b = bounds_of((enum prom_hist)k, &nb);
+		const struct aw_hist *h = pick(l, (enum prom_hist)k);
+		hist_le_counts(h, b, nb, f->le[k]);
+		f->sum[k] = h->sum;
 	}
 }
 
-static uint64_t listeners_lost(const struct segment_snapshot *p)
+/* Counts and histograms summed, the deepest peak and the latest accept
+ * kept. */
+static void figs_add(struct prom_figs *sum, const struct prom_figs *f)
 {
-	return p->header.listeners_lost;
+	sum->accepts += f->accepts;
+	sum->drained += f->drained;
+	for (unsigned int c = 0; c < AW_ERR_CLASSES; c++)
+		sum->errors[c] += f->errors[c];
+	sum->slow += f->slow;
+	sum->full += f->full;
+	sum->in_accept += f->in_accept;
+	if (f->peak > sum->peak)
+		sum->peak = f->peak;
+	if (f->last_accept_ns > sum->last_accept_ns)
+		sum->last_accept_ns = f->last_accept_ns;
+	for (int k = 0; k < HIST_KINDS; k++) {
+		for (size_t i = 0; i <= NS_N; i++)
+			sum->le[k][i] += f->le[k][i];
+		sum->sum[k] += f->sum[k];
+	}
 }
 
-static uint64_t events_lost(const struct segment_snapshot *p)
+/* address, inode and, when known, netns. */
+static void socket_labels(char *dst, size_t len,
+			  const struct segment_snapshot *p,
+			  const struct segment_listener *l)
 {
-	return p->header.events_lost;
+	char addr[AW_ADDR_LEN * 2 + 1];
+
+	report_prom_escape(addr, sizeof(addr), l->address, sizeof(l->address));
+	if (p->netns)
+		snprintf(dst, len,
+			 "address=\"%s\",inode=\"%" PRIu64 "\",netns=\"%" PRIu64
+			 "\"",
+			 addr, l->ino, p->netns);
+	else
+		snprintf(dst, len, "address=\"%s\",inode=\"%" PRIu64 "\"", addr,
+			 l->ino);
 }
 
-/* A per-process counter of the header: by pid, or summed by socket. */
-static void process_counter(FILE *out, const struct prom_doc *d,
-			    const char *name, const char *help,
-			    uint64_t (*value)(const struct segment_snapshot *))
+static void pid_labels(char *dst, size_t len, const struct segment_snapshot *p)
 {
-	const struct report *r = d->r;
 	char comm[AW_COMM_LEN * 2 + 1];
-	uint64_t sum = 0;
 
-	family(out, name, "counter", help);
-	for (size_t i = 0; i < r->n_proc; i++) {
-		const struct segment_snapshot *p = &r->proc[i];
-		sum += value(p);
-		if (d->by_socket)
-			continue;
-		report_prom_escape(comm, sizeof(comm), p->comm,
-				   sizeof(p->comm));
-		fprintf(out, "%s{pid=\"%d\",comm=\"%s\"} %" PRIu64 "\n", name,
-			(int)p->pid, comm, value(p));
-	}
-	if (d->by_socket)
-		fprintf(out, "%s %" PRIu64 "\n", name, sum);
+	report_prom_escape(comm, sizeof(comm), p->comm, sizeof(p->comm));
+	snprintf(dst, len, "pid=\"%d\",comm=\"%s\"", (int)p->pid, comm);
 }
 
-static void lost_families(FILE *out, const struct prom_doc *d)
+static void process_labels(char *dst, size_t len,
+			   const struct segment_snapshot *p,
+			   const struct segment_listener *l)
 {
-	process_counter(
-	    out, d, "acceptwatch_listeners_lost_total",
-	    "Listeners the shim could not track: its table was full.",
-	    listeners_lost);
-	process_counter(out, d, "acceptwatch_events_lost_total",
-			"Slow events missing from the event list: their "
-			"ring entry was busy. The slow counts have them.",
-			events_lost);
+	char who[AW_COMM_LEN * 2 + 32], sock[PROM_SOCK_LABELS];
+
+	pid_labels(who, sizeof(who), p);
+	socket_labels(sock, sizeof(sock), p, l);
+	snprintf(dst, len, "%s,%s,fd=\"%" PRId32 "\"", who, sock, l->fd);
 }
 
-static void global_families(FILE *out, const struct prom_doc *d)
+/* Room for one more element of *arr (of size sz): 0, or -1. */
+static int grow(void **arr, size_t n, size_t *cap, size_t sz)
 {
-	family(out, "acceptwatch_build_info", "gauge",
-	       "The reader's version and the segment layout it reads.");
-	fprintf(out, "acceptwatch_build_info{version=\"%s\",abi=\"%u\"} 1\n",
-		AW_VERSION, (unsigned)AW_ABI_VERSION);
-	family(out, "acceptwatch_processes", "gauge",
-	       "Processes under the shim whose segments were read.");
-	fprintf(out, "acceptwatch_processes %zu\n", d->r->n_proc);
-	family(out, "acceptwatch_segments_unreadable", "gauge",
-	       "Segments found but not readable by this reader.");
-	fprintf(out, "acceptwatch_segments_unreadable %zu\n",
-		d->r->n_unreadable);
-}
-
-static void socket_families(FILE *out, const struct prom_doc *d)
-{
-	per_socket(out, d, "acceptwatch_socket_drops_total", "counter",
-		   "Socket drops: SYNs and handshake ACKs the kernel dropped "
-		   "on this listening socket (sk_drops, retries included; "
-		   "with TCP_DEFER_ACCEPT also the data-less ACKs it "
-		   "discards), once per socket.",
-		   v_drops);
-	per_socket(out, d, "acceptwatch_socket_defer_accept", "gauge",
-		   "1 when TCP_DEFER_ACCEPT is set: socket drops alone are "
-		   "then no overflow.",
-		   v_defer);
-	per_socket(out, d, "acceptwatch_socket_queue_length", "gauge",
-		   "Connections in the socket's accept queue now.", v_queue);
-	per_socket(out, d, "acceptwatch_socket_backlog_effective", "gauge",
-		   "Backlog in force (after the somaxconn clamp).",
-		   v_effective);
-	per_socket(out, d, "acceptwatch_socket_backlog_requested", "gauge",
-		   "Backlog the program passed to listen().", v_requested);
-	per_socket(out, d, "acceptwatch_socket_backlog_clamped", "gauge",
-		   "1 when net.core.somaxconn cut the requested backlog.",
-		   v_clamped);
-	per_socket(out, d, "acceptwatch_socket_stalled", "gauge",
-		   "1 when connections wait and no process holding the "
-		   "socket accepts them.",
-		   v_stalled);
-	per_socket(out, d, "acceptwatch_socket_processes", "gauge",
-		   "Processes under the shim holding the socket.", v_procs);
-}
-
-static void process_families(FILE *out, const struct prom_doc *d)
-{
-	per_process(out, d, "acceptwatch_accepts_total", "counter",
-		    "Connections accepted (accept/accept4 successes).",
-		    v_accepts);
-	per_process(out, d, "acceptwatch_accept_drained_total", "counter",
-		    "accept() calls that found the queue empty (EAGAIN).",
-		    v_drained);
-	errors_family(out, d);
-	per_process(out, d, "acceptwatch_slow_events_total", "counter",
-		    "Connections that waited past the slow threshold while "
-		    "the accept loop was away.",
-		    v_slow);
-	per_process(out, d, "acceptwatch_queue_full_events_total", "counter",
-		    "Shim probes that found the accept queue full.", v_full);
-	per_process(out, d, "acceptwatch_queue_peak", "gauge",
-		    "Deepest accept queue the shim has seen.", v_peak);
-	per_process(out, d, "acceptwatch_threads_in_accept", "gauge",
-		    "Threads blocked in accept() on this listener now.",
-		    v_in_accept);
-	per_process(out, d, "acceptwatch_last_accept_age_seconds", "gauge",
-		    "Seconds since the last accepted connection.", v_age);
-	hist_family(
-	    out, d, "acceptwatch_accept_gap_seconds",
-	    "Time between a thread's successive accepts on the listener.",
-	    HIST_GAP);
-	hist_family(out, d, "acceptwatch_accept_away_seconds",
-		    "Time a thread spent away from accept() between calls.",
-		    HIST_AWAY);
-	hist_family(out, d, "acceptwatch_queue_wait_seconds",
-		    "Time accepted connections waited in the queue "
-		    "(millisecond resolution).",
-		    HIST_WAIT);
-	lost_families(out, d);
-}
-
-int report_prometheus(FILE *out, const struct report *r, int by_socket)
-{
-	struct prom_doc d;
-
-	if (doc_build(&d, r, by_socket))
+	if (n < *cap)
+		return 0;
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *p = realloc(*arr, ncap * sz);
+	if (!p)
 		return -1;
-	global_families(out, &d);
-	socket_families(out, &d);
-	process_families(out, &d);
-	doc_free(&d);
+	*arr = p;
+	*cap = ncap;
 	return 0;
 }
 
-void report_prom_scrape_duration(FILE *out, double seconds)
+static struct prom_sock *sock_get(struct prom_doc *d,
+				  const struct segment_snapshot *p,
+				  const struct segment_listener *l)
 {
-	fprintf(out,
-		"# HELP acceptwatch_scrape_duration_seconds Time this "
-		"scrape took to read the segments.\n"
-		"# TYPE acceptwatch_scrape_duration_seconds gauge\n"
-		"acceptwatch_scrape_duration_seconds %.6f\n",
-		seconds);
+	struct prom_sock key, *s;
+
+	memset(&key, 0, sizeof(key));
+	key.key.dev = l->dev;
+	key.key.ino = l->ino;
+	HASH_FIND(hh, d->by_key, &key.key, sizeof(key.key), s);
+	if (s)
+		return s;
+	if (grow((void **)&d->sock, d->n_sock, &d->cap_sock, sizeof(*d->sock)))
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->key = key.key;
+	s->all_stalled = 1;
+	s->effective = l->effective_backlog;
+	s->clamped = (l->flags & AW_LF_CLAMPED) != 0;
+	socket_labels(s->labels, sizeof(s->labels), p, l);
+	HASH_ADD(hh, d->by_key, key, sizeof(s->key), s);
+	if (s->oom) {
+		free(s);
+		return NULL;
+	}
+	d->sock[d->n_sock++] = s;
+	return s;
+}
+
+/* l, an open listener of p with a socket identity, into its socket. */
+static int add_member(struct prom_doc *d, const struct segment_snapshot *p,
+		      const struct segment_listener *l,
+		      const struct prom_figs *f)
+{
+	struct prom_sock *s = sock_get(d, p, l);
+
+	if (!s)
+		return -1;
+	/* The socket's own readings, seen by every member: the largest (a
+	 * member read later may have seen more), never a sum. */
+	if (l->live.drops > s->drops)
+		s->drops = l->live.drops;
+	if (l->live.queue_now > s->queue)
+		s->queue = l->live.queue_now;
+	/* Stalled: no process holding the socket takes connections. */
+	s->all_stalled = s->all_stalled && l->stalled;
+	/* TCP_DEFER_ACCEPT, as any member saw it (a probe finds the flag, so
+	 * one member may know it before another): its socket drops then also
+	 * count the data-less handshake ACKs the option discards. */
+	s->defer = s->defer || (l->flags & AW_LF_DEFER_ACCEPT) != 0;
+	/* The backlog asked for is unknown in a process that adopted the
+	 * socket (inherited it from a program without the shim). */
+	if (!s->has_requested && !(l->flags & AW_LF_ADOPTED)) {
+		s->has_requested = 1;
+		s->requested = l->requested_backlog;
+	}
+	if (s->last_proc != d->n_proc) {
+		s->last_proc = d->n_proc;
+		s->n_procs++;
+	}
+	if (!d->by_process)
+		figs_add(&s->f, f);
+	return 0;
+}
+
+static int add_proc_row(struct prom_doc *d, const struct segment_snapshot *p,
+			const struct segment_listener *l,
+			const struct prom_figs *f)
+{
+	if (grow((void **)&d->proc, d->n_proc_rows, &d->cap_proc,
+		 sizeof(*d->proc)))
+		return -1;
+	struct prom_proc_row *row = &d->proc[d->n_proc_rows++];
+	process_labels(row->labels, sizeof(row->labels), p, l);
+	row->f = *f;
+	return 0;
+}
+
+static int add_lost_row(struct prom_doc *d, const struct segment_snapshot *p)
+{
+	if (grow((void **)&d->lost, d->n_lost, &d->cap_lost, sizeof(*d->lost)))
+		return -1;
+	struct prom_lost_row *row = &d->lost[d->n_lost++];
+	pid_labels(row->labels, sizeof(row->labels), p);
+	row->listeners = p->header.listeners_lost;
+	row->events = p->header.events_lost;
+	return 0;
+}
+
+struct prom_doc *report_prom_new(int by_process)
+{
+	struct prom_doc *d = calloc(1, sizeof(*d));
+
+	if (d) {
+		d->by_process = by_process;
+		d->scrape_seconds = -1;
+	}
+	return d;
+}
+
+/*
+ * Closed listeners are left out: their fd may name a newer listener,
+ * which would repeat a label set. A listener whose socket identity the
+ * shim could not read (inode 0) has no socket to group by: it has
+ * process series only (by_process), and none by socket.
+ */
+int report_prom_add(struct prom_doc *d, const struct segment_snapshot *p)
+{
+	struct prom_figs f;
+
+	d->n_proc++;
+	d->lost_listeners += p->header.listeners_lost;
+	d->lost_events += p->header.events_lost;
+	if (d->by_process && add_lost_row(d, p))
+		d->failed = 1;
+	for (uint32_t j = 0; j < p->n_listeners && !d->failed; j++) {
+		const struct segment_listener *l = &p->listener[j];
+		if (l->flags & AW_LF_CLOSED)
+			continue;
+		figs_of(&f, p, l);
+		if (d->by_process && add_proc_row(d, p, l, &f))
+			d->failed = 1;
+		if (l->ino && add_member(d, p, l, &f))
+			d->failed = 1;
+	}
+	return d->failed ? -1 : 0;
+}
+
+void report_prom_totals(struct prom_doc *d, size_t n_unreadable,
+			double scrape_seconds)
+{
+	d->n_unreadable = n_unreadable;
+	d->scrape_seconds = scrape_seconds;
+}
+
+void report_prom_free(struct prom_doc *d)
+{
+	if (!d)
+		return;
+	HASH_CLEAR(hh, d->by_key);
+	for (size_t i = 0; i < d->n_sock; i++)
+		free(d->sock[i]);
+	free(d->sock);
+	free(d->proc);
+	free(d->lost);
+	free(d);
+}
+
+/* --- rendering ------------------------------------------------------ */
+
+static void put(struct prom_doc *d, const char *s, size_t n)
+{
+	if (n > PROM_CHUNK - d->chunk_len)
+		n = PROM_CHUNK - d->chunk_len; /* never: a row fits */
+	memcpy(d->chunk + d->chunk_len, s, n);
+	d->chunk_len += n;
+}
+
+static void puts_(struct prom_doc *d, const char *s)
+{
+	put(d, s, strlen(s));
+}
+
+/* "NAME{LABELS[,EXTRA]} " (no braces without labels), then nothing. */
+static void sample_head(struct prom_doc *d, const char *name,
+			const char *suffix, const char *labels,
+			const char *extra)
+{
+	puts_(d, name);
+	if (suffix)
+		puts_(d, suffix);
+	if (labels[0] || extra) {
+		put(d, "{", 1);
+		puts_(d, labels);
+		if (extra) {
+			if (labels[0])
+				put(d, ",", 1);
+			puts_(d, extra);
+		}
+		put(d, "}", 1);
+	}
+	put(d, " ", 1);
+}
+
+static void put_u64(struct prom_doc *d, uint64_t v)
+{
+	char t[24];
+	put(d, t, fmt_u64(t, v));
+	put(d, "\n", 1);
+}
+
+/* v / unit (unit 1e3 or 1e9) as a double: whole and fraction apart, so
+ * that a time of day in ns keeps its exact decimal when it has one
+ * (1699999999.75, not 1699999999.7500002). */
+static double ratio(uint64_t v, uint64_t unit)
+{
+	return (double)(v / unit) + (double)(v % unit) / (double)unit;
+}
+
+static void put_double(struct prom_doc *d, double v)
+{
+	char t[40];
+	put(d, t, report_prom_double(t, sizeof(t), v));
+	put(d, "\n", 1);
+}
+
+/* The rows a family has; for K_GLOBAL, 1 (0: not printed). */
+static size_t family_rows(const struct prom_doc *d, const struct prom_family *f)
+{
+	switch (f->kind) {
+	case K_GLOBAL:
+		return f->arg != V_DURATION || d->scrape_seconds >= 0;
+	case K_SOCKET:
+		return d->n_sock;
+	case K_LOST:
+		return d->by_process ? d->n_lost : 1;
+	default:
+		return d->by_process ? d->n_proc_rows : d->n_sock;
+	}
+}
+
+static void global_row(struct prom_doc *d, const struct prom_family *f)
+{
+	char info[96];
+
+	switch (f->arg) {
+	case V_BUILD:
+		snprintf(info, sizeof(info), "version=\"%s\",abi=\"%u\"",
+			 AW_VERSION, (unsigned)AW_ABI_VERSION);
+		sample_head(d, f->name, NULL, info, NULL);
+		put_u64(d, 1);
+		break;
+	case V_PROCS:
+		sample_head(d, f->name, NULL, "", NULL);
+		put_u64(d, d->n_proc);
+		break;
+	case V_UNREADABLE:
+		sample_head(d, f->name, NULL, "", NULL);
+		put_u64(d, d->n_unreadable);
+		break;
+	default:
+		sample_head(d, f->name, NULL, "", NULL);
+		put_double(d, d->scrape_seconds);
+		break;
+	}
+}
+
+static void socket_row(struct prom_doc *d, const struct prom_family *f,
+		       const struct prom_sock *s)
+{
+	uint64_t v;
+
+	switch (f->arg) {
+	case V_DROPS:
+		v = s->drops;
+		break;
+	case V_QUEUE:
+		v = s->queue;
+		break;
+	case V_EFFECTIVE:
+		v = s->effective;
+		break;
+	case V_REQUESTED:
+		if (!s->has_requested)
+			return;
+		sample_head(d, f->name, NULL, s->labels, NULL);
+		put_double(d, (double)s->requested);
+		return;
+	case V_CLAMPED:
+		v = (uint64_t)s->clamped;
+		break;
+	case V_STALLED:
+		v = (uint64_t)s->all_stalled;
+		break;
+	case V_DEFER:
+		v = (uint64_t)s->defer;
+		break;
+	default:
+		v = s->n_procs;
+		break;
+	}
+	sample_head(d, f->name, NULL, s->labels, NULL);
+	put_u64(d, v);
+}
+
+static void hist_row(struct prom_doc *d, const struct prom_family *f,
+		     const char *labels, const struct prom_figs *x)
+{
+	size_t nb;
+	const struct prom_bound *b = bounds_of((enum prom_hist)f->arg, &nb);
+	uint64_t unit = f->arg == HIST_WAIT ? 1000u : 1000000000u;
+	char le[32];
+
+	for (size_t k = 0; k <= nb; k++) {
+		snprintf(le, sizeof(le), "le=\"%s\"",
+			 k < nb ? b[k].le : "+Inf");
+		sample_head(d, f->name, "_bucket", labels, le);
+		put_u64(d, x->le[f->arg][k]);
+	}
+	sample_head(d, f->name, "_sum", labels, NULL);
+	put_double(d, ratio(x->sum[f->arg], unit));
+	sample_head(d, f->name, "_count", labels, NULL);
+	put_u64(d, x->le[f->arg][nb]);
+}
+
+static void process_row(struct prom_doc *d, const struct prom_family *f,
+			const char *labels, const struct prom_figs *x)
+{
+	char cls[32];
+
+	switch (f->kind) {
+	case K_ERRORS:
+		for (unsigned int c = 0; c < AW_ERR_CLASSES; c++) {
+			snprintf(cls, sizeof(cls), "class=\"%s\"",
+				 report_err_name(c));
+			sample_head(d, f->name, NULL, labels, cls);
+			put_u64(d, x->errors[c]);
+		}
+		return;
+	case K_HIST:
+		hist_row(d, f, labels, x);
+		return;
+	default:
+		break;
+	}
+	if (f->arg == V_LAST_ACCEPT) {
+		if (!x->last_accept_ns)
+			return;
+		sample_head(d, f->name, NULL, labels, NULL);
+		put_double(d, ratio(x->last_accept_ns, 1000000000u));
+		return;
+	}
+	uint64_t v = f->arg == V_ACCEPTS   ? x->accepts
+		     : f->arg == V_DRAINED ? x->drained
+		     : f->arg == V_SLOW	   ? x->slow
+		     : f->arg == V_FULL	   ? x->full
+		     : f->arg == V_PEAK	   ? x->peak
+					   : x->in_accept;
+	sample_head(d, f->name, NULL, labels, NULL);
+	put_u64(d, v);
+}
+
+static void lost_row(struct prom_doc *d, const struct prom_family *f, size_t i)
+{
+	int listeners = f->arg == V_LOST_LISTENERS;
+
+	if (!d->by_process) {
+		sample_head(d, f->name, NULL, "", NULL);
+		put_u64(d, listeners ? d->lost_listeners : d->lost_events);
+		return;
+	}
+	sample_head(d, f->name, NULL, d->lost[i].labels, NULL);
+	put_u64(d, listeners ? d->lost[i].listeners : d->lost[i].events);
+}
+
+static void render_header(struct prom_doc *d, const struct prom_family *f)
+{
+	puts_(d, "# HELP ");
+	puts_(d, f->name);
+	put(d, " ", 1);
+	puts_(d, f->help);
+	puts_(d, "\n# TYPE ");
+	puts_(d, f->name);
+	put(d, " ", 1);
+	puts_(d, f->type);
+	put(d, "\n", 1);
+}
+
+/* Row i of family f. */
+static void render_row(struct prom_doc *d, const struct prom_family *f,
+		       size_t i)
+{
+	switch (f->kind) {
+	case K_GLOBAL:
+		global_row(d, f);
+		return;
+	case K_SOCKET:
+		socket_row(d, f, d->sock[i]);
+		return;
+	case K_LOST:
+		lost_row(d, f, i);
+		return;
+	default:
+		break;
+	}
+	if (d->by_process)
+		process_row(d, f, d->proc[i].labels, &d->proc[i].f);
+	else
+		process_row(d, f, d->sock[i]->labels, &d->sock[i]->f);
+}
+
+static int sock_cmp(const void *a, const void *b)
+{
+	const struct prom_sock *x = *(const struct prom_sock *const *)a;
+	const struct prom_sock *y = *(const struct prom_sock *const *)b;
+
+	if (x->key.dev != y->key.dev)
+		return x->key.dev < y->key.dev ? -1 : 1;
+	return (x->key.ino > y->key.ino) - (x->key.ino < y->key.ino);
+}
+
+/*
+ * The next row rendered into chunk (a family's first with its HELP and
+ * TYPE; a family without rows still says what it is, but for an absent
+ * global): 0, or -1 at the end.
+ */
+static int next_chunk(struct prom_doc *d)
+{
+	d->chunk_len = d->chunk_off = 0;
+	while (d->fam < N_FAMILIES) {
+		const struct prom_family *f = &families[d->fam];
+		size_t n = family_rows(d, f);
+		if (d->row == 0 && (n > 0 || f->kind != K_GLOBAL)) {
+			render_header(d, f);
+			if (n > 0)
+				render_row(d, f, 0);
+			d->row = 1;
+			return 0;
+		}
+		if (d->row > 0 && d->row < n) {
+			render_row(d, f, d->row++);
+			return 0;
+		}
+		d->fam++;
+		d->row = 0;
+	}
+	return -1;
+}
+
+size_t report_prom_read(struct prom_doc *d, char *buf, size_t cap)
+{
+	size_t got = 0;
+
+	if (d->failed)
+		return 0;
+	if (!d->sorted) {
+		qsort(d->sock, d->n_sock, sizeof(*d->sock), sock_cmp);
+		d->sorted = 1;
+	}
+	while (got < cap) {
+		if (d->chunk_off == d->chunk_len && next_chunk(d))
+			break;
+		size_t n = d->chunk_len - d->chunk_off;
+		if (n > cap - got)
+			n = cap - got;
+		memcpy(buf + got, d->chunk + d->chunk_off, n);
+		d->chunk_off += n;
+		got += n;
+	}
+	return got;
+}
+
+int report_prom_write(FILE *out, struct prom_doc *d)
+{
+	char buf[65536];
+	size_t n;
+
+	if (d->failed)
+		return -1;
+	while ((n = report_prom_read(d, buf, sizeof(buf))) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			return -1;
+	return 0;
+}
+
+int report_prometheus(FILE *out, const struct report *r, int by_process)
+{
+	struct prom_doc *d = report_prom_new(by_process);
+	int ret = -1;
+
+	if (!d)
+		return -1;
+	for (size_t i = 0; i < r->n_proc; i++)
+		if (report_prom_add(d, &r->proc[i]))
+			goto out;
+	report_prom_totals(d, r->n_unreadable, -1);
+	ret = report_prom_write(out, d);
+out:
+	report_prom_free(d);
+	return ret;
 }

@@ -25,6 +25,18 @@ const char *report_err_name(unsigned int cls)
 	return cls < AW_ERR_CLASSES ? name[cls] : "?";
 }
 
+const char *report_stacks_off(uint32_t flags)
+{
+	if (flags & AW_SF_STACKS_INIT_FAILED)
+		return "libunwind's start-up did not finish (a seccomp filter "
+		       "such as SystemCallFilter= without mincore kills it)";
+	if (flags & AW_SF_STACKS_NO_LIB)
+		return "libunwind.so.8 could not be loaded";
+	if (flags & AW_SF_STACKS_FORKED)
+		return "forked while a thread was capturing one";
+	return NULL;
+}
+
 const char *report_ignored_env(uint32_t flags, unsigned int i)
 {
 	static const struct {
@@ -277,6 +289,9 @@ static void text_process(FILE *out, const struct segment_snapshot *p)
 	if (p->header.flags & AW_SF_LOG_FAILED)
 		fprintf(out, "  log: lines lost, the log file or /dev/log "
 			     "could not be written\n");
+	if (report_stacks_off(p->header.flags))
+		fprintf(out, "  stacks: off, %s\n",
+			report_stacks_off(p->header.flags));
 	if (p->header.listeners_lost)
 		fprintf(out,
 			"  %" PRIu64 " listeners not tracked (table full)\n",

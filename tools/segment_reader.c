@@ -388,7 +388,7 @@ static int copy_stacks(const struct seg_source *src,
 	}
 	snap->n_stacks = used; /* from here on, what snapshot_free frees */
 	for (uint32_t i = 0; i < used; i++)
-		stack_frames_copy(&snap->stack[i], &raw[i], snap->pid);
+		stack_frames_copy(&snap->stack[i], &raw[i]);
 	free(raw);
 	for (uint32_t i = 0; i < snap->n_listeners; i++) {
 		struct segment_listener *l = &snap->listener[i];
@@ -398,6 +398,12 @@ static int copy_stacks(const struct seg_source *src,
 			l->slow_stack = 0;
 	}
 	return 0;
+}
+
+void segment_snapshot_name(struct segment_snapshot *snap)
+{
+	for (uint32_t i = 0; snap->stack && i < snap->n_stacks; i++)
+		stack_frames_name(&snap->stack[i], snap->pid);
 }
 
 const char *segment_stack_text(const struct segment_snapshot *snap,
@@ -490,8 +496,10 @@ static int copy_segment(const struct seg_source *src, uint32_t owner,
 }
 
 /* What the segment cannot say: is its process still the same one, is it
- * stopped, and its comm when the shim left it empty. */
-static void add_process_state(struct segment_snapshot *snap)
+ * stopped, and its comm when the shim left it empty. st: the segment file
+ * as opened. */
+static void add_process_state(struct segment_snapshot *snap,
+			      const struct stat *st)
 {
 	char main_state = '?';
 
@@ -501,11 +509,18 @@ static void add_process_state(struct segment_snapshot *snap)
 	    process_alive(snap->pid, snap->header.pid_start_ticks, &main_state);
 	/* Same pid, same process, but it exec'd a program without the shim:
 	 * nobody writes the segment any more (unreadable maps: trust the
-	 * rest). The same read tells whether it maps an io_uring ring, whose
-	 * accepts never call accept(). */
+	 * rest). The shim keeps its segment mapped for the life of the
+	 * image: the process maps this very file (device and inode) whatever
+	 * the shim's library is called (a copy, a bind mount, an upgrade);
+	 * a library named libacceptwatch.so counts too (an image that has
+	 * not made its segment yet). The same read tells whether it maps an
+	 * io_uring ring, whose accepts never call accept(). */
 	unsigned maps = 0;
-	int readable = snap->alive && procinfo_maps(snap->pid, &maps) == 0;
-	snap->unshimmed = readable && !(maps & PROCINFO_MAPS_SHIM);
+	int readable =
+	    snap->alive &&
+	    procinfo_maps_file(snap->pid, st->st_dev, st->st_ino, &maps) == 0;
+	snap->unshimmed =
+	    readable && !(maps & (PROCINFO_MAPS_SHIM | PROCINFO_MAPS_SEGMENT));
 	if (snap->unshimmed)
 		snap->alive = 0;
 	if (readable && (maps & PROCINFO_MAPS_IO_URING))
@@ -626,7 +641,7 @@ int segment_snapshot_ref(const struct segment_ref *ref,
 		ret = visible_here(ref, snap, err, errlen);
 	if (ret != SEGMENT_OK || snap->pid == 0)
 		return ret; /* pid 0: its process is gone, alive stays 0 */
-	add_process_state(snap);
+	add_process_state(snap, &st);
 	return owner_matches(snap, st.st_uid, err, errlen);
 }
 

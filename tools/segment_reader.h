@@ -101,14 +101,17 @@ struct segment_frame {
 struct segment_module {
 	char path[AW_MODULE_PATH];		/* as mapped, NUL-terminated */
 	char build_id[2 * AW_BUILD_ID_MAX + 1]; /* hex, "" none captured */
-	int file;				/* enum symbolize_file */
+	uint8_t build_id_raw[AW_BUILD_ID_MAX];	/* the same, as captured */
+	uint32_t build_id_len;			/* 0: none captured */
+	int file; /* enum symbolize_file; SYMBOLIZE_NOT_ASKED until named */
 };
 
 /* One printed frame: "function+0xOFF (module)", "module+0xOFF", with a
  * note when the module's file was replaced, or "0xADDR". */
 #define SEGMENT_FRAME_TEXT (SYMBOLIZE_NAME_LEN + AW_MODULE_PATH + 64)
 
-/* A published call-site stack, copied (see struct aw_stack) and named. */
+/* A published call-site stack, copied (see struct aw_stack), named only
+ * when asked (segment_snapshot_name). */
 struct segment_stack {
 	uint64_t hits;
 	uint32_t kind; /* enum aw_stack_kind */
@@ -139,13 +142,24 @@ struct segment_snapshot {
 	unsigned bypass; /* bypass_kind bits (bypass.h): io_uring, for one */
 	uint64_t now_mono_ns;
 	uint64_t now_real_ns;
+	uint64_t netns; /* inode of its network namespace, 0: unknown (set by
+			   live_apply) */
 	uint32_t n_listeners;
 	struct segment_listener *listener; /* n_listeners, heap */
 	uint32_t n_events;
 	struct aw_event event[AW_MAX_EVENTS]; /* stable entries, oldest first */
 	uint32_t n_stacks;
 	struct segment_stack *stack; /* n_stacks published ones, heap */
+	/* Not read from a segment but sampled from outside (acceptwatch
+	 * watch, watch_model.h): the threads and what the samples cannot
+	 * tell, owned by the watch model; NULL for a segment. */
+	const struct watch_view *sampled;
 };
+
+/* Name the frames of snap's stacks (stack_frames_name): for the outputs
+ * that show names only (stat and check, text and JSON); gc, serve and the
+ * exposition never open a module's file. */
+void segment_snapshot_name(struct segment_snapshot *snap);
 
 /* The text of stack reference ref (index + 1) of snap, or NULL. */
 const char *segment_stack_text(const struct segment_snapshot *snap,

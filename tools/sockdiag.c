@@ -297,3 +297,85 @@ int sockdiag_proc_queue(pid_t pid, uint64_t ino, uint32_t *queue)
 	}
 	return -1;
 }
+
+/* addr (v4-mapped IPv6 made IPv4) into family, the 16 address bytes of
+ * inet_diag and the port (network order). 0, or -1 for another family. */
+static int diag_addr(const struct sockaddr_storage *ss, uint8_t *family,
+		     uint32_t out[4], uint16_t *port)
+{
+	memset(out, 0, 16);
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)ss;
+		*family = AF_INET;
+		memcpy(out, &s4->sin_addr, 4);
+		*port = s4->sin_port;
+		return 0;
+	}
+	if (ss->ss_family != AF_INET6)
+		return -1;
+	const struct sockaddr_in6 *s6 = (const void *)ss;
+	*port = s6->sin6_port;
+	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		*family = AF_INET;
+		memcpy(out, s6->sin6_addr.s6_addr + 12, 4);
+		return 0;
+	}
+	*family = AF_INET6;
+	memcpy(out, &s6->sin6_addr, 16);
+	return 0;
+}
+
+int sockdiag_peer_uid(int fd, uint32_t *uid)
+{
+	struct sockaddr_storage local, peer;
+	socklen_t ll = sizeof(local), pl = sizeof(peer);
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 req;
+	} msg;
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	uint8_t family, family2;
+	union {
+		char buf[8192];
+		struct nlmsghdr align;
+	} reply;
+
+	if (getsockname(fd, (struct sockaddr *)&local, &ll) ||
+	    getpeername(fd, (struct sockaddr *)&peer, &pl))
+		return -1;
+	memset(&msg, 0, sizeof(msg));
+	/* The client's socket: its source is our peer, its peer is us. */
+	if (diag_addr(&peer, &family, msg.req.id.idiag_src,
+		      &msg.req.id.idiag_sport) ||
+	    diag_addr(&local, &family2, msg.req.id.idiag_dst,
+		      &msg.req.id.idiag_dport) ||
+	    family != family2)
+		return -1;
+	msg.nlh.nlmsg_len = sizeof(msg);
+	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	msg.nlh.nlmsg_flags = NLM_F_REQUEST;
+	msg.nlh.nlmsg_seq = 1;
+	msg.req.sdiag_family = family;
+	msg.req.sdiag_protocol = IPPROTO_TCP;
+	msg.req.idiag_states = ~0u;
+	msg.req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+	msg.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	int nl =
+	    socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (nl < 0)
+		return -1;
+	ssize_t n = -1;
+	if (sendto(nl, &msg, sizeof(msg), 0, (struct sockaddr *)&kernel,
+		   sizeof(kernel)) == (ssize_t)sizeof(msg))
+		do
+			n = recv(nl, reply.buf, sizeof(reply.buf), 0);
+		while (n < 0 && errno == EINTR);
+	close(nl);
+	const struct nlmsghdr *h = &reply.align;
+	if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct inet_diag_msg)) ||
+	    !NLMSG_OK(h, (int)n) || h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+		return -1; /* NLMSG_ERROR: no such socket here */
+	const struct inet_diag_msg *m = NLMSG_DATA(h);
+	*uid = m->idiag_uid;
+	return 0;
+}

@@ -65,4 +65,12 @@ void sockdiag_format_addr(char *dst, size_t len, int family,
  */
 int sockdiag_proc_queue(pid_t pid, uint64_t ino, uint32_t *queue);
 
+/*
+ * The owner of the other end of TCP connection fd when that end is a socket
+ * of this host and network namespace (a local client: loopback, or one of
+ * our own addresses), looked up by its four-tuple. 0 with *uid, or -1 (a
+ * remote client, or not TCP).
+ */
+int sockdiag_peer_uid(int fd, uint32_t *uid);
+
 #endif

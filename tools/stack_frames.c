@@ -1,6 +1,7 @@
 #include "stack_frames.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *base_name(const char *path)
@@ -20,18 +21,18 @@ static void copy_module(struct segment_module *dst, const struct aw_module *src)
 	for (uint32_t i = 0; i < len; i++)
 		snprintf(dst->build_id + 2 * i, 3, "%02x", src->build_id[i]);
 	dst->build_id[2 * len] = '\0';
-	dst->file = SYMBOLIZE_MISSING;
+	memcpy(dst->build_id_raw, src->build_id, len);
+	dst->build_id_len = len;
+	dst->file = SYMBOLIZE_NOT_ASKED;
 }
 
 static void name_frame(struct segment_frame *f, struct segment_module *m,
-		       const struct aw_module *raw, pid_t pid)
+		       pid_t pid)
 {
-	uint32_t len =
-	    raw->build_id_len <= AW_BUILD_ID_MAX ? raw->build_id_len : 0;
 	struct symbolize_module sm = {.pid = pid,
 				      .path = m->path,
-				      .build_id = raw->build_id,
-				      .build_id_len = len};
+				      .build_id = m->build_id_raw,
+				      .build_id_len = m->build_id_len};
 	m->file = symbolize_frame(&sm, f->offset, f->symbol, sizeof(f->symbol),
 				  &f->symbol_offset);
 	/* A versioned name ("__libc_start_main@@GLIBC_2.34") reads as the
@@ -64,12 +65,23 @@ size_t stack_frame_print(char *out, size_t size, const struct segment_frame *f,
 	return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
 }
 
-void stack_frames_copy(struct segment_stack *dst, const struct aw_stack *src,
-		       pid_t pid)
+/* st's frames as printed into st->text (replaced; NULL when out of
+ * memory). */
+static void print_all(struct segment_stack *st)
 {
 	char text[AW_STACK_FRAMES * SEGMENT_FRAME_TEXT + 1];
 	size_t used = 0;
 
+	text[0] = '\0';
+	for (uint32_t i = 0; i < st->frames; i++)
+		used += stack_frame_print(text + used, sizeof(text) - used,
+					  &st->frame[i], st);
+	free(st->text);
+	st->text = strdup(text);
+}
+
+void stack_frames_copy(struct segment_stack *dst, const struct aw_stack *src)
+{
 	dst->hits = src->hits;
 	dst->kind = src->kind;
 	dst->listener = src->listener;
@@ -79,7 +91,6 @@ void stack_frames_copy(struct segment_stack *dst, const struct aw_stack *src,
 	    src->modules < AW_STACK_MODULES ? src->modules : AW_STACK_MODULES;
 	for (uint32_t i = 0; i < dst->modules; i++)
 		copy_module(&dst->module[i], &src->module[i]);
-	text[0] = '\0';
 	for (uint32_t i = 0; i < dst->frames; i++) {
 		struct segment_frame *f = &dst->frame[i];
 		memset(f, 0, sizeof(*f));
@@ -87,11 +98,17 @@ void stack_frames_copy(struct segment_stack *dst, const struct aw_stack *src,
 		f->module = src->frame[i].module;
 		if (f->module >= dst->modules)
 			f->module = AW_FRAME_NO_MODULE;
-		else
-			name_frame(f, &dst->module[f->module],
-				   &src->module[f->module], pid);
-		used +=
-		    stack_frame_print(text + used, sizeof(text) - used, f, dst);
 	}
-	dst->text = strdup(text);
+	dst->text = NULL;
+	print_all(dst);
+}
+
+void stack_frames_name(struct segment_stack *st, pid_t pid)
+{
+	for (uint32_t i = 0; i < st->frames; i++) {
+		struct segment_frame *f = &st->frame[i];
+		if (f->module != AW_FRAME_NO_MODULE)
+			name_frame(f, &st->module[f->module], pid);
+	}
+	print_all(st);
 }

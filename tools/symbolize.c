@@ -1,26 +1,48 @@
 /*
- * Frame names with libdwfl. Each module is reported on its own, offline, at
- * its file's own addresses (base 0): a captured offset is an address of the
- * ELF file, so the only translation is the module's bias in libdwfl.
+ * Frame names with libdwfl, in this process (symbolize_frame_here; the
+ * bounded caller is symbolize_worker.c). Each module is reported on its
+ * own, offline, at its file's own addresses (base 0): a captured offset is
+ * an address of the ELF file, so the only translation is the module's bias
+ * in libdwfl.
  *
- * The files are named by a segment, which any local user can write: a file
- * is opened O_NONBLOCK (a FIFO does not hang us) and read only if it is a
- * regular file; libdwfl reads it as untrusted ELF.
+ * The files are named by a segment, which any local user can write, and
+ * the reader is often root. A file is judged by what was opened, never by
+ * how its path is spelled: opened O_PATH first (opening a device or a FIFO
+ * for reading has effects of its own), read only if fstat says a regular
+ * file of a size we accept and fstatfs says not a pseudo-filesystem (procfs,
+ * sysfs...), then reopened through the descriptor, O_NONBLOCK. libdwfl
+ * reads it as untrusted ELF; its debug file is found by the callback below
+ * under the same rules (libdwfl's own search opens a debuglink with a
+ * blocking open()). What libdwfl then does with a file it accepted (inflate
+ * .gnu_debugdata, parse DWARF) is bounded by the worker.
  */
 #include "symbolize.h"
 
 #include <elf.h>
+#include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
-#define CACHE_SIZE 64
-#define LOOKUPS 256 /* per module, a power of two */
+/* uthash: out of memory is a failed add (the entry is then used once and
+ * freed), never exit(). */
+static int cache_add_failed;
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(e) ((void)(e), cache_add_failed = 1)
+#include <uthash.h>
+
+#define CACHE_SIZE 64 /* modules; least recently used goes first */
+#define LOOKUPS 256   /* per module, a power of two */
+/* Larger files stay unnamed ("module+0xOFF", for addr2line): libelf maps a
+ * file whole, and the worker's address space is bounded. */
+#define FILE_MAX ((off_t)192 << 20)
 
 /* A name found: libdwfl's search is linear in the symbol table (libc's
  * debug file holds thousands), and many processes share their stacks. */
@@ -31,6 +53,8 @@ struct lookup {
 };
 
 struct module_entry {
+	/* the file's path, a newline, the build-id in hex: the cache key */
+	char key[4096 + 32 + 1 + 2 * 64 + 1];
 	char file[4096 + 32];
 	uint8_t build_id[64];
 	size_t build_id_len;
@@ -38,21 +62,170 @@ struct module_entry {
 	Dwfl *dwfl;
 	Dwfl_Module *mod;
 	struct lookup *lookups; /* LOOKUPS, open addressing; NULL until used */
+	UT_hash_handle hh;
 };
 
-/* Guarded by cache_lock; the entries live until symbolize_release(). */
+/*
+ * Guarded by cache_lock; entries live until evicted or symbolize_release().
+ * The hash keeps insertion order: an entry used is deleted and added again,
+ * so the first one is the least recently used (the uthash user guide's
+ * cache), and it goes when a new one would pass CACHE_SIZE. Missing files
+ * are cached too: they cost a slot, never another's re-read.
+ */
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct module_entry *cache[CACHE_SIZE];
-static size_t cache_used;
+static struct module_entry *cache;
 
-static char
-    *debuginfo_path; /* NULL: libdwfl's default, :.debug:/usr/lib/debug */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata,
+			  const char *modname, Dwarf_Addr base,
+			  const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name);
+
 static const Dwfl_Callbacks callbacks = {
     .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .find_debuginfo = find_debuginfo,
     .section_address = dwfl_offline_section_address,
-    .debuginfo_path = &debuginfo_path,
 };
+
+/* Filesystems whose "regular files" are the kernel's: reading one can
+ * consume (/proc/kmsg), block or change state. */
+static int pseudo_fs(long type)
+{
+	static const long pseudo[] = {
+	    PROC_SUPER_MAGIC,	 SYSFS_MAGIC,	     DEBUGFS_MAGIC,
+	    TRACEFS_MAGIC,	 SECURITYFS_MAGIC,   CGROUP_SUPER_MAGIC,
+	    CGROUP2_SUPER_MAGIC, BPF_FS_MAGIC,	     DEVPTS_SUPER_MAGIC,
+	    PSTOREFS_MAGIC,	 EFIVARFS_MAGIC,     SELINUX_MAGIC,
+	    SMACK_MAGIC,	 ANON_INODE_FS_MAGIC};
+	for (size_t i = 0; i < sizeof(pseudo) / sizeof(pseudo[0]); i++)
+		if (type == pseudo[i])
+			return 1;
+	return 0;
+}
+
+/*
+ * path opened for reading if what it names is a regular file of at most
+ * FILE_MAX bytes on a filesystem of files (not procfs, sysfs...): a
+ * descriptor (O_NONBLOCK, O_CLOEXEC), or -1: no regular file there, or
+ * one refused (*refused set). Judged on the file opened O_PATH, which runs
+ * no driver's open and does not block on a FIFO; read through that very
+ * file.
+ */
+static int open_regular(const char *path, struct stat *st, int *refused)
+{
+	struct statfs fs;
+	char self[64];
+
+	*refused = 0;
+	int pfd = open(path, O_PATH | O_CLOEXEC);
+	if (pfd < 0)
+		return -1;
+	int regular = fstat(pfd, st) == 0 && S_ISREG(st->st_mode);
+	*refused =
+	    regular && (st->st_size > FILE_MAX || fstatfs(pfd, &fs) != 0 ||
+			pseudo_fs((long)fs.f_type));
+	int fd = -1;
+	if (regular && !*refused) {
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+		fd = open(self, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	}
+	close(pfd);
+	struct stat again;
+	if (fd >= 0 && (fstat(fd, &again) || again.st_dev != st->st_dev ||
+			again.st_ino != st->st_ino)) {
+		close(fd);
+		fd = -1;
+		*refused = 1;
+	}
+	return fd;
+}
+
+/* Whether the ELF file open at fd has the build-id id (len bytes). */
+static int file_has_build_id(int fd, const unsigned char *id, int len)
+{
+	const void *bits;
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (elf == NULL)
+		return 0;
+	ssize_t n = dwelf_elf_gnu_build_id(elf, &bits);
+	int same = n == len && memcmp(bits, id, (size_t)len) == 0;
+	elf_end(elf);
+	return same;
+}
+
+/* The debug file at path, if open_regular() takes it, it is not the
+ * module's own file and it has the module's build-id (when it has one):
+ * the descriptor, its name in *name (libdwfl's to free), or -1. */
+static int try_debug_file(const char *path, const struct stat *main,
+			  const unsigned char *id, int idlen, char **name)
+{
+	struct stat st;
+	int refused;
+	int fd = open_regular(path, &st, &refused);
+	if (fd < 0)
+		return -1;
+	if ((main && st.st_dev == main->st_dev && st.st_ino == main->st_ino) ||
+	    (idlen > 0 && !file_has_build_id(fd, id, idlen)) ||
+	    (*name = strdup(path)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * libdwfl's find_debuginfo callback, searching where its standard one does
+ * (by build-id under /usr/lib/debug/.build-id, then the debuglink beside
+ * the file, in .debug/ and under /usr/lib/debug), with every file opened
+ * by open_regular(). A descriptor libdwfl owns, or -1.
+ */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata,
+			  const char *modname, Dwarf_Addr base,
+			  const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	const unsigned char *id;
+	GElf_Addr vaddr;
+	char path[4096 + 64], dir[4096];
+	struct stat main_st, *main = NULL;
+	(void)userdata;
+	(void)modname;
+	(void)base;
+	(void)debuglink_crc;
+
+	int idlen = dwfl_module_build_id(mod, &id, &vaddr);
+	if (idlen > 1 && idlen <= 64) {
+		int n = snprintf(path, sizeof(path),
+				 "/usr/lib/debug/.build-id/%02x/", id[0]);
+		for (int i = 1; i < idlen; i++)
+			n += snprintf(path + n, sizeof(path) - (size_t)n,
+				      "%02x", id[i]);
+		snprintf(path + n, sizeof(path) - (size_t)n, ".debug");
+		int fd =
+		    try_debug_file(path, NULL, id, idlen, debuginfo_file_name);
+		if (fd >= 0)
+			return fd;
+	}
+	if (file_name == NULL || debuglink_file == NULL ||
+	    debuglink_file[0] == '\0' || strchr(debuglink_file, '/') ||
+	    snprintf(dir, sizeof(dir), "%s", file_name) >= (int)sizeof(dir))
+		return -1;
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL)
+		return -1;
+	*slash = '\0';
+	if (stat(file_name, &main_st) == 0)
+		main = &main_st;
+	static const char *const where[] = {"%s/%s", "%s/.debug/%s",
+					    "/usr/lib/debug%s/%s"};
+	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+		snprintf(path, sizeof(path), where[i], dir, debuglink_file);
+		int fd = try_debug_file(path, main, id, idlen > 0 ? idlen : 0,
+					debuginfo_file_name);
+		if (fd >= 0)
+			return fd;
+	}
+	return -1;
+}
 
 /* The file behind path as process pid sees it. A process in our mount
  * namespace root is read through our own path (so the cache is shared);
@@ -115,16 +288,13 @@ static int loadable_elf(int fd)
 static void open_module(struct module_entry *e)
 {
 	const char *base = strrchr(e->file, '/');
-	int fd = open(e->file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	struct stat st;
+	int refused;
+	int fd = open_regular(e->file, &st, &refused);
 
-	e->status = SYMBOLIZE_MISSING;
+	e->status = refused ? SYMBOLIZE_UNREADABLE : SYMBOLIZE_MISSING;
 	if (fd < 0)
 		return;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return;
-	}
 	e->status = SYMBOLIZE_UNREADABLE;
 	if (!loadable_elf(fd)) {
 		close(fd);
@@ -157,36 +327,68 @@ static void free_entry(struct module_entry *e)
 	free(e);
 }
 
-/* Cache lock held. The entry for m, opened; NULL when out of memory. */
+/* Cache lock held. The entry for m, opened; NULL when out of memory.
+ * *temporary: not in the cache (the caller frees it after use). */
 static struct module_entry *find_module(const struct symbolize_module *m,
 					int *temporary)
 {
-	struct module_entry key;
-	file_name(m, key.file, sizeof(key.file));
-	key.build_id_len = m->build_id_len < sizeof(key.build_id)
-			       ? m->build_id_len
-			       : sizeof(key.build_id);
-	memcpy(key.build_id, m->build_id, key.build_id_len);
+	char file[sizeof(((struct module_entry *)0)->file)];
+	char key[sizeof(((struct module_entry *)0)->key)];
+	size_t id_len = m->build_id_len < 64 ? m->build_id_len : 64;
+	struct module_entry *e;
+
+	file_name(m, file, sizeof(file));
+	int n = snprintf(key, sizeof(key), "%s\n", file);
+	for (size_t i = 0; i < id_len && n > 0 && (size_t)n + 3 < sizeof(key);
+	     i++)
+		n += snprintf(key + n, sizeof(key) - (size_t)n, "%02x",
+			      m->build_id[i]);
 	*temporary = 0;
-	for (size_t i = 0; i < cache_used; i++) {
-		struct module_entry *e = cache[i];
-		if (e->build_id_len == key.build_id_len &&
-		    memcmp(e->build_id, key.build_id, key.build_id_len) == 0 &&
-		    strcmp(e->file, key.file) == 0)
-			return e;
+	cache_add_failed = 0;
+	HASH_FIND_STR(cache, key, e);
+	if (e != NULL) {
+		/* Most recently used: to the end of the order. */
+		HASH_DELETE(hh, cache, e);
+		HASH_ADD_STR(cache, key, e);
+		if (cache_add_failed)
+			*temporary = 1;
+		return e;
 	}
-	struct module_entry *e = calloc(1, sizeof(*e));
+	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return NULL;
-	memcpy(e->file, key.file, sizeof(e->file));
-	memcpy(e->build_id, key.build_id, key.build_id_len);
-	e->build_id_len = key.build_id_len;
+	memcpy(e->key, key, sizeof(e->key));
+	memcpy(e->file, file, sizeof(e->file));
+	if (id_len)
+		memcpy(e->build_id, m->build_id, id_len);
+	e->build_id_len = id_len;
 	open_module(e);
-	if (cache_used < CACHE_SIZE)
-		cache[cache_used++] = e;
-	else
+	if (HASH_COUNT(cache) >= CACHE_SIZE) {
+		struct module_entry *old = cache; /* the first: least recent */
+		HASH_DELETE(hh, cache, old);
+		free_entry(old);
+	}
+	HASH_ADD_STR(cache, key, e);
+	if (cache_add_failed)
 		*temporary = 1;
 	return e;
+}
+
+size_t symbolize_cached(const struct symbolize_module *m, int *has)
+{
+	struct module_entry *e;
+	char file[sizeof(((struct module_entry *)0)->file)];
+
+	pthread_mutex_lock(&cache_lock);
+	*has = 0;
+	if (m != NULL) {
+		file_name(m, file, sizeof(file));
+		for (e = cache; e != NULL; e = e->hh.next)
+			*has |= strcmp(e->file, file) == 0;
+	}
+	size_t n = HASH_COUNT(cache);
+	pthread_mutex_unlock(&cache_lock);
+	return n;
 }
 
 /* The function whose extent holds the call before the return address.
@@ -208,19 +410,6 @@ static void name_in(Dwfl_Module *mod, uint64_t offset, char *name, size_t size,
 		return;
 	snprintf(name, size, "%s", found);
 	*sym_offset = off + 1;
-}
-
-/* A path the loader could have mapped a module from: absolute, and not in
- * a pseudo-filesystem (the vDSO's "linux-vdso.so.1" is neither). */
-static int plain_path(const char *path)
-{
-	static const char *const pseudo[] = {"/proc/", "/sys/", "/dev/"};
-	if (path[0] != '/')
-		return 0;
-	for (size_t i = 0; i < sizeof(pseudo) / sizeof(pseudo[0]); i++)
-		if (strncmp(path, pseudo[i], strlen(pseudo[i])) == 0)
-			return 0;
-	return 1;
 }
 
 /* Cache lock held. The slot for offset in e's lookups (its own, or the
@@ -257,14 +446,16 @@ static void name_cached(struct module_entry *e, uint64_t offset, char *name,
 	snprintf(l->name, sizeof(l->name), "%s", name);
 }
 
-int symbolize_frame(const struct symbolize_module *m, uint64_t offset,
-		    char *name, size_t size, uint64_t *sym_offset)
+int symbolize_frame_here(const struct symbolize_module *m, uint64_t offset,
+			 char *name, size_t size, uint64_t *sym_offset)
 {
 	int temporary, status = SYMBOLIZE_UNREADABLE;
 
 	name[0] = '\0';
 	*sym_offset = 0;
-	if (!plain_path(m->path))
+	/* Absolute (the vDSO's "linux-vdso.so.1" is not a file); what the
+	 * path names is judged when it is opened. */
+	if (m->path[0] != '/')
 		return SYMBOLIZE_UNREADABLE;
 	pthread_mutex_lock(&cache_lock);
 	struct module_entry *e = find_module(m, &temporary);
@@ -279,11 +470,15 @@ int symbolize_frame(const struct symbolize_module *m, uint64_t offset,
 	return status;
 }
 
-void symbolize_release(void)
+void symbolize_release_here(void)
 {
+	struct module_entry *e, *tmp;
+
 	pthread_mutex_lock(&cache_lock);
-	for (size_t i = 0; i < cache_used; i++)
-		free_entry(cache[i]);
-	cache_used = 0;
+	HASH_ITER(hh, cache, e, tmp)
+	{
+		HASH_DELETE(hh, cache, e);
+		free_entry(e);
+	}
 	pthread_mutex_unlock(&cache_lock);
 }

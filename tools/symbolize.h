@@ -20,6 +20,9 @@ enum symbolize_file {
 	SYMBOLIZE_MISMATCH = 2,	  /* the file has another build-id: replaced */
 	SYMBOLIZE_UNREADABLE = 3, /* not a program or library libdwfl can
 				   * read, or not a plain absolute path */
+	SYMBOLIZE_GAVE_UP = 4,	  /* reading it took too long or too much
+				   * memory: its frames stay unnamed */
+	SYMBOLIZE_NOT_ASKED = 5,  /* not named (an output without names) */
 };
 
 /* Which file to read: path as the process mapped it, seen from its root
@@ -35,13 +38,41 @@ struct symbolize_module {
  * Name the return address at offset (in the module's ELF address space) of
  * module m. Returns enum symbolize_file; on SYMBOLIZE_FOUND, name holds the
  * function (or "" when no symbol's extent holds the call) and *sym_offset
- * the return address's offset from the function's start. Serialized inside
- * (libdwfl handles are shared between callers); a module is opened once.
+ * the return address's offset from the function's start.
+ *
+ * Bounded whatever the files (symbolize_worker.c): libdwfl runs in a worker
+ * process with an address-space limit; an answer not back within
+ * SYMBOLIZE_TIMEOUT_MS costs the worker (killed, started again at the next
+ * call) and that module's frames (SYMBOLIZE_GAVE_UP from then on); once
+ * slow answers took SYMBOLIZE_BUDGET_MS in all, every frame is left
+ * unnamed.
+ * Serialized inside; a module is opened once per worker. Call it from a
+ * process that does not run other threads at the time (it forks).
  */
 int symbolize_frame(const struct symbolize_module *m, uint64_t offset,
 		    char *name, size_t size, uint64_t *sym_offset);
 
-/* Close every cached module (at exit; the tests' leak checker). */
+#define SYMBOLIZE_TIMEOUT_MS 2000
+#define SYMBOLIZE_BUDGET_MS 3000
+/* The worker's address space beyond what it starts with. */
+#define SYMBOLIZE_MEMORY ((size_t)256 << 20)
+
+/* Stop the worker and forget the modules given up (the tests; at exit the
+ * worker goes by itself). */
 void symbolize_release(void);
+
+/* The same as symbolize_frame, in this process and unbounded: the
+ * worker's loop, and the tests. Serialized inside (libdwfl handles are
+ * shared); at most 64 modules are kept open, least recently used first
+ * to go. */
+int symbolize_frame_here(const struct symbolize_module *m, uint64_t offset,
+			 char *name, size_t size, uint64_t *sym_offset);
+
+/* How many modules symbolize_frame_here keeps now; *has: whether m's
+ * file is one of them (m may be NULL). */
+size_t symbolize_cached(const struct symbolize_module *m, int *has);
+
+/* Close every module symbolize_frame_here keeps. */
+void symbolize_release_here(void);
 
 #endif

@@ -266,7 +266,7 @@ static void draw(const struct top_opts *o, const struct report *cur,
 int top_command(int argc, char **argv)
 {
 	struct top_opts o = {0};
-	struct gather_opts g = {0};
+	struct gather_opts g = {.no_names = 1};
 	struct report cur, prev;
 	int w, h;
 

@@ -21,9 +21,11 @@ static const struct usage_cmd usage_cmds[] = {
      "Accept-queue figures of processes running under the shim: every\n"
      "live one, or the PIDs given (shown even when exited).",
      "  -j, --json          one JSON object on stdout\n"
+     "  -H, --hist          each distribution as bars (bpftrace's hist)\n"
      "  -p, --prometheus    Prometheus text exposition format\n"
-     "  -s, --by-socket     with -p: process figures summed per socket,\n"
-     "                      without pid labels\n"
+     "  -P, --by-process    with -p: process figures per process and\n"
+     "                      listener, labelled pid (default: summed per\n"
+     "                      socket, no pid label)\n"
      "  -o, --output FILE   write FILE atomically instead of stdout\n"
      "  -a, --all           also segments of processes that exited\n"},
     {"check", "a verdict per listener, with evidence and fix",
@@ -61,8 +63,18 @@ static const struct usage_cmd usage_cmds[] = {
      "HTTP at /metrics, read at each scrape. Read-only; stops on SIGTERM.",
      "  -l, --listen ADDR:PORT  where to listen (default 127.0.0.1:9437;\n"
      "                          :PORT for every address, [ADDR6]:PORT)\n"
-     "  -s, --by-socket         process figures summed per socket,\n"
-     "                          without pid labels\n"},
+     "  -P, --by-process        process figures per process and listener,\n"
+     "                          labelled pid (default: summed per socket)\n"},
+    {"watch", "sample a running server from outside, no preload needed",
+     "[OPTIONS] PID...",
+     "Sample running processes from outside for DUR (no restart, no\n"
+     "preload, no ptrace stop), then report them as stat does, with each\n"
+     "thread's states and the verdicts. Ctrl-C ends early with the report.",
+     "  -f, --for DUR       how long to watch (default 10s; 30s, 5m)\n"
+     "  -z, --hz N          thread samples a second (default 100, max\n"
+     "                      1000); connections at 10 Hz while queued\n"
+     "  -j, --json          one JSON object on stdout (stat's schema)\n"
+     "  -p, --prometheus    Prometheus text exposition format\n"},
     {"gc", "remove segments of processes that are gone", "[OPTIONS]",
      "Remove segments of processes that exited or exec'd without the\n"
      "shim; never a live one, a link or a non-segment.",
@@ -96,6 +108,16 @@ void usage_main(FILE *out)
 		usage_exit);
 }
 
+/* The column where the descriptions of options start: after the first
+ * run of two spaces past the option's own text in the first line. */
+static int description_column(const char *options)
+{
+	const char *gap = strstr(options + 2, "  ");
+	if (!gap)
+		return 20;
+	return (int)(gap + strspn(gap, " ") - options);
+}
+
 void usage_command(FILE *out, const char *name)
 {
 	for (size_t i = 0; i < N_CMDS; i++) {
@@ -104,7 +126,9 @@ void usage_command(FILE *out, const char *name)
 			continue;
 		fprintf(out, "usage: acceptwatch %s %s\n%s\n\n%s", c->name,
 			c->synopsis, c->summary, c->options);
-		fprintf(out, "  -h, --help          this text\n");
+		/* Aligned with the command's own options. */
+		fprintf(out, "  %-*sthis text\n",
+			description_column(c->options) - 2, "-h, --help");
 		return;
 	}
 }

@@ -1,7 +1,7 @@
 /*
  * mksegments.c - make N real acceptwatch segments for the reader benchmark.
  *
- *   LD_PRELOAD=shim/libacceptwatch.so mksegments -n N [--exited]
+ *   LD_PRELOAD=shim/libacceptwatch.so mksegments -n N [--exited | --shared]
  *                                                [--max-ms T]
  *
  * Run under the shim. The parent never listens (so it has no segment); it
@@ -12,7 +12,10 @@
  * ticks). Then:
  *   default   the children stay alive until the parent is told to stop;
  *   --exited  the children exit at once (run with ACCEPTWATCH_KEEP=1 so the
- *             segments stay): segments of exited processes, for --all.
+ *             segments stay): segments of exited processes, for --all;
+ *   --shared  a pre-fork server: the parent listens once (so it has a
+ *             segment too) and every child accepts one connection on
+ *             that inherited socket instead of listening on its own.
  * Once every child is ready the parent prints "ready N" and waits for a
  * line (or EOF) on stdin, or --max-ms (default 120000). Then it stops the
  * children (EOF on their pipe; SIGKILL after 10 s), reaps them, removes
@@ -40,10 +43,12 @@
 
 #include "../e2e/lib/prog.h"
 
-#define MK_MAX_N 5000
+#define MK_MAX_N 20000
 
 static long opt_n = 1000;
 static int opt_exited;
+static int opt_shared;
+static int shared_fd = -1; /* --shared: the parent's listener */
 static long opt_max_ms = 120000;
 
 static pid_t *kids;
@@ -61,10 +66,18 @@ static void child(int ready_fd, int hold_fd)
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-	    listen(lfd, 16) < 0 ||
-	    getsockname(lfd, (struct sockaddr *)&sin, &len) < 0)
+	if (shared_fd >= 0) {
+		/* One connection in, one out: each child accepts one, maybe
+		 * another child's. */
+		lfd = shared_fd;
+	} else {
+		lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (lfd < 0 ||
+		    bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+		    listen(lfd, 16) < 0)
+			_exit(2);
+	}
+	if (getsockname(lfd, (struct sockaddr *)&sin, &len) < 0)
 		_exit(2);
 	cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (cfd < 0 || connect(cfd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
@@ -153,6 +166,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"exited", no_argument, NULL, 'x'},
+	    {"shared", no_argument, NULL, 's'},
 	    {"max-ms", required_argument, NULL, 'T'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -169,12 +183,15 @@ int main(int argc, char **argv)
 		case 'x':
 			opt_exited = 1;
 			break;
+		case 's':
+			opt_shared = 1;
+			break;
 		case 'T':
 			opt_max_ms = strtol(optarg, NULL, 10);
 			break;
 		default:
-			fprintf(stderr, "usage: mksegments -n N [--exited] "
-					"[--max-ms T]\n");
+			fprintf(stderr, "usage: mksegments -n N [--exited | "
+					"--shared] [--max-ms T]\n");
 			return 1;
 		}
 	}
@@ -195,6 +212,17 @@ int main(int argc, char **argv)
 		perror("mksegments: setup");
 		return 1;
 	}
+	if (opt_shared) {
+		struct sockaddr_in sin = {.sin_family = AF_INET};
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		shared_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (shared_fd < 0 ||
+		    bind(shared_fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+		    listen(shared_fd, 4096) < 0) {
+			perror("mksegments: listen");
+			return 1;
+		}
+	}
 	fflush(stdout);
 	for (long i = 0; i < opt_n; i++) {
 		pid_t pid = fork();
@@ -213,8 +241,9 @@ int main(int argc, char **argv)
 	close(ready[1]);
 	close(hold[0]);
 
-	/* Every child says ready once its segment exists (30 s at most). */
-	until = now_ms() + 30000;
+	/* Every child says ready once its segment exists: 30 s, and 10 ms
+	 * more a child (10,000 children on a busy machine take a while). */
+	until = now_ms() + 30000 + 10 * (long long)nkids;
 	while (status == 0 && got < nkids) {
 		struct pollfd p = {.fd = ready[0], .events = POLLIN};
 		char buf[256];

@@ -16,7 +16,8 @@
 # Environment: AW_BENCH_PAIRS (drain pairs, default 11), AW_BENCH_N (drain
 # queue length, default 4000), AW_BENCH_STORM_MS (default 2000),
 # AW_BENCH_STORM_PAIRS (default 8), AW_BENCH_CONTROL_PAIRS (pairs of the
-# bare-against-bare controls, default 4), AW_BENCH_SEGMENTS (default 1000).
+# bare-against-bare controls, default 4), AW_BENCH_SEGMENTS (default 1000),
+# AW_BENCH_EXPORTER_N (tests/bench/exporter.sh, default "1000 4000 10000").
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -40,6 +41,7 @@ STORM_MS=${AW_BENCH_STORM_MS:-2000}
 STORM_PAIRS=${AW_BENCH_STORM_PAIRS:-8}
 CONTROL_PAIRS=${AW_BENCH_CONTROL_PAIRS:-4}
 NSEG=${AW_BENCH_SEGMENTS:-1000}
+AW_BENCH_EXPORTER_N_SHOWN=${AW_BENCH_EXPORTER_N:-1000 4000 10000} # exporter.sh
 ROUNDS=5
 SHIM_ENV=(env "LD_PRELOAD=$SHIM" ACCEPTWATCH_LOG=none)
 
@@ -132,6 +134,7 @@ cpu_ns() {
 }
 
 SRV_PID= SRV_PORT=
+SRV_ARGS=() # more server arguments (the slow storm's delay)
 # start_server SHIM(0|1) MODE [prefix command...]
 start_server() {
 	local shim=$1 mode=$2 i line
@@ -140,10 +143,12 @@ start_server() {
 	: >"$out"
 	if [ "$shim" = 1 ]; then
 		"$@" "${SHIM_ENV[@]}" "$TBIN/server" --mode "$mode" --backlog 4096 \
-			--exit-after-ms 120000 >"$out" 2>"$TMP/server.err" &
+			"${SRV_ARGS[@]}" --exit-after-ms 120000 >"$out" \
+			2>"$TMP/server.err" &
 	else
 		"$@" "$TBIN/server" --mode "$mode" --backlog 4096 \
-			--exit-after-ms 120000 >"$out" 2>"$TMP/server.err" &
+			"${SRV_ARGS[@]}" --exit-after-ms 120000 >"$out" \
+			2>"$TMP/server.err" &
 	fi
 	SRV_PID=$!
 	PIDS+=("$SRV_PID")
@@ -418,13 +423,19 @@ else
 fi
 
 # --- 4. syscalls: per accept, and probes per second (strace -c) -----------
-SC_OK=0
+SC_OK=0 SC_SLOW_OK=0
 if command -v strace >/dev/null; then
 	echo "syscalls: strace -c -f -p (attached after start-up) on the blocking server during a storm..."
-	sc_once() { # SHIM -> "syscalls_per_accept getsockopt accept4 conns"
-		local shim=$1 f=$TMP/strace.$1 line
-		# Attached after start-up: listen() and its stack are not counted.
+	# SHIM [TAG] -> "syscalls_per_accept getsockopt accept4 conns rate
+	# total probes" (probes: the shim's counter, 0 bare)
+	sc_once() {
+		local shim=$1 f=$TMP/strace.$1${2:-} line peek
+		# Attached after start-up and a short warm-up storm: listen()
+		# and its stack, the first stripe and the loop's first slow
+		# stack (libunwind's first lookups) are not counted.
 		start_server "$shim" block || return 1
+		"$BENCH/storm" --port "$SRV_PORT" --threads 2 \
+			--duration-ms 300 >/dev/null
 		strace -c -f -o "$f" -p "$SRV_PID" 2>/dev/null &
 		local tr=$! i
 		PIDS+=("$tr")
@@ -436,6 +447,7 @@ if command -v strace >/dev/null; then
 		sleep 0.2
 		line=$("$BENCH/storm" --port "$SRV_PORT" --threads 2 \
 			--duration-ms "$STORM_MS")
+		peek=$("$BENCH/segpeek" "$SRV_PID" 2>/dev/null)
 		kill -INT "$tr" 2>/dev/null
 		for ((i = 0; i < 100; i++)); do
 			alive "$tr" || break
@@ -443,14 +455,23 @@ if command -v strace >/dev/null; then
 		done
 		stop_pid "$tr"
 		stop_pid "$SRV_PID"
-		awk -v line="$line" '
+		awk -v line="$line" -v peek="$peek" '
 			$NF=="total" {tot=$4}
 			$NF=="getsockopt" {g=$4}
 			$NF=="accept4" {a=$4}
-			END { split(line, L, " "); printf "%.3f %d %d %d %s %d\n",
-				(a ? tot/a : 0), g, a, L[3], L[9], tot }' "$f"
+			END { split(line, L, " "); split(peek, P, " ")
+				printf "%.3f %d %d %d %s %d %d\n",
+				(a ? tot/a : 0), g, a, L[3], L[9], tot, P[4] }' "$f"
 	}
 	SC_A=$(sc_once 0) && SC_B=$(sc_once 1) && SC_OK=1
+	# A slow storm: every accept 2 ms late under a 1 ms threshold, so
+	# every call probes and records a slow event (warning lines included).
+	echo "syscalls: the same, slow storm (2 ms per accept, threshold 1 ms)..."
+	SRV_ARGS=(--delay-ms 2)
+	SHIM_ENV+=(ACCEPTWATCH_SLOW_MS=1)
+	SC_SA=$(sc_once 0 slow) && SC_SB=$(sc_once 1 slow) && SC_SLOW_OK=1
+	SRV_ARGS=()
+	unset 'SHIM_ENV[-1]'
 fi
 
 # --- 5. peers: the same drain under other tracers -------------------------
@@ -558,7 +579,8 @@ mk_stop() {
 # The exporter: GET /metrics over the same live segments, median of 5.
 scrape_time() {
 	local line i t0 t1 ms=() url spid
-	"$TOOL" serve --listen 127.0.0.1:0 2>"$TMP/serve.err" &
+	"$TOOL" serve --listen "127.0.0.1:$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')" \
+		2>"$TMP/serve.err" &
 	spid=$!
 	PIDS+=("$spid")
 	for ((i = 0; i < 100; i++)); do
@@ -675,8 +697,8 @@ pf() { # verdict: PASS when the awk condition holds
 			"clock_gettime calls added per accept" "" "$CLOCKS" "" "-"
 	fi
 	if [ "$SC_OK" = 1 ]; then
-		read -r spa_a g_a acc_a conns_a rate_a tot_a <<<"$SC_A"
-		read -r spa_b g_b acc_b conns_b rate_b tot_b <<<"$SC_B"
+		read -r spa_a g_a acc_a conns_a rate_a tot_a _ <<<"$SC_A"
+		read -r spa_b g_b acc_b conns_b rate_b tot_b probes_b <<<"$SC_B"
 		printf '%-44s %14s %14s %10s  %s\n' \
 			"strace storm: server syscalls/accept" "$spa_a" "$spa_b" \
 			"+$(calc %.3f "$spa_b-$spa_a")" "-"
@@ -698,6 +720,20 @@ pf() { # verdict: PASS when the awk condition holds
 			"$g_a ($(calc %.0f "$acc_a*1000/$STORM_MS"))" \
 			"$gps ($(calc %.0f "$acc_b*1000/$STORM_MS"))" "" \
 			"<= ~2000 (2 per probe): $(pf "$gps <= 2200")"
+		# The server's syscalls beyond the bare run's (scaled to the
+		# same accepts), per probe the shim counted.
+		spp=$(calc %.3f "($tot_b-$tot_a*$acc_b/$acc_a)/($probes_b+0.000001)")
+		printf '%-44s %14s %14s %10s  %s\n' \
+			"strace storm: syscalls added per probe" "" \
+			"$spp ($probes_b)" "" "<= 2: $(pf "$spp <= 2")"
+	fi
+	if [ "$SC_SLOW_OK" = 1 ]; then
+		read -r _ _ acc_a _ _ tot_a _ <<<"$SC_SA"
+		read -r _ _ acc_b _ _ tot_b probes_b <<<"$SC_SB"
+		spp=$(calc %.3f "($tot_b-$tot_a*$acc_b/$acc_a)/($probes_b+0.000001)")
+		printf '%-44s %14s %14s %10s  %s\n' \
+			"strace slow storm: syscalls added per probe" "" \
+			"$spp ($probes_b)" "" "<= 2: $(pf "$spp <= 2")"
 	fi
 	printf '%-44s %14s %14s %10s  %s\n' \
 		"probes/s, storm block, full rate (counter)" "" "${ST[block.probe]}" \
@@ -793,6 +829,10 @@ pf() { # verdict: PASS when the awk condition holds
 	[ "$SC_OK" = 1 ] && echo "Syscalls the shim added (strace storm): ${SC_DIFF:-none}"
 	for n in "${NOTES[@]}"; do echo "note: $n"; done
 } >"$TMP/table"
+# The exporter at scale (10,000 live processes, a 1,000-process pre-fork
+# server): its own table, after this one.
+echo "exporter: $AW_BENCH_EXPORTER_N_SHOWN..."
+{ echo; bash "$ROOT/tests/bench/exporter.sh"; } >>"$TMP/table" 2>&1
 
 cat "$TMP/table"
 mkdir -p "$OUT_DIR"

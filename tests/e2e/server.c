@@ -21,7 +21,9 @@
  *
  * Exit status: 0 on SIGTERM/SIGINT or after --count accepts; 1 on an error
  * (one line on stderr); 3 when --exit-after-ms ran out (a safety stop, so a
- * script can tell "hung" from "done").
+ * script can tell "hung" from "done"). Its default, 10 minutes, only stops
+ * a server its test left behind: a test's own servers live as long as the
+ * test, however slow a loaded machine makes it.
  *
  * The main thread only waits for signals; worker threads run the accept
  * loops. That way the accept loops never race a signal handler, and exactly
@@ -80,7 +82,7 @@ static struct server_opts opts = {
     .backlog = 128,
     .mode = MODE_BLOCK,
     .threads = 1,
-    .exit_after_ms = 60000,
+    .exit_after_ms = 600000,
     .inherit_fd = -1,
 };
 

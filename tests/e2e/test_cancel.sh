@@ -17,7 +17,9 @@ import socket, sys, time
 s = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(3)]
 time.sleep(30)' "$S_PORT" &
 	aw_register_pid $!
-	sleep 0.4
+	# The three queued, and then past the 50 ms threshold since listen().
+	aw_wait_queue "$S_PORT" 3
+	sleep 0.1
 	"$AW_TOOL" stat --json "$S_PID" >"$AW_TMP/$mode.json" ||
 		aw_fail "$mode: stat: $(cat "$AW_TMP/$mode.json")"
 	aw_expect "$AW_TMP/$mode.json" "processes[0]['listeners'][0]['in_accept']" 0

@@ -32,11 +32,11 @@ done
 
 # Every option of every command, with its short form, in its --help.
 declare -A OPTS=(
-	[stat]="-j,--json -p,--prometheus -s,--by-socket -o,--output -a,--all -h,--help"
+	[stat]="-j,--json -p,--prometheus -P,--by-process -o,--output -a,--all -h,--help"
 	[check]="-j,--json -i,--interval -w,--window -s,--state -h,--help"
 	[top]="-i,--interval -1,--once -w,--window -h,--help"
 	[listeners]="-j,--json -w,--window -h,--help"
-	[serve]="-l,--listen -s,--by-socket -h,--help"
+	[serve]="-l,--listen -P,--by-process -h,--help"
 	[gc]="-n,--dry-run -h,--help"
 	[run]="-s,--slow-ms -l,--log -k,--keep -h,--help"
 )
@@ -70,7 +70,7 @@ pick = lambda d: [(p["pid"], [(l["address"], l["accepts"]) for l in p["listeners
 assert pick(a) == pick(b), (pick(a), pick(b))
 PY
 expect 0 "$AW_TOOL" stat "$A_PID" --prometheus --by-socket
-grep -q '^acceptwatch_accepts_total{address="127.0.0.1:'"$A_PORT"'",inode="[0-9]*"} 3$' "$AW_TMP/out" ||
+grep -q '^acceptwatch_accepts_total{address="127.0.0.1:'"$A_PORT"'",inode="[0-9]*",netns="[0-9]*"} 3$' "$AW_TMP/out" ||
 	aw_fail "stat PID -p -s: $(grep accepts_total "$AW_TMP/out")"
 expect 0 "$AW_TOOL" check "$A_PID" --interval 0 --json
 expect 0 "$AW_TOOL" check "$A_PID" -i 0

@@ -61,11 +61,13 @@ after=$(ls /dev/shm | grep -c '^acceptwatch\.')
 # acceptwatch run: preloads the shim and passes the settings.
 aw_start RUN "$AW_REL_TOOL" run --slow-ms 120 --log "$AW_TMP/run.log" -- \
 	"$AW_ROOT/build/rel/tests/server" --backlog 9 --count 2
-run_pid=$RUN_PID port=$RUN_PORT
+# run waits for its command: the server is its child.
+read -r run_pid _ <"/proc/$RUN_PID/task/$RUN_PID/children"
+port=$RUN_PORT
 "$AW_REL_TOOL" stat --json "$run_pid" >"$AW_TMP/run.json"
 aw_expect "$AW_TMP/run.json" "processes[0]['slow_ms']" 120
 aw_expect "$AW_TMP/run.json" "$L['requested_backlog']" 9
 "$AW_BIN/burst" --port "$port" -n 2 >/dev/null
-wait "$run_pid" || aw_fail "run: server failed"
+wait "$RUN_PID" || aw_fail "run: server failed"
 grep -q "listen fd=.*requested=9" "$AW_TMP/run.log" || aw_fail "run: --log not honoured"
 echo ok

@@ -122,7 +122,9 @@ PY
 
 # acceptwatch run: lines on stderr, unless --log none.
 aw_start RUN "$AW_REL_TOOL" run -- "$AW_ROOT/build/rel/tests/server" --backlog 9
-grep -q "^acceptwatch\[$RUN_PID\]: listen fd=.*requested=9" "$RUN_ERR" ||
+# run waits for its command: the server is its child.
+read -r server_pid _ <"/proc/$RUN_PID/task/$RUN_PID/children"
+grep -q "^acceptwatch\[$server_pid\]: listen fd=.*requested=9" "$RUN_ERR" ||
 	aw_fail "run: no listen line on stderr: $(cat "$RUN_ERR")"
 aw_stop "$RUN_PID"
 aw_start RUN "$AW_REL_TOOL" run --log none -- "$AW_ROOT/build/rel/tests/server" --backlog 9

@@ -6,7 +6,9 @@
 # contiguous, no duplicate series, *_total counters, histograms cumulative
 # with +Inf = _count), with label values that need escaping (a comm with a
 # quote and a backslash, a Unix socket path with a quote); the figures
-# agree with stat --json; --output replaces the file atomically (mode 0644,
+# agree with stat --json; by default no pid label, a netns label, the
+# last accept as a Unix time, floats in their fewest digits (--by-process
+# gives the per-process series); --output replaces the file atomically (mode 0644,
 # no temporary left) and fails cleanly into a missing directory.
 . "$AW_ROOT/tests/lib.sh"
 aw_enter_netns 16 "$@"
@@ -229,7 +231,8 @@ read -r _ completed _ <<<"$("$AW_BIN/burst" --port "$F_PORT" -n 20)"
 [ "$completed" = 20 ] || aw_fail "burst completed $completed of 20"
 
 pids="$W_PID $U_PID $F_PID"
-"$AW_TOOL" stat --prometheus $pids >"$AW_TMP/m.prom" || aw_fail "stat --prometheus failed"
+"$AW_TOOL" stat --prometheus --by-process $pids >"$AW_TMP/m.prom" ||
+	aw_fail "stat --prometheus --by-process failed"
 "$AW_TOOL" stat --json $pids >"$AW_TMP/m.json"
 head -30 "$AW_TMP/m.prom"
 python3 "$AW_TMP/prom_check.py" "$AW_TMP/m.prom" --dump >"$AW_TMP/samples.json" ||
@@ -283,25 +286,48 @@ assert get("acceptwatch_accept_away_seconds_bucket", wpid, le="0.25") >= 4
 print("figures agree")
 PY
 
-# --by-socket: the same figures summed per socket, no pid label; valid.
-"$AW_TOOL" stat --prometheus --by-socket $pids >"$AW_TMP/s.prom" || aw_fail "--by-socket failed"
-promtool check metrics <"$AW_TMP/s.prom" || aw_fail "promtool check metrics (--by-socket)"
+# The default: the same figures summed per socket, no pid label (and
+# --by-socket, its old name, the same); labelled with the network
+# namespace; the last accept a Unix time (not an age); valid.
+"$AW_TOOL" stat --prometheus $pids >"$AW_TMP/s.prom" || aw_fail "stat --prometheus failed"
+"$AW_TOOL" stat --prometheus --by-socket $pids >"$AW_TMP/s2.prom" || aw_fail "--by-socket failed"
+promtool check metrics <"$AW_TMP/s.prom" || aw_fail "promtool check metrics (default)"
 python3 "$AW_TMP/prom_check.py" "$AW_TMP/s.prom" --dump >"$AW_TMP/s.json" ||
-	aw_fail "invalid --by-socket exposition: $(tail -5 "$AW_TMP/s.json")"
-python3 - "$AW_TMP/s.json" "$AW_TMP/m.json" <<'PY' || aw_fail "--by-socket figures disagree"
-import json, sys
+	aw_fail "invalid default exposition: $(tail -5 "$AW_TMP/s.json")"
+netns=$(stat -L -c %i /proc/self/ns/net)
+python3 - "$AW_TMP/s.json" "$AW_TMP/m.json" "$netns" "$AW_TMP/s2.prom" <<'PY' || aw_fail "default figures disagree"
+import json, sys, time
 samples = json.load(open(sys.argv[1]))
 doc = json.load(open(sys.argv[2]))
+netns = sys.argv[3]
 assert not any("pid" in l for n, l, v in samples), "a pid label"
+assert not any(n.endswith("_age_seconds") for n, l, v in samples), "an age"
 for p in doc["processes"]:
     for L in p["listeners"]:
-        got = [v for n, l, v in samples if n == "acceptwatch_accepts_total"
+        got = [(v, l) for n, l, v in samples if n == "acceptwatch_accepts_total"
                and l["inode"] == str(L["ino"])]
-        assert got == [L["accepts"]], (L["address"], got)
-print("by-socket agrees")
+        assert [v for v, l in got] == [L["accepts"]], (L["address"], got)
+        assert got[0][1].get("netns") == netns, got
+        ts = [v for n, l, v in samples
+              if n == "acceptwatch_last_accept_timestamp_seconds"
+              and l["inode"] == str(L["ino"])]
+        if L["accepts"]:
+            assert len(ts) == 1 and time.time() - 120 < ts[0] <= time.time() + 1, ts
+# Every value in its fewest digits: none of %.17g's tails.
+for line in open(sys.argv[4]):
+    if not line.startswith("#"):
+        v = line.rsplit(" ", 1)[1].strip()
+        f = float(v)
+        short = str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
+        assert v == short, (line, short)
+print("default agrees")
 PY
-"$AW_TOOL" stat --by-socket >/dev/null 2>&1
-[ $? = 2 ] || aw_fail "--by-socket without --prometheus: want exit 2"
+cmp -s "$AW_TMP/s.prom" "$AW_TMP/s2.prom" ||
+	diff <(grep -v '^acceptwatch_last\|^acceptwatch_socket_drops' "$AW_TMP/s.prom") \
+		<(grep -v '^acceptwatch_last\|^acceptwatch_socket_drops' "$AW_TMP/s2.prom") >/dev/null ||
+	aw_fail "--by-socket differs from the default"
+"$AW_TOOL" stat --by-process >/dev/null 2>&1
+[ $? = 2 ] || aw_fail "--by-process without --prometheus: want exit 2"
 
 # --output: atomic replacement, readable by a collector, nothing left over.
 mkdir "$AW_TMP/tf"

@@ -111,7 +111,7 @@ DONE1=$((DONE1 + 30))
 # Prometheus: the socket's drops once per socket, not once per process
 # holding it, and equal to the kernel's count as `ss -tmnl` shows it (d in
 # skmem). Every process's accepts are there, one series each.
-"$AW_REL_TOOL" stat --prometheus >"$AW_TMP/n.prom" || aw_fail "stat --prometheus failed"
+"$AW_REL_TOOL" stat --prometheus --by-process >"$AW_TMP/n.prom" || aw_fail "stat --prometheus failed"
 if command -v promtool >/dev/null; then
 	promtool check metrics <"$AW_TMP/n.prom" || aw_fail "promtool check metrics"
 fi

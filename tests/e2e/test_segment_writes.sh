@@ -75,8 +75,9 @@ stores_outside_writer "$AW_ROOT/shim" ||
 	aw_fail "the segment is written outside shim/segment_writer.{c,h} (above)"
 echo "no segment store outside the writer in shim/"
 
-planted=$(mktemp -d /tmp/aw-writes.XXXXXX) || aw_fail "mktemp"
-trap 'rm -rf "$planted"' EXIT
+# In the test's own directory: lib.sh's EXIT trap removes it.
+planted=$AW_TMP/planted
+mkdir "$planted" || aw_fail "mkdir $planted"
 cat >"$planted/planted.c" <<'PLANTED'
 void planted(struct aw_segment *s, uint32_t uid)
 {

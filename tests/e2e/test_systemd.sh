@@ -49,7 +49,7 @@ MANPATH=$AW_TMP/man systemd-analyze verify "$D/server.service" 2>&1 | grep -q "U
 sed -i '$d' "$D/server.service.d/acceptwatch.conf"
 
 # The drop-in's ExecPaths= names the shim's directory.
-grep -q "^ExecPaths=$SHIM_DIR\$" "$D/server.service.d/acceptwatch.conf" ||
+grep -q "^ExecPaths=-$SHIM_DIR\$" "$D/server.service.d/acceptwatch.conf" ||
 	aw_fail "the drop-in does not allow the shim's directory"
 # Its environment puts a server under the shim.
 mapfile -t envs < <(sed -n 's/^Environment=//p' "$D/server.service.d/acceptwatch.conf")
@@ -57,25 +57,15 @@ mapfile -t envs < <(sed -n 's/^Environment=//p' "$D/server.service.d/acceptwatch
 env "${envs[@]}" "$AW_ROOT/build/rel/tests/server" --backlog 8 >"$AW_TMP/s.out" 2>&1 &
 S_PID=$!
 aw_register_pid "$S_PID"
-for ((i = 0; i < 100; i++)); do
-	[ -e "/dev/shm/acceptwatch.$S_PID" ] && break
-	sleep 0.05
-done
-[ -e "/dev/shm/acceptwatch.$S_PID" ] || aw_fail "no segment under the drop-in's environment: $(cat "$AW_TMP/s.out")"
+aw_wait_for 30 test -e "/dev/shm/acceptwatch.$S_PID" ||
+	aw_fail "no segment under the drop-in's environment: $(cat "$AW_TMP/s.out")"
 
 execstart() { sed -n 's/^ExecStart=//p' "$D/$1"; }
 # The exporter, as its unit starts it (on a free port here).
 read -r -a cmd <<<"$(execstart acceptwatch-exporter.service)"
-cmd=("${cmd[@]/127.0.0.1:9437/127.0.0.1:0}")
-"${cmd[@]}" 2>"$AW_TMP/e.err" &
-E_PID=$!
-aw_register_pid "$E_PID"
-for ((i = 0; i < 100; i++)); do
-	url=$(sed -n 's,^acceptwatch: serving \(http://.*\)$,\1,p' "$AW_TMP/e.err")
-	[ -n "$url" ] && break
-	sleep 0.05
-done
-[ -n "$url" ] || aw_fail "the exporter's ExecStart did not serve: $(cat "$AW_TMP/e.err")"
+cmd=("${cmd[@]/127.0.0.1:9437/127.0.0.1:$(aw_free_port)}")
+aw_start_exporter E "${cmd[@]}"
+url=$E_URL
 curl -sf "$url" | grep -q "^acceptwatch_processes 1$" || aw_fail "exporter: $(curl -s "$url" | head)"
 # The textfile service writes its file; gc keeps the live segment.
 read -r -a cmd <<<"$(execstart acceptwatch-textfile.service)"

@@ -37,7 +37,7 @@ grep -q "^pid $U_PID (server) .*: OK$" "$AW_TMP/c.txt" ||
 	aw_fail "check: no OK line for $U_PID: $(cat "$AW_TMP/c.txt")"
 [ "$rc" = 0 ] || aw_fail "check exited $rc"
 
-"$AW_TOOL" stat --prometheus >"$AW_TMP/m.prom" || aw_fail "prometheus exited $?"
+"$AW_TOOL" stat --prometheus --by-process >"$AW_TMP/m.prom" || aw_fail "prometheus exited $?"
 grep -q "pid=\"$U_PID\"" "$AW_TMP/m.prom" ||
 	aw_fail "no series for pid $U_PID: $(head -20 "$AW_TMP/m.prom")"
 

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "check_model.h"
-#include "verdict_fixture.h"
+#include "report_fixture.h"
 
 /* Two readings of up to two processes of one listener each. */
 struct side {
@@ -34,11 +34,9 @@ static struct recent_table mem;
 /* Process i of side s: the fixture's (pid 42 + i), quiet. */
 static void add_proc(struct side *s, size_t i)
 {
-	verdict_fixture(&s->proc[i], &s->listener[i]);
-	s->proc[i].pid = 42 + (int)i;
+	report_fixture_proc(&s->proc[i], &s->listener[i], i);
 	s->ns_ok[i] = 1;
-	s->reading.r.proc = s->proc;
-	s->reading.r.n_proc = i + 1;
+	s->reading.r = (struct report){.proc = s->proc, .n_proc = i + 1};
 	s->reading.ns = s->ns;
 	s->reading.ns_ok = s->ns_ok;
 }

@@ -3,9 +3,13 @@
  * master and two workers hold one socket), with the largest drops and
  * queue reading of its members, never a sum; stalled only when every
  * member is; the requested backlog from a member that did not adopt the
- * socket; process series once per process and listener; --by-socket sums
- * the process figures per socket without pid labels; closed listeners and
- * listeners without an identity are left out where they must be.
+ * socket; process series summed per socket without pid labels (the
+ * default), or once per process and listener (by_process); closed
+ * listeners and listeners without an identity are left out where they
+ * must be; a network-namespace label when known; the last accept as a
+ * Unix time; floats in the fewest digits that read back the same; a
+ * document fed a process at a time and read in small pieces is the same
+ * as one written whole.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +23,7 @@
 
 #include "histogram.h"
 #include "report.h"
+#include "report_fixture.h"
 #include "version.h"
 
 static struct segment_listener L[6];
@@ -30,61 +35,40 @@ static struct report R;
  * listener whose identity is unknown (ino 0). */
 static void setup_report(void)
 {
-	memset(L, 0, sizeof(L));
-	memset(P, 0, sizeof(P));
-	memset(&R, 0, sizeof(R));
-	const struct {
-		int proc;
-		uint64_t ino, accepts, drops;
-		uint32_t now, flags;
-		int stalled;
-	} f[6] = {
-	    {0, 500, 0, 40, 17, AW_LF_ADOPTED | AW_LF_CLAMPED, 1},
-	    {1, 500, 7, 52, 17, AW_LF_INHERITED | AW_LF_CLAMPED, 1},
-	    {1, 500, 99, 99, 0, AW_LF_CLOSED, 0},
-	    {2, 500, 13, 52, 16,
+	/* proc, dev, ino, accepts, drops, queue now, peak, flags, stalled */
+	static const struct fixture_row f[6] = {
+	    {0, 9, 500, 0, 40, 17, 0, AW_LF_ADOPTED | AW_LF_CLAMPED, 1},
+	    {1, 9, 500, 7, 52, 17, 0, AW_LF_INHERITED | AW_LF_CLAMPED, 1},
+	    {1, 9, 500, 99, 99, 0, 0, AW_LF_CLOSED, 0},
+	    {2, 9, 500, 13, 52, 16, 0,
 	     AW_LF_INHERITED | AW_LF_CLAMPED | AW_LF_DEFER_ACCEPT, 0},
-	    {3, 600, 5, 0, 0, 0, 0},
-	    {3, 0, 3, 0, 0, 0, 0},
+	    {3, 9, 600, 5, 0, 0, 0, 0, 0},
+	    {3, 9, 0, 3, 0, 0, 0, 0, 0},
 	};
-	uint32_t first[4] = {0, 1, 3, 4}, count[4] = {1, 2, 1, 2};
+	report_fixture_rows(&R, P, 4, L, f, 6, 1000000);
 	for (int i = 0; i < 6; i++) {
 		struct segment_listener *l = &L[i];
-		l->slot = (uint32_t)i;
-		l->fd = 5;
-		l->dev = 9;
-		l->ino = f[i].ino;
+		int on81 = f[i].ino == 600;
+		l->fd = i == 5 ? 6 : 5;
 		snprintf(l->address, sizeof(l->address), "127.0.0.1:%d",
-			 f[i].ino == 600 ? 81 : 80);
-		l->accepts = f[i].accepts;
-		l->live.drops = f[i].drops;
-		l->live.queue_now = f[i].now;
-		l->flags = f[i].flags;
-		l->stalled = f[i].stalled;
-		l->requested_backlog = f[i].ino == 600 ? 64 : 511;
+			 on81 ? 81 : 80);
+		l->requested_backlog = on81 ? 64 : 511;
 		l->effective_backlog = 16;
-		aw_hist_add(&l->gap_ns, 1000000u * (uint64_t)(i + 1));
 	}
-	L[5].fd = 6;
 	for (int p = 0; p < 4; p++) {
-		P[p].pid = 10 + p;
 		snprintf(P[p].comm, sizeof(P[p].comm), "nginx");
-		P[p].listener = &L[first[p]];
-		P[p].n_listeners = count[p];
 		P[p].alive = 1;
 	}
-	R.proc = P;
-	R.n_proc = 4;
 }
 
-static char *render(int by_socket)
+static char *render(int by_process)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
 	assert_non_null(f);
-	assert_int_equal(report_prometheus(f, &R, by_socket), 0);
+	assert_int_equal(report_prometheus(f, &R, by_process), 0);
 	assert_int_equal(fclose(f), 0);
 	return buf;
 }
@@ -154,7 +138,7 @@ static void test_process_series(void **state)
 {
 	(void)state;
 	setup_report();
-	char *t = render(0);
+	char *t = render(1);
 	/* Five open listeners, the closed one left out. */
 	assert_int_equal(count_lines(t, "acceptwatch_accepts_total{"), 5);
 	assert_line(t, "acceptwatch_accepts_total{pid=\"11\",comm=\"nginx\","
@@ -167,11 +151,12 @@ static void test_process_series(void **state)
 	free(t);
 }
 
+/* The default: process figures summed per socket, no pid label. */
 static void test_by_socket(void **state)
 {
 	(void)state;
 	setup_report();
-	char *t = render(1);
+	char *t = render(0);
 	assert_null(strstr(t, "pid=\""));
 	assert_int_equal(count_lines(t, "acceptwatch_accepts_total{"), 2);
 	/* 0 + 7 + 13 over the open members of ino 500. */
@@ -222,7 +207,7 @@ static void test_buckets(void **state)
 	memset(&L[1].gap_ns, 0, sizeof(L[1].gap_ns));
 	for (size_t i = 0; i < sizeof(v) / sizeof(*v); i++)
 		aw_hist_add(&L[1].gap_ns, v[i]);
-	char *t = render(0);
+	char *t = render(1);
 	for (size_t k = 0; k < sizeof(b) / sizeof(*b); k++) {
 		snprintf(line, sizeof(line),
 			 "acceptwatch_accept_gap_seconds_bucket{pid=\"11\","
@@ -242,6 +227,78 @@ static void test_buckets(void **state)
 	free(t);
 }
 
+/* The namespace, when the reader knows it, labels both kinds of series;
+ * the last accept is a timestamp from the snapshot's two clocks. */
+static void test_netns_and_timestamp(void **state)
+{
+	(void)state;
+	setup_report();
+	P[3].netns = 4026531840ull;
+	P[3].now_real_ns = 1700000000ull * 1000000000ull;
+	P[3].now_mono_ns = 5000000000ull;
+	L[4].last_accept_mono_ns = 4750000000ull; /* 0.25 s before */
+	char *t = render(0);
+	assert_line(t, "acceptwatch_socket_drops_total{address=\"127.0.0.1:"
+		       "81\",inode=\"600\",netns=\"4026531840\"} 0");
+	assert_line(t, "acceptwatch_last_accept_timestamp_seconds{address="
+		       "\"127.0.0.1:81\",inode=\"600\",netns=\"4026531840\"} "
+		       "1699999999.75");
+	/* No accept known: no sample, rather than a made-up age. */
+	assert_int_equal(
+	    count_lines(t, "acceptwatch_last_accept_timestamp_seconds{"), 1);
+	assert_null(strstr(t, "age_seconds"));
+	free(t);
+	t = render(1);
+	assert_line(t, "acceptwatch_accepts_total{pid=\"13\",comm=\"nginx\","
+		       "address=\"127.0.0.1:81\",inode=\"600\",netns="
+		       "\"4026531840\",fd=\"5\"} 5");
+	free(t);
+}
+
+static void test_shortest_double(void **state)
+{
+	static const double v[] = {
+	    26.738992229,  0.1,	   1e-05,   1.5e300,
+	    1699999999.75, 0.3e-7, 2.0 / 3, 123456789012345678.0};
+	char b[40];
+
+	(void)state;
+	assert_int_equal(report_prom_double(b, sizeof(b), 26.738992229), 12);
+	assert_string_equal(b, "26.738992229");
+	report_prom_double(b, sizeof(b), 0.1);
+	assert_string_equal(b, "0.1");
+	report_prom_double(b, sizeof(b), 52);
+	assert_string_equal(b, "52");
+	for (size_t i = 0; i < sizeof(v) / sizeof(*v); i++) {
+		report_prom_double(b, sizeof(b), v[i]);
+		assert_true(strtod(b, NULL) == v[i]);
+	}
+}
+
+/* Read in pieces of 7 bytes, fed a process at a time: the same text. */
+static void test_streamed(void **state)
+{
+	(void)state;
+	setup_report();
+	char *whole = render(1);
+	struct prom_doc *d = report_prom_new(1);
+	assert_non_null(d);
+	for (size_t i = 0; i < R.n_proc; i++)
+		assert_int_equal(report_prom_add(d, &R.proc[i]), 0);
+	report_prom_totals(d, 0, -1);
+	size_t cap = strlen(whole) + 64, len = 0, n;
+	char *got = calloc(1, cap);
+	assert_non_null(got);
+	while ((n = report_prom_read(d, got + len, 7)) > 0) {
+		len += n;
+		assert_true(len + 7 < cap);
+	}
+	assert_string_equal(got, whole);
+	report_prom_free(d);
+	free(got);
+	free(whole);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -250,6 +307,9 @@ int main(void)
 	    cmocka_unit_test(test_by_socket),
 	    cmocka_unit_test(test_all_stalled),
 	    cmocka_unit_test(test_buckets),
+	    cmocka_unit_test(test_netns_and_timestamp),
+	    cmocka_unit_test(test_shortest_double),
+	    cmocka_unit_test(test_streamed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

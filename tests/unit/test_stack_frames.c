@@ -96,11 +96,13 @@ static struct aw_stack *one_frame_stack(const struct self *me, uint64_t offset)
 	return raw;
 }
 
-/* stack_frames_copy, the previous text freed. */
+/* stack_frames_copy and stack_frames_name, the previous text freed. */
 static void copy(struct segment_stack *st, const struct aw_stack *raw)
 {
 	free(st->text);
-	stack_frames_copy(st, raw, getpid());
+	stack_frames_copy(st, raw);
+	assert_non_null(st->text);
+	stack_frames_name(st, getpid());
 	assert_non_null(st->text);
 }
 
@@ -200,6 +202,23 @@ static void test_missing_and_fifo(void **state)
 	copy(st, raw);
 	assert_int_equal(st->module[0].file, SYMBOLIZE_MISSING);
 	unlink(fifo);
+	/* Paths spelled around the pseudo-filesystems, and a link into one:
+	 * judged by the file opened, refused all the same. */
+	char link[] = "/tmp/aw-unit-link.XXXXXX";
+	fd = mkstemp(link);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(link);
+	assert_int_equal(symlink("/proc/version", link), 0);
+	const char *const spelled[] = {"//proc/version", "/./proc/version",
+				       "/sys/../proc/version", link};
+	for (size_t i = 0; i < sizeof(spelled) / sizeof(spelled[0]); i++) {
+		snprintf(raw->module[0].path, sizeof(raw->module[0].path), "%s",
+			 spelled[i]);
+		copy(st, raw);
+		assert_int_equal(st->module[0].file, SYMBOLIZE_UNREADABLE);
+	}
+	unlink(link);
 
 	/* A regular file that is no program; a pseudo-file; a relative path;
 	 * the vDSO: none is read. */
@@ -208,7 +227,7 @@ static void test_missing_and_fifo(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "not a program at all\n", 21), 21);
 	close(fd);
-	const char *const unread[] = {text, "/proc/kcore", "../../bin/sh",
+	const char *const unread[] = {text, "/proc/version", "../../bin/sh",
 				      "linux-vdso.so.1"};
 	for (size_t i = 0; i < sizeof(unread) / sizeof(unread[0]); i++) {
 		snprintf(raw->module[0].path, sizeof(raw->module[0].path), "%s",
@@ -249,6 +268,65 @@ static void test_forged_counts(void **state)
 	release(st, raw);
 }
 
+/* Copied, not named: the module's file is not read, the frame is
+ * printed module+0xOFF. */
+static void test_unnamed_copy(void **state)
+{
+	(void)state;
+	struct self me = self_module();
+	uint64_t off = (uintptr_t)aw_named_target - me.bias + 5;
+	struct aw_stack *raw = one_frame_stack(&me, off);
+	struct segment_stack *st = calloc(1, sizeof(*st));
+	char want[512];
+
+	stack_frames_copy(st, raw);
+	assert_int_equal(st->module[0].file, SYMBOLIZE_NOT_ASKED);
+	assert_false(st->frame[0].named);
+	snprintf(want, sizeof(want), "%s+0x%llx\n", base(me.module.path),
+		 (unsigned long long)off);
+	assert_string_equal(st->text, want);
+	release(st, raw);
+}
+
+/* The module cache holds 64 modules and lets the least recently used go:
+ * 100 missing paths asked after this program's file leave at most 64,
+ * and this file, asked again every 10, is still kept (the old cache kept
+ * the first 64 forever and opened every later module at each frame). */
+static void test_cache_lru(void **state)
+{
+	(void)state;
+	struct self me = self_module();
+	struct symbolize_module own = {.pid = getpid(), .path = me.module.path};
+	uint64_t off = (uintptr_t)aw_named_target - me.bias + 5, so;
+	char name[SYMBOLIZE_NAME_LEN], path[64];
+	int has;
+
+	symbolize_release_here();
+	for (int i = 0; i < 100; i++) {
+		if (i % 10 == 0) {
+			assert_int_equal(symbolize_frame_here(&own, off, name,
+							      sizeof(name),
+							      &so),
+					 SYMBOLIZE_FOUND);
+			assert_string_equal(name, "aw_named_target");
+		}
+		snprintf(path, sizeof(path), "/nonexistent/junk%d.so", i);
+		struct symbolize_module junk = {.pid = getpid(), .path = path};
+		assert_int_equal(
+		    symbolize_frame_here(&junk, 0x10, name, sizeof(name), &so),
+		    SYMBOLIZE_MISSING);
+		assert_true(symbolize_cached(NULL, &has) <= 64);
+	}
+	assert_int_equal(symbolize_cached(&own, &has), 64);
+	assert_true(has);
+	struct symbolize_module first = {.pid = getpid(),
+					 .path = "/nonexistent/junk0.so"};
+	symbolize_cached(&first, &has);
+	assert_false(has);
+	symbolize_release_here();
+	assert_int_equal(symbolize_cached(NULL, &has), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,8 +335,11 @@ int main(void)
 	    cmocka_unit_test(test_build_id_mismatch),
 	    cmocka_unit_test(test_missing_and_fifo),
 	    cmocka_unit_test(test_forged_counts),
+	    cmocka_unit_test(test_unnamed_copy),
+	    cmocka_unit_test(test_cache_lru),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	symbolize_release();
+	symbolize_release_here();
 	return failed;
 }

@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
+#include "report_fixture.h"
 #include "top_model.h"
-#include "verdict_fixture.h"
 
 #define NPROC 4
 
@@ -27,15 +27,12 @@ static struct recent_table mem;
 static int setup(void **state)
 {
 	(void)state;
+	report_fixture_quiet(&rp, prev, lp, NPROC);
+	report_fixture_quiet(&rc, cur, lc, NPROC);
 	for (int i = 0; i < NPROC; i++) {
-		verdict_fixture(&prev[i], &lp[i]);
-		verdict_fixture(&cur[i], &lc[i]);
-		prev[i].pid = cur[i].pid = 42 + i;
 		cur[i].now_mono_ns += 2 * S;
 		lc[i].accepts = lp[i].accepts + 100u * (unsigned)(i + 1);
 	}
-	rc = (struct report){.proc = cur, .n_proc = NPROC};
-	rp = (struct report){.proc = prev, .n_proc = NPROC};
 	recent_init(&mem);
 	return 0;
 }

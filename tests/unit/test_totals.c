@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "histogram.h"
+#include "report_fixture.h"
 #include "totals.h"
 
 static struct segment_listener L[6];
@@ -24,38 +25,18 @@ static struct report R;
  * twice (two slots); 12 holds (2, 100): same inode, another device. */
 static void setup_report(void)
 {
-	memset(L, 0, sizeof(L));
-	memset(P, 0, sizeof(P));
-	memset(&R, 0, sizeof(R));
-	const struct {
-		uint64_t dev, ino, accepts, drops;
-		uint32_t peak, now;
-	} f[6] = {
-	    {1, 100, 7, 3, 4, 1}, {1, 100, 13, 5, 2, 6}, {1, 200, 1, 0, 0, 0},
-	    {1, 200, 2, 0, 0, 0}, {2, 100, 4, 0, 9, 0},	 {0, 0, 50, 0, 0, 0},
+	/* proc, dev, ino, accepts, drops, queue now, peak, flags, stalled */
+	static const struct fixture_row f[6] = {
+	    {0, 1, 100, 7, 3, 1, 4, 0, 0},
+	    {1, 1, 100, 13, 5, 6, 2, 0, 0},
+	    {1, 1, 200, 1, 0, 0, 0, 0, 0},
+	    {1, 1, 200, 2, 0, 0, 0, 0, 0},
+	    {2, 2, 100, 4, 0, 0, 9, 0, 0},
+	    {2, 0, 0, 50, 0, 0, 0, 0, 0}, /* no identity */
 	};
-	for (int i = 0; i < 6; i++) {
-		L[i].slot = (uint32_t)i;
-		L[i].dev = f[i].dev;
-		L[i].ino = f[i].ino;
-		L[i].accepts = f[i].accepts;
+	report_fixture_rows(&R, P, 3, L, f, 6, 1000);
+	for (int i = 0; i < 6; i++)
 		L[i].errors[1] = 1;
-		L[i].live.drops = f[i].drops;
-		L[i].live.queue_now = f[i].now;
-		L[i].queue_peak = f[i].peak;
-		aw_hist_add(&L[i].gap_ns, 1000u * (uint64_t)(i + 1));
-	}
-	P[0].pid = 10;
-	P[0].listener = &L[0];
-	P[0].n_listeners = 1;
-	P[1].pid = 11;
-	P[1].listener = &L[1];
-	P[1].n_listeners = 3;
-	P[2].pid = 12;
-	P[2].listener = &L[4];
-	P[2].n_listeners = 2; /* the second has no identity */
-	R.proc = P;
-	R.n_proc = 3;
 }
 
 static void test_grouping(void **state)
