@@ -50,6 +50,7 @@ struct check_opts {
 	uint64_t recent_ns; /* the verdict window, 0: none */
 	const char *state;  /* state file; NULL: the default, "none": none */
 	struct check_ignores ignore; /* verdicts accepted (--ignore) */
+	int per_process;	     /* text: one block per process */
 };
 
 static void check_usage(FILE *out)
@@ -135,6 +136,7 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
 	    {"window", required_argument, NULL, 'w'},
 	    {"state", required_argument, NULL, 's'},
 	    {"ignore", required_argument, NULL, 'I'},
+	    {"per-process", no_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -184,6 +186,9 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
 				aw_error("check: %s", err);
 				return -1;
 			}
+			break;
+		case 'P':
+			o->per_process = 1;
 			break;
 		case 'h':
 			check_usage(stdout);
@@ -323,6 +328,7 @@ int check_command(int argc, char **argv)
 			      have_a ? (uint64_t)(o.interval * 1e9) : 0,
 			      o.recent_ns, &o.ignore))
 		goto oom;
+	m.per_process = o.per_process;
 	if (o.json)
 		report_check_json(stdout, &m);
 	else

@@ -96,6 +96,9 @@ struct check_model {
 	enum check_status status; /* what the exit status says */
 	const char *unknown_why;  /* when status would be UNKNOWN without a
 				     verdict: why (static text), else NULL */
+	int per_process; /* text: a block per process (--per-process); else
+			    the identical blocks of one socket's processes
+			    share one (report_check.c) */
 };
 
 /*

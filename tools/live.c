@@ -19,6 +19,8 @@ void live_init(struct live_context *ctx)
 void live_free(struct live_context *ctx)
 {
 	sockdiag_free(&ctx->table);
+	for (size_t i = 0; i < ctx->n_other; i++)
+		sockdiag_free(&ctx->other[i].table);
 }
 
 /* The netlink table, dumped on first use. NULL when netlink failed. */
@@ -34,18 +36,38 @@ static const struct sockdiag_table *live_table(struct live_context *ctx)
 	return ctx->dump_ok ? &ctx->table : NULL;
 }
 
-/* Whether snap's process shares the reader's network namespace; its
- * namespace's inode, when readable, into snap->netns. */
-static int same_netns(const struct live_context *ctx,
-		      struct segment_snapshot *snap)
+/*
+ * The table of snap's process's network namespace: ours, or another's
+ * dumped from inside it (once per namespace; one that cannot be entered,
+ * as without privilege, is remembered as such). NULL when there is none.
+ * The namespace's inode, when readable, into snap->netns.
+ */
+static const struct sockdiag_table *netns_table(struct live_context *ctx,
+						struct segment_snapshot *snap)
 {
 	uint64_t dev, ino;
+	char err[160];
 
 	if (procinfo_netns(snap->pid, &dev, &ino))
-		return 0;
+		return NULL;
 	snap->netns = ino;
-	return ctx->have_netns && dev == ctx->netns_dev &&
-	       ino == ctx->netns_ino;
+	if (!ctx->have_netns)
+		return NULL;
+	if (dev == ctx->netns_dev && ino == ctx->netns_ino)
+		return live_table(ctx);
+	for (size_t i = 0; i < ctx->n_other; i++) {
+		struct live_netns *o = &ctx->other[i];
+		if (o->dev == dev && o->ino == ino)
+			return o->dump_ok ? &o->table : NULL;
+	}
+	if (ctx->n_other == LIVE_MAX_NETNS)
+		return NULL;
+	struct live_netns *o = &ctx->other[ctx->n_other++];
+	o->dev = dev;
+	o->ino = ino;
+	o->dump_ok =
+	    sockdiag_dump_netns(snap->pid, &o->table, err, sizeof(err)) == 0;
+	return o->dump_ok ? &o->table : NULL;
 }
 
 static void live_reading(const struct sockdiag_table *table, pid_t pid,
@@ -77,8 +99,8 @@ void live_apply(struct live_context *ctx, struct segment_snapshot *snap)
 {
 	const struct sockdiag_table *table = NULL;
 
-	if (snap->alive && same_netns(ctx, snap))
-		table = live_table(ctx);
+	if (snap->alive)
+		table = netns_table(ctx, snap);
 	for (uint32_t i = 0; i < snap->n_listeners; i++) {
 		struct segment_listener *l = &snap->listener[i];
 		/* An exited process's sockets are gone; an inode now may

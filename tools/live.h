@@ -10,7 +10,17 @@
 
 #include <stdint.h>
 
-/* What the reader knows about its own network namespace, once per run. */
+/* Another network namespace's dump (a container's), once per run. */
+struct live_netns {
+	uint64_t dev, ino;
+	int dump_ok;
+	struct sockdiag_table table;
+};
+
+#define LIVE_MAX_NETNS 32
+
+/* What the reader knows about its own network namespace, and about the
+ * others its processes are in, once per run. */
 struct live_context {
 	int have_netns;
 	uint64_t netns_dev;
@@ -18,6 +28,8 @@ struct live_context {
 	int dump_tried;
 	int dump_ok;
 	struct sockdiag_table table;
+	struct live_netns other[LIVE_MAX_NETNS];
+	size_t n_other;
 };
 
 void live_init(struct live_context *ctx);
@@ -25,9 +37,10 @@ void live_free(struct live_context *ctx);
 
 /*
  * Fill every listener's `live` reading and `stalled` verdict in snap:
- * netlink when snap's process shares our network namespace (dumped lazily,
- * once per context), else /proc/PID/net/tcp{,6} for the queue with the
- * shim's sampled drops (live = 0).
+ * netlink in snap's process's network namespace (ours, or entered through
+ * /proc/PID/ns/net when permitted; each dumped lazily, once per context),
+ * else /proc/PID/net/tcp{,6} for the queue with the shim's sampled drops
+ * (live = 0: said "(sampled)").
  */
 void live_apply(struct live_context *ctx, struct segment_snapshot *snap);
 

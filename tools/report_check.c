@@ -9,6 +9,7 @@
 #include "histogram.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* --- text ---------------------------------------------------------------*/
@@ -51,7 +52,8 @@ static void text_verdicts(FILE *out, const struct check_row *row)
 	}
 }
 
-static void text_listener(FILE *out, const struct check_row *row)
+/* The headline's tail: " (comm) address fd N: VERDICT". */
+static void text_headline_tail(FILE *out, const struct check_row *row)
 {
 	const struct segment_snapshot *p = row->p;
 	const struct segment_listener *l = row->l;
@@ -60,10 +62,17 @@ static void text_listener(FILE *out, const struct check_row *row)
 
 	fmt_printable(comm, sizeof(comm), p->comm, sizeof(p->comm));
 	fmt_printable(addr, sizeof(addr), l->address, sizeof(l->address));
-	fprintf(out, "pid %d (%s) %s fd %" PRId32 "%s%s: %s\n", (int)p->pid,
-		comm, addr, l->fd, (l->flags & AW_LF_CLOSED) ? " (closed)" : "",
+	fprintf(out, " (%s) %s fd %" PRId32 "%s%s: %s\n", comm, addr, l->fd,
+		(l->flags & AW_LF_CLOSED) ? " (closed)" : "",
 		p->alive ? "" : " [exited]",
 		row->n ? verdict_name(row->v[0].kind) : "OK");
+}
+
+/* What is said of the row under its headline. */
+static void text_body(FILE *out, const struct check_row *row)
+{
+	const struct segment_listener *l = row->l;
+
 	if (row->n == 0 && (row->nh > 0 || row->na > 0)) {
 		char span[FMT_DURATION_LEN];
 		fmt_duration(span, sizeof(span), row->w.recent_ns);
@@ -92,6 +101,79 @@ static void text_listener(FILE *out, const struct check_row *row)
 	text_history(out, row);
 }
 
+/* The headline and the body of row into a heap string, NULL when out of
+ * memory. */
+static char *text_rendered(const struct check_row *row, int body)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	if (body)
+		text_body(f, row);
+	else
+		text_headline_tail(f, row);
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/*
+ * Whether rows a and b can share one block: the same socket, and
+ * byte for byte the same headline (but the pid) and body, as a pre-fork
+ * server's workers have for a socket-wide verdict (CLAMPED, OVERFLOWING
+ * from the socket's drops). Anything a process says of itself (its
+ * accepts, its pid in a fix) keeps it apart.
+ */
+static int same_block(const struct check_row *a, const char *head_a,
+		      const char *body_a, const struct check_row *b)
+{
+	if (a->l->ino == 0 || a->l->dev != b->l->dev || a->l->ino != b->l->ino)
+		return 0;
+	char *head = text_rendered(b, 0), *body = text_rendered(b, 1);
+	int same = head && body && strcmp(head, head_a) == 0 &&
+		   strcmp(body, body_a) == 0;
+	free(head);
+	free(body);
+	return same;
+}
+
+/*
+ * Row i and the later rows that say the same of the same socket, in one
+ * block: "pids 101 102 (nginx) ...". Marks the rows it printed in done.
+ * Falls back to one block per row when out of memory.
+ */
+static void text_group(FILE *out, const struct check_model *m, size_t i,
+		       char *done)
+{
+	const struct check_row *row = &m->row[i];
+	char *head = text_rendered(row, 0), *body = text_rendered(row, 1);
+	size_t n = 1;
+
+	done[i] = 1;
+	for (size_t j = i + 1; head && body && j < m->n_rows; j++)
+		if (!done[j] && same_block(row, head, body, &m->row[j]))
+			done[j] = 2, n++;
+	if (n == 1) {
+		fprintf(out, "pid %d", (int)row->p->pid);
+	} else {
+		fprintf(out, "pids %d", (int)row->p->pid);
+		for (size_t j = i + 1; j < m->n_rows; j++)
+			if (done[j] == 2) {
+				fprintf(out, " %d", (int)m->row[j].p->pid);
+				done[j] = 1;
+			}
+	}
+	text_headline_tail(out, row);
+	text_body(out, row);
+	free(head);
+	free(body);
+}
+
 static void text_incomplete(FILE *out, const struct segment_snapshot *p)
 {
 	char comm[FMT_PRINTABLE_LEN(AW_COMM_LEN)];
@@ -113,11 +195,24 @@ void report_check_text(FILE *out, const struct check_model *m)
 {
 	const struct report *r = m->r;
 
+	char *done = calloc(m->n_rows ? m->n_rows : 1, 1);
+	int first = 1;
+
 	for (size_t i = 0; i < m->n_rows; i++) {
-		if (i)
+		if (done && done[i])
+			continue;
+		if (!first)
 			fprintf(out, "\n");
-		text_listener(out, &m->row[i]);
+		first = 0;
+		if (done && !m->per_process) {
+			text_group(out, m, i, done);
+			continue;
+		}
+		fprintf(out, "pid %d", (int)m->row[i].p->pid);
+		text_headline_tail(out, &m->row[i]);
+		text_body(out, &m->row[i]);
 	}
+	free(done);
 	if (m->n_rows)
 		fprintf(out, "\n");
 	for (size_t i = 0; i < r->n_proc; i++)

@@ -126,7 +126,9 @@ static void text_counts(FILE *out, const struct segment_listener *l)
 		"    queue now %" PRIu32 "%s  peak %" PRIu32 "  full %" PRIu64
 		"  socket drops %" PRIu64 "%s\n",
 		l->live.queue_now, l->live.queue_known ? "" : " (sampled)",
-		l->queue_peak, l->full_events, l->live.drops,
+		l->live.queue_now > l->queue_peak ? l->live.queue_now
+						  : l->queue_peak,
+		l->full_events, l->live.drops,
 		l->live.live ? "" : " (sampled)");
 }
 

@@ -8,12 +8,15 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,17 +155,11 @@ static int read_dump(int fd, struct sockdiag_table *t, uint32_t seq)
 	}
 }
 
-int sockdiag_dump(struct sockdiag_table *t, char *err, size_t errlen)
+/* The dump over netlink socket fd, which it closes. */
+static int dump_fd(int fd, struct sockdiag_table *t, char *err, size_t errlen)
 {
 	static const uint8_t family[] = {AF_INET, AF_INET6};
 
-	memset(t, 0, sizeof(*t));
-	int fd =
-	    socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (fd < 0) {
-		snprintf(err, errlen, "netlink sock_diag: %s", strerror(errno));
-		return -1;
-	}
 	for (size_t i = 0; i < sizeof(family); i++) {
 		uint32_t seq = (uint32_t)i + 1;
 		if (send_request(fd, family[i], seq) || read_dump(fd, t, seq)) {
@@ -175,6 +172,77 @@ int sockdiag_dump(struct sockdiag_table *t, char *err, size_t errlen)
 	}
 	close(fd);
 	return 0;
+}
+
+int sockdiag_dump(struct sockdiag_table *t, char *err, size_t errlen)
+{
+	memset(t, 0, sizeof(*t));
+	int fd =
+	    socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (fd < 0) {
+		snprintf(err, errlen, "netlink sock_diag: %s", strerror(errno));
+		return -1;
+	}
+	return dump_fd(fd, t, err, errlen);
+}
+
+struct netns_socket {
+	int nsfd;
+	int fd;	 /* the netlink socket made there, -1 none */
+	int err; /* errno of setns or socket */
+	const char *what;
+};
+
+/* A thread of its own enters the namespace and makes the socket there:
+ * the socket keeps that namespace, and the thread, with its namespace,
+ * ends here, so no thread of the reader ever runs elsewhere. */
+static void *netns_socket_thread(void *arg)
+{
+	struct netns_socket *a = arg;
+
+	if (setns(a->nsfd, CLONE_NEWNET)) {
+		a->err = errno;
+		a->what = "setns";
+		return NULL;
+	}
+	a->fd =
+	    socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (a->fd < 0) {
+		a->err = errno;
+		a->what = "netlink sock_diag";
+	}
+	return NULL;
+}
+
+int sockdiag_dump_netns(pid_t pid, struct sockdiag_table *t, char *err,
+			size_t errlen)
+{
+	char path[64];
+	struct netns_socket a = {.nsfd = -1, .fd = -1};
+	pthread_t th;
+
+	memset(t, 0, sizeof(*t));
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	a.nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (a.nsfd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	int ret = pthread_create(&th, NULL, netns_socket_thread, &a);
+	if (ret == 0)
+		pthread_join(th, NULL);
+	close(a.nsfd);
+	if (ret) {
+		snprintf(err, errlen, "a thread to enter %s: %s", path,
+			 strerror(ret));
+		return -1;
+	}
+	if (a.fd < 0) {
+		snprintf(err, errlen, "%s into pid %d's network namespace: %s",
+			 a.what, (int)pid, strerror(a.err));
+		return -1;
+	}
+	return dump_fd(a.fd, t, err, errlen);
 }
 
 const struct sockdiag_entry *sockdiag_find(const struct sockdiag_table *t,

@@ -50,6 +50,15 @@ struct inet_diag_sockid;
 int sockdiag_request(int fd, uint8_t family, uint32_t states, uint8_t ext,
 		     const struct inet_diag_sockid *id, uint32_t seq);
 
+/*
+ * The same dump in the network namespace of process pid (a container's):
+ * /proc/PID/ns/net entered by a short-lived thread that makes the netlink
+ * socket there. Needs the privilege setns(2) asks (CAP_SYS_ADMIN over the
+ * namespace: root on the host). 0, or -1 with a reason in err.
+ */
+int sockdiag_dump_netns(pid_t pid, struct sockdiag_table *t, char *err,
+			size_t errlen);
+
 /* The entry for socket inode ino, or NULL. */
 const struct sockdiag_entry *sockdiag_find(const struct sockdiag_table *t,
 					   uint64_t ino);

@@ -39,6 +39,10 @@ static void add_member(struct totals_socket *s, const struct totals_member *m,
 		s->queue_now = l->live.queue_now;
 	if (l->queue_peak > s->queue_peak)
 		s->queue_peak = l->queue_peak;
+	/* The deepest queue seen includes the one seen now: a peak below
+	 * the queue now would contradict it. */
+	if (s->queue_now > s->queue_peak)
+		s->queue_peak = s->queue_now;
 	if (l->live.drops > s->drops)
 		s->drops = l->live.drops;
 }

@@ -41,7 +41,9 @@ static const struct usage_cmd usage_cmds[] = {
      "                      (default ~/.local/state/acceptwatch/\n"
      "                      check.state; none: do not)\n"
      "      --ignore V[@ADDR]  accept verdict V (clamped...) everywhere\n"
-     "                      or on ADDR; repeatable\n"},
+     "                      or on ADDR; repeatable\n"
+     "      --per-process   a block per process (default: a pre-fork\n"
+     "                      server's identical blocks share one)\n"},
     {"top", "refreshing view sorted by trouble", "[OPTIONS]",
      "Refreshing view sorted by trouble; q or Ctrl-C quits. Colour only\n"
      "on a terminal and without NO_COLOR.",

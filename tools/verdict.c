@@ -387,12 +387,23 @@ static void say_overflowing(const struct segment_snapshot *p,
 	uint32_t sugg = verdict_suggest_backlog(l);
 	int32_t want = verdict_wanted_backlog(l);
 
+	/* The queue past its backlog now, before any probe saw it full:
+	 * said as what it is, never "seen full 0 times, now 17". */
+	if (l->full_events == 0 && overflow_now(l, NULL))
+		add(v->evidence, sizeof(v->evidence),
+		    "queue full now (%" PRIu32 " > backlog %" PRIu32
+		    "; no probe saw it full before)",
+		    l->live.queue_now, l->effective_backlog);
+	else
+		add(v->evidence, sizeof(v->evidence),
+		    "queue seen full %" PRIu64 " time%s (depth > backlog "
+		    "%" PRIu32 "), now %" PRIu32,
+		    l->full_events, plural(l->full_events),
+		    l->effective_backlog, l->live.queue_now);
 	add(v->evidence, sizeof(v->evidence),
-	    "queue seen full %" PRIu64 " time%s (depth > backlog %" PRIu32
-	    "), now %" PRIu32 ", %" PRIu64 " socket drop%s (ss -m d: "
+	    ", %" PRIu64 " socket drop%s (ss -m d: "
 	    "dropped SYNs and handshake ACKs, not connections)",
-	    l->full_events, plural(l->full_events), l->effective_backlog,
-	    l->live.queue_now, l->live.drops, plural(l->live.drops));
+	    l->live.drops, plural(l->live.drops));
 	if (!drops_are_overflows(l))
 		add(v->evidence, sizeof(v->evidence),
 		    " (with TCP_DEFER_ACCEPT on, these also count the "

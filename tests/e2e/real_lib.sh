@@ -33,6 +33,12 @@
 #   rs_nginx_conf DIR WORKERS SERVER...
 #                                 DIR/nginx.conf: WORKERS workers, one
 #                                 server block per SERVER (its inside)
+#   rs_prometheus                 the release reader's exporter and a real
+#                                 Prometheus scraping it every 500 ms and
+#                                 evaluating dist/prometheus's rules every
+#                                 second (127.0.0.1:9437, :9090)
+#   rs_query EXPR                 Prometheus's answer: one line per series,
+#                                 "address alertstate value"
 #   rs_nginx_start DIR WORKERS    start Debian's nginx on DIR/nginx.conf
 #                                 under the release shim (ACCEPTWATCH_* from
 #                                 the caller's environment); sets MASTER and
@@ -243,4 +249,30 @@ rs_nginx_start() {
 	done
 	[ "${#W[@]}" = "$workers" ] || aw_fail "want $workers workers, have: ${W[*]}"
 	aw_register_pid "${W[@]}"
+}
+
+rs_prometheus() {
+	"$AW_REL_TOOL" serve --listen 127.0.0.1:9437 >"$AW_TMP/serve.out" 2>&1 &
+	aw_register_pid $!
+	mkdir -p "$AW_TMP/tsdb"
+	printf '%s\n' "global:" "  scrape_interval: 500ms" "  scrape_timeout: 400ms" \
+		"  evaluation_interval: 1s" "rule_files:" \
+		"  - $AW_ROOT/dist/prometheus/acceptwatch-rules.yml" "scrape_configs:" \
+		"  - job_name: acceptwatch" "    static_configs:" \
+		"      - targets: ['127.0.0.1:9437']" >"$AW_TMP/prometheus.yml"
+	prometheus --config.file="$AW_TMP/prometheus.yml" \
+		--storage.tsdb.path="$AW_TMP/tsdb" \
+		--web.listen-address=127.0.0.1:9090 --log.level=warn \
+		>"$AW_TMP/prom.out" 2>&1 &
+	aw_register_pid $!
+}
+
+rs_query() {
+	curl -sf --max-time 2 --data-urlencode "query=$1" \
+		http://127.0.0.1:9090/api/v1/query | "$RS_PY" -c 'import json,sys
+d = json.load(sys.stdin)
+assert d["status"] == "success", d
+for r in d["data"]["result"]:
+    m = r["metric"]
+    print(m.get("address", ""), m.get("alertstate", ""), r["value"][1])'
 }

@@ -122,7 +122,7 @@ grep -q "fix: raise the listen backlog to 128 .*ACCEPTWATCH_BACKLOG=128" "$AW_TM
 kill -CONT "$B_PID"
 wait "$burst_pid"
 read -r _ completed _ <"$AW_TMP/b.burst"
-[ "$completed" = 4 ] || aw_fail "backlog burst completed $completed of 4"
+[ "$completed" = 4 ] || aw_fail "backlog burst completed $completed of 4: $(cat "$AW_TMP/b.burst") $(cat "$AW_TMP/b.txt")"
 aw_stop "$B_PID"
 
 # OVERFLOWING: 30 connections on backlog 4 at 300 ms an accept; the check

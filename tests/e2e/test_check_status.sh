@@ -4,7 +4,9 @@
 #   haproxy 2.6, stock defaults (asks more than somaxconn 4096): CLAMPED,
 #     WARNING 1; accepted with --ignore clamped (or @ its address): OK 0;
 #     --ignore for another address leaves it WARNING
-#   nginx, one worker stopped with connections queued: STALLED, CRITICAL 2
+#   nginx, two workers with the same CLAMPED: one block, both pids on its
+#     line (--per-process: a block each)
+#   nginx, its workers stopped with connections queued: STALLED, CRITICAL 2
 #   a monitoring user (nobody) who cannot read root's segments (haproxy):
 #     UNKNOWN 3, never the false all-clear 0
 #   bad usage: UNKNOWN 3
@@ -78,13 +80,30 @@ nobody_check "$AW_TMP/nb2.txt" "$H_PID"
 [ "$rc" = 3 ] || aw_fail "nobody's check of haproxy: exit $rc, want 3: $(cat "$AW_TMP/nb2.txt")"
 rs_stop TERM "$H_PID"
 
-# nginx: a stopped worker with connections waiting.
+# nginx, two workers, asking for more than somaxconn: one block for the
+# socket with both workers on its line (the same CLAMPED, said once);
+# --per-process gives each its own.
 np=18081
 d=$AW_TMP/nginx
 mkdir -p "$d"
-rs_nginx_conf "$d" 1 "listen 127.0.0.1:$np backlog=64; return 200 ok;"
-rs_nginx_start "$d" 1
-curl -sf --max-time 5 "http://127.0.0.1:$np/" >/dev/null || aw_fail "nginx does not answer"
+rs_nginx_conf "$d" 2 "listen 127.0.0.1:$np backlog=8192; return 200 ok;"
+rs_nginx_start "$d" 2
+for ((i = 0; i < 100; i++)); do
+	curl -sf --max-time 5 "http://127.0.0.1:$np/" >/dev/null || aw_fail "nginx does not answer"
+	[ -e "/dev/shm/acceptwatch.${W[0]}" ] && [ -e "/dev/shm/acceptwatch.${W[1]}" ] && break
+done
+check "$AW_TMP/g.txt" "${W[@]}"
+cat "$AW_TMP/g.txt"
+[ "$rc" = 1 ] || aw_fail "clamped nginx: exit $rc, want 1: $(cat "$AW_TMP/g.txt")"
+[ "$(grep -c "CLAMPED: requested 8192" "$AW_TMP/g.txt")" = 1 ] ||
+	aw_fail "the workers' CLAMPED is not said once: $(cat "$AW_TMP/g.txt")"
+grep -Eq "^pids (${W[0]} ${W[1]}|${W[1]} ${W[0]}) \(nginx\) 127.0.0.1:$np fd [0-9]+: CLAMPED$" "$AW_TMP/g.txt" ||
+	aw_fail "no one block for both workers: $(cat "$AW_TMP/g.txt")"
+check "$AW_TMP/g2.txt" --per-process "${W[@]}"
+[ "$(grep -c "CLAMPED: requested 8192" "$AW_TMP/g2.txt")" = 2 ] ||
+	aw_fail "--per-process: $(cat "$AW_TMP/g2.txt")"
+
+# nginx: the workers stopped with connections waiting.
 kill -STOP "${W[@]}"
 for i in 1 2 3; do curl -s --max-time 20 "http://127.0.0.1:$np/" >/dev/null & done
 for ((i = 0; i < 100; i++)); do

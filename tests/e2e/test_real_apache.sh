@@ -23,25 +23,7 @@ rs_need curl prometheus
 [ -x /usr/sbin/apache2 ] && [ -d /etc/apache2 ] || aw_skip "apache2 is not installed (make deps)"
 
 # A real Prometheus scraping the exporter, with the shipped rules.
-aw_public "$AW_REL_TOOL"
-"$AW_REL_TOOL" serve --listen 127.0.0.1:9437 >"$AW_TMP/serve.out" 2>&1 &
-aw_register_pid $!
-mkdir -p "$AW_TMP/tsdb"
-cat >"$AW_TMP/prometheus.yml" <<EOF
-global:
-  scrape_interval: 500ms
-  scrape_timeout: 400ms
-  evaluation_interval: 1s
-rule_files:
-  - $AW_ROOT/dist/prometheus/acceptwatch-rules.yml
-scrape_configs:
-  - job_name: acceptwatch
-    static_configs:
-      - targets: ['127.0.0.1:9437']
-EOF
-prometheus --config.file="$AW_TMP/prometheus.yml" --storage.tsdb.path="$AW_TMP/tsdb" \
-	--web.listen-address=127.0.0.1:9090 --log.level=warn >"$AW_TMP/prom.out" 2>&1 &
-aw_register_pid $!
+rs_prometheus
 
 # apache2 starts while Prometheus does.
 port=18082
@@ -56,22 +38,13 @@ APACHE_CONFDIR=$d APACHE_RUN_USER=www-data APACHE_RUN_GROUP=www-data \
 	rs_start A "$port" /usr/sbin/apache2 -d "$d" -f "$d/apache2.conf" -DFOREGROUND
 grep -rq "AcceptFilter" "$d" && aw_fail "the copied configuration sets AcceptFilter: not stock"
 
-api=http://127.0.0.1:9090/api/v1/query
-query() { # EXPR -> "labels value" lines
-	curl -sf --max-time 2 --data-urlencode "query=$1" "$api" | "$RS_PY" -c 'import json,sys
-d = json.load(sys.stdin)
-assert d["status"] == "success", d
-for r in d["data"]["result"]:
-    m = r["metric"]
-    print(m.get("address", ""), m.get("alertstate", ""), r["value"][1])'
-}
 for ((i = 0; i < 200; i++)); do
-	query "acceptwatch_socket_defer_accept{address=\"127.0.0.1:$port\"}" 2>/dev/null |
+	rs_query "acceptwatch_socket_defer_accept{address=\"127.0.0.1:$port\"}" 2>/dev/null |
 		grep -q " 1$" && break
 	sleep 0.1
 done
-query "acceptwatch_socket_defer_accept{address=\"127.0.0.1:$port\"}" | grep -q " 1$" ||
-	aw_fail "no defer-accept series for apache: $(query acceptwatch_socket_defer_accept) $(tail -3 "$AW_TMP/prom.out")"
+rs_query "acceptwatch_socket_defer_accept{address=\"127.0.0.1:$port\"}" | grep -q " 1$" ||
+	aw_fail "no defer-accept series for apache: $(rs_query acceptwatch_socket_defer_accept) $(tail -3 "$AW_TMP/prom.out")"
 
 for i in $(seq 10); do
 	curl -sf --max-time 5 -o /dev/null "http://127.0.0.1:$port/" || aw_fail "request $i failed"
@@ -99,17 +72,17 @@ aw_register_pid $!
 
 # Five evaluations after both servers' drops are in Prometheus.
 for ((i = 0; i < 100; i++)); do
-	query "increase(acceptwatch_socket_drops_total{address=\"127.0.0.1:$port\"}[5m]) > 0" | grep -q . &&
-		query "increase(acceptwatch_socket_drops_total{address=\"127.0.0.1:$O_PORT\"}[5m]) > 0" | grep -q . &&
+	rs_query "increase(acceptwatch_socket_drops_total{address=\"127.0.0.1:$port\"}[5m]) > 0" | grep -q . &&
+		rs_query "increase(acceptwatch_socket_drops_total{address=\"127.0.0.1:$O_PORT\"}[5m]) > 0" | grep -q . &&
 		break
 	sleep 0.2
 done
-query "increase(acceptwatch_socket_drops_total{address=\"127.0.0.1:$port\"}[5m]) > 0" | grep -q . ||
-	aw_fail "Prometheus never saw apache's drops rise: $(query acceptwatch_socket_drops_total)"
+rs_query "increase(acceptwatch_socket_drops_total{address=\"127.0.0.1:$port\"}[5m]) > 0" | grep -q . ||
+	aw_fail "Prometheus never saw apache's drops rise: $(rs_query acceptwatch_socket_drops_total)"
 fired=0
 for ((i = 0; i < 5; i++)); do
 	sleep 1
-	query 'ALERTS{alertname="AcceptQueueOverflow"}' >"$AW_TMP/alerts.$i"
+	rs_query 'ALERTS{alertname="AcceptQueueOverflow"}' >"$AW_TMP/alerts.$i"
 	grep -q "^127.0.0.1:$port " "$AW_TMP/alerts.$i" &&
 		aw_fail "AcceptQueueOverflow for stock apache2: $(cat "$AW_TMP/alerts.$i")"
 	grep -q "^127.0.0.1:$O_PORT firing" "$AW_TMP/alerts.$i" && fired=$((fired + 1))

@@ -19,9 +19,12 @@ printf 'global:\n  scrape_interval: 1h\n' >"$AW_TMP/prom.yml"
 "$AW_REL_TOOL" run -- prometheus --config.file="$AW_TMP/prom.yml" \
 	--storage.tsdb.path="$AW_TMP/tsdb" --web.listen-address="127.0.0.1:$port" \
 	--log.level=warn >"$AW_TMP/prom.out" 2>&1 &
-pid=$!
-aw_register_pid "$pid"
+run_pid=$!
+aw_register_pid "$run_pid"
 rs_wait_listen "$port"
+# run starts CMD as its child (or execs it): prometheus's own pid.
+pid=$(pgrep -P "$run_pid" -x prometheus) || pid=$run_pid
+aw_register_pid "$pid"
 grep -q libacceptwatch "/proc/$pid/maps" || aw_fail "the shim is not loaded into prometheus"
 
 "$AW_REL_TOOL" listeners >"$AW_TMP/l.txt" || aw_fail "listeners failed: $(cat "$AW_TMP/l.txt")"

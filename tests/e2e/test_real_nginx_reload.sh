@@ -5,12 +5,14 @@
 # drops happened. check, run by a monitoring agent before the reload (its
 # state file remembers the socket) and 4 s after it with a 3 s window,
 # passes (exit 0), the overflow told as history: the socket's count did
-# not rise since the old workers were seen with it.
+# not rise since the old workers were seen with it. A real Prometheus
+# evaluating the shipped rules every second from before the reload fires
+# no AcceptQueueOverflow over five evaluations after it.
 . "$AW_ROOT/tests/lib.sh"
 aw_enter_netns 16 "$@"
 aw_enter_private_shm "$@"
 . "$AW_ROOT/tests/e2e/real_lib.sh"
-rs_need curl ss pgrep
+rs_need curl ss pgrep prometheus
 P=18083
 d=$AW_TMP/nginx
 mkdir -p "$d"
@@ -35,6 +37,18 @@ echo "socket drops after the overflow: $drops"
 rc=$?
 [ "$rc" = 2 ] || aw_fail "before the reload: exit $rc, want 2: $(cat "$AW_TMP/c0.txt")"
 
+# A real Prometheus with the shipped rules from here on: the socket's
+# lifetime drops are in its first scrape, and must not fire across the
+# reload (the socket series has no pid: the new workers continue it).
+rs_prometheus
+for ((i = 0; i < 200; i++)); do
+	rs_query "acceptwatch_socket_drops_total{address=\"127.0.0.1:$P\"} >= $drops" 2>/dev/null |
+		grep -q . && break
+	sleep 0.1
+done
+rs_query "acceptwatch_socket_drops_total{address=\"127.0.0.1:$P\"}" | grep -q . ||
+	aw_fail "Prometheus has no drops series: $(tail -3 "$AW_TMP/prom.out")"
+
 old=("${W[@]}")
 "$(command -v nginx || echo /usr/sbin/nginx)" -p "$d" -c "$d/nginx.conf" -s reload || aw_fail "reload"
 for ((i = 0; i < 200; i++)); do
@@ -46,7 +60,15 @@ aw_register_pid "${W[@]}"
 kill -0 "${old[@]}" 2>/dev/null && aw_fail "old workers still there"
 # The new workers serve (their first probes read the socket's old drops).
 for i in $(seq 6); do curl -sf --max-time 5 -o /dev/null "http://127.0.0.1:$P/" || aw_fail "request"; done
-sleep 4
+# Five evaluations after the new workers' first scrapes.
+for ((i = 0; i < 5; i++)); do
+	sleep 1
+	rs_query 'ALERTS{alertname="AcceptQueueOverflow"}' >"$AW_TMP/alerts.$i"
+	grep -q "^127.0.0.1:$P " "$AW_TMP/alerts.$i" &&
+		aw_fail "AcceptQueueOverflow after the reload: $(cat "$AW_TMP/alerts.$i")"
+done
+rs_query "acceptwatch_socket_drops_total{address=\"127.0.0.1:$P\"}" | grep -q " $drops$" ||
+	aw_fail "Prometheus's drops after the reload: $(rs_query acceptwatch_socket_drops_total) (ss said $drops)"
 "$AW_REL_TOOL" check --interval 0.5 --window 3s >"$AW_TMP/c1.txt" 2>&1
 rc=$?
 cat "$AW_TMP/c1.txt"

@@ -414,6 +414,13 @@ static void test_overflowing_text(void **state)
 	     "clients' SYNs (or handshake ACKs) are dropped and retried "
 	     "after 1 s, 3 s, 7 s...: raise the backlog (to 128, see "
 	     "BACKLOG SMALL) and make the accept loop keep up");
+	/* Past the backlog now, never seen full by a probe: no "seen full
+	 * 0 times, now 17". */
+	L.full_events = 0;
+	judged(NULL);
+	evidence_has(VERDICT_OVERFLOWING,
+		     "queue full now (17 > backlog 16; no probe saw it full "
+		     "before), 1 socket drop");
 	/* Two readings 2 s apart, with and without namespace counters. */
 	L.full_events = 6;
 	L.live.drops = 72;
