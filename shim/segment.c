@@ -277,7 +277,7 @@ static void carry_over(struct aw_segment *to, const struct aw_segment *from)
 		aw_segment_write_inherited(&to->listener[i], src);
 	}
 	aw_segment_write_lineage(to, (int32_t)getppid(), used);
-	aw_stacks_carry_over(to, from);
+	aw_stacks_carry_over(to, from, used);
 }
 
 void aw_segment_clock_refined(void)
@@ -474,7 +474,7 @@ static int restore_after_exec(const char *name)
 	if (err != 0) {
 		munmap(p, AW_SEG_SIZE);
 		shm_unlink(name);
-		seg_map = old_map;
+		__atomic_store_n(&seg_map, old_map, __ATOMIC_RELAXED);
 		return -1;
 	}
 	aw_segment_write_private_copy(p, old, stacks, stripes);

@@ -555,7 +555,8 @@ uint32_t aw_stack_capture(struct aw_segment *s, uint32_t kind, uint32_t slot)
 	return ref;
 }
 
-void aw_stacks_carry_over(struct aw_segment *to, const struct aw_segment *from)
+void aw_stacks_carry_over(struct aw_segment *to, const struct aw_segment *from,
+			  uint32_t slots)
 {
 	/* As many as the parent had published when it forked: this copy of
 	 * its memory says so (its segment may say anything). */
@@ -566,7 +567,6 @@ void aw_stacks_carry_over(struct aw_segment *to, const struct aw_segment *from)
 		used = 0; /* a full /dev/shm: the child starts without them */
 	aw_segment_write_inherited_stacks(to, from, used);
 	/* Who chose the inherited listeners' backlogs. */
-	uint32_t slots = to->header.listeners_used;
 	for (uint32_t i = 0; i < slots && i < AW_MAX_LISTENERS; i++) {
 		uint32_t ref = from->listener[i].listen_stack;
 		if (to->listener[i].state == AW_SLOT_READY && ref <= used)

@@ -22,11 +22,14 @@ uint32_t aw_stack_capture(struct aw_segment *s, uint32_t kind, uint32_t slot);
 
 /*
  * A forked child's new segment, its listeners already carried over: the
- * parent's stacks copied into it (hits zeroed), and the listeners' listen()
- * stacks with them. Called where the segment is made (table lock held; the
- * stacks lock, taken inside it, is never held while taking that one).
+ * parent's stacks copied into it (hits zeroed), and with them the listen()
+ * stacks of the listeners in its first SLOTS slots (the table's count, from
+ * process memory: the parent's segment may say anything).
+ * Called where the segment is made (table lock held; the stacks lock, taken
+ * inside it, is never held while taking that one).
  */
-void aw_stacks_carry_over(struct aw_segment *to, const struct aw_segment *from);
+void aw_stacks_carry_over(struct aw_segment *to, const struct aw_segment *from,
+			  uint32_t slots);
 
 /* Stacks published in the current segment (at most AW_MAX_STACKS), as this
  * process counts them. */
