@@ -92,7 +92,8 @@ best3() {
 }
 serve_start() {
 	local i line
-	"$TOOL" serve --listen 127.0.0.1:0 "$@" 2>"$TMP/serve.err" &
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	"$TOOL" serve --listen "127.0.0.1:$port" "$@" 2>"$TMP/serve.err" &
 	SERVE_PID=$!
 	PIDS+=("$SERVE_PID")
 	for ((i = 0; i < 200; i++)); do

@@ -42,6 +42,10 @@ aw_expect "$AW_TMP/k.json" "processes[0]['events_lost']" 3
 grep -q "^  3 slow events missing from the list" "$AW_TMP/k.txt" ||
 	aw_fail "text lacks the lost events: $(cat "$AW_TMP/k.txt")"
 "$AW_TOOL" stat -p "$K_PID" >"$AW_TMP/k.prom" || aw_fail "stat -p failed"
+grep -qx "acceptwatch_events_lost_total 3" "$AW_TMP/k.prom" ||
+	aw_fail "no events_lost in: $(grep lost "$AW_TMP/k.prom")"
+"$AW_TOOL" stat -p --by-process "$K_PID" >"$AW_TMP/kp.prom" ||
+	aw_fail "stat -p --by-process failed"
 grep -qx "acceptwatch_events_lost_total{pid=\"$K_PID\",comm=\"server\"} 3" \
-	"$AW_TMP/k.prom" || aw_fail "no events_lost in: $(grep lost "$AW_TMP/k.prom")"
+	"$AW_TMP/kp.prom" || aw_fail "no events_lost in: $(grep lost "$AW_TMP/kp.prom")"
 echo ok

@@ -22,9 +22,8 @@ printf 'global:\n  scrape_interval: 1h\n' >"$AW_TMP/prom.yml"
 run_pid=$!
 aw_register_pid "$run_pid"
 rs_wait_listen "$port"
-# run starts CMD as its child (or execs it): prometheus's own pid.
-pid=$(pgrep -P "$run_pid" -x prometheus) || pid=$run_pid
-aw_register_pid "$pid"
+# run waits for its command: prometheus is its child.
+read -r pid _ <"/proc/$run_pid/task/$run_pid/children"
 grep -q libacceptwatch "/proc/$pid/maps" || aw_fail "the shim is not loaded into prometheus"
 
 "$AW_REL_TOOL" listeners >"$AW_TMP/l.txt" || aw_fail "listeners failed: $(cat "$AW_TMP/l.txt")"

@@ -32,7 +32,7 @@ done
 start_serve() { # NAME [OPTIONS...] -> ${NAME}_URL, ${NAME}_PID
 	local name=$1 u i
 	shift
-	"$AW_TOOL" serve --listen 127.0.0.1:0 "$@" 2>"$AW_TMP/$name.err" &
+	"$AW_TOOL" serve --listen "127.0.0.1:$(aw_free_port)" "$@" 2>"$AW_TMP/$name.err" &
 	eval "${name}_PID=$!"
 	aw_register_pid "$!"
 	for ((i = 0; i < 100; i++)); do
