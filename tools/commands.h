@@ -12,7 +12,7 @@
 #define AW_EXIT_USAGE 2
 #define AW_EXIT_EXEC 127
 
-/* acceptwatch stat [--json | --prometheus [--by-socket]] [--output FILE]
+/* acceptwatch stat [--json | --prometheus [--by-process]] [--output FILE]
  * [--all] [PID...] */
 int stat_command(int argc, char **argv);
 
@@ -35,7 +35,7 @@ int top_command(int argc, char **argv);
 /* acceptwatch listeners [--json] [--window DUR] */
 int listeners_command(int argc, char **argv);
 
-/* acceptwatch serve [--listen ADDR:PORT] [--by-socket]: Prometheus
+/* acceptwatch serve [--listen ADDR:PORT] [--by-process]: Prometheus
  * metrics over HTTP until SIGTERM or SIGINT (then 0); 1 when it cannot
  * listen, 2 usage. */
 int serve_command(int argc, char **argv);
