@@ -9,8 +9,12 @@
  * millisecond per listener) or when the loop was out of accept longer than
  * the slow threshold, which by construction happens at most once per
  * threshold per thread. Each thread keeps, per listener, the listener's next
- * sample time and the generation its stripe counts for, so that the common
- * path decides with three comparisons.
+ * sample time and the generation its stripe counts for, so that after the
+ * entry point's one comparison (the fd within the flat map) the common path
+ * is chosen with two (the stripe's generation against the thread's mark,
+ * the time against the next sample), and kept after the call with three
+ * more (the call failed, a gap past the slow threshold, time that went
+ * backwards).
  *
  * Cache lines written per accept on the common path: the stripe's first
  * line (in_accept, accepts, last accept, the sums and maxima) and one

@@ -1,7 +1,12 @@
 /*
  * The shared-memory segment ABI: the one contract between the shim (writer)
- * and the reader. Fixed-width types only; every offset is pinned below and in
- * tests/unit/test_abi.c, so a change that moves a field fails to build.
+ * and the reader. Fixed-width types only. Pinned: the size of the segment,
+ * of its header and of each entry (listener, event, stack, stripe), and the
+ * offsets a reader of another build depends on, by tests/unit/test_abi.c
+ * (a moved one fails it); the sizes and several offsets also by the
+ * _Static_asserts at the end of this file (a moved one fails the build). A
+ * field not pinned can move unnoticed: a change that moves one must bump
+ * AW_ABI_VERSION.
  *
  * Segment: POSIX shm "/acceptwatch.<pid>" for a process of the initial PID
  * namespace, "/acceptwatch.<pidns>.<pid>" for any other (containers): pidns
@@ -28,11 +33,18 @@
  * Concurrency rules (writer = threads of one process, reader = any process):
  * - The header is filled before `magic` is stored with release order; a
  *   reader that sees the magic sees the rest of the header.
- * - A listener slot's descriptive fields (fd, address, backlogs, flags...)
- *   are written under the slot's `seq` (odd while writing, even when stable).
- *   A reader copies them and retries, a bounded number of times, until it
- *   sees the same even `seq` before and after. `state` becomes
- *   AW_SLOT_READY (release) once the first write is complete.
+ * - A listener slot's description (fd, family, dev, ino, address,
+ *   backlogs, somaxconn, flags, listen calls and times, and generation at
+ *   a reuse) is written under the slot's `seq` (odd while writing, even
+ *   when stable). A reader copies it and retries, a bounded number of
+ *   times, until it sees the same even `seq` before and after. `state`
+ *   becomes AW_SLOT_READY (release) once the first write is complete. Written
+ *   outside `seq` (fd and flags under it too), each a single atomic store
+ *   a reader takes on its own: fd and fds (close and dup take no lock),
+ *   the CLOSED and DEFER_ACCEPT flag bits (so every write of `flags`,
+ *   under `seq` too, is an atomic or/and of the writer's own bits), drops
+ *   with drops_mono_ns, listen_stack, and stripe_ref (release). Rule by
+ *   rule: shim/segment_writer.h.
  * - Counters and histogram buckets are independent relaxed atomics: each is
  *   exact on its own, a snapshot of several is not instantaneous.
  * - Per-thread figures live in up to AW_STRIPES stripes per listener, each
@@ -275,7 +287,8 @@ struct aw_listener {
 	uint32_t state; /* enum aw_slot_state, set with release order */
 	uint32_t seq;	/* even/odd guard over the descriptive fields */
 
-	/* Descriptive fields: written under seq, rarely (listen, adopt). */
+	/* Descriptive fields: written under seq, rarely (listen, adopt); fd
+	 * and the CLOSED and DEFER_ACCEPT flags also outside it (above). */
 	int32_t fd; /* one descriptor of the socket (it may have several) */
 	uint32_t family; /* AF_INET, AF_INET6, AF_UNIX ... */
 	uint64_t dev;	 /* socket identity: st_dev, st_ino of the fd */
@@ -290,7 +303,9 @@ struct aw_listener {
 	uint64_t listen_real_ns;
 	uint64_t listen_mono_ns;
 
-	/* Live figures: relaxed atomics. */
+	/* Live figures: single atomics outside seq (stripe_ref's stores
+	 * release). A reuse sets generation and zeroes the rest but
+	 * stripe_ref, under seq. */
 	uint64_t next_sample_ticks; /* rate limit for listener probes */
 	uint32_t generation; /* 1, + 1 at each reuse; wraps after 2^24 - 1 */
 	uint32_t fds;	     /* descriptors naming the socket now */

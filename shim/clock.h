@@ -8,7 +8,7 @@
  * read is some twenty; a difference of ticks becomes nanoseconds with
  * aw_ticks_to_ns().
  *
- * Ticks per nanosecond are measured against CLOCK_MONOTONIC: a first time
+ * Nanoseconds per tick (mult) are measured against CLOCK_MONOTONIC: first
  * when the process first needs the accept path (aw_clock_calibrate), then
  * again whenever the time since the first reading has doubled
  * (aw_clock_refine, off the hot path), so the error falls as the process

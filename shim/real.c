@@ -1,15 +1,16 @@
 /*
- * Binding the real listen/accept/accept4 with dlsym(RTLD_NEXT).
+ * Binding the real functions with dlsym(RTLD_NEXT): the 27 that the
+ * wrappers pass their calls on to (bind_all).
  *
  * dlsym may allocate, and an interposed allocator may call back into us
  * before the binding is done; dlsym also takes the dynamic loader's lock,
  * which a thread in dlopen() holds while a library constructor calls
  * listen(). So nobody waits for the binding: one thread binds, and a call
  * that comes meanwhile (a nested one on that thread, or another thread's)
- * goes straight to the system call, or, for the uid changes, which have
- * none, looks its one symbol up itself. A wait there (pthread_once) deadlocked
- * a thread binding, blocked on the loader's lock, against a thread in
- * dlopen whose constructor listened (test_loader_lock).
+ * goes straight to the system call, or, for the uid changes and the exec
+ * family, looks its one symbol up itself. A wait there (pthread_once)
+ * deadlocked a thread binding, blocked on the loader's lock, against a
+ * thread in dlopen whose constructor listened (test_loader_lock).
  */
 #include "real.h"
 
@@ -179,10 +180,10 @@ static void *bound(void **ptr)
 }
 
 /*
- * For the functions with no system call to fall back on (the uid changes,
- * never called under the table lock): while another thread binds (it may
- * be waiting for the loader's lock our caller holds), name's symbol is
- * looked up here, alone.
+ * For the uid changes and the exec family (no system call to fall back on
+ * but execve's; never called under the table lock): while another thread
+ * binds (it may be waiting for the loader's lock our caller holds), name's
+ * symbol is looked up here, alone.
  */
 static void *bound_named(void **ptr, const char *name)
 {

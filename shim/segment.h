@@ -6,9 +6,12 @@
  * Unlinked at exit, at exec and before a death the process sends itself
  * (kill, raise), unless kept.
  *
- * Locking: aw_segment_attach() and aw_segment_forked() run under the table
- * lock (listener_table.h); aw_segment_current() and aw_segment_base_now()
- * are lock-free reads (the latter the accept path's common case).
+ * Locking: aw_segment_attach() runs under the table lock
+ * (listener_table.h); aw_segment_forked() takes none: it runs in a forked
+ * child's handler, one thread with signals held, after the table lock was
+ * made afresh (aw_table_reset_lock). aw_segment_current() and
+ * aw_segment_base_now() are lock-free reads (the latter the accept path's
+ * common case).
  */
 #ifndef AW_SEGMENT_H
 #define AW_SEGMENT_H

@@ -71,9 +71,10 @@ uint64_t aw_segment_write_event(struct aw_segment *s, uint32_t listener,
 	return pos;
 }
 
-/* The slot seqlock (see the header). The RMW orders nothing that follows
- * it: the fence does. An RMW still, though the table lock serialises
- * writers, so that no increment can be lost. */
+/* The slot seqlock (see the header). Its writers hold the table lock, and
+ * that is what keeps an increment from being lost (write_end's plain load
+ * and store rely on it). The RMW orders nothing that follows it: the fence
+ * does. */
 static void write_begin(struct aw_listener *l)
 {
 	__atomic_fetch_add(&l->seq, 1, __ATOMIC_RELAXED);

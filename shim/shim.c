@@ -1,12 +1,20 @@
 /*
  * libacceptwatch.so: the exported wrappers and the library's life cycle.
  *
- * The exported functions are one-line trampolines into the policy
- * (aw_listen_path here, aw_accept_path in accept_path.c). Configuration is
- * read once, at load, from the environment; the real functions are bound
- * lazily on first use (real.c). Nothing here may exit, abort or print to
- * stdout: a failure of the shim's own turns that part of it off and is said
- * once on the log.
+ * accept and accept4 are one-line trampolines into accept_path.c. The
+ * other wrappers keep their policy here, around the real call: listen (the
+ * ACCEPTWATCH_BACKLOG raise, the listener registered, its call-site stack);
+ * the uid changes (the segment handed over on a permanent drop, and back
+ * when the call did not do as predicted); close, close_range, closefrom,
+ * dup, dup2, dup3 and fcntl's F_DUPFD(_CLOEXEC) keeping the fd map in
+ * step; _exit and _Exit removing the segment, the wait family removing that
+ * of a reaped child a signal killed; kill and raise removing it before a
+ * signal the process sends itself kills it; the exec family removing it
+ * before an exec and making it again when the exec fails. The fork handlers
+ * are here too. Configuration is read once, at load, from the environment;
+ * the real functions are bound lazily on first use (real.c). Nothing here
+ * may exit, abort or print to stdout: a failure of the shim's own turns
+ * that part of it off and is said once on the log.
  */
 #include "accept_path.h"
 #include "clock.h"

@@ -24,7 +24,10 @@
  * lock below is never held across anything that can take the dynamic
  * loader's lock (dlopen, dl_iterate_phdr, unwinding): those run first,
  * unlocked, into the caller's stack memory; the lock covers only the
- * dedup table and the copy into the segment. Nothing here calls malloc.
+ * dedup table and the copy into the segment. Nothing here calls malloc, but
+ * the loader allocates on its behalf: in the one dlopen() of libunwind (and
+ * its dependencies), and at each thread's first capture, whose unwind has
+ * __tls_get_addr allocate libunwind's thread-local block for that thread.
  */
 #include "stacks.h"
 
