@@ -46,8 +46,8 @@ def main():
     a = ap.parse_args()
     if not ipaddress.ip_address(a.host).is_loopback:
         ap.error("--host must be a loopback address")
-    if not 1 <= a.n <= MAX_CONNS or not 1 <= a.timeout_ms <= 120000:
-        ap.error("-n must be 1..%d, --timeout-ms 1..120000" % MAX_CONNS)
+    if not 1 <= a.n <= MAX_CONNS or not 1 <= a.timeout_ms <= 600000:
+        ap.error("-n must be 1..%d, --timeout-ms 1..600000" % MAX_CONNS)
     request, want = REQUEST[a.proto], REPLY[a.proto]
     family = socket.AF_INET6 if ":" in a.host else socket.AF_INET
 

@@ -78,10 +78,18 @@ def samples(name):
         out[key] = float(v)
     return out
 plain, gz, proc = samples("plain.prom"), samples("gz.prom"), samples("proc.prom")
-# The same samples, but those that move between two scrapes.
-moving = ("acceptwatch_scrape_duration_seconds", "acceptwatch_socket_drops_total")
+# The same samples, but those that move between two scrapes. The last
+# accept's Unix time is worked out at each scrape from the wall and the
+# monotonic clock read a few ns apart: equal within a millisecond.
+stamp = "acceptwatch_last_accept_timestamp_seconds"
+moving = ("acceptwatch_scrape_duration_seconds", "acceptwatch_socket_drops_total",
+          stamp)
 same = lambda s: {k: v for k, v in s.items() if not k.startswith(moving)}
 assert same(plain) == same(gz), set(same(plain).items()) ^ set(same(gz).items())
+stamps = lambda s: {k: v for k, v in s.items() if k.startswith(stamp)}
+assert stamps(plain).keys() == stamps(gz).keys(), (stamps(plain), stamps(gz))
+assert all(abs(v - stamps(gz)[k]) < 1e-3 for k, v in stamps(plain).items()), \
+    (stamps(plain), stamps(gz))
 assert not any('pid="' in k for k in plain), "a pid label by default"
 acc = [v for k, v in plain.items() if k.startswith("acceptwatch_accepts_total{")
        and 'address="127.0.0.1:%s"' % port in k]
