@@ -178,8 +178,9 @@ static void json_listener(FILE *out, const struct segment_snapshot *p,
 
 	fprintf(out,
 		"{\"slot\":%" PRIu32 ",\"edge_triggered\":%s,"
-		"\"away_mean_ns\":",
-		p->listener[i].slot, sl->edge_triggered ? "true" : "false");
+		"\"defer_accept_known\":%s,\"away_mean_ns\":",
+		p->listener[i].slot, sl->edge_triggered ? "true" : "false",
+		sl->defer < 0 ? "false" : "true");
 	if (lv->away_mean_ns)
 		fprintf(out, "%" PRIu64, lv->away_mean_ns);
 	else

@@ -10,6 +10,7 @@
 
 #include "bypass.h"
 #include "procinfo.h"
+#include "sample_defer.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -79,6 +80,7 @@ static void listener_add(struct sampler_proc *p, const struct sockdiag_entry *e,
 	memset(l, 0, sizeof(*l));
 	l->ino = e->ino;
 	l->fd = fd;
+	l->defer = -1;
 	l->family = e->family;
 	l->port = e->port;
 	snprintf(l->address, sizeof(l->address), "%s", e->address);
@@ -671,6 +673,28 @@ void sampler_free(struct sampler *s)
 	s->listen_nl = -1;
 }
 
+/*
+ * TCP_DEFER_ACCEPT of p's listeners, once, at the end (a server sets it
+ * after listen(), so no earlier reading is surer). The pidfd is taken
+ * before the start time is checked: then it names the process sampled.
+ */
+static void read_defer(struct sampler_proc *p)
+{
+	if (p->gone)
+		return;
+	int pidfd = sample_defer_pidfd(p->pid);
+	if (pidfd < 0)
+		return;
+	if (proc_same(p))
+		for (size_t i = 0; i < p->n_listeners; i++) {
+			struct sampler_listener *l = &p->listener[i];
+			if (l->present)
+				l->defer =
+				    sample_defer_read(pidfd, l->fd, l->ino);
+		}
+	close(pidfd);
+}
+
 void sampler_finish(struct sampler *s)
 {
 	for (size_t i = 0; i < s->n_proc; i++) {
@@ -678,6 +702,7 @@ void sampler_finish(struct sampler *s)
 		if (p->have_netstat)
 			p->have_netstat =
 			    netstat_read(p->pid, &p->netstat_last) == 0;
+		read_defer(p);
 		for (size_t j = 0; j < p->n_threads; j++) {
 			struct sampler_thread *th = &p->thread[j];
 			int li = th->accept_listener;

@@ -73,6 +73,9 @@ struct sampler_listener {
 	uint64_t drops_first; /* the kernel's counter at the first dump */
 	uint64_t drops_now;
 	int edge_triggered; /* registered with EPOLLET in an epoll set */
+	/* TCP_DEFER_ACCEPT as read at the end (sample_defer.h): 1 on, 0 off,
+	 * -1 unknown (not permitted, or not read). */
+	int defer;
 	/* Connections seen queued that left the queue. */
 	uint64_t left;
 	uint64_t slow_waits; /* of those, waited past slow_ms */
@@ -160,8 +163,9 @@ int sampler_init(struct sampler *s, const pid_t *pids, size_t n,
  * read this time is not counted. */
 void sampler_tick(struct sampler *s, uint64_t now_ns);
 
-/* The end: stretches away still open count as ended now. Once, after
- * the last tick. */
+/* The end: stretches away still open count as ended now; each
+ * listener's TCP_DEFER_ACCEPT is read (sample_defer.h). Once, after the
+ * last tick. */
 void sampler_finish(struct sampler *s);
 
 void sampler_free(struct sampler *s);

@@ -125,8 +125,11 @@ static int is_stalled(const struct segment_listener *l,
  * overflow: there, drops rise under any load and prove nothing. What the
  * queue itself shows still does.
  */
-static int drops_are_overflows(const struct segment_listener *l)
+static int drops_are_overflows(const struct segment_listener *l,
+			       const struct verdict_window *w)
 {
+	if (w && w->defer_unknown)
+		return 0;
 	return !(l->flags & AW_LF_DEFER_ACCEPT);
 }
 
@@ -140,7 +143,8 @@ static int overflow_now(const struct segment_listener *l,
 		return 1;
 	if (!(w && w->have))
 		return 0;
-	return w->full_events > 0 || (drops_are_overflows(l) && w->drops > 0);
+	return w->full_events > 0 ||
+	       (drops_are_overflows(l, w) && w->drops > 0);
 }
 
 /* Overflow evidence at any time since the listen. */
@@ -149,7 +153,7 @@ static int overflow_ever(const struct segment_listener *l,
 {
 	if (l->full_events > 0 || overflow_now(l, w))
 		return 1;
-	return drops_are_overflows(l) && l->live.drops > 0;
+	return drops_are_overflows(l, w) && l->live.drops > 0;
 }
 
 /*
@@ -180,7 +184,7 @@ uint64_t verdict_overflow_bound(const struct segment_snapshot *p,
 		return 0;
 	/* The kernel's drops past the shim's last reading rose since. */
 	if (overflow_now(l, NULL) ||
-	    (drops_are_overflows(l) && l->live.drops > l->drops))
+	    (drops_are_overflows(l, NULL) && l->live.drops > l->drops))
 		return p->now_mono_ns;
 	/* A full queue was seen at a probe, drops counted by a reading. */
 	uint64_t seen = l->sample_mono_ns > l->drops_mono_ns ? l->sample_mono_ns
@@ -404,9 +408,13 @@ static void say_overflowing(const struct segment_snapshot *p,
 	    ", %" PRIu64 " socket drop%s (ss -m d: "
 	    "dropped SYNs and handshake ACKs, not connections)",
 	    l->live.drops, plural(l->live.drops));
-	if (!drops_are_overflows(l))
+	if (l->flags & AW_LF_DEFER_ACCEPT)
 		add(v->evidence, sizeof(v->evidence),
 		    " (with TCP_DEFER_ACCEPT on, these also count the "
+		    "handshake ACKs it discards)");
+	else if (!drops_are_overflows(l, w))
+		add(v->evidence, sizeof(v->evidence),
+		    " (TCP_DEFER_ACCEPT unknown: these may count the "
 		    "handshake ACKs it discards)");
 	say_window(w, v->evidence, sizeof(v->evidence));
 	add(v->fix, sizeof(v->fix),

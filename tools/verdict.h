@@ -69,6 +69,10 @@ struct verdict_window {
 	int have_netstat;
 	uint64_t listen_overflows; /* TcpExtListenOverflows */
 	uint64_t listen_drops;	   /* TcpExtListenDrops */
+	/* Whether TCP_DEFER_ACCEPT is on could not be read (a sampled
+	 * listener of another uid): drops alone then prove no overflow, as
+	 * with the flag; the queue seen full still does. */
+	int defer_unknown;
 	uint64_t recent_ns;	   /* the verdict window, 0: all history */
 	uint64_t overflow_last_ns; /* CLOCK_MONOTONIC, 0: not remembered */
 	uint64_t slow_last_ns;

@@ -10,6 +10,7 @@
 #include "live.h"
 #include "procinfo.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,13 +84,16 @@ static void fill_listener(const struct sampler *s, const struct watch_view *v,
 	l->passed_backlog = (int32_t)sl->backlog;
 	l->effective_backlog = sl->backlog;
 	l->somaxconn = s->somaxconn;
-	l->flags = AW_LF_ADOPTED | (sl->present ? 0 : AW_LF_CLOSED);
+	l->flags = AW_LF_ADOPTED | (sl->present ? 0 : AW_LF_CLOSED) |
+		   (sl->defer == 1 ? AW_LF_DEFER_ACCEPT : 0);
 	l->fds = sl->fd >= 0;
 	l->listen_mono_ns = s->start_ns; /* listening at least since then */
 	l->samples = sl->dumps;
 	l->queue_now = sl->queue_now;
 	l->queue_peak = sl->queue_peak;
 	l->full_events = sl->full_events;
+	/* The socket's lifetime count, as a segment has it: only its rise
+	 * during the watch is judged (watch_model_window). */
 	l->drops = sl->drops_now;
 	l->drops_mono_ns = s->now_ns;
 	l->sample_mono_ns = s->now_ns;
@@ -118,12 +122,51 @@ void watch_model_window(const struct sampler *s, const struct sampler_proc *p,
 	w->drops = l->drops_now - l->drops_first;
 	w->full_events = l->full_events;
 	w->slow_events = l->slow_waits;
+	w->defer_unknown = l->defer < 0;
+	/*
+	 * The window is the watch: evidence from before it (the socket's
+	 * drops up to the first reading, a lifetime count) is history. Drops
+	 * that did not rise since the first reading rose before the watch
+	 * began: remembered as the nanosecond before it, outside the window.
+	 * What rose during the watch is in the window's deltas.
+	 */
+	w->recent_ns = w->ns ? w->ns : 1;
+	w->overflow_last_ns = s->start_ns - 1;
 	if (p->have_netstat) {
 		w->have_netstat = 1;
 		w->listen_overflows =
 		    p->netstat_last.overflows - p->netstat_first.overflows;
 		w->listen_drops =
 		    p->netstat_last.drops - p->netstat_first.drops;
+	}
+}
+
+/* What the listeners' drops mean: the count from before the watch, and
+ * drops that TCP_DEFER_ACCEPT may make when it cannot be read. */
+static void listener_notes(struct watch_view *v)
+{
+	const struct sampler_proc *p = v->p;
+	int defer_said = 0;
+
+	for (size_t i = 0; i < p->n_listeners; i++) {
+		const struct sampler_listener *l = &p->listener[i];
+		if (l->has_drops && l->drops_first > 0)
+			note(v,
+			     "%s: %" PRIu64 " socket drops before the watch "
+			     "began (the socket's lifetime count), +%" PRIu64
+			     " during it: only the rise is judged",
+			     l->address, l->drops_first,
+			     l->drops_now - l->drops_first);
+		if (l->present && l->defer < 0 && !defer_said) {
+			note(v,
+			     "%s: TCP_DEFER_ACCEPT unknown (the socket cannot "
+			     "be duplicated: another user, or yama "
+			     "ptrace_scope): its socket drops may be the "
+			     "handshake ACKs it discards, so only a queue "
+			     "seen full is called overflow",
+			     l->address);
+			defer_said = 1;
+		}
 	}
 }
 
@@ -163,6 +206,7 @@ static void notes(const struct sampler *s, struct watch_view *v,
 			     (p->bypass & BYPASS_GO) ? ", Go's netpoller" : "");
 			break;
 		}
+	listener_notes(v);
 	if (p->threads_cut)
 		note(v, "%zu threads not followed (past %d)", p->threads_cut,
 		     SAMPLER_MAX_THREADS);

@@ -108,6 +108,29 @@ static void test_now_evidence(void **state)
 	assert_int_equal(mask(WINDOW, 0), 0);
 }
 
+static void test_defer_unknown(void **state)
+{
+	struct verdict_window w;
+	(void)state;
+
+	/* TCP_DEFER_ACCEPT could not be read (a sampled listener of another
+	 * uid): drops during the window, with the queue never seen full,
+	 * are no overflow; the queue seen full during it still is. */
+	setup(0);
+	L.full_events = 0;
+	L.queue_peak = 3;
+	L.live.drops = 44;
+	memset(&w, 0, sizeof(w));
+	w.have = 1;
+	w.drops = 4;
+	assert_int_equal(verdict_mask(&P, &L, &w) & OVER, OVER);
+	w.defer_unknown = 1;
+	assert_int_equal(verdict_mask(&P, &L, &w) & OVER, 0);
+	w.full_events = 1;
+	L.full_events = 1;
+	assert_int_equal(verdict_mask(&P, &L, &w) & OVER, OVER);
+}
+
 static void test_memory(void **state)
 {
 	struct recent_table t;
@@ -177,6 +200,7 @@ int main(void)
 	    cmocka_unit_test(test_quiet_past_window),
 	    cmocka_unit_test(test_within_window),
 	    cmocka_unit_test(test_now_evidence),
+	    cmocka_unit_test(test_defer_unknown),
 	    cmocka_unit_test(test_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
