@@ -51,19 +51,8 @@ grep -q "kept 2 in use" "$AW_TMP/gc.out" || aw_fail "gc: $(cat "$AW_TMP/gc.out")
 # Under a copy of the shim, then exec'd without it: stale, removed.
 # The exec is a raw system call: the shim's execve (which removes the
 # segment) never runs.
-LD_PRELOAD=$AW_TMP/copy/hook.so python3 - >"$AW_TMP/x.out" 2>"$AW_TMP/x.err" <<'PY' &
-import ctypes, os, socket, sys
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(4)
-print("listening", flush=True)
-env = [b"%s=%s" % (k, v) for k, v in os.environb.items() if k != b"LD_PRELOAD"]
-argv = (ctypes.c_char_p * 3)(b"sleep", b"60", None)
-envp = (ctypes.c_char_p * (len(env) + 1))(*env, None)
-nr = {"x86_64": 59, "aarch64": 221}[os.uname().machine]
-ctypes.CDLL(None, use_errno=True).syscall(nr, b"/bin/sleep", argv, envp)
-sys.exit("execve failed")
-PY
+LD_PRELOAD=$AW_TMP/copy/hook.so python3 "$AW_ROOT/tests/e2e/listen_raw_exec.py" \
+	>"$AW_TMP/x.out" 2>"$AW_TMP/x.err" &
 X_PID=$!
 aw_register_pid "$X_PID"
 for ((i = 0; i < 200; i++)); do
