@@ -910,7 +910,10 @@ size_t report_prom_read(struct prom_doc *d, char *buf, size_t cap)
 	if (d->failed)
 		return 0;
 	if (!d->sorted) {
-		qsort(d->sock, d->n_sock, sizeof(*d->sock), sock_cmp);
+		/* No socket (a host with nothing under the shim): d->sock is
+		 * NULL, which qsort may not be given even for no elements. */
+		if (d->n_sock > 1)
+			qsort(d->sock, d->n_sock, sizeof(*d->sock), sock_cmp);
 		d->sorted = 1;
 	}
 	while (got < cap) {
