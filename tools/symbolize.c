@@ -41,8 +41,9 @@ static int cache_add_failed;
 #define CACHE_SIZE 64 /* modules; least recently used goes first */
 #define LOOKUPS 256   /* per module, a power of two */
 /* Larger files stay unnamed ("module+0xOFF", for addr2line): libelf maps a
- * file whole, and the worker's address space is bounded. */
-#define FILE_MAX ((off_t)192 << 20)
+ * file whole, and the worker's address space is bounded (SYMBOLIZE_MEMORY:
+ * this leaves libdwfl 64 MiB beside the largest file). */
+#define FILE_MAX ((off_t)96 << 20)
 
 /* A name found: libdwfl's search is linear in the symbol table (libc's
  * debug file holds thousands), and many processes share their stacks. */
