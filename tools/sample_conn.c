@@ -29,8 +29,6 @@ static int oom;
 #define uthash_nonfatal_oom(obj) (oom = 1)
 #include <uthash.h>
 
-#define CONN_BUF 32768
-
 struct conn_key {
 	uint32_t family;
 	uint16_t lport, rport;
@@ -187,32 +185,10 @@ static void see(struct dump_ctx *d, const struct nlmsghdr *nlh)
 	d->t->queued++;
 }
 
-static int read_dump(struct dump_ctx *d, uint32_t seq)
+static int see_msg(void *arg, const struct nlmsghdr *h)
 {
-	static char buf[CONN_BUF] __attribute__((aligned(8)));
-
-	for (;;) {
-		ssize_t n = recv(d->t->fd, buf, sizeof(buf), 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		int len = (int)n;
-		for (struct nlmsghdr *h = (struct nlmsghdr *)buf;
-		     NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-			if (h->nlmsg_seq != seq)
-				continue;
-			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(h);
-				errno = e->error ? -e->error : EPROTO;
-				return -1;
-			}
-			if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY)
-				see(d, h);
-		}
-	}
+	see(arg, h);
+	return 0;
 }
 
 /* Queued entries this dump did not see: taken and closed, or reset. */
@@ -253,7 +229,8 @@ int sample_conn_dump(struct sample_conn_table *t,
 	t->gen++;
 	for (size_t i = 0; i < sizeof(family); i++) {
 		uint32_t seq = (uint32_t)(t->gen * 2 + i);
-		if (send_request(t->fd, family[i], seq) || read_dump(&d, seq)) {
+		if (send_request(t->fd, family[i], seq) ||
+		    sockdiag_replies(t->fd, seq, see_msg, &d)) {
 			snprintf(err, errlen, "netlink connection dump: %s",
 				 strerror(errno));
 			/* A half-read reply would confuse the next dump. */

@@ -122,8 +122,7 @@ static int parse_msg(struct sockdiag_table *t, const struct nlmsghdr *nlh)
 	return table_add(t, &e);
 }
 
-/* Read replies to request seq until NLMSG_DONE. 0, or -1 with errno. */
-static int read_dump(int fd, struct sockdiag_table *t, uint32_t seq)
+int sockdiag_replies(int fd, uint32_t seq, sockdiag_msg_fn fn, void *arg)
 {
 	static char buf[SOCKDIAG_BUF] __attribute__((aligned(8)));
 
@@ -145,14 +144,19 @@ static int read_dump(int fd, struct sockdiag_table *t, uint32_t seq)
 				errno = e->error ? -e->error : EPROTO;
 				return -1;
 			}
-			if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
-				continue;
-			if (parse_msg(t, h)) {
-				errno = ENOMEM;
+			if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY && fn(arg, h))
 				return -1;
-			}
 		}
 	}
+}
+
+/* One socket of a listener dump into table arg: 0, or -1 (ENOMEM). */
+static int add_msg(void *arg, const struct nlmsghdr *h)
+{
+	if (parse_msg(arg, h) == 0)
+		return 0;
+	errno = ENOMEM;
+	return -1;
 }
 
 /* The dump over netlink socket fd, which it closes. */
@@ -162,7 +166,8 @@ static int dump_fd(int fd, struct sockdiag_table *t, char *err, size_t errlen)
 
 	for (size_t i = 0; i < sizeof(family); i++) {
 		uint32_t seq = (uint32_t)i + 1;
-		if (send_request(fd, family[i], seq) || read_dump(fd, t, seq)) {
+		if (send_request(fd, family[i], seq) ||
+		    sockdiag_replies(fd, seq, add_msg, t)) {
 			snprintf(err, errlen, "netlink sock_diag dump: %s",
 				 strerror(errno));
 			close(fd);

@@ -40,6 +40,18 @@ struct sockdiag_table {
 int sockdiag_dump(struct sockdiag_table *t, char *err, size_t errlen);
 
 struct inet_diag_sockid;
+struct nlmsghdr;
+
+/* One SOCK_DIAG_BY_FAMILY reply message: 0, or -1 with errno to stop. */
+typedef int (*sockdiag_msg_fn)(void *arg, const struct nlmsghdr *h);
+
+/*
+ * Read the replies to request seq on fd until NLMSG_DONE, handing each
+ * socket's message to fn (others' sequence numbers are skipped). 0, or -1
+ * with errno (the kernel's error, a failed recv, or fn's). One buffer for
+ * every caller: one thread reads at a time.
+ */
+int sockdiag_replies(int fd, uint32_t seq, sockdiag_msg_fn fn, void *arg);
 
 /*
  * Send one NETLINK_SOCK_DIAG request for TCP sockets of family in the
