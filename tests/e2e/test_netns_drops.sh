@@ -10,13 +10,14 @@ aw_enter_netns 64 "$@"
 command -v nsenter >/dev/null || aw_skip "nsenter is not installed (util-linux)"
 
 U=$(id -u nobody)
-aw_public "$AW_TOOL" "$AW_BIN/server"
+# Copies nobody can load: the checkout may sit in a folder only root enters.
+aw_public "$AW_TOOL" "$AW_BIN/server" "$AW_SHIM"
 ns_server() { # VAR MODE [USER]: the server alone in a new network namespace
 	local var=$1 mode=$2 run=()
 	[ -n "${3:-}" ] && run=(setpriv --reuid "$3" --regid "$3" --clear-groups)
 	aw_start "$var" unshare -n sh -c 'ip link set lo up &&
 		sysctl -q -w net.core.somaxconn=4 && exec "$@"' sh \
-		"${run[@]}" env LD_PRELOAD="$AW_SHIM" "$AW_PUB/server" \
+		"${run[@]}" env LD_PRELOAD="$AW_PUB/libacceptwatch.so" "$AW_PUB/server" \
 		--backlog 4 --delay-ms 30 --mode "$mode"
 }
 overflow() { # PID PORT: 12 connections inside the server's namespace
