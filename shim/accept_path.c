@@ -875,6 +875,16 @@ void aw_accept_path_init(void)
 	}
 }
 
+const struct aw_life_above aw_accept_path_life = {
+    .start = aw_accept_path_init,
+    .forked = aw_accept_path_forked,
+};
+
+const struct aw_config *aw_ready_config(void)
+{
+	return aw_life_ready(&aw_accept_path_life);
+}
+
 /* A descriptor past the flat map: its map byte is a call away, made here
  * so that the entry points make no call but tail calls (no frame). */
 static __attribute__((noinline)) int far_fd(int fd, struct sockaddr *addr,

@@ -10,15 +10,17 @@
  * step; _exit and _Exit removing the segment, the wait family removing that
  * of a reaped child a signal killed; kill and raise removing it before a
  * signal the process sends itself kills it; the exec family removing it
- * before an exec and making it again when the exec fails. The fork handlers
- * are here too. Configuration is read once, at load, from the environment;
- * the real functions are bound lazily on first use (real.c). Nothing here
+ * before an exec and making it again when the exec fails. The library's
+ * start (at load, or at the first wrapper that comes before it) and its
+ * fork handlers are in lifecycle.c; the real functions are bound lazily on
+ * first use (real.c). Nothing here
  * may exit, abort or print to stdout: a failure of the shim's own turns
  * that part of it off and is said once on the log.
  */
 #include "accept_path.h"
 #include "clock.h"
 #include "config.h"
+#include "lifecycle.h"
 #include "listener_table.h"
 #include "log.h"
 #include "real.h"
@@ -39,116 +41,16 @@
 
 #define AW_EXPORT __attribute__((visibility("default")))
 
-struct aw_config aw_config = {
-    .slow_ms = AW_SLOW_MS_DEFAULT,
-    .slow_ns = AW_SLOW_MS_DEFAULT * 1000000ull,
-};
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static int initialized;
-
-static const char *env(const char *name)
-{
-	return secure_getenv(name);
-}
-
-/* Fork handlers: the child must not inherit a held table lock, and must
- * stop writing the parent's segment. The parent's TCP_DEFER_ACCEPT flags
- * are brought up to date first: the child's segment copies them. */
-static void before_fork(void)
-{
-	aw_table_lock();
-	aw_table_refresh_defer();
-}
-
-static void after_fork_parent(void)
-{
-	aw_table_unlock();
-}
-
-/*
- * The child writes no segment until it listens or accepts itself: most
- * children exec or exit first (a fork+exec server, a test harness, a shell
- * out), and those must leave nothing behind. A pre-fork worker that never
- * reaches accept is still seen: the reader finds the parent's listener and
- * the socket's other holders. vfork and posix_spawn run no fork handlers.
- */
-static void after_fork_child(void)
-{
-	/* Signals wait until the child's state is whole: a handler's accept()
-	 * between the two steps below could claim a stripe in the parent's
-	 * segment just before the segment goes, and its offset would then
-	 * point past the stand-in the common path reads (segment.h,
-	 * aw_segment_base). */
-	sigset_t all, old;
-	int saved = errno;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	aw_stacks_after_fork_child();
-	aw_table_reset_lock();
-	aw_accept_path_forked();
-	aw_segment_forked();
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	errno = saved;
-}
-
-static void init(void)
-{
-	aw_config_read(&aw_config, env, aw_log_hold);
-	aw_log_setup(&aw_config);
-	int err = aw_table_wipe_on_fork();
-	if (err != 0)
-		aw_log("cannot have the fd map wiped in children (madvise "
-		       "MADV_WIPEONFORK: %s): a child made by a raw clone() "
-		       "goes on counting in its parent's figures",
-		       strerror(err));
-	aw_clock_init(!aw_config.monotonic_clock, aw_config.slow_ns);
-	aw_accept_path_init();
-	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
-	__atomic_store_n(&initialized, 1, __ATOMIC_RELEASE);
-}
-
-/* Called by the loader; the wrappers also call it, since another library's
- * constructor may call them before this one has run. */
+/* Called by the loader; the wrappers also start the library, since another
+ * library's constructor may call them before this one has run. */
 __attribute__((constructor)) static void on_load(void)
 {
-	pthread_once(&init_once, init);
+	aw_life_start(&aw_accept_path_life);
 }
 
 __attribute__((destructor)) static void on_unload(void)
 {
 	aw_segment_release();
-}
-
-static __attribute__((noinline)) void init_now(void)
-{
-	pthread_once(&init_once, init);
-}
-
-/*
- * A child made without fork handlers (a raw clone() without CLONE_VM,
- * _Fork): its memory is its parent's but for the pages wiped at fork
- * (listener_table.h), so it runs the child's handler now, with signals
- * held: a handler's accept() in the middle would meet half of it.
- */
-static __attribute__((noinline, cold)) void adopt_unforked(void)
-{
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if (aw_table_unforked())
-		after_fork_child();
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-}
-
-/* Cheap once initialized. */
-const struct aw_config *aw_ready_config(void)
-{
-	if (__builtin_expect(!__atomic_load_n(&initialized, __ATOMIC_ACQUIRE),
-			     0))
-		init_now();
-	if (__builtin_expect(aw_table_unforked(), 0))
-		adopt_unforked();
-	return &aw_config;
 }
 
 /*
