@@ -1,21 +1,21 @@
 /*
  * libacceptwatch.so: the exported wrappers and the library's life cycle.
  *
- * accept and accept4 are one-line trampolines into accept_path.c. The
+ * accept and accept4 are one-line trampolines into accept_path.c, the uid
+ * changes call uid_handover.c around the real call (the segment handed over
+ * on a permanent drop, and back when the call did not do as predicted). The
  * other wrappers keep their policy here, around the real call: listen (the
  * ACCEPTWATCH_BACKLOG raise, the listener registered, its call-site stack);
- * the uid changes (the segment handed over on a permanent drop, and back
- * when the call did not do as predicted); close, close_range, closefrom,
- * dup, dup2, dup3 and fcntl's F_DUPFD(_CLOEXEC) keeping the fd map in
- * step; _exit and _Exit removing the segment, the wait family removing that
- * of a reaped child a signal killed; kill and raise removing it before a
- * signal the process sends itself kills it; the exec family removing it
- * before an exec and making it again when the exec fails. The library's
- * start (at load, or at the first wrapper that comes before it) and its
- * fork handlers are in lifecycle.c; the real functions are bound lazily on
- * first use (real.c). Nothing here
- * may exit, abort or print to stdout: a failure of the shim's own turns
- * that part of it off and is said once on the log.
+ * close, close_range, closefrom, dup, dup2, dup3 and fcntl's
+ * F_DUPFD(_CLOEXEC) keeping the fd map in step; _exit and _Exit removing the
+ * segment, the wait family removing that of a reaped child a signal killed;
+ * kill and raise removing it before a signal the process sends itself kills
+ * it; the exec family removing it before an exec and making it again when
+ * the exec fails. The library's start (at load, or at the first wrapper that
+ * comes before it) and its fork handlers are in lifecycle.c; the real
+ * functions are bound lazily on first use (real.c). Nothing here may exit,
+ * abort or print to stdout: a failure of the shim's own turns that part of
+ * it off and is said once on the log.
  */
 #include "accept_path.h"
 #include "clock.h"
@@ -27,16 +27,15 @@
 #include "segment.h"
 #include "segment_writer.h"
 #include "stacks.h"
+#include "uid_handover.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #define AW_EXPORT __attribute__((visibility("default")))
@@ -450,137 +449,47 @@ AW_EXPORT int fcntl64(int fd, int cmd, ...)
  * read its own process, and nobody else may. A temporary seteuid() keeps it
  * with the user the process can become again; given to that user, it could
  * be read or truncated under a server that runs as root again (SIGBUS at its
- * next accept).
- *
- * fchown needs CAP_CHOWN, gone after the drop: the outcome is predicted from
- * the ids now and the arguments, the segment handed over before the call,
- * and given back if the call did not do what was predicted.
+ * next accept). The policy is in uid_handover.c.
  */
-struct uid_change {
-	uid_t uid;	 /* all three ids after the call; -1 none */
-	uid_t was;	 /* the segment's owner before, when handed over */
-	int handed;	 /* the segment was handed over before the call */
-	int saved_errno; /* the host's errno on the way in */
-};
-
-/* CAP_SETUID in the effective set: the kernel's privileged rules apply. */
-static int may_setuid(void)
-{
-	struct __user_cap_header_struct h = {.version =
-						 _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
-	if (syscall(SYS_capget, &h, d) != 0)
-		return 0;
-	return (d[CAP_TO_INDEX(CAP_SETUID)].effective &
-		CAP_TO_MASK(CAP_SETUID)) != 0;
-}
-
-/*
- * The ids after a successful setresuid(r, e, s) (-1 keeps one) by a
- * privileged caller, when they are all one user: that user, else -1.
- */
-static uid_t permanent_uid(uid_t r, uid_t e, uid_t s)
-{
-	uid_t now_r, now_e, now_s;
-	if (getresuid(&now_r, &now_e, &now_s) != 0)
-		return (uid_t)-1;
-	r = r == (uid_t)-1 ? now_r : r;
-	e = e == (uid_t)-1 ? now_e : e;
-	s = s == (uid_t)-1 ? now_s : s;
-	return r == e && e == s ? e : (uid_t)-1;
-}
-
-/* setreuid(2): the saved id follows the effective one when the real one is
- * set, or the effective one is set to anything but the real one. */
-static uid_t setreuid_saved(uid_t ruid, uid_t euid)
-{
-	uid_t now_r, now_e, now_s;
-	if (getresuid(&now_r, &now_e, &now_s) != 0)
-		return (uid_t)-1;
-	if (ruid != (uid_t)-1 || (euid != (uid_t)-1 && euid != now_r))
-		return euid == (uid_t)-1 ? now_e : euid;
-	return (uid_t)-1;
-}
-
-static void give_segment(struct uid_change *c)
-{
-	aw_ready_config();
-	aw_table_lock();
-	c->handed = aw_segment_give_to(c->uid, &c->was);
-	aw_table_unlock();
-}
-
-/* Before the real call: the ids it will leave are (r, e, s), -1 for those
- * it keeps, when the caller is privileged. */
-static void uid_change_begin(struct uid_change *c, uid_t r, uid_t e, uid_t s)
-{
-	c->saved_errno = errno;
-	c->handed = 0;
-	c->uid = (uid_t)-1;
-	if (may_setuid())
-		c->uid = permanent_uid(r, e, s);
-	if (c->uid != (uid_t)-1)
-		give_segment(c);
-	errno = c->saved_errno;
-}
-
-/* After it: a failed call, or one that left other ids than predicted,
- * gets the segment back to its owner (still privileged then). */
-static void uid_change_end(struct uid_change *c, int ret)
-{
-	if (!c->handed)
-		return;
-	int saved = errno;
-	uid_t now_r, now_e, now_s;
-	int as_predicted = ret == 0 && getresuid(&now_r, &now_e, &now_s) == 0 &&
-			   now_r == c->uid && now_e == c->uid &&
-			   now_s == c->uid;
-	if (!as_predicted) {
-		c->uid = c->was;
-		give_segment(c);
-	}
-	errno = saved;
-}
-
 /* -1 is EINVAL for setuid and seteuid, not "keep". */
 AW_EXPORT int setuid(uid_t uid)
 {
-	struct uid_change c = {.handed = 0};
+	struct aw_uid_change c = {.handed = 0};
 	if (uid != (uid_t)-1)
-		uid_change_begin(&c, uid, uid, uid);
+		aw_uid_change_begin(&c, uid, uid, uid);
 	int ret = aw_real_setuid(uid);
-	uid_change_end(&c, ret);
+	aw_uid_change_end(&c, ret);
 	return ret;
 }
 
 /* glibc's seteuid is setresuid(-1, euid, -1). */
 AW_EXPORT int seteuid(uid_t euid)
 {
-	struct uid_change c = {.handed = 0};
+	struct aw_uid_change c = {.handed = 0};
 	if (euid != (uid_t)-1)
-		uid_change_begin(&c, (uid_t)-1, euid, (uid_t)-1);
+		aw_uid_change_begin(&c, (uid_t)-1, euid, (uid_t)-1);
 	int ret = aw_real_seteuid(euid);
-	uid_change_end(&c, ret);
+	aw_uid_change_end(&c, ret);
 	return ret;
 }
 
 AW_EXPORT int setreuid(uid_t ruid, uid_t euid)
 {
-	struct uid_change c;
+	struct aw_uid_change c;
 	int saved = errno;
-	uid_t suid = setreuid_saved(ruid, euid);
+	uid_t suid = aw_uid_setreuid_saved(ruid, euid);
 	errno = saved;
-	uid_change_begin(&c, ruid, euid, suid);
+	aw_uid_change_begin(&c, ruid, euid, suid);
 	int ret = aw_real_setreuid(ruid, euid);
-	uid_change_end(&c, ret);
+	aw_uid_change_end(&c, ret);
 	return ret;
 }
 
 AW_EXPORT int setresuid(uid_t ruid, uid_t euid, uid_t suid)
 {
-	struct uid_change c;
-	uid_change_begin(&c, ruid, euid, suid);
+	struct aw_uid_change c;
+	aw_uid_change_begin(&c, ruid, euid, suid);
 	int ret = aw_real_setresuid(ruid, euid, suid);
-	uid_change_end(&c, ret);
+	aw_uid_change_end(&c, ret);
 	return ret;
 }
