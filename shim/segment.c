@@ -280,6 +280,14 @@ static void carry_over(struct aw_segment *to, const struct aw_segment *from)
 	aw_stacks_carry_over(to, from, used);
 }
 
+/* The log's flags into the current segment's header (log.h). */
+static void set_header_flag(uint32_t flag)
+{
+	struct aw_segment *s = aw_segment_current();
+	if (s != NULL)
+		aw_segment_write_header_flag(s, flag);
+}
+
 void aw_segment_clock_refined(void)
 {
 	struct aw_segment *s = aw_segment_now;
@@ -293,6 +301,10 @@ struct aw_segment *aw_segment_attach(const struct aw_config *c)
 	if (aw_segment_now != NULL)
 		return aw_segment_now;
 
+	/* Given before the header copies the log's flags. A flag the log
+	 * sets between that copy and publish() reaches neither (the sink
+	 * finds no current segment yet). */
+	aw_log_flag_sink(set_header_flag);
 	char name[AW_SEG_NAME_MAX];
 	int err;
 	aw_segment_name(name, sizeof(name), (int)getpid());
