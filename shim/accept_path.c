@@ -804,7 +804,7 @@ static __attribute__((noinline)) int other_fd(struct call *c, int slot,
 		int host_errno = errno;
 		const struct aw_config *cfg = aw_ready_config();
 		aw_table_lock();
-		struct aw_segment *s = aw_segment_attach(cfg);
+		struct aw_segment *s = aw_table_attach(cfg);
 		aw_table_unlock();
 		errno = host_errno;
 		if (s != NULL)

@@ -20,6 +20,7 @@
 
 #include "acceptwatch_abi.h"
 #include "config.h"
+#include "segment.h"
 
 #include <stdint.h>
 
@@ -99,6 +100,14 @@ int aw_table_wipe_on_fork(void);
 /* This process was made by a raw clone() or the like, with its parent's
  * memory and no fork handlers run: the caller runs them now. */
 int aw_table_unforked(void);
+
+/*
+ * The segment (segment.h, aw_segment_attach) with the table's hooks: a
+ * forked child's new segment keeps the parent's open listeners (same
+ * sockets, slots and backlogs; its own counters), a kept one gets its last
+ * drop counts at exit. Caller holds the lock.
+ */
+struct aw_segment *aw_table_attach(const struct aw_config *c);
 
 /*
  * Record fd as a listener after a successful listen(fd, requested), or, with
