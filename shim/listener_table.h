@@ -4,8 +4,9 @@
  *
  * A slot belongs to a socket, not to a descriptor number: every descriptor
  * of the socket (dup, dup2, fcntl F_DUPFD, one met in accept) maps to it,
- * and the slot closes when the last of them closes. Closed slots are reused
- * once the table has no fresh one left, under a new generation.
+ * and the slot closes when the last of them closes. A new socket takes a
+ * closed slot before a fresh one (the one closed longest ago, with no
+ * thread inside accept on it), under a new generation.
  *
  * The fd map is process memory (it survives fork, as descriptors do): one
  * byte per descriptor, slot + 1, in a flat array for fds below AW_FD_MAP
