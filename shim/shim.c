@@ -1,19 +1,19 @@
 /*
  * libacceptwatch.so: the exported wrappers and the library's life cycle.
  *
- * accept and accept4 are one-line trampolines into accept_path.c, the uid
- * changes call uid_handover.c around the real call (the segment handed over
- * on a permanent drop, and back when the call did not do as predicted). The
- * other wrappers keep their policy here, around the real call: listen (the
- * ACCEPTWATCH_BACKLOG raise, the listener registered, its call-site stack);
- * close, close_range, closefrom, dup, dup2, dup3 and fcntl's
- * F_DUPFD(_CLOEXEC) keeping the fd map in step; _exit and _Exit removing the
- * segment, the wait family removing that of a reaped child a signal killed;
- * kill and raise removing it before a signal the process sends itself kills
- * it; the exec family removing it before an exec and making it again when
- * the exec fails. The library's start (at load, or at the first wrapper that
- * comes before it) and its fork handlers are in lifecycle.c; the real
- * functions are bound lazily on first use (real.c). Nothing here may exit,
+ * accept and accept4 are one-line trampolines into accept_path.c, listen
+ * into listen_path.c (the ACCEPTWATCH_BACKLOG raise, the listener
+ * registered, its call-site stack); the uid changes call uid_handover.c
+ * around the real call (the segment handed over on a permanent drop, and
+ * back when the call did not do as predicted). The other wrappers keep
+ * their policy here, around the real call: close, close_range, closefrom, dup,
+ * dup2, dup3 and fcntl's F_DUPFD(_CLOEXEC) keeping the fd map in step; _exit
+ * and _Exit removing the segment, the wait family removing that of a reaped
+ * child a signal killed; kill and raise removing it before a signal the process
+ * sends itself kills it; the exec family removing it before an exec and making
+ * it again when the exec fails. The library's start (at load, or at the first
+ * wrapper that comes before it) and its fork handlers are in lifecycle.c; the
+ * real functions are bound lazily on first use (real.c). Nothing here may exit,
  * abort or print to stdout: a failure of the shim's own turns that part of
  * it off and is said once on the log.
  */
@@ -21,12 +21,11 @@
 #include "clock.h"
 #include "config.h"
 #include "lifecycle.h"
+#include "listen_path.h"
 #include "listener_table.h"
 #include "log.h"
 #include "real.h"
 #include "segment.h"
-#include "segment_writer.h"
-#include "stacks.h"
 #include "uid_handover.h"
 
 #include <errno.h>
@@ -50,39 +49,6 @@ __attribute__((constructor)) static void on_load(void)
 __attribute__((destructor)) static void on_unload(void)
 {
 	aw_segment_release();
-}
-
-/*
- * ACCEPTWATCH_BACKLOG raises, never lowers: a negative backlog already asks
- * the kernel for its maximum ((unsigned) comparison, as __sys_listen does).
- */
-static int raised_backlog(const struct aw_config *c, int backlog)
-{
-	if (c->raise_backlog > 0 && backlog >= 0 && backlog < c->raise_backlog)
-		return c->raise_backlog;
-	return backlog;
-}
-
-static int aw_listen_path(int fd, int backlog)
-{
-	const struct aw_config *c = aw_ready_config();
-	int passed = raised_backlog(c, backlog);
-	int ret = aw_real_listen(fd, passed);
-	if (ret != 0)
-		return ret;
-	int saved = errno;
-	aw_table_lock();
-	int slot = aw_table_register(fd, backlog, passed, 0, c);
-	aw_table_unlock();
-	/* Who chose the backlog: captured without the table lock (the
-	 * unwinder may take the loader's). */
-	struct aw_segment *s = aw_segment_current();
-	if (slot >= 0 && s != NULL)
-		aw_segment_write_listen_stack(
-		    &s->listener[slot],
-		    aw_stack_capture(s, AW_STACK_LISTEN, (uint32_t)slot));
-	errno = saved;
-	return ret;
 }
 
 AW_EXPORT int listen(int fd, int backlog)
