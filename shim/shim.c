@@ -1,40 +1,37 @@
 /*
- * libacceptwatch.so: the exported wrappers and the library's life cycle.
+ * libacceptwatch.so: the exported wrappers and the library's load and
+ * unload.
  *
- * accept and accept4 are one-line trampolines into accept_path.c, listen
- * into listen_path.c (the ACCEPTWATCH_BACKLOG raise, the listener
- * registered, its call-site stack); the uid changes call uid_handover.c
- * around the real call (the segment handed over on a permanent drop, and
- * back when the call did not do as predicted). The other wrappers keep
- * their policy here, around the real call: close, close_range, closefrom, dup,
- * dup2, dup3 and fcntl's F_DUPFD(_CLOEXEC) keeping the fd map in step; _exit
- * and _Exit removing the segment, the wait family removing that of a reaped
- * child a signal killed; kill and raise removing it before a signal the process
- * sends itself kills it; the exec family removing it before an exec and making
- * it again when the exec fails. The library's start (at load, or at the first
- * wrapper that comes before it) and its fork handlers are in lifecycle.c; the
- * real functions are bound lazily on first use (real.c). Nothing here may exit,
- * abort or print to stdout: a failure of the shim's own turns that part of
- * it off and is said once on the log.
+ * Each wrapper calls the real function and the policy around it, held in
+ * the module of its job: accept and accept4 in accept_path.c, listen in
+ * listen_path.c (the ACCEPTWATCH_BACKLOG raise, the listener registered,
+ * its call-site stack), the uid changes in uid_handover.c (the segment
+ * handed over on a permanent drop, and back when the call did not do as
+ * predicted), kill and raise in self_signal.c (the segment removed before a
+ * signal the process sends itself kills it). The rest are a few lines here:
+ * close, close_range, closefrom, dup, dup2, dup3 and fcntl's
+ * F_DUPFD(_CLOEXEC) keeping the fd map in step; _exit and _Exit removing
+ * the segment, the wait family removing that of a reaped child a signal
+ * killed; the exec family removing it before an exec and making it again
+ * when the exec fails. The library's start (at load, or at the first
+ * wrapper that comes before it) and its fork handlers are in lifecycle.c;
+ * the real functions are bound lazily on first use (real.c). Nothing here
+ * may exit, abort or print to stdout: a failure of the shim's own turns
+ * that part of it off and is said once on the log.
  */
 #include "accept_path.h"
-#include "clock.h"
-#include "config.h"
 #include "lifecycle.h"
 #include "listen_path.h"
 #include "listener_table.h"
-#include "log.h"
 #include "real.h"
 #include "segment.h"
+#include "self_signal.h"
 #include "uid_handover.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #define AW_EXPORT __attribute__((visibility("default")))
@@ -169,70 +166,16 @@ AW_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
 	return ret;
 }
 
-/*
- * A process that kills itself with a signal runs no exit path: CPython
- * after an uncaught KeyboardInterrupt (it finalises, then re-raises SIGINT
- * with the default action: kill(getpid(), SIGINT)), twistd and other
- * servers that stop and then die of the signal that stopped them. Its
- * segment goes first, as at exit, but only when the death is certain: the
- * signal's default action kills, that action is in place, and the calling
- * thread does not block it (a signal a process sends itself is delivered
- * to the sender before the call returns when the sender lets it through).
- * Else (blocked, handled, ignored) it stays for the reaper or gc.
- */
-static int default_kills(int sig)
-{
-	switch (sig) {
-	case SIGCHLD:
-	case SIGCONT:
-	case SIGURG:
-	case SIGWINCH: /* ignored by default */
-	case SIGSTOP:
-	case SIGTSTP:
-	case SIGTTIN:
-	case SIGTTOU: /* stop */
-		return 0;
-	default:
-		return sig > 0 && sig < NSIG;
-	}
-}
-
-static int will_kill_me(int sig)
-{
-	struct sigaction sa;
-	sigset_t blocked;
-	if (sig == SIGKILL)
-		return 1;
-	return sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL &&
-	       pthread_sigmask(SIG_BLOCK, NULL, &blocked) == 0 &&
-	       !sigismember(&blocked, sig);
-}
-
-static void before_self_signal(int sig)
-{
-	int saved = errno;
-	if (will_kill_me(sig))
-		aw_segment_release();
-	errno = saved;
-}
-
-/* This process is among kill()'s targets: itself, or its process group. */
+/* A signal the process sends itself may kill it: self_signal.c. */
 AW_EXPORT int kill(pid_t pid, int sig)
 {
-	if (default_kills(sig)) {
-		int saved = errno;
-		int self = pid == 0 || pid == getpid() || pid == -getpgrp();
-		errno = saved;
-		if (self)
-			before_self_signal(sig);
-	}
+	aw_self_signal_kill(pid, sig);
 	return aw_real_kill(pid, sig);
 }
 
 AW_EXPORT int raise(int sig)
 {
-	if (default_kills(sig))
-		before_self_signal(sig);
+	aw_self_signal_raise(sig);
 	return aw_real_raise(sig);
 }
 
