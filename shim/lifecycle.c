@@ -1,7 +1,7 @@
 /*
  * The library's life cycle: its start, once, and the fork handlers.
  *
- * The start reads the configuration (config.c), gives the log its sink, has
+ * The start reads the configuration (config.c), sets up the log's output, has
  * the fd map wiped in children, chooses the clock, starts the module above
  * (the accept path: its hooks, struct aw_life_above) and registers the fork
  * handlers. It runs at the first of: the library's constructor, or a
