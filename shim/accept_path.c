@@ -804,7 +804,7 @@ static __attribute__((noinline)) int other_fd(struct call *c, int slot,
 		int host_errno = errno;
 		const struct aw_config *cfg = aw_ready_config();
 		aw_table_lock();
-		struct aw_segment *s = aw_segment_attach(cfg);
+		struct aw_segment *s = aw_table_attach(cfg);
 		aw_table_unlock();
 		errno = host_errno;
 		if (s != NULL)
@@ -873,6 +873,16 @@ void aw_accept_path_init(void)
 		__atomic_store_n(&known_accept_now, known_accept_tsc,
 				 __ATOMIC_RELAXED);
 	}
+}
+
+const struct aw_life_above aw_accept_path_life = {
+    .start = aw_accept_path_init,
+    .forked = aw_accept_path_forked,
+};
+
+const struct aw_config *aw_ready_config(void)
+{
+	return aw_life_ready(&aw_accept_path_life);
 }
 
 /* A descriptor past the flat map: its map byte is a call away, made here

@@ -3,6 +3,7 @@
 #define AW_ACCEPT_PATH_H
 
 #include "config.h"
+#include "lifecycle.h"
 
 #include <sys/socket.h>
 
@@ -20,5 +21,16 @@ void aw_accept_path_init(void);
 /* In a forked child: the calling thread's state refers to the parent's
  * stripes; it starts over. */
 void aw_accept_path_forked(void);
+
+/* The two above, as the life cycle's hooks (lifecycle.h). */
+extern const struct aw_life_above aw_accept_path_life
+    __attribute__((visibility("hidden")));
+
+/*
+ * The configuration, the library started (lifecycle.h, aw_life_ready, with
+ * the accept path's hooks): what every wrapper that may come first calls.
+ * Cheap once started.
+ */
+const struct aw_config *aw_ready_config(void);
 
 #endif

@@ -75,7 +75,7 @@ static void set_rate(uint64_t ticks, uint64_t ns)
 
 void aw_clock_init(int allow_tsc, uint64_t slow_ns)
 {
-	int saved = errno; /* maybe inside a host's call: see shim.c */
+	int saved = errno; /* maybe inside a host's call: see lifecycle.c */
 	aw_clock.slow_ns = slow_ns;
 	aw_clock.slow_ticks = slow_ns;
 	aw_clock.sample_ticks = AW_SAMPLE_NS;

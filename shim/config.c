@@ -1,4 +1,5 @@
-/* Parsing of the ACCEPTWATCH_* environment variables; no I/O of its own. */
+/* The shim's configuration, and the parsing of the ACCEPTWATCH_*
+ * environment variables it is read from; no I/O of its own. */
 #include "config.h"
 
 #include "acceptwatch_abi.h"
@@ -7,6 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+struct aw_config aw_config = {
+    .slow_ms = AW_SLOW_MS_DEFAULT,
+    .slow_ns = AW_SLOW_MS_DEFAULT * 1000000ull,
+};
 
 /* A plain decimal number in [min, max]: no sign, no spaces, no suffix. */
 static int parse_range(const char *s, unsigned long long min,

@@ -34,12 +34,11 @@ struct aw_config {
 };
 
 /*
- * The shim's configuration (shim.c): defaults until the library's
- * constructor reads the environment, constant after. aw_ready_config()
- * makes sure it has been read (a wrapper may run before the constructor).
+ * The shim's configuration: defaults until the library's start
+ * (lifecycle.c) reads the environment, constant after. A caller that may
+ * run before the start takes it from aw_ready_config() (accept_path.h).
  */
 extern struct aw_config aw_config __attribute__((visibility("hidden")));
-const struct aw_config *aw_ready_config(void);
 
 /* How the configuration reads a variable and reports a bad value. */
 typedef const char *(*aw_getenv_fn)(const char *name);

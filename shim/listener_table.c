@@ -7,6 +7,7 @@
 #include "real.h"
 #include "segment.h"
 #include "segment_writer.h"
+#include "stacks.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -710,6 +711,50 @@ static void log_listen(const struct aw_listener *l, int fd, int adopted,
 	       (l->flags & AW_LF_CLAMPED) ? " CLAMPED" : "", was);
 }
 
+/*
+ * The child keeps the parent's open listeners (same sockets, same backlogs,
+ * same slot numbers: the fd map, inherited as process memory, names them)
+ * with its own counters and no stripes yet; slots of closed listeners stay
+ * free. Caller holds the table lock.
+ */
+static void carry_over(struct aw_segment *to, const struct aw_segment *from)
+{
+	uint32_t used = aw_table_slots_used();
+	for (uint32_t i = 0; i < used; i++) {
+		const struct aw_listener *src = &from->listener[i];
+		if (__atomic_load_n(&src->state, __ATOMIC_ACQUIRE) !=
+			AW_SLOT_READY ||
+		    !aw_table_slot_open(i))
+			continue;
+		/* The parent's row is read now, maybe long after the fork:
+		 * a slot it gave to another socket since no longer describes
+		 * ours. Its descriptors are forgotten here, and adopted
+		 * afresh at their next accept. */
+		if (__atomic_load_n(&src->generation, __ATOMIC_RELAXED) !=
+		    aw_table_generation(i)) {
+			aw_table_unmap_slot(i);
+			continue;
+		}
+		aw_segment_write_inherited(&to->listener[i], src);
+	}
+	aw_segment_write_lineage(to, (int32_t)getppid(), used);
+	aw_stacks_carry_over(to, from, used);
+}
+
+/* The segment's hooks (segment.h): fork carry-over is the table's policy. */
+static const struct aw_segment_hooks table_hooks = {
+    .lock = aw_table_lock,
+    .unlock = aw_table_unlock,
+    .inherit = carry_over,
+    .stacks_published = aw_stacks_published,
+    .kept_at_exit = aw_table_final_drops,
+};
+
+struct aw_segment *aw_table_attach(const struct aw_config *c)
+{
+	return aw_segment_attach(c, &table_hooks);
+}
+
 int aw_table_register(int fd, int requested, int passed, int adopted,
 		      const struct aw_config *c)
 {
@@ -718,7 +763,7 @@ int aw_table_register(int fd, int requested, int passed, int adopted,
 		return -1;
 	if (table_pid == 0)
 		__atomic_store_n(&table_pid, getpid(), __ATOMIC_RELAXED);
-	struct aw_segment *s = aw_segment_attach(c);
+	struct aw_segment *s = aw_table_attach(c);
 	if (s == NULL)
 		return -1;
 

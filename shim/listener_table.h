@@ -4,8 +4,9 @@
  *
  * A slot belongs to a socket, not to a descriptor number: every descriptor
  * of the socket (dup, dup2, fcntl F_DUPFD, one met in accept) maps to it,
- * and the slot closes when the last of them closes. Closed slots are reused
- * once the table has no fresh one left, under a new generation.
+ * and the slot closes when the last of them closes. A new socket takes a
+ * closed slot before a fresh one (the one closed longest ago, with no
+ * thread inside accept on it), under a new generation.
  *
  * The fd map is process memory (it survives fork, as descriptors do): one
  * byte per descriptor, slot + 1, in a flat array for fds below AW_FD_MAP
@@ -20,6 +21,7 @@
 
 #include "acceptwatch_abi.h"
 #include "config.h"
+#include "segment.h"
 
 #include <stdint.h>
 
@@ -99,6 +101,14 @@ int aw_table_wipe_on_fork(void);
 /* This process was made by a raw clone() or the like, with its parent's
  * memory and no fork handlers run: the caller runs them now. */
 int aw_table_unforked(void);
+
+/*
+ * The segment (segment.h, aw_segment_attach) with the table's hooks: a
+ * forked child's new segment keeps the parent's open listeners (same
+ * sockets, slots and backlogs; its own counters), a kept one gets its last
+ * drop counts at exit. Caller holds the lock.
+ */
+struct aw_segment *aw_table_attach(const struct aw_config *c);
 
 /*
  * Record fd as a listener after a successful listen(fd, requested), or, with

@@ -2,9 +2,8 @@
  */
 #include "log.h"
 
+#include "acceptwatch_abi.h"
 #include "real.h"
-#include "segment.h"
-#include "segment_writer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +33,8 @@ static int stderr_known;
 static struct stat stderr_at_load;
 /* enum aw_seg_flags the log has set. */
 static uint32_t log_flags;
+/* Sets one in the current segment's header (aw_log_flag_sink), or NULL. */
+static aw_log_flag_fn log_flag_sink;
 
 static int write_all(int fd, const char *buf, size_t len)
 {
@@ -74,9 +75,14 @@ static int write_no_sigpipe(int fd, const char *buf, size_t len)
 static void note(uint32_t flag)
 {
 	__atomic_fetch_or(&log_flags, flag, __ATOMIC_RELAXED);
-	struct aw_segment *s = aw_segment_current();
-	if (s != NULL)
-		aw_segment_write_header_flag(s, flag);
+	aw_log_flag_fn set = __atomic_load_n(&log_flag_sink, __ATOMIC_ACQUIRE);
+	if (set != NULL)
+		set(flag);
+}
+
+void aw_log_flag_sink(aw_log_flag_fn set)
+{
+	__atomic_store_n(&log_flag_sink, set, __ATOMIC_RELEASE);
 }
 
 void aw_log_note(uint32_t flag)

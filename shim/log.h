@@ -27,9 +27,18 @@ void aw_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * in the current segment as it happens, and in each new segment. */
 uint32_t aw_log_seg_flags(void);
 
-/* flag (enum aw_seg_flags) into the current segment's header now, and
- * into each new segment's: for what another part of the shim has to say
- * (stacks off, and why). */
+/* flag (enum aw_seg_flags) into the current segment's header now (through
+ * the flag sink), and into each new segment's: for what another part of the
+ * shim has to say (stacks off, and why). */
 void aw_log_note(uint32_t flag);
+
+/*
+ * How the log sets a flag in the current segment's header: a function the
+ * segment (segment.c) gives it before it makes its first segment; it sets
+ * the flag there if there is one. Until it is given, a flag waits in
+ * aw_log_seg_flags() for each new segment. The log knows no segment.
+ */
+typedef void (*aw_log_flag_fn)(uint32_t flag);
+void aw_log_flag_sink(aw_log_flag_fn set);
 
 #endif

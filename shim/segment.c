@@ -1,13 +1,11 @@
 /* Creating, growing, replacing and releasing the per-process segment. */
 #include "segment.h"
 
-#include "listener_table.h"
 #include "log.h"
 #include "real.h"
 #include "clock.h"
 #include "probe.h"
 #include "segment_writer.h"
-#include "stacks.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +35,8 @@ static struct aw_segment *seg_map; /* the shared mapping this process made */
 static uint32_t seg_stripes;
 static int seg_exec_removed; /* removed for an exec() under way */
 static uid_t seg_owner_uid;  /* the segment file's owner */
+/* The table's hooks (segment.h): set at each attach, always the same. */
+static const struct aw_segment_hooks *seg_hooks;
 
 /* The segment the accept path writes from now on (s NULL: none). */
 static void publish(struct aw_segment *s)
@@ -250,34 +250,19 @@ static struct aw_seg_header header_for(const struct aw_config *c)
 	return h;
 }
 
-/*
- * The child keeps the parent's open listeners (same sockets, same backlogs,
- * same slot numbers: the fd map, inherited as process memory, names them)
- * with its own counters and no stripes yet; slots of closed listeners stay
- * free. Caller holds the table lock.
- */
-static void carry_over(struct aw_segment *to, const struct aw_segment *from)
+/* The table's hooks: set by the attach that made the segment being written,
+ * released or restored. */
+static const struct aw_segment_hooks *hooks(void)
 {
-	uint32_t used = aw_table_slots_used();
-	for (uint32_t i = 0; i < used; i++) {
-		const struct aw_listener *src = &from->listener[i];
-		if (__atomic_load_n(&src->state, __ATOMIC_ACQUIRE) !=
-			AW_SLOT_READY ||
-		    !aw_table_slot_open(i))
-			continue;
-		/* The parent's row is read now, maybe long after the fork:
-		 * a slot it gave to another socket since no longer describes
-		 * ours. Its descriptors are forgotten here, and adopted
-		 * afresh at their next accept. */
-		if (__atomic_load_n(&src->generation, __ATOMIC_RELAXED) !=
-		    aw_table_generation(i)) {
-			aw_table_unmap_slot(i);
-			continue;
-		}
-		aw_segment_write_inherited(&to->listener[i], src);
-	}
-	aw_segment_write_lineage(to, (int32_t)getppid(), used);
-	aw_stacks_carry_over(to, from, used);
+	return __atomic_load_n(&seg_hooks, __ATOMIC_ACQUIRE);
+}
+
+/* The log's flags into the current segment's header (log.h). */
+static void set_header_flag(uint32_t flag)
+{
+	struct aw_segment *s = aw_segment_current();
+	if (s != NULL)
+		aw_segment_write_header_flag(s, flag);
 }
 
 void aw_segment_clock_refined(void)
@@ -288,11 +273,17 @@ void aw_segment_clock_refined(void)
 		    s, __atomic_load_n(&aw_clock.mult, __ATOMIC_RELAXED));
 }
 
-struct aw_segment *aw_segment_attach(const struct aw_config *c)
+struct aw_segment *aw_segment_attach(const struct aw_config *c,
+				     const struct aw_segment_hooks *above)
 {
 	if (aw_segment_now != NULL)
 		return aw_segment_now;
+	__atomic_store_n(&seg_hooks, above, __ATOMIC_RELEASE);
 
+	/* Given before the header copies the log's flags. A flag the log
+	 * sets between that copy and publish() reaches neither (the sink
+	 * finds no current segment yet). */
+	aw_log_flag_sink(set_header_flag);
 	char name[AW_SEG_NAME_MAX];
 	int err;
 	aw_segment_name(name, sizeof(name), (int)getpid());
@@ -313,7 +304,7 @@ struct aw_segment *aw_segment_attach(const struct aw_config *c)
 	aw_segment_write_header(s, &h);
 	seg_stripes = 0;
 	if (seg_parent != NULL) {
-		carry_over(s, seg_parent);
+		above->inherit(s, seg_parent);
 		munmap(seg_parent, AW_SEG_SIZE);
 		seg_parent = NULL;
 	}
@@ -337,7 +328,7 @@ static struct aw_segment *detach(struct aw_segment *shared, int err)
 		return NULL;
 	/* Only what this process backed: a hole read on a full tmpfs would
 	 * raise SIGBUS, whatever the header says. */
-	aw_segment_write_private_copy(p, shared, aw_stacks_published(),
+	aw_segment_write_private_copy(p, shared, hooks()->stacks_published(),
 				      seg_stripes);
 	aw_segment_write_detached(shared, aw_real_ns(), err);
 	seg_detached = 1;
@@ -389,7 +380,7 @@ uint32_t aw_segment_add_stripe(uint32_t generation)
 	return (uint32_t)off;
 }
 
-int aw_segment_forked(void)
+void aw_segment_forked(void)
 {
 	if (aw_segment_now != NULL)
 		seg_parent = aw_segment_now;
@@ -397,7 +388,6 @@ int aw_segment_forked(void)
 	seg_shared = 0;
 	seg_detached = 0;
 	seg_said_memory = 0;
-	return seg_parent != NULL && aw_table_slots_used() > 0;
 }
 
 /*
@@ -429,7 +419,7 @@ void aw_segment_release(void)
 	if (!seg_shared || seg_owner_pid != (int)getpid())
 		return;
 	if (seg_keep) {
-		aw_table_final_drops();
+		hooks()->kept_at_exit();
 		return;
 	}
 	char name[AW_SEG_NAME_MAX];
@@ -491,9 +481,9 @@ void aw_segment_exec_failed(void)
 	int saved = errno;
 	char name[AW_SEG_NAME_MAX];
 	aw_segment_name(name, sizeof(name), seg_owner_pid);
-	aw_table_lock();
+	hooks()->lock();
 	int ret = restore_after_exec(name);
-	aw_table_unlock();
+	hooks()->unlock();
 	if (ret != 0)
 		aw_log("exec failed, and segment %s could not be made again: "
 		       "counting in process memory only",

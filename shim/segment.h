@@ -64,11 +64,33 @@ static inline const char *aw_segment_base_now(void)
 }
 
 /*
+ * What the segment needs from the listener table above it, which hands them
+ * over at every aw_segment_attach (always the same ones): the segment
+ * creates, backs, publishes and releases memory, and knows no listener.
+ */
+struct aw_segment_hooks {
+	/* The table lock, around the segment made again after a failed exec
+	 * (aw_segment_exec_failed). */
+	void (*lock)(void);
+	void (*unlock)(void);
+	/* A forked child's new segment `to`, before it is published: what it
+	 * keeps of its parent's segment `from`. Caller holds the table lock. */
+	void (*inherit)(struct aw_segment *to, const struct aw_segment *from);
+	/* Stacks published so far (process memory): what a private copy of
+	 * the segment takes (stacks.h, aw_stacks_published). */
+	uint32_t (*stacks_published)(void);
+	/* At exit, when the segment is kept past the process: its last
+	 * figures (aw_segment_release). */
+	void (*kept_at_exit)(void);
+};
+
+/*
  * Make sure this process has a segment: shared memory when it can be
  * created, else process memory (said once on the log). Returns NULL only
  * when not even process memory could be had. Caller holds the table lock.
  */
-struct aw_segment *aw_segment_attach(const struct aw_config *c);
+struct aw_segment *aw_segment_attach(const struct aw_config *c,
+				     const struct aw_segment_hooks *above);
 
 /*
  * A fresh stripe for a listener slot of the given generation: zeroed,
@@ -96,9 +118,8 @@ void aw_segment_clock_refined(void);
 int aw_segment_back(struct aw_segment *s, size_t offset, size_t len);
 
 /* In a forked child: the current segment is the parent's; stop writing it
- * (it stays mapped, for carrying over at the child's own attach). Returns 1
- * when the parent knew listeners (the child inherited them). */
-int aw_segment_forked(void);
+ * (it stays mapped, for the child's own attach to inherit from). */
+void aw_segment_forked(void);
 
 /*
  * A child was reaped after a signal killed it (no exit path of its own

@@ -1,187 +1,51 @@
 /*
- * libacceptwatch.so: the exported wrappers and the library's life cycle.
+ * libacceptwatch.so: the exported wrappers and the library's load and
+ * unload.
  *
- * accept and accept4 are one-line trampolines into accept_path.c. The
- * other wrappers keep their policy here, around the real call: listen (the
- * ACCEPTWATCH_BACKLOG raise, the listener registered, its call-site stack);
- * the uid changes (the segment handed over on a permanent drop, and back
- * when the call did not do as predicted); close, close_range, closefrom,
- * dup, dup2, dup3 and fcntl's F_DUPFD(_CLOEXEC) keeping the fd map in
- * step; _exit and _Exit removing the segment, the wait family removing that
- * of a reaped child a signal killed; kill and raise removing it before a
- * signal the process sends itself kills it; the exec family removing it
- * before an exec and making it again when the exec fails. The fork handlers
- * are here too. Configuration is read once, at load, from the environment;
+ * Each wrapper calls the real function and the policy around it, held in
+ * the module of its job: accept and accept4 in accept_path.c, listen in
+ * listen_path.c (the ACCEPTWATCH_BACKLOG raise, the listener registered,
+ * its call-site stack), the uid changes in uid_handover.c (the segment
+ * handed over on a permanent drop, and back when the call did not do as
+ * predicted), kill and raise in self_signal.c (the segment removed before a
+ * signal the process sends itself kills it). The rest are a few lines here:
+ * close, close_range, closefrom, dup, dup2, dup3 and fcntl's
+ * F_DUPFD(_CLOEXEC) keeping the fd map in step; _exit and _Exit removing
+ * the segment, the wait family removing that of a reaped child a signal
+ * killed; the exec family removing it before an exec and making it again
+ * when the exec fails. The library's start (at load, or at the first
+ * wrapper that comes before it) and its fork handlers are in lifecycle.c;
  * the real functions are bound lazily on first use (real.c). Nothing here
  * may exit, abort or print to stdout: a failure of the shim's own turns
  * that part of it off and is said once on the log.
  */
 #include "accept_path.h"
-#include "clock.h"
-#include "config.h"
+#include "lifecycle.h"
+#include "listen_path.h"
 #include "listener_table.h"
-#include "log.h"
 #include "real.h"
 #include "segment.h"
-#include "segment_writer.h"
-#include "stacks.h"
+#include "self_signal.h"
+#include "uid_handover.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #define AW_EXPORT __attribute__((visibility("default")))
 
-struct aw_config aw_config = {
-    .slow_ms = AW_SLOW_MS_DEFAULT,
-    .slow_ns = AW_SLOW_MS_DEFAULT * 1000000ull,
-};
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static int initialized;
-
-static const char *env(const char *name)
-{
-	return secure_getenv(name);
-}
-
-/* Fork handlers: the child must not inherit a held table lock, and must
- * stop writing the parent's segment. The parent's TCP_DEFER_ACCEPT flags
- * are brought up to date first: the child's segment copies them. */
-static void before_fork(void)
-{
-	aw_table_lock();
-	aw_table_refresh_defer();
-}
-
-static void after_fork_parent(void)
-{
-	aw_table_unlock();
-}
-
-/*
- * The child writes no segment until it listens or accepts itself: most
- * children exec or exit first (a fork+exec server, a test harness, a shell
- * out), and those must leave nothing behind. A pre-fork worker that never
- * reaches accept is still seen: the reader finds the parent's listener and
- * the socket's other holders. vfork and posix_spawn run no fork handlers.
- */
-static void after_fork_child(void)
-{
-	/* Signals wait until the child's state is whole: a handler's accept()
-	 * between the two steps below could claim a stripe in the parent's
-	 * segment just before the segment goes, and its offset would then
-	 * point past the stand-in the common path reads (segment.h,
-	 * aw_segment_base). */
-	sigset_t all, old;
-	int saved = errno;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	aw_stacks_after_fork_child();
-	aw_table_reset_lock();
-	aw_accept_path_forked();
-	aw_segment_forked();
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	errno = saved;
-}
-
-static void init(void)
-{
-	aw_config_read(&aw_config, env, aw_log_hold);
-	aw_log_setup(&aw_config);
-	int err = aw_table_wipe_on_fork();
-	if (err != 0)
-		aw_log("cannot have the fd map wiped in children (madvise "
-		       "MADV_WIPEONFORK: %s): a child made by a raw clone() "
-		       "goes on counting in its parent's figures",
-		       strerror(err));
-	aw_clock_init(!aw_config.monotonic_clock, aw_config.slow_ns);
-	aw_accept_path_init();
-	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
-	__atomic_store_n(&initialized, 1, __ATOMIC_RELEASE);
-}
-
-/* Called by the loader; the wrappers also call it, since another library's
- * constructor may call them before this one has run. */
+/* Called by the loader; the wrappers also start the library, since another
+ * library's constructor may call them before this one has run. */
 __attribute__((constructor)) static void on_load(void)
 {
-	pthread_once(&init_once, init);
+	aw_life_start(&aw_accept_path_life);
 }
 
 __attribute__((destructor)) static void on_unload(void)
 {
 	aw_segment_release();
-}
-
-static __attribute__((noinline)) void init_now(void)
-{
-	pthread_once(&init_once, init);
-}
-
-/*
- * A child made without fork handlers (a raw clone() without CLONE_VM,
- * _Fork): its memory is its parent's but for the pages wiped at fork
- * (listener_table.h), so it runs the child's handler now, with signals
- * held: a handler's accept() in the middle would meet half of it.
- */
-static __attribute__((noinline, cold)) void adopt_unforked(void)
-{
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if (aw_table_unforked())
-		after_fork_child();
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-}
-
-/* Cheap once initialized. */
-const struct aw_config *aw_ready_config(void)
-{
-	if (__builtin_expect(!__atomic_load_n(&initialized, __ATOMIC_ACQUIRE),
-			     0))
-		init_now();
-	if (__builtin_expect(aw_table_unforked(), 0))
-		adopt_unforked();
-	return &aw_config;
-}
-
-/*
- * ACCEPTWATCH_BACKLOG raises, never lowers: a negative backlog already asks
- * the kernel for its maximum ((unsigned) comparison, as __sys_listen does).
- */
-static int raised_backlog(const struct aw_config *c, int backlog)
-{
-	if (c->raise_backlog > 0 && backlog >= 0 && backlog < c->raise_backlog)
-		return c->raise_backlog;
-	return backlog;
-}
-
-static int aw_listen_path(int fd, int backlog)
-{
-	const struct aw_config *c = aw_ready_config();
-	int passed = raised_backlog(c, backlog);
-	int ret = aw_real_listen(fd, passed);
-	if (ret != 0)
-		return ret;
-	int saved = errno;
-	aw_table_lock();
-	int slot = aw_table_register(fd, backlog, passed, 0, c);
-	aw_table_unlock();
-	/* Who chose the backlog: captured without the table lock (the
-	 * unwinder may take the loader's). */
-	struct aw_segment *s = aw_segment_current();
-	if (slot >= 0 && s != NULL)
-		aw_segment_write_listen_stack(
-		    &s->listener[slot],
-		    aw_stack_capture(s, AW_STACK_LISTEN, (uint32_t)slot));
-	errno = saved;
-	return ret;
 }
 
 AW_EXPORT int listen(int fd, int backlog)
@@ -302,70 +166,16 @@ AW_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
 	return ret;
 }
 
-/*
- * A process that kills itself with a signal runs no exit path: CPython
- * after an uncaught KeyboardInterrupt (it finalises, then re-raises SIGINT
- * with the default action: kill(getpid(), SIGINT)), twistd and other
- * servers that stop and then die of the signal that stopped them. Its
- * segment goes first, as at exit, but only when the death is certain: the
- * signal's default action kills, that action is in place, and the calling
- * thread does not block it (a signal a process sends itself is delivered
- * to the sender before the call returns when the sender lets it through).
- * Else (blocked, handled, ignored) it stays for the reaper or gc.
- */
-static int default_kills(int sig)
-{
-	switch (sig) {
-	case SIGCHLD:
-	case SIGCONT:
-	case SIGURG:
-	case SIGWINCH: /* ignored by default */
-	case SIGSTOP:
-	case SIGTSTP:
-	case SIGTTIN:
-	case SIGTTOU: /* stop */
-		return 0;
-	default:
-		return sig > 0 && sig < NSIG;
-	}
-}
-
-static int will_kill_me(int sig)
-{
-	struct sigaction sa;
-	sigset_t blocked;
-	if (sig == SIGKILL)
-		return 1;
-	return sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL &&
-	       pthread_sigmask(SIG_BLOCK, NULL, &blocked) == 0 &&
-	       !sigismember(&blocked, sig);
-}
-
-static void before_self_signal(int sig)
-{
-	int saved = errno;
-	if (will_kill_me(sig))
-		aw_segment_release();
-	errno = saved;
-}
-
-/* This process is among kill()'s targets: itself, or its process group. */
+/* A signal the process sends itself may kill it: self_signal.c. */
 AW_EXPORT int kill(pid_t pid, int sig)
 {
-	if (default_kills(sig)) {
-		int saved = errno;
-		int self = pid == 0 || pid == getpid() || pid == -getpgrp();
-		errno = saved;
-		if (self)
-			before_self_signal(sig);
-	}
+	aw_self_signal_kill(pid, sig);
 	return aw_real_kill(pid, sig);
 }
 
 AW_EXPORT int raise(int sig)
 {
-	if (default_kills(sig))
-		before_self_signal(sig);
+	aw_self_signal_raise(sig);
 	return aw_real_raise(sig);
 }
 
@@ -548,137 +358,47 @@ AW_EXPORT int fcntl64(int fd, int cmd, ...)
  * read its own process, and nobody else may. A temporary seteuid() keeps it
  * with the user the process can become again; given to that user, it could
  * be read or truncated under a server that runs as root again (SIGBUS at its
- * next accept).
- *
- * fchown needs CAP_CHOWN, gone after the drop: the outcome is predicted from
- * the ids now and the arguments, the segment handed over before the call,
- * and given back if the call did not do what was predicted.
+ * next accept). The policy is in uid_handover.c.
  */
-struct uid_change {
-	uid_t uid;	 /* all three ids after the call; -1 none */
-	uid_t was;	 /* the segment's owner before, when handed over */
-	int handed;	 /* the segment was handed over before the call */
-	int saved_errno; /* the host's errno on the way in */
-};
-
-/* CAP_SETUID in the effective set: the kernel's privileged rules apply. */
-static int may_setuid(void)
-{
-	struct __user_cap_header_struct h = {.version =
-						 _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
-	if (syscall(SYS_capget, &h, d) != 0)
-		return 0;
-	return (d[CAP_TO_INDEX(CAP_SETUID)].effective &
-		CAP_TO_MASK(CAP_SETUID)) != 0;
-}
-
-/*
- * The ids after a successful setresuid(r, e, s) (-1 keeps one) by a
- * privileged caller, when they are all one user: that user, else -1.
- */
-static uid_t permanent_uid(uid_t r, uid_t e, uid_t s)
-{
-	uid_t now_r, now_e, now_s;
-	if (getresuid(&now_r, &now_e, &now_s) != 0)
-		return (uid_t)-1;
-	r = r == (uid_t)-1 ? now_r : r;
-	e = e == (uid_t)-1 ? now_e : e;
-	s = s == (uid_t)-1 ? now_s : s;
-	return r == e && e == s ? e : (uid_t)-1;
-}
-
-/* setreuid(2): the saved id follows the effective one when the real one is
- * set, or the effective one is set to anything but the real one. */
-static uid_t setreuid_saved(uid_t ruid, uid_t euid)
-{
-	uid_t now_r, now_e, now_s;
-	if (getresuid(&now_r, &now_e, &now_s) != 0)
-		return (uid_t)-1;
-	if (ruid != (uid_t)-1 || (euid != (uid_t)-1 && euid != now_r))
-		return euid == (uid_t)-1 ? now_e : euid;
-	return (uid_t)-1;
-}
-
-static void give_segment(struct uid_change *c)
-{
-	aw_ready_config();
-	aw_table_lock();
-	c->handed = aw_segment_give_to(c->uid, &c->was);
-	aw_table_unlock();
-}
-
-/* Before the real call: the ids it will leave are (r, e, s), -1 for those
- * it keeps, when the caller is privileged. */
-static void uid_change_begin(struct uid_change *c, uid_t r, uid_t e, uid_t s)
-{
-	c->saved_errno = errno;
-	c->handed = 0;
-	c->uid = (uid_t)-1;
-	if (may_setuid())
-		c->uid = permanent_uid(r, e, s);
-	if (c->uid != (uid_t)-1)
-		give_segment(c);
-	errno = c->saved_errno;
-}
-
-/* After it: a failed call, or one that left other ids than predicted,
- * gets the segment back to its owner (still privileged then). */
-static void uid_change_end(struct uid_change *c, int ret)
-{
-	if (!c->handed)
-		return;
-	int saved = errno;
-	uid_t now_r, now_e, now_s;
-	int as_predicted = ret == 0 && getresuid(&now_r, &now_e, &now_s) == 0 &&
-			   now_r == c->uid && now_e == c->uid &&
-			   now_s == c->uid;
-	if (!as_predicted) {
-		c->uid = c->was;
-		give_segment(c);
-	}
-	errno = saved;
-}
-
 /* -1 is EINVAL for setuid and seteuid, not "keep". */
 AW_EXPORT int setuid(uid_t uid)
 {
-	struct uid_change c = {.handed = 0};
+	struct aw_uid_change c = {.handed = 0};
 	if (uid != (uid_t)-1)
-		uid_change_begin(&c, uid, uid, uid);
+		aw_uid_change_begin(&c, uid, uid, uid);
 	int ret = aw_real_setuid(uid);
-	uid_change_end(&c, ret);
+	aw_uid_change_end(&c, ret);
 	return ret;
 }
 
 /* glibc's seteuid is setresuid(-1, euid, -1). */
 AW_EXPORT int seteuid(uid_t euid)
 {
-	struct uid_change c = {.handed = 0};
+	struct aw_uid_change c = {.handed = 0};
 	if (euid != (uid_t)-1)
-		uid_change_begin(&c, (uid_t)-1, euid, (uid_t)-1);
+		aw_uid_change_begin(&c, (uid_t)-1, euid, (uid_t)-1);
 	int ret = aw_real_seteuid(euid);
-	uid_change_end(&c, ret);
+	aw_uid_change_end(&c, ret);
 	return ret;
 }
 
 AW_EXPORT int setreuid(uid_t ruid, uid_t euid)
 {
-	struct uid_change c;
+	struct aw_uid_change c;
 	int saved = errno;
-	uid_t suid = setreuid_saved(ruid, euid);
+	uid_t suid = aw_uid_setreuid_saved(ruid, euid);
 	errno = saved;
-	uid_change_begin(&c, ruid, euid, suid);
+	aw_uid_change_begin(&c, ruid, euid, suid);
 	int ret = aw_real_setreuid(ruid, euid);
-	uid_change_end(&c, ret);
+	aw_uid_change_end(&c, ret);
 	return ret;
 }
 
 AW_EXPORT int setresuid(uid_t ruid, uid_t euid, uid_t suid)
 {
-	struct uid_change c;
-	uid_change_begin(&c, ruid, euid, suid);
+	struct aw_uid_change c;
+	aw_uid_change_begin(&c, ruid, euid, suid);
 	int ret = aw_real_setresuid(ruid, euid, suid);
-	uid_change_end(&c, ret);
+	aw_uid_change_end(&c, ret);
 	return ret;
 }
