@@ -33,7 +33,7 @@ void report_text(FILE *out, const struct report *r);
 
 /* Each listener's distributions (gap, away, queue wait) as bars in the
  * layout of bpftrace's hist(), then each socket's held by several
- * processes (report_hist.c). */
+ * processes (report_hist.c); stat --hist and watch --hist. */
 void report_hist(FILE *out, const struct report *r);
 
 /* Each unreadable segment of r, one aw_error line: "NAME: REASON". */

@@ -74,7 +74,8 @@ static const struct usage_cmd usage_cmds[] = {
      "  -z, --hz N          thread samples a second (default 100, max\n"
      "                      1000); connections at 10 Hz while queued\n"
      "  -j, --json          one JSON object on stdout (stat's schema)\n"
-     "  -p, --prometheus    Prometheus text exposition format\n"},
+     "  -p, --prometheus    Prometheus text exposition format\n"
+     "  -H, --hist          away and queue wait as bars (bpftrace's hist)\n"},
     {"gc", "remove segments of processes that are gone", "[OPTIONS]",
      "Remove segments of processes that exited or exec'd without the\n"
      "shim; never a live one, a link or a non-segment.",
