@@ -21,6 +21,8 @@ static const struct usage_cmd usage_cmds[] = {
      "Accept-queue figures of processes running under the shim: every\n"
      "live one, or the PIDs given (shown even when exited).",
      "  -j, --json          one JSON object on stdout\n"
+     "      --per-process   text: a block per process (default: a socket\n"
+     "                      pre-fork workers share gets one block)\n"
      "  -H, --hist          each distribution as bars (bpftrace's hist)\n"
      "  -p, --prometheus    Prometheus text exposition format\n"
      "  -P, --by-process    with -p: process figures per process and\n"
