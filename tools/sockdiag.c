@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* A kernel dump message is at most a page or so; 32 KiB holds a batch. */
@@ -45,30 +46,40 @@ static int table_add(struct sockdiag_table *t, const struct sockdiag_entry *e)
 	return 0;
 }
 
+/* One SOCK_DIAG_BY_FAMILY request on fd: its header, then req (the
+ * family's request structure, len bytes); a dump unless one. 0, or -1
+ * with errno. */
+static int diag_send(int fd, uint32_t seq, int one, const void *req, size_t len)
+{
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	struct nlmsghdr nlh = {
+	    .nlmsg_len = (uint32_t)NLMSG_LENGTH(len),
+	    .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+	    .nlmsg_flags = (uint16_t)(NLM_F_REQUEST | (one ? 0 : NLM_F_DUMP)),
+	    .nlmsg_seq = seq,
+	};
+	struct iovec iov[2] = {{&nlh, sizeof(nlh)}, {(void *)req, len}};
+	struct msghdr mh = {.msg_name = &kernel,
+			    .msg_namelen = sizeof(kernel),
+			    .msg_iov = iov,
+			    .msg_iovlen = 2};
+
+	return sendmsg(fd, &mh, 0) < 0 ? -1 : 0;
+}
+
 int sockdiag_request(int fd, uint8_t family, uint32_t states, uint8_t ext,
 		     const struct inet_diag_sockid *id, uint32_t seq)
 {
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 req;
-	} msg;
-	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	struct inet_diag_req_v2 req;
 
-	memset(&msg, 0, sizeof(msg));
-	msg.nlh.nlmsg_len = sizeof(msg);
-	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	msg.nlh.nlmsg_flags = NLM_F_REQUEST | (id ? 0 : NLM_F_DUMP);
-	msg.nlh.nlmsg_seq = seq;
-	msg.req.sdiag_family = family;
-	msg.req.sdiag_protocol = IPPROTO_TCP;
-	msg.req.idiag_states = states;
-	msg.req.idiag_ext = ext;
+	memset(&req, 0, sizeof(req));
+	req.sdiag_family = family;
+	req.sdiag_protocol = IPPROTO_TCP;
+	req.idiag_states = states;
+	req.idiag_ext = ext;
 	if (id)
-		msg.req.id = *id;
-	if (sendto(fd, &msg, sizeof(msg), 0, (struct sockaddr *)&kernel,
-		   sizeof(kernel)) < 0)
-		return -1;
-	return 0;
+		req.id = *id;
+	return diag_send(fd, seq, id != NULL, &req, sizeof(req));
 }
 
 static int send_request(int fd, uint8_t family, uint32_t seq)
@@ -135,24 +146,13 @@ static int parse_msg(struct sockdiag_table *t, const struct nlmsghdr *nlh)
  * memory readings. 0, or -1 with errno. */
 static int unix_request(int fd, uint32_t seq)
 {
-	struct {
-		struct nlmsghdr nlh;
-		struct unix_diag_req req;
-	} msg;
-	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	struct unix_diag_req req;
 
-	memset(&msg, 0, sizeof(msg));
-	msg.nlh.nlmsg_len = sizeof(msg);
-	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	msg.nlh.nlmsg_seq = seq;
-	msg.req.sdiag_family = AF_UNIX;
-	msg.req.udiag_states = 1u << TCP_LISTEN;
-	msg.req.udiag_show = UDIAG_SHOW_RQLEN | UDIAG_SHOW_MEMINFO;
-	if (sendto(fd, &msg, sizeof(msg), 0, (struct sockaddr *)&kernel,
-		   sizeof(kernel)) < 0)
-		return -1;
-	return 0;
+	memset(&req, 0, sizeof(req));
+	req.sdiag_family = AF_UNIX;
+	req.udiag_states = 1u << TCP_LISTEN;
+	req.udiag_show = UDIAG_SHOW_RQLEN | UDIAG_SHOW_MEMINFO;
+	return diag_send(fd, seq, 0, &req, sizeof(req));
 }
 
 /* One unix_diag_msg into table arg, when it carries the queue reading
