@@ -13,6 +13,7 @@
  */
 #include "report.h"
 
+#include "format.h"
 #include "histogram.h"
 
 #include <inttypes.h>
@@ -152,9 +153,26 @@ static void hist_socket(FILE *out, const struct report *r, int sampled,
 			aw_hist_merge(&sum[1], &m->away_ns);
 			aw_hist_merge(&sum[2], &m->queue_wait_ms);
 		}
-	fprintf(out, "socket %.*s inode %" PRIu64 ", %zu processes:\n\n",
-		(int)sizeof(l->address), l->address, l->ino, procs);
+	char addr[FMT_PRINTABLE_LEN(AW_ADDR_LEN)];
+
+	fmt_printable(addr, sizeof(addr), l->address, sizeof(l->address));
+	fprintf(out, "socket %s inode %" PRIu64 ", %zu processes:\n\n", addr,
+		l->ino, procs);
 	hist_three(out, sampled, &sum[0], &sum[1], &sum[2]);
+}
+
+/* "pid N (comm) address fd N:", the strings of another process's memory
+ * made printable (they must not drive the terminal). */
+static void hist_headline(FILE *out, const struct segment_snapshot *p,
+			  const struct segment_listener *l)
+{
+	char comm[FMT_PRINTABLE_LEN(AW_COMM_LEN)],
+	    addr[FMT_PRINTABLE_LEN(AW_ADDR_LEN)];
+
+	fmt_printable(comm, sizeof(comm), p->comm, sizeof(p->comm));
+	fmt_printable(addr, sizeof(addr), l->address, sizeof(l->address));
+	fprintf(out, "pid %d (%s) %s fd %" PRId32 "%s:\n\n", (int)p->pid, comm,
+		addr, l->fd, p->sampled ? " (sampled)" : "");
 }
 
 void report_hist(FILE *out, const struct report *r)
@@ -165,10 +183,7 @@ void report_hist(FILE *out, const struct report *r)
 			const struct segment_listener *l = &p->listener[j];
 			if (l->flags & AW_LF_CLOSED)
 				continue;
-			fprintf(out, "pid %d (%.*s) %.*s fd %" PRId32 "%s:\n\n",
-				(int)p->pid, (int)sizeof(p->comm), p->comm,
-				(int)sizeof(l->address), l->address, l->fd,
-				p->sampled ? " (sampled)" : "");
+			hist_headline(out, p, l);
 			hist_three(out, p->sampled != NULL, &l->gap_ns,
 				   &l->away_ns, &l->queue_wait_ms);
 		}
