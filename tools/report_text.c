@@ -429,22 +429,42 @@ static void text_member_listen_stack(FILE *out, const struct totals_member *m,
 			  segment_stack_text(m->proc, m->l->listen_stack));
 }
 
+/* Text written to memory: text_mem_open(), write to its f, then
+ * text_mem_close() for the string. */
+struct text_mem {
+	FILE *f;
+	char *buf;
+	size_t len;
+};
+
+/* 0, or -1 when out of memory. */
+static int text_mem_open(struct text_mem *m)
+{
+	m->buf = NULL;
+	m->len = 0;
+	m->f = open_memstream(&m->buf, &m->len);
+	return m->f ? 0 : -1;
+}
+
+/* What was written, a heap string; NULL when out of memory. */
+static char *text_mem_close(struct text_mem *m)
+{
+	if (fclose(m->f) == 0)
+		return m->buf;
+	free(m->buf);
+	return NULL;
+}
+
 /* What fn says of m, as a heap string; NULL when out of memory. */
 static char *text_member_render(text_member_fn *fn,
 				const struct totals_member *m)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	struct text_mem t;
 
-	if (!f)
+	if (text_mem_open(&t))
 		return NULL;
-	fn(f, m, "");
-	if (fclose(f)) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
+	fn(t.f, m, "");
+	return text_mem_close(&t);
 }
 
 /* " (pid A)", " (pids A B ...)": the processes among s's members whose
@@ -714,18 +734,16 @@ static void text_socket(FILE *out, const struct totals *t,
 /* Lines in p's head (text_process_head); 0 when out of memory. */
 static int text_head_lines(const struct segment_snapshot *p)
 {
-	char *buf = NULL;
-	size_t len = 0;
+	struct text_mem t;
 	int lines = 0;
-	FILE *f = open_memstream(&buf, &len);
 
-	if (!f)
+	if (text_mem_open(&t))
 		return 0;
-	text_process_head(f, p);
-	if (fclose(f) == 0)
-		for (size_t i = 0; i < len; i++)
-			lines += buf[i] == '\n';
-	free(buf);
+	text_process_head(t.f, p);
+	char *head = text_mem_close(&t);
+	for (const char *c = head; c && *c; c++)
+		lines += *c == '\n';
+	free(head);
 	return lines;
 }
 
@@ -770,18 +788,12 @@ static void text_per_process(FILE *out, const struct report *r)
 static char *text_process_render(const struct segment_snapshot *p,
 				 const struct totals *t)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	struct text_mem m;
 
-	if (!f)
+	if (text_mem_open(&m))
 		return NULL;
-	text_process(f, p, t);
-	if (fclose(f)) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
+	text_process(m.f, p, t);
+	return text_mem_close(&m);
 }
 
 /*
