@@ -6,7 +6,8 @@
 # away is at least 100 ms (a sleep never ends early; sampled at 100 Hz, at
 # most 10 ms is lost at its ends), so every away_us count lies in [64K, ...);
 # the k-th connection waits about (k-1) x 100 ms, so the waits seen fill
-# ranges up to [512, 1K) ms or beyond, and there are at most 10 of them.
+# ranges up to [512, 1K) ms or beyond, and there are at most 10 of them (at
+# least 3: the sampler's accepts lean low, a loaded machine starves it).
 # gap_us says it is not sampled (only the shim sees each accept).
 . "$AW_ROOT/tests/lib.sh"
 aw_enter_netns 16 "$@"
@@ -76,7 +77,7 @@ for name, floor in (("away_us", 64 * 1024), ("queue_wait_ms", None)):
     counts = [r[1] for r in rows]
     check(name + ": the largest count has the full bar",
           rows[counts.index(max(counts))][2] == "@" * 52)
-    check(name + ": between 5 and 10 seen", 5 <= sum(counts) <= 10)
+    check(name + ": between 3 and 10 seen", 3 <= sum(counts) <= 10)
     if floor:
         check(name + ": every stretch away >= 64 ms",
               all(r[0] >= floor for r in rows if r[1]))
