@@ -36,7 +36,7 @@ done
 [ "$missing" = 0 ] || aw_fail "after $done_n connections a worker of ${W[*]} has no segment"
 
 # Workers stopped, 5 connections queued: figures stand still while read.
-kill -STOP "${W[@]}"
+for w in "${W[@]}"; do aw_sigstop "$w"; done
 "$RS_PY" "$RS_CLIENT" --port "$P" -n 5 --timeout-ms 60000 >"$AW_TMP/client.out" &
 cpid=$!
 aw_register_pid "$cpid"
