@@ -32,10 +32,10 @@ ss -xlH | grep -F "$S" || aw_fail "ss -xl does not list $S"
 
 "$AW_TOOL" stat --json "$U_PID" >"$AW_TMP/u.json" || aw_fail "stat --json"
 L="processes[0]['listeners'][0]"
-aw_expect "$AW_TMP/u.json" "$L['family']" unix
-aw_expect "$AW_TMP/u.json" "$L['queue']['now']" 3
-aw_expect "$AW_TMP/u.json" "$L['queue_live']" True
-aw_expect "$AW_TMP/u.json" "$L['kernel_backlog']" 8
+aw_expect "$AW_TMP/u.json" "${L}['family']" unix
+aw_expect "$AW_TMP/u.json" "${L}['queue']['now']" 3
+aw_expect "$AW_TMP/u.json" "${L}['queue_live']" True
+aw_expect "$AW_TMP/u.json" "${L}['kernel_backlog']" 8
 
 "$AW_TOOL" stat "$U_PID" >"$AW_TMP/u.txt" || aw_fail "stat"
 cat "$AW_TMP/u.txt"
@@ -45,7 +45,7 @@ peak=$(sed -n 's/^    queue now 3  peak \([0-9]*\)  .*/\1/p' "$AW_TMP/u.txt")
 # No accept since the listen, the process stopped: past 50 ms, STALLED.
 stalled() {
 	"$AW_TOOL" stat --json "$U_PID" >"$AW_TMP/s.json" &&
-		[ "$(aw_json_get "$AW_TMP/s.json" "$L['stalled']")" = True ]
+		[ "$(aw_json_get "$AW_TMP/s.json" "${L}['stalled']")" = True ]
 }
 aw_wait_for 30 stalled || aw_fail "not STALLED: $(cat "$AW_TMP/s.json")"
 "$AW_TOOL" stat "$U_PID" | grep -q "STALLED: 3 connections waiting, process stopped" ||

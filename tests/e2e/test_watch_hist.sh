@@ -20,7 +20,11 @@ aw_register_pid "$W"
 # that ended (refused its options) is said at once.
 watching() {
 	aw__alive "$W" || aw_fail "watch --hist ended: $(cat "$AW_TMP/h.err")"
-	ls -l "/proc/$W/fd" 2>/dev/null | grep -q 'socket:'
+	local f
+	for f in /proc/"$W"/fd/*; do
+		[[ $(readlink "$f" 2>/dev/null) == socket:* ]] && return 0
+	done
+	return 1
 }
 aw_wait_for 30 watching || aw_fail "watch never read the listener"
 python3 "$AW_ROOT/tests/e2e/watch_client.py" --port "$A_PORT" --rate 100 \
