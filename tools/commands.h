@@ -12,7 +12,8 @@
 #define AW_EXIT_USAGE 2
 #define AW_EXIT_EXEC 127
 
-/* acceptwatch stat [--json | --prometheus [--by-process]] [--output FILE]
+/* acceptwatch stat [--per-process | --json | --hist | --prometheus
+ * [--by-process]] [--output FILE]
  * [--all] [PID...] */
 int stat_command(int argc, char **argv);
 

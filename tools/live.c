@@ -31,7 +31,8 @@ static const struct sockdiag_table *live_table(struct live_context *ctx)
 	if (!ctx->dump_tried) {
 		ctx->dump_tried = 1;
 		ctx->dump_ok =
-		    sockdiag_dump(&ctx->table, err, sizeof(err)) == 0;
+		    sockdiag_dump_with(&ctx->table, SOCKDIAG_WITH_UNIX, err,
+				       sizeof(err)) == 0;
 	}
 	return ctx->dump_ok ? &ctx->table : NULL;
 }
@@ -65,8 +66,8 @@ static const struct sockdiag_table *netns_table(struct live_context *ctx,
 	struct live_netns *o = &ctx->other[ctx->n_other++];
 	o->dev = dev;
 	o->ino = ino;
-	o->dump_ok =
-	    sockdiag_dump_netns(snap->pid, &o->table, err, sizeof(err)) == 0;
+	o->dump_ok = sockdiag_dump_netns(snap->pid, SOCKDIAG_WITH_UNIX,
+					 &o->table, err, sizeof(err)) == 0;
 	return o->dump_ok ? &o->table : NULL;
 }
 

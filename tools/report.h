@@ -24,16 +24,22 @@ struct report {
 	struct report_unreadable *unreadable;
 	size_t n_unreadable;
 	size_t skipped_exited; /* segments of exited processes not shown */
-	int summary; /* a scan, not asked pids: end with the counts line */
+	int summary;	 /* a scan, not asked pids: end with the counts line */
+	int per_process; /* text: a block per process (--per-process), not
+			    one per socket shared by several */
 };
 
-/* People: one block per process, one per listener. Unreadable segments
- * are not printed here (report_text_unreadable puts them on stderr). */
+/* People: a block per process, one per listener in it, but a socket held
+ * by several processes (pre-fork workers) gets one block of its own, its
+ * processes on one line, and a process with nothing else to say none;
+ * per_process: a block per process, then each shared socket's total.
+ * Unreadable segments are not printed here (report_text_unreadable puts
+ * them on stderr). */
 void report_text(FILE *out, const struct report *r);
 
 /* Each listener's distributions (gap, away, queue wait) as bars in the
  * layout of bpftrace's hist(), then each socket's held by several
- * processes (report_hist.c). */
+ * processes (report_hist.c); stat --hist and watch --hist. */
 void report_hist(FILE *out, const struct report *r);
 
 /* Each unreadable segment of r, one aw_error line: "NAME: REASON". */

@@ -2,7 +2,8 @@
  * stat --hist: each distribution (gap, away, queue wait) drawn as bars, in
  * the layout of bpftrace's hist(): power-of-two ranges, a count, a bar of
  * '@' scaled to the largest count, one block per listener of each process,
- * then one per socket held by several processes (their sum).
+ * then one per socket held by several processes (their sum). watch --hist
+ * draws its sampled processes here too: they have no gaps.
  *
  * The shim's buckets are log-linear (16 per power of two), finer than
  * these ranges; a range counts the buckets wholly below its upper bound
@@ -12,6 +13,7 @@
  */
 #include "report.h"
 
+#include "format.h"
 #include "histogram.h"
 
 #include <inttypes.h>
@@ -91,11 +93,18 @@ static void hist_block(FILE *out, const char *name, const struct aw_hist *h,
 	fprintf(out, "\n");
 }
 
-static void hist_listener(FILE *out, const struct segment_listener *l)
+/* The three distributions. sampled (watch): no gaps, the samples see a
+ * thread in accept(), not each return from it. */
+static void hist_three(FILE *out, int sampled, const struct aw_hist *gap,
+		       const struct aw_hist *away, const struct aw_hist *wait)
 {
-	hist_block(out, "gap_us", &l->gap_ns, 1000);
-	hist_block(out, "away_us", &l->away_ns, 1000);
-	hist_block(out, "queue_wait_ms", &l->queue_wait_ms, 1);
+	if (sampled)
+		fprintf(out, "@gap_us:\n(not sampled: only the shim sees each "
+			     "accept)\n\n");
+	else
+		hist_block(out, "gap_us", gap, 1000);
+	hist_block(out, "away_us", away, 1000);
+	hist_block(out, "queue_wait_ms", wait, 1);
 }
 
 static int same_socket(const struct segment_listener *a,
@@ -128,7 +137,7 @@ static size_t socket_members(const struct report *r, size_t i,
 	return procs;
 }
 
-static void hist_socket(FILE *out, const struct report *r,
+static void hist_socket(FILE *out, const struct report *r, int sampled,
 			const struct segment_listener *l, size_t procs)
 {
 	static struct aw_hist sum[3]; /* 15 KB each: not on the stack */
@@ -144,11 +153,26 @@ static void hist_socket(FILE *out, const struct report *r,
 			aw_hist_merge(&sum[1], &m->away_ns);
 			aw_hist_merge(&sum[2], &m->queue_wait_ms);
 		}
-	fprintf(out, "socket %.*s inode %" PRIu64 ", %zu processes:\n\n",
-		(int)sizeof(l->address), l->address, l->ino, procs);
-	hist_block(out, "gap_us", &sum[0], 1000);
-	hist_block(out, "away_us", &sum[1], 1000);
-	hist_block(out, "queue_wait_ms", &sum[2], 1);
+	char addr[FMT_PRINTABLE_LEN(AW_ADDR_LEN)];
+
+	fmt_printable(addr, sizeof(addr), l->address, sizeof(l->address));
+	fprintf(out, "socket %s inode %" PRIu64 ", %zu processes:\n\n", addr,
+		l->ino, procs);
+	hist_three(out, sampled, &sum[0], &sum[1], &sum[2]);
+}
+
+/* "pid N (comm) address fd N:", the strings of another process's memory
+ * made printable (they must not drive the terminal). */
+static void hist_headline(FILE *out, const struct segment_snapshot *p,
+			  const struct segment_listener *l)
+{
+	char comm[FMT_PRINTABLE_LEN(AW_COMM_LEN)],
+	    addr[FMT_PRINTABLE_LEN(AW_ADDR_LEN)];
+
+	fmt_printable(comm, sizeof(comm), p->comm, sizeof(p->comm));
+	fmt_printable(addr, sizeof(addr), l->address, sizeof(l->address));
+	fprintf(out, "pid %d (%s) %s fd %" PRId32 "%s:\n\n", (int)p->pid, comm,
+		addr, l->fd, p->sampled ? " (sampled)" : "");
 }
 
 void report_hist(FILE *out, const struct report *r)
@@ -159,10 +183,9 @@ void report_hist(FILE *out, const struct report *r)
 			const struct segment_listener *l = &p->listener[j];
 			if (l->flags & AW_LF_CLOSED)
 				continue;
-			fprintf(out, "pid %d (%.*s) %.*s fd %" PRId32 ":\n\n",
-				(int)p->pid, (int)sizeof(p->comm), p->comm,
-				(int)sizeof(l->address), l->address, l->fd);
-			hist_listener(out, l);
+			hist_headline(out, p, l);
+			hist_three(out, p->sampled != NULL, &l->gap_ns,
+				   &l->away_ns, &l->queue_wait_ms);
 		}
 	}
 	for (size_t i = 0; i < r->n_proc; i++) {
@@ -174,7 +197,8 @@ void report_hist(FILE *out, const struct report *r)
 				continue;
 			size_t procs = socket_members(r, i, l, &first);
 			if (first && procs > 1)
-				hist_socket(out, r, l, procs);
+				hist_socket(out, r, p->sampled != NULL, l,
+					    procs);
 		}
 	}
 }

@@ -1,7 +1,8 @@
 /*
- * The text report: one block per process, one per listener, figures in
- * human units. Every string from the segment goes through fmt_printable():
- * it is another process's memory and must not drive the terminal.
+ * The text report: one block per process, one per listener, or per socket
+ * its processes share (pre-fork), figures in human units. Every string from the
+ * segment goes through fmt_printable(): it is another process's memory and must
+ * not drive the terminal.
  */
 #include "report.h"
 
@@ -14,6 +15,7 @@
 #include "totals.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -94,7 +96,9 @@ static void text_hist(FILE *out, const char *what, const struct aw_hist *h,
 		what, p50, p99, max, n);
 }
 
-static void text_backlog(FILE *out, const struct segment_listener *l)
+/* The backlog line; whose ends it ("" or " (pids ...)"). */
+static void text_backlog(FILE *out, const struct segment_listener *l,
+			 const char *whose)
 {
 	if (l->flags & AW_LF_ADOPTED)
 		fprintf(out, "backlog requested ?");
@@ -112,7 +116,7 @@ static void text_backlog(FILE *out, const struct segment_listener *l)
 			l->live.kernel_backlog);
 	if (l->flags & AW_LF_CLAMPED)
 		fprintf(out, "  CLAMPED");
-	fprintf(out, "\n");
+	fprintf(out, "%s\n", whose);
 }
 
 static void text_counts(FILE *out, const struct segment_listener *l)
@@ -168,14 +172,16 @@ static void text_detached(FILE *out, const struct segment_snapshot *p)
 		when, strerror(p->header.detached_errno));
 }
 
-static void text_slow(FILE *out, const struct segment_snapshot *p,
-		      const struct segment_listener *l)
+/* events slow events, then l's last one (of p; with_pid: p named). */
+static void text_slow(FILE *out, uint64_t events,
+		      const struct segment_snapshot *p,
+		      const struct segment_listener *l, int with_pid)
 {
 	char when[16], ago[FMT_DURATION_LEN], away[FMT_DURATION_LEN],
 	    wait[FMT_DURATION_LEN];
 	const struct aw_event *e = &l->last_slow;
 
-	fprintf(out, "    slow events %" PRIu64, l->slow_events);
+	fprintf(out, "    slow events %" PRIu64, events);
 	if (!l->has_last_slow) {
 		fprintf(out, "\n");
 		return;
@@ -197,7 +203,10 @@ static void text_slow(FILE *out, const struct segment_snapshot *p,
 		fprintf(out, "?");
 	else
 		fprintf(out, "%" PRIu32, e->depth);
-	fprintf(out, "/%" PRIu32 ", tid %" PRId32 "\n", e->backlog, e->tid);
+	fprintf(out, "/%" PRIu32 ", tid %" PRId32, e->backlog, e->tid);
+	if (with_pid)
+		fprintf(out, " of pid %d", (int)p->pid);
+	fprintf(out, "\n");
 }
 
 static void text_stalled(FILE *out, const struct segment_snapshot *p,
@@ -236,6 +245,15 @@ void report_text_stack(FILE *out, const char *indent, const char *title,
 	}
 }
 
+static void text_defer(FILE *out)
+{
+	fprintf(out, "    TCP_DEFER_ACCEPT on: connections that have "
+		     "sent no data wait outside the accept queue, "
+		     "unseen by these figures; the socket drops also "
+		     "count the handshake ACKs it discards, so they "
+		     "alone are no sign of overflow here\n");
+}
+
 static void text_listener(FILE *out, const struct segment_snapshot *p,
 			  const struct segment_listener *l)
 {
@@ -247,34 +265,31 @@ static void text_listener(FILE *out, const struct segment_snapshot *p,
 		(l->flags & AW_LF_INHERITED) ? "  (inherited)" : "",
 		l->consistent ? "" : "  (inconsistent read)");
 	fprintf(out, "    ");
-	text_backlog(out, l);
+	text_backlog(out, l, "");
 	text_counts(out, l);
 	text_hist(out, "gap", &l->gap_ns, 0);
 	text_hist(out, "away", &l->away_ns, 0);
 	text_hist(out, "queue wait", &l->queue_wait_ms, 1);
 	text_threads(out, p, l);
-	text_slow(out, p, l);
+	text_slow(out, l->slow_events, p, l, 0);
 	text_stalled(out, p, l);
 	if (l->flags & AW_LF_DEFER_ACCEPT)
-		fprintf(out, "    TCP_DEFER_ACCEPT on: connections that have "
-			     "sent no data wait outside the accept queue, "
-			     "unseen by these figures; the socket drops also "
-			     "count the handshake ACKs it discards, so they "
-			     "alone are no sign of overflow here\n");
+		text_defer(out);
 	report_text_stack(out, "    ", "listen() called from",
 			  segment_stack_text(p, l->listen_stack));
 	report_text_stack(out, "    ", "accept loop at the last slow event",
 			  segment_stack_text(p, l->slow_stack));
 }
 
-static void text_process(FILE *out, const struct segment_snapshot *p)
+/* The process's own lines, before its listeners, after "pid N" (the
+ * caller's: several processes may share one block). */
+static void text_process_head(FILE *out, const struct segment_snapshot *p)
 {
 	char comm[FMT_PRINTABLE_LEN(AW_COMM_LEN)];
 
 	fmt_printable(comm, sizeof(comm), p->comm, sizeof(p->comm));
-	fprintf(out,
-		"pid %d (%s)  somaxconn %" PRIu32 "  slow %" PRIu32 "ms%s%s\n",
-		(int)p->pid, comm, p->header.somaxconn, p->header.slow_ms,
+	fprintf(out, " (%s)  somaxconn %" PRIu32 "  slow %" PRIu32 "ms%s%s\n",
+		comm, p->header.somaxconn, p->header.slow_ms,
 		p->alive ? "" : "  [exited]", p->stopped ? "  [stopped]" : "");
 	if (p->pid_ns && p->ns_pid != p->pid)
 		fprintf(out, "  pid %d in its PID namespace %" PRIu32 "\n",
@@ -304,10 +319,43 @@ static void text_process(FILE *out, const struct segment_snapshot *p)
 			p->header.events_lost);
 	if (p->header.flags & AW_SF_DETACHED)
 		text_detached(out, p);
+}
+
+/* The socket of l when it is shared with another process and t groups
+ * them (stat without --per-process): its block is the socket's. */
+static const struct totals_socket *text_shared(const struct totals *t,
+					       const struct segment_listener *l)
+{
+	const struct totals_socket *s;
+
+	if (!t || l->ino == 0)
+		return NULL;
+	s = totals_find(t, l->dev, l->ino);
+	return s && s->n_procs > 1 ? s : NULL;
+}
+
+/* A process's block after "pid N"; with t, a listener shared with other
+ * processes is one line pointing to its socket's block. */
+static void text_process(FILE *out, const struct segment_snapshot *p,
+			 const struct totals *t)
+{
+	char addr[FMT_PRINTABLE_LEN(AW_ADDR_LEN)];
+
+	text_process_head(out, p);
 	if (p->n_listeners == 0)
 		fprintf(out, "  no listeners\n");
-	for (uint32_t i = 0; i < p->n_listeners; i++)
-		text_listener(out, p, &p->listener[i]);
+	for (uint32_t i = 0; i < p->n_listeners; i++) {
+		const struct segment_listener *l = &p->listener[i];
+		if (!text_shared(t, l)) {
+			text_listener(out, p, l);
+			continue;
+		}
+		fmt_printable(addr, sizeof(addr), l->address,
+			      sizeof(l->address));
+		fprintf(out,
+			"  fd %" PRId32 "  %s  (shared: socket %s below)\n",
+			l->fd, addr, addr);
+	}
 }
 
 /* A socket shared by several processes (pre-fork): its total. */
@@ -357,14 +405,463 @@ static void text_totals(FILE *out, const struct report *r)
 	totals_free(&t);
 }
 
-void report_text(FILE *out, const struct report *r)
+/* --- a socket shared by processes, one block (stat without --per-process) */
+
+/* Lines about one member m of a socket, ending in whose ("" when every
+ * member says the same, else " (pids ...)"). */
+typedef void text_member_fn(FILE *out, const struct totals_member *m,
+			    const char *whose);
+
+static void text_member_backlog(FILE *out, const struct totals_member *m,
+				const char *whose)
+{
+	fprintf(out, "    ");
+	text_backlog(out, m->l, whose);
+}
+
+static void text_member_listen_stack(FILE *out, const struct totals_member *m,
+				     const char *whose)
+{
+	char title[160];
+
+	snprintf(title, sizeof(title), "listen() called from%s", whose);
+	report_text_stack(out, "    ", title,
+			  segment_stack_text(m->proc, m->l->listen_stack));
+}
+
+/* Text written to memory: text_mem_open(), write to its f, then
+ * text_mem_close() for the string. */
+struct text_mem {
+	FILE *f;
+	char *buf;
+	size_t len;
+};
+
+/* 0, or -1 when out of memory. */
+static int text_mem_open(struct text_mem *m)
+{
+	m->buf = NULL;
+	m->len = 0;
+	m->f = open_memstream(&m->buf, &m->len);
+	return m->f ? 0 : -1;
+}
+
+/* What was written, a heap string; NULL when out of memory. */
+static char *text_mem_close(struct text_mem *m)
+{
+	if (fclose(m->f) == 0)
+		return m->buf;
+	free(m->buf);
+	return NULL;
+}
+
+/* What fn says of m, as a heap string; NULL when out of memory. */
+static char *text_member_render(text_member_fn *fn,
+				const struct totals_member *m)
+{
+	struct text_mem t;
+
+	if (text_mem_open(&t))
+		return NULL;
+	fn(t.f, m, "");
+	return text_mem_close(&t);
+}
+
+/* " (pid A)", " (pids A B ...)": the processes among s's members whose
+ * text is want; cut with "..." past len. */
+static void text_whose(char *dst, size_t len, const struct totals *t,
+		       const struct totals_socket *s, char **txt,
+		       const char *want)
+{
+	char list[224];
+	size_t used = 0;
+	pid_t last = 0;
+	int n = 0;
+
+	list[0] = '\0';
+	for (size_t i = 0; i < s->n_members; i++) {
+		pid_t pid = t->member[s->first + i].proc->pid;
+		if (!txt[i] || strcmp(txt[i], want) || (n && pid == last))
+			continue;
+		if (used + 16 >= sizeof(list)) {
+			snprintf(list + used, sizeof(list) - used, " ...");
+			break;
+		}
+		used += (size_t)snprintf(list + used, sizeof(list) - used,
+					 " %d", (int)pid);
+		last = pid;
+		n++;
+	}
+	snprintf(dst, len, " (pid%s%s)", n > 1 ? "s" : "", list);
+}
+
+/*
+ * What fn says of each member of s, once: when all agree, as it is; when
+ * they differ (a reload changed the backlog: old workers hold the old
+ * figures), each version once with the pids that say it.
+ */
+static void text_distinct(FILE *out, const struct totals *t,
+			  const struct totals_socket *s, text_member_fn *fn)
+{
+	char **txt = calloc(s->n_members, sizeof(*txt));
+	char whose[256];
+	int same = 1;
+
+	if (!txt) {
+		fn(out, &t->member[s->first], "");
+		return;
+	}
+	for (size_t i = 0; i < s->n_members; i++) {
+		txt[i] = text_member_render(fn, &t->member[s->first + i]);
+		if (!txt[i] || strcmp(txt[i], txt[0] ? txt[0] : ""))
+			same = 0;
+	}
+	for (size_t i = 0; i < s->n_members; i++) {
+		int seen = 0;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = txt[i] && txt[j] && !strcmp(txt[i], txt[j]);
+		if (seen || (!same && txt[i] && !*txt[i]))
+			continue;
+		if (same) {
+			fputs(txt[0], out);
+			break;
+		}
+		if (txt[i])
+			text_whose(whose, sizeof(whose), t, s, txt, txt[i]);
+		fn(out, &t->member[s->first + i], txt[i] ? whose : "");
+	}
+	for (size_t i = 0; i < s->n_members; i++)
+		free(txt[i]);
+	free(txt);
+}
+
+/* The processes holding s, a pair "pid:accepts" each (a process holding
+ * the socket in two slots adds them), with what sets one apart. */
+static void text_socket_procs(FILE *out, const struct totals *t,
+			      const struct totals_socket *s, int same_fd)
+{
+	const struct totals_member *m0 = &t->member[s->first];
+	char comm[FMT_PRINTABLE_LEN(AW_COMM_LEN)];
+
+	fmt_printable(comm, sizeof(comm), m0->proc->comm,
+		      sizeof(m0->proc->comm));
+	fprintf(out, "  %zu processes (%s), pid:accepts", s->n_procs, comm);
+	for (size_t i = s->first; i < s->first + s->n_members;) {
+		const struct segment_snapshot *p = t->member[i].proc;
+		uint64_t accepts = 0;
+		int open = 0, consistent = 1;
+		size_t j;
+		for (j = i;
+		     j < s->first + s->n_members && t->member[j].proc == p;
+		     j++) {
+			const struct segment_listener *l = t->member[j].l;
+			accepts += l->accepts;
+			open |= !(l->flags & AW_LF_CLOSED);
+			consistent &= l->consistent;
+		}
+		fprintf(out, "  %d:%" PRIu64, (int)p->pid, accepts);
+		if (memcmp(p->comm, m0->proc->comm, sizeof(p->comm))) {
+			fmt_printable(comm, sizeof(comm), p->comm,
+				      sizeof(p->comm));
+			fprintf(out, " (%s)", comm);
+		}
+		if (!same_fd)
+			fprintf(out, " (fd %" PRId32 ")", t->member[i].l->fd);
+		if (!open)
+			fprintf(out, " (closed)");
+		if (!p->alive)
+			fprintf(out, " (exited)");
+		if (p->stopped)
+			fprintf(out, " (stopped)");
+		if (!consistent)
+			fprintf(out, " (inconsistent read)");
+		i = j;
+	}
+	fprintf(out, "\n");
+}
+
+/* The members' threads in accept, and the most recent accept of any. */
+static void text_socket_threads(FILE *out, const struct totals *t,
+				const struct totals_socket *s)
+{
+	char age[FMT_DURATION_LEN];
+	uint32_t in_accept = 0;
+	uint64_t youngest = UINT64_MAX;
+
+	for (size_t i = s->first; i < s->first + s->n_members; i++) {
+		const struct segment_snapshot *p = t->member[i].proc;
+		const struct segment_listener *l = t->member[i].l;
+		in_accept += l->in_accept;
+		if (l->last_accept_mono_ns &&
+		    p->now_mono_ns >= l->last_accept_mono_ns &&
+		    p->now_mono_ns - l->last_accept_mono_ns < youngest)
+			youngest = p->now_mono_ns - l->last_accept_mono_ns;
+	}
+	fprintf(out, "    threads in accept %" PRIu32 "  last accept ",
+		in_accept);
+	if (youngest == UINT64_MAX)
+		fprintf(out, "never\n");
+	else
+		fprintf(out, "%s ago\n",
+			fmt_duration(age, sizeof(age), youngest));
+}
+
+/* The member whose last slow event is the latest, or NULL. */
+static const struct totals_member *
+text_socket_last_slow(const struct totals *t, const struct totals_socket *s)
+{
+	const struct totals_member *last = NULL;
+
+	for (size_t i = s->first; i < s->first + s->n_members; i++) {
+		const struct segment_listener *l = t->member[i].l;
+		if (l->has_last_slow &&
+		    (!last || l->last_slow.time_real_ns >
+				  last->l->last_slow.time_real_ns))
+			last = &t->member[i];
+	}
+	return last;
+}
+
+/* One STALLED line for the members judged stalled: their pids, the
+ * queue now, and the shortest time without an accept among them. */
+static void text_socket_stalled(FILE *out, const struct totals *t,
+				const struct totals_socket *s)
+{
+	char since[FMT_DURATION_LEN];
+	uint64_t shortest = UINT64_MAX;
+	size_t n = 0, stopped = 0;
+
+	for (size_t i = s->first; i < s->first + s->n_members; i++) {
+		const struct segment_snapshot *p = t->member[i].proc;
+		const struct segment_listener *l = t->member[i].l;
+		if (!l->stalled)
+			continue;
+		n++;
+		stopped += p->stopped != 0;
+		uint64_t d = p->now_mono_ns - live_last_progress(l);
+		if (d < shortest)
+			shortest = d;
+	}
+	if (n == 0)
+		return;
+	fprintf(out, "    STALLED: %" PRIu32 " connection%s waiting, %s (pid%s",
+		s->queue_now, s->queue_now == 1 ? "" : "s",
+		stopped == n ? (n > 1 ? "processes stopped" : "process stopped")
+		: stopped    ? "stopped or no thread in accept"
+			     : "no thread in accept",
+		n > 1 ? "s" : "");
+	for (size_t i = s->first; i < s->first + s->n_members; i++)
+		if (t->member[i].l->stalled &&
+		    (i == s->first ||
+		     t->member[i].proc != t->member[i - 1].proc))
+			fprintf(out, " %d", (int)t->member[i].proc->pid);
+	fprintf(out, "), no accept for %s (threshold %" PRIu32 "ms)\n",
+		fmt_duration(since, sizeof(since), shortest),
+		t->member[s->first].proc->header.slow_ms);
+}
+
+/* The queue line: the socket's readings (the largest any member saw),
+ * its peak never below its queue now. */
+static void text_socket_queue(FILE *out, const struct totals *t,
+			      const struct totals_socket *s)
+{
+	int known = 0, live = 0;
+
+	for (size_t i = s->first; i < s->first + s->n_members; i++) {
+		known |= t->member[i].l->live.queue_known;
+		live |= t->member[i].l->live.live;
+	}
+	fprintf(out,
+		"    queue now %" PRIu32 "%s  peak %" PRIu32 "  full %" PRIu64
+		"  socket drops %" PRIu64 "%s\n",
+		s->queue_now, known ? "" : " (sampled)", s->queue_peak,
+		s->full_events, s->drops, live ? "" : " (sampled)");
+}
+
+/*
+ * A socket held by several processes (a pre-fork server's workers), one
+ * block: its processes on one line, then its figures as totals.c defines
+ * them (counts summed, the queue and drops the largest reading, the
+ * histograms merged), the latest slow event of any, each stall.
+ */
+static void text_socket(FILE *out, const struct totals *t,
+			const struct totals_socket *s)
+{
+	static struct aw_hist gap, away, wait; /* 15 KB: not on the stack */
+	const struct totals_member *m0 = &t->member[s->first], *slow;
+	char addr[FMT_PRINTABLE_LEN(AW_ADDR_LEN)];
+	int same_fd = 1, defer = 0;
+
+	for (size_t i = s->first; i < s->first + s->n_members; i++) {
+		same_fd &= t->member[i].l->fd == m0->l->fd;
+		defer |= !!(t->member[i].l->flags & AW_LF_DEFER_ACCEPT);
+	}
+	fmt_printable(addr, sizeof(addr), m0->l->address,
+		      sizeof(m0->l->address));
+	fprintf(out, "socket %s", addr);
+	if (same_fd)
+		fprintf(out, "  fd %" PRId32, m0->l->fd);
+	fprintf(out,
+		"  (ino %" PRIu64 ")  somaxconn %" PRIu32 "  slow %" PRIu32
+		"ms\n",
+		s->ino, m0->proc->header.somaxconn, m0->proc->header.slow_ms);
+	text_socket_procs(out, t, s, same_fd);
+	text_distinct(out, t, s, text_member_backlog);
+	fprintf(out, "    accepts %" PRIu64 "  drained %" PRIu64 "  errors",
+		s->accepts, s->drained);
+	for (unsigned int c = 0; c < AW_ERR_CLASSES; c++)
+		fprintf(out, " %s %" PRIu64, report_err_name(c), s->errors[c]);
+	fprintf(out, "\n");
+	text_socket_queue(out, t, s);
+	totals_hists(t, s, &gap, &away, &wait);
+	text_hist(out, "gap", &gap, 0);
+	text_hist(out, "away", &away, 0);
+	text_hist(out, "queue wait", &wait, 1);
+	text_socket_threads(out, t, s);
+	slow = text_socket_last_slow(t, s);
+	text_slow(out, s->slow_events, slow ? slow->proc : m0->proc,
+		  slow ? slow->l : m0->l, 1);
+	text_socket_stalled(out, t, s);
+	if (defer)
+		text_defer(out);
+	text_distinct(out, t, s, text_member_listen_stack);
+	if (slow)
+		report_text_stack(
+		    out, "    ", "accept loop at the last slow event",
+		    segment_stack_text(slow->proc, slow->l->slow_stack));
+}
+
+/* Lines in p's head (text_process_head); 0 when out of memory. */
+static int text_head_lines(const struct segment_snapshot *p)
+{
+	struct text_mem t;
+	int lines = 0;
+
+	if (text_mem_open(&t))
+		return 0;
+	text_process_head(t.f, p);
+	char *head = text_mem_close(&t);
+	for (const char *c = head; c && *c; c++)
+		lines += *c == '\n';
+	free(head);
+	return lines;
+}
+
+/*
+ * Whether p's own block would say nothing its sockets' blocks do not:
+ * it holds listeners, each shared with another process, its head is one
+ * line, and its name, somaxconn and slow threshold are those the blocks
+ * show (their first member's).
+ */
+static int text_folded(const struct totals *t, const struct segment_snapshot *p)
+{
+	if (p->n_listeners == 0)
+		return 0;
+	for (uint32_t i = 0; i < p->n_listeners; i++) {
+		const struct totals_socket *s = text_shared(t, &p->listener[i]);
+		if (!s)
+			return 0;
+		const struct segment_snapshot *q = t->member[s->first].proc;
+		if (q->header.somaxconn != p->header.somaxconn ||
+		    q->header.slow_ms != p->header.slow_ms ||
+		    memcmp(q->comm, p->comm, sizeof(p->comm)))
+			return 0;
+	}
+	return text_head_lines(p) == 1;
+}
+
+/* One block per process, then a total per shared socket (--per-process,
+ * or when memory for grouping ran out). */
+static void text_per_process(FILE *out, const struct report *r)
 {
 	for (size_t i = 0; i < r->n_proc; i++) {
 		if (i)
 			fprintf(out, "\n");
-		text_process(out, &r->proc[i]);
+		fprintf(out, "pid %d", (int)r->proc[i].pid);
+		text_process(out, &r->proc[i], NULL);
 	}
 	text_totals(out, r);
+}
+
+/* p's block after "pid N" (text_process with t), as a heap string; NULL
+ * when out of memory. */
+static char *text_process_render(const struct segment_snapshot *p,
+				 const struct totals *t)
+{
+	struct text_mem m;
+
+	if (text_mem_open(&m))
+		return NULL;
+	text_process(m.f, p, t);
+	return text_mem_close(&m);
+}
+
+/*
+ * The processes with something of their own to say, those whose blocks
+ * read the same but for the pid in one ("pids 101 102 (nginx) ...", as
+ * workers whose stderr went to a log file), then one block per shared
+ * socket.
+ */
+static void text_grouped(FILE *out, const struct report *r,
+			 const struct totals *t)
+{
+	size_t n_proc = r->n_proc ? r->n_proc : 1;
+	char **txt = calloc(n_proc, sizeof(*txt));
+	char *done = calloc(n_proc, 1); /* folded, or printed */
+	int first = 1;
+
+	for (size_t i = 0; txt && done && i < r->n_proc; i++) {
+		done[i] = (char)text_folded(t, &r->proc[i]);
+		if (!done[i])
+			txt[i] = text_process_render(&r->proc[i], t);
+	}
+	for (size_t i = 0; i < r->n_proc; i++) {
+		if (done && done[i])
+			continue;
+		if (!first)
+			fprintf(out, "\n");
+		first = 0;
+		fprintf(out, "pid");
+		if (!txt || !txt[i]) { /* out of memory: a block of its own */
+			fprintf(out, " %d", (int)r->proc[i].pid);
+			text_process(out, &r->proc[i], t);
+			continue;
+		}
+		int n = 0;
+		for (size_t j = i + 1; j < r->n_proc; j++)
+			n += txt[j] && !strcmp(txt[j], txt[i]);
+		fprintf(out, "%s %d", n ? "s" : "", (int)r->proc[i].pid);
+		for (size_t j = i + 1; n && j < r->n_proc; j++)
+			if (txt[j] && !strcmp(txt[j], txt[i])) {
+				fprintf(out, " %d", (int)r->proc[j].pid);
+				done[j] = 1;
+			}
+		fputs(txt[i], out);
+	}
+	for (size_t i = 0; txt && i < r->n_proc; i++)
+		free(txt[i]);
+	free(txt);
+	free(done);
+	for (size_t i = 0; i < t->n_sockets; i++) {
+		if (t->socket[i].n_procs < 2)
+			continue;
+		if (!first)
+			fprintf(out, "\n");
+		first = 0;
+		text_socket(out, t, &t->socket[i]);
+	}
+}
+
+void report_text(FILE *out, const struct report *r)
+{
+	struct totals t;
+
+	if (r->per_process || totals_build(r, &t))
+		text_per_process(out, r);
+	else {
+		text_grouped(out, r, &t);
+		totals_free(&t);
+	}
 	if (!r->summary)
 		return;
 	if (r->n_proc == 0)

@@ -2,7 +2,11 @@
  * Kernel readings of listeners. The netlink dump is what `ss -ltm` shows:
  * for a LISTEN socket, idiag_rqueue is sk_ack_backlog and idiag_wqueue is
  * sk_max_ack_backlog (net/ipv4/tcp_diag.c tcp_diag_get_info), and
- * SK_MEMINFO_DROPS is sk_drops, bumped by tcp_listendrop().
+ * SK_MEMINFO_DROPS is sk_drops, bumped by tcp_listendrop(). A Unix-domain
+ * listener's (`ss -xl`): UNIX_DIAG_RQLEN's udiag_rqueue is the length of
+ * its receive queue, which holds the connections not yet accepted, and
+ * udiag_wqueue its sk_max_ack_backlog (net/unix/diag.c
+ * sk_diag_show_rqlen).
  */
 #include "sockdiag.h"
 
@@ -13,6 +17,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -21,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* A kernel dump message is at most a page or so; 32 KiB holds a batch. */
@@ -40,30 +46,40 @@ static int table_add(struct sockdiag_table *t, const struct sockdiag_entry *e)
 	return 0;
 }
 
+/* One SOCK_DIAG_BY_FAMILY request on fd: its header, then req (the
+ * family's request structure, len bytes); a dump unless one. 0, or -1
+ * with errno. */
+static int diag_send(int fd, uint32_t seq, int one, const void *req, size_t len)
+{
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	struct nlmsghdr nlh = {
+	    .nlmsg_len = (uint32_t)NLMSG_LENGTH(len),
+	    .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+	    .nlmsg_flags = (uint16_t)(NLM_F_REQUEST | (one ? 0 : NLM_F_DUMP)),
+	    .nlmsg_seq = seq,
+	};
+	struct iovec iov[2] = {{&nlh, sizeof(nlh)}, {(void *)req, len}};
+	struct msghdr mh = {.msg_name = &kernel,
+			    .msg_namelen = sizeof(kernel),
+			    .msg_iov = iov,
+			    .msg_iovlen = 2};
+
+	return sendmsg(fd, &mh, 0) < 0 ? -1 : 0;
+}
+
 int sockdiag_request(int fd, uint8_t family, uint32_t states, uint8_t ext,
 		     const struct inet_diag_sockid *id, uint32_t seq)
 {
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 req;
-	} msg;
-	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	struct inet_diag_req_v2 req;
 
-	memset(&msg, 0, sizeof(msg));
-	msg.nlh.nlmsg_len = sizeof(msg);
-	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	msg.nlh.nlmsg_flags = NLM_F_REQUEST | (id ? 0 : NLM_F_DUMP);
-	msg.nlh.nlmsg_seq = seq;
-	msg.req.sdiag_family = family;
-	msg.req.sdiag_protocol = IPPROTO_TCP;
-	msg.req.idiag_states = states;
-	msg.req.idiag_ext = ext;
+	memset(&req, 0, sizeof(req));
+	req.sdiag_family = family;
+	req.sdiag_protocol = IPPROTO_TCP;
+	req.idiag_states = states;
+	req.idiag_ext = ext;
 	if (id)
-		msg.req.id = *id;
-	if (sendto(fd, &msg, sizeof(msg), 0, (struct sockaddr *)&kernel,
-		   sizeof(kernel)) < 0)
-		return -1;
-	return 0;
+		req.id = *id;
+	return diag_send(fd, seq, id != NULL, &req, sizeof(req));
 }
 
 static int send_request(int fd, uint8_t family, uint32_t seq)
@@ -89,6 +105,17 @@ void sockdiag_format_addr(char *dst, size_t len, int family,
 		snprintf(dst, len, "%s:%u", ip, (unsigned int)port);
 }
 
+/* SK_MEMINFO_DROPS of an SKMEMINFO (or UNIX_DIAG_MEMINFO) attribute into
+ * e. Older kernels send fewer fields: drops are taken only if there. */
+static void meminfo_drops(const struct rtattr *a, struct sockdiag_entry *e)
+{
+	if (RTA_PAYLOAD(a) < (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))
+		return;
+	const uint32_t *mem = RTA_DATA(a);
+	e->drops = mem[SK_MEMINFO_DROPS];
+	e->has_drops = 1;
+}
+
 /* One inet_diag_msg into an entry; its attributes may carry SKMEMINFO. */
 static int parse_msg(struct sockdiag_table *t, const struct nlmsghdr *nlh)
 {
@@ -109,17 +136,55 @@ static int parse_msg(struct sockdiag_table *t, const struct nlmsghdr *nlh)
 	int len = (int)(nlh->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
 	const struct rtattr *a =
 	    (const struct rtattr *)((const char *)m + NLMSG_ALIGN(sizeof(*m)));
-	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-		if (a->rta_type != INET_DIAG_SKMEMINFO)
-			continue;
-		/* Older kernels send fewer fields: take drops only if there. */
-		if (RTA_PAYLOAD(a) < (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))
-			continue;
-		const uint32_t *mem = RTA_DATA(a);
-		e.drops = mem[SK_MEMINFO_DROPS];
-		e.has_drops = 1;
-	}
+	for (; RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (a->rta_type == INET_DIAG_SKMEMINFO)
+			meminfo_drops(a, &e);
 	return table_add(t, &e);
+}
+
+/* A dump of the Unix-domain listeners (any type), with their queue and
+ * memory readings. 0, or -1 with errno. */
+static int unix_request(int fd, uint32_t seq)
+{
+	struct unix_diag_req req;
+
+	memset(&req, 0, sizeof(req));
+	req.sdiag_family = AF_UNIX;
+	req.udiag_states = 1u << TCP_LISTEN;
+	req.udiag_show = UDIAG_SHOW_RQLEN | UDIAG_SHOW_MEMINFO;
+	return diag_send(fd, seq, 0, &req, sizeof(req));
+}
+
+/* One unix_diag_msg into table arg, when it carries the queue reading
+ * (a listener without one is left to the fallbacks). 0, or -1 (ENOMEM). */
+static int unix_msg(void *arg, const struct nlmsghdr *h)
+{
+	const struct unix_diag_msg *m = NLMSG_DATA(h);
+	struct sockdiag_entry e = {0};
+	int have_queue = 0;
+
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+		return 0;
+	e.ino = m->udiag_ino;
+	e.family = AF_UNIX;
+	int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+	const struct rtattr *a =
+	    (const struct rtattr *)((const char *)m + NLMSG_ALIGN(sizeof(*m)));
+	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == UNIX_DIAG_MEMINFO)
+			meminfo_drops(a, &e);
+		if (a->rta_type != UNIX_DIAG_RQLEN ||
+		    RTA_PAYLOAD(a) < sizeof(struct unix_diag_rqlen))
+			continue;
+		const struct unix_diag_rqlen *q = RTA_DATA(a);
+		e.rqueue = q->udiag_rqueue;
+		e.wqueue = q->udiag_wqueue;
+		have_queue = 1;
+	}
+	if (!have_queue || table_add(arg, &e) == 0)
+		return 0;
+	errno = ENOMEM;
+	return -1;
 }
 
 int sockdiag_replies(int fd, uint32_t seq, sockdiag_msg_fn fn, void *arg)
@@ -159,8 +224,11 @@ static int add_msg(void *arg, const struct nlmsghdr *h)
 	return -1;
 }
 
-/* The dump over netlink socket fd, which it closes. */
-static int dump_fd(int fd, struct sockdiag_table *t, char *err, size_t errlen)
+/* The dump over netlink socket fd, which it closes. with
+ * SOCKDIAG_WITH_UNIX: the Unix listeners too, when the kernel gives them
+ * (without unix_diag the TCP readings stand alone). */
+static int dump_fd(int fd, unsigned int with, struct sockdiag_table *t,
+		   char *err, size_t errlen)
 {
 	static const uint8_t family[] = {AF_INET, AF_INET6};
 
@@ -175,11 +243,26 @@ static int dump_fd(int fd, struct sockdiag_table *t, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	if ((with & SOCKDIAG_WITH_UNIX) &&
+	    (unix_request(fd, 3) || sockdiag_replies(fd, 3, unix_msg, t)) &&
+	    errno == ENOMEM) {
+		snprintf(err, errlen, "netlink sock_diag dump: %s",
+			 strerror(errno));
+		close(fd);
+		sockdiag_free(t);
+		return -1;
+	}
 	close(fd);
 	return 0;
 }
 
 int sockdiag_dump(struct sockdiag_table *t, char *err, size_t errlen)
+{
+	return sockdiag_dump_with(t, 0, err, errlen);
+}
+
+int sockdiag_dump_with(struct sockdiag_table *t, unsigned int with, char *err,
+		       size_t errlen)
 {
 	memset(t, 0, sizeof(*t));
 	int fd =
@@ -188,7 +271,7 @@ int sockdiag_dump(struct sockdiag_table *t, char *err, size_t errlen)
 		snprintf(err, errlen, "netlink sock_diag: %s", strerror(errno));
 		return -1;
 	}
-	return dump_fd(fd, t, err, errlen);
+	return dump_fd(fd, with, t, err, errlen);
 }
 
 struct netns_socket {
@@ -219,8 +302,8 @@ static void *netns_socket_thread(void *arg)
 	return NULL;
 }
 
-int sockdiag_dump_netns(pid_t pid, struct sockdiag_table *t, char *err,
-			size_t errlen)
+int sockdiag_dump_netns(pid_t pid, unsigned int with, struct sockdiag_table *t,
+			char *err, size_t errlen)
 {
 	char path[64];
 	struct netns_socket a = {.nsfd = -1, .fd = -1};
@@ -247,7 +330,7 @@ int sockdiag_dump_netns(pid_t pid, struct sockdiag_table *t, char *err,
 			 a.what, (int)pid, strerror(a.err));
 		return -1;
 	}
-	return dump_fd(a.fd, t, err, errlen);
+	return dump_fd(a.fd, with, t, err, errlen);
 }
 
 const struct sockdiag_entry *sockdiag_find(const struct sockdiag_table *t,

@@ -1,7 +1,7 @@
 /*
- * Live kernel readings of TCP listeners, matched by socket inode: the
- * accept-queue length and drop count as they are while the reader runs,
- * not as the shim last sampled them.
+ * Live kernel readings of TCP (and, asked, Unix-domain) listeners, matched
+ * by socket inode: the accept-queue length and drop count as they are
+ * while the reader runs, not as the shim last sampled them.
  */
 #ifndef AW_SOCKDIAG_H
 #define AW_SOCKDIAG_H
@@ -15,7 +15,8 @@
 
 struct sockdiag_entry {
 	uint64_t ino;
-	uint8_t family; /* AF_INET, AF_INET6 */
+	uint8_t family; /* AF_INET, AF_INET6; AF_UNIX (SOCKDIAG_WITH_UNIX):
+			   ino, queues and drops only */
 	uint16_t port;
 	uint32_t uid;
 	char address[SOCKDIAG_ADDR_LEN]; /* as `ss -n` prints it */
@@ -38,6 +39,14 @@ struct sockdiag_table {
  * IPv6. Returns 0, or -1 with a reason in err (t is then empty).
  */
 int sockdiag_dump(struct sockdiag_table *t, char *err, size_t errlen);
+
+/* What a dump holds besides TCP listeners: Unix-domain listeners, their
+ * rqueue the connections not yet accepted, wqueue the backlog. */
+#define SOCKDIAG_WITH_UNIX 1u
+
+/* sockdiag_dump, with the families with asks for too. */
+int sockdiag_dump_with(struct sockdiag_table *t, unsigned int with, char *err,
+		       size_t errlen);
 
 struct inet_diag_sockid;
 struct nlmsghdr;
@@ -63,13 +72,14 @@ int sockdiag_request(int fd, uint8_t family, uint32_t states, uint8_t ext,
 		     const struct inet_diag_sockid *id, uint32_t seq);
 
 /*
- * The same dump in the network namespace of process pid (a container's):
+ * The same dump (with: as sockdiag_dump_with) in the network namespace of
+ * process pid (a container's):
  * /proc/PID/ns/net entered by a short-lived thread that makes the netlink
  * socket there. Needs the privilege setns(2) asks (CAP_SYS_ADMIN over the
  * namespace: root on the host). 0, or -1 with a reason in err.
  */
-int sockdiag_dump_netns(pid_t pid, struct sockdiag_table *t, char *err,
-			size_t errlen);
+int sockdiag_dump_netns(pid_t pid, unsigned int with, struct sockdiag_table *t,
+			char *err, size_t errlen);
 
 /* The entry for socket inode ino, or NULL. */
 const struct sockdiag_entry *sockdiag_find(const struct sockdiag_table *t,

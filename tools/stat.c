@@ -23,6 +23,7 @@ struct stat_opts {
 	int hist;
 	int prometheus;
 	int by_process;
+	int per_process;
 	int all;
 	const char *output; /* replaced atomically, or NULL: stdout */
 };
@@ -41,6 +42,7 @@ static int parse_opts(int argc, char **argv, struct stat_opts *o)
 	    {"prometheus", no_argument, NULL, 'p'},
 	    {"by-socket", no_argument, NULL, 's'},
 	    {"by-process", no_argument, NULL, 'P'},
+	    {"per-process", no_argument, NULL, 'r'},
 	    {"output", required_argument, NULL, 'o'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -69,6 +71,9 @@ static int parse_opts(int argc, char **argv, struct stat_opts *o)
 		case 'P':
 			o->by_process = 1;
 			break;
+		case 'r':
+			o->per_process = 1;
+			break;
 		case 'o':
 			if (!*optarg) {
 				aw_error("stat: --output wants a file name");
@@ -93,6 +98,11 @@ static int parse_opts(int argc, char **argv, struct stat_opts *o)
 	}
 	if (o->by_process && !o->prometheus) {
 		aw_error("stat: --by-process goes with --prometheus");
+		return -1;
+	}
+	if (o->per_process && o->json + o->prometheus + o->hist) {
+		aw_error("stat: --per-process goes with the text report (JSON "
+			 "is per process)");
 		return -1;
 	}
 	return 0;
@@ -224,6 +234,7 @@ int stat_command(int argc, char **argv)
 	g.all = o.all;
 	g.no_names = o.prometheus;
 	int got = stat_gather(&o, &g, &res, err, sizeof(err));
+	res.r.per_process = o.per_process;
 	/* Unattended (a timer into a file): unreadable segments are in the
 	 * output's counts, stderr would only fill a journal. */
 	if (!(o.output != NULL && o.prometheus))

@@ -98,6 +98,26 @@ void totals_free(struct totals *t)
 	memset(t, 0, sizeof(*t));
 }
 
+static int socket_cmp(const void *key, const void *elem)
+{
+	const struct totals_socket *k = key, *s = elem;
+
+	if (k->dev != s->dev)
+		return k->dev < s->dev ? -1 : 1;
+	return (k->ino > s->ino) - (k->ino < s->ino);
+}
+
+const struct totals_socket *totals_find(const struct totals *t, uint64_t dev,
+					uint64_t ino)
+{
+	struct totals_socket key = {.dev = dev, .ino = ino};
+
+	if (t->n_sockets == 0)
+		return NULL;
+	return bsearch(&key, t->socket, t->n_sockets, sizeof(*t->socket),
+		       socket_cmp);
+}
+
 void totals_hists(const struct totals *t, const struct totals_socket *s,
 		  struct aw_hist *gap, struct aw_hist *away,
 		  struct aw_hist *queue_wait)

@@ -55,6 +55,10 @@ int totals_build(const struct report *r, struct totals *t);
 
 void totals_free(struct totals *t);
 
+/* The socket of t with identity dev+ino, or NULL. */
+const struct totals_socket *totals_find(const struct totals *t, uint64_t dev,
+					uint64_t ino);
+
 /* The histograms of s's members merged into gap, away and queue_wait
  * (zeroed first). */
 void totals_hists(const struct totals *t, const struct totals_socket *s,

@@ -21,6 +21,8 @@ static const struct usage_cmd usage_cmds[] = {
      "Accept-queue figures of processes running under the shim: every\n"
      "live one, or the PIDs given (shown even when exited).",
      "  -j, --json          one JSON object on stdout\n"
+     "      --per-process   text: a block per process (default: a socket\n"
+     "                      pre-fork workers share gets one block)\n"
      "  -H, --hist          each distribution as bars (bpftrace's hist)\n"
      "  -p, --prometheus    Prometheus text exposition format\n"
      "  -P, --by-process    with -p: process figures per process and\n"
@@ -74,7 +76,8 @@ static const struct usage_cmd usage_cmds[] = {
      "  -z, --hz N          thread samples a second (default 100, max\n"
      "                      1000); connections at 10 Hz while queued\n"
      "  -j, --json          one JSON object on stdout (stat's schema)\n"
-     "  -p, --prometheus    Prometheus text exposition format\n"},
+     "  -p, --prometheus    Prometheus text exposition format\n"
+     "  -H, --hist          away and queue wait as bars (bpftrace's hist)\n"},
     {"gc", "remove segments of processes that are gone", "[OPTIONS]",
      "Remove segments of processes that exited or exec'd without the\n"
      "shim; never a live one, a link or a non-segment.",

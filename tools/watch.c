@@ -36,6 +36,7 @@ struct watch_opts {
 	unsigned int hz;
 	int json;
 	int prometheus;
+	int hist;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -66,6 +67,7 @@ static int parse_opts(int argc, char **argv, struct watch_opts *o)
 	    {"hz", required_argument, NULL, 'z'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"prometheus", no_argument, NULL, 'p'},
+	    {"hist", no_argument, NULL, 'H'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -73,7 +75,8 @@ static int parse_opts(int argc, char **argv, struct watch_opts *o)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:z:jph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:z:jpHh", longopts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'f':
 			if (check_parse_window(optarg, &o->for_ns) ||
@@ -98,6 +101,9 @@ static int parse_opts(int argc, char **argv, struct watch_opts *o)
 		case 'p':
 			o->prometheus = 1;
 			break;
+		case 'H':
+			o->hist = 1;
+			break;
 		case 'h':
 			usage_command(stdout, "watch");
 			return 1;
@@ -107,8 +113,9 @@ static int parse_opts(int argc, char **argv, struct watch_opts *o)
 			return -1;
 		}
 	}
-	if (o->json && o->prometheus) {
-		aw_error("watch: --json and --prometheus exclude each other");
+	if (o->json + o->prometheus + o->hist > 1) {
+		aw_error("watch: --json, --prometheus and --hist exclude each "
+			 "other");
 		return -1;
 	}
 	return 0;
@@ -201,6 +208,8 @@ static int watch_print(const struct watch_opts *o, const struct watch_model *m)
 		report_json(stdout, &m->r);
 	else if (o->prometheus)
 		return report_prometheus(stdout, &m->r, 0);
+	else if (o->hist)
+		report_hist(stdout, &m->r);
 	else
 		report_watch_text(stdout, m);
 	return 0;
@@ -208,7 +217,7 @@ static int watch_print(const struct watch_opts *o, const struct watch_model *m)
 
 int watch_command(int argc, char **argv)
 {
-	struct watch_opts o = {WATCH_DEFAULT_NS, WATCH_DEFAULT_HZ, 0, 0};
+	struct watch_opts o = {WATCH_DEFAULT_NS, WATCH_DEFAULT_HZ, 0, 0, 0};
 	struct sampler s;
 	struct watch_model m;
 	char err[SEGMENT_ERR_LEN];

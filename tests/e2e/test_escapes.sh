@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Any local user chooses its process name (comm) and its Unix socket paths:
 # no control byte from them may reach a terminal through acceptwatch's text
-# output (listeners, stat, check, top --once; listeners lists TCP sockets, the
-# others show the Unix one too). A server names itself
+# output (listeners, stat, stat --hist, check, top --once; listeners lists TCP
+# sockets, the others show the Unix one too). A server names itself
 # ESC [ 3 1 m ... BEL and listens on a Unix socket whose path holds ESC and
 # BEL; every text output must show them escaped (\x1b, \x07), never raw.
 # Private /dev/shm: needs root.
@@ -44,6 +44,10 @@ grep -qF '\x1b[31mevil\x07' "$AW_TMP/l.txt" ||
 clean stat "$AW_TMP/s.txt"
 grep -qF '\x1b]0;pwned\x07.sock' "$AW_TMP/s.txt" ||
 	aw_fail "stat: the socket path is not shown escaped: $(cat "$AW_TMP/s.txt")"
+"$AW_TOOL" stat --hist "$X_PID" >"$AW_TMP/h.txt" 2>&1
+clean "stat --hist" "$AW_TMP/h.txt"
+grep -qF '\x1b]0;pwned\x07.sock' "$AW_TMP/h.txt" ||
+	aw_fail "stat --hist: the socket path is not shown escaped: $(cat "$AW_TMP/h.txt")"
 "$AW_TOOL" check --interval 0 "$X_PID" >"$AW_TMP/c.txt" 2>&1
 clean check "$AW_TMP/c.txt"
 "$AW_TOOL" top --once >"$AW_TMP/t.txt" 2>&1
