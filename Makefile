@@ -341,6 +341,7 @@ bench: bench-deps ## benchmarks (not part of check)
 	$(MAKE) all $(E2E_REL_BIN) $(BENCH_BIN)
 	bash tests/bench/run.sh
 	bash tests/bench/watch.sh
+	bash tests/bench/host.sh
 
 # --- install -------------------------------------------------------------
 # The systemd units (dist/systemd) name the default paths; installed with

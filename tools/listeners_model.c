@@ -192,8 +192,27 @@ static void judge_row(const struct listeners_model *m, struct listeners_row *r)
 	r->stalled_by_holders = stalled_by_holders(r);
 }
 
+/* The sockets: host's last dump, or one now. */
+static int read_table(struct listeners_model *m, const struct sample_host *host,
+		      char *err, size_t errlen)
+{
+	if (!host)
+		return sockdiag_dump(&m->table, err, errlen);
+	if (host->ticks == 0) {
+		snprintf(err, errlen, "%s", host->last_error);
+		return -1;
+	}
+	if (sample_host_table(host, &m->table)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	m->interval_ns = host->now_ns - host->take_ns;
+	return 0;
+}
+
 int listeners_model_build(struct listeners_model *m, uint64_t recent_ns,
-			  char *err, size_t errlen)
+			  const struct sample_host *host, char *err,
+			  size_t errlen)
 {
 	char path[4096], why[512];
 
@@ -201,7 +220,7 @@ int listeners_model_build(struct listeners_model *m, uint64_t recent_ns,
 	m->recent_ns = recent_ns;
 	live_init(&m->live);
 	recent_init(&m->mem);
-	if (sockdiag_dump(&m->table, err, errlen))
+	if (read_table(m, host, err, errlen))
 		return -1;
 	if (recent_default_path(path, sizeof(path)) == 0 &&
 	    recent_load(&m->mem, path, why, sizeof(why)))
@@ -213,8 +232,12 @@ int listeners_model_build(struct listeners_model *m, uint64_t recent_ns,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	for (size_t i = 0; i < m->n_rows; i++)
-		m->row[i].e = &m->table.entry[i];
+	for (size_t i = 0; i < m->n_rows; i++) {
+		struct listeners_row *r = &m->row[i];
+		r->e = &m->table.entry[i];
+		r->sampled =
+		    host && sample_host_find(host, r->e->ino, &r->fig) == 0;
+	}
 	scan_proc(m);
 	qsort(m->row, m->n_rows, sizeof(*m->row), row_cmp);
 	for (size_t i = 0; i < m->n_rows; i++) {

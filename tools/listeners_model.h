@@ -11,6 +11,7 @@
 
 #include "live.h"
 #include "recent.h"
+#include "sample_host.h"
 #include "segment_reader.h"
 #include "sockdiag.h"
 #include "verdict.h"
@@ -44,6 +45,10 @@ struct listeners_row {
 	 * (a pre-fork pool whose workers never accepted has no segment, a
 	 * daemon's master none either): none of them can take one. */
 	int stalled_by_holders;
+	/* The kernel's figures over the sampling interval (sampled set):
+	 * the deepest queue, and the socket drops' rise. */
+	int sampled;
+	struct sample_host_figures fig;
 };
 
 /* Segments read so far, one attempt per pid. */
@@ -66,16 +71,19 @@ struct listeners_model {
 	struct listeners_cache cache;
 	struct live_context live;
 	struct recent_table mem;
-	uint64_t recent_ns; /* the verdict window, 0: all history */
+	uint64_t recent_ns;   /* the verdict window, 0: all history */
+	uint64_t interval_ns; /* the sampling's length, 0: one reading */
 };
 
 /*
- * The model, verdicts judged within recent_ns as check's are. 0, or -1
- * with the reason in err (one line, no prefix). Release m with
- * listeners_model_free() either way.
+ * The model, verdicts judged within recent_ns as check's are: the sockets
+ * of host's last dump with their figures since its last take, or, when
+ * host is NULL, of one dump now. 0, or -1 with the reason in err (one
+ * line, no prefix). Release m with listeners_model_free() either way.
  */
 int listeners_model_build(struct listeners_model *m, uint64_t recent_ns,
-			  char *err, size_t errlen);
+			  const struct sample_host *host, char *err,
+			  size_t errlen);
 
 void listeners_model_free(struct listeners_model *m);
 

@@ -1,6 +1,7 @@
 /*
  * listeners' model for people (a table as `ss -ntl` prints one, Recv-Q
- * the accept queue now, Send-Q the effective backlog) and for scripts.
+ * the accept queue now, Send-Q the effective backlog, then the sampled
+ * interval's deepest queue and socket drops a second) and for scripts.
  */
 #include "report.h"
 
@@ -60,9 +61,18 @@ static const char *text_verdict(const struct listeners_row *r, char *why,
 	return verdict;
 }
 
+/* The socket drops' rate over the sampled interval, 0 without one. */
+static double drops_per_s(const struct listeners_row *r)
+{
+	if (!r->sampled || r->fig.ns == 0)
+		return 0;
+	return (double)r->fig.drops_rise * 1e9 / (double)r->fig.ns;
+}
+
 static void text_row(FILE *out, const struct listeners_row *r)
 {
-	char procs[320], req[16] = "-", why[80];
+	char procs[320], req[16] = "-", why[80], peak[16] = "-",
+			 drops[24] = "-";
 	char addr[FMT_PRINTABLE_LEN(sizeof(r->e->address))];
 	const char *clamp = "-";
 	const struct segment_listener *l = r->speaker ? r->speaker->l : NULL;
@@ -78,17 +88,28 @@ static void text_row(FILE *out, const struct listeners_row *r)
 	}
 	/* A Unix socket's path is any local user's choice, as comm. */
 	fmt_printable(addr, sizeof(addr), r->e->address, sizeof(r->e->address));
-	fprintf(out, "%-28s %7" PRIu32 " %7" PRIu32 "  %-9s %-7s %-18s %s\n",
-		addr, r->e->rqueue, r->e->wqueue, req, clamp,
+	if (r->sampled) {
+		snprintf(peak, sizeof(peak), "%" PRIu32, r->fig.peak);
+		snprintf(drops, sizeof(drops), "%.1f", drops_per_s(r));
+	}
+	fprintf(out,
+		"%-28s %7" PRIu32 " %7" PRIu32 " %5s %7s  %-9s %-7s %-18s %s\n",
+		addr, r->e->rqueue, r->e->wqueue, peak, drops, req, clamp,
 		text_verdict(r, why, sizeof(why)), procs);
 }
 
 void report_listeners_text(FILE *out, const struct listeners_model *m)
 {
-	fprintf(out, "%-28s %7s %7s  %-9s %-7s %-18s %s\n", "ADDRESS", "RECV-Q",
-		"SEND-Q", "REQUESTED", "CLAMPED", "VERDICT", "PROCESS");
+	fprintf(out, "%-28s %7s %7s %5s %7s  %-9s %-7s %-18s %s\n", "ADDRESS",
+		"RECV-Q", "SEND-Q", "PEAK", "DROP/s", "REQUESTED", "CLAMPED",
+		"VERDICT", "PROCESS");
 	for (size_t i = 0; i < m->n_rows; i++)
 		text_row(out, &m->row[i]);
+	if (m->interval_ns)
+		fprintf(out,
+			"\nPEAK, DROP/s: the kernel's, sampled %u times a "
+			"second over %.1fs",
+			SAMPLE_HOST_HZ, (double)m->interval_ns / 1e9);
 	fprintf(out,
 		"\n%zu listening socket%s, %zu under acceptwatch; %zu "
 		"process%s scanned, %zu could not be read%s\n",
@@ -155,6 +176,11 @@ static void json_row(FILE *out, const struct listeners_row *r)
 		else
 			fprintf(out, "null");
 	}
+	if (r->sampled)
+		fprintf(out, ",\"queue_peak\":%" PRIu32 ",\"drops_per_s\":%.3f",
+			r->fig.peak, drops_per_s(r));
+	else
+		fprintf(out, ",\"queue_peak\":null,\"drops_per_s\":null");
 	fprintf(out, ",\"stalled_by_holders\":%s,\"owners\":[",
 		r->stalled_by_holders ? "true" : "false");
 	for (size_t i = 0; i < r->n_owner; i++) {
@@ -175,6 +201,8 @@ void report_listeners_json(FILE *out, const struct listeners_model *m)
 	}
 	fprintf(out,
 		"],\"sockets\":%zu,\"with_shim\":%zu,"
-		"\"proc_scanned\":%zu,\"proc_unreadable\":%zu}\n",
-		m->n_rows, m->with_shim, m->proc_seen, m->proc_unreadable);
+		"\"proc_scanned\":%zu,\"proc_unreadable\":%zu,"
+		"\"interval_s\":%.3f}\n",
+		m->n_rows, m->with_shim, m->proc_seen, m->proc_unreadable,
+		(double)m->interval_ns / 1e9);
 }

@@ -145,6 +145,8 @@ struct prom_sock {
 	uint64_t drops;
 	uint32_t queue, effective;
 	int clamped, has_requested, all_stalled, defer;
+	int kernel_only;      /* no segment: the kernel's figures (sampled) */
+	uint32_t kernel_peak; /* the deepest sampled queue of the interval */
 	int32_t requested;
 	uint64_t n_procs, last_proc; /* last_proc: seq of the last member */
 	int oom;		     /* the table could not take it */
@@ -171,7 +173,8 @@ enum prom_value {
 	V_CLAMPED,
 	V_STALLED,
 	V_DEFER,
-	V_NPROCS, /* K_SOCKET */
+	V_NPROCS,
+	V_KERNEL_PEAK, /* K_SOCKET */
 	V_ACCEPTS,
 	V_DRAINED,
 	V_SLOW,
@@ -223,6 +226,11 @@ static const struct prom_family families[] = {
      K_SOCKET, V_STALLED},
     {"acceptwatch_socket_processes", "gauge",
      "Processes under the shim holding the socket.", K_SOCKET, V_NPROCS},
+    {"acceptwatch_socket_queue_peak", "gauge",
+     "Deepest accept queue the exporter's sampling (10 a second) saw since "
+     "the previous scrape, for sockets no process under the shim holds "
+     "(theirs: acceptwatch_queue_peak).",
+     K_SOCKET, V_KERNEL_PEAK},
     {"acceptwatch_accepts_total", "counter",
      "Connections accepted (accept/accept4 successes).", K_PROCESS, V_ACCEPTS},
     {"acceptwatch_accept_drained_total", "counter",
@@ -574,6 +582,26 @@ struct prom_doc *report_prom_new(int by_process)
 	return d;
 }
 
+/* The kernel's figures of sockets no segment speaks for (p->kernel_only):
+ * socket series alone, no process holds them under the shim. */
+static int add_kernel(struct prom_doc *d, const struct segment_snapshot *p)
+{
+	for (uint32_t j = 0; j < p->n_listeners; j++) {
+		const struct segment_listener *l = &p->listener[j];
+		struct prom_sock *s = sock_get(d, p, l);
+		if (!s) {
+			d->failed = 1;
+			return -1;
+		}
+		s->drops = l->live.drops;
+		s->queue = l->live.queue_now;
+		s->all_stalled = 0; /* unknown: no thread is seen */
+		s->kernel_only = 1;
+		s->kernel_peak = l->queue_peak;
+	}
+	return 0;
+}
+
 /*
  * Closed listeners are left out: their fd may name a newer listener,
  * which would repeat a label set. A listener whose socket identity the
@@ -584,6 +612,8 @@ int report_prom_add(struct prom_doc *d, const struct segment_snapshot *p)
 {
 	struct prom_figs f;
 
+	if (p->kernel_only)
+		return add_kernel(d, p);
 	d->n_proc++;
 	d->lost_listeners += p->header.listeners_lost;
 	d->lost_events += p->header.events_lost;
@@ -726,6 +756,11 @@ static void socket_row(struct prom_doc *d, const struct prom_family *f,
 {
 	uint64_t v;
 
+	/* Of a socket no segment speaks for, the kernel's figures alone:
+	 * clamp, TCP_DEFER_ACCEPT and stalls are not known. */
+	if (s->kernel_only &&
+	    (f->arg == V_CLAMPED || f->arg == V_STALLED || f->arg == V_DEFER))
+		return;
 	switch (f->arg) {
 	case V_DROPS:
 		v = s->drops;
@@ -750,6 +785,11 @@ static void socket_row(struct prom_doc *d, const struct prom_family *f,
 		break;
 	case V_DEFER:
 		v = (uint64_t)s->defer;
+		break;
+	case V_KERNEL_PEAK:
+		if (!s->kernel_only)
+			return;
+		v = s->kernel_peak;
 		break;
 	default:
 		v = s->n_procs;
@@ -861,7 +901,7 @@ static void render_row(struct prom_doc *d, const struct prom_family *f,
 	}
 	if (d->by_process)
 		process_row(d, f, d->proc[i].labels, &d->proc[i].f);
-	else
+	else if (!d->sock[i]->kernel_only) /* no process figures */
 		process_row(d, f, d->sock[i]->labels, &d->sock[i]->f);
 }
 

@@ -161,11 +161,16 @@ void report_top(FILE *out, const struct top_frame *f,
 	int cut = s->width > 0 && s->width < (int)sizeof(line)
 		      ? s->width
 		      : (int)sizeof(line) - 1;
+	size_t procs = 0, bare = 0;
+	for (size_t i = 0; i < f->cur->n_proc; i++)
+		procs += !f->cur->proc[i].kernel_only;
+	for (size_t i = 0; i < n; i++)
+		bare += f->row[i].p->kernel_only;
 	snprintf(line, sizeof(line),
-		 "acceptwatch top  %s  every %.1fs  %zu listener%s in %zu "
-		 "process%s%s",
-		 when, s->interval, n, n == 1 ? "" : "s", f->cur->n_proc,
-		 f->cur->n_proc == 1 ? "" : "es", s->keys ? "  (q quits)" : "");
+		 "acceptwatch top  %s  every %.1fs  %zu listener%s: %zu in %zu "
+		 "process%s under the shim, %zu without (kernel figures)%s",
+		 when, s->interval, n, n == 1 ? "" : "s", n - bare, procs,
+		 procs == 1 ? "" : "es", bare, s->keys ? "  (q quits)" : "");
 	fprintf(out, "%.*s\n\n", cut, line);
 	struct top_layout y = top_layout_for(cut);
 	static const char *const head[12] = {
@@ -201,6 +206,12 @@ void report_top(FILE *out, const struct top_frame *f,
 		snprintf(acc, sizeof(acc), "%.1f", r->accepts_s);
 		snprintf(slow, sizeof(slow), "%.1f",
 			 per_s(r->w.slow_events, &r->w));
+		if (r->p->kernel_only) { /* the kernel's figures alone */
+			snprintf(pid, sizeof(pid), "-");
+			snprintf(acc, sizeof(acc), "-");
+			snprintf(slow, sizeof(slow), "-");
+			snprintf(comm, sizeof(comm), "(no shim)");
+		}
 		snprintf(drop, sizeof(drop), "%.1f", per_s(r->w.drops, &r->w));
 		const char *const cell[12] = {state, pid,  comm, addr,
 					      acc,   q,	   bar,	 gap,
@@ -210,5 +221,5 @@ void report_top(FILE *out, const struct top_frame *f,
 			s->colour ? state_colour(r->mask) : NULL);
 	}
 	if (n == 0)
-		fprintf(out, "no listener under acceptwatch\n");
+		fprintf(out, "no listening socket\n");
 }

@@ -154,6 +154,10 @@ struct segment_snapshot {
 	 * watch, watch_model.h): the threads and what the samples cannot
 	 * tell, owned by the watch model; NULL for a segment. */
 	const struct watch_view *sampled;
+	/* Not a process: the kernel's figures of listening sockets no
+	 * segment speaks for (sample_host.h), pid 0; no accept, thread or
+	 * wait figures, TCP_DEFER_ACCEPT unknown. */
+	int kernel_only;
 };
 
 /* Name the frames of snap's stacks (stack_frames_name): for the outputs

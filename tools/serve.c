@@ -21,12 +21,18 @@
  * take SERVE_MAX_CONNECTIONS / SERVE_PER_CLIENT clients to fill, and a
  * connection silent for SERVE_TIMEOUT_S (half a request, an idle keep-alive)
  * is closed. SIGTERM stops it within a second whatever the clients do.
+ *
+ * Sockets no process under the shim holds are the kernel's figures
+ * (sample_host.h), sampled by the main thread at SAMPLE_HOST_HZ while it
+ * waits for a signal: queue now, the deepest queue since the previous
+ * scrape, socket drops.
  */
 #include "commands.h"
 #include "error.h"
 
 #include "gather.h"
 #include "report.h"
+#include "sample_host.h"
 #include "sockdiag.h"
 #include "usage.h"
 
@@ -87,6 +93,11 @@ struct client {
 
 /* Used on the server's thread only (connection notices). */
 static struct client *clients;
+
+/* The host's listeners: ticked by the main thread, taken by a scrape on
+ * the server's thread, each under host_lock. */
+static pthread_mutex_t host_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sample_host host_sampler;
 
 static const char serve_index[] =
     "<html><head><title>acceptwatch</title></head><body>"
@@ -443,9 +454,32 @@ static int accepts_gzip(const char *v)
 	return 0;
 }
 
+struct scrape {
+	struct prom_doc *doc;
+	struct sample_host_held held; /* the sockets segments speak for */
+};
+
 static int gather_add(void *arg, const struct segment_snapshot *snap)
 {
-	return report_prom_add(arg, snap);
+	struct scrape *sc = arg;
+
+	/* Out of memory holding: a socket may show twice, never wrong. */
+	sample_host_hold(&sc->held, snap);
+	return report_prom_add(sc->doc, snap);
+}
+
+/* The sockets no segment spoke for, as the kernel's figures since the
+ * previous scrape. */
+static void add_kernel(struct scrape *sc)
+{
+	struct segment_snapshot snap;
+
+	pthread_mutex_lock(&host_lock);
+	int ret = sample_host_take(&host_sampler, &snap, &sc->held);
+	pthread_mutex_unlock(&host_lock);
+	if (ret == 0 && report_prom_add(sc->doc, &snap))
+		aw_error("serve: out of memory");
+	segment_snapshot_free(&snap);
 }
 
 /* Every segment read into a new body: NULL when out of memory. Memory
@@ -468,8 +502,11 @@ static struct serve_body *metrics_body(const struct serve_opts *o, int gzip)
 	}
 	/* Unreadable segments are counted in the exposition; on stderr
 	 * they would fill a journal at every scrape. */
-	if (gather_each(&r, &g, gather_add, b->doc, err, sizeof(err)) < 0)
+	struct scrape sc = {.doc = b->doc};
+	if (gather_each(&r, &g, gather_add, &sc, err, sizeof(err)) < 0)
 		aw_error("%s", err);
+	add_kernel(&sc);
+	sample_host_held_free(&sc.held);
 	report_prom_totals(b->doc, r.n_unreadable, mono_s() - start);
 	gather_free(&r);
 	/* gzip (windowBits 16 + 15); the fastest level: the exposition's
@@ -551,13 +588,32 @@ static void bound_name(int fd, char *dst, size_t len)
 	snprintf(dst, len, "%s:%u", host, port);
 }
 
+/* Sample the host at SAMPLE_HOST_HZ until a signal of stop arrives: the
+ * signal. */
+static int sample_until(const sigset_t *stop)
+{
+	const long period = 1000000000L / SAMPLE_HOST_HZ;
+	struct timespec ts;
+	int sig;
+
+	for (;;) {
+		ts.tv_sec = 0;
+		ts.tv_nsec = period;
+		sig = sigtimedwait(stop, NULL, &ts);
+		if (sig > 0)
+			return sig;
+		pthread_mutex_lock(&host_lock);
+		sample_host_tick(&host_sampler, sample_host_now());
+		pthread_mutex_unlock(&host_lock);
+	}
+}
+
 int serve_command(int argc, char **argv)
 {
 	struct serve_opts o = {0};
 	struct addrinfo *ai;
 	sigset_t stop;
 	char name[INET6_ADDRSTRLEN + 16];
-	int sig;
 
 	int ret = parse_opts(argc, argv, &o);
 	if (ret)
@@ -575,6 +631,9 @@ int serve_command(int argc, char **argv)
 	sigaddset(&stop, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Before the first scrape can come: its sockets have a reading. */
+	sample_host_init(&host_sampler);
+	sample_host_tick(&host_sampler, sample_host_now());
 	struct MHD_Daemon *d = MHD_start_daemon(
 	    MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC, 0, NULL, NULL, handle,
 	    &o, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
@@ -588,11 +647,12 @@ int serve_command(int argc, char **argv)
 	bound_name(fd, name, sizeof(name));
 	aw_error("serving http://%s/metrics", name);
 	fflush(stderr);
-	sigwait(&stop, &sig);
+	sample_until(&stop);
 	signal(SIGALRM, stop_now);
 	alarm(SERVE_STOP_S);
 	MHD_stop_daemon(d);
 	alarm(0);
 	close(fd);
+	sample_host_free(&host_sampler);
 	return AW_EXIT_OK;
 }

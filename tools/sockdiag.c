@@ -189,7 +189,9 @@ static int unix_msg(void *arg, const struct nlmsghdr *h)
 
 int sockdiag_replies(int fd, uint32_t seq, sockdiag_msg_fn fn, void *arg)
 {
-	static char buf[SOCKDIAG_BUF] __attribute__((aligned(8)));
+	/* A thread of its own each: serve samples the host on one thread
+	 * while its HTTP thread reads segments and the kernel. */
+	static _Thread_local char buf[SOCKDIAG_BUF] __attribute__((aligned(8)));
 
 	for (;;) {
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);

@@ -57,8 +57,8 @@ typedef int (*sockdiag_msg_fn)(void *arg, const struct nlmsghdr *h);
 /*
  * Read the replies to request seq on fd until NLMSG_DONE, handing each
  * socket's message to fn (others' sequence numbers are skipped). 0, or -1
- * with errno (the kernel's error, a failed recv, or fn's). One buffer for
- * every caller: one thread reads at a time.
+ * with errno (the kernel's error, a failed recv, or fn's). One buffer per
+ * thread.
  */
 int sockdiag_replies(int fd, uint32_t seq, sockdiag_msg_fn fn, void *arg);
 

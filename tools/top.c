@@ -4,7 +4,10 @@
  * one frame is a few dozen lines, ncurses would not earn its place.
  *
  * Rates and the p99s are over the last interval (the difference of two
- * readings), not since the listen: what is happening now. The terminal is
+ * readings), not since the listen: what is happening now. Listeners no
+ * segment speaks for (servers without the shim) are the kernel's figures,
+ * sampled at SAMPLE_HOST_HZ between frames (sample_host.h): queue now,
+ * its peak over the interval, socket drops. The terminal is
  * put in non-canonical, no-echo mode so that a single 'q' quits; ISIG is
  * kept, so Ctrl-C arrives as SIGINT, whose handler only sets a flag: the
  * loop then restores the terminal, as it does on SIGTERM and SIGHUP, and at
@@ -17,6 +20,7 @@
 #include "gather.h"
 #include "recent.h"
 #include "report.h"
+#include "sample_host.h"
 #include "top_model.h"
 #include "verdict.h"
 
@@ -40,6 +44,8 @@ struct top_opts {
 	/* When each listener's trouble last rose, over the frames so far
 	 * (and check's state file, read at the start). */
 	struct recent_table mem;
+	/* Every listener of the host, at SAMPLE_HOST_HZ between frames. */
+	struct sample_host host;
 };
 
 static volatile sig_atomic_t top_quit;
@@ -208,6 +214,27 @@ static int wait_key(double s)
 	return 1;
 }
 
+/*
+ * The interval between two frames: the host's listeners read every
+ * 1/SAMPLE_HOST_HZ s meanwhile (a failed dump counts nothing: the next
+ * one may work), keys read between. 1 when the user asked to quit.
+ */
+static int wait_sampling(struct top_opts *o, double s)
+{
+	const uint64_t period = 1000000000ull / SAMPLE_HOST_HZ;
+	uint64_t end = sample_host_now() + (uint64_t)(s * 1e9);
+
+	for (;;) {
+		uint64_t now = sample_host_now();
+		if (now >= end)
+			return top_quit;
+		uint64_t left = end - now;
+		if (wait_key((double)(left < period ? left : period) / 1e9))
+			return 1;
+		sample_host_tick(&o->host, sample_host_now());
+	}
+}
+
 static void screen_size(int *w, int *h)
 {
 	struct winsize ws;
@@ -242,6 +269,10 @@ static void take_reading(struct top_opts *o, struct report *r,
 
 	if (gather_report(r, g, err, sizeof(err)) < 0)
 		aw_error("%s", err);
+	/* The kernel's figures of the sockets no segment speaks for, over
+	 * the interval; out of memory, the frame shows the segments. */
+	sample_host_tick(&o->host, sample_host_now());
+	sample_host_add(&o->host, r);
 	recent_update(&o->mem, r);
 }
 
@@ -274,20 +305,23 @@ int top_command(int argc, char **argv)
 	if (ret)
 		return ret > 0 ? AW_EXIT_OK : AW_EXIT_USAGE;
 	load_memory(&o);
+	sample_host_init(&o.host);
 	if (o.once) {
 		/* Two readings an interval apart, one frame, no escapes. */
 		take_reading(&o, &prev, &g);
-		sleep_s(o.interval);
+		wait_sampling(&o, o.interval);
 		take_reading(&o, &cur, &g);
 		draw(&o, &cur, &prev, 0, 0);
 		gather_free(&prev);
 		gather_free(&cur);
 		recent_free(&o.mem);
+		sample_host_free(&o.host);
 		return fflush(stdout) ? 1 : AW_EXIT_OK;
 	}
 	if (term_setup()) {
 		aw_error("top: terminal: %s", strerror(errno));
 		recent_free(&o.mem);
+		sample_host_free(&o.host);
 		return AW_EXIT_USAGE;
 	}
 	memset(&prev, 0, sizeof(prev));
@@ -305,12 +339,13 @@ int top_command(int argc, char **argv)
 			gather_free(&prev);
 		prev = cur;
 		have_prev = 1;
-		if (wait_key(o.interval))
+		if (wait_sampling(&o, o.interval))
 			break;
 	}
 	if (have_prev)
 		gather_free(&prev);
 	recent_free(&o.mem);
+	sample_host_free(&o.host);
 	term_restore();
 	return AW_EXIT_OK;
 }

@@ -33,6 +33,8 @@ static void judge(struct top_row *r, const struct segment_snapshot *pp,
 		verdict_window_between(pp, r->before, r->p, l, &r->w);
 	/* STATE follows the window, as check's verdict. */
 	r->w.recent_ns = recent_ns;
+	/* The kernel's figures alone do not say TCP_DEFER_ACCEPT. */
+	r->w.defer_unknown = r->p->kernel_only;
 	recent_apply(mem, r->p, l, &r->w);
 	r->mask = verdict_mask(r->p, l, &r->w);
 	r->fill = (double)l->live.queue_now /

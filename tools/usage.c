@@ -48,7 +48,8 @@ static const struct usage_cmd usage_cmds[] = {
      "                      server's identical blocks share one)\n"},
     {"top", "refreshing view sorted by trouble", "[OPTIONS]",
      "Refreshing view sorted by trouble; q or Ctrl-C quits. Colour only\n"
-     "on a terminal and without NO_COLOR.",
+     "on a terminal and without NO_COLOR. Sockets without the shim show\n"
+     "the kernel's figures, sampled 10 times a second.",
      "  -i, --interval SEC  seconds between refreshes (default 1)\n"
      "  -1, --once          print one screen and exit\n"
      "  -w, --window DUR    STATE judges what happened within DUR\n"
@@ -56,13 +57,17 @@ static const struct usage_cmd usage_cmds[] = {
     {"listeners", "every listening TCP socket, with or without the shim",
      "[OPTIONS]",
      "Every listening TCP socket of this network namespace, its owners\n"
-     "and, under the shim, backlog, clamp and verdict.",
+     "and, under the shim, backlog, clamp and verdict; the queue's peak\n"
+     "and socket drops a second sampled from the kernel 10 times a second.",
+     "  -i, --interval SEC  how long to sample (default 1; 0: one reading)\n"
      "  -j, --json          one JSON object on stdout\n"
      "  -w, --window DUR    verdicts judge what happened within DUR\n"
      "                      (default 5m; 0: the whole history)\n"},
     {"serve", "Prometheus exporter: /metrics over HTTP", "[OPTIONS]",
      "Serve the Prometheus metrics of every process under the shim over\n"
-     "HTTP at /metrics, read at each scrape. Read-only; stops on SIGTERM.",
+     "HTTP at /metrics, read at each scrape, and the kernel's figures of\n"
+     "every other listening socket, sampled 10 times a second. Read-only;\n"
+     "stops on SIGTERM.",
      "  -l, --listen ADDR:PORT  where to listen (default 127.0.0.1:9437;\n"
      "                          :PORT for every address, [ADDR6]:PORT)\n"
      "  -P, --by-process        process figures per process and listener,\n"

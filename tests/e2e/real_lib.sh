@@ -41,7 +41,8 @@
 #                                 "address alertstate value"
 #   rs_nginx_start DIR WORKERS    start Debian's nginx on DIR/nginx.conf
 #                                 under the release shim (ACCEPTWATCH_* from
-#                                 the caller's environment); sets MASTER and
+#                                 the caller's environment; RS_NGINX_PRELOAD=''
+#                                 for none); sets MASTER and
 #                                 W (its workers), all stopped at exit
 AW_REL_SHIM=${AW_REL_SHIM:-$AW_ROOT/shim/libacceptwatch.so}
 AW_REL_TOOL=${AW_REL_TOOL:-$AW_ROOT/tools/acceptwatch}
@@ -233,7 +234,7 @@ rs_nginx_start() {
 	local d=$1 workers=$2 i nginx
 	nginx=$(command -v nginx || echo /usr/sbin/nginx)
 	[ -x "$nginx" ] || aw_skip "nginx is not installed (make deps)"
-	LD_PRELOAD=$AW_REL_SHIM "$nginx" -p "$d" -c "$d/nginx.conf" \
+	LD_PRELOAD=${RS_NGINX_PRELOAD-$AW_REL_SHIM} "$nginx" -p "$d" -c "$d/nginx.conf" \
 		-e "$d/error.log" >"$d/start.out" 2>"$d/start.err" ||
 		aw_fail "nginx did not start: $(cat "$d/start.err" "$d/error.log")"
 	for ((i = 0; i < 100; i++)); do

@@ -49,11 +49,11 @@ assert co["verdict"] == "ok" and c["family"] == "inet6", co
 assert doc["with_shim"] == 2, doc
 print("agrees with ss on", len(ss), "sockets")
 PY
-grep -q "^127.0.0.1:$A_PORT *0 *16  128 *yes *CLAMPED *$A_PID/server" "$AW_TMP/l.txt" ||
+grep -q "^127.0.0.1:$A_PORT *0 *16 *0 *0\.0  128 *yes *CLAMPED *$A_PID/server" "$AW_TMP/l.txt" ||
 	aw_fail "text row of A"
 # B runs no shim, but the kernel tells enough: connections wait and its
 # only holder is stopped.
-grep -q "^127.0.0.1:$B_PORT *3 *8  - *- *STALLED (holders stopped) *$B_PID/server" "$AW_TMP/l.txt" ||
+grep -q "^127.0.0.1:$B_PORT *3 *8 *3 *0\.0  - *- *STALLED (holders stopped) *$B_PID/server" "$AW_TMP/l.txt" ||
 	aw_fail "text row of B"
 grep -q "3 listening sockets, 2 under acceptwatch;.* 0 could not be read$" "$AW_TMP/l.txt" ||
 	aw_fail "text summary"

@@ -122,7 +122,11 @@ want "sum(acceptwatch_accepts_total{address=\"127.0.0.1:$S_PORT\"})" 7
 # Summed per socket by default: one series for the three processes.
 want "count(acceptwatch_accepts_total{inode=\"$F_INO\"})" 1
 want "count(acceptwatch_socket_drops_total{inode=\"$F_INO\"})" 1
-want "count(acceptwatch_socket_backlog_effective)" 2
+want "count(acceptwatch_socket_processes > 0)" 2
+# The exporter's and Prometheus's own listeners, without the shim: the
+# kernel's figures, socket series only.
+want "count(acceptwatch_socket_backlog_effective)" 4
+want "count(acceptwatch_socket_queue_peak)" 2
 want "acceptwatch_socket_processes{inode=\"$F_INO\"}" 3
 want "acceptwatch_socket_backlog_effective{inode=\"$F_INO\"}" 16
 want "acceptwatch_socket_backlog_clamped{inode=\"$F_INO\"}" 1

@@ -28,7 +28,7 @@ cat "$AW_TMP/top.txt"
 if grep -q $'\033' "$AW_TMP/top.txt"; then aw_fail "escape codes in --once"; fi
 # Other tests' servers may run meanwhile (segments are machine-wide): the
 # counts are at least ours, and only our rows are checked.
-head -1 "$AW_TMP/top.txt" | grep -Eq "^acceptwatch top .* every 1.0s  ([3-9]|[1-9][0-9]+) listeners in [0-9]+ processes$" ||
+head -1 "$AW_TMP/top.txt" | grep -Eq "^acceptwatch top .* every 1.0s  ([3-9]|[1-9][0-9]+) listeners: ([3-9]|[1-9][0-9]+) in [0-9]+ processes under the shim, [0-9]+ without \(kernel figures\)$" ||
 	aw_fail "header line"
 grep -q "^STATE  *PID *COMM *ADDRESS *ACC/s *QUEUE n/pk/bl *FILL *GAP99 *AWAY99 *WAIT99 *SLOW/s *DROP/s$" \
 	"$AW_TMP/top.txt" || aw_fail "column header"

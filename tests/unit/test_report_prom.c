@@ -329,9 +329,80 @@ static void test_empty_host(void **state)
 	}
 }
 
+/* The kernel's figures of a socket no segment speaks for (a server
+ * without the shim, sampled by serve) beside a process under the shim:
+ * socket series and the sampled peak for it alone, no process series,
+ * nothing said of what is not known from outside (clamp, defer, stall),
+ * and it is no process. */
+static void test_kernel_only(void **state)
+{
+	(void)state;
+	for (int by_process = 0; by_process < 2; by_process++) {
+		struct segment_listener k;
+		struct segment_snapshot kp;
+		memset(&k, 0, sizeof(k));
+		memset(&kp, 0, sizeof(kp));
+		k.ino = 700;
+		snprintf(k.address, sizeof(k.address), "127.0.0.1:82");
+		k.effective_backlog = 8;
+		k.flags = AW_LF_ADOPTED;
+		k.queue_peak = 6;
+		k.live.queue_now = 5;
+		k.live.drops = 9;
+		kp.kernel_only = 1;
+		kp.alive = 1;
+		kp.n_listeners = 1;
+		kp.listener = &k;
+		setup_report();
+		struct prom_doc *d = report_prom_new(by_process);
+		assert_non_null(d);
+		assert_int_equal(report_prom_add(d, &P[3]), 0);
+		assert_int_equal(report_prom_add(d, &kp), 0);
+		char *t = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&t, &len);
+		assert_non_null(f);
+		assert_int_equal(report_prom_write(f, d), 0);
+		assert_int_equal(fclose(f), 0);
+		report_prom_free(d);
+		const char *lab = "{address=\"127.0.0.1:82\",inode=\"700\"}";
+		char want[256];
+		static const char *const have[] = {
+		    "acceptwatch_socket_drops_total%s 9",
+		    "acceptwatch_socket_queue_length%s 5",
+		    "acceptwatch_socket_backlog_effective%s 8",
+		    "acceptwatch_socket_processes%s 0",
+		    "acceptwatch_socket_queue_peak%s 6",
+		};
+		for (size_t i = 0; i < sizeof(have) / sizeof(*have); i++) {
+			snprintf(want, sizeof(want), have[i], lab);
+			assert_line(t, want);
+		}
+		assert_line(t, "acceptwatch_processes 1");
+		assert_int_equal(
+		    count_lines(t, "acceptwatch_socket_queue_peak{"), 1);
+		static const char *const absent[] = {
+		    "acceptwatch_socket_backlog_clamped{address=\"127.0.0.1:"
+		    "82\"",
+		    "acceptwatch_socket_defer_accept{address=\"127.0.0.1:82\"",
+		    "acceptwatch_socket_stalled{address=\"127.0.0.1:82\"",
+		    "acceptwatch_socket_backlog_requested{address=\"127.0.0.1:"
+		    "82\"",
+		    "acceptwatch_accepts_total{address=\"127.0.0.1:82\"",
+		    "acceptwatch_queue_peak{address=\"127.0.0.1:82\"",
+		    "acceptwatch_accepts_total{pid=\"0\"",
+		};
+		for (size_t i = 0; i < sizeof(absent) / sizeof(*absent); i++)
+			if (strstr(t, absent[i]))
+				fail_msg("%s in:\n%s", absent[i], t);
+		free(t);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_kernel_only),
 	    cmocka_unit_test(test_socket_series_once),
 	    cmocka_unit_test(test_process_series),
 	    cmocka_unit_test(test_by_socket),
