@@ -22,15 +22,24 @@ print(" ".join(v["verdict"] for v in d["processes"][0]["sampled"]["listeners"][0
 }
 # Connections that complete their handshake and send nothing for a while:
 # under TCP_DEFER_ACCEPT each bare ACK is a socket drop.
+# Silent clients until killed: one every 100 ms, each sending its byte 1.2 s
+# later (the server then accepts it). Each one's handshake ACK is dropped
+# on a TCP_DEFER_ACCEPT socket, so drops rise all through a watch however
+# late a busy machine starts it: no sleep has to guess when its first
+# reading (its baseline) is taken.
 silent_clients() {
-	python3 - "$1" "$2" <<'PY'
+	python3 - "$1" <<'PY' &
 import socket, sys, time
-cs = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(int(sys.argv[2]))]
-time.sleep(1.2)
-for c in cs:
-    c.sendall(b"x")
-time.sleep(0.2)
+pending = []
+while True:
+    pending.append((time.monotonic(), socket.create_connection(("127.0.0.1", int(sys.argv[1])))))
+    while pending and time.monotonic() - pending[0][0] > 1.2:
+        c = pending.pop(0)[1]
+        c.sendall(b"x")
+        c.close()
+    time.sleep(0.1)
 PY
+	CLIENTS=$!
 }
 
 # --- an overflow before the watch ------------------------------------------
@@ -60,12 +69,10 @@ echo "[${SECONDS}s] TCP_DEFER_ACCEPT"
 aw_start D python3 "$AW_PUB/defer_server.py"
 "$W" watch --for 2 --json "$D_PID" >"$AW_TMP/d.json" &
 WP=$!
-# The clients come after watch's first reading (its baseline): a busy
-# machine starts it late, and each silent client's drops keep rising (the
-# SYN-ACK resent after 1 s is ACKed and dropped again) in any case.
-sleep 0.5
-silent_clients "$D_PORT" 4
+silent_clients "$D_PORT"
 wait "$WP" || aw_fail "watch of the defer server failed"
+kill "$CLIENTS"
+wait "$CLIENTS" 2>/dev/null
 aw_expect "$AW_TMP/d.json" \
 	"processes[0]['sampled']['listeners'][0]['socket_drops_during'] > 0" True
 aw_expect "$AW_TMP/d.json" "processes[0]['listeners'][0]['defer_accept']" True
@@ -78,9 +85,10 @@ v=$(verdicts "$AW_TMP/d.json")
 setpriv --reuid $U --regid $U --clear-groups "$W" watch --for 2 "$D_PID" \
 	>"$AW_TMP/n.txt" 2>"$AW_TMP/n.err" &
 WP=$!
-sleep 0.5
-silent_clients "$D_PORT" 4
+silent_clients "$D_PORT"
 wait "$WP" || aw_fail "watch of another uid's defer server failed: $(cat "$AW_TMP/n.err")"
+kill "$CLIENTS"
+wait "$CLIENTS" 2>/dev/null
 cat "$AW_TMP/n.txt" >&2
 grep -q "TCP_DEFER_ACCEPT unknown" "$AW_TMP/n.txt" || aw_fail "no note on the unknown TCP_DEFER_ACCEPT"
 ! grep -q OVERFLOWING "$AW_TMP/n.txt" || aw_fail "drops with TCP_DEFER_ACCEPT unknown called OVERFLOWING"
