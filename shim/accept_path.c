@@ -465,7 +465,7 @@ static void entry_probe(struct aw_listener *l, int slot, struct call *c)
 	if (!is_tcp(l))
 		return;
 	int saved = errno;
-	int turn = periodic_turn(count_probe(l));
+	int turn = periodic_turn(count_probe(l) + 1); /* counted from 1 */
 	if (!c->away_due && (turn || aw_segment_write_take_drops_due(l))) {
 		/* A listener closed where the shim could not see it, its
 		 * number now another socket's: nothing more on this slot. */

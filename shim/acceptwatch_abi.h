@@ -43,8 +43,9 @@
  *   a reader takes on its own: fd and fds (close and dup take no lock),
  *   the CLOSED and DEFER_ACCEPT flag bits (so every write of `flags`,
  *   under `seq` too, is an atomic or/and of the writer's own bits), drops
- *   with drops_mono_ns, listen_stack, and stripe_ref (release). Rule by
- *   rule: shim/segment_writer.h.
+ *   with drops_mono_ns (release, after the drops baseline and rise date),
+ *   full_mono_ns, listen_stack, and stripe_ref (release). Rule by rule:
+ *   shim/segment_writer.h.
  * - Counters and histogram buckets are independent relaxed atomics: each is
  *   exact on its own, a snapshot of several is not instantaneous.
  * - Per-thread figures live in up to AW_STRIPES stripes per listener, each
@@ -89,7 +90,7 @@
 #include <stdint.h>
 
 #define AW_SEG_MAGIC 0x3147455357544341ULL /* "ACTWSEG1", little-endian */
-#define AW_ABI_VERSION 5u
+#define AW_ABI_VERSION 6u
 #define AW_SEG_PREFIX "acceptwatch." /* name under /dev/shm, then the pid */
 /* Room for "/acceptwatch.<pidns>.<pid>" and its NUL. */
 #define AW_SEG_NAME_MAX 48u
@@ -328,6 +329,17 @@ struct aw_listener {
 	uint32_t
 	    drops_due; /* a probe saw the queue full: the next reads drops */
 	uint32_t pad;
+	/* This process's own dating of the socket's drops (the count lives
+	 * as long as the socket: across forks, reloads and exec). The
+	 * process's first reading (at listen() or adoption, or a forked
+	 * child's first probe) is its baseline: drops up to it are from
+	 * before the process knew the socket. */
+	uint64_t drops_base;	     /* the first reading, when ..._mono_ns */
+	uint64_t drops_base_mono_ns; /* when it was read, 0 not yet */
+	uint64_t drops_rise_mono_ns; /* the last reading higher than the one
+					before it in this process, 0 none */
+	uint64_t full_mono_ns;	     /* the last probe that saw the queue
+					past its backlog, 0 never */
 } __attribute__((aligned(64)));
 
 struct aw_seg_header {
@@ -457,13 +469,14 @@ _Static_assert(sizeof(struct aw_stripe) == 15488, "aw_stripe");
 _Static_assert(offsetof(struct aw_listener, address) == 32, "aw_listener");
 _Static_assert(offsetof(struct aw_listener, requested_backlog) == 144, "rb");
 _Static_assert(offsetof(struct aw_listener, stripe_ref) == 272, "stripe_ref");
-_Static_assert(sizeof(struct aw_listener) == 320, "aw_listener size");
+_Static_assert(offsetof(struct aw_listener, drops_base) == 320, "base");
+_Static_assert(sizeof(struct aw_listener) == 384, "aw_listener size");
 _Static_assert(offsetof(struct aw_seg_header, pid) == 60, "header pid");
 _Static_assert(offsetof(struct aw_seg_header, comm) == 96, "header comm");
 _Static_assert(offsetof(struct aw_seg_header, stripe_offset) == 184, "so");
 _Static_assert(sizeof(struct aw_seg_header) == 256, "header size");
 _Static_assert(offsetof(struct aw_segment, listener) == 256, "listeners");
-_Static_assert(offsetof(struct aw_segment, event) == 256 + 64 * 320, "events");
+_Static_assert(offsetof(struct aw_segment, event) == 256 + 64 * 384, "events");
 _Static_assert(offsetof(struct aw_segment, stripe) % 64 == 0, "stripes");
 _Static_assert(sizeof(struct aw_frame) == 16, "aw_frame");
 _Static_assert(sizeof(struct aw_module) == 296, "aw_module");

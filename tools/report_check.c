@@ -85,15 +85,29 @@ static void text_body(FILE *out, const struct check_row *row)
 			"  OK  backlog %" PRIu32 ", queue peak %" PRIu32
 			", %" PRIu64 " accepts, no slow event, ",
 			l->effective_backlog, l->queue_peak, l->accepts);
-		/* Drops without a verdict: TCP_DEFER_ACCEPT's own. */
-		if (l->live.drops)
+		/* Drops without a verdict: TCP_DEFER_ACCEPT's own, or from
+		 * before the process first read them (another process's). */
+		uint64_t own = verdict_own_drops(l);
+		if (l->live.drops == 0)
+			fprintf(out, "no socket drop\n");
+		else if (own == 0)
+			fprintf(out,
+				"%" PRIu64 " socket drop%s, all from before "
+				"the process first read the count\n",
+				l->live.drops, l->live.drops == 1 ? "" : "s");
+		else if (own == l->live.drops)
 			fprintf(out,
 				"%" PRIu64 " socket drop%s (TCP_DEFER_ACCEPT "
 				"on: data-less handshake ACKs it discards, no "
 				"overflow)\n",
-				l->live.drops, l->live.drops == 1 ? "" : "s");
+				own, own == 1 ? "" : "s");
 		else
-			fprintf(out, "no socket drop\n");
+			fprintf(out,
+				"%" PRIu64 " socket drops (TCP_DEFER_ACCEPT "
+				"on: data-less handshake ACKs it discards, no "
+				"overflow), %" PRIu64 " of them since the "
+				"process first read the count\n",
+				l->live.drops, own);
 		return;
 	}
 	text_verdicts(out, row);

@@ -133,6 +133,13 @@ static int drops_are_overflows(const struct segment_listener *l,
 	return !(l->flags & AW_LF_DEFER_ACCEPT);
 }
 
+uint64_t verdict_own_drops(const struct segment_listener *l)
+{
+	if (l->drops_base_mono_ns == 0)
+		return 0;
+	return sub0(l->live.drops, l->drops_base);
+}
+
 /* Overflowing now: the queue past its backlog, or drops or a full queue
  * during the observation. */
 static int overflow_now(const struct segment_listener *l,
@@ -153,7 +160,7 @@ static int overflow_ever(const struct segment_listener *l,
 {
 	if (l->full_events > 0 || overflow_now(l, w))
 		return 1;
-	return drops_are_overflows(l, w) && l->live.drops > 0;
+	return drops_are_overflows(l, w) && verdict_own_drops(l) > 0;
 }
 
 /*
@@ -186,9 +193,11 @@ uint64_t verdict_overflow_bound(const struct segment_snapshot *p,
 	if (overflow_now(l, NULL) ||
 	    (drops_are_overflows(l, NULL) && l->live.drops > l->drops))
 		return p->now_mono_ns;
-	/* A full queue was seen at a probe, drops counted by a reading. */
-	uint64_t seen = l->sample_mono_ns > l->drops_mono_ns ? l->sample_mono_ns
-							     : l->drops_mono_ns;
+	/* The last probe that saw the queue full, the last reading that
+	 * found the drops risen: the shim dates both. */
+	uint64_t seen = l->full_mono_ns > l->drops_rise_mono_ns
+			    ? l->full_mono_ns
+			    : l->drops_rise_mono_ns;
 	return at_or_now(p, seen);
 }
 
@@ -404,10 +413,16 @@ static void say_overflowing(const struct segment_snapshot *p,
 		    "%" PRIu32 "), now %" PRIu32,
 		    l->full_events, plural(l->full_events),
 		    l->effective_backlog, l->live.queue_now);
+	uint64_t own = verdict_own_drops(l);
 	add(v->evidence, sizeof(v->evidence),
 	    ", %" PRIu64 " socket drop%s (ss -m d: "
 	    "dropped SYNs and handshake ACKs, not connections)",
-	    l->live.drops, plural(l->live.drops));
+	    own, plural(own));
+	if (l->live.drops > own)
+		add(v->evidence, sizeof(v->evidence),
+		    " since the process first read the count (%" PRIu64
+		    " before)",
+		    l->live.drops - own);
 	if (l->flags & AW_LF_DEFER_ACCEPT)
 		add(v->evidence, sizeof(v->evidence),
 		    " (with TCP_DEFER_ACCEPT on, these also count the "

@@ -145,6 +145,12 @@ uint32_t verdict_queue_peak(const struct segment_listener *l);
 
 /* The program's wish as the kernel got it: the raised backlog when
  * ACCEPTWATCH_BACKLOG raised it, else the requested one. */
+/* The socket's drops since the process's first reading of them (its
+ * baseline, read by the shim at listen(), adoption or a forked child's
+ * first probe): a process is never charged with drops from before it
+ * knew the socket. 0 before that reading. */
+uint64_t verdict_own_drops(const struct segment_listener *l);
+
 int32_t verdict_wanted_backlog(const struct segment_listener *l);
 
 #endif
