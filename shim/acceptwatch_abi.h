@@ -211,7 +211,10 @@ struct aw_stripe {
 struct aw_event {
 	uint64_t seq; /* position-tagged: see above; 0 never written */
 	uint64_t time_real_ns;
-	uint64_t away_ns;	/* how long the thread was out of accept */
+	uint64_t away_ns;	/* how long the thread was out of accept before
+				   the call, as its away histogram has it;
+				   UINT64_MAX unknown: its previous call drained
+				   (EAGAIN), and the loop idled since */
 	uint64_t queue_wait_ms; /* UINT64_MAX when it could not be read */
 	uint32_t listener;	/* slot index */
 	uint32_t depth;	  /* queue depth met (sampled), UINT32_MAX unknown */
@@ -282,6 +285,12 @@ enum aw_listener_flags {
 	AW_LF_BACKLOG_UNKNOWN = 1u << 7, /* adopted, not TCP: cannot be known */
 	AW_LF_DEFER_ACCEPT = 1u << 8, /* TCP_DEFER_ACCEPT: data-less connections
 					 wait outside the accept queue */
+	/* An event loop accepts here: the listener is O_NONBLOCK, or an
+	 * accept on it returned EAGAIN. Its loop waits for connections
+	 * elsewhere (epoll_wait, poll), idle, so the time between a thread's
+	 * accepts is not time away while connections waited: its away
+	 * figures are only the time between accepts. */
+	AW_LF_EVENT_LOOP = 1u << 9,
 };
 
 struct aw_listener {

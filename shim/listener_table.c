@@ -757,6 +757,10 @@ int aw_table_register(int fd, int requested, int passed, int adopted,
 	 * (a re-listen keeps the first). */
 	if (f.id.tcp)
 		aw_table_read_drops(l, fd);
+	int saved = errno;
+	if (aw_probe_nonblocking(fd))
+		aw_segment_write_flag_set(l, AW_LF_EVENT_LOOP);
+	errno = saved;
 	log_listen(l, fd, adopted, relisten, old_requested, old_effective);
 	return slot;
 }

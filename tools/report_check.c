@@ -306,14 +306,24 @@ static void json_facts(FILE *out, const struct segment_snapshot *p,
 			l->live.drops, verdict_suggest_backlog(l));
 		break;
 	case VERDICT_SLOW:
+		fprintf(out,
+			"\"slow_events\":%" PRIu64 ",\"threshold_ms\":%" PRIu32
+			",",
+			l->slow_events, p->header.slow_ms);
+		/* An event loop's time between accepts is no time away. */
+		if (l->flags & AW_LF_EVENT_LOOP)
+			fprintf(out, "\"event_loop\":true,\"away_p99_ns\":null,"
+				     "\"away_max_ns\":null");
+		else
+			fprintf(out,
+				"\"event_loop\":false,\"away_p99_ns\":%" PRIu64
+				",\"away_max_ns\":%" PRIu64,
+				aw_hist_quantile(&l->away_ns, 0.99),
+				l->away_ns.max);
 		fprintf(
 		    out,
-		    "\"slow_events\":%" PRIu64 ",\"threshold_ms\":%" PRIu32
-		    ",\"away_p99_ns\":%" PRIu64 ",\"away_max_ns\":%" PRIu64
 		    ",\"queue_peak\":%" PRIu32 ",\"queue_wait_p99_ms\":%" PRIu64
 		    ",\"queue_wait_max_ms\":%" PRIu64 ",\"stack\":",
-		    l->slow_events, p->header.slow_ms,
-		    aw_hist_quantile(&l->away_ns, 0.99), l->away_ns.max,
 		    l->queue_peak, aw_hist_quantile(&l->queue_wait_ms, 0.99),
 		    l->queue_wait_ms.max);
 		report_json_frames(out, segment_stack_text(p, l->slow_stack));

@@ -214,10 +214,14 @@ static void json_event(FILE *out, const struct segment_snapshot *p,
 {
 	fprintf(out,
 		"{\"listener\":%" PRIu32 ",\"time_real_ns\":%" PRIu64
-		",\"time_real_ms\":%" PRIu64 ",\"away_ns\":%" PRIu64
-		",\"queue_wait_ms\":",
-		e->listener, e->time_real_ns, e->time_real_ns / 1000000u,
-		e->away_ns);
+		",\"time_real_ms\":%" PRIu64 ",\"away_ns\":",
+		e->listener, e->time_real_ns, e->time_real_ns / 1000000u);
+	/* Unknown: the loop had drained the queue and idled since. */
+	if (e->away_ns == UINT64_MAX)
+		fprintf(out, "null");
+	else
+		fprintf(out, "%" PRIu64, e->away_ns);
+	fprintf(out, ",\"queue_wait_ms\":");
 	if (e->queue_wait_ms == UINT64_MAX)
 		fprintf(out, "null");
 	else
@@ -259,6 +263,7 @@ static void json_identity(FILE *out, const struct segment_listener *l)
 	json_bool(out, "inherited", l->flags & AW_LF_INHERITED, ",");
 	json_bool(out, "raised", l->flags & AW_LF_RAISED, ",");
 	json_bool(out, "defer_accept", l->flags & AW_LF_DEFER_ACCEPT, ",");
+	json_bool(out, "event_loop", l->flags & AW_LF_EVENT_LOOP, ",");
 	json_bool(out, "backlog_unknown", l->flags & AW_LF_BACKLOG_UNKNOWN,
 		  ",");
 	json_bool(out, "consistent", l->consistent, ",");

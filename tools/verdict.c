@@ -486,9 +486,17 @@ static void say_slow(const struct segment_snapshot *p,
 	if (w && w->have)
 		add(v->evidence, sizeof(v->evidence),
 		    ", +%" PRIu64 " during the observation", w->slow_events);
+	/* An event loop waits for connections elsewhere: its time between
+	 * accepts is no evidence of a loop away. */
+	if (l->flags & AW_LF_EVENT_LOOP)
+		add(v->evidence, sizeof(v->evidence),
+		    "; an event loop (time between accepts is not time away)");
+	else
+		add(v->evidence, sizeof(v->evidence),
+		    "; away from accept p99 %s max %s", ap99, amax);
 	add(v->evidence, sizeof(v->evidence),
-	    "; away from accept p99 %s max %s; queue peak %" PRIu32 "/%" PRIu32,
-	    ap99, amax, l->queue_peak, l->effective_backlog);
+	    "; queue peak %" PRIu32 "/%" PRIu32, l->queue_peak,
+	    l->effective_backlog);
 	if (l->has_last_slow && l->last_slow.depth != UINT32_MAX)
 		add(v->evidence, sizeof(v->evidence),
 		    " (%" PRIu32 " at the last)", l->last_slow.depth);
@@ -504,10 +512,14 @@ static void say_slow(const struct segment_snapshot *p,
 		    "the pause, not the accept loop",
 		    (int)p->pid);
 	else
-		add(v->fix, sizeof(v->fix),
-		    "the accepting thread does other work between accepts: "
-		    "hand each connection to a worker (thread, pool, event "
-		    "loop) and return to accept() at once%s",
+		add(v->fix, sizeof(v->fix), "%s%s",
+		    (l->flags & AW_LF_EVENT_LOOP)
+			? "the event loop is busy between its turns (a handler "
+			  "computes or blocks): move that work off the loop "
+			  "(worker threads, more worker processes)"
+			: "the accepting thread does other work between "
+			  "accepts: hand each connection to a worker (thread, "
+			  "pool, event loop) and return to accept() at once",
 		    segment_stack_text(p, l->slow_stack)
 			? "; the accept loop's stack is below"
 			: "");

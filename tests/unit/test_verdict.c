@@ -589,6 +589,18 @@ static void test_slow_text(void **state)
 	       "the accepting thread does other work between accepts: hand "
 	       "each connection to a worker (thread, pool, event loop) and "
 	       "return to accept() at once; the accept loop's stack is below");
+	/* An event loop idles elsewhere between accepts: no time away is
+	 * quoted (nginx's idle 204 ms would read as a loop away). */
+	L.flags |= AW_LF_EVENT_LOOP;
+	judged(&W);
+	assert_null(strstr(found(VERDICT_SLOW)->evidence, "away from accept"));
+	evidence_has(VERDICT_SLOW, "the observation; an event loop (time "
+				   "between accepts is not time away); queue "
+				   "peak 15/16 (12 at the last)");
+	fix_is(VERDICT_SLOW,
+	       "the event loop is busy between its turns (a handler computes "
+	       "or blocks): move that work off the loop (worker threads, more "
+	       "worker processes); the accept loop's stack is below");
 }
 
 /* --- BACKLOG SMALL ------------------------------------------------------*/
