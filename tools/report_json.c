@@ -18,6 +18,7 @@
 #include "histogram.h"
 #include "stack_frames.h"
 #include "totals.h"
+#include "verdict.h"
 
 #include <inttypes.h>
 
@@ -283,10 +284,19 @@ static void json_counts(FILE *out, const struct segment_listener *l)
 		",\"full_events\":%" PRIu64 ",\"sampled\":%" PRIu32
 		"},\"socket_drops\":%" PRIu64
 		",\"sampled_socket_drops\":%" PRIu64 ",\"drops\":%" PRIu64
-		",\"sampled_drops\":%" PRIu64 ",\"kernel_backlog\":",
+		",\"sampled_drops\":%" PRIu64 ",",
 		l->in_accept, l->slow_events, l->live.queue_now, l->queue_peak,
 		l->full_events, l->queue_now, l->live.drops, l->drops,
 		l->live.drops, l->drops);
+	/* The process's first reading of the socket's drops, and how many
+	 * the socket dropped since: what verdicts charge it with. */
+	fprintf(out, "\"socket_drops_baseline\":");
+	if (l->drops_base_mono_ns)
+		fprintf(out, "%" PRIu64 ",", l->drops_base);
+	else
+		fprintf(out, "null,");
+	fprintf(out, "\"own_socket_drops\":%" PRIu64 ",\"kernel_backlog\":",
+		verdict_own_drops(l));
 	if (l->live.live)
 		fprintf(out, "%" PRIu32 ",", l->live.kernel_backlog);
 	else
