@@ -52,8 +52,10 @@ int verdict_parse(const char *s, enum verdict_kind *k);
  * risen within the last recent_ns; older evidence is history, told apart
  * (verdict_assess_history) and never a verdict. When the evidence last
  * rose is known to the latest possible time: what the queue shows now
- * and the socket's drops past the shim's last probe are now; what the
- * shim counted is at or before its last probe; a slow event has its time.
+ * and the socket's drops past the shim's last reading are now; a full
+ * queue and a rise of the drops are at the times the shim dated them;
+ * what else it counted is at or before its last probe; a slow event has
+ * its time.
  * The *_last_ns fields, when not 0, are a tighter bound remembered from
  * earlier readings (recent.h): counters that did not move since then rose
  * before then.
