@@ -107,6 +107,8 @@ struct call {
 	int probe;	/* a probe is due: slow check or rate-limited sample */
 	int kept;	/* the probe was housekeeping (drops, defer) */
 	int moved;	/* fd names another socket than its slot's now */
+	int idle;	/* the thread's previous call drained (or there was
+			   none): the time since is no time away */
 	uint32_t depth; /* queue depth the call met, UINT32_MAX unknown */
 };
 
@@ -304,17 +306,22 @@ static int sample_allowed(struct aw_listener *l, uint64_t now)
  * date the drops it sees (they rose after this reading if they are higher
  * now); and TCP_DEFER_ACCEPT, which servers set after listen() (apache).
  * One reading each: the drops, or with defer_turn, while the flag is not
- * set, TCP_DEFER_ACCEPT. Which probes: the one after a probe saw the queue
+ * set, TCP_DEFER_ACCEPT (and before it, while the listener is not known
+ * for an event loop's, O_NONBLOCK, which servers set after listen() too:
+ * redis). Which probes: the one after a probe saw the queue
  * full (drops come from a full queue: so a reading follows the last one
  * seen), and two in HOUSEKEEPING_EVERY (periodic_turn), the first probe
  * first, about twice a second while the loop accepts; those also check
  * first that fd still names the listener (entry_probe). At most two system
- * calls, as a queue probe is.
+ * calls beside that check, as a queue probe is.
  */
 static void housekeep(struct aw_listener *l, int fd, int defer_turn)
 {
-	if (defer_turn && !(__atomic_load_n(&l->flags, __ATOMIC_RELAXED) &
-			    AW_LF_DEFER_ACCEPT)) {
+	uint32_t flags = __atomic_load_n(&l->flags, __ATOMIC_RELAXED);
+	if (defer_turn && !(flags & AW_LF_EVENT_LOOP) &&
+	    aw_probe_nonblocking(fd))
+		aw_segment_write_flag_set(l, AW_LF_EVENT_LOOP);
+	if (defer_turn && !(flags & AW_LF_DEFER_ACCEPT)) {
 		if (aw_probe_defer_accept(fd))
 			aw_segment_write_flag_set(l, AW_LF_DEFER_ACCEPT);
 		return;
@@ -375,20 +382,24 @@ static void log_slow(const struct aw_segment *s, const struct aw_listener *l,
 		     const struct aw_event *e, uint32_t slow_ms)
 {
 	char wait[32] = "unknown", depth[32] = "unknown", where[200];
+	char away[64] = "idle in between (its last call drained the queue)";
 	if (e->queue_wait_ms != UINT64_MAX)
 		snprintf(wait, sizeof(wait), "%llu ms",
 			 (unsigned long long)e->queue_wait_ms);
+	if (e->away_ns != UINT64_MAX)
+		snprintf(away, sizeof(away), "out of accept for %llu ms",
+			 (unsigned long long)(e->away_ns / NS_PER_MS));
 	if (e->depth != UINT32_MAX)
 		snprintf(depth, sizeof(depth), "%u/%u", e->depth, e->backlog);
 	aw_stack_top(s, e->stack, where, sizeof(where));
 	/* The address as the segment has it: bounded, whatever another
 	 * process wrote there. */
 	aw_log("slow accept loop on %.*s fd=%d: a connection waited %s in the "
-	       "queue (threshold %u ms), loop out of accept for %llu ms, "
+	       "queue (threshold %u ms), loop %s, "
 	       "queue %s, %llu slow events so far%s%s",
 	       (int)strnlen(l->address, AW_ADDR_LEN), l->address,
-	       __atomic_load_n(&l->fd, __ATOMIC_RELAXED), wait, slow_ms,
-	       (unsigned long long)(e->away_ns / NS_PER_MS), depth,
+	       __atomic_load_n(&l->fd, __ATOMIC_RELAXED), wait, slow_ms, away,
+	       depth,
 	       (unsigned long long)__atomic_load_n(&l->slow_events,
 						   __ATOMIC_RELAXED),
 	       where[0] ? "; loop at " : "", where);
@@ -412,11 +423,14 @@ static void record_slow(struct aw_segment *s, int slot, struct aw_event *e,
  * loop was away, the call was long, or a rate-limited sample), a connection
  * that waited that long is the event. Where no wait can be read (not TCP),
  * a connection already waiting when a loop that was away came back (the
- * call did not block) is one.
+ * call did not block) is one, unless the loop is an event loop's or its
+ * last call drained: it was idle, waiting for this very connection
+ * elsewhere. The event's time away is the one the away histogram has for
+ * this call (away_ns, UINT64_MAX when it has none).
  */
 static void check_wait(struct aw_segment *s, int slot, const struct call *c,
 		       struct thread_slot *ts, struct aw_stripe *st,
-		       uint64_t since, int away)
+		       uint64_t away_ns, int away)
 {
 	struct aw_listener *l = &s->listener[slot];
 	uint32_t flags = __atomic_load_n(&l->flags, __ATOMIC_RELAXED);
@@ -429,13 +443,14 @@ static void check_wait(struct aw_segment *s, int slot, const struct call *c,
 		wait = wait_ms;
 		slow = wait_ms > aw_config.slow_ms;
 	} else {
-		slow = away && aw_ticks_to_ns(c->t1 - c->t0) < NS_PER_MS;
+		slow = away && !c->idle && !(flags & AW_LF_EVENT_LOOP) &&
+		       aw_ticks_to_ns(c->t1 - c->t0) < NS_PER_MS;
 	}
 	if (!slow)
 		return;
 	struct aw_event e = {
 	    .time_real_ns = aw_real_ns(),
-	    .away_ns = aw_ticks_to_ns(since),
+	    .away_ns = away_ns,
 	    .queue_wait_ms = wait,
 	    .depth = c->depth,
 	    .backlog = __atomic_load_n(&l->effective_backlog, __ATOMIC_RELAXED),
@@ -465,7 +480,7 @@ static void entry_probe(struct aw_listener *l, int slot, struct call *c)
 	if (!is_tcp(l))
 		return;
 	int saved = errno;
-	int turn = periodic_turn(count_probe(l));
+	int turn = periodic_turn(count_probe(l) + 1); /* counted from 1 */
 	if (!c->away_due && (turn || aw_segment_write_take_drops_due(l))) {
 		/* A listener closed where the shim could not see it, its
 		 * number now another socket's: nothing more on this slot. */
@@ -499,8 +514,22 @@ static void exit_probe(struct aw_segment *s, int slot, struct thread_slot *ts,
 	}
 	/* Out of accept too long (busy elsewhere since the last accept, back
 	 * late after a drain, or stuck in this very call), or a sample. */
-	check_wait(s, slot, c, ts, st, ticks_since(c->t1, last ? last : c->t0),
-		   c->away_due || long_call);
+	uint64_t away_ns = c->idle || last == 0
+			       ? UINT64_MAX
+			       : aw_ticks_to_ns(ticks_since(c->t0, last));
+	check_wait(s, slot, c, ts, st, away_ns, c->away_due || long_call);
+}
+
+/* An accept on slot returned EAGAIN: its loop waits for connections
+ * elsewhere (its listener is nonblocking). Once per listener. */
+static void mark_event_loop(int slot)
+{
+	struct aw_segment *s = aw_segment_current();
+	if (s == NULL)
+		return;
+	struct aw_listener *l = &s->listener[slot];
+	if (!(__atomic_load_n(&l->flags, __ATOMIC_RELAXED) & AW_LF_EVENT_LOOP))
+		aw_segment_write_flag_set(l, AW_LF_EVENT_LOOP);
 }
 
 /* A failed call on a known listener: drained, an error, or not a listener
@@ -510,6 +539,7 @@ static void count_failure(struct thread_slot *ts, struct aw_stripe *st,
 {
 	if (is_drain(c->err)) {
 		aw_segment_write_drained(st, ts->shared);
+		mark_event_loop((int)(ts - self.by_byte) - 1);
 		return;
 	}
 	aw_segment_write_error(st, err_class(c->err), ts->shared);
@@ -562,6 +592,7 @@ static int finish(struct aw_segment *s, int slot, struct aw_stripe *st,
 		  struct call *c, uint64_t last)
 {
 	struct thread_slot *ts = slot_state(slot);
+	c->idle = ts->prev == PREV_DRAIN || ts->prev == PREV_NONE;
 	record_call(ts, st, c, last);
 	set_mark(ts);
 	if (c->ret < 0)

@@ -43,8 +43,9 @@
  *   a reader takes on its own: fd and fds (close and dup take no lock),
  *   the CLOSED and DEFER_ACCEPT flag bits (so every write of `flags`,
  *   under `seq` too, is an atomic or/and of the writer's own bits), drops
- *   with drops_mono_ns, listen_stack, and stripe_ref (release). Rule by
- *   rule: shim/segment_writer.h.
+ *   with drops_mono_ns (release, after the drops baseline and rise date),
+ *   full_mono_ns, listen_stack, and stripe_ref (release). Rule by rule:
+ *   shim/segment_writer.h.
  * - Counters and histogram buckets are independent relaxed atomics: each is
  *   exact on its own, a snapshot of several is not instantaneous.
  * - Per-thread figures live in up to AW_STRIPES stripes per listener, each
@@ -89,7 +90,7 @@
 #include <stdint.h>
 
 #define AW_SEG_MAGIC 0x3147455357544341ULL /* "ACTWSEG1", little-endian */
-#define AW_ABI_VERSION 5u
+#define AW_ABI_VERSION 6u
 #define AW_SEG_PREFIX "acceptwatch." /* name under /dev/shm, then the pid */
 /* Room for "/acceptwatch.<pidns>.<pid>" and its NUL. */
 #define AW_SEG_NAME_MAX 48u
@@ -210,7 +211,10 @@ struct aw_stripe {
 struct aw_event {
 	uint64_t seq; /* position-tagged: see above; 0 never written */
 	uint64_t time_real_ns;
-	uint64_t away_ns;	/* how long the thread was out of accept */
+	uint64_t away_ns;	/* how long the thread was out of accept before
+				   the call, as its away histogram has it;
+				   UINT64_MAX unknown: its previous call drained
+				   (EAGAIN), and the loop idled since */
 	uint64_t queue_wait_ms; /* UINT64_MAX when it could not be read */
 	uint32_t listener;	/* slot index */
 	uint32_t depth;	  /* queue depth met (sampled), UINT32_MAX unknown */
@@ -281,6 +285,12 @@ enum aw_listener_flags {
 	AW_LF_BACKLOG_UNKNOWN = 1u << 7, /* adopted, not TCP: cannot be known */
 	AW_LF_DEFER_ACCEPT = 1u << 8, /* TCP_DEFER_ACCEPT: data-less connections
 					 wait outside the accept queue */
+	/* An event loop accepts here: the listener is O_NONBLOCK, or an
+	 * accept on it returned EAGAIN. Its loop waits for connections
+	 * elsewhere (epoll_wait, poll), idle, so the time between a thread's
+	 * accepts is not time away while connections waited: its away
+	 * figures are only the time between accepts. */
+	AW_LF_EVENT_LOOP = 1u << 9,
 };
 
 struct aw_listener {
@@ -328,6 +338,17 @@ struct aw_listener {
 	uint32_t
 	    drops_due; /* a probe saw the queue full: the next reads drops */
 	uint32_t pad;
+	/* This process's own dating of the socket's drops (the count lives
+	 * as long as the socket: across forks, reloads and exec). The
+	 * process's first reading (at listen() or adoption, or a forked
+	 * child's first probe) is its baseline: drops up to it are from
+	 * before the process knew the socket. */
+	uint64_t drops_base;	     /* the first reading, when ..._mono_ns */
+	uint64_t drops_base_mono_ns; /* when it was read, 0 not yet */
+	uint64_t drops_rise_mono_ns; /* the last reading higher than the one
+					before it in this process, 0 none */
+	uint64_t full_mono_ns;	     /* the last probe that saw the queue
+					past its backlog, 0 never */
 } __attribute__((aligned(64)));
 
 struct aw_seg_header {
@@ -457,13 +478,14 @@ _Static_assert(sizeof(struct aw_stripe) == 15488, "aw_stripe");
 _Static_assert(offsetof(struct aw_listener, address) == 32, "aw_listener");
 _Static_assert(offsetof(struct aw_listener, requested_backlog) == 144, "rb");
 _Static_assert(offsetof(struct aw_listener, stripe_ref) == 272, "stripe_ref");
-_Static_assert(sizeof(struct aw_listener) == 320, "aw_listener size");
+_Static_assert(offsetof(struct aw_listener, drops_base) == 320, "base");
+_Static_assert(sizeof(struct aw_listener) == 384, "aw_listener size");
 _Static_assert(offsetof(struct aw_seg_header, pid) == 60, "header pid");
 _Static_assert(offsetof(struct aw_seg_header, comm) == 96, "header comm");
 _Static_assert(offsetof(struct aw_seg_header, stripe_offset) == 184, "so");
 _Static_assert(sizeof(struct aw_seg_header) == 256, "header size");
 _Static_assert(offsetof(struct aw_segment, listener) == 256, "listeners");
-_Static_assert(offsetof(struct aw_segment, event) == 256 + 64 * 320, "events");
+_Static_assert(offsetof(struct aw_segment, event) == 256 + 64 * 384, "events");
 _Static_assert(offsetof(struct aw_segment, stripe) % 64 == 0, "stripes");
 _Static_assert(sizeof(struct aw_frame) == 16, "aw_frame");
 _Static_assert(sizeof(struct aw_module) == 296, "aw_module");

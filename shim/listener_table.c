@@ -798,6 +798,14 @@ int aw_table_register(int fd, int requested, int passed, int adopted,
 	__atomic_store_n(&slot_ino[slot], f.id.ino, __ATOMIC_RELAXED);
 	if (aw_table_lookup(fd) != slot)
 		map_fd(fd, (uint8_t)(slot + 1));
+	/* The process meets the socket: its drops so far are its baseline
+	 * (a re-listen keeps the first). */
+	if (f.id.tcp)
+		aw_table_read_drops(l, fd);
+	int saved = errno;
+	if (aw_probe_nonblocking(fd))
+		aw_segment_write_flag_set(l, AW_LF_EVENT_LOOP);
+	errno = saved;
 	log_listen(l, fd, adopted, relisten, old_requested, old_effective);
 	return slot;
 }

@@ -148,6 +148,12 @@ int aw_probe_defer_accept(int fd)
 	       secs > 0;
 }
 
+int aw_probe_nonblocking(int fd)
+{
+	int fl = aw_real_fcntl(fd, F_GETFL, NULL, 0);
+	return fl >= 0 && (fl & O_NONBLOCK);
+}
+
 int aw_probe_drops(int fd, uint64_t *drops)
 {
 	uint32_t mem[SK_MEMINFO_VARS];

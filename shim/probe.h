@@ -33,6 +33,10 @@ int aw_probe_queue(int fd, uint32_t *depth, uint32_t *backlog);
  * http data"): connections without data are kept out of the accept queue. */
 int aw_probe_defer_accept(int fd);
 
+/* The descriptor is O_NONBLOCK: its accept loop waits elsewhere (an event
+ * loop's epoll_wait or poll), accept() only takes what is there. */
+int aw_probe_nonblocking(int fd);
+
 /* SYNs this socket dropped (SK_MEMINFO_DROPS), as `ss -tm` shows. */
 int aw_probe_drops(int fd, uint64_t *drops);
 

@@ -247,6 +247,10 @@ void aw_segment_write_slot_reset(struct aw_segment *s, uint32_t slot,
 	zero_words((char *)l + from, to - from);
 	l->drops_mono_ns = 0;
 	l->drops_due = 0;
+	l->drops_base = 0;
+	l->drops_base_mono_ns = 0;
+	l->drops_rise_mono_ns = 0;
+	l->full_mono_ns = 0;
 	__atomic_fetch_and(&l->flags, ~(uint32_t)AW_LF_CLOSED,
 			   __ATOMIC_RELAXED);
 	l->generation = gen;
@@ -292,11 +296,28 @@ void aw_segment_write_flag_clear(struct aw_listener *l, uint32_t flag)
 	__atomic_fetch_and(&l->flags, ~flag, __ATOMIC_RELAXED);
 }
 
+/*
+ * The first reading in this process is its baseline; a reading above the
+ * one before it dates a rise. The baseline, then its time (release), then
+ * the rise's date, the count and its time (release): a reader that sees
+ * drops_mono_ns sees the baseline and the date that go with it. Two
+ * threads reading at once may both take the first turn: the baseline is
+ * then one of two readings made together, either a first.
+ */
 void aw_segment_write_drops(struct aw_listener *l, uint64_t drops,
 			    uint64_t mono_ns)
 {
+	uint64_t prev = __atomic_load_n(&l->drops, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&l->drops_base_mono_ns, __ATOMIC_RELAXED) == 0) {
+		__atomic_store_n(&l->drops_base, drops, __ATOMIC_RELAXED);
+		__atomic_store_n(&l->drops_base_mono_ns, mono_ns,
+				 __ATOMIC_RELEASE);
+	} else if (drops > prev) {
+		__atomic_store_n(&l->drops_rise_mono_ns, mono_ns,
+				 __ATOMIC_RELAXED);
+	}
 	__atomic_store_n(&l->drops, drops, __ATOMIC_RELAXED);
-	__atomic_store_n(&l->drops_mono_ns, mono_ns, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->drops_mono_ns, mono_ns, __ATOMIC_RELEASE);
 }
 
 void aw_segment_write_listen_stack(struct aw_listener *l, uint32_t ref)
@@ -349,6 +370,7 @@ void aw_segment_write_queue(struct aw_listener *l, uint32_t depth,
 	/* The queue holds backlog + 1 before SYNs are dropped. */
 	if (depth > backlog) {
 		__atomic_fetch_add(&l->full_events, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&l->full_mono_ns, mono_ns, __ATOMIC_RELAXED);
 		__atomic_store_n(&l->drops_due, 1, __ATOMIC_RELAXED);
 	}
 	__atomic_store_n(&l->sample_mono_ns, mono_ns, __ATOMIC_RELAXED);

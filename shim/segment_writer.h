@@ -79,7 +79,8 @@
  *   (RMWs: a probe may set DEFER_ACCEPT while the table changes CLOSED;
  *   so every write of the flags, under the seqlock too, is an atomic
  *   or/and of the writer's own bits, never a store of the whole word),
- *   the drop count with its time, listen_stack, and stripe_ref (release:
+ *   the drop count with its baseline and dates (drops_mono_ns last,
+ *   release: aw_segment_write_drops), listen_stack, and stripe_ref (release:
  *   the stripe's own stores, made by aw_segment_write_new_stripe, are
  *   before a reader that follows the offset).
  *
@@ -94,7 +95,8 @@
  * detached_real_ns and detached_errno, then the DETACHED flag with a
  * release RMW, so that a reader that sees the flag sees why.
  *
- * Slot live figures (samples, queue_now, queue_peak, full_events, drops_due,
+ * Slot live figures (samples, queue_now, queue_peak, full_events with
+ * full_mono_ns, drops_due,
  * sample_mono_ns, slow_events, slow_stack, last_slow_event and the two rate
  * limits): any thread, no lock, each field a relaxed atomic on its own.
  * Nothing relates two of them for a reader (each is a figure in itself),
@@ -248,7 +250,8 @@ void aw_segment_write_fds(struct aw_listener *l, uint32_t n, int32_t rep);
 void aw_segment_write_flag_set(struct aw_listener *l, uint32_t flag);
 void aw_segment_write_flag_clear(struct aw_listener *l, uint32_t flag);
 
-/* The socket's drop count, read at mono_ns. */
+/* The socket's drop count, read at mono_ns: the process's baseline when
+ * it is its first reading, else the date of a rise when above the last. */
 void aw_segment_write_drops(struct aw_listener *l, uint64_t drops,
 			    uint64_t mono_ns);
 

@@ -85,15 +85,29 @@ static void text_body(FILE *out, const struct check_row *row)
 			"  OK  backlog %" PRIu32 ", queue peak %" PRIu32
 			", %" PRIu64 " accepts, no slow event, ",
 			l->effective_backlog, l->queue_peak, l->accepts);
-		/* Drops without a verdict: TCP_DEFER_ACCEPT's own. */
-		if (l->live.drops)
+		/* Drops without a verdict: TCP_DEFER_ACCEPT's own, or from
+		 * before the process first read them (another process's). */
+		uint64_t own = verdict_own_drops(l);
+		if (l->live.drops == 0)
+			fprintf(out, "no socket drop\n");
+		else if (own == 0)
+			fprintf(out,
+				"%" PRIu64 " socket drop%s, all from before "
+				"the process first read the count\n",
+				l->live.drops, l->live.drops == 1 ? "" : "s");
+		else if (own == l->live.drops)
 			fprintf(out,
 				"%" PRIu64 " socket drop%s (TCP_DEFER_ACCEPT "
 				"on: data-less handshake ACKs it discards, no "
 				"overflow)\n",
-				l->live.drops, l->live.drops == 1 ? "" : "s");
+				own, own == 1 ? "" : "s");
 		else
-			fprintf(out, "no socket drop\n");
+			fprintf(out,
+				"%" PRIu64 " socket drops (TCP_DEFER_ACCEPT "
+				"on: data-less handshake ACKs it discards, no "
+				"overflow), %" PRIu64 " of them since the "
+				"process first read the count\n",
+				l->live.drops, own);
 		return;
 	}
 	text_verdicts(out, row);
@@ -292,14 +306,24 @@ static void json_facts(FILE *out, const struct segment_snapshot *p,
 			l->live.drops, verdict_suggest_backlog(l));
 		break;
 	case VERDICT_SLOW:
+		fprintf(out,
+			"\"slow_events\":%" PRIu64 ",\"threshold_ms\":%" PRIu32
+			",",
+			l->slow_events, p->header.slow_ms);
+		/* An event loop's time between accepts is no time away. */
+		if (l->flags & AW_LF_EVENT_LOOP)
+			fprintf(out, "\"event_loop\":true,\"away_p99_ns\":null,"
+				     "\"away_max_ns\":null");
+		else
+			fprintf(out,
+				"\"event_loop\":false,\"away_p99_ns\":%" PRIu64
+				",\"away_max_ns\":%" PRIu64,
+				aw_hist_quantile(&l->away_ns, 0.99),
+				l->away_ns.max);
 		fprintf(
 		    out,
-		    "\"slow_events\":%" PRIu64 ",\"threshold_ms\":%" PRIu32
-		    ",\"away_p99_ns\":%" PRIu64 ",\"away_max_ns\":%" PRIu64
 		    ",\"queue_peak\":%" PRIu32 ",\"queue_wait_p99_ms\":%" PRIu64
 		    ",\"queue_wait_max_ms\":%" PRIu64 ",\"stack\":",
-		    l->slow_events, p->header.slow_ms,
-		    aw_hist_quantile(&l->away_ns, 0.99), l->away_ns.max,
 		    l->queue_peak, aw_hist_quantile(&l->queue_wait_ms, 0.99),
 		    l->queue_wait_ms.max);
 		report_json_frames(out, segment_stack_text(p, l->slow_stack));

@@ -18,6 +18,7 @@
 #include "histogram.h"
 #include "stack_frames.h"
 #include "totals.h"
+#include "verdict.h"
 
 #include <inttypes.h>
 
@@ -214,10 +215,14 @@ static void json_event(FILE *out, const struct segment_snapshot *p,
 {
 	fprintf(out,
 		"{\"listener\":%" PRIu32 ",\"time_real_ns\":%" PRIu64
-		",\"time_real_ms\":%" PRIu64 ",\"away_ns\":%" PRIu64
-		",\"queue_wait_ms\":",
-		e->listener, e->time_real_ns, e->time_real_ns / 1000000u,
-		e->away_ns);
+		",\"time_real_ms\":%" PRIu64 ",\"away_ns\":",
+		e->listener, e->time_real_ns, e->time_real_ns / 1000000u);
+	/* Unknown: the loop had drained the queue and idled since. */
+	if (e->away_ns == UINT64_MAX)
+		fprintf(out, "null");
+	else
+		fprintf(out, "%" PRIu64, e->away_ns);
+	fprintf(out, ",\"queue_wait_ms\":");
 	if (e->queue_wait_ms == UINT64_MAX)
 		fprintf(out, "null");
 	else
@@ -259,6 +264,7 @@ static void json_identity(FILE *out, const struct segment_listener *l)
 	json_bool(out, "inherited", l->flags & AW_LF_INHERITED, ",");
 	json_bool(out, "raised", l->flags & AW_LF_RAISED, ",");
 	json_bool(out, "defer_accept", l->flags & AW_LF_DEFER_ACCEPT, ",");
+	json_bool(out, "event_loop", l->flags & AW_LF_EVENT_LOOP, ",");
 	json_bool(out, "backlog_unknown", l->flags & AW_LF_BACKLOG_UNKNOWN,
 		  ",");
 	json_bool(out, "consistent", l->consistent, ",");
@@ -278,10 +284,19 @@ static void json_counts(FILE *out, const struct segment_listener *l)
 		",\"full_events\":%" PRIu64 ",\"sampled\":%" PRIu32
 		"},\"socket_drops\":%" PRIu64
 		",\"sampled_socket_drops\":%" PRIu64 ",\"drops\":%" PRIu64
-		",\"sampled_drops\":%" PRIu64 ",\"kernel_backlog\":",
+		",\"sampled_drops\":%" PRIu64 ",",
 		l->in_accept, l->slow_events, l->live.queue_now, l->queue_peak,
 		l->full_events, l->queue_now, l->live.drops, l->drops,
 		l->live.drops, l->drops);
+	/* The process's first reading of the socket's drops, and how many
+	 * the socket dropped since: what verdicts charge it with. */
+	fprintf(out, "\"socket_drops_baseline\":");
+	if (l->drops_base_mono_ns)
+		fprintf(out, "%" PRIu64 ",", l->drops_base);
+	else
+		fprintf(out, "null,");
+	fprintf(out, "\"own_socket_drops\":%" PRIu64 ",\"kernel_backlog\":",
+		verdict_own_drops(l));
 	if (l->live.live)
 		fprintf(out, "%" PRIu32 ",", l->live.kernel_backlog);
 	else

@@ -191,14 +191,19 @@ static void text_slow(FILE *out, uint64_t events,
 		     p->now_real_ns > e->time_real_ns
 			 ? p->now_real_ns - e->time_real_ns
 			 : 0);
-	fmt_duration(away, sizeof(away), e->away_ns);
+	if (e->away_ns == UINT64_MAX) /* idle after a drain */
+		snprintf(away, sizeof(away), "?");
+	else
+		fmt_duration(away, sizeof(away), e->away_ns);
 	if (e->queue_wait_ms == UINT64_MAX)
 		snprintf(wait, sizeof(wait), "?");
 	else
 		fmt_duration(wait, sizeof(wait),
 			     fmt_ms_to_ns(e->queue_wait_ms));
-	fprintf(out, ", last at %s (%s ago): away %s, queue wait %s, depth ",
-		when, ago, away, wait);
+	fprintf(out, ", last at %s (%s ago): %s %s, queue wait %s, depth ",
+		when, ago,
+		(l->flags & AW_LF_EVENT_LOOP) ? "between accepts" : "away",
+		away, wait);
 	if (e->depth == UINT32_MAX)
 		fprintf(out, "?");
 	else
@@ -268,7 +273,11 @@ static void text_listener(FILE *out, const struct segment_snapshot *p,
 	text_backlog(out, l, "");
 	text_counts(out, l);
 	text_hist(out, "gap", &l->gap_ns, 0);
-	text_hist(out, "away", &l->away_ns, 0);
+	/* An event loop idles elsewhere between accepts: no time away. */
+	text_hist(out,
+		  (l->flags & AW_LF_EVENT_LOOP) ? "between accepts (event loop)"
+						: "away",
+		  &l->away_ns, 0);
 	text_hist(out, "queue wait", &l->queue_wait_ms, 1);
 	text_threads(out, p, l);
 	text_slow(out, l->slow_events, p, l, 0);

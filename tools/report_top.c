@@ -194,7 +194,11 @@ void report_top(FILE *out, const struct top_frame *f,
 			 l->live.queue_now, verdict_queue_peak(l),
 			 l->effective_backlog);
 		p99_text(gap, &l->gap_ns, b ? &b->gap_ns : NULL, 0);
-		p99_text(away, &l->away_ns, b ? &b->away_ns : NULL, 0);
+		/* An event loop's time between accepts is no time away. */
+		if (l->flags & AW_LF_EVENT_LOOP)
+			snprintf(away, sizeof(away), "-");
+		else
+			p99_text(away, &l->away_ns, b ? &b->away_ns : NULL, 0);
 		p99_text(wait, &l->queue_wait_ms, b ? &b->queue_wait_ms : NULL,
 			 1);
 		const char *state =

@@ -170,6 +170,10 @@ static void copy_live(const struct aw_listener *l, struct segment_listener *s)
 	s->full_events = l->full_events;
 	s->drops = l->drops;
 	s->drops_mono_ns = l->drops_mono_ns;
+	s->drops_base = l->drops_base;
+	s->drops_base_mono_ns = l->drops_base_mono_ns;
+	s->drops_rise_mono_ns = l->drops_rise_mono_ns;
+	s->full_mono_ns = l->full_mono_ns;
 	s->sample_mono_ns = l->sample_mono_ns;
 	s->slow_events = l->slow_events;
 	s->slow_stack = l->slow_stack;

@@ -60,6 +60,12 @@ struct segment_listener {
 	uint64_t full_events;
 	uint64_t drops;		/* read about once a second, and at close */
 	uint64_t drops_mono_ns; /* when, 0 never */
+	/* This process's first reading (its baseline) and its dates. */
+	uint64_t drops_base;	     /* the socket's drops when it first read */
+	uint64_t drops_base_mono_ns; /* when, 0 not yet */
+	uint64_t drops_rise_mono_ns; /* its last reading that rose, 0 none */
+	uint64_t full_mono_ns;	     /* its last probe that saw the queue
+					full, 0 never */
 	uint64_t sample_mono_ns;
 	uint64_t slow_events;
 

@@ -133,6 +133,13 @@ static int drops_are_overflows(const struct segment_listener *l,
 	return !(l->flags & AW_LF_DEFER_ACCEPT);
 }
 
+uint64_t verdict_own_drops(const struct segment_listener *l)
+{
+	if (l->drops_base_mono_ns == 0)
+		return 0;
+	return sub0(l->live.drops, l->drops_base);
+}
+
 /* Overflowing now: the queue past its backlog, or drops or a full queue
  * during the observation. */
 static int overflow_now(const struct segment_listener *l,
@@ -153,7 +160,7 @@ static int overflow_ever(const struct segment_listener *l,
 {
 	if (l->full_events > 0 || overflow_now(l, w))
 		return 1;
-	return drops_are_overflows(l, w) && l->live.drops > 0;
+	return drops_are_overflows(l, w) && verdict_own_drops(l) > 0;
 }
 
 /*
@@ -186,9 +193,11 @@ uint64_t verdict_overflow_bound(const struct segment_snapshot *p,
 	if (overflow_now(l, NULL) ||
 	    (drops_are_overflows(l, NULL) && l->live.drops > l->drops))
 		return p->now_mono_ns;
-	/* A full queue was seen at a probe, drops counted by a reading. */
-	uint64_t seen = l->sample_mono_ns > l->drops_mono_ns ? l->sample_mono_ns
-							     : l->drops_mono_ns;
+	/* The last probe that saw the queue full, the last reading that
+	 * found the drops risen: the shim dates both. */
+	uint64_t seen = l->full_mono_ns > l->drops_rise_mono_ns
+			    ? l->full_mono_ns
+			    : l->drops_rise_mono_ns;
 	return at_or_now(p, seen);
 }
 
@@ -404,10 +413,16 @@ static void say_overflowing(const struct segment_snapshot *p,
 		    "%" PRIu32 "), now %" PRIu32,
 		    l->full_events, plural(l->full_events),
 		    l->effective_backlog, l->live.queue_now);
+	uint64_t own = verdict_own_drops(l);
 	add(v->evidence, sizeof(v->evidence),
 	    ", %" PRIu64 " socket drop%s (ss -m d: "
 	    "dropped SYNs and handshake ACKs, not connections)",
-	    l->live.drops, plural(l->live.drops));
+	    own, plural(own));
+	if (l->live.drops > own)
+		add(v->evidence, sizeof(v->evidence),
+		    " since the process first read the count (%" PRIu64
+		    " before)",
+		    l->live.drops - own);
 	if (l->flags & AW_LF_DEFER_ACCEPT)
 		add(v->evidence, sizeof(v->evidence),
 		    " (with TCP_DEFER_ACCEPT on, these also count the "
@@ -471,9 +486,17 @@ static void say_slow(const struct segment_snapshot *p,
 	if (w && w->have)
 		add(v->evidence, sizeof(v->evidence),
 		    ", +%" PRIu64 " during the observation", w->slow_events);
+	/* An event loop waits for connections elsewhere: its time between
+	 * accepts is no evidence of a loop away. */
+	if (l->flags & AW_LF_EVENT_LOOP)
+		add(v->evidence, sizeof(v->evidence),
+		    "; an event loop (time between accepts is not time away)");
+	else
+		add(v->evidence, sizeof(v->evidence),
+		    "; away from accept p99 %s max %s", ap99, amax);
 	add(v->evidence, sizeof(v->evidence),
-	    "; away from accept p99 %s max %s; queue peak %" PRIu32 "/%" PRIu32,
-	    ap99, amax, l->queue_peak, l->effective_backlog);
+	    "; queue peak %" PRIu32 "/%" PRIu32, l->queue_peak,
+	    l->effective_backlog);
 	if (l->has_last_slow && l->last_slow.depth != UINT32_MAX)
 		add(v->evidence, sizeof(v->evidence),
 		    " (%" PRIu32 " at the last)", l->last_slow.depth);
@@ -489,10 +512,14 @@ static void say_slow(const struct segment_snapshot *p,
 		    "the pause, not the accept loop",
 		    (int)p->pid);
 	else
-		add(v->fix, sizeof(v->fix),
-		    "the accepting thread does other work between accepts: "
-		    "hand each connection to a worker (thread, pool, event "
-		    "loop) and return to accept() at once%s",
+		add(v->fix, sizeof(v->fix), "%s%s",
+		    (l->flags & AW_LF_EVENT_LOOP)
+			? "the event loop is busy between its turns (a handler "
+			  "computes or blocks): move that work off the loop "
+			  "(worker threads, more worker processes)"
+			: "the accepting thread does other work between "
+			  "accepts: hand each connection to a worker (thread, "
+			  "pool, event loop) and return to accept() at once",
 		    segment_stack_text(p, l->slow_stack)
 			? "; the accept loop's stack is below"
 			: "");

@@ -52,8 +52,10 @@ int verdict_parse(const char *s, enum verdict_kind *k);
  * risen within the last recent_ns; older evidence is history, told apart
  * (verdict_assess_history) and never a verdict. When the evidence last
  * rose is known to the latest possible time: what the queue shows now
- * and the socket's drops past the shim's last probe are now; what the
- * shim counted is at or before its last probe; a slow event has its time.
+ * and the socket's drops past the shim's last reading are now; a full
+ * queue and a rise of the drops are at the times the shim dated them;
+ * what else it counted is at or before its last probe; a slow event has
+ * its time.
  * The *_last_ns fields, when not 0, are a tighter bound remembered from
  * earlier readings (recent.h): counters that did not move since then rose
  * before then.
@@ -145,6 +147,12 @@ uint32_t verdict_queue_peak(const struct segment_listener *l);
 
 /* The program's wish as the kernel got it: the raised backlog when
  * ACCEPTWATCH_BACKLOG raised it, else the requested one. */
+/* The socket's drops since the process's first reading of them (its
+ * baseline, read by the shim at listen(), adoption or a forked child's
+ * first probe): a process is never charged with drops from before it
+ * knew the socket. 0 before that reading. */
+uint64_t verdict_own_drops(const struct segment_listener *l);
+
 int32_t verdict_wanted_backlog(const struct segment_listener *l);
 
 #endif

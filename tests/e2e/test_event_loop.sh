@@ -2,7 +2,8 @@
 # An event loop: a non-blocking listener driven by epoll, accepting until
 # EAGAIN. EAGAIN counts as drained (never an error), the idle time after a
 # drain is never away time, and a handler that blocks the loop past the
-# threshold while connections wait is flagged.
+# threshold while connections wait is flagged; on a Unix socket (no queue
+# wait to read), a loop back from idling is no slow event.
 . "$AW_ROOT/tests/lib.sh"
 aw_enter_netns 256 "$@"
 L="processes[0]['listeners'][0]"
@@ -45,4 +46,19 @@ check("queue_wait max", l["queue_wait_ms"]["max"], 930, burst_ms + 10)
 # of them are past the median.
 check("away p50", l["away_ns"]["p50"], 116 * ms, drain_ms * ms // 4 * 1.04)
 PY
+aw_stop "$B_PID"
+
+# A Unix socket has no queue wait to read: a connection that meets a loop
+# back from idling in epoll_wait past the threshold (its last call drained)
+# is no slow event, and the listener is flagged an event loop's.
+LD_PRELOAD=$AW_SHIM aw_start_server U --mode epoll --unix "$AW_TMP/u.sock" --backlog 16
+for round in 1 2 3; do
+	sleep 0.2 # idle in epoll_wait, past the 50 ms threshold
+	read -r _ completed _ < <("$AW_BIN/burst" --unix "$AW_TMP/u.sock" -n 1)
+	[ "$completed" = 1 ] || aw_fail "unix round $round: completed $completed of 1"
+done
+"$AW_TOOL" stat --json "$U_PID" >"$AW_TMP/u.json"
+aw_expect "$AW_TMP/u.json" "$L['accepts']" 3
+aw_expect "$AW_TMP/u.json" "$L['event_loop']" True
+aw_expect "$AW_TMP/u.json" "$L['slow_events']" 0
 echo ok

@@ -4,9 +4,10 @@
 # the window passes check (exit 0), its overflow told as history
 # ("earlier"), and top's STATE and listeners' VERDICT are OK. Within the window it is OVERFLOWING,
 # exit 2 (CRITICAL). A server that keeps accepting after the burst (its probes stay
-# fresh, so the segment alone cannot date the burst) clears too once check
-# has seen the counters stand still past the window (its state file); with
-# no state file it stays OVERFLOWING, which is the most the figures allow.
+# fresh) clears too: the shim dates the last probe that saw the queue full
+# and the last rise of the drops, so even with no state file the overflow
+# is history past the window; with check's state file, once the counters
+# stood still past the window, every verdict clears (exit 0).
 # Private network namespace, somaxconn 16.
 . "$AW_ROOT/tests/lib.sh"
 aw_enter_netns 16 "$@"
@@ -69,7 +70,12 @@ check_rc "$AW_TMP/b1.json" "$B_PID"
 [ "$rc" = 2 ] || aw_fail "busy, right after the burst: exit $rc, want 2"
 sleep 3.5
 check_rc "$AW_TMP/b2.json" --state none "$B_PID"
-[ "$rc" = 2 ] || aw_fail "busy, no state: exit $rc, want 2 (the burst cannot be dated)"
+# The shim dates the last probe that saw the queue full and the last rise
+# of the drops: the burst is history, even with fresh probes and no state.
+[ "$rc" != 2 ] || aw_fail "busy, no state: exit 2, the dated burst judged now: $(cat "$AW_TMP/b2.json")"
+aw_expect "$AW_TMP/b2.json" "'overflowing' in [e['verdict'] for e in $L['earlier']]" True
+aw_expect "$AW_TMP/b2.json" "'overflowing' in [v['verdict'] for v in $L['verdicts']]" False
+echo "busy, no state, 3.5 s after the burst: exit $rc, verdicts $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print([v["verdict"] for v in d["listeners"][0]["verdicts"]])' "$AW_TMP/b2.json")"
 check_rc "$AW_TMP/b3.json" "$B_PID"
 [ "$rc" = 0 ] || aw_fail "busy, counters still since the last check: exit $rc, want 0: $(cat "$AW_TMP/b3.json")"
 aw_expect "$AW_TMP/b3.json" "[e['verdict'] for e in $L['earlier']][0]" overflowing

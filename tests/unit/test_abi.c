@@ -37,7 +37,13 @@ static void test_listener_layout(void **state)
 	assert_int_equal(offsetof(struct aw_listener, requested_backlog), 144);
 	assert_int_equal(offsetof(struct aw_listener, effective_backlog), 152);
 	assert_int_equal(offsetof(struct aw_listener, stripe_ref), 272);
-	assert_int_equal(sizeof(struct aw_listener), 320);
+	assert_int_equal(offsetof(struct aw_listener, drops_mono_ns), 304);
+	/* ABI 6: the process's drops baseline and its dates. */
+	assert_int_equal(offsetof(struct aw_listener, drops_base), 320);
+	assert_int_equal(offsetof(struct aw_listener, drops_base_mono_ns), 328);
+	assert_int_equal(offsetof(struct aw_listener, drops_rise_mono_ns), 336);
+	assert_int_equal(offsetof(struct aw_listener, full_mono_ns), 344);
+	assert_int_equal(sizeof(struct aw_listener), 384);
 	/* Stripes start on their own cache lines: no false sharing. */
 	assert_int_equal(offsetof(struct aw_segment, stripe) % 64, 0);
 	assert_int_equal(sizeof(struct aw_stripe) % 64, 0);
@@ -74,13 +80,13 @@ static void test_segment_layout(void **state)
 {
 	(void)state;
 	assert_int_equal(AW_SEG_MAGIC, 0x3147455357544341ULL);
-	assert_int_equal(AW_ABI_VERSION, 5);
+	assert_int_equal(AW_ABI_VERSION, 6);
 	assert_int_equal(AW_HIST_BUCKETS, 640);
 	assert_int_equal(offsetof(struct aw_segment, listener), 256);
 	assert_int_equal(offsetof(struct aw_segment, event),
-			 256 + AW_MAX_LISTENERS * 320);
+			 256 + AW_MAX_LISTENERS * 384);
 	assert_int_equal(AW_SEG_SIZE,
-			 256 + 64 * 320 + 32 * 56 + 32 * 2912 + 256 * 15488);
+			 256 + 64 * 384 + 32 * 56 + 32 * 2912 + 256 * 15488);
 	assert_int_equal(sizeof(struct aw_stack), 2912);
 	assert_int_equal(offsetof(struct aw_stack, frame), 32);
 	assert_int_equal(offsetof(struct aw_stack, module), 32 + 32 * 16);

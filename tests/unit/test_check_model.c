@@ -175,6 +175,7 @@ static void test_history_is_no_problem(void **state)
 	B.listener[0].queue_peak = 17;
 	B.listener[0].full_events = 3;
 	B.listener[0].sample_mono_ns = B.proc[0].now_mono_ns - 400 * S;
+	B.listener[0].full_mono_ns = B.listener[0].sample_mono_ns;
 	B.listener[0].last_accept_mono_ns = B.listener[0].sample_mono_ns;
 	A.listener[0] = B.listener[0];
 	A.listener[0].accepts -= 20;

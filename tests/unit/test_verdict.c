@@ -110,6 +110,7 @@ static void full_probed(uint64_t ago)
 {
 	L.full_events = 2;
 	L.sample_mono_ns = NOW - ago;
+	L.full_mono_ns = NOW - ago;
 	L.last_accept_mono_ns = NOW - ago;
 }
 
@@ -334,6 +335,49 @@ static void test_overflowing_counters(void **state)
 	assert_int_equal(judged(NULL), 0);
 }
 
+/*
+ * The socket's drops from before the process first read them (the old
+ * workers' before a reload) are not its own: no OVERFLOWING from them,
+ * with or without a window; a rise past the baseline is, dated by the
+ * reading that saw it. No reading yet: nothing is the process's.
+ */
+static void test_overflowing_baseline(void **state)
+{
+	(void)state;
+	L.drops_base = 58;
+	L.drops_base_mono_ns = NOW - 2 * S;
+	L.drops = L.live.drops = 58;
+	L.drops_mono_ns = NOW - 1 * S;
+	assert_int_equal(verdict_own_drops(&L), 0);
+	assert_int_equal(judged(NULL), 0);
+	assert_int_equal(verdict_overflow_bound(&P, &L), 0);
+	W.recent_ns = WINDOW;
+	assert_int_equal(judged(&W), 0);
+	assert_int_equal(earlier(), 0);
+	/* Risen since, at the last reading 400 s ago: history. */
+	L.drops = L.live.drops = 61;
+	L.drops_rise_mono_ns = NOW - 400 * S;
+	assert_int_equal(verdict_own_drops(&L), 3);
+	assert_int_equal(verdict_overflow_bound(&P, &L), NOW - 400 * S);
+	assert_int_equal(judged(&W), 0);
+	assert_int_equal(earlier(), 1u << VERDICT_OVERFLOWING);
+	evidence_has(
+	    VERDICT_OVERFLOWING,
+	    "3 socket drops (ss -m d: dropped SYNs and handshake ACKs, "
+	    "not connections) since the process first read the count "
+	    "(58 before)");
+	/* Risen past that reading (the kernel's count now): now. */
+	L.live.drops = 62;
+	assert_int_equal(verdict_overflow_bound(&P, &L), NOW);
+	assert_int_equal(judged(&W), 1u << VERDICT_OVERFLOWING);
+	/* No reading yet in this process: none of them is its. */
+	L.drops_base_mono_ns = 0;
+	L.drops_rise_mono_ns = 0;
+	L.drops = 0;
+	assert_int_equal(verdict_own_drops(&L), 0);
+	assert_int_equal(judged(NULL), 0);
+}
+
 static void test_overflowing_between_readings(void **state)
 {
 	(void)state;
@@ -371,11 +415,11 @@ static void test_overflow_bound(void **state)
 	assert_int_equal(verdict_overflow_bound(&P, &L), NOW);
 	W.recent_ns = WINDOW;
 	assert_int_equal(judged(&W), 1u << VERDICT_OVERFLOWING);
-	/* No probe time, or one after the reading: the reading's now. */
+	/* No date, or one after the reading: the reading's now. */
 	L.live.drops = 40;
-	L.sample_mono_ns = 0;
+	L.full_mono_ns = 0;
 	assert_int_equal(verdict_overflow_bound(&P, &L), NOW);
-	L.sample_mono_ns = NOW + 1;
+	L.full_mono_ns = NOW + 1;
 	assert_int_equal(verdict_overflow_bound(&P, &L), NOW);
 }
 
@@ -545,6 +589,18 @@ static void test_slow_text(void **state)
 	       "the accepting thread does other work between accepts: hand "
 	       "each connection to a worker (thread, pool, event loop) and "
 	       "return to accept() at once; the accept loop's stack is below");
+	/* An event loop idles elsewhere between accepts: no time away is
+	 * quoted (nginx's idle 204 ms would read as a loop away). */
+	L.flags |= AW_LF_EVENT_LOOP;
+	judged(&W);
+	assert_null(strstr(found(VERDICT_SLOW)->evidence, "away from accept"));
+	evidence_has(VERDICT_SLOW, "the observation; an event loop (time "
+				   "between accepts is not time away); queue "
+				   "peak 15/16 (12 at the last)");
+	fix_is(VERDICT_SLOW,
+	       "the event loop is busy between its turns (a handler computes "
+	       "or blocks): move that work off the loop (worker threads, more "
+	       "worker processes); the accept loop's stack is below");
 }
 
 /* --- BACKLOG SMALL ------------------------------------------------------*/
@@ -981,6 +1037,7 @@ int main(void)
 	    T(test_overflowing_queue_now),
 	    T(test_overflowing_queue_not_known),
 	    T(test_overflowing_counters),
+	    T(test_overflowing_baseline),
 	    T(test_overflowing_between_readings),
 	    WINDOWED(overflow_window),
 	    T(test_overflow_bound),

@@ -26,7 +26,8 @@ static struct segment_snapshot P;
 static struct segment_listener L;
 
 /* A quiet listener: backlog 16, 3 probes saw it full, 40 socket drops,
- * last probed `probed_ago` before now, the kernel agreeing on the drops. */
+ * last probed (and seen full) `probed_ago` before now, the kernel agreeing
+ * on the drops. */
 static void setup(uint64_t probed_ago)
 {
 	verdict_fixture(&P, &L);
@@ -35,6 +36,7 @@ static void setup(uint64_t probed_ago)
 	L.drops = 40;
 	L.live.drops = 40;
 	L.sample_mono_ns = NOW - probed_ago;
+	L.full_mono_ns = NOW - probed_ago; /* the last full one, too */
 	L.last_accept_mono_ns = NOW - probed_ago;
 }
 
@@ -159,6 +161,7 @@ static void test_memory(void **state)
 	assert_int_equal(verdict_mask(&P, &L, &w) & OVER, 0);
 	/* The counters move: the new reading's bound. */
 	L.full_events = 4;
+	L.full_mono_ns = NOW + 399 * S;
 	assert_int_equal(recent_update(&t, &r), 0);
 	recent_apply(&t, &P, &L, &w);
 	assert_int_equal(w.overflow_last_ns, NOW + 399 * S);

@@ -42,6 +42,8 @@ static inline void verdict_fixture(struct segment_snapshot *p,
 	l->accepts = 10;
 	l->last_accept_mono_ns = NOW - 1 * S;
 	l->sample_mono_ns = NOW - 1 * S;
+	/* It listened itself: its baseline, 0 drops, read then. */
+	l->drops_base_mono_ns = l->listen_mono_ns;
 	l->live.queue_known = 1;
 }
 
