@@ -108,6 +108,12 @@ int aw_probe_queue_wait_ms(int fd, uint32_t *ms)
 	return -1;
 }
 
+int aw_probe_nonblocking(int fd)
+{
+	(void)fd;
+	return 0;
+}
+
 uint64_t aw_probe_start_ticks(void)
 {
 	return 1;
