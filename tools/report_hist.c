@@ -107,8 +107,8 @@ static void hist_three(FILE *out, int sampled, const struct aw_hist *gap,
 	hist_block(out, "queue_wait_ms", wait, 1);
 }
 
-static int same_socket(const struct segment_listener *a,
-		       const struct segment_listener *b)
+static int same_socket(const struct model_listener *a,
+		       const struct model_listener *b)
 {
 	return a->ino && a->ino == b->ino && a->dev == b->dev;
 }
@@ -116,7 +116,7 @@ static int same_socket(const struct segment_listener *a,
 /* Whether l, of r->proc[i], is the first open member of its socket, and
  * how many processes hold it. */
 static size_t socket_members(const struct report *r, size_t i,
-			     const struct segment_listener *l, int *first)
+			     const struct model_listener *l, int *first)
 {
 	size_t procs = 0;
 
@@ -124,7 +124,7 @@ static size_t socket_members(const struct report *r, size_t i,
 	for (size_t p = 0; p < r->n_proc; p++) {
 		int has = 0;
 		for (uint32_t j = 0; j < r->proc[p].n_listeners; j++) {
-			const struct segment_listener *m =
+			const struct model_listener *m =
 			    &r->proc[p].listener[j];
 			if ((m->flags & AW_LF_CLOSED) || !same_socket(l, m))
 				continue;
@@ -138,14 +138,14 @@ static size_t socket_members(const struct report *r, size_t i,
 }
 
 static void hist_socket(FILE *out, const struct report *r, int sampled,
-			const struct segment_listener *l, size_t procs)
+			const struct model_listener *l, size_t procs)
 {
 	static struct aw_hist sum[3]; /* 15 KB each: not on the stack */
 
 	memset(sum, 0, sizeof(sum));
 	for (size_t p = 0; p < r->n_proc; p++)
 		for (uint32_t j = 0; j < r->proc[p].n_listeners; j++) {
-			const struct segment_listener *m =
+			const struct model_listener *m =
 			    &r->proc[p].listener[j];
 			if ((m->flags & AW_LF_CLOSED) || !same_socket(l, m))
 				continue;
@@ -163,8 +163,8 @@ static void hist_socket(FILE *out, const struct report *r, int sampled,
 
 /* "pid N (comm) address fd N:", the strings of another process's memory
  * made printable (they must not drive the terminal). */
-static void hist_headline(FILE *out, const struct segment_snapshot *p,
-			  const struct segment_listener *l)
+static void hist_headline(FILE *out, const struct model_process *p,
+			  const struct model_listener *l)
 {
 	char comm[FMT_PRINTABLE_LEN(AW_COMM_LEN)],
 	    addr[FMT_PRINTABLE_LEN(AW_ADDR_LEN)];
@@ -178,9 +178,9 @@ static void hist_headline(FILE *out, const struct segment_snapshot *p,
 void report_hist(FILE *out, const struct report *r)
 {
 	for (size_t i = 0; i < r->n_proc; i++) {
-		const struct segment_snapshot *p = &r->proc[i];
+		const struct model_process *p = &r->proc[i];
 		for (uint32_t j = 0; j < p->n_listeners; j++) {
-			const struct segment_listener *l = &p->listener[j];
+			const struct model_listener *l = &p->listener[j];
 			if (l->flags & AW_LF_CLOSED)
 				continue;
 			hist_headline(out, p, l);
@@ -189,9 +189,9 @@ void report_hist(FILE *out, const struct report *r)
 		}
 	}
 	for (size_t i = 0; i < r->n_proc; i++) {
-		const struct segment_snapshot *p = &r->proc[i];
+		const struct model_process *p = &r->proc[i];
 		for (uint32_t j = 0; j < p->n_listeners; j++) {
-			const struct segment_listener *l = &p->listener[j];
+			const struct model_listener *l = &p->listener[j];
 			int first;
 			if (l->flags & AW_LF_CLOSED || !l->ino)
 				continue;

@@ -97,7 +97,7 @@ static void text_hist(FILE *out, const char *what, const struct aw_hist *h,
 }
 
 /* The backlog line; whose ends it ("" or " (pids ...)"). */
-static void text_backlog(FILE *out, const struct segment_listener *l,
+static void text_backlog(FILE *out, const struct model_listener *l,
 			 const char *whose)
 {
 	if (l->flags & AW_LF_ADOPTED)
@@ -119,7 +119,7 @@ static void text_backlog(FILE *out, const struct segment_listener *l,
 	fprintf(out, "%s\n", whose);
 }
 
-static void text_counts(FILE *out, const struct segment_listener *l)
+static void text_counts(FILE *out, const struct model_listener *l)
 {
 	fprintf(out, "    accepts %" PRIu64 "  drained %" PRIu64 "  errors",
 		l->accepts, l->drained);
@@ -136,8 +136,8 @@ static void text_counts(FILE *out, const struct segment_listener *l)
 		l->live.live ? "" : " (sampled)");
 }
 
-static void text_threads(FILE *out, const struct segment_snapshot *p,
-			 const struct segment_listener *l)
+static void text_threads(FILE *out, const struct model_process *p,
+			 const struct model_listener *l)
 {
 	char age[FMT_DURATION_LEN];
 
@@ -162,7 +162,7 @@ static void text_clock(char *dst, size_t len, uint64_t real_ns)
 }
 
 /* The shim stopped writing the segment (shared memory ran out). */
-static void text_detached(FILE *out, const struct segment_snapshot *p)
+static void text_detached(FILE *out, const struct model_process *p)
 {
 	char when[16];
 	text_clock(when, sizeof(when), p->header.detached_real_ns);
@@ -173,9 +173,8 @@ static void text_detached(FILE *out, const struct segment_snapshot *p)
 }
 
 /* events slow events, then l's last one (of p; with_pid: p named). */
-static void text_slow(FILE *out, uint64_t events,
-		      const struct segment_snapshot *p,
-		      const struct segment_listener *l, int with_pid)
+static void text_slow(FILE *out, uint64_t events, const struct model_process *p,
+		      const struct model_listener *l, int with_pid)
 {
 	char when[16], ago[FMT_DURATION_LEN], away[FMT_DURATION_LEN],
 	    wait[FMT_DURATION_LEN];
@@ -214,8 +213,8 @@ static void text_slow(FILE *out, uint64_t events,
 	fprintf(out, "\n");
 }
 
-static void text_stalled(FILE *out, const struct segment_snapshot *p,
-			 const struct segment_listener *l)
+static void text_stalled(FILE *out, const struct model_process *p,
+			 const struct model_listener *l)
 {
 	char since[FMT_DURATION_LEN];
 
@@ -259,8 +258,8 @@ static void text_defer(FILE *out)
 		     "alone are no sign of overflow here\n");
 }
 
-static void text_listener(FILE *out, const struct segment_snapshot *p,
-			  const struct segment_listener *l)
+static void text_listener(FILE *out, const struct model_process *p,
+			  const struct model_listener *l)
 {
 	char addr[FMT_PRINTABLE_LEN(AW_ADDR_LEN)];
 
@@ -285,14 +284,14 @@ static void text_listener(FILE *out, const struct segment_snapshot *p,
 	if (l->flags & AW_LF_DEFER_ACCEPT)
 		text_defer(out);
 	report_text_stack(out, "    ", "listen() called from",
-			  segment_stack_text(p, l->listen_stack));
+			  model_stack_text(p, l->listen_stack));
 	report_text_stack(out, "    ", "accept loop at the last slow event",
-			  segment_stack_text(p, l->slow_stack));
+			  model_stack_text(p, l->slow_stack));
 }
 
 /* The process's own lines, before its listeners, after "pid N" (the
  * caller's: several processes may share one block). */
-static void text_process_head(FILE *out, const struct segment_snapshot *p)
+static void text_process_head(FILE *out, const struct model_process *p)
 {
 	char comm[FMT_PRINTABLE_LEN(AW_COMM_LEN)];
 
@@ -333,7 +332,7 @@ static void text_process_head(FILE *out, const struct segment_snapshot *p)
 /* The socket of l when it is shared with another process and t groups
  * them (stat without --per-process): its block is the socket's. */
 static const struct totals_socket *text_shared(const struct totals *t,
-					       const struct segment_listener *l)
+					       const struct model_listener *l)
 {
 	const struct totals_socket *s;
 
@@ -345,7 +344,7 @@ static const struct totals_socket *text_shared(const struct totals *t,
 
 /* A process's block after "pid N"; with t, a listener shared with other
  * processes is one line pointing to its socket's block. */
-static void text_process(FILE *out, const struct segment_snapshot *p,
+static void text_process(FILE *out, const struct model_process *p,
 			 const struct totals *t)
 {
 	char addr[FMT_PRINTABLE_LEN(AW_ADDR_LEN)];
@@ -354,7 +353,7 @@ static void text_process(FILE *out, const struct segment_snapshot *p,
 	if (p->n_listeners == 0)
 		fprintf(out, "  no listeners\n");
 	for (uint32_t i = 0; i < p->n_listeners; i++) {
-		const struct segment_listener *l = &p->listener[i];
+		const struct model_listener *l = &p->listener[i];
 		if (!text_shared(t, l)) {
 			text_listener(out, p, l);
 			continue;
@@ -372,7 +371,7 @@ static void text_total(FILE *out, const struct totals *t,
 		       const struct totals_socket *s)
 {
 	char addr[FMT_PRINTABLE_LEN(AW_ADDR_LEN)];
-	const struct segment_listener *first = t->member[s->first].l;
+	const struct model_listener *first = t->member[s->first].l;
 	static struct aw_hist gap, away, wait; /* 15 KB: not on the stack */
 	uint64_t errors = 0;
 
@@ -435,7 +434,7 @@ static void text_member_listen_stack(FILE *out, const struct totals_member *m,
 
 	snprintf(title, sizeof(title), "listen() called from%s", whose);
 	report_text_stack(out, "    ", title,
-			  segment_stack_text(m->proc, m->l->listen_stack));
+			  model_stack_text(m->proc, m->l->listen_stack));
 }
 
 /* Text written to memory: text_mem_open(), write to its f, then
@@ -556,14 +555,14 @@ static void text_socket_procs(FILE *out, const struct totals *t,
 		      sizeof(m0->proc->comm));
 	fprintf(out, "  %zu processes (%s), pid:accepts", s->n_procs, comm);
 	for (size_t i = s->first; i < s->first + s->n_members;) {
-		const struct segment_snapshot *p = t->member[i].proc;
+		const struct model_process *p = t->member[i].proc;
 		uint64_t accepts = 0;
 		int open = 0, consistent = 1;
 		size_t j;
 		for (j = i;
 		     j < s->first + s->n_members && t->member[j].proc == p;
 		     j++) {
-			const struct segment_listener *l = t->member[j].l;
+			const struct model_listener *l = t->member[j].l;
 			accepts += l->accepts;
 			open |= !(l->flags & AW_LF_CLOSED);
 			consistent &= l->consistent;
@@ -598,8 +597,8 @@ static void text_socket_threads(FILE *out, const struct totals *t,
 	uint64_t youngest = UINT64_MAX;
 
 	for (size_t i = s->first; i < s->first + s->n_members; i++) {
-		const struct segment_snapshot *p = t->member[i].proc;
-		const struct segment_listener *l = t->member[i].l;
+		const struct model_process *p = t->member[i].proc;
+		const struct model_listener *l = t->member[i].l;
 		in_accept += l->in_accept;
 		if (l->last_accept_mono_ns &&
 		    p->now_mono_ns >= l->last_accept_mono_ns &&
@@ -622,7 +621,7 @@ text_socket_last_slow(const struct totals *t, const struct totals_socket *s)
 	const struct totals_member *last = NULL;
 
 	for (size_t i = s->first; i < s->first + s->n_members; i++) {
-		const struct segment_listener *l = t->member[i].l;
+		const struct model_listener *l = t->member[i].l;
 		if (l->has_last_slow &&
 		    (!last || l->last_slow.time_real_ns >
 				  last->l->last_slow.time_real_ns))
@@ -641,8 +640,8 @@ static void text_socket_stalled(FILE *out, const struct totals *t,
 	size_t n = 0, stopped = 0;
 
 	for (size_t i = s->first; i < s->first + s->n_members; i++) {
-		const struct segment_snapshot *p = t->member[i].proc;
-		const struct segment_listener *l = t->member[i].l;
+		const struct model_process *p = t->member[i].proc;
+		const struct model_listener *l = t->member[i].l;
 		if (!l->stalled)
 			continue;
 		n++;
@@ -737,11 +736,11 @@ static void text_socket(FILE *out, const struct totals *t,
 	if (slow)
 		report_text_stack(
 		    out, "    ", "accept loop at the last slow event",
-		    segment_stack_text(slow->proc, slow->l->slow_stack));
+		    model_stack_text(slow->proc, slow->l->slow_stack));
 }
 
 /* Lines in p's head (text_process_head); 0 when out of memory. */
-static int text_head_lines(const struct segment_snapshot *p)
+static int text_head_lines(const struct model_process *p)
 {
 	struct text_mem t;
 	int lines = 0;
@@ -762,7 +761,7 @@ static int text_head_lines(const struct segment_snapshot *p)
  * line, and its name, somaxconn and slow threshold are those the blocks
  * show (their first member's).
  */
-static int text_folded(const struct totals *t, const struct segment_snapshot *p)
+static int text_folded(const struct totals *t, const struct model_process *p)
 {
 	if (p->n_listeners == 0)
 		return 0;
@@ -770,7 +769,7 @@ static int text_folded(const struct totals *t, const struct segment_snapshot *p)
 		const struct totals_socket *s = text_shared(t, &p->listener[i]);
 		if (!s)
 			return 0;
-		const struct segment_snapshot *q = t->member[s->first].proc;
+		const struct model_process *q = t->member[s->first].proc;
 		if (q->header.somaxconn != p->header.somaxconn ||
 		    q->header.slow_ms != p->header.slow_ms ||
 		    memcmp(q->comm, p->comm, sizeof(p->comm)))
@@ -794,7 +793,7 @@ static void text_per_process(FILE *out, const struct report *r)
 
 /* p's block after "pid N" (text_process with t), as a heap string; NULL
  * when out of memory. */
-static char *text_process_render(const struct segment_snapshot *p,
+static char *text_process_render(const struct model_process *p,
 				 const struct totals *t)
 {
 	struct text_mem m;

@@ -146,7 +146,7 @@ int sample_host_tick(struct sample_host *h, uint64_t now_ns)
 
 static void fill_listener(const struct sample_host *h,
 			  const struct sample_host_socket *s,
-			  struct segment_listener *l)
+			  struct model_listener *l)
 {
 	memset(l, 0, sizeof(*l));
 	l->slot = s->slot;
@@ -178,7 +178,7 @@ static void fill_listener(const struct sample_host *h,
 
 static int slot_cmp(const void *a, const void *b)
 {
-	const struct segment_listener *x = a, *y = b;
+	const struct model_listener *x = a, *y = b;
 
 	return x->slot < y->slot ? -1 : x->slot > y->slot;
 }
@@ -207,10 +207,10 @@ static int ino_cmp(const void *a, const void *b)
 }
 
 int sample_host_hold(struct sample_host_held *held,
-		     const struct segment_snapshot *p)
+		     const struct model_process *p)
 {
 	for (uint32_t i = 0; i < p->n_listeners; i++) {
-		const struct segment_listener *l = &p->listener[i];
+		const struct model_listener *l = &p->listener[i];
 		if ((l->flags & AW_LF_CLOSED) || !l->ino)
 			continue;
 		if (held->n == held->cap) {
@@ -245,7 +245,7 @@ static int is_held(struct sample_host_held *held, uint64_t ino)
 	       NULL;
 }
 
-int sample_host_take(struct sample_host *h, struct segment_snapshot *snap,
+int sample_host_take(struct sample_host *h, struct model_process *snap,
 		     struct sample_host_held *held)
 {
 	size_t n = 0;
@@ -281,7 +281,7 @@ int sample_host_take(struct sample_host *h, struct segment_snapshot *snap,
 int sample_host_add(struct sample_host *h, struct report *r)
 {
 	struct sample_host_held held = {0};
-	struct segment_snapshot snap;
+	struct model_process snap;
 	int ret = 0;
 
 	for (size_t i = 0; i < r->n_proc && ret == 0; i++)
@@ -292,13 +292,13 @@ int sample_host_add(struct sample_host *h, struct report *r)
 	if (ret)
 		return -1;
 	if (snap.n_listeners == 0) {
-		segment_snapshot_free(&snap);
+		model_process_free(&snap);
 		return 0;
 	}
-	struct segment_snapshot *p =
+	struct model_process *p =
 	    realloc(r->proc, (r->n_proc + 1) * sizeof(*p));
 	if (!p) {
-		segment_snapshot_free(&snap);
+		model_process_free(&snap);
 		return -1;
 	}
 	r->proc = p;

@@ -64,7 +64,7 @@ struct sample_host_held {
 /* p's open listeners into held: 0, or -1 when out of memory (a socket
  * may then be shown twice: from p, and from the kernel). */
 int sample_host_hold(struct sample_host_held *held,
-		     const struct segment_snapshot *p);
+		     const struct model_process *p);
 
 void sample_host_held_free(struct sample_host_held *held);
 
@@ -77,9 +77,9 @@ void sample_host_held_free(struct sample_host_held *held);
  * compare as two readings of a segment do (verdict_window_between). Then
  * the next interval begins: every peak restarts from the queue now.
  * 0, or -1 when out of memory (snap empty). Release with
- * segment_snapshot_free().
+ * model_process_free().
  */
-int sample_host_take(struct sample_host *h, struct segment_snapshot *snap,
+int sample_host_take(struct sample_host *h, struct model_process *snap,
 		     struct sample_host_held *held);
 
 /* The take appended to r->proc, holding r's own snapshots' sockets: 1

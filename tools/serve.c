@@ -459,7 +459,7 @@ struct scrape {
 	struct sample_host_held held; /* the sockets segments speak for */
 };
 
-static int gather_add(void *arg, const struct segment_snapshot *snap)
+static int gather_add(void *arg, const struct model_process *snap)
 {
 	struct scrape *sc = arg;
 
@@ -472,14 +472,14 @@ static int gather_add(void *arg, const struct segment_snapshot *snap)
  * previous scrape. */
 static void add_kernel(struct scrape *sc)
 {
-	struct segment_snapshot snap;
+	struct model_process snap;
 
 	pthread_mutex_lock(&host_lock);
 	int ret = sample_host_take(&host_sampler, &snap, &sc->held);
 	pthread_mutex_unlock(&host_lock);
 	if (ret == 0 && report_prom_add(sc->doc, &snap))
 		aw_error("serve: out of memory");
-	segment_snapshot_free(&snap);
+	model_process_free(&snap);
 }
 
 /* Every segment read into a new body: NULL when out of memory. Memory

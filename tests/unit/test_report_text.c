@@ -19,8 +19,8 @@
 
 #include "report_fixture.h"
 
-static struct segment_listener L[4];
-static struct segment_snapshot P[3];
+static struct model_listener L[4];
+static struct model_process P[3];
 static struct report R;
 
 static char *render(void)
