@@ -11,6 +11,7 @@
 #include "live.h"
 #include "procinfo.h"
 #include "shim_path.h"
+#include "verdict.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -61,6 +62,7 @@ static int add_proc(struct gather_state *s, struct segment_snapshot *snap)
 
 	if (s->fn) {
 		live_apply(&s->live, snap);
+		verdict_mark_stalled(snap);
 		r->n_proc++;
 		int ret = s->fn(s->arg, snap);
 		segment_snapshot_free(snap);
@@ -77,6 +79,7 @@ static int add_proc(struct gather_state *s, struct segment_snapshot *snap)
 		s->proc_cap = cap;
 	}
 	live_apply(&s->live, snap);
+	verdict_mark_stalled(snap);
 	r->proc[r->n_proc++] = *snap;
 	return 0;
 }

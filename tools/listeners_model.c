@@ -39,6 +39,7 @@ static const struct segment_snapshot *cache_get(struct listeners_model *m,
 	    segment_snapshot(pid, snap, err, sizeof(err)) == SEGMENT_OK &&
 	    snap->alive) {
 		live_apply(&m->live, snap);
+		verdict_mark_stalled(snap);
 		/* Out of memory: a looser bound, never a wrong one. */
 		recent_update_snapshot(&m->mem, snap);
 	} else if (snap) {

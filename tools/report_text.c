@@ -10,8 +10,8 @@
 
 #include "format.h"
 #include "histogram.h"
-#include "live.h"
 #include "totals.h"
+#include "verdict.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -208,7 +208,7 @@ static void text_stalled(FILE *out, const struct segment_snapshot *p,
 	if (!l->stalled)
 		return;
 	fmt_duration(since, sizeof(since),
-		     p->now_mono_ns - live_last_progress(l));
+		     p->now_mono_ns - verdict_last_progress(l));
 	fprintf(out,
 		"    STALLED: %" PRIu32 " connection%s waiting, %s, "
 		"no accept for %s (threshold %" PRIu32 "ms)\n",

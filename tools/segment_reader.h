@@ -69,6 +69,10 @@ struct segment_listener {
 	uint64_t errors[AW_ERR_CLASSES];
 	uint64_t last_accept_mono_ns; /* 0: never */
 	uint32_t in_accept;
+	/* The source cannot tell whether a thread waits in accept (sampled:
+	 * no thread states, or an edge-triggered listener): in_accept says
+	 * nothing, and only a stop makes a stall. 0 for a segment. */
+	int in_accept_unknown;
 	struct aw_hist gap_ns;
 	struct aw_hist away_ns;
 	struct aw_hist queue_wait_ms;
@@ -85,6 +89,8 @@ struct segment_listener {
 
 	/* Filled by the caller from the kernel (live_apply() in live.h). */
 	struct segment_live live;
+	/* STALLED on this reading, judged once the live readings are in
+	 * (verdict_mark_stalled() in verdict.h). */
 	int stalled;
 };
 

@@ -2,9 +2,9 @@
  * The verdicts: the rules (verdict_mask: which evidence makes each) and
  * their wording (say_*: the evidence and the fix, in English). A rule reads
  * only the snapshot and the window, so the same listener gets the same
- * verdicts in check, top and listeners. STALLED is the live view's reading
- * (live.c decides it as the snapshot is taken); the rule here only lets a
- * window's accepts overrule it.
+ * verdicts in check, top and listeners. STALLED is judged on the reading
+ * as the model is built (verdict_mark_stalled, after the live readings);
+ * over a window, the window's accepts overrule it.
  */
 #include "verdict.h"
 
@@ -105,10 +105,40 @@ uint32_t verdict_suggest_backlog(const struct segment_listener *l)
 	return n > 65535 ? 65535 : (uint32_t)n;
 }
 
+uint64_t verdict_last_progress(const struct segment_listener *l)
+{
+	return l->last_accept_mono_ns ? l->last_accept_mono_ns
+				      : l->listen_mono_ns;
+}
+
+int verdict_stalled_now(const struct segment_snapshot *p,
+			const struct segment_listener *l)
+{
+	int stopped = p->stopped;
+
+	if (!p->alive || (l->flags & AW_LF_CLOSED) || !l->live.queue_known)
+		return 0;
+	if (l->live.queue_now == 0)
+		return 0;
+	if ((l->in_accept > 0 || l->in_accept_unknown) && !stopped)
+		return 0;
+	uint64_t last = verdict_last_progress(l);
+	if (p->now_mono_ns <= last)
+		return 0;
+	return p->now_mono_ns - last > (uint64_t)p->header.slow_ms * 1000000ull;
+}
+
+void verdict_mark_stalled(struct segment_snapshot *snap)
+{
+	for (uint32_t i = 0; i < snap->n_listeners; i++)
+		snap->listener[i].stalled =
+		    verdict_stalled_now(snap, &snap->listener[i]);
+}
+
 /*
- * The reading says stalled (live.h: waiting connections, no thread in
- * accept, no progress past the threshold). Over a window, a listener that
- * accepted meanwhile is a slow loop between two accepts, not a stall.
+ * The reading says stalled (verdict_stalled_now, as the model was built).
+ * Over a window, a listener that accepted meanwhile is a slow loop between
+ * two accepts, not a stall.
  */
 static int is_stalled(const struct segment_listener *l,
 		      const struct verdict_window *w)
@@ -341,10 +371,9 @@ static void say_stalled(const struct segment_snapshot *p,
 			const struct segment_listener *l, struct verdict *v)
 {
 	char since[FMT_DURATION_LEN];
-	uint64_t last =
-	    l->last_accept_mono_ns ? l->last_accept_mono_ns : l->listen_mono_ns;
 
-	fmt_duration(since, sizeof(since), sub0(p->now_mono_ns, last));
+	fmt_duration(since, sizeof(since),
+		     sub0(p->now_mono_ns, verdict_last_progress(l)));
 	add(v->evidence, sizeof(v->evidence),
 	    "%" PRIu32 " connection%s waiting now, %s, no accept for %s "
 	    "(threshold %" PRIu32 "ms)",

@@ -118,6 +118,25 @@ uint64_t verdict_slow_bound(const struct segment_snapshot *p,
 uint64_t verdict_peak_bound(const struct segment_snapshot *p,
 			    const struct segment_listener *l);
 
+/*
+ * STALLED on the reading: connections wait (the kernel's queue now > 0),
+ * no thread can take them (none in accept, or the process is stopped;
+ * where the source cannot tell threads in accept, only a stop), and the
+ * last progress (verdict_last_progress) is older than the process's slow
+ * threshold. Closed listeners, listeners without a kernel queue reading
+ * and exited processes never stall.
+ */
+int verdict_stalled_now(const struct segment_snapshot *p,
+			const struct segment_listener *l);
+
+/* Every listener's `stalled` in snap (verdict_stalled_now), once its live
+ * readings are in: what renderers show, and what the STALLED rule of
+ * verdict_mask() reads (a fixture may set it by hand). */
+void verdict_mark_stalled(struct segment_snapshot *snap);
+
+/* The time the listener last made progress: last accept, else listen. */
+uint64_t verdict_last_progress(const struct segment_listener *l);
+
 /* "STALLED", "OVERFLOWING", "SLOW ACCEPT LOOP", "BACKLOG SMALL",
  * "CLAMPED"; verdict_key: the same in snake case, for JSON. */
 const char *verdict_name(enum verdict_kind k);

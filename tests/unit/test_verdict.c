@@ -4,8 +4,9 @@
  * urgency; the evidence and the fix as printed, with the suggested backlog
  * worked out by hand from the rule verdict.h states; the verdict window and
  * the bounds on when evidence last rose; TCP_DEFER_ACCEPT; exited processes
- * and closed listeners. STALLED's threshold is live_is_stalled's (live.c):
- * its boundary is tested there and the verdict on what it returns.
+ * and closed listeners. STALLED is judged on the reading (verdict_stalled_now)
+ * as the model is built: its boundary is tested there, and the verdict on
+ * what it returns.
  *
  * Kernel facts the expectations rest on (REFERENCES.md): the accept queue
  * is full when its depth exceeds the backlog (it holds backlog + 1);
@@ -22,7 +23,6 @@
 #include <cmocka.h>
 
 #include "histogram.h"
-#include "live.h"
 #include "verdict_fixture.h"
 
 #define MS 1000000ull
@@ -172,11 +172,10 @@ static void test_healthy_is_ok(void **state)
 
 /* --- STALLED -----------------------------------------------------------*/
 
-/* live_is_stalled on L as live_apply would call it. */
+/* STALLED's rule on L's reading, as the model is built. */
 static int stalls(void)
 {
-	return live_is_stalled(&L, P.alive, P.stopped, P.now_mono_ns,
-			       P.header.slow_ms);
+	return verdict_stalled_now(&P, &L);
 }
 
 static void test_stalled_threshold(void **state)
@@ -208,6 +207,19 @@ static void test_stalled_threshold(void **state)
 	/* An accept after the reading's clock: progress, not a stall. */
 	L.last_accept_mono_ns = NOW + 1;
 	assert_false(stalls());
+	/* A source that cannot tell threads in accept (sampled, EPOLLET):
+	 * only a stop makes a stall. */
+	L.last_accept_mono_ns = NOW - 51 * MS;
+	L.in_accept_unknown = 1;
+	assert_true(stalls());
+	P.stopped = 0;
+	assert_false(stalls());
+	/* What the model keeps: the rule's answer per listener. */
+	P.stopped = 1;
+	L.stalled = 0;
+	verdict_mark_stalled(&P);
+	assert_ptr_equal(P.listener, &L);
+	assert_true(L.stalled);
 }
 
 static void test_stalled_never_without_a_kernel_reading(void **state)
