@@ -24,6 +24,7 @@
 
 #include "histogram.h"
 #include "verdict_fixture.h"
+#include "verdict_text.h"
 
 #define MS 1000000ull
 
@@ -83,9 +84,18 @@ static const struct verdict *found(enum verdict_kind k)
 	return NULL;
 }
 
+/* The verdict of kind k in V, in words (verdict_text_say). */
+static const struct verdict_text *worded(enum verdict_kind k)
+{
+	static struct verdict_text t;
+
+	verdict_text_say(found(k), &t);
+	return &t;
+}
+
 static void evidence_has(enum verdict_kind k, const char *text)
 {
-	const char *e = found(k)->evidence;
+	const char *e = worded(k)->evidence;
 
 	if (!strstr(e, text))
 		fail_msg("evidence \"%s\" lacks \"%s\"", e, text);
@@ -93,7 +103,7 @@ static void evidence_has(enum verdict_kind k, const char *text)
 
 static void fix_is(enum verdict_kind k, const char *text)
 {
-	assert_string_equal(found(k)->fix, text);
+	assert_string_equal(worded(k)->fix, text);
 }
 
 /* L under w gives verdict k, with exactly this evidence and fix. */
@@ -101,7 +111,7 @@ static void said(const struct verdict_window *w, enum verdict_kind k,
 		 const char *evidence, const char *fix)
 {
 	judged(w);
-	assert_string_equal(found(k)->evidence, evidence);
+	assert_string_equal(worded(k)->evidence, evidence);
 	fix_is(k, fix);
 }
 
@@ -444,7 +454,7 @@ static void test_overflowing_text(void **state)
 	W.listen_drops = 30;
 	judged(&W);
 	assert_string_equal(
-	    found(VERDICT_OVERFLOWING)->evidence,
+	    worded(VERDICT_OVERFLOWING)->evidence,
 	    "queue seen full 6 times (depth > backlog 16), now 17, 72 socket "
 	    "drops (ss -m d: dropped SYNs and handshake ACKs, not "
 	    "connections); over the last 2.00s: +60 socket drops, "
@@ -791,8 +801,10 @@ static void test_order_of_urgency(void **state)
 		assert_int_equal(V[k].kind, k);
 		assert_string_equal(verdict_name(V[k].kind), name[k]);
 		assert_string_equal(verdict_key(V[k].kind), key[k]);
-		assert_true(V[k].evidence[0] && V[k].fix[0]);
-		assert_null(strchr(V[k].evidence, '\n'));
+		struct verdict_text t;
+		verdict_text_say(&V[k], &t);
+		assert_true(t.evidence[0] && t.fix[0]);
+		assert_null(strchr(t.evidence, '\n'));
 	}
 	assert_int_equal(verdict_mask(&P, &L, NULL), 0x1f);
 	assert_string_equal(verdict_name(VERDICT_KINDS), "?");

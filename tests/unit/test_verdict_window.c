@@ -21,6 +21,7 @@
 
 #include "recent.h"
 #include "verdict_fixture.h"
+#include "verdict_text.h"
 
 static struct segment_snapshot P;
 static struct segment_listener L;
@@ -69,9 +70,11 @@ static void test_quiet_past_window(void **state)
 	int n = verdict_assess_history(&P, &L, &w, h);
 	assert_int_equal(n, 2);
 	assert_int_equal(h[0].kind, VERDICT_OVERFLOWING);
-	assert_non_null(strstr(h[0].evidence, "last rose 6m40s ago or earlier, "
-					      "before the 5m00s window"));
-	assert_non_null(strstr(h[0].evidence, "40 socket drops"));
+	struct verdict_text t;
+	verdict_text_say(&h[0], &t);
+	assert_non_null(strstr(t.evidence, "last rose 6m40s ago or earlier, "
+					   "before the 5m00s window"));
+	assert_non_null(strstr(t.evidence, "40 socket drops"));
 }
 
 static void test_within_window(void **state)
