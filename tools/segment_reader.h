@@ -1,8 +1,11 @@
 /*
- * Finding acceptwatch segments and taking a consistent, private snapshot of
- * one: after segment_snapshot() returns, nothing refers to shared memory.
- * The segment file is read with pread(), only the parts in use (header, used
- * listener slots, event ring, published stacks): it is never mapped.
+ * The model of one process's listeners (struct segment_snapshot), and
+ * taking a consistent, private snapshot of a segment: after
+ * segment_snapshot() returns, nothing refers to shared memory. The bytes
+ * are decoded by segment_decode.c (pure: the file or a buffer, read with
+ * pread(), only the parts in use; never mapped); segment_reader.c opens
+ * the file and judges the process (the same one still, alive, stopped,
+ * still under the shim, the file's owner its own).
  */
 #ifndef AW_SEGMENT_READER_H
 #define AW_SEGMENT_READER_H
@@ -162,7 +165,7 @@ struct segment_snapshot {
 	const struct watch_view *sampled;
 };
 
-/* Name the frames of snap's stacks (stack_frames_name): for the outputs
+/* Name the frames of snap's stacks (stack_names_resolve): for the outputs
  * that show names only (stat and check, text and JSON); gc, serve and the
  * exposition never open a module's file. */
 void segment_snapshot_name(struct segment_snapshot *snap);
@@ -200,10 +203,10 @@ int segment_snapshot(pid_t pid, struct segment_snapshot *snap, char *err,
 /*
  * The same from `size` bytes at buf, a whole segment file owned by
  * owner_uid (the caller is geteuid()), as if found under pid's name: the
- * checks and the copy, but nothing about the process (alive, stopped and
- * now_* stay 0). buf is private and does not change while this runs (a
- * record whose seq is odd is left out at once); nothing is read outside
- * [buf, buf + size). Results and release as segment_snapshot().
+ * checks and the copy (segment_decode.c), but nothing about the process
+ * (alive, stopped and now_* stay 0). buf is private and does not change while
+ * this runs (a record whose seq is odd is left out at once); nothing is read
+ * outside [buf, buf + size). Results and release as segment_snapshot().
  */
 int segment_snapshot_from_buffer(const void *buf, size_t size,
 				 uint32_t owner_uid, pid_t pid,
