@@ -8,14 +8,10 @@
 #ifndef AW_BYPASS_H
 #define AW_BYPASS_H
 
+#include "model.h" /* enum bypass_kind */
+
 #include <stddef.h>
 #include <sys/types.h>
-
-enum bypass_kind {
-	BYPASS_STATIC = 1u << 0,   /* no ELF interpreter: no LD_PRELOAD */
-	BYPASS_GO = 1u << 1,	   /* Go runtime: raw system calls */
-	BYPASS_IO_URING = 1u << 2, /* holds an io_uring instance */
-};
 
 /* The bypass_kind bits that apply to process pid (0 when none or unknown). */
 unsigned bypass_detect(pid_t pid);

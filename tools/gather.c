@@ -10,6 +10,7 @@
 #include "bypass.h"
 #include "live.h"
 #include "procinfo.h"
+#include "segment_reader.h"
 #include "shim_path.h"
 #include "verdict.h"
 

@@ -5,7 +5,7 @@
 #ifndef AW_LIVE_H
 #define AW_LIVE_H
 
-#include "segment_reader.h"
+#include "model.h"
 #include "sockdiag.h"
 
 #include <stdint.h>

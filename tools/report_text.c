@@ -5,7 +5,6 @@
  */
 #include "report.h"
 
-#include "bypass.h"
 #include "error.h"
 
 #include "format.h"

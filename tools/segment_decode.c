@@ -361,15 +361,6 @@ static int copy_stacks(const struct segment_source *src,
 	return 0;
 }
 
-const char *segment_stack_text(const struct segment_snapshot *snap,
-			       uint32_t ref)
-{
-	if (ref == 0 || ref > snap->n_stacks || !snap->stack ||
-	    !snap->stack[ref - 1].text || !snap->stack[ref - 1].text[0])
-		return NULL;
-	return snap->stack[ref - 1].text;
-}
-
 /* geteuid(), asked once: the reader never changes its ids. Snapshots may
  * be taken by several threads (gather.c): they agree on the value. */
 static uid_t reader_uid(void)
@@ -452,16 +443,4 @@ int segment_snapshot_from_buffer(const void *buf, size_t size,
 	if (!buf)
 		src.size = 0;
 	return segment_decode(&src, owner_uid, snap, err, errlen);
-}
-
-void segment_snapshot_free(struct segment_snapshot *snap)
-{
-	free(snap->listener);
-	for (uint32_t i = 0; snap->stack && i < snap->n_stacks; i++)
-		free(snap->stack[i].text);
-	free(snap->stack);
-	snap->listener = NULL;
-	snap->stack = NULL;
-	snap->n_listeners = 0;
-	snap->n_stacks = 0;
 }

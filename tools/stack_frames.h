@@ -7,7 +7,7 @@
 #ifndef AW_STACK_FRAMES_H
 #define AW_STACK_FRAMES_H
 
-#include "segment_reader.h"
+#include "model.h"
 
 /* Fill dst from src, a stack of a segment, unnamed; dst->text is the
  * caller's to free (NULL when out of memory). Opens no file. */

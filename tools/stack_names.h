@@ -7,7 +7,7 @@
 #ifndef AW_STACK_NAMES_H
 #define AW_STACK_NAMES_H
 
-#include "segment_reader.h"
+#include "model.h"
 
 #include <sys/types.h>
 

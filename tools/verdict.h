@@ -8,7 +8,7 @@
 #ifndef AW_VERDICT_H
 #define AW_VERDICT_H
 
-#include "segment_reader.h"
+#include "model.h"
 
 #include <stdint.h>
 

@@ -9,7 +9,7 @@
 
 #include "report.h"
 #include "sampler.h"
-#include "segment_reader.h"
+#include "model.h"
 #include "verdict.h"
 
 #include <stddef.h>

@@ -1,0 +1,27 @@
+/*
+ * What every source's model shares: its stacks as text, and its release.
+ */
+#include "model.h"
+
+#include <stdlib.h>
+
+const char *segment_stack_text(const struct segment_snapshot *snap,
+			       uint32_t ref)
+{
+	if (ref == 0 || ref > snap->n_stacks || !snap->stack ||
+	    !snap->stack[ref - 1].text || !snap->stack[ref - 1].text[0])
+		return NULL;
+	return snap->stack[ref - 1].text;
+}
+
+void segment_snapshot_free(struct segment_snapshot *snap)
+{
+	free(snap->listener);
+	for (uint32_t i = 0; snap->stack && i < snap->n_stacks; i++)
+		free(snap->stack[i].text);
+	free(snap->stack);
+	snap->listener = NULL;
+	snap->stack = NULL;
+	snap->n_listeners = 0;
+	snap->n_stacks = 0;
+}
