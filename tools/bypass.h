@@ -26,7 +26,4 @@ unsigned bypass_detect_io_uring(pid_t pid);
  */
 unsigned bypass_elf(const unsigned char *image, size_t len);
 
-/* "static binary, io_uring" and so on, for messages; "" for 0. */
-const char *bypass_describe(unsigned kinds, char *buf, size_t len);
-
 #endif

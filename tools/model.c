@@ -1,8 +1,10 @@
 /*
- * What every source's model shares: its stacks as text, and its release.
+ * What every source's model shares: its stacks as text, its bypass bits in
+ * words, and its release.
  */
 #include "model.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 const char *segment_stack_text(const struct segment_snapshot *snap,
@@ -24,4 +26,22 @@ void segment_snapshot_free(struct segment_snapshot *snap)
 	snap->stack = NULL;
 	snap->n_listeners = 0;
 	snap->n_stacks = 0;
+}
+
+const char *bypass_describe(unsigned kinds, char *buf, size_t len)
+{
+	static const char *const names[] = {"static binary", "Go binary",
+					    "io_uring"};
+	size_t used = 0;
+	buf[0] = '\0';
+	for (unsigned i = 0; i < 3; i++) {
+		if (!(kinds & (1u << i)))
+			continue;
+		int n = snprintf(buf + used, len - used, "%s%s",
+				 used ? ", " : "", names[i]);
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += (size_t)n;
+	}
+	return buf;
 }

@@ -174,6 +174,9 @@ struct segment_snapshot {
 const char *segment_stack_text(const struct segment_snapshot *snap,
 			       uint32_t ref);
 
+/* "static binary, io_uring" and so on, for messages; "" for 0. Pure. */
+const char *bypass_describe(unsigned kinds, char *buf, size_t len);
+
 /* Release what snap holds on the heap (listeners, stacks); snap may be
  * filled again. */
 void segment_snapshot_free(struct segment_snapshot *snap);

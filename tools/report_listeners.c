@@ -4,7 +4,6 @@
  */
 #include "report.h"
 
-#include "bypass.h"
 #include "format.h"
 #include "listeners_model.h"
 
