@@ -11,6 +11,7 @@
 #include "histogram.h"
 #include "totals.h"
 #include "verdict.h"
+#include "verdict_text.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -199,21 +200,18 @@ static void text_slow(FILE *out, const struct segment_snapshot *p,
 	fprintf(out, "/%" PRIu32 ", tid %" PRId32 "\n", e->backlog, e->tid);
 }
 
+/* The reading's STALLED verdict, worded as check words it. */
 static void text_stalled(FILE *out, const struct segment_snapshot *p,
 			 const struct segment_listener *l)
 {
-	char since[FMT_DURATION_LEN];
+	struct verdict v[VERDICT_KINDS];
+	struct verdict_text t;
 
-	if (!l->stalled)
+	if (!l->stalled || verdict_assess(p, l, NULL, v) == 0 ||
+	    v[0].kind != VERDICT_STALLED)
 		return;
-	fmt_duration(since, sizeof(since),
-		     p->now_mono_ns - verdict_last_progress(l));
-	fprintf(out,
-		"    STALLED: %" PRIu32 " connection%s waiting, %s, "
-		"no accept for %s (threshold %" PRIu32 "ms)\n",
-		l->live.queue_now, l->live.queue_now == 1 ? "" : "s",
-		p->stopped ? "process stopped" : "no thread in accept", since,
-		p->header.slow_ms);
+	verdict_text_say(&v[0], &t);
+	fprintf(out, "    STALLED: %s\n", t.evidence);
 }
 
 void report_text_stack(FILE *out, const char *indent, const char *title,
