@@ -43,7 +43,7 @@ static const struct sockdiag_table *live_table(struct live_context *ctx)
  * The namespace's inode, when readable, into snap->netns.
  */
 static const struct sockdiag_table *netns_table(struct live_context *ctx,
-						struct segment_snapshot *snap)
+						struct model_process *snap)
 {
 	uint64_t dev, ino;
 	char err[160];
@@ -71,9 +71,9 @@ static const struct sockdiag_table *netns_table(struct live_context *ctx,
 }
 
 static void live_reading(const struct sockdiag_table *table, pid_t pid,
-			 struct segment_listener *l)
+			 struct model_listener *l)
 {
-	struct segment_live *r = &l->live;
+	struct model_live *r = &l->live;
 	const struct sockdiag_entry *e =
 	    table && l->ino ? sockdiag_find(table, l->ino) : NULL;
 
@@ -95,14 +95,14 @@ static void live_reading(const struct sockdiag_table *table, pid_t pid,
 		r->queue_now = l->queue_now;
 }
 
-void live_apply(struct live_context *ctx, struct segment_snapshot *snap)
+void live_apply(struct live_context *ctx, struct model_process *snap)
 {
 	const struct sockdiag_table *table = NULL;
 
 	if (snap->alive)
 		table = netns_table(ctx, snap);
 	for (uint32_t i = 0; i < snap->n_listeners; i++) {
-		struct segment_listener *l = &snap->listener[i];
+		struct model_listener *l = &snap->listener[i];
 		/* An exited process's sockets are gone; an inode now may
 		 * belong to some other socket. Keep the shim's figures. */
 		if (snap->alive && !(l->flags & AW_LF_CLOSED))

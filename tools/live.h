@@ -42,6 +42,6 @@ void live_free(struct live_context *ctx);
  * else /proc/PID/net/tcp{,6} for the queue with the shim's sampled drops
  * (live = 0: said "(sampled)").
  */
-void live_apply(struct live_context *ctx, struct segment_snapshot *snap);
+void live_apply(struct live_context *ctx, struct model_process *snap);
 
 #endif

@@ -7,8 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-const char *segment_stack_text(const struct segment_snapshot *snap,
-			       uint32_t ref)
+const char *model_stack_text(const struct model_process *snap, uint32_t ref)
 {
 	if (ref == 0 || ref > snap->n_stacks || !snap->stack ||
 	    !snap->stack[ref - 1].text || !snap->stack[ref - 1].text[0])
@@ -16,7 +15,7 @@ const char *segment_stack_text(const struct segment_snapshot *snap,
 	return snap->stack[ref - 1].text;
 }
 
-void segment_snapshot_free(struct segment_snapshot *snap)
+void model_process_free(struct model_process *snap)
 {
 	free(snap->listener);
 	for (uint32_t i = 0; snap->stack && i < snap->n_stacks; i++)

@@ -43,8 +43,8 @@ static void text_accepted(FILE *out, const struct check_row *row)
 
 static void text_verdicts(FILE *out, const struct check_row *row)
 {
-	const struct segment_snapshot *p = row->p;
-	const struct segment_listener *l = row->l;
+	const struct model_process *p = row->p;
+	const struct model_listener *l = row->l;
 
 	for (int i = 0; i < row->n; i++) {
 		const struct verdict *v = &row->v[i];
@@ -55,20 +55,20 @@ static void text_verdicts(FILE *out, const struct check_row *row)
 		if (v->kind == VERDICT_SLOW)
 			report_text_stack(out, "    ",
 					  "accept loop (call-site stack)",
-					  segment_stack_text(p, l->slow_stack));
+					  model_stack_text(p, l->slow_stack));
 		if (v->kind == VERDICT_CLAMPED ||
 		    v->kind == VERDICT_BACKLOG_SMALL)
-			report_text_stack(
-			    out, "    ", "backlog chosen at (listen() stack)",
-			    segment_stack_text(p, l->listen_stack));
+			report_text_stack(out, "    ",
+					  "backlog chosen at (listen() stack)",
+					  model_stack_text(p, l->listen_stack));
 	}
 }
 
 /* The headline's tail: " (comm) address fd N: VERDICT". */
 static void text_headline_tail(FILE *out, const struct check_row *row)
 {
-	const struct segment_snapshot *p = row->p;
-	const struct segment_listener *l = row->l;
+	const struct model_process *p = row->p;
+	const struct model_listener *l = row->l;
 	char comm[FMT_PRINTABLE_LEN(AW_COMM_LEN)],
 	    addr[FMT_PRINTABLE_LEN(AW_ADDR_LEN)];
 
@@ -83,7 +83,7 @@ static void text_headline_tail(FILE *out, const struct check_row *row)
 /* What is said of the row under its headline. */
 static void text_body(FILE *out, const struct check_row *row)
 {
-	const struct segment_listener *l = row->l;
+	const struct model_listener *l = row->l;
 
 	if (row->n == 0 && (row->nh > 0 || row->na > 0)) {
 		char span[FMT_DURATION_LEN];
@@ -186,7 +186,7 @@ static void text_group(FILE *out, const struct check_model *m, size_t i,
 	free(body);
 }
 
-static void text_incomplete(FILE *out, const struct segment_snapshot *p)
+static void text_incomplete(FILE *out, const struct model_process *p)
 {
 	char comm[FMT_PRINTABLE_LEN(AW_COMM_LEN)];
 	fmt_printable(comm, sizeof(comm), p->comm, sizeof(p->comm));
@@ -284,9 +284,8 @@ static void json_window(FILE *out, const struct verdict_window *w)
 
 /* The figures behind a verdict, the ones its evidence names: the
  * verdict's own (the stacks are the segment's). */
-static void json_facts(FILE *out, const struct segment_snapshot *p,
-		       const struct segment_listener *l,
-		       const struct verdict *v)
+static void json_facts(FILE *out, const struct model_process *p,
+		       const struct model_listener *l, const struct verdict *v)
 {
 	switch (v->kind) {
 	case VERDICT_STALLED:
@@ -313,7 +312,7 @@ static void json_facts(FILE *out, const struct segment_snapshot *p,
 		    ",\"queue_wait_max_ms\":%" PRIu64 ",\"stack\":",
 		    v->slow_events, v->slow_ms, v->away_p99_ns, v->away_max_ns,
 		    v->queue_peak, v->wait_p99_ms, v->wait_max_ms);
-		report_json_frames(out, segment_stack_text(p, l->slow_stack));
+		report_json_frames(out, model_stack_text(p, l->slow_stack));
 		break;
 	case VERDICT_BACKLOG_SMALL:
 		fprintf(out,
@@ -321,7 +320,7 @@ static void json_facts(FILE *out, const struct segment_snapshot *p,
 			",\"effective_backlog\":%" PRIu32
 			",\"suggested_backlog\":%" PRIu32 ",\"stack\":",
 			v->deepest, v->effective_backlog, v->suggested_backlog);
-		report_json_frames(out, segment_stack_text(p, l->listen_stack));
+		report_json_frames(out, model_stack_text(p, l->listen_stack));
 		break;
 	default:
 		fprintf(out,
@@ -332,7 +331,7 @@ static void json_facts(FILE *out, const struct segment_snapshot *p,
 			v->requested_backlog, v->wanted_backlog,
 			v->effective_backlog, v->somaxconn,
 			v->raised ? "true" : "false");
-		report_json_frames(out, segment_stack_text(p, l->listen_stack));
+		report_json_frames(out, model_stack_text(p, l->listen_stack));
 		break;
 	}
 }
@@ -378,8 +377,8 @@ static void json_said(FILE *out, const char *key, const struct verdict *v,
 
 static void json_listener(FILE *out, const struct check_row *row)
 {
-	const struct segment_snapshot *p = row->p;
-	const struct segment_listener *l = row->l;
+	const struct model_process *p = row->p;
+	const struct model_listener *l = row->l;
 
 	fprintf(out, "{\"pid\":%d,\"comm\":", (int)p->pid);
 	report_json_str(out, p->comm, sizeof(p->comm));
@@ -404,7 +403,7 @@ static void json_incomplete(FILE *out, const struct report *r)
 	int first = 1;
 	fprintf(out, ",\"incomplete\":[");
 	for (size_t i = 0; i < r->n_proc; i++) {
-		const struct segment_snapshot *p = &r->proc[i];
+		const struct model_process *p = &r->proc[i];
 		if (!check_incomplete(p))
 			continue;
 		fprintf(out,

@@ -102,7 +102,7 @@ static int read_stable(const struct segment_source *src, uint64_t off,
 }
 
 static void copy_descriptive(const struct aw_listener *l,
-			     struct segment_listener *s)
+			     struct model_listener *s)
 {
 	s->fd = l->fd;
 	s->family = l->family;
@@ -123,7 +123,7 @@ static void copy_descriptive(const struct aw_listener *l,
 	s->fds = l->fds;
 }
 
-static void copy_live(const struct aw_listener *l, struct segment_listener *s)
+static void copy_live(const struct aw_listener *l, struct model_listener *s)
 {
 	s->samples = l->samples;
 	s->queue_now = l->queue_now;
@@ -172,7 +172,7 @@ static int stripe_ref_ok(uint32_t ref)
  */
 static int sum_stripes(const struct segment_source *src,
 		       const struct aw_seg_header *h,
-		       const struct aw_listener *l, struct segment_listener *s)
+		       const struct aw_listener *l, struct model_listener *s)
 {
 	static __thread struct aw_stripe stripe_copy;
 	const struct aw_stripe *st = &stripe_copy;
@@ -226,8 +226,7 @@ static int event_index(uint64_t ref, uint64_t head)
  * A slot never stable within the retries is kept, marked inconsistent.
  */
 static int copy_listeners(const struct segment_source *src,
-			  struct segment_snapshot *snap, char *err,
-			  size_t errlen)
+			  struct model_process *snap, char *err, size_t errlen)
 {
 	uint32_t used = snap->header.listeners_used;
 	if (used > AW_MAX_LISTENERS)
@@ -262,7 +261,7 @@ static int copy_listeners(const struct segment_source *src,
 			goto short_read;
 		if (st == 0 && src_read(src, off, l, sizeof(*l)))
 			goto short_read;
-		struct segment_listener *s = &snap->listener[snap->n_listeners];
+		struct model_listener *s = &snap->listener[snap->n_listeners];
 		s->slot = i;
 		s->consistent = st == 1;
 		copy_descriptive(l, s);
@@ -285,7 +284,7 @@ short_read:
  * re-read after the listeners, so every reference they hold is at most it.
  */
 static int copy_events(const struct segment_source *src,
-		       struct segment_snapshot *snap)
+		       struct model_process *snap)
 {
 	struct aw_event ring[AW_MAX_EVENTS];
 	int ok[AW_MAX_EVENTS];
@@ -303,7 +302,7 @@ static int copy_events(const struct segment_source *src,
 			snap->event[snap->n_events++] = ring[i];
 	}
 	for (uint32_t i = 0; i < snap->n_listeners; i++) {
-		struct segment_listener *s = &snap->listener[i];
+		struct model_listener *s = &snap->listener[i];
 		int at = event_index(s->last_slow_ref, head);
 		if (at < 0 || !ok[at] || ring[at].listener != s->slot)
 			continue;
@@ -321,7 +320,7 @@ static int copy_events(const struct segment_source *src,
  * the table (forged, or clamped) is dropped.
  */
 static int copy_stacks(const struct segment_source *src,
-		       struct segment_snapshot *snap, char *err, size_t errlen)
+		       struct model_process *snap, char *err, size_t errlen)
 {
 	uint32_t used = snap->header.stacks_used;
 	struct aw_stack *raw = NULL;
@@ -352,7 +351,7 @@ static int copy_stacks(const struct segment_source *src,
 		stack_frames_copy(&snap->stack[i], &raw[i]);
 	free(raw);
 	for (uint32_t i = 0; i < snap->n_listeners; i++) {
-		struct segment_listener *l = &snap->listener[i];
+		struct model_listener *l = &snap->listener[i];
 		if (l->listen_stack > used)
 			l->listen_stack = 0;
 		if (l->slow_stack > used)
@@ -376,7 +375,7 @@ static uid_t reader_uid(void)
 }
 
 int segment_decode(const struct segment_source *src, uint32_t owner,
-		   struct segment_snapshot *snap, char *err, size_t errlen)
+		   struct model_process *snap, char *err, size_t errlen)
 {
 	struct aw_seg_header h;
 	int have = src_read(src, 0, &h, sizeof(h)) == 0;
@@ -432,7 +431,7 @@ int segment_decode(const struct segment_source *src, uint32_t owner,
 
 int segment_snapshot_from_buffer(const void *buf, size_t size,
 				 uint32_t owner_uid, pid_t pid,
-				 struct segment_snapshot *snap, char *err,
+				 struct model_process *snap, char *err,
 				 size_t errlen)
 {
 	struct segment_source src = {.fd = -1, .buf = buf, .size = size};

@@ -30,6 +30,6 @@ struct segment_source {
  * reason in err.
  */
 int segment_decode(const struct segment_source *src, uint32_t owner,
-		   struct segment_snapshot *snap, char *err, size_t errlen);
+		   struct model_process *snap, char *err, size_t errlen);
 
 #endif

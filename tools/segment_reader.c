@@ -49,7 +49,7 @@ static int process_alive(pid_t pid, uint64_t start_ticks, char *main_state)
 	return start_ticks == 0 || ticks == start_ticks;
 }
 
-void segment_snapshot_name(struct segment_snapshot *snap)
+void segment_snapshot_name(struct model_process *snap)
 {
 	for (uint32_t i = 0; snap->stack && i < snap->n_stacks; i++)
 		stack_names_resolve(&snap->stack[i], snap->pid);
@@ -65,8 +65,7 @@ static uint64_t clock_ns(clockid_t id)
 /* What the segment cannot say: is its process still the same one, is it
  * stopped, and its comm when the shim left it empty. st: the segment file
  * as opened. */
-static void add_process_state(struct segment_snapshot *snap,
-			      const struct stat *st)
+static void add_process_state(struct model_process *snap, const struct stat *st)
 {
 	char main_state = '?';
 
@@ -102,8 +101,8 @@ static void add_process_state(struct segment_snapshot *snap,
 }
 
 /* Open and fstat the segment file: a regular file, never through a link. */
-static int open_segment(struct segment_snapshot *snap, struct stat *st,
-			char *err, size_t errlen)
+static int open_segment(struct model_process *snap, struct stat *st, char *err,
+			size_t errlen)
 {
 	char path[sizeof(SEGMENT_DIR) + SEGMENT_NAME_LEN];
 
@@ -142,7 +141,7 @@ static int open_segment(struct segment_snapshot *snap, struct stat *st,
  * exited, hidepid): nothing to compare, the file is taken as before.
  * SEGMENT_OK or SEGMENT_FORGED with err.
  */
-static int owner_matches(const struct segment_snapshot *snap, uid_t owner,
+static int owner_matches(const struct model_process *snap, uid_t owner,
 			 char *err, size_t errlen)
 {
 	uid_t uids[4];
@@ -159,7 +158,7 @@ static int owner_matches(const struct segment_snapshot *snap, uid_t owner,
 	return SEGMENT_FORGED;
 }
 
-static void snapshot_init(struct segment_snapshot *snap,
+static void snapshot_init(struct model_process *snap,
 			  const struct segment_ref *ref)
 {
 	memset(snap, 0, sizeof(*snap));
@@ -176,7 +175,7 @@ static void snapshot_init(struct segment_snapshot *snap,
  * pid means nothing in this /proc. SEGMENT_OK or SEGMENT_HIDDEN with err.
  */
 static int visible_here(const struct segment_ref *ref,
-			const struct segment_snapshot *snap, char *err,
+			const struct model_process *snap, char *err,
 			size_t errlen)
 {
 	uint32_t ns = ref->pid_ns ? ref->pid_ns : snap->header.pid_ns;
@@ -192,8 +191,7 @@ static int visible_here(const struct segment_ref *ref,
 }
 
 int segment_snapshot_ref(const struct segment_ref *ref,
-			 struct segment_snapshot *snap, char *err,
-			 size_t errlen)
+			 struct model_process *snap, char *err, size_t errlen)
 {
 	struct stat st;
 
@@ -212,7 +210,7 @@ int segment_snapshot_ref(const struct segment_ref *ref,
 	return owner_matches(snap, st.st_uid, err, errlen);
 }
 
-int segment_snapshot(pid_t pid, struct segment_snapshot *snap, char *err,
+int segment_snapshot(pid_t pid, struct model_process *snap, char *err,
 		     size_t errlen)
 {
 	struct segment_ref ref;

@@ -26,7 +26,7 @@
 /* Name the frames of snap's stacks (stack_names_resolve): for the outputs
  * that show names only (stat and check, text and JSON); gc, serve and the
  * exposition never open a module's file. */
-void segment_snapshot_name(struct segment_snapshot *snap);
+void segment_snapshot_name(struct model_process *snap);
 
 enum segment_result {
 	SEGMENT_OK = 0,
@@ -42,16 +42,15 @@ enum segment_result {
  * Open, validate and copy the segment ref names (segment_scan) into snap
  * (zeroed first). Returns SEGMENT_OK, or SEGMENT_UNREADABLE /
  * SEGMENT_MISSING / SEGMENT_FORGED / SEGMENT_HIDDEN with a one-line reason
- * in err. snap->name is always set. Release with segment_snapshot_free(),
+ * in err. snap->name is always set. Release with model_process_free(),
  * whatever the result.
  */
 int segment_snapshot_ref(const struct segment_ref *ref,
-			 struct segment_snapshot *snap, char *err,
-			 size_t errlen);
+			 struct model_process *snap, char *err, size_t errlen);
 
 /* The same for the segment of pid (a pid of this /proc), whatever its
  * PID namespace: its name from segment_ref_of_pid(). */
-int segment_snapshot(pid_t pid, struct segment_snapshot *snap, char *err,
+int segment_snapshot(pid_t pid, struct model_process *snap, char *err,
 		     size_t errlen);
 
 /*
@@ -64,7 +63,7 @@ int segment_snapshot(pid_t pid, struct segment_snapshot *snap, char *err,
  */
 int segment_snapshot_from_buffer(const void *buf, size_t size,
 				 uint32_t owner_uid, pid_t pid,
-				 struct segment_snapshot *snap, char *err,
+				 struct model_process *snap, char *err,
 				 size_t errlen);
 
 #endif

@@ -5,8 +5,7 @@
 
 #include <string.h>
 
-static void name_frame(struct segment_frame *f, struct segment_module *m,
-		       pid_t pid)
+static void name_frame(struct model_frame *f, struct model_module *m, pid_t pid)
 {
 	struct symbolize_module sm = {.pid = pid,
 				      .path = m->path,
@@ -20,10 +19,10 @@ static void name_frame(struct segment_frame *f, struct segment_module *m,
 	f->named = m->file == SYMBOLIZE_FOUND && f->symbol[0] != '\0';
 }
 
-void stack_names_resolve(struct segment_stack *st, pid_t pid)
+void stack_names_resolve(struct model_stack *st, pid_t pid)
 {
 	for (uint32_t i = 0; i < st->frames; i++) {
-		struct segment_frame *f = &st->frame[i];
+		struct model_frame *f = &st->frame[i];
 		if (f->module != AW_FRAME_NO_MODULE)
 			name_frame(f, &st->module[f->module], pid);
 	}

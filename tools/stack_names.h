@@ -13,6 +13,6 @@
 
 /* Name st's frames as process pid sees their modules, and print them
  * again (stack_frames_text). */
-void stack_names_resolve(struct segment_stack *st, pid_t pid);
+void stack_names_resolve(struct model_stack *st, pid_t pid);
 
 #endif

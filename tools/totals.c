@@ -21,13 +21,12 @@ static int member_cmp(const void *a, const void *b)
 	return (x->l->slot > y->l->slot) - (x->l->slot < y->l->slot);
 }
 
-int totals_is_member(const struct segment_listener *l)
+int totals_is_member(const struct model_listener *l)
 {
 	return l->ino != 0 && !(l->flags & AW_LF_CLOSED);
 }
 
-void totals_socket_init(struct totals_socket *s,
-			const struct segment_listener *l)
+void totals_socket_init(struct totals_socket *s, const struct model_listener *l)
 {
 	memset(s, 0, sizeof(*s));
 	s->dev = l->dev;
@@ -37,8 +36,8 @@ void totals_socket_init(struct totals_socket *s,
 	s->clamped = (l->flags & AW_LF_CLAMPED) != 0;
 }
 
-void totals_socket_add(struct totals_socket *s,
-		       const struct segment_listener *l, int new_proc)
+void totals_socket_add(struct totals_socket *s, const struct model_listener *l,
+		       int new_proc)
 {
 	s->n_procs += new_proc != 0;
 	s->n_members++;
@@ -91,7 +90,7 @@ int totals_build(const struct report *r, struct totals *t)
 		return -1;
 	}
 	for (size_t i = 0; i < r->n_proc; i++) {
-		const struct segment_snapshot *p = &r->proc[i];
+		const struct model_process *p = &r->proc[i];
 		for (uint32_t j = 0; j < p->n_listeners; j++) {
 			if (!totals_is_member(&p->listener[j]))
 				continue;
@@ -132,7 +131,7 @@ void totals_hists(const struct totals *t, const struct totals_socket *s,
 	memset(away, 0, sizeof(*away));
 	memset(queue_wait, 0, sizeof(*queue_wait));
 	for (size_t i = s->first; i < s->first + s->n_members; i++) {
-		const struct segment_listener *l = t->member[i].l;
+		const struct model_listener *l = t->member[i].l;
 		aw_hist_merge(gap, &l->gap_ns);
 		aw_hist_merge(away, &l->away_ns);
 		aw_hist_merge(queue_wait, &l->queue_wait_ms);

@@ -18,8 +18,8 @@
 
 /* One listener slot of one process, a member of a socket's total. */
 struct totals_member {
-	const struct segment_snapshot *proc;
-	const struct segment_listener *l;
+	const struct model_process *proc;
+	const struct model_listener *l;
 };
 
 /*
@@ -67,18 +67,18 @@ struct totals {
  * identity names a socket that may be gone. Its figures stay in its
  * process's own report.
  */
-int totals_is_member(const struct segment_listener *l);
+int totals_is_member(const struct model_listener *l);
 
 /* A socket of member l's identity, nothing folded in yet. */
 void totals_socket_init(struct totals_socket *s,
-			const struct segment_listener *l);
+			const struct model_listener *l);
 
 /*
  * Fold member l into s. new_proc: l is the first member of its process
  * folded into s. first is left alone (totals_build's index).
  */
-void totals_socket_add(struct totals_socket *s,
-		       const struct segment_listener *l, int new_proc);
+void totals_socket_add(struct totals_socket *s, const struct model_listener *l,
+		       int new_proc);
 
 /*
  * Group every member listener of r (totals_is_member) by dev+ino.

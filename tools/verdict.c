@@ -64,10 +64,10 @@ static uint64_t sub0(uint64_t b, uint64_t a)
 	return b > a ? b - a : 0;
 }
 
-void verdict_window_between(const struct segment_snapshot *pa,
-			    const struct segment_listener *a,
-			    const struct segment_snapshot *pb,
-			    const struct segment_listener *b,
+void verdict_window_between(const struct model_process *pa,
+			    const struct model_listener *a,
+			    const struct model_process *pb,
+			    const struct model_listener *b,
 			    struct verdict_window *w)
 {
 	memset(w, 0, sizeof(*w));
@@ -79,7 +79,7 @@ void verdict_window_between(const struct segment_snapshot *pa,
 	w->slow_events = sub0(b->slow_events, a->slow_events);
 }
 
-int32_t verdict_wanted_backlog(const struct segment_listener *l)
+int32_t verdict_wanted_backlog(const struct model_listener *l)
 {
 	if ((l->flags & AW_LF_RAISED) &&
 	    l->passed_backlog > l->requested_backlog)
@@ -87,9 +87,9 @@ int32_t verdict_wanted_backlog(const struct segment_listener *l)
 	return l->requested_backlog;
 }
 
-uint32_t verdict_queue_peak(const struct segment_listener *l);
+uint32_t verdict_queue_peak(const struct model_listener *l);
 
-uint32_t verdict_suggest_backlog(const struct segment_listener *l)
+uint32_t verdict_suggest_backlog(const struct model_listener *l)
 {
 	uint64_t peak = verdict_queue_peak(l);
 	uint64_t base =
@@ -101,14 +101,14 @@ uint32_t verdict_suggest_backlog(const struct segment_listener *l)
 	return n > 65535 ? 65535 : (uint32_t)n;
 }
 
-uint64_t verdict_last_progress(const struct segment_listener *l)
+uint64_t verdict_last_progress(const struct model_listener *l)
 {
 	return l->last_accept_mono_ns ? l->last_accept_mono_ns
 				      : l->listen_mono_ns;
 }
 
-int verdict_stalled_now(const struct segment_snapshot *p,
-			const struct segment_listener *l)
+int verdict_stalled_now(const struct model_process *p,
+			const struct model_listener *l)
 {
 	int stopped = p->stopped;
 
@@ -124,7 +124,7 @@ int verdict_stalled_now(const struct segment_snapshot *p,
 	return p->now_mono_ns - last > (uint64_t)p->header.slow_ms * 1000000ull;
 }
 
-void verdict_mark_stalled(struct segment_snapshot *snap)
+void verdict_mark_stalled(struct model_process *snap)
 {
 	for (uint32_t i = 0; i < snap->n_listeners; i++)
 		snap->listener[i].stalled =
@@ -136,7 +136,7 @@ void verdict_mark_stalled(struct segment_snapshot *snap)
  * Over a window, a listener that accepted meanwhile is a slow loop between
  * two accepts, not a stall.
  */
-static int is_stalled(const struct segment_listener *l,
+static int is_stalled(const struct model_listener *l,
 		      const struct verdict_window *w)
 {
 	if (!l->stalled)
@@ -151,7 +151,7 @@ static int is_stalled(const struct segment_listener *l,
  * overflow: there, drops rise under any load and prove nothing. What the
  * queue itself shows still does.
  */
-static int drops_are_overflows(const struct segment_listener *l,
+static int drops_are_overflows(const struct model_listener *l,
 			       const struct verdict_window *w)
 {
 	if (w && w->defer_unknown)
@@ -161,7 +161,7 @@ static int drops_are_overflows(const struct segment_listener *l,
 
 /* Overflowing now: the queue past its backlog, or drops or a full queue
  * during the observation. */
-static int overflow_now(const struct segment_listener *l,
+static int overflow_now(const struct model_listener *l,
 			const struct verdict_window *w)
 {
 	if (l->live.queue_known && l->live.queue_now > l->effective_backlog &&
@@ -174,7 +174,7 @@ static int overflow_now(const struct segment_listener *l,
 }
 
 /* Overflow evidence at any time since the listen. */
-static int overflow_ever(const struct segment_listener *l,
+static int overflow_ever(const struct model_listener *l,
 			 const struct verdict_window *w)
 {
 	if (l->full_events > 0 || overflow_now(l, w))
@@ -187,7 +187,7 @@ static int overflow_ever(const struct segment_listener *l,
  * else `bound` from the snapshot) falls within the window. No window:
  * all history counts.
  */
-static int in_window(const struct segment_snapshot *p,
+static int in_window(const struct model_process *p,
 		     const struct verdict_window *w, uint64_t remembered,
 		     uint64_t bound)
 {
@@ -198,13 +198,13 @@ static int in_window(const struct segment_snapshot *p,
 }
 
 /* A time at or before the snapshot, or the snapshot's now. */
-static uint64_t at_or_now(const struct segment_snapshot *p, uint64_t t)
+static uint64_t at_or_now(const struct model_process *p, uint64_t t)
 {
 	return t && t <= p->now_mono_ns ? t : p->now_mono_ns;
 }
 
-uint64_t verdict_overflow_bound(const struct segment_snapshot *p,
-				const struct segment_listener *l)
+uint64_t verdict_overflow_bound(const struct model_process *p,
+				const struct model_listener *l)
 {
 	if (!overflow_ever(l, NULL))
 		return 0;
@@ -218,8 +218,8 @@ uint64_t verdict_overflow_bound(const struct segment_snapshot *p,
 	return at_or_now(p, seen);
 }
 
-uint64_t verdict_slow_bound(const struct segment_snapshot *p,
-			    const struct segment_listener *l)
+uint64_t verdict_slow_bound(const struct model_process *p,
+			    const struct model_listener *l)
 {
 	if (l->slow_events == 0)
 		return 0;
@@ -235,8 +235,8 @@ uint64_t verdict_slow_bound(const struct segment_snapshot *p,
 	return at_or_now(p, t);
 }
 
-static int is_overflowing(const struct segment_snapshot *p,
-			  const struct segment_listener *l,
+static int is_overflowing(const struct model_process *p,
+			  const struct model_listener *l,
 			  const struct verdict_window *w)
 {
 	if (overflow_now(l, w))
@@ -247,8 +247,8 @@ static int is_overflowing(const struct segment_snapshot *p,
 			 verdict_overflow_bound(p, l));
 }
 
-static int is_slow(const struct segment_snapshot *p,
-		   const struct segment_listener *l,
+static int is_slow(const struct model_process *p,
+		   const struct model_listener *l,
 		   const struct verdict_window *w)
 {
 	if (l->slow_events == 0)
@@ -259,7 +259,7 @@ static int is_slow(const struct segment_snapshot *p,
 			 verdict_slow_bound(p, l));
 }
 
-uint32_t verdict_queue_peak(const struct segment_listener *l)
+uint32_t verdict_queue_peak(const struct model_listener *l)
 {
 	uint32_t peak = l->queue_peak;
 
@@ -268,7 +268,7 @@ uint32_t verdict_queue_peak(const struct segment_listener *l)
 	return peak;
 }
 
-static int backlog_reached(const struct segment_listener *l)
+static int backlog_reached(const struct model_listener *l)
 {
 	if (l->flags & AW_LF_BACKLOG_UNKNOWN)
 		return 0;
@@ -278,14 +278,14 @@ static int backlog_reached(const struct segment_listener *l)
 
 /* The kernel's queue at the backlog now: the moment's evidence, which no
  * memory of when the shim's peak last rose can date back. */
-static int peak_now(const struct segment_listener *l)
+static int peak_now(const struct model_listener *l)
 {
 	return l->live.queue_known && l->live.queue_now > 0 &&
 	       l->live.queue_now >= l->effective_backlog;
 }
 
-uint64_t verdict_peak_bound(const struct segment_snapshot *p,
-			    const struct segment_listener *l)
+uint64_t verdict_peak_bound(const struct model_process *p,
+			    const struct model_listener *l)
 {
 	if (!backlog_reached(l))
 		return 0;
@@ -294,8 +294,8 @@ uint64_t verdict_peak_bound(const struct segment_snapshot *p,
 	return at_or_now(p, l->sample_mono_ns);
 }
 
-static int is_backlog_small(const struct segment_snapshot *p,
-			    const struct segment_listener *l,
+static int is_backlog_small(const struct model_process *p,
+			    const struct model_listener *l,
 			    const struct verdict_window *w)
 {
 	if (!backlog_reached(l))
@@ -306,13 +306,13 @@ static int is_backlog_small(const struct segment_snapshot *p,
 			 verdict_peak_bound(p, l));
 }
 
-static int is_clamped(const struct segment_listener *l)
+static int is_clamped(const struct model_listener *l)
 {
 	return (l->flags & AW_LF_CLAMPED) && !(l->flags & AW_LF_ADOPTED);
 }
 
-unsigned int verdict_mask(const struct segment_snapshot *p,
-			  const struct segment_listener *l,
+unsigned int verdict_mask(const struct model_process *p,
+			  const struct model_listener *l,
 			  const struct verdict_window *w)
 {
 	unsigned int m = 0;
@@ -331,8 +331,8 @@ unsigned int verdict_mask(const struct segment_snapshot *p,
 }
 
 /* What the whole history gives and the window does not. */
-static unsigned int history_mask(const struct segment_snapshot *p,
-				 const struct segment_listener *l,
+static unsigned int history_mask(const struct model_process *p,
+				 const struct model_listener *l,
 				 const struct verdict_window *w)
 {
 	if (!w || w->recent_ns == 0)
@@ -343,8 +343,8 @@ static unsigned int history_mask(const struct segment_snapshot *p,
 }
 
 /* The figures every verdict of l carries (struct verdict). */
-static void evidence(const struct segment_snapshot *p,
-		     const struct segment_listener *l,
+static void evidence(const struct model_process *p,
+		     const struct model_listener *l,
 		     const struct verdict_window *w, struct verdict *v)
 {
 	v->pid = p->pid;
@@ -370,7 +370,7 @@ static void evidence(const struct segment_snapshot *p,
 	v->slow_events = l->slow_events;
 	v->last_slow_depth =
 	    l->has_last_slow ? l->last_slow.depth : (uint32_t)UINT32_MAX;
-	v->has_stack = segment_stack_text(p, l->slow_stack) != NULL;
+	v->has_stack = model_stack_text(p, l->slow_stack) != NULL;
 	v->away_count = aw_hist_count(&l->away_ns);
 	v->away_p99_ns = aw_hist_quantile(&l->away_ns, 0.99);
 	v->away_max_ns = l->away_ns.max;
@@ -394,14 +394,14 @@ static void evidence(const struct segment_snapshot *p,
 
 /* When evidence that last rose at the latest at `remembered` (else
  * `bound`) last rose, as an age at p's reading. */
-static uint64_t rose_ago(const struct segment_snapshot *p, uint64_t remembered,
+static uint64_t rose_ago(const struct model_process *p, uint64_t remembered,
 			 uint64_t bound)
 {
 	return sub0(p->now_mono_ns, remembered ? remembered : bound);
 }
 
-static uint64_t last_rose_ago(const struct segment_snapshot *p,
-			      const struct segment_listener *l,
+static uint64_t last_rose_ago(const struct model_process *p,
+			      const struct model_listener *l,
 			      const struct verdict_window *w,
 			      enum verdict_kind k)
 {
@@ -418,8 +418,8 @@ static uint64_t last_rose_ago(const struct segment_snapshot *p,
 	}
 }
 
-static int assess_mask(const struct segment_snapshot *p,
-		       const struct segment_listener *l,
+static int assess_mask(const struct model_process *p,
+		       const struct model_listener *l,
 		       const struct verdict_window *w, unsigned int m,
 		       int history, struct verdict *out)
 {
@@ -442,15 +442,15 @@ static int assess_mask(const struct segment_snapshot *p,
 	return n;
 }
 
-int verdict_assess(const struct segment_snapshot *p,
-		   const struct segment_listener *l,
+int verdict_assess(const struct model_process *p,
+		   const struct model_listener *l,
 		   const struct verdict_window *w, struct verdict *out)
 {
 	return assess_mask(p, l, w, verdict_mask(p, l, w), 0, out);
 }
 
-int verdict_assess_history(const struct segment_snapshot *p,
-			   const struct segment_listener *l,
+int verdict_assess_history(const struct model_process *p,
+			   const struct model_listener *l,
 			   const struct verdict_window *w, struct verdict *out)
 {
 	return assess_mask(p, l, w, history_mask(p, l, w), 1, out);
