@@ -4,8 +4,8 @@
  * or samples taken from outside a running process (watch: sampler.h,
  * watch_model.c). Every rule (verdict.h), grouping (totals.h) and renderer
  * (report.h) works on this model alone: a renderer includes this header,
- * never a source's. The names keep their first source's prefix
- * (segment_*): a snapshot is any source's reading at one moment.
+ * never a source's. A model_process is one process as any source read it
+ * at one moment (a snapshot).
  */
 #ifndef AW_MODEL_H
 #define AW_MODEL_H

@@ -1,6 +1,6 @@
 /*
  * The segment decoder: a segment's bytes into the model (struct
- * segment_snapshot), nothing about its process (segment_reader.c judges
+ * model_process), nothing about its process (segment_reader.c judges
  * that). The segment is another process's memory, changing under us and
  * possibly forged: its header is validated (segment_check) before any
  * offset in it is used, and only the parts in use are read, with pread(),
