@@ -92,21 +92,3 @@ unsigned bypass_detect(pid_t pid)
 {
 	return exe_kinds(pid) | bypass_detect_io_uring(pid);
 }
-
-const char *bypass_describe(unsigned kinds, char *buf, size_t len)
-{
-	static const char *const names[] = {"static binary", "Go binary",
-					    "io_uring"};
-	size_t used = 0;
-	buf[0] = '\0';
-	for (unsigned i = 0; i < 3; i++) {
-		if (!(kinds & (1u << i)))
-			continue;
-		int n = snprintf(buf + used, len - used, "%s%s",
-				 used ? ", " : "", names[i]);
-		if (n < 0 || (size_t)n >= len - used)
-			break;
-		used += (size_t)n;
-	}
-	return buf;
-}

@@ -8,14 +8,10 @@
 #ifndef AW_BYPASS_H
 #define AW_BYPASS_H
 
+#include "model.h" /* enum bypass_kind */
+
 #include <stddef.h>
 #include <sys/types.h>
-
-enum bypass_kind {
-	BYPASS_STATIC = 1u << 0,   /* no ELF interpreter: no LD_PRELOAD */
-	BYPASS_GO = 1u << 1,	   /* Go runtime: raw system calls */
-	BYPASS_IO_URING = 1u << 2, /* holds an io_uring instance */
-};
 
 /* The bypass_kind bits that apply to process pid (0 when none or unknown). */
 unsigned bypass_detect(pid_t pid);
@@ -29,8 +25,5 @@ unsigned bypass_detect_io_uring(pid_t pid);
  * unit tested.
  */
 unsigned bypass_elf(const unsigned char *image, size_t len);
-
-/* "static binary, io_uring" and so on, for messages; "" for 0. */
-const char *bypass_describe(unsigned kinds, char *buf, size_t len);
 
 #endif

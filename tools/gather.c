@@ -10,7 +10,9 @@
 #include "bypass.h"
 #include "live.h"
 #include "procinfo.h"
+#include "segment_reader.h"
 #include "shim_path.h"
+#include "verdict.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -61,6 +63,7 @@ static int add_proc(struct gather_state *s, struct model_process *snap)
 
 	if (s->fn) {
 		live_apply(&s->live, snap);
+		verdict_mark_stalled(snap);
 		r->n_proc++;
 		int ret = s->fn(s->arg, snap);
 		model_process_free(snap);
@@ -77,6 +80,7 @@ static int add_proc(struct gather_state *s, struct model_process *snap)
 		s->proc_cap = cap;
 	}
 	live_apply(&s->live, snap);
+	verdict_mark_stalled(snap);
 	r->proc[r->n_proc++] = *snap;
 	return 0;
 }

@@ -38,6 +38,7 @@ static const struct model_process *cache_get(struct listeners_model *m,
 	    segment_snapshot(pid, snap, err, sizeof(err)) == SEGMENT_OK &&
 	    snap->alive) {
 		live_apply(&m->live, snap);
+		verdict_mark_stalled(snap);
 		/* Out of memory: a looser bound, never a wrong one. */
 		recent_update_snapshot(&m->mem, snap);
 	} else if (snap) {

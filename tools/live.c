@@ -1,7 +1,7 @@
 /*
- * Live kernel readings per listener, and the STALLED verdict. The shim's own
- * probes stop when its process stops accepting, which is exactly when the
- * queue matters, so the verdict uses what the kernel says now.
+ * Live kernel readings per listener. The shim's own probes stop when its
+ * process stops accepting, which is exactly when the queue matters, so the
+ * verdicts (STALLED first) use what the kernel says now.
  */
 #include "live.h"
 
@@ -112,29 +112,5 @@ void live_apply(struct live_context *ctx, struct model_process *snap)
 			l->live.queue_now = l->queue_now;
 			l->live.drops = l->drops;
 		}
-		l->stalled =
-		    live_is_stalled(l, snap->alive, snap->stopped,
-				    snap->now_mono_ns, snap->header.slow_ms);
 	}
-}
-
-uint64_t live_last_progress(const struct model_listener *l)
-{
-	return l->last_accept_mono_ns ? l->last_accept_mono_ns
-				      : l->listen_mono_ns;
-}
-
-int live_is_stalled(const struct model_listener *l, int alive, int stopped,
-		    uint64_t now_mono_ns, uint32_t slow_ms)
-{
-	if (!alive || (l->flags & AW_LF_CLOSED) || !l->live.queue_known)
-		return 0;
-	if (l->live.queue_now == 0)
-		return 0;
-	if (l->in_accept > 0 && !stopped)
-		return 0;
-	uint64_t last = live_last_progress(l);
-	if (now_mono_ns <= last)
-		return 0;
-	return now_mono_ns - last > (uint64_t)slow_ms * 1000000ull;
 }

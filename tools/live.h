@@ -1,11 +1,11 @@
 /*
  * Live readings: the kernel's view of each listener at the moment the reader
- * runs, and the STALLED verdict that depends on it.
+ * runs. Judging them (STALLED) is the verdict's (verdict.h).
  */
 #ifndef AW_LIVE_H
 #define AW_LIVE_H
 
-#include "segment_reader.h"
+#include "model.h"
 #include "sockdiag.h"
 
 #include <stdint.h>
@@ -36,24 +36,12 @@ void live_init(struct live_context *ctx);
 void live_free(struct live_context *ctx);
 
 /*
- * Fill every listener's `live` reading and `stalled` verdict in snap:
+ * Fill every listener's `live` reading in snap:
  * netlink in snap's process's network namespace (ours, or entered through
  * /proc/PID/ns/net when permitted; each dumped lazily, once per context),
  * else /proc/PID/net/tcp{,6} for the queue with the shim's sampled drops
  * (live = 0: said "(sampled)").
  */
 void live_apply(struct live_context *ctx, struct model_process *snap);
-
-/*
- * STALLED: connections wait (queue_now > 0), no thread can take them (none
- * in accept, or the process is stopped), and the last accept (the listen
- * when there was none) is older than slow_ms. Closed listeners, listeners
- * without a kernel queue reading and exited processes never stall. Pure.
- */
-int live_is_stalled(const struct model_listener *l, int alive, int stopped,
-		    uint64_t now_mono_ns, uint32_t slow_ms);
-
-/* The time the listener last made progress: last accept, else listen. */
-uint64_t live_last_progress(const struct model_listener *l);
 
 #endif

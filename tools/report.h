@@ -7,7 +7,7 @@
 #ifndef AW_REPORT_H
 #define AW_REPORT_H
 
-#include "segment_reader.h"
+#include "model.h"
 
 #include <stddef.h>
 #include <stdint.h>

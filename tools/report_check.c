@@ -7,6 +7,7 @@
 #include "check_model.h"
 #include "format.h"
 #include "histogram.h"
+#include "verdict_text.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -14,21 +15,30 @@
 
 /* --- text ---------------------------------------------------------------*/
 
+/* "  PREFIX NAME: evidence" for each of v[0..n). */
+static void text_said(FILE *out, const char *prefix, const struct verdict *v,
+		      int n)
+{
+	struct verdict_text t;
+
+	for (int i = 0; i < n; i++) {
+		verdict_text_say(&v[i], &t);
+		fprintf(out, "  %s%s: %s\n", prefix, verdict_name(v[i].kind),
+			t.evidence);
+	}
+}
+
 /* What happened before the window: evidence, not a verdict (its fix is
  * the verdict's, said when it is one again). */
 static void text_history(FILE *out, const struct check_row *row)
 {
-	for (int i = 0; i < row->nh; i++)
-		fprintf(out, "  earlier, %s: %s\n",
-			verdict_name(row->h[i].kind), row->h[i].evidence);
+	text_said(out, "earlier, ", row->h, row->nh);
 }
 
 /* Verdicts the operator accepted (--ignore): said, not counted. */
 static void text_accepted(FILE *out, const struct check_row *row)
 {
-	for (int i = 0; i < row->na; i++)
-		fprintf(out, "  accepted (--ignore), %s: %s\n",
-			verdict_name(row->acc[i].kind), row->acc[i].evidence);
+	text_said(out, "accepted (--ignore), ", row->acc, row->na);
 }
 
 static void text_verdicts(FILE *out, const struct check_row *row)
@@ -38,8 +48,10 @@ static void text_verdicts(FILE *out, const struct check_row *row)
 
 	for (int i = 0; i < row->n; i++) {
 		const struct verdict *v = &row->v[i];
-		fprintf(out, "  %s: %s\n", verdict_name(v->kind), v->evidence);
-		fprintf(out, "    fix: %s\n", v->fix);
+		struct verdict_text t;
+		verdict_text_say(v, &t);
+		fprintf(out, "  %s: %s\n", verdict_name(v->kind), t.evidence);
+		fprintf(out, "    fix: %s\n", t.fix);
 		if (v->kind == VERDICT_SLOW)
 			report_text_stack(out, "    ",
 					  "accept loop (call-site stack)",
@@ -284,7 +296,8 @@ static void json_window(FILE *out, const struct verdict_window *w)
 	fprintf(out, "}");
 }
 
-/* The figures behind a verdict, the ones its evidence names. */
+/* The figures behind a verdict, the ones its evidence names: the
+ * verdict's own (the stacks are the segment's). */
 static void json_facts(FILE *out, const struct model_process *p,
 		       const struct model_listener *l, const struct verdict *v)
 {
@@ -293,38 +306,36 @@ static void json_facts(FILE *out, const struct model_process *p,
 		fprintf(out,
 			"\"queue_now\":%" PRIu32 ",\"in_accept\":%" PRIu32
 			",\"stopped\":%s",
-			l->live.queue_now, l->in_accept,
-			p->stopped ? "true" : "false");
+			v->queue_now, v->in_accept,
+			v->stopped ? "true" : "false");
 		break;
 	case VERDICT_OVERFLOWING:
 		fprintf(out,
 			"\"full_events\":%" PRIu64 ",\"queue_now\":%" PRIu32
 			",\"socket_drops\":%" PRIu64 ",\"drops\":%" PRIu64
 			",\"suggested_backlog\":%" PRIu32,
-			l->full_events, l->live.queue_now, l->live.drops,
-			l->live.drops, verdict_suggest_backlog(l));
+			v->full_events, v->queue_now, v->socket_drops,
+			v->socket_drops, v->suggested_backlog);
 		break;
 	case VERDICT_SLOW:
 		fprintf(out,
 			"\"slow_events\":%" PRIu64 ",\"threshold_ms\":%" PRIu32
 			",",
-			l->slow_events, p->header.slow_ms);
+			v->slow_events, v->slow_ms);
 		/* An event loop's time between accepts is no time away. */
-		if (l->flags & AW_LF_EVENT_LOOP)
+		if (v->event_loop)
 			fprintf(out, "\"event_loop\":true,\"away_p99_ns\":null,"
 				     "\"away_max_ns\":null");
 		else
 			fprintf(out,
 				"\"event_loop\":false,\"away_p99_ns\":%" PRIu64
 				",\"away_max_ns\":%" PRIu64,
-				aw_hist_quantile(&l->away_ns, 0.99),
-				l->away_ns.max);
+				v->away_p99_ns, v->away_max_ns);
 		fprintf(
 		    out,
 		    ",\"queue_peak\":%" PRIu32 ",\"queue_wait_p99_ms\":%" PRIu64
 		    ",\"queue_wait_max_ms\":%" PRIu64 ",\"stack\":",
-		    l->queue_peak, aw_hist_quantile(&l->queue_wait_ms, 0.99),
-		    l->queue_wait_ms.max);
+		    v->queue_peak, v->wait_p99_ms, v->wait_max_ms);
 		report_json_frames(out, model_stack_text(p, l->slow_stack));
 		break;
 	case VERDICT_BACKLOG_SMALL:
@@ -332,8 +343,7 @@ static void json_facts(FILE *out, const struct model_process *p,
 			"\"queue_peak\":%" PRIu32
 			",\"effective_backlog\":%" PRIu32
 			",\"suggested_backlog\":%" PRIu32 ",\"stack\":",
-			verdict_queue_peak(l), l->effective_backlog,
-			verdict_suggest_backlog(l));
+			v->deepest, v->effective_backlog, v->suggested_backlog);
 		report_json_frames(out, model_stack_text(p, l->listen_stack));
 		break;
 	default:
@@ -342,29 +352,32 @@ static void json_facts(FILE *out, const struct model_process *p,
 			",\"wanted_backlog\":%" PRId32
 			",\"effective_backlog\":%" PRIu32
 			",\"somaxconn\":%" PRIu32 ",\"raised\":%s,\"stack\":",
-			l->requested_backlog, verdict_wanted_backlog(l),
-			l->effective_backlog, l->somaxconn,
-			(l->flags & AW_LF_RAISED) ? "true" : "false");
+			v->requested_backlog, v->wanted_backlog,
+			v->effective_backlog, v->somaxconn,
+			v->raised ? "true" : "false");
 		report_json_frames(out, model_stack_text(p, l->listen_stack));
 		break;
 	}
 }
 
 /* A verdict's opening: its key, its name and its evidence. */
-static void json_verdict_head(FILE *out, const struct verdict *v, int i)
+static void json_verdict_head(FILE *out, const struct verdict *v,
+			      const struct verdict_text *t, int i)
 {
 	fprintf(out, "%s{\"verdict\":\"%s\",\"name\":\"%s\",\"evidence\":",
 		i ? "," : "", verdict_key(v->kind), verdict_name(v->kind));
-	report_json_str(out, v->evidence, sizeof(v->evidence));
+	report_json_str(out, t->evidence, sizeof(t->evidence));
 }
 
 static void json_verdicts(FILE *out, const struct check_row *row)
 {
 	fprintf(out, ",\"verdicts\":[");
 	for (int i = 0; i < row->n; i++) {
-		json_verdict_head(out, &row->v[i], i);
+		struct verdict_text t;
+		verdict_text_say(&row->v[i], &t);
+		json_verdict_head(out, &row->v[i], &t, i);
 		fprintf(out, ",\"fix\":");
-		report_json_str(out, row->v[i].fix, sizeof(row->v[i].fix));
+		report_json_str(out, t.fix, sizeof(t.fix));
 		fprintf(out, ",\"facts\":{");
 		json_facts(out, row->p, row->l, &row->v[i]);
 		fprintf(out, "}}");
@@ -378,7 +391,9 @@ static void json_said(FILE *out, const char *key, const struct verdict *v,
 {
 	fprintf(out, ",\"%s\":[", key);
 	for (int i = 0; i < n; i++) {
-		json_verdict_head(out, &v[i], i);
+		struct verdict_text t;
+		verdict_text_say(&v[i], &t);
+		json_verdict_head(out, &v[i], &t, i);
 		fprintf(out, "}");
 	}
 	fprintf(out, "]");

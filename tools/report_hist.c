@@ -15,6 +15,7 @@
 
 #include "format.h"
 #include "histogram.h"
+#include "totals.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -107,10 +108,11 @@ static void hist_three(FILE *out, int sampled, const struct aw_hist *gap,
 	hist_block(out, "queue_wait_ms", wait, 1);
 }
 
+/* Whether b is a member (totals_is_member) of a's socket. */
 static int same_socket(const struct model_listener *a,
 		       const struct model_listener *b)
 {
-	return a->ino && a->ino == b->ino && a->dev == b->dev;
+	return totals_is_member(b) && a->ino == b->ino && a->dev == b->dev;
 }
 
 /* Whether l, of r->proc[i], is the first open member of its socket, and
@@ -126,7 +128,7 @@ static size_t socket_members(const struct report *r, size_t i,
 		for (uint32_t j = 0; j < r->proc[p].n_listeners; j++) {
 			const struct model_listener *m =
 			    &r->proc[p].listener[j];
-			if ((m->flags & AW_LF_CLOSED) || !same_socket(l, m))
+			if (!same_socket(l, m))
 				continue;
 			has = 1;
 			if (p < i || (p == i && m < l))
@@ -147,7 +149,7 @@ static void hist_socket(FILE *out, const struct report *r, int sampled,
 		for (uint32_t j = 0; j < r->proc[p].n_listeners; j++) {
 			const struct model_listener *m =
 			    &r->proc[p].listener[j];
-			if ((m->flags & AW_LF_CLOSED) || !same_socket(l, m))
+			if (!same_socket(l, m))
 				continue;
 			aw_hist_merge(&sum[0], &m->gap_ns);
 			aw_hist_merge(&sum[1], &m->away_ns);
@@ -193,7 +195,7 @@ void report_hist(FILE *out, const struct report *r)
 		for (uint32_t j = 0; j < p->n_listeners; j++) {
 			const struct model_listener *l = &p->listener[j];
 			int first;
-			if (l->flags & AW_LF_CLOSED || !l->ino)
+			if (!totals_is_member(l))
 				continue;
 			size_t procs = socket_members(r, i, l, &first);
 			if (first && procs > 1)

@@ -12,8 +12,6 @@
  */
 #include "report.h"
 
-#include "bypass.h"
-
 #include "format.h"
 #include "histogram.h"
 #include "stack_frames.h"

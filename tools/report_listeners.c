@@ -5,7 +5,6 @@
  */
 #include "report.h"
 
-#include "bypass.h"
 #include "format.h"
 #include "listeners_model.h"
 

@@ -36,6 +36,7 @@
 
 #include "format.h"
 #include "histogram.h"
+#include "totals.h"
 #include "version.h"
 
 #include <inttypes.h>
@@ -142,15 +143,12 @@ struct prom_sock {
 		uint64_t dev, ino;
 	} key; /* zeroed whole before use: a uthash key */
 	char labels[PROM_SOCK_LABELS];
-	uint64_t drops;
-	uint32_t queue, effective;
-	int clamped, has_requested, all_stalled, defer;
+	struct totals_socket t; /* the socket's figures (totals.c) */
 	int kernel_only;      /* no segment: the kernel's figures (sampled) */
 	uint32_t kernel_peak; /* the deepest sampled queue of the interval */
-	int32_t requested;
-	uint64_t n_procs, last_proc; /* last_proc: seq of the last member */
-	int oom;		     /* the table could not take it */
-	struct prom_figs f;	     /* sums, when not by_process */
+	uint64_t last_proc;	/* seq of the last member's process */
+	int oom;		/* the table could not take it */
+	struct prom_figs f;	/* sums, when not by_process */
 };
 
 /* The per-process header counters (by_process: one row a process). */
@@ -496,9 +494,7 @@ static struct prom_sock *sock_get(struct prom_doc *d,
 	if (!s)
 		return NULL;
 	s->key = key.key;
-	s->all_stalled = 1;
-	s->effective = l->effective_backlog;
-	s->clamped = (l->flags & AW_LF_CLAMPED) != 0;
+	totals_socket_init(&s->t, l);
 	socket_labels(s->labels, sizeof(s->labels), p, l);
 	HASH_ADD(hh, d->by_key, key, sizeof(s->key), s);
 	if (s->oom) {
@@ -509,7 +505,7 @@ static struct prom_sock *sock_get(struct prom_doc *d,
 	return s;
 }
 
-/* l, an open listener of p with a socket identity, into its socket. */
+/* l, a member of its socket (totals_is_member), into its socket. */
 static int add_member(struct prom_doc *d, const struct model_process *p,
 		      const struct model_listener *l, const struct prom_figs *f)
 {
@@ -517,28 +513,8 @@ static int add_member(struct prom_doc *d, const struct model_process *p,
 
 	if (!s)
 		return -1;
-	/* The socket's own readings, seen by every member: the largest (a
-	 * member read later may have seen more), never a sum. */
-	if (l->live.drops > s->drops)
-		s->drops = l->live.drops;
-	if (l->live.queue_now > s->queue)
-		s->queue = l->live.queue_now;
-	/* Stalled: no process holding the socket takes connections. */
-	s->all_stalled = s->all_stalled && l->stalled;
-	/* TCP_DEFER_ACCEPT, as any member saw it (a probe finds the flag, so
-	 * one member may know it before another): its socket drops then also
-	 * count the data-less handshake ACKs the option discards. */
-	s->defer = s->defer || (l->flags & AW_LF_DEFER_ACCEPT) != 0;
-	/* The backlog asked for is unknown in a process that adopted the
-	 * socket (inherited it from a program without the shim). */
-	if (!s->has_requested && !(l->flags & AW_LF_ADOPTED)) {
-		s->has_requested = 1;
-		s->requested = l->requested_backlog;
-	}
-	if (s->last_proc != d->n_proc) {
-		s->last_proc = d->n_proc;
-		s->n_procs++;
-	}
+	totals_socket_add(&s->t, l, s->last_proc != d->n_proc);
+	s->last_proc = d->n_proc;
 	if (!d->by_process)
 		figs_add(&s->f, f);
 	return 0;
@@ -590,9 +566,9 @@ static int add_kernel(struct prom_doc *d, const struct model_process *p)
 			d->failed = 1;
 			return -1;
 		}
-		s->drops = l->live.drops;
-		s->queue = l->live.queue_now;
-		s->all_stalled = 0; /* unknown: no thread is seen */
+		s->t.drops = l->live.drops;
+		s->t.queue_now = l->live.queue_now;
+		s->t.all_stalled = 0; /* unknown: no thread is seen */
 		s->kernel_only = 1;
 		s->kernel_peak = l->queue_peak;
 	}
@@ -601,9 +577,10 @@ static int add_kernel(struct prom_doc *d, const struct model_process *p)
 
 /*
  * Closed listeners are left out: their fd may name a newer listener,
- * which would repeat a label set. A listener whose socket identity the
- * shim could not read (inode 0) has no socket to group by: it has
- * process series only (by_process), and none by socket.
+ * which would repeat a label set, and they are no member of their socket
+ * (totals_is_member). A listener whose socket identity the shim could not
+ * read (inode 0) has no socket to group by: it has process series only
+ * (by_process), and none by socket.
  */
 int report_prom_add(struct prom_doc *d, const struct model_process *p)
 {
@@ -623,7 +600,7 @@ int report_prom_add(struct prom_doc *d, const struct model_process *p)
 		figs_of(&f, p, l);
 		if (d->by_process && add_proc_row(d, p, l, &f))
 			d->failed = 1;
-		if (l->ino && add_member(d, p, l, &f))
+		if (totals_is_member(l) && add_member(d, p, l, &f))
 			d->failed = 1;
 	}
 	return d->failed ? -1 : 0;
@@ -760,28 +737,28 @@ static void socket_row(struct prom_doc *d, const struct prom_family *f,
 		return;
 	switch (f->arg) {
 	case V_DROPS:
-		v = s->drops;
+		v = s->t.drops;
 		break;
 	case V_QUEUE:
-		v = s->queue;
+		v = s->t.queue_now;
 		break;
 	case V_EFFECTIVE:
-		v = s->effective;
+		v = s->t.effective_backlog;
 		break;
 	case V_REQUESTED:
-		if (!s->has_requested)
+		if (!s->t.has_requested)
 			return;
 		sample_head(d, f->name, NULL, s->labels, NULL);
-		put_double(d, (double)s->requested);
+		put_double(d, (double)s->t.requested_backlog);
 		return;
 	case V_CLAMPED:
-		v = (uint64_t)s->clamped;
+		v = (uint64_t)s->t.clamped;
 		break;
 	case V_STALLED:
-		v = (uint64_t)s->all_stalled;
+		v = (uint64_t)s->t.all_stalled;
 		break;
 	case V_DEFER:
-		v = (uint64_t)s->defer;
+		v = (uint64_t)s->t.defer;
 		break;
 	case V_KERNEL_PEAK:
 		if (!s->kernel_only)
@@ -789,7 +766,7 @@ static void socket_row(struct prom_doc *d, const struct prom_family *f,
 		v = s->kernel_peak;
 		break;
 	default:
-		v = s->n_procs;
+		v = s->t.n_procs;
 		break;
 	}
 	sample_head(d, f->name, NULL, s->labels, NULL);

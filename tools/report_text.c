@@ -6,13 +6,13 @@
  */
 #include "report.h"
 
-#include "bypass.h"
 #include "error.h"
 
 #include "format.h"
 #include "histogram.h"
-#include "live.h"
 #include "totals.h"
+#include "verdict.h"
+#include "verdict_text.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -213,21 +213,18 @@ static void text_slow(FILE *out, uint64_t events, const struct model_process *p,
 	fprintf(out, "\n");
 }
 
+/* The reading's STALLED verdict, worded as check words it. */
 static void text_stalled(FILE *out, const struct model_process *p,
 			 const struct model_listener *l)
 {
-	char since[FMT_DURATION_LEN];
+	struct verdict v[VERDICT_KINDS];
+	struct verdict_text t;
 
-	if (!l->stalled)
+	if (!l->stalled || verdict_assess(p, l, NULL, v) == 0 ||
+	    v[0].kind != VERDICT_STALLED)
 		return;
-	fmt_duration(since, sizeof(since),
-		     p->now_mono_ns - live_last_progress(l));
-	fprintf(out,
-		"    STALLED: %" PRIu32 " connection%s waiting, %s, "
-		"no accept for %s (threshold %" PRIu32 "ms)\n",
-		l->live.queue_now, l->live.queue_now == 1 ? "" : "s",
-		p->stopped ? "process stopped" : "no thread in accept", since,
-		p->header.slow_ms);
+	verdict_text_say(&v[0], &t);
+	fprintf(out, "    STALLED: %s\n", t.evidence);
 }
 
 void report_text_stack(FILE *out, const char *indent, const char *title,
@@ -646,7 +643,7 @@ static void text_socket_stalled(FILE *out, const struct totals *t,
 			continue;
 		n++;
 		stopped += p->stopped != 0;
-		uint64_t d = p->now_mono_ns - live_last_progress(l);
+		uint64_t d = p->now_mono_ns - verdict_last_progress(l);
 		if (d < shortest)
 			shortest = d;
 	}

@@ -6,6 +6,7 @@
 #include "report.h"
 
 #include "format.h"
+#include "verdict_text.h"
 #include "watch_model.h"
 
 #include <inttypes.h>
@@ -88,9 +89,11 @@ static void text_verdicts(FILE *out, const struct model_process *p,
 			continue;
 		}
 		for (int k = 0; k < lv->n; k++) {
+			struct verdict_text t;
+			verdict_text_say(&lv->v[k], &t);
 			fprintf(out, "  %s %s: %s\n", addr,
-				verdict_name(lv->v[k].kind), lv->v[k].evidence);
-			fprintf(out, "    fix: %s\n", lv->v[k].fix);
+				verdict_name(lv->v[k].kind), t.evidence);
+			fprintf(out, "    fix: %s\n", t.fix);
 		}
 	}
 }
@@ -192,15 +195,16 @@ static void json_listener(FILE *out, const struct model_process *p,
 		sl->n_episodes, sl->left, sl->in_accept_now,
 		sl->drops_now - sl->drops_first);
 	for (int k = 0; k < lv->n; k++) {
+		struct verdict_text t;
+		verdict_text_say(&lv->v[k], &t);
 		fprintf(out,
 			"%s{\"verdict\":\"%s\",\"name\":\"%s\",\"evidence\":",
 			k ? "," : "", verdict_key(lv->v[k].kind),
 			verdict_name(lv->v[k].kind));
-		report_json_str(out, lv->v[k].evidence,
-				strnlen(lv->v[k].evidence, VERDICT_TEXT));
+		report_json_str(out, t.evidence,
+				strnlen(t.evidence, VERDICT_TEXT));
 		fprintf(out, ",\"fix\":");
-		report_json_str(out, lv->v[k].fix,
-				strnlen(lv->v[k].fix, VERDICT_TEXT));
+		report_json_str(out, t.fix, strnlen(t.fix, VERDICT_TEXT));
 		fputc('}', out);
 	}
 	fprintf(out, "]}");

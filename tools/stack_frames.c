@@ -26,20 +26,6 @@ static void copy_module(struct model_module *dst, const struct aw_module *src)
 	dst->file = SYMBOLIZE_NOT_ASKED;
 }
 
-static void name_frame(struct model_frame *f, struct model_module *m, pid_t pid)
-{
-	struct symbolize_module sm = {.pid = pid,
-				      .path = m->path,
-				      .build_id = m->build_id_raw,
-				      .build_id_len = m->build_id_len};
-	m->file = symbolize_frame(&sm, f->offset, f->symbol, sizeof(f->symbol),
-				  &f->symbol_offset);
-	/* A versioned name ("__libc_start_main@@GLIBC_2.34") reads as the
-	 * function's. */
-	f->symbol[strcspn(f->symbol, "@")] = '\0';
-	f->named = m->file == SYMBOLIZE_FOUND && f->symbol[0] != '\0';
-}
-
 size_t stack_frame_print(char *out, size_t size, const struct model_frame *f,
 			 const struct model_stack *st)
 {
@@ -64,9 +50,7 @@ size_t stack_frame_print(char *out, size_t size, const struct model_frame *f,
 	return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
 }
 
-/* st's frames as printed into st->text (replaced; NULL when out of
- * memory). */
-static void print_all(struct model_stack *st)
+void stack_frames_text(struct model_stack *st)
 {
 	char text[AW_STACK_FRAMES * SEGMENT_FRAME_TEXT + 1];
 	size_t used = 0;
@@ -99,15 +83,5 @@ void stack_frames_copy(struct model_stack *dst, const struct aw_stack *src)
 			f->module = AW_FRAME_NO_MODULE;
 	}
 	dst->text = NULL;
-	print_all(dst);
-}
-
-void stack_frames_name(struct model_stack *st, pid_t pid)
-{
-	for (uint32_t i = 0; i < st->frames; i++) {
-		struct model_frame *f = &st->frame[i];
-		if (f->module != AW_FRAME_NO_MODULE)
-			name_frame(f, &st->module[f->module], pid);
-	}
-	print_all(st);
+	stack_frames_text(dst);
 }

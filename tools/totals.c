@@ -1,5 +1,5 @@
 /*
- * Totals per socket: members sorted by identity, then summed run by run.
+ * Totals per socket: members sorted by identity, then folded run by run.
  */
 #include "totals.h"
 
@@ -21,13 +21,25 @@ static int member_cmp(const void *a, const void *b)
 	return (x->l->slot > y->l->slot) - (x->l->slot < y->l->slot);
 }
 
-static void add_member(struct totals_socket *s, const struct totals_member *m,
-		       const struct totals_member *prev)
+int totals_is_member(const struct model_listener *l)
 {
-	const struct model_listener *l = m->l;
+	return l->ino != 0 && !(l->flags & AW_LF_CLOSED);
+}
 
-	if (!prev || prev->proc != m->proc)
-		s->n_procs++;
+void totals_socket_init(struct totals_socket *s, const struct model_listener *l)
+{
+	memset(s, 0, sizeof(*s));
+	s->dev = l->dev;
+	s->ino = l->ino;
+	s->all_stalled = 1;
+	s->effective_backlog = l->effective_backlog;
+	s->clamped = (l->flags & AW_LF_CLAMPED) != 0;
+}
+
+void totals_socket_add(struct totals_socket *s, const struct model_listener *l,
+		       int new_proc)
+{
+	s->n_procs += new_proc != 0;
 	s->n_members++;
 	s->accepts += l->accepts;
 	s->drained += l->drained;
@@ -35,6 +47,8 @@ static void add_member(struct totals_socket *s, const struct totals_member *m,
 		s->errors[c] += l->errors[c];
 	s->slow_events += l->slow_events;
 	s->full_events += l->full_events;
+	/* The socket's own readings, seen by every member: the largest (a
+	 * member read later may have seen more), never a sum. */
 	if (l->live.queue_now > s->queue_now)
 		s->queue_now = l->live.queue_now;
 	if (l->queue_peak > s->queue_peak)
@@ -45,6 +59,18 @@ static void add_member(struct totals_socket *s, const struct totals_member *m,
 		s->queue_peak = s->queue_now;
 	if (l->live.drops > s->drops)
 		s->drops = l->live.drops;
+	/* Stalled: no process holding the socket takes connections. */
+	s->all_stalled = s->all_stalled && l->stalled;
+	/* TCP_DEFER_ACCEPT, as any member saw it (a probe finds the flag, so
+	 * one member may know it before another): its socket drops then also
+	 * count the data-less handshake ACKs the option discards. */
+	s->defer = s->defer || (l->flags & AW_LF_DEFER_ACCEPT) != 0;
+	/* The backlog asked for is unknown in a process that adopted the
+	 * socket (inherited it from a program without the shim). */
+	if (!s->has_requested && !(l->flags & AW_LF_ADOPTED)) {
+		s->has_requested = 1;
+		s->requested_backlog = l->requested_backlog;
+	}
 }
 
 int totals_build(const struct report *r, struct totals *t)
@@ -54,7 +80,7 @@ int totals_build(const struct report *r, struct totals *t)
 	memset(t, 0, sizeof(*t));
 	for (size_t i = 0; i < r->n_proc; i++)
 		for (uint32_t j = 0; j < r->proc[i].n_listeners; j++)
-			n += r->proc[i].listener[j].ino != 0;
+			n += totals_is_member(&r->proc[i].listener[j]);
 	if (n == 0)
 		return 0;
 	t->member = calloc(n, sizeof(*t->member));
@@ -66,7 +92,7 @@ int totals_build(const struct report *r, struct totals *t)
 	for (size_t i = 0; i < r->n_proc; i++) {
 		const struct model_process *p = &r->proc[i];
 		for (uint32_t j = 0; j < p->n_listeners; j++) {
-			if (p->listener[j].ino == 0)
+			if (!totals_is_member(&p->listener[j]))
 				continue;
 			t->member[t->n_members].proc = p;
 			t->member[t->n_members].l = &p->listener[j];
@@ -77,16 +103,15 @@ int totals_build(const struct report *r, struct totals *t)
 	struct totals_socket *s = NULL;
 	for (size_t i = 0; i < t->n_members; i++) {
 		const struct totals_member *m = &t->member[i];
-		const struct totals_member *prev = NULL;
+		int new_proc = 1;
 		if (s && s->dev == m->l->dev && s->ino == m->l->ino) {
-			prev = m - 1;
+			new_proc = m[-1].proc != m->proc;
 		} else {
 			s = &t->socket[t->n_sockets++];
-			s->dev = m->l->dev;
-			s->ino = m->l->ino;
+			totals_socket_init(s, m->l);
 			s->first = i;
 		}
-		add_member(s, m, prev);
+		totals_socket_add(s, m->l, new_proc);
 	}
 	return 0;
 }

@@ -1,7 +1,12 @@
 /*
  * Totals per socket across processes: a pre-fork server's children each
  * keep their own figures for the one listening socket they inherited; the
- * socket's identity (st_dev, st_ino) groups them. Pure: unit tested.
+ * socket's identity (st_dev, st_ino) groups them. The one grouping of the
+ * reader: which listeners are members of a socket (totals_is_member) and
+ * how a member's readings fold into the socket's (totals_socket_add) are
+ * decided here for the text and JSON totals (totals_build) and for the
+ * Prometheus exposition, which folds members in as it reads them. Pure:
+ * unit tested.
  */
 #ifndef AW_TOTALS_H
 #define AW_TOTALS_H
@@ -37,6 +42,14 @@ struct totals_socket {
 	uint32_t queue_now;  /* largest live (or sampled) depth */
 	uint32_t queue_peak; /* largest peak any member saw */
 	uint64_t drops;	     /* largest drop count any member read */
+	/* The socket's settings, as its members saw them. */
+	uint32_t effective_backlog; /* the first member's */
+	int32_t requested_backlog;  /* valid when has_requested */
+	int has_requested; /* a member that did not adopt the socket knows
+			      the backlog asked for (adopted: unknown) */
+	int clamped;	   /* the first member saw the somaxconn clamp */
+	int defer;	   /* any member saw TCP_DEFER_ACCEPT */
+	int all_stalled;   /* every member stalled: none takes connections */
 };
 
 struct totals {
@@ -47,7 +60,28 @@ struct totals {
 };
 
 /*
- * Group every listener of r with a socket identity (ino != 0) by dev+ino.
+ * Whether l is a member of its socket's total: it has a socket identity
+ * (ino != 0) and its process still holds it. A closed listener is no
+ * member: its process no longer holds the socket (a helper that closes
+ * the listeners it inherited), its fd may name a newer listener, and its
+ * identity names a socket that may be gone. Its figures stay in its
+ * process's own report.
+ */
+int totals_is_member(const struct model_listener *l);
+
+/* A socket of member l's identity, nothing folded in yet. */
+void totals_socket_init(struct totals_socket *s,
+			const struct model_listener *l);
+
+/*
+ * Fold member l into s. new_proc: l is the first member of its process
+ * folded into s. first is left alone (totals_build's index).
+ */
+void totals_socket_add(struct totals_socket *s, const struct model_listener *l,
+		       int new_proc);
+
+/*
+ * Group every member listener of r (totals_is_member) by dev+ino.
  * Returns 0, or -1 when out of memory (t then empty). t keeps pointers into
  * r: free t before r. Release with totals_free().
  */

@@ -1,20 +1,16 @@
 /*
- * The verdicts: the rules (verdict_mask: which evidence makes each) and
- * their wording (say_*: the evidence and the fix, in English). A rule reads
- * only the snapshot and the window, so the same listener gets the same
- * verdicts in check, top and listeners. STALLED is the live view's reading
- * (live.c decides it as the snapshot is taken); the rule here only lets a
- * window's accepts overrule it.
+ * The verdicts: the rules (verdict_mask: which evidence makes each), and
+ * each verdict's evidence as figures (struct verdict); their wording is
+ * verdict_text.c's. A rule reads only the snapshot and the window, so the same
+ * listener gets the same verdicts in check, top and listeners. STALLED is
+ * judged on the reading as the model is built (verdict_mark_stalled, after the
+ * live readings); over a window, the window's accepts overrule it.
  */
 #include "verdict.h"
 
-#include "format.h"
 #include "histogram.h"
 
 #include <ctype.h>
-#include <inttypes.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 static const char *const names[VERDICT_KINDS] = {
@@ -105,10 +101,40 @@ uint32_t verdict_suggest_backlog(const struct model_listener *l)
 	return n > 65535 ? 65535 : (uint32_t)n;
 }
 
+uint64_t verdict_last_progress(const struct model_listener *l)
+{
+	return l->last_accept_mono_ns ? l->last_accept_mono_ns
+				      : l->listen_mono_ns;
+}
+
+int verdict_stalled_now(const struct model_process *p,
+			const struct model_listener *l)
+{
+	int stopped = p->stopped;
+
+	if (!p->alive || (l->flags & AW_LF_CLOSED) || !l->live.queue_known)
+		return 0;
+	if (l->live.queue_now == 0)
+		return 0;
+	if ((l->in_accept > 0 || l->in_accept_unknown) && !stopped)
+		return 0;
+	uint64_t last = verdict_last_progress(l);
+	if (p->now_mono_ns <= last)
+		return 0;
+	return p->now_mono_ns - last > (uint64_t)p->header.slow_ms * 1000000ull;
+}
+
+void verdict_mark_stalled(struct model_process *snap)
+{
+	for (uint32_t i = 0; i < snap->n_listeners; i++)
+		snap->listener[i].stalled =
+		    verdict_stalled_now(snap, &snap->listener[i]);
+}
+
 /*
- * The reading says stalled (live.h: waiting connections, no thread in
- * accept, no progress past the threshold). Over a window, a listener that
- * accepted meanwhile is a slow loop between two accepts, not a stall.
+ * The reading says stalled (verdict_stalled_now, as the model was built).
+ * Over a window, a listener that accepted meanwhile is a slow loop between
+ * two accepts, not a stall.
  */
 static int is_stalled(const struct model_listener *l,
 		      const struct verdict_window *w)
@@ -325,297 +351,107 @@ static unsigned int history_mask(const struct model_process *p,
 	return verdict_mask(p, l, &all) & ~verdict_mask(p, l, w);
 }
 
-/* snprintf that appends to a buffer; never overflows, truncates. */
-static void add(char *dst, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void add(char *dst, size_t len, const char *fmt, ...)
-{
-	size_t used = strnlen(dst, len);
-	va_list ap;
-
-	if (used + 1 >= len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(dst + used, len - used, fmt, ap);
-	va_end(ap);
-}
-
-static const char *plural(uint64_t n)
-{
-	return n == 1 ? "" : "s";
-}
-
-static void say_stalled(const struct model_process *p,
-			const struct model_listener *l, struct verdict *v)
-{
-	char since[FMT_DURATION_LEN];
-	uint64_t last =
-	    l->last_accept_mono_ns ? l->last_accept_mono_ns : l->listen_mono_ns;
-
-	fmt_duration(since, sizeof(since), sub0(p->now_mono_ns, last));
-	add(v->evidence, sizeof(v->evidence),
-	    "%" PRIu32 " connection%s waiting now, %s, no accept for %s "
-	    "(threshold %" PRIu32 "ms)",
-	    l->live.queue_now, plural(l->live.queue_now),
-	    p->stopped ? "the process is stopped" : "no thread in accept()",
-	    since, p->header.slow_ms);
-	if (p->stopped)
-		add(v->fix, sizeof(v->fix),
-		    "the process is stopped (SIGSTOP, a debugger or a "
-		    "tracer): resume it with `kill -CONT %d`",
-		    (int)p->pid);
-	else
-		add(v->fix, sizeof(v->fix),
-		    "no thread waits in accept(): the accept loop is busy or "
-		    "blocked elsewhere; see where with `cat "
-		    "/proc/%d/task/*/wchan` or `gdb -p %d -batch -ex 'thread "
-		    "apply all bt'`",
-		    (int)p->pid, (int)p->pid);
-}
-
-static void say_window(const struct verdict_window *w, char *dst, size_t len)
-{
-	char span[FMT_DURATION_LEN];
-
-	if (!w || !w->have)
-		return;
-	fmt_duration(span, sizeof(span), w->ns);
-	add(dst, len, "; over the last %s: +%" PRIu64 " socket drops", span,
-	    w->drops);
-	if (w->have_netstat)
-		add(dst, len,
-		    ", TcpExtListenOverflows +%" PRIu64
-		    ", TcpExtListenDrops +%" PRIu64
-		    " in the server's network namespace",
-		    w->listen_overflows, w->listen_drops);
-	else
-		add(dst, len, ", namespace counters unreadable");
-}
-
-static void say_overflowing(const struct model_process *p,
-			    const struct model_listener *l,
-			    const struct verdict_window *w, struct verdict *v)
-{
-	uint32_t sugg = verdict_suggest_backlog(l);
-	int32_t want = verdict_wanted_backlog(l);
-
-	/* The queue past its backlog now, before any probe saw it full:
-	 * said as what it is, never "seen full 0 times, now 17". */
-	if (l->full_events == 0 && overflow_now(l, NULL))
-		add(v->evidence, sizeof(v->evidence),
-		    "queue full now (%" PRIu32 " > backlog %" PRIu32
-		    "; no probe saw it full before)",
-		    l->live.queue_now, l->effective_backlog);
-	else
-		add(v->evidence, sizeof(v->evidence),
-		    "queue seen full %" PRIu64 " time%s (depth > backlog "
-		    "%" PRIu32 "), now %" PRIu32,
-		    l->full_events, plural(l->full_events),
-		    l->effective_backlog, l->live.queue_now);
-	uint64_t own = verdict_own_drops(l);
-	add(v->evidence, sizeof(v->evidence),
-	    ", %" PRIu64 " socket drop%s (ss -m d: "
-	    "dropped SYNs and handshake ACKs, not connections)",
-	    own, plural(own));
-	if (l->live.drops > own)
-		add(v->evidence, sizeof(v->evidence),
-		    " since the process first read the count (%" PRIu64
-		    " before)",
-		    l->live.drops - own);
-	if (l->flags & AW_LF_DEFER_ACCEPT)
-		add(v->evidence, sizeof(v->evidence),
-		    " (with TCP_DEFER_ACCEPT on, these also count the "
-		    "handshake ACKs it discards)");
-	else if (!drops_are_overflows(l, w))
-		add(v->evidence, sizeof(v->evidence),
-		    " (TCP_DEFER_ACCEPT unknown: these may count the "
-		    "handshake ACKs it discards)");
-	say_window(w, v->evidence, sizeof(v->evidence));
-	add(v->fix, sizeof(v->fix),
-	    "clients' SYNs (or handshake ACKs) are dropped and retried after "
-	    "1 s, 3 s, 7 s...: ");
-	if (p->stopped)
-		add(v->fix, sizeof(v->fix),
-		    "the process is stopped now (SIGSTOP, a debugger or a "
-		    "tracer) and the queue filled behind it: resume it with "
-		    "`kill -CONT %d`",
-		    (int)p->pid);
-	else if (is_clamped(l) && want > 0)
-		add(v->fix, sizeof(v->fix),
-		    "net.core.somaxconn = %" PRIu32 " cut the backlog of "
-		    "%" PRId32 " the program asks for: sysctl -w "
-		    "net.core.somaxconn=%" PRId32
-		    " (see CLAMPED), and make the "
-		    "accept loop keep up",
-		    l->somaxconn, want, want);
-	else
-		add(v->fix, sizeof(v->fix),
-		    "raise the backlog (to %" PRIu32 ", see BACKLOG SMALL) and "
-		    "make the accept loop keep up",
-		    sugg);
-}
-
-static void hist_p99_max(char *p99, char *max, const struct aw_hist *h,
-			 int in_ms)
-{
-	uint64_t q = aw_hist_quantile(h, 0.99), m = h->max;
-
-	if (aw_hist_count(h) == 0) {
-		snprintf(p99, FMT_DURATION_LEN, "-");
-		snprintf(max, FMT_DURATION_LEN, "-");
-		return;
-	}
-	fmt_duration(p99, FMT_DURATION_LEN, in_ms ? fmt_ms_to_ns(q) : q);
-	fmt_duration(max, FMT_DURATION_LEN, in_ms ? fmt_ms_to_ns(m) : m);
-}
-
-static void say_slow(const struct model_process *p,
+/* The figures every verdict of l carries (struct verdict). */
+static void evidence(const struct model_process *p,
 		     const struct model_listener *l,
 		     const struct verdict_window *w, struct verdict *v)
 {
-	char ap99[FMT_DURATION_LEN], amax[FMT_DURATION_LEN],
-	    wp99[FMT_DURATION_LEN], wmax[FMT_DURATION_LEN];
-
-	hist_p99_max(ap99, amax, &l->away_ns, 0);
-	hist_p99_max(wp99, wmax, &l->queue_wait_ms, 1);
-	add(v->evidence, sizeof(v->evidence),
-	    "%" PRIu64 " slow event%s (a connection waited past %" PRIu32
-	    "ms while the loop was away)",
-	    l->slow_events, plural(l->slow_events), p->header.slow_ms);
-	if (w && w->have)
-		add(v->evidence, sizeof(v->evidence),
-		    ", +%" PRIu64 " during the observation", w->slow_events);
-	/* An event loop waits for connections elsewhere: its time between
-	 * accepts is no evidence of a loop away. */
-	if (l->flags & AW_LF_EVENT_LOOP)
-		add(v->evidence, sizeof(v->evidence),
-		    "; an event loop (time between accepts is not time away)");
-	else
-		add(v->evidence, sizeof(v->evidence),
-		    "; away from accept p99 %s max %s", ap99, amax);
-	add(v->evidence, sizeof(v->evidence),
-	    "; queue peak %" PRIu32 "/%" PRIu32, l->queue_peak,
-	    l->effective_backlog);
-	if (l->has_last_slow && l->last_slow.depth != UINT32_MAX)
-		add(v->evidence, sizeof(v->evidence),
-		    " (%" PRIu32 " at the last)", l->last_slow.depth);
-	add(v->evidence, sizeof(v->evidence),
-	    "; clients waited in the queue p99 %s max %s", wp99, wmax);
-	/* A stopped process waits for no accept loop: the pause is the
-	 * cause, and resuming it the fix. */
-	if (p->stopped)
-		add(v->fix, sizeof(v->fix),
-		    "the process is stopped now (SIGSTOP, a debugger or a "
-		    "tracer), so no connection is accepted: resume it with "
-		    "`kill -CONT %d`; waits that rose while it was stopped are "
-		    "the pause, not the accept loop",
-		    (int)p->pid);
-	else
-		add(v->fix, sizeof(v->fix), "%s%s",
-		    (l->flags & AW_LF_EVENT_LOOP)
-			? "the event loop is busy between its turns (a handler "
-			  "computes or blocks): move that work off the loop "
-			  "(worker threads, more worker processes)"
-			: "the accepting thread does other work between "
-			  "accepts: hand each connection to a worker (thread, "
-			  "pool, event loop) and return to accept() at once",
-		    model_stack_text(p, l->slow_stack)
-			? "; the accept loop's stack is below"
-			: "");
-}
-
-static void say_backlog_small(const struct model_listener *l, struct verdict *v)
-{
-	uint32_t sugg = verdict_suggest_backlog(l);
-
-	add(v->evidence, sizeof(v->evidence),
-	    "queue peak %" PRIu32 " reached the effective backlog %" PRIu32
-	    " (the queue holds backlog + 1)",
-	    verdict_queue_peak(l), l->effective_backlog);
-	const char *slow = l->slow_events ? "; a longer queue only buys "
-					    "time while the accept loop is slow"
-					  : "";
-	int32_t want = verdict_wanted_backlog(l);
-	/* somaxconn cut what the program asks for (redis asks 511 and gets
-	 * 64): somaxconn is the fix, the program's own wish the value. */
-	if (is_clamped(l) && want > 0) {
-		add(v->fix, sizeof(v->fix),
-		    "the program already asks for a backlog of %" PRId32
-		    ", net.core.somaxconn = %" PRIu32 " cut it: sysctl -w "
-		    "net.core.somaxconn=%" PRId32 " (in the server's network "
-		    "namespace) and persist it in /etc/sysctl.d; restart or "
-		    "reload the server to listen again",
-		    want, l->somaxconn, want);
-		if ((uint32_t)want < sugg)
-			add(v->fix, sizeof(v->fix),
-			    "; should the queue still fill, ask for %" PRIu32
-			    " (ACCEPTWATCH_BACKLOG=%" PRIu32
-			    ") with somaxconn >= %" PRIu32,
-			    sugg, sugg, sugg);
-		add(v->fix, sizeof(v->fix), "%s", slow);
+	v->pid = p->pid;
+	v->stopped = p->stopped;
+	v->slow_ms = p->header.slow_ms;
+	v->queue_now = l->live.queue_now;
+	v->in_accept = l->in_accept;
+	v->queue_peak = l->queue_peak;
+	v->deepest = verdict_queue_peak(l);
+	v->effective_backlog = l->effective_backlog;
+	v->requested_backlog = l->requested_backlog;
+	v->wanted_backlog = verdict_wanted_backlog(l);
+	v->raised = (l->flags & AW_LF_RAISED) != 0;
+	v->clamped = is_clamped(l);
+	v->somaxconn = l->somaxconn;
+	v->suggested_backlog = verdict_suggest_backlog(l);
+	v->full_events = l->full_events;
+	v->full_now_unprobed = l->full_events == 0 && overflow_now(l, NULL);
+	v->socket_drops = l->live.drops;
+	v->own_drops = verdict_own_drops(l);
+	v->defer = (l->flags & AW_LF_DEFER_ACCEPT) ? VERDICT_DEFER_ON
+		   : !drops_are_overflows(l, w)	   ? VERDICT_DEFER_UNKNOWN
+						   : VERDICT_DEFER_OFF;
+	v->slow_events = l->slow_events;
+	v->last_slow_depth =
+	    l->has_last_slow ? l->last_slow.depth : (uint32_t)UINT32_MAX;
+	v->has_stack = model_stack_text(p, l->slow_stack) != NULL;
+	v->event_loop = (l->flags & AW_LF_EVENT_LOOP) != 0;
+	v->away_count = aw_hist_count(&l->away_ns);
+	v->away_p99_ns = aw_hist_quantile(&l->away_ns, 0.99);
+	v->away_max_ns = l->away_ns.max;
+	v->wait_count = aw_hist_count(&l->queue_wait_ms);
+	v->wait_p99_ms = aw_hist_quantile(&l->queue_wait_ms, 0.99);
+	v->wait_max_ms = l->queue_wait_ms.max;
+	v->since_progress_ns = sub0(p->now_mono_ns, verdict_last_progress(l));
+	if (!w)
 		return;
+	v->recent_ns = w->recent_ns;
+	if (!w->have)
+		return;
+	v->have_window = 1;
+	v->window_ns = w->ns;
+	v->window_drops = w->drops;
+	v->window_slow_events = w->slow_events;
+	v->have_netstat = w->have_netstat;
+	v->listen_overflows = w->listen_overflows;
+	v->listen_drops = w->listen_drops;
+}
+
+/* When evidence that last rose at the latest at `remembered` (else
+ * `bound`) last rose, as an age at p's reading. */
+static uint64_t rose_ago(const struct model_process *p, uint64_t remembered,
+			 uint64_t bound)
+{
+	return sub0(p->now_mono_ns, remembered ? remembered : bound);
+}
+
+static uint64_t last_rose_ago(const struct model_process *p,
+			      const struct model_listener *l,
+			      const struct verdict_window *w,
+			      enum verdict_kind k)
+{
+	switch (k) {
+	case VERDICT_OVERFLOWING:
+		return rose_ago(p, w->overflow_last_ns,
+				verdict_overflow_bound(p, l));
+	case VERDICT_SLOW:
+		return rose_ago(p, w->slow_last_ns, verdict_slow_bound(p, l));
+	case VERDICT_BACKLOG_SMALL:
+		return rose_ago(p, w->peak_last_ns, verdict_peak_bound(p, l));
+	default:
+		return 0;
 	}
-	add(v->fix, sizeof(v->fix),
-	    "raise the listen backlog to %" PRIu32
-	    " in the server's configuration (ACCEPTWATCH_BACKLOG=%" PRIu32
-	    " if the program hard-codes it), with net.core.somaxconn >= "
-	    "%" PRIu32 "%s",
-	    sugg, sugg, sugg, slow);
-}
-
-static void say_clamped(const struct model_listener *l, struct verdict *v)
-{
-	int32_t want = verdict_wanted_backlog(l);
-
-	if (want > 0)
-		add(v->evidence, sizeof(v->evidence),
-		    "requested %" PRId32 ", got %" PRIu32
-		    " because net.core.somaxconn = %" PRIu32,
-		    want, l->effective_backlog, l->somaxconn);
-	else
-		add(v->evidence, sizeof(v->evidence),
-		    "requested %" PRId32 " (as many as allowed), got %" PRIu32
-		    " = net.core.somaxconn",
-		    want, l->effective_backlog);
-	if (l->flags & AW_LF_RAISED)
-		add(v->evidence, sizeof(v->evidence),
-		    " (the program asked for %" PRId32
-		    ", ACCEPTWATCH_BACKLOG raised it)",
-		    l->requested_backlog);
-	if (want > 0)
-		add(v->fix, sizeof(v->fix),
-		    "sysctl -w net.core.somaxconn=%" PRId32
-		    " (in the server's network namespace), and persist it in "
-		    "/etc/sysctl.d (e.g. /etc/sysctl.d/90-somaxconn.conf: "
-		    "net.core.somaxconn = %" PRId32 "); or ask for at most "
-		    "%" PRIu32,
-		    want, want, l->somaxconn);
-	else
-		add(v->fix, sizeof(v->fix),
-		    "sysctl -w net.core.somaxconn=N for the queue you need, "
-		    "and "
-		    "persist it in /etc/sysctl.d");
-}
-
-/* " (last rose N ago or earlier, before the W window)": history. */
-static void say_age(const struct model_process *p,
-		    const struct verdict_window *w, uint64_t remembered,
-		    uint64_t bound, struct verdict *v)
-{
-	char ago[FMT_DURATION_LEN], span[FMT_DURATION_LEN];
-	uint64_t last = remembered ? remembered : bound;
-
-	fmt_duration(ago, sizeof(ago), sub0(p->now_mono_ns, last));
-	fmt_duration(span, sizeof(span), w->recent_ns);
-	add(v->evidence, sizeof(v->evidence),
-	    "; last rose %s ago or earlier, before the %s window", ago, span);
 }
 
 static int assess_mask(const struct model_process *p,
 		       const struct model_listener *l,
 		       const struct verdict_window *w, unsigned int m,
-		       int history, struct verdict *out);
+		       int history, struct verdict *out)
+{
+	struct verdict v;
+	int n = 0;
+
+	memset(&v, 0, sizeof(v));
+	evidence(p, l, w, &v);
+	for (int k = 0; k < VERDICT_KINDS; k++) {
+		if (!(m & (1u << k)))
+			continue;
+		out[n] = v;
+		out[n].kind = (enum verdict_kind)k;
+		out[n].history = history;
+		if (history)
+			out[n].last_rose_ago_ns =
+			    last_rose_ago(p, l, w, (enum verdict_kind)k);
+		n++;
+	}
+	return n;
+}
 
 int verdict_assess(const struct model_process *p,
 		   const struct model_listener *l,
@@ -629,47 +465,4 @@ int verdict_assess_history(const struct model_process *p,
 			   const struct verdict_window *w, struct verdict *out)
 {
 	return assess_mask(p, l, w, history_mask(p, l, w), 1, out);
-}
-
-static int assess_mask(const struct model_process *p,
-		       const struct model_listener *l,
-		       const struct verdict_window *w, unsigned int m,
-		       int history, struct verdict *out)
-{
-	int n = 0;
-
-	for (int k = 0; k < VERDICT_KINDS; k++) {
-		if (!(m & (1u << k)))
-			continue;
-		struct verdict *v = &out[n++];
-		memset(v, 0, sizeof(*v));
-		v->kind = (enum verdict_kind)k;
-		switch (v->kind) {
-		case VERDICT_STALLED:
-			say_stalled(p, l, v);
-			break;
-		case VERDICT_OVERFLOWING:
-			say_overflowing(p, l, w, v);
-			if (history)
-				say_age(p, w, w->overflow_last_ns,
-					verdict_overflow_bound(p, l), v);
-			break;
-		case VERDICT_SLOW:
-			say_slow(p, l, w, v);
-			if (history)
-				say_age(p, w, w->slow_last_ns,
-					verdict_slow_bound(p, l), v);
-			break;
-		case VERDICT_BACKLOG_SMALL:
-			say_backlog_small(l, v);
-			if (history)
-				say_age(p, w, w->peak_last_ns,
-					verdict_peak_bound(p, l), v);
-			break;
-		default:
-			say_clamped(l, v);
-			break;
-		}
-	}
-	return n;
 }

@@ -1,12 +1,14 @@
 /*
- * Verdicts on one listener, in the operator's terms, each with its evidence
- * and the fix: what `check` prints and `top` and `listeners` sort by. Pure:
- * computed from snapshots only, so it is unit tested on hand-made ones.
+ * Verdicts on one listener: the rules, each verdict with the figures of
+ * its evidence, what `check` prints and `top` and `listeners` sort by.
+ * Their wording (the evidence and the fix, in English) is verdict_text.h's.
+ * Pure: computed from snapshots only, so it is unit tested on hand-made
+ * ones.
  */
 #ifndef AW_VERDICT_H
 #define AW_VERDICT_H
 
-#include "segment_reader.h"
+#include "model.h"
 
 #include <stdint.h>
 
@@ -81,12 +83,68 @@ struct verdict_window {
 	uint64_t peak_last_ns;
 };
 
-#define VERDICT_TEXT 640
+/* Whether TCP_DEFER_ACCEPT is on, as the rules knew it. */
+enum verdict_defer {
+	VERDICT_DEFER_OFF = 0,
+	VERDICT_DEFER_ON = 1,
+	VERDICT_DEFER_UNKNOWN = 2, /* not readable (w->defer_unknown) */
+};
 
+/*
+ * A verdict: its kind and the figures its rule read, as numbers, for every
+ * renderer alike (verdict_text_say words them). Every verdict fills every
+ * field, whatever its kind.
+ */
 struct verdict {
 	enum verdict_kind kind;
-	char evidence[VERDICT_TEXT]; /* one line, no trailing newline */
-	char fix[VERDICT_TEXT];
+	int history; /* evidence from before the window, not a verdict
+			(verdict_assess_history) */
+
+	pid_t pid;
+	int stopped;	  /* the process is stopped now */
+	uint32_t slow_ms; /* the process's slow threshold */
+
+	uint32_t queue_now;  /* the kernel's depth now (else the last known) */
+	uint32_t in_accept;  /* threads in accept() now */
+	uint32_t queue_peak; /* the deepest the shim saw */
+	uint32_t deepest;    /* verdict_queue_peak(): peak or depth now */
+	uint32_t effective_backlog;
+	int32_t requested_backlog;
+	int32_t wanted_backlog; /* verdict_wanted_backlog() */
+	int raised;		/* ACCEPTWATCH_BACKLOG raised the request */
+	int clamped;		/* somaxconn cut what the program asks for */
+	uint32_t somaxconn;
+	uint32_t suggested_backlog; /* verdict_suggest_backlog() */
+
+	uint64_t full_events;  /* probes that saw the queue full */
+	int full_now_unprobed; /* past the backlog now, and no probe saw it
+				  full before */
+	uint64_t socket_drops; /* the socket's sk_drops (ss -m d) */
+	uint64_t own_drops;    /* since the process's first reading of them
+				  (verdict_own_drops): what it is charged */
+	enum verdict_defer defer;
+
+	uint64_t slow_events;
+	uint32_t last_slow_depth; /* the queue at the last slow event,
+				     UINT32_MAX: not known */
+	int has_stack; /* the accept loop's stack at the last slow event */
+	int event_loop; /* an event loop's listener: its time between
+			   accepts is no time away (away_* not evidence) */
+	uint64_t away_count, away_p99_ns, away_max_ns; /* time away */
+	uint64_t wait_count, wait_p99_ms, wait_max_ms; /* queue wait */
+
+	uint64_t since_progress_ns; /* since the last accept, else listen */
+
+	/* The window between two readings (w->have), when have_window. */
+	int have_window;
+	uint64_t window_ns, window_drops, window_slow_events;
+	int have_netstat; /* the two namespace counters below are known */
+	uint64_t listen_overflows, listen_drops;
+
+	/* history: when the evidence last rose (at the latest), as an age,
+	 * and the window it is older than. */
+	uint64_t last_rose_ago_ns;
+	uint64_t recent_ns;
 };
 
 /*
@@ -119,6 +177,25 @@ uint64_t verdict_slow_bound(const struct model_process *p,
 			    const struct model_listener *l);
 uint64_t verdict_peak_bound(const struct model_process *p,
 			    const struct model_listener *l);
+
+/*
+ * STALLED on the reading: connections wait (the kernel's queue now > 0),
+ * no thread can take them (none in accept, or the process is stopped;
+ * where the source cannot tell threads in accept, only a stop), and the
+ * last progress (verdict_last_progress) is older than the process's slow
+ * threshold. Closed listeners, listeners without a kernel queue reading
+ * and exited processes never stall.
+ */
+int verdict_stalled_now(const struct model_process *p,
+			const struct model_listener *l);
+
+/* Every listener's `stalled` in snap (verdict_stalled_now), once its live
+ * readings are in: what renderers show, and what the STALLED rule of
+ * verdict_mask() reads (a fixture may set it by hand). */
+void verdict_mark_stalled(struct model_process *snap);
+
+/* The time the listener last made progress: last accept, else listen. */
+uint64_t verdict_last_progress(const struct model_listener *l);
 
 /* "STALLED", "OVERFLOWING", "SLOW ACCEPT LOOP", "BACKLOG SMALL",
  * "CLAMPED"; verdict_key: the same in snake case, for JSON. */

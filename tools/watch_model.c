@@ -7,7 +7,6 @@
 
 #include "bypass.h"
 #include "format.h"
-#include "live.h"
 #include "procinfo.h"
 
 #include <inttypes.h>
@@ -53,19 +52,6 @@ static void fill_away(const struct sampler *s, const struct sampler_listener *l,
 	}
 }
 
-static int is_stalled(const struct sampler *s, const struct watch_view *v,
-		      const struct model_process *snap,
-		      const struct sampler_listener *sl,
-		      const struct model_listener *l)
-{
-	/* Without thread states, or with an edge-triggered listener, no
-	 * thread can be said to be away from accept: only a stop can. */
-	if (!snap->stopped && (!v->threads_known || sl->edge_triggered))
-		return 0;
-	return live_is_stalled(l, snap->alive, snap->stopped, s->now_ns,
-			       s->slow_ms);
-}
-
 static void fill_listener(const struct sampler *s, const struct watch_view *v,
 			  const struct model_process *snap, uint32_t i,
 			  struct model_listener *l)
@@ -101,6 +87,9 @@ static void fill_listener(const struct sampler *s, const struct watch_view *v,
 	l->accepts = sampler_accepts(sl);
 	l->last_accept_mono_ns = sl->last_accept_ns;
 	l->in_accept = sl->in_accept_now;
+	/* Without thread states, or with an edge-triggered listener, no
+	 * thread can be said to be away from accept: only a stop can. */
+	l->in_accept_unknown = !v->threads_known || sl->edge_triggered;
 	fill_away(s, sl, &l->away_ns);
 	l->queue_wait_ms = sl->queue_wait_ms;
 	l->live.queue_known = sl->present;
@@ -108,7 +97,7 @@ static void fill_listener(const struct sampler *s, const struct watch_view *v,
 	l->live.queue_now = sl->queue_now;
 	l->live.kernel_backlog = sl->backlog;
 	l->live.drops = sl->drops_now;
-	l->stalled = is_stalled(s, v, snap, sl, l);
+	l->stalled = verdict_stalled_now(snap, l);
 }
 
 void watch_model_window(const struct sampler *s, const struct sampler_proc *p,

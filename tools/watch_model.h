@@ -9,7 +9,7 @@
 
 #include "report.h"
 #include "sampler.h"
-#include "segment_reader.h"
+#include "model.h"
 #include "verdict.h"
 
 #include <stddef.h>
@@ -24,7 +24,7 @@ struct watch_listener_verdicts {
 	uint64_t away_mean_ns; /* 0: no accept thread seen */
 };
 
-/* The sampled side of one process's snapshot (segment_snapshot.sampled). */
+/* The sampled side of one process's snapshot (model_process.sampled). */
 struct watch_view {
 	const struct sampler *s;
 	const struct sampler_proc *p;

@@ -25,6 +25,7 @@
 
 #include "acceptwatch_abi.h"
 #include "stack_frames.h"
+#include "stack_names.h"
 
 /* A symbol without a size (as hand-written assembly leaves them), with
  * code after it that no sized symbol holds. */
@@ -98,13 +99,13 @@ static struct aw_stack *one_frame_stack(const struct self *me, uint64_t offset)
 	return raw;
 }
 
-/* stack_frames_copy and stack_frames_name, the previous text freed. */
+/* stack_frames_copy and stack_names_resolve, the previous text freed. */
 static void copy(struct model_stack *st, const struct aw_stack *raw)
 {
 	free(st->text);
 	stack_frames_copy(st, raw);
 	assert_non_null(st->text);
-	stack_frames_name(st, getpid());
+	stack_names_resolve(st, getpid());
 	assert_non_null(st->text);
 }
 

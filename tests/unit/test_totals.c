@@ -2,12 +2,15 @@
  * totals_build(): listeners grouped by socket identity (dev, ino) across
  * processes; counts add up, the socket's own readings (queue, drops) are
  * the largest any member saw, a process is counted once per socket, and
- * listeners without an identity stay out.
+ * listeners without an identity stay out; a closed listener is no member
+ * (its process no longer holds the socket), in the totals as in the
+ * Prometheus exposition, which groups with the same rule.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,11 +98,52 @@ static void test_empty(void **state)
 	totals_free(&t);
 }
 
+/* Process 10 holds socket (1, 100) open; 11 closed its copy (a helper a
+ * server forks closes the listeners it inherited). The closed slot's
+ * process does not hold the socket: its counts and its process stay out,
+ * and the text/JSON totals say what the exposition says. */
+static void test_closed_not_member(void **state)
+{
+	/* proc, dev, ino, accepts, drops, queue now, peak, flags, stalled */
+	static const struct fixture_row f[3] = {
+	    {0, 1, 100, 7, 3, 1, 4, 0, 0},
+	    {1, 1, 100, 99, 0, 0, 50, AW_LF_CLOSED, 0},
+	    {1, 1, 200, 1, 0, 0, 0, 0, 0},
+	};
+	struct totals t;
+	char *buf = NULL;
+	size_t len = 0;
+	(void)state;
+
+	report_fixture_rows(&R, P, 2, L, f, 3, 1000);
+	for (int i = 0; i < 3; i++)
+		snprintf(L[i].address, sizeof(L[i].address), "127.0.0.1:80");
+	assert_int_equal(totals_build(&R, &t), 0);
+	assert_int_equal(t.n_sockets, 2);
+	assert_int_equal(t.socket[0].ino, 100);
+	assert_int_equal(t.socket[0].n_procs, 1);
+	assert_int_equal(t.socket[0].n_members, 1);
+	assert_int_equal(t.socket[0].accepts, 7);
+	assert_int_equal(t.socket[0].queue_peak, 4);
+
+	FILE *out = open_memstream(&buf, &len);
+	assert_non_null(out);
+	assert_int_equal(report_prometheus(out, &R, 0), 0);
+	assert_int_equal(fclose(out), 0);
+	assert_non_null(strstr(buf, "\nacceptwatch_socket_processes{address="
+				    "\"127.0.0.1:80\",inode=\"100\"} 1\n"));
+	assert_non_null(strstr(buf, "\nacceptwatch_accepts_total{address="
+				    "\"127.0.0.1:80\",inode=\"100\"} 7\n"));
+	free(buf);
+	totals_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_grouping),
 	    cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_closed_not_member),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

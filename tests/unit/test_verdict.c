@@ -4,8 +4,9 @@
  * urgency; the evidence and the fix as printed, with the suggested backlog
  * worked out by hand from the rule verdict.h states; the verdict window and
  * the bounds on when evidence last rose; TCP_DEFER_ACCEPT; exited processes
- * and closed listeners. STALLED's threshold is live_is_stalled's (live.c):
- * its boundary is tested there and the verdict on what it returns.
+ * and closed listeners. STALLED is judged on the reading (verdict_stalled_now)
+ * as the model is built: its boundary is tested there, and the verdict on
+ * what it returns.
  *
  * Kernel facts the expectations rest on (REFERENCES.md): the accept queue
  * is full when its depth exceeds the backlog (it holds backlog + 1);
@@ -22,8 +23,8 @@
 #include <cmocka.h>
 
 #include "histogram.h"
-#include "live.h"
 #include "verdict_fixture.h"
+#include "verdict_text.h"
 
 #define MS 1000000ull
 
@@ -83,9 +84,18 @@ static const struct verdict *found(enum verdict_kind k)
 	return NULL;
 }
 
+/* The verdict of kind k in V, in words (verdict_text_say). */
+static const struct verdict_text *worded(enum verdict_kind k)
+{
+	static struct verdict_text t;
+
+	verdict_text_say(found(k), &t);
+	return &t;
+}
+
 static void evidence_has(enum verdict_kind k, const char *text)
 {
-	const char *e = found(k)->evidence;
+	const char *e = worded(k)->evidence;
 
 	if (!strstr(e, text))
 		fail_msg("evidence \"%s\" lacks \"%s\"", e, text);
@@ -93,7 +103,7 @@ static void evidence_has(enum verdict_kind k, const char *text)
 
 static void fix_is(enum verdict_kind k, const char *text)
 {
-	assert_string_equal(found(k)->fix, text);
+	assert_string_equal(worded(k)->fix, text);
 }
 
 /* L under w gives verdict k, with exactly this evidence and fix. */
@@ -101,7 +111,7 @@ static void said(const struct verdict_window *w, enum verdict_kind k,
 		 const char *evidence, const char *fix)
 {
 	judged(w);
-	assert_string_equal(found(k)->evidence, evidence);
+	assert_string_equal(worded(k)->evidence, evidence);
 	fix_is(k, fix);
 }
 
@@ -173,11 +183,10 @@ static void test_healthy_is_ok(void **state)
 
 /* --- STALLED -----------------------------------------------------------*/
 
-/* live_is_stalled on L as live_apply would call it. */
+/* STALLED's rule on L's reading, as the model is built. */
 static int stalls(void)
 {
-	return live_is_stalled(&L, P.alive, P.stopped, P.now_mono_ns,
-			       P.header.slow_ms);
+	return verdict_stalled_now(&P, &L);
 }
 
 static void test_stalled_threshold(void **state)
@@ -209,6 +218,19 @@ static void test_stalled_threshold(void **state)
 	/* An accept after the reading's clock: progress, not a stall. */
 	L.last_accept_mono_ns = NOW + 1;
 	assert_false(stalls());
+	/* A source that cannot tell threads in accept (sampled, EPOLLET):
+	 * only a stop makes a stall. */
+	L.last_accept_mono_ns = NOW - 51 * MS;
+	L.in_accept_unknown = 1;
+	assert_true(stalls());
+	P.stopped = 0;
+	assert_false(stalls());
+	/* What the model keeps: the rule's answer per listener. */
+	P.stopped = 1;
+	L.stalled = 0;
+	verdict_mark_stalled(&P);
+	assert_ptr_equal(P.listener, &L);
+	assert_true(L.stalled);
 }
 
 static void test_stalled_never_without_a_kernel_reading(void **state)
@@ -476,7 +498,7 @@ static void test_overflowing_text(void **state)
 	W.listen_drops = 30;
 	judged(&W);
 	assert_string_equal(
-	    found(VERDICT_OVERFLOWING)->evidence,
+	    worded(VERDICT_OVERFLOWING)->evidence,
 	    "queue seen full 6 times (depth > backlog 16), now 17, 72 socket "
 	    "drops (ss -m d: dropped SYNs and handshake ACKs, not "
 	    "connections); over the last 2.00s: +60 socket drops, "
@@ -593,7 +615,7 @@ static void test_slow_text(void **state)
 	 * quoted (nginx's idle 204 ms would read as a loop away). */
 	L.flags |= AW_LF_EVENT_LOOP;
 	judged(&W);
-	assert_null(strstr(found(VERDICT_SLOW)->evidence, "away from accept"));
+	assert_null(strstr(worded(VERDICT_SLOW)->evidence, "away from accept"));
 	evidence_has(VERDICT_SLOW, "the observation; an event loop (time "
 				   "between accepts is not time away); queue "
 				   "peak 15/16 (12 at the last)");
@@ -835,8 +857,10 @@ static void test_order_of_urgency(void **state)
 		assert_int_equal(V[k].kind, k);
 		assert_string_equal(verdict_name(V[k].kind), name[k]);
 		assert_string_equal(verdict_key(V[k].kind), key[k]);
-		assert_true(V[k].evidence[0] && V[k].fix[0]);
-		assert_null(strchr(V[k].evidence, '\n'));
+		struct verdict_text t;
+		verdict_text_say(&V[k], &t);
+		assert_true(t.evidence[0] && t.fix[0]);
+		assert_null(strchr(t.evidence, '\n'));
 	}
 	assert_int_equal(verdict_mask(&P, &L, NULL), 0x1f);
 	assert_string_equal(verdict_name(VERDICT_KINDS), "?");

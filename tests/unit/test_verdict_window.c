@@ -21,6 +21,7 @@
 
 #include "recent.h"
 #include "verdict_fixture.h"
+#include "verdict_text.h"
 
 static struct model_process P;
 static struct model_listener L;
@@ -71,9 +72,11 @@ static void test_quiet_past_window(void **state)
 	int n = verdict_assess_history(&P, &L, &w, h);
 	assert_int_equal(n, 2);
 	assert_int_equal(h[0].kind, VERDICT_OVERFLOWING);
-	assert_non_null(strstr(h[0].evidence, "last rose 6m40s ago or earlier, "
-					      "before the 5m00s window"));
-	assert_non_null(strstr(h[0].evidence, "40 socket drops"));
+	struct verdict_text t;
+	verdict_text_say(&h[0], &t);
+	assert_non_null(strstr(t.evidence, "last rose 6m40s ago or earlier, "
+					   "before the 5m00s window"));
+	assert_non_null(strstr(t.evidence, "40 socket drops"));
 }
 
 static void test_within_window(void **state)
