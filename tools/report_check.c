@@ -331,11 +331,11 @@ static void json_facts(FILE *out, const struct model_process *p,
 				"\"event_loop\":false,\"away_p99_ns\":%" PRIu64
 				",\"away_max_ns\":%" PRIu64,
 				v->away_p99_ns, v->away_max_ns);
-		fprintf(
-		    out,
-		    ",\"queue_peak\":%" PRIu32 ",\"queue_wait_p99_ms\":%" PRIu64
-		    ",\"queue_wait_max_ms\":%" PRIu64 ",\"stack\":",
-		    v->queue_peak, v->wait_p99_ms, v->wait_max_ms);
+		fprintf(out,
+			",\"queue_peak\":%" PRIu32
+			",\"queue_wait_p99_ms\":%" PRIu64
+			",\"queue_wait_max_ms\":%" PRIu64 ",\"stack\":",
+			v->queue_peak, v->wait_p99_ms, v->wait_max_ms);
 		report_json_frames(out, model_stack_text(p, l->slow_stack));
 		break;
 	case VERDICT_BACKLOG_SMALL:

@@ -144,8 +144,8 @@ struct prom_sock {
 	} key; /* zeroed whole before use: a uthash key */
 	char labels[PROM_SOCK_LABELS];
 	struct totals_socket t; /* the socket's figures (totals.c) */
-	int kernel_only;      /* no segment: the kernel's figures (sampled) */
-	uint32_t kernel_peak; /* the deepest sampled queue of the interval */
+	int kernel_only;	/* no segment: the kernel's figures (sampled) */
+	uint32_t kernel_peak;	/* the deepest sampled queue of the interval */
 	uint64_t last_proc;	/* seq of the last member's process */
 	int oom;		/* the table could not take it */
 	struct prom_figs f;	/* sums, when not by_process */

@@ -649,11 +649,14 @@ static void text_socket_stalled(FILE *out, const struct totals *t,
 	}
 	if (n == 0)
 		return;
-	fprintf(out, "    STALLED: %" PRIu32 " connection%s waiting, %s (pid%s",
+	/* Worded as the verdict words one process's (verdict_text.c). */
+	fprintf(out,
+		"    STALLED: %" PRIu32 " connection%s waiting now, %s (pid%s",
 		s->queue_now, s->queue_now == 1 ? "" : "s",
-		stopped == n ? (n > 1 ? "processes stopped" : "process stopped")
-		: stopped    ? "stopped or no thread in accept"
-			     : "no thread in accept",
+		stopped == n ? (n > 1 ? "the processes are stopped"
+				      : "the process is stopped")
+		: stopped    ? "stopped or no thread in accept()"
+			     : "no thread in accept()",
 		n > 1 ? "s" : "");
 	for (size_t i = s->first; i < s->first + s->n_members; i++)
 		if (t->member[i].l->stalled &&

@@ -127,7 +127,7 @@ struct verdict {
 	uint64_t slow_events;
 	uint32_t last_slow_depth; /* the queue at the last slow event,
 				     UINT32_MAX: not known */
-	int has_stack; /* the accept loop's stack at the last slow event */
+	int has_stack;	/* the accept loop's stack at the last slow event */
 	int event_loop; /* an event loop's listener: its time between
 			   accepts is no time away (away_* not evidence) */
 	uint64_t away_count, away_p99_ns, away_max_ns; /* time away */

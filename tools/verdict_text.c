@@ -170,8 +170,9 @@ static void say_slow(const struct verdict *v, struct verdict_text *t)
 	else
 		add(t->evidence, sizeof(t->evidence),
 		    "; away from accept p99 %s max %s", ap99, amax);
-	add(t->evidence, sizeof(t->evidence), "; queue peak %" PRIu32 "/%" PRIu32,
-	    v->queue_peak, v->effective_backlog);
+	add(t->evidence, sizeof(t->evidence),
+	    "; queue peak %" PRIu32 "/%" PRIu32, v->queue_peak,
+	    v->effective_backlog);
 	if (v->last_slow_depth != UINT32_MAX)
 		add(t->evidence, sizeof(t->evidence),
 		    " (%" PRIu32 " at the last)", v->last_slow_depth);

@@ -48,7 +48,7 @@ stalled() {
 		[ "$(aw_json_get "$AW_TMP/s.json" "${L}['stalled']")" = True ]
 }
 aw_wait_for 30 stalled || aw_fail "not STALLED: $(cat "$AW_TMP/s.json")"
-"$AW_TOOL" stat "$U_PID" | grep -q "STALLED: 3 connections waiting, process stopped" ||
+"$AW_TOOL" stat "$U_PID" | grep -q "STALLED: 3 connections waiting now, the process is stopped" ||
 	aw_fail "text lacks STALLED"
 kill -CONT "$U_PID"
 aw_stop "$U_PID"
