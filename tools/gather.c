@@ -9,6 +9,7 @@
 
 #include "bypass.h"
 #include "live.h"
+#include "proc_cache.h"
 #include "procinfo.h"
 #include "shim_path.h"
 
@@ -304,6 +305,7 @@ static int gather_scan(struct gather_state *s, char *err, size_t errlen)
 	}
 	free(out);
 	free(refs);
+	proc_cache_sweep(); /* what this pass did not read is gone */
 	return 0;
 }
 

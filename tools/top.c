@@ -15,6 +15,7 @@
 #include "usage.h"
 
 #include "gather.h"
+#include "proc_cache.h"
 #include "recent.h"
 #include "report.h"
 #include "top_model.h"
@@ -274,6 +275,7 @@ int top_command(int argc, char **argv)
 	if (ret)
 		return ret > 0 ? AW_EXIT_OK : AW_EXIT_USAGE;
 	load_memory(&o);
+	proc_cache_enable(); /* every frame reads the same processes */
 	if (o.once) {
 		/* Two readings an interval apart, one frame, no escapes. */
 		take_reading(&o, &prev, &g);
