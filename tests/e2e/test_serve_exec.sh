@@ -22,8 +22,18 @@ aw_register_pid "$X_PID"
 exec 7>"$AW_TMP/go" # the script's stdin opens once this end does
 has_segment() { [ -f "$S.$X_PID" ] && grep -q listening "$AW_TMP/x.out"; }
 aw_wait_for 30 has_segment || aw_fail "no segment for $X_PID: $(cat "$AW_TMP/x.err")"
-aw_start_exporter E strace -f -qq -e trace=openat -o "$AW_TMP/strace" \
-	"$AW_TOOL" serve --listen "127.0.0.1:$(aw_free_port)"
+aw_start_exporter E "$AW_TOOL" serve --listen "127.0.0.1:$(aw_free_port)"
+# Attached, not started under strace: killed, strace leaves its tracee
+# running, and the exporter is the test's to stop.
+strace -f -qq -e trace=openat -o "$AW_TMP/strace" -p "$E_PID" 2>"$AW_TMP/strace.err" &
+aw_register_pid "$!"
+traced() {
+	local t
+	for t in /proc/"$E_PID"/task/*; do
+		grep -q '^TracerPid:[[:space:]]*[1-9]' "$t/status" || return 1
+	done
+}
+aw_wait_for 30 traced || aw_fail "strace did not attach: $(cat "$AW_TMP/strace.err")"
 scrape() { curl -sf -o "$AW_TMP/$1.prom" "$E_URL" || aw_fail "scrape $1 failed"; }
 maps_opens() { grep -c "/proc/$X_PID/maps" "$AW_TMP/strace"; }
 procs() { sed -n 's/^acceptwatch_processes //p' "$AW_TMP/$1.prom"; }
