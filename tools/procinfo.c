@@ -70,12 +70,13 @@ int procinfo_start_ticks(pid_t pid, uint64_t *ticks)
 
 int procinfo_stat(pid_t pid, char *state, uint64_t *ticks)
 {
-	char path[64], buf[1024];
+	struct procinfo_stat ps;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (read_small(path, buf, sizeof(buf)) < 0)
+	if (procinfo_stat_image(pid, &ps))
 		return -1;
-	return parse_stat(buf, 22, state, ticks);
+	*state = ps.state;
+	*ticks = ps.start_ticks;
+	return 0;
 }
 
 int procinfo_stat_image(pid_t pid, struct procinfo_stat *ps)
