@@ -320,11 +320,14 @@ static int reads_back(char *dst, size_t len, double v, int prec)
 size_t report_prom_double(char *dst, size_t len, double v)
 {
 	/* The fewest significant digits that read back as the same double:
-	 * 26.738992229 rather than %.17g's 26.738992229000001. Digits added
-	 * to a precision that reads back still read back (the nearer
-	 * decimal), so the fewest is bisected: 5 tries, not up to 17 (a
-	 * timestamp in seconds with its nanoseconds needs 17, and each
-	 * socket has one). */
+	 * 26.738992229 rather than %.17g's 26.738992229000001. More digits
+	 * than a precision that reads back give a nearer decimal, which
+	 * reads back too (but next to a power of two, where the interval
+	 * that reads back is lopsided: there the answer may have a digit
+	 * more than the fewest), so the precision is bisected: 5 tries, not
+	 * up to 17 (a timestamp in seconds with its nanoseconds needs 17,
+	 * and each socket has one). The answer always reads back: a
+	 * precision that did, or 17. */
 	int lo = 1, hi = 17;
 	while (lo < hi) {
 		int mid = lo + (hi - lo) / 2;
