@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int check_incomplete(const struct segment_snapshot *p)
+int check_incomplete(const struct model_process *p)
 {
 	return p->header.listeners_lost > 0 ||
 	       (p->header.flags & AW_SF_DETACHED);
@@ -18,9 +18,9 @@ int check_incomplete(const struct segment_snapshot *p)
 
 /* Index of p's process in reading a, or -1. */
 static long find_proc(const struct check_reading *a,
-		      const struct segment_snapshot *p)
+		      const struct model_process *p)
 {
-	const struct segment_snapshot *q = gather_find(&a->r, p);
+	const struct model_process *q = gather_find(&a->r, p);
 	return q ? (long)(q - a->r.proc) : -1;
 }
 
@@ -33,10 +33,9 @@ static uint64_t rise(uint64_t a, uint64_t b)
 /* The window of listener l (process index pi of b) against reading a. */
 static void window_of(const struct check_reading *a,
 		      const struct check_reading *b, size_t pi,
-		      const struct segment_listener *l,
-		      struct verdict_window *w)
+		      const struct model_listener *l, struct verdict_window *w)
 {
-	const struct segment_snapshot *p = &b->r.proc[pi];
+	const struct model_process *p = &b->r.proc[pi];
 
 	memset(w, 0, sizeof(*w));
 	if (!a)
@@ -44,8 +43,8 @@ static void window_of(const struct check_reading *a,
 	long ai = find_proc(a, p);
 	if (ai < 0)
 		return;
-	const struct segment_snapshot *pa = &a->r.proc[ai];
-	const struct segment_listener *la = gather_find_listener(pa, l);
+	const struct model_process *pa = &a->r.proc[ai];
+	const struct model_listener *la = gather_find_listener(pa, l);
 	if (!la)
 		return;
 	verdict_window_between(pa, la, p, l, w);
@@ -114,7 +113,7 @@ int check_ignore_parse(struct check_ignores *list, const char *arg, char *err,
 
 /* Whether ign accepts verdict kind k on listener l. */
 static int ignored(const struct check_ignores *ign,
-		   const struct segment_listener *l, enum verdict_kind k)
+		   const struct model_listener *l, enum verdict_kind k)
 {
 	for (size_t i = 0; ign && i < ign->n; i++) {
 		const struct check_ignore *r = &ign->rule[i];
@@ -213,7 +212,7 @@ int check_model_build(struct check_model *m, const struct check_reading *a,
 	if (!m->row)
 		return -1;
 	for (size_t pi = 0; pi < b->r.n_proc; pi++) {
-		const struct segment_snapshot *p = &b->r.proc[pi];
+		const struct model_process *p = &b->r.proc[pi];
 		if (check_incomplete(p))
 			m->incomplete++;
 		for (uint32_t i = 0; i < p->n_listeners; i++) {

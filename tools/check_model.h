@@ -70,8 +70,8 @@ int check_ignore_parse(struct check_ignores *list, const char *arg, char *err,
 
 /* One listener of the last reading, judged. */
 struct check_row {
-	const struct segment_snapshot *p;
-	const struct segment_listener *l;
+	const struct model_process *p;
+	const struct model_listener *l;
 	struct verdict_window w;
 	struct verdict *v; /* n verdicts within the window, then nh earlier
 			      ones (h); NULL when there are none */
@@ -117,6 +117,6 @@ void check_model_free(struct check_model *m);
 
 /* Listeners the shim could not track (table full), or figures it stopped
  * writing (no shared memory): what check says of the rest is incomplete. */
-int check_incomplete(const struct segment_snapshot *p);
+int check_incomplete(const struct model_process *p);
 
 #endif

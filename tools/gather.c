@@ -57,7 +57,7 @@ static int add_unreadable(struct gather_state *s, const char *name,
 }
 
 /* Takes ownership of snap. */
-static int add_proc(struct gather_state *s, struct segment_snapshot *snap)
+static int add_proc(struct gather_state *s, struct model_process *snap)
 {
 	struct report *r = s->r;
 
@@ -65,14 +65,14 @@ static int add_proc(struct gather_state *s, struct segment_snapshot *snap)
 		live_apply(&s->live, snap);
 		r->n_proc++;
 		int ret = s->fn(s->arg, snap);
-		segment_snapshot_free(snap);
+		model_process_free(snap);
 		return ret;
 	}
 	if (r->n_proc == s->proc_cap) {
 		size_t cap = s->proc_cap ? s->proc_cap * 2 : 8;
-		struct segment_snapshot *p = realloc(r->proc, cap * sizeof(*p));
+		struct model_process *p = realloc(r->proc, cap * sizeof(*p));
 		if (!p) {
-			segment_snapshot_free(snap);
+			model_process_free(snap);
 			return -1;
 		}
 		r->proc = p;
@@ -165,12 +165,12 @@ static void owner_hint(const char *name, pid_t pid, const char *err, char *why,
 
 /* A snapshot taken (ret, err from segment_snapshot) goes into the report,
  * or is counted, or is said to be unreadable. */
-static int place(struct gather_state *s, struct segment_snapshot *snap, int ret,
+static int place(struct gather_state *s, struct model_process *snap, int ret,
 		 const char *err, int asked)
 {
 	if (ret == SEGMENT_OK && (asked || s->o->all || snap->alive))
 		return add_proc(s, snap);
-	segment_snapshot_free(snap);
+	model_process_free(snap);
 	if (ret == SEGMENT_OK) {
 		s->r->skipped_exited++;
 		return 0;
@@ -191,7 +191,7 @@ static int place(struct gather_state *s, struct segment_snapshot *snap, int ret,
 
 static int gather_pid(struct gather_state *s, pid_t pid, int asked)
 {
-	struct segment_snapshot snap;
+	struct model_process snap;
 	char err[SEGMENT_ERR_LEN];
 
 	int ret = segment_snapshot(pid, &snap, err, sizeof(err));
@@ -205,7 +205,7 @@ static int gather_pid(struct gather_state *s, pid_t pid, int asked)
  * pid order as if one thread had done it all.
  */
 struct snap_result {
-	struct segment_snapshot snap;
+	struct model_process snap;
 	int ret; /* segment_snapshot's */
 	char err[SEGMENT_ERR_LEN];
 };
@@ -298,7 +298,7 @@ static int gather_scan(struct gather_state *s, char *err, size_t errlen)
 		for (size_t i = 0; i < b.n; i++) {
 			struct snap_result *o = &out[i];
 			if (stop)
-				segment_snapshot_free(&o->snap);
+				model_process_free(&o->snap);
 			else if (place(s, &o->snap, o->ret, o->err, 0))
 				stop = 1;
 		}
@@ -355,7 +355,7 @@ void gather_free(struct report *r)
 {
 	/* After gather_each, n_proc counts snapshots proc does not hold. */
 	for (size_t i = 0; r->proc && i < r->n_proc; i++)
-		segment_snapshot_free(&r->proc[i]);
+		model_process_free(&r->proc[i]);
 	free(r->proc);
 	free(r->unreadable);
 	memset(r, 0, sizeof(*r));
@@ -396,11 +396,11 @@ int gather_parse_pids(int argc, char **argv, int first, pid_t **pids, size_t *n,
 	return 0;
 }
 
-const struct segment_snapshot *gather_find(const struct report *r,
-					   const struct segment_snapshot *p)
+const struct model_process *gather_find(const struct report *r,
+					const struct model_process *p)
 {
 	for (size_t i = 0; i < r->n_proc; i++) {
-		const struct segment_snapshot *q = &r->proc[i];
+		const struct model_process *q = &r->proc[i];
 		if (q->pid == p->pid &&
 		    q->header.pid_start_ticks == p->header.pid_start_ticks &&
 		    q->header.start_real_ns == p->header.start_real_ns)
@@ -409,12 +409,12 @@ const struct segment_snapshot *gather_find(const struct report *r,
 	return NULL;
 }
 
-const struct segment_listener *
-gather_find_listener(const struct segment_snapshot *p,
-		     const struct segment_listener *l)
+const struct model_listener *
+gather_find_listener(const struct model_process *p,
+		     const struct model_listener *l)
 {
 	for (uint32_t i = 0; i < p->n_listeners; i++) {
-		const struct segment_listener *m = &p->listener[i];
+		const struct model_listener *m = &p->listener[i];
 		if (m->slot == l->slot && m->ino == l->ino && m->dev == l->dev)
 			return m;
 	}

@@ -40,7 +40,7 @@ int gather_report(struct report *r, const struct gather_opts *o, char *err,
  * memory holds a batch of snapshots at most, however many processes run.
  * fn returns 0, or -1 to stop (out of memory: the rest is not read).
  */
-typedef int (*gather_fn)(void *arg, const struct segment_snapshot *snap);
+typedef int (*gather_fn)(void *arg, const struct model_process *snap);
 int gather_each(struct report *r, const struct gather_opts *o, gather_fn fn,
 		void *arg, char *err, size_t errlen);
 
@@ -57,12 +57,12 @@ int gather_parse_pids(int argc, char **argv, int first, pid_t **pids, size_t *n,
 		      char *err, size_t errlen);
 
 /* The process of r with pid's snapshot (same pid, same start), or NULL. */
-const struct segment_snapshot *gather_find(const struct report *r,
-					   const struct segment_snapshot *p);
+const struct model_process *gather_find(const struct report *r,
+					const struct model_process *p);
 
 /* The listener of p in the same slot naming the same socket, or NULL. */
-const struct segment_listener *
-gather_find_listener(const struct segment_snapshot *p,
-		     const struct segment_listener *l);
+const struct model_listener *
+gather_find_listener(const struct model_process *p,
+		     const struct model_listener *l);
 
 #endif

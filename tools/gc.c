@@ -56,7 +56,7 @@ static int name_identity(const char *name, dev_t *dev, ino_t *ino)
  * is gone (or is another process under the same pid), or it exec'd a
  * program without the shim. Maps unreadable: alive decides alone.
  */
-static const char *stale_reason(const struct segment_snapshot *snap)
+static const char *stale_reason(const struct model_process *snap)
 {
 	if (snap->unshimmed)
 		return "process no longer runs the shim";
@@ -66,7 +66,7 @@ static const char *stale_reason(const struct segment_snapshot *snap)
 static void gc_one(const struct segment_ref *ref, int dry_run,
 		   struct gc_counts *c)
 {
-	struct segment_snapshot snap;
+	struct model_process snap;
 	char err[SEGMENT_ERR_LEN];
 	dev_t dev, dev2;
 	ino_t ino, ino2;
@@ -77,7 +77,7 @@ static void gc_one(const struct segment_ref *ref, int dry_run,
 		return; /* gone since the scan */
 	int ret = segment_snapshot_ref(ref, &snap, err, sizeof(err));
 	const char *why = ret == SEGMENT_OK ? stale_reason(&snap) : NULL;
-	segment_snapshot_free(&snap);
+	model_process_free(&snap);
 	if (ret == SEGMENT_MISSING)
 		return;
 	if (ret != SEGMENT_OK) {

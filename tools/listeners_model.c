@@ -16,8 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static const struct segment_snapshot *cache_get(struct listeners_model *m,
-						pid_t pid)
+static const struct model_process *cache_get(struct listeners_model *m,
+					     pid_t pid)
 {
 	struct listeners_cache *c = &m->cache;
 	char err[SEGMENT_ERR_LEN];
@@ -29,12 +29,11 @@ static const struct segment_snapshot *cache_get(struct listeners_model *m,
 	if (!np)
 		return NULL;
 	c->pid = np;
-	struct segment_snapshot **ns =
-	    realloc(c->snap, (c->n + 1) * sizeof(*ns));
+	struct model_process **ns = realloc(c->snap, (c->n + 1) * sizeof(*ns));
 	if (!ns)
 		return NULL;
 	c->snap = ns;
-	struct segment_snapshot *snap = malloc(sizeof(*snap));
+	struct model_process *snap = malloc(sizeof(*snap));
 	if (snap &&
 	    segment_snapshot(pid, snap, err, sizeof(err)) == SEGMENT_OK &&
 	    snap->alive) {
@@ -42,7 +41,7 @@ static const struct segment_snapshot *cache_get(struct listeners_model *m,
 		/* Out of memory: a looser bound, never a wrong one. */
 		recent_update_snapshot(&m->mem, snap);
 	} else if (snap) {
-		segment_snapshot_free(snap);
+		model_process_free(snap);
 		free(snap);
 		snap = NULL;
 	}
@@ -73,7 +72,7 @@ static int add_owner(struct listeners_model *m, struct listeners_row *row,
 	    procinfo_state(pid, &state) == 0 && (state == 'T' || state == 't');
 	o->snap = cache_get(m, pid);
 	for (uint32_t i = 0; o->snap && i < o->snap->n_listeners; i++) {
-		const struct segment_listener *l = &o->snap->listener[i];
+		const struct model_listener *l = &o->snap->listener[i];
 		if (l->ino == row->e->ino && !(l->flags & AW_LF_CLOSED))
 			o->l = l;
 	}
@@ -232,7 +231,7 @@ void listeners_model_free(struct listeners_model *m)
 	free(m->row);
 	for (size_t i = 0; i < m->cache.n; i++) {
 		if (m->cache.snap[i])
-			segment_snapshot_free(m->cache.snap[i]);
+			model_process_free(m->cache.snap[i]);
 		free(m->cache.snap[i]);
 	}
 	free(m->cache.pid);

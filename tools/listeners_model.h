@@ -23,8 +23,8 @@
 struct listeners_owner {
 	pid_t pid;
 	char comm[AW_COMM_LEN + 1];
-	const struct segment_snapshot *snap; /* NULL: no readable segment */
-	const struct segment_listener *l;    /* NULL: not in the segment */
+	const struct model_process *snap; /* NULL: no readable segment */
+	const struct model_listener *l;	  /* NULL: not in the segment */
 	unsigned bypass; /* bypass_kind bits: what LD_PRELOAD cannot see */
 	int stopped;	 /* SIGSTOP'd or traced: no thread of it can accept */
 	/* l's verdicts within the window, most urgent first (none without
@@ -49,7 +49,7 @@ struct listeners_row {
 /* Segments read so far, one attempt per pid. */
 struct listeners_cache {
 	pid_t *pid;
-	struct segment_snapshot **snap; /* NULL when unreadable */
+	struct model_process **snap; /* NULL when unreadable */
 	size_t n;
 };
 

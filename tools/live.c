@@ -44,14 +44,14 @@ static const struct sockdiag_table *live_table(struct live_context *ctx)
  * is looked up as before.
  */
 static int listeners_in_own(struct live_context *ctx,
-			    const struct segment_snapshot *snap)
+			    const struct model_process *snap)
 {
 	const struct sockdiag_table *t =
 	    ctx->have_netns ? live_table(ctx) : NULL;
 	int any = 0;
 
 	for (uint32_t i = 0; t && i < snap->n_listeners; i++) {
-		const struct segment_listener *l = &snap->listener[i];
+		const struct model_listener *l = &snap->listener[i];
 		if (l->flags & AW_LF_CLOSED)
 			continue;
 		if (!l->ino || !sockdiag_find(t, l->ino))
@@ -68,7 +68,7 @@ static int listeners_in_own(struct live_context *ctx,
  * when there is none. The namespace's inode, when known, into snap->netns.
  */
 static const struct sockdiag_table *netns_table(struct live_context *ctx,
-						struct segment_snapshot *snap)
+						struct model_process *snap)
 {
 	uint64_t dev, ino;
 	char err[160];
@@ -100,9 +100,9 @@ static const struct sockdiag_table *netns_table(struct live_context *ctx,
 }
 
 static void live_reading(const struct sockdiag_table *table, pid_t pid,
-			 struct segment_listener *l)
+			 struct model_listener *l)
 {
-	struct segment_live *r = &l->live;
+	struct model_live *r = &l->live;
 	const struct sockdiag_entry *e =
 	    table && l->ino ? sockdiag_find(table, l->ino) : NULL;
 
@@ -124,14 +124,14 @@ static void live_reading(const struct sockdiag_table *table, pid_t pid,
 		r->queue_now = l->queue_now;
 }
 
-void live_apply(struct live_context *ctx, struct segment_snapshot *snap)
+void live_apply(struct live_context *ctx, struct model_process *snap)
 {
 	const struct sockdiag_table *table = NULL;
 
 	if (snap->alive)
 		table = netns_table(ctx, snap);
 	for (uint32_t i = 0; i < snap->n_listeners; i++) {
-		struct segment_listener *l = &snap->listener[i];
+		struct model_listener *l = &snap->listener[i];
 		/* An exited process's sockets are gone; an inode now may
 		 * belong to some other socket. Keep the shim's figures. */
 		if (snap->alive && !(l->flags & AW_LF_CLOSED))
@@ -146,13 +146,13 @@ void live_apply(struct live_context *ctx, struct segment_snapshot *snap)
 	}
 }
 
-uint64_t live_last_progress(const struct segment_listener *l)
+uint64_t live_last_progress(const struct model_listener *l)
 {
 	return l->last_accept_mono_ns ? l->last_accept_mono_ns
 				      : l->listen_mono_ns;
 }
 
-int live_is_stalled(const struct segment_listener *l, int alive, int stopped,
+int live_is_stalled(const struct model_listener *l, int alive, int stopped,
 		    uint64_t now_mono_ns, uint32_t slow_ms)
 {
 	if (!alive || (l->flags & AW_LF_CLOSED) || !l->live.queue_known)

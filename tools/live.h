@@ -42,7 +42,7 @@ void live_free(struct live_context *ctx);
  * else /proc/PID/net/tcp{,6} for the queue with the shim's sampled drops
  * (live = 0: said "(sampled)").
  */
-void live_apply(struct live_context *ctx, struct segment_snapshot *snap);
+void live_apply(struct live_context *ctx, struct model_process *snap);
 
 /*
  * STALLED: connections wait (queue_now > 0), no thread can take them (none
@@ -50,10 +50,10 @@ void live_apply(struct live_context *ctx, struct segment_snapshot *snap);
  * when there was none) is older than slow_ms. Closed listeners, listeners
  * without a kernel queue reading and exited processes never stall. Pure.
  */
-int live_is_stalled(const struct segment_listener *l, int alive, int stopped,
+int live_is_stalled(const struct model_listener *l, int alive, int stopped,
 		    uint64_t now_mono_ns, uint32_t slow_ms);
 
 /* The time the listener last made progress: last accept, else listen. */
-uint64_t live_last_progress(const struct segment_listener *l);
+uint64_t live_last_progress(const struct model_listener *l);
 
 #endif

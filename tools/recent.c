@@ -47,8 +47,8 @@ static struct recent_entry *find(const struct recent_table *t,
 	return NULL;
 }
 
-static void key_of(const struct segment_snapshot *p,
-		   const struct segment_listener *l, struct recent_entry *k)
+static void key_of(const struct model_process *p,
+		   const struct model_listener *l, struct recent_entry *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->pid = (int32_t)p->pid;
@@ -98,7 +98,7 @@ static uint64_t moved(uint64_t last, int rose, uint64_t bound)
  * bound for the new entry: the earlier of that and this reading's.
  */
 static uint64_t socket_overflow_last(const struct recent_table *t,
-				     const struct segment_listener *l,
+				     const struct model_listener *l,
 				     uint64_t bound)
 {
 	if (l->ino == 0 || l->full_events > 0 || l->live.drops == 0)
@@ -116,8 +116,8 @@ static uint64_t socket_overflow_last(const struct recent_table *t,
 	return bound;
 }
 
-static int update_one(struct recent_table *t, const struct segment_snapshot *p,
-		      const struct segment_listener *l)
+static int update_one(struct recent_table *t, const struct model_process *p,
+		      const struct model_listener *l)
 {
 	struct recent_entry k;
 
@@ -148,7 +148,7 @@ static int update_one(struct recent_table *t, const struct segment_snapshot *p,
 }
 
 int recent_update_snapshot(struct recent_table *t,
-			   const struct segment_snapshot *p)
+			   const struct model_process *p)
 {
 	int ret = 0;
 
@@ -170,9 +170,8 @@ int recent_update(struct recent_table *t, const struct report *r)
 	return ret;
 }
 
-void recent_apply(const struct recent_table *t,
-		  const struct segment_snapshot *p,
-		  const struct segment_listener *l, struct verdict_window *w)
+void recent_apply(const struct recent_table *t, const struct model_process *p,
+		  const struct model_listener *l, struct verdict_window *w)
 {
 	struct recent_entry k;
 

@@ -52,12 +52,11 @@ int recent_update(struct recent_table *t, const struct report *r);
 
 /* The same for the listeners of one snapshot (of a live process). */
 int recent_update_snapshot(struct recent_table *t,
-			   const struct segment_snapshot *p);
+			   const struct model_process *p);
 
 /* The remembered *_last_ns of listener l of p into w (0 when unknown). */
-void recent_apply(const struct recent_table *t,
-		  const struct segment_snapshot *p,
-		  const struct segment_listener *l, struct verdict_window *w);
+void recent_apply(const struct recent_table *t, const struct model_process *p,
+		  const struct model_listener *l, struct verdict_window *w);
 
 /*
  * The default state file: $XDG_STATE_HOME/acceptwatch/check.state, else

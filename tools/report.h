@@ -19,7 +19,7 @@ struct report_unreadable {
 };
 
 struct report {
-	struct segment_snapshot *proc; /* in pid order */
+	struct model_process *proc; /* in pid order */
 	size_t n_proc;
 	struct report_unreadable *unreadable;
 	size_t n_unreadable;
@@ -81,7 +81,7 @@ void report_watch_text(FILE *out, const struct watch_model *m);
 
 /* ,"sampled":{...}: the thread breakdown, verdicts and notes of a
  * sampled snapshot (p->sampled set), inside its process object. */
-void report_json_sampled(FILE *out, const struct segment_snapshot *p);
+void report_json_sampled(FILE *out, const struct model_process *p);
 
 struct listeners_model;
 
@@ -113,7 +113,7 @@ struct prom_doc *report_prom_new(int by_process);
 
 /* p's figures folded in (p is not kept): 0, or -1 when out of memory
  * (the document then reads as nothing). */
-int report_prom_add(struct prom_doc *d, const struct segment_snapshot *p);
+int report_prom_add(struct prom_doc *d, const struct model_process *p);
 
 /* The counts of the end: segments not readable, and the seconds reading
  * took (acceptwatch_scrape_duration_seconds; < 0: not printed). */

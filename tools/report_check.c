@@ -33,8 +33,8 @@ static void text_accepted(FILE *out, const struct check_row *row)
 
 static void text_verdicts(FILE *out, const struct check_row *row)
 {
-	const struct segment_snapshot *p = row->p;
-	const struct segment_listener *l = row->l;
+	const struct model_process *p = row->p;
+	const struct model_listener *l = row->l;
 
 	for (int i = 0; i < row->n; i++) {
 		const struct verdict *v = &row->v[i];
@@ -43,20 +43,20 @@ static void text_verdicts(FILE *out, const struct check_row *row)
 		if (v->kind == VERDICT_SLOW)
 			report_text_stack(out, "    ",
 					  "accept loop (call-site stack)",
-					  segment_stack_text(p, l->slow_stack));
+					  model_stack_text(p, l->slow_stack));
 		if (v->kind == VERDICT_CLAMPED ||
 		    v->kind == VERDICT_BACKLOG_SMALL)
-			report_text_stack(
-			    out, "    ", "backlog chosen at (listen() stack)",
-			    segment_stack_text(p, l->listen_stack));
+			report_text_stack(out, "    ",
+					  "backlog chosen at (listen() stack)",
+					  model_stack_text(p, l->listen_stack));
 	}
 }
 
 /* The headline's tail: " (comm) address fd N: VERDICT". */
 static void text_headline_tail(FILE *out, const struct check_row *row)
 {
-	const struct segment_snapshot *p = row->p;
-	const struct segment_listener *l = row->l;
+	const struct model_process *p = row->p;
+	const struct model_listener *l = row->l;
 	char comm[FMT_PRINTABLE_LEN(AW_COMM_LEN)],
 	    addr[FMT_PRINTABLE_LEN(AW_ADDR_LEN)];
 
@@ -71,7 +71,7 @@ static void text_headline_tail(FILE *out, const struct check_row *row)
 /* What is said of the row under its headline. */
 static void text_body(FILE *out, const struct check_row *row)
 {
-	const struct segment_listener *l = row->l;
+	const struct model_listener *l = row->l;
 
 	if (row->n == 0 && (row->nh > 0 || row->na > 0)) {
 		char span[FMT_DURATION_LEN];
@@ -174,7 +174,7 @@ static void text_group(FILE *out, const struct check_model *m, size_t i,
 	free(body);
 }
 
-static void text_incomplete(FILE *out, const struct segment_snapshot *p)
+static void text_incomplete(FILE *out, const struct model_process *p)
 {
 	char comm[FMT_PRINTABLE_LEN(AW_COMM_LEN)];
 	fmt_printable(comm, sizeof(comm), p->comm, sizeof(p->comm));
@@ -271,9 +271,8 @@ static void json_window(FILE *out, const struct verdict_window *w)
 }
 
 /* The figures behind a verdict, the ones its evidence names. */
-static void json_facts(FILE *out, const struct segment_snapshot *p,
-		       const struct segment_listener *l,
-		       const struct verdict *v)
+static void json_facts(FILE *out, const struct model_process *p,
+		       const struct model_listener *l, const struct verdict *v)
 {
 	switch (v->kind) {
 	case VERDICT_STALLED:
@@ -302,7 +301,7 @@ static void json_facts(FILE *out, const struct segment_snapshot *p,
 		    aw_hist_quantile(&l->away_ns, 0.99), l->away_ns.max,
 		    l->queue_peak, aw_hist_quantile(&l->queue_wait_ms, 0.99),
 		    l->queue_wait_ms.max);
-		report_json_frames(out, segment_stack_text(p, l->slow_stack));
+		report_json_frames(out, model_stack_text(p, l->slow_stack));
 		break;
 	case VERDICT_BACKLOG_SMALL:
 		fprintf(out,
@@ -311,7 +310,7 @@ static void json_facts(FILE *out, const struct segment_snapshot *p,
 			",\"suggested_backlog\":%" PRIu32 ",\"stack\":",
 			verdict_queue_peak(l), l->effective_backlog,
 			verdict_suggest_backlog(l));
-		report_json_frames(out, segment_stack_text(p, l->listen_stack));
+		report_json_frames(out, model_stack_text(p, l->listen_stack));
 		break;
 	default:
 		fprintf(out,
@@ -322,7 +321,7 @@ static void json_facts(FILE *out, const struct segment_snapshot *p,
 			l->requested_backlog, verdict_wanted_backlog(l),
 			l->effective_backlog, l->somaxconn,
 			(l->flags & AW_LF_RAISED) ? "true" : "false");
-		report_json_frames(out, segment_stack_text(p, l->listen_stack));
+		report_json_frames(out, model_stack_text(p, l->listen_stack));
 		break;
 	}
 }
@@ -363,8 +362,8 @@ static void json_said(FILE *out, const char *key, const struct verdict *v,
 
 static void json_listener(FILE *out, const struct check_row *row)
 {
-	const struct segment_snapshot *p = row->p;
-	const struct segment_listener *l = row->l;
+	const struct model_process *p = row->p;
+	const struct model_listener *l = row->l;
 
 	fprintf(out, "{\"pid\":%d,\"comm\":", (int)p->pid);
 	report_json_str(out, p->comm, sizeof(p->comm));
@@ -389,7 +388,7 @@ static void json_incomplete(FILE *out, const struct report *r)
 	int first = 1;
 	fprintf(out, ",\"incomplete\":[");
 	for (size_t i = 0; i < r->n_proc; i++) {
-		const struct segment_snapshot *p = &r->proc[i];
+		const struct model_process *p = &r->proc[i];
 		if (!check_incomplete(p))
 			continue;
 		fprintf(out,

@@ -91,15 +91,15 @@ static void hist_block(FILE *out, const char *name, const struct aw_hist *h,
 	fprintf(out, "\n");
 }
 
-static void hist_listener(FILE *out, const struct segment_listener *l)
+static void hist_listener(FILE *out, const struct model_listener *l)
 {
 	hist_block(out, "gap_us", &l->gap_ns, 1000);
 	hist_block(out, "away_us", &l->away_ns, 1000);
 	hist_block(out, "queue_wait_ms", &l->queue_wait_ms, 1);
 }
 
-static int same_socket(const struct segment_listener *a,
-		       const struct segment_listener *b)
+static int same_socket(const struct model_listener *a,
+		       const struct model_listener *b)
 {
 	return a->ino && a->ino == b->ino && a->dev == b->dev;
 }
@@ -107,7 +107,7 @@ static int same_socket(const struct segment_listener *a,
 /* Whether l, of r->proc[i], is the first open member of its socket, and
  * how many processes hold it. */
 static size_t socket_members(const struct report *r, size_t i,
-			     const struct segment_listener *l, int *first)
+			     const struct model_listener *l, int *first)
 {
 	size_t procs = 0;
 
@@ -115,7 +115,7 @@ static size_t socket_members(const struct report *r, size_t i,
 	for (size_t p = 0; p < r->n_proc; p++) {
 		int has = 0;
 		for (uint32_t j = 0; j < r->proc[p].n_listeners; j++) {
-			const struct segment_listener *m =
+			const struct model_listener *m =
 			    &r->proc[p].listener[j];
 			if ((m->flags & AW_LF_CLOSED) || !same_socket(l, m))
 				continue;
@@ -129,14 +129,14 @@ static size_t socket_members(const struct report *r, size_t i,
 }
 
 static void hist_socket(FILE *out, const struct report *r,
-			const struct segment_listener *l, size_t procs)
+			const struct model_listener *l, size_t procs)
 {
 	static struct aw_hist sum[3]; /* 15 KB each: not on the stack */
 
 	memset(sum, 0, sizeof(sum));
 	for (size_t p = 0; p < r->n_proc; p++)
 		for (uint32_t j = 0; j < r->proc[p].n_listeners; j++) {
-			const struct segment_listener *m =
+			const struct model_listener *m =
 			    &r->proc[p].listener[j];
 			if ((m->flags & AW_LF_CLOSED) || !same_socket(l, m))
 				continue;
@@ -154,9 +154,9 @@ static void hist_socket(FILE *out, const struct report *r,
 void report_hist(FILE *out, const struct report *r)
 {
 	for (size_t i = 0; i < r->n_proc; i++) {
-		const struct segment_snapshot *p = &r->proc[i];
+		const struct model_process *p = &r->proc[i];
 		for (uint32_t j = 0; j < p->n_listeners; j++) {
-			const struct segment_listener *l = &p->listener[j];
+			const struct model_listener *l = &p->listener[j];
 			if (l->flags & AW_LF_CLOSED)
 				continue;
 			fprintf(out, "pid %d (%.*s) %.*s fd %" PRId32 ":\n\n",
@@ -166,9 +166,9 @@ void report_hist(FILE *out, const struct report *r)
 		}
 	}
 	for (size_t i = 0; i < r->n_proc; i++) {
-		const struct segment_snapshot *p = &r->proc[i];
+		const struct model_process *p = &r->proc[i];
 		for (uint32_t j = 0; j < p->n_listeners; j++) {
-			const struct segment_listener *l = &p->listener[j];
+			const struct model_listener *l = &p->listener[j];
 			int first;
 			if (l->flags & AW_LF_CLOSED || !l->ino)
 				continue;

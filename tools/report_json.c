@@ -111,10 +111,10 @@ static void json_str_or_null(FILE *out, const char *s, size_t size)
  * mapped it, the build-id captured from its memory, the offset (the return
  * address in the file's ELF address space), and what the reader found.
  */
-static void json_frame_info(FILE *out, const struct segment_stack *st,
-			    const struct segment_frame *f)
+static void json_frame_info(FILE *out, const struct model_stack *st,
+			    const struct model_frame *f)
 {
-	const struct segment_module *m =
+	const struct model_module *m =
 	    f->module < st->modules ? &st->module[f->module] : NULL;
 	char printed[SEGMENT_FRAME_TEXT + 2];
 	size_t n = stack_frame_print(printed, sizeof(printed), f, st);
@@ -141,11 +141,11 @@ static void json_frame_info(FILE *out, const struct segment_stack *st,
 	fprintf(out, ",\"file\":\"%s\"}", file_state(m->file));
 }
 
-static void json_stacks(FILE *out, const struct segment_snapshot *p)
+static void json_stacks(FILE *out, const struct model_process *p)
 {
 	fprintf(out, ",\"stacks\":[");
 	for (uint32_t i = 0; i < p->n_stacks; i++) {
-		const struct segment_stack *st = &p->stack[i];
+		const struct model_stack *st = &p->stack[i];
 		fprintf(out,
 			"%s{\"index\":%" PRIu32 ",\"kind\":\"%s\","
 			"\"listener\":%" PRIu32 ",\"hits\":%" PRIu64
@@ -164,10 +164,10 @@ static void json_stacks(FILE *out, const struct segment_snapshot *p)
 }
 
 /* The index in "stacks" of a reference, null when none. */
-static void json_stack_index(FILE *out, const struct segment_snapshot *p,
+static void json_stack_index(FILE *out, const struct model_process *p,
 			     uint32_t ref)
 {
-	if (segment_stack_text(p, ref) == NULL)
+	if (model_stack_text(p, ref) == NULL)
 		fputs("null", out);
 	else
 		fprintf(out, "%" PRIu32, ref - 1);
@@ -209,7 +209,7 @@ static const char *family_name(uint32_t family)
 
 /* An event; "stack": the frames of the loop where it happened (its
  * reference into the stack table), null when none or not in the table. */
-static void json_event(FILE *out, const struct segment_snapshot *p,
+static void json_event(FILE *out, const struct model_process *p,
 		       const struct aw_event *e)
 {
 	fprintf(out,
@@ -229,11 +229,11 @@ static void json_event(FILE *out, const struct segment_snapshot *p,
 		fprintf(out, "%" PRIu32, e->depth);
 	fprintf(out, ",\"backlog\":%" PRIu32 ",\"tid\":%" PRId32 ",\"stack\":",
 		e->backlog, e->tid);
-	report_json_frames(out, segment_stack_text(p, e->stack));
+	report_json_frames(out, model_stack_text(p, e->stack));
 	fprintf(out, "}");
 }
 
-static void json_identity(FILE *out, const struct segment_listener *l)
+static void json_identity(FILE *out, const struct model_listener *l)
 {
 	fprintf(out,
 		"\"slot\":%" PRIu32 ",\"fd\":%" PRId32 ",\"address\":", l->slot,
@@ -264,7 +264,7 @@ static void json_identity(FILE *out, const struct segment_listener *l)
 	json_bool(out, "consistent", l->consistent, ",");
 }
 
-static void json_counts(FILE *out, const struct segment_listener *l)
+static void json_counts(FILE *out, const struct model_listener *l)
 {
 	fprintf(out,
 		"\"accepts\":%" PRIu64 ",\"drained\":%" PRIu64 ",\"errors\":{",
@@ -291,8 +291,8 @@ static void json_counts(FILE *out, const struct segment_listener *l)
 	json_bool(out, "stalled", l->stalled, ",");
 }
 
-static void json_listener(FILE *out, const struct segment_snapshot *p,
-			  const struct segment_listener *l)
+static void json_listener(FILE *out, const struct model_process *p,
+			  const struct model_listener *l)
 {
 	fprintf(out, "{");
 	json_identity(out, l);
@@ -320,9 +320,9 @@ static void json_listener(FILE *out, const struct segment_snapshot *p,
 	else
 		fprintf(out, "null");
 	fprintf(out, ",\"listen_stack\":");
-	report_json_frames(out, segment_stack_text(p, l->listen_stack));
+	report_json_frames(out, model_stack_text(p, l->listen_stack));
 	fprintf(out, ",\"slow_stack\":");
-	report_json_frames(out, segment_stack_text(p, l->slow_stack));
+	report_json_frames(out, model_stack_text(p, l->slow_stack));
 	fprintf(out, ",\"listen_stack_index\":");
 	json_stack_index(out, p, l->listen_stack);
 	fprintf(out, ",\"slow_stack_index\":");
@@ -332,7 +332,7 @@ static void json_listener(FILE *out, const struct segment_snapshot *p,
 
 /* "detached": when and why the shim stopped writing the segment (the
  * process counts on in its own memory), or null. */
-static void json_detached(FILE *out, const struct segment_snapshot *p)
+static void json_detached(FILE *out, const struct model_process *p)
 {
 	if (!(p->header.flags & AW_SF_DETACHED)) {
 		fprintf(out, "\"detached\":null,");
@@ -374,7 +374,7 @@ static void json_stacks_off(FILE *out, uint32_t flags)
 	fprintf(out, ",");
 }
 
-static void json_process(FILE *out, const struct segment_snapshot *p)
+static void json_process(FILE *out, const struct model_process *p)
 {
 	fprintf(out, "{\"pid\":%d,\"source\":\"%s\",\"segment\":", (int)p->pid,
 		p->sampled ? "sampled" : "segment");
@@ -423,7 +423,7 @@ static void json_process(FILE *out, const struct segment_snapshot *p)
 static void json_total(FILE *out, const struct totals *t,
 		       const struct totals_socket *s)
 {
-	const struct segment_listener *first = t->member[s->first].l;
+	const struct model_listener *first = t->member[s->first].l;
 	static struct aw_hist gap, away, wait; /* 15 KB: not on the stack */
 
 	fprintf(out,

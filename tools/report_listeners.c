@@ -65,7 +65,7 @@ static void text_row(FILE *out, const struct listeners_row *r)
 	char procs[320], req[16] = "-", why[80];
 	char addr[FMT_PRINTABLE_LEN(sizeof(r->e->address))];
 	const char *clamp = "-";
-	const struct segment_listener *l = r->speaker ? r->speaker->l : NULL;
+	const struct model_listener *l = r->speaker ? r->speaker->l : NULL;
 
 	text_procs(procs, sizeof(procs), r);
 	if (l) {
@@ -116,7 +116,7 @@ static void json_owner(FILE *out, const struct listeners_owner *o)
 		fprintf(out, "}");
 		return;
 	}
-	const struct segment_listener *l = o->l;
+	const struct model_listener *l = o->l;
 	fprintf(out, ",\"requested_backlog\":");
 	if (l->flags & AW_LF_ADOPTED)
 		fprintf(out, "null");

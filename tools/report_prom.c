@@ -348,7 +348,7 @@ static const struct prom_bound *bounds_of(enum prom_hist which, size_t *nb)
 	return which == HIST_WAIT ? ms_bounds : ns_bounds;
 }
 
-static const struct aw_hist *pick(const struct segment_listener *l,
+static const struct aw_hist *pick(const struct model_listener *l,
 				  enum prom_hist which)
 {
 	return which == HIST_GAP    ? &l->gap_ns
@@ -380,8 +380,8 @@ static void hist_le_counts(const struct aw_hist *h, const struct prom_bound *b,
 }
 
 /* The real time of l's last accept, from p's two clock readings. */
-static uint64_t last_accept_real(const struct segment_snapshot *p,
-				 const struct segment_listener *l)
+static uint64_t last_accept_real(const struct model_process *p,
+				 const struct model_listener *l)
 {
 	uint64_t ago;
 
@@ -392,8 +392,8 @@ static uint64_t last_accept_real(const struct segment_snapshot *p,
 	return ago < p->now_real_ns ? p->now_real_ns - ago : 0;
 }
 
-static void figs_of(struct prom_figs *f, const struct segment_snapshot *p,
-		    const struct segment_listener *l)
+static void figs_of(struct prom_figs *f, const struct model_process *p,
+		    const struct model_listener *l)
 {
 	memset(f, 0, sizeof(*f));
 	f->accepts = l->accepts;
@@ -437,9 +437,8 @@ static void figs_add(struct prom_figs *sum, const struct prom_figs *f)
 }
 
 /* address, inode and, when known, netns. */
-static void socket_labels(char *dst, size_t len,
-			  const struct segment_snapshot *p,
-			  const struct segment_listener *l)
+static void socket_labels(char *dst, size_t len, const struct model_process *p,
+			  const struct model_listener *l)
 {
 	char addr[AW_ADDR_LEN * 2 + 1];
 
@@ -454,7 +453,7 @@ static void socket_labels(char *dst, size_t len,
 			 l->ino);
 }
 
-static void pid_labels(char *dst, size_t len, const struct segment_snapshot *p)
+static void pid_labels(char *dst, size_t len, const struct model_process *p)
 {
 	char comm[AW_COMM_LEN * 2 + 1];
 
@@ -462,9 +461,8 @@ static void pid_labels(char *dst, size_t len, const struct segment_snapshot *p)
 	snprintf(dst, len, "pid=\"%d\",comm=\"%s\"", (int)p->pid, comm);
 }
 
-static void process_labels(char *dst, size_t len,
-			   const struct segment_snapshot *p,
-			   const struct segment_listener *l)
+static void process_labels(char *dst, size_t len, const struct model_process *p,
+			   const struct model_listener *l)
 {
 	char who[AW_COMM_LEN * 2 + 32], sock[PROM_SOCK_LABELS];
 
@@ -488,8 +486,8 @@ static int grow(void **arr, size_t n, size_t *cap, size_t sz)
 }
 
 static struct prom_sock *sock_get(struct prom_doc *d,
-				  const struct segment_snapshot *p,
-				  const struct segment_listener *l)
+				  const struct model_process *p,
+				  const struct model_listener *l)
 {
 	struct prom_sock key, *s;
 
@@ -519,9 +517,8 @@ static struct prom_sock *sock_get(struct prom_doc *d,
 }
 
 /* l, an open listener of p with a socket identity, into its socket. */
-static int add_member(struct prom_doc *d, const struct segment_snapshot *p,
-		      const struct segment_listener *l,
-		      const struct prom_figs *f)
+static int add_member(struct prom_doc *d, const struct model_process *p,
+		      const struct model_listener *l, const struct prom_figs *f)
 {
 	struct prom_sock *s = sock_get(d, p, l);
 
@@ -554,8 +551,8 @@ static int add_member(struct prom_doc *d, const struct segment_snapshot *p,
 	return 0;
 }
 
-static int add_proc_row(struct prom_doc *d, const struct segment_snapshot *p,
-			const struct segment_listener *l,
+static int add_proc_row(struct prom_doc *d, const struct model_process *p,
+			const struct model_listener *l,
 			const struct prom_figs *f)
 {
 	if (grow((void **)&d->proc, d->n_proc_rows, &d->cap_proc,
@@ -567,7 +564,7 @@ static int add_proc_row(struct prom_doc *d, const struct segment_snapshot *p,
 	return 0;
 }
 
-static int add_lost_row(struct prom_doc *d, const struct segment_snapshot *p)
+static int add_lost_row(struct prom_doc *d, const struct model_process *p)
 {
 	if (grow((void **)&d->lost, d->n_lost, &d->cap_lost, sizeof(*d->lost)))
 		return -1;
@@ -595,7 +592,7 @@ struct prom_doc *report_prom_new(int by_process)
  * shim could not read (inode 0) has no socket to group by: it has
  * process series only (by_process), and none by socket.
  */
-int report_prom_add(struct prom_doc *d, const struct segment_snapshot *p)
+int report_prom_add(struct prom_doc *d, const struct model_process *p)
 {
 	struct prom_figs f;
 
@@ -605,7 +602,7 @@ int report_prom_add(struct prom_doc *d, const struct segment_snapshot *p)
 	if (d->by_process && add_lost_row(d, p))
 		d->failed = 1;
 	for (uint32_t j = 0; j < p->n_listeners && !d->failed; j++) {
-		const struct segment_listener *l = &p->listener[j];
+		const struct model_listener *l = &p->listener[j];
 		if (l->flags & AW_LF_CLOSED)
 			continue;
 		figs_of(&f, p, l);

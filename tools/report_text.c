@@ -94,7 +94,7 @@ static void text_hist(FILE *out, const char *what, const struct aw_hist *h,
 		what, p50, p99, max, n);
 }
 
-static void text_backlog(FILE *out, const struct segment_listener *l)
+static void text_backlog(FILE *out, const struct model_listener *l)
 {
 	if (l->flags & AW_LF_ADOPTED)
 		fprintf(out, "backlog requested ?");
@@ -115,7 +115,7 @@ static void text_backlog(FILE *out, const struct segment_listener *l)
 	fprintf(out, "\n");
 }
 
-static void text_counts(FILE *out, const struct segment_listener *l)
+static void text_counts(FILE *out, const struct model_listener *l)
 {
 	fprintf(out, "    accepts %" PRIu64 "  drained %" PRIu64 "  errors",
 		l->accepts, l->drained);
@@ -132,8 +132,8 @@ static void text_counts(FILE *out, const struct segment_listener *l)
 		l->live.live ? "" : " (sampled)");
 }
 
-static void text_threads(FILE *out, const struct segment_snapshot *p,
-			 const struct segment_listener *l)
+static void text_threads(FILE *out, const struct model_process *p,
+			 const struct model_listener *l)
 {
 	char age[FMT_DURATION_LEN];
 
@@ -158,7 +158,7 @@ static void text_clock(char *dst, size_t len, uint64_t real_ns)
 }
 
 /* The shim stopped writing the segment (shared memory ran out). */
-static void text_detached(FILE *out, const struct segment_snapshot *p)
+static void text_detached(FILE *out, const struct model_process *p)
 {
 	char when[16];
 	text_clock(when, sizeof(when), p->header.detached_real_ns);
@@ -168,8 +168,8 @@ static void text_detached(FILE *out, const struct segment_snapshot *p)
 		when, strerror(p->header.detached_errno));
 }
 
-static void text_slow(FILE *out, const struct segment_snapshot *p,
-		      const struct segment_listener *l)
+static void text_slow(FILE *out, const struct model_process *p,
+		      const struct model_listener *l)
 {
 	char when[16], ago[FMT_DURATION_LEN], away[FMT_DURATION_LEN],
 	    wait[FMT_DURATION_LEN];
@@ -200,8 +200,8 @@ static void text_slow(FILE *out, const struct segment_snapshot *p,
 	fprintf(out, "/%" PRIu32 ", tid %" PRId32 "\n", e->backlog, e->tid);
 }
 
-static void text_stalled(FILE *out, const struct segment_snapshot *p,
-			 const struct segment_listener *l)
+static void text_stalled(FILE *out, const struct model_process *p,
+			 const struct model_listener *l)
 {
 	char since[FMT_DURATION_LEN];
 
@@ -236,8 +236,8 @@ void report_text_stack(FILE *out, const char *indent, const char *title,
 	}
 }
 
-static void text_listener(FILE *out, const struct segment_snapshot *p,
-			  const struct segment_listener *l)
+static void text_listener(FILE *out, const struct model_process *p,
+			  const struct model_listener *l)
 {
 	char addr[FMT_PRINTABLE_LEN(AW_ADDR_LEN)];
 
@@ -262,12 +262,12 @@ static void text_listener(FILE *out, const struct segment_snapshot *p,
 			     "count the handshake ACKs it discards, so they "
 			     "alone are no sign of overflow here\n");
 	report_text_stack(out, "    ", "listen() called from",
-			  segment_stack_text(p, l->listen_stack));
+			  model_stack_text(p, l->listen_stack));
 	report_text_stack(out, "    ", "accept loop at the last slow event",
-			  segment_stack_text(p, l->slow_stack));
+			  model_stack_text(p, l->slow_stack));
 }
 
-static void text_process(FILE *out, const struct segment_snapshot *p)
+static void text_process(FILE *out, const struct model_process *p)
 {
 	char comm[FMT_PRINTABLE_LEN(AW_COMM_LEN)];
 
@@ -315,7 +315,7 @@ static void text_total(FILE *out, const struct totals *t,
 		       const struct totals_socket *s)
 {
 	char addr[FMT_PRINTABLE_LEN(AW_ADDR_LEN)];
-	const struct segment_listener *first = t->member[s->first].l;
+	const struct model_listener *first = t->member[s->first].l;
 	static struct aw_hist gap, away, wait; /* 15 KB: not on the stack */
 	uint64_t errors = 0;
 

@@ -50,7 +50,7 @@ static void p99_text(char *dst, const struct aw_hist *now,
 }
 
 /* "[###|    ]": queue now as '#', the peak as '|', over the backlog. */
-static void bar_text(char *dst, const struct segment_listener *l)
+static void bar_text(char *dst, const struct model_listener *l)
 {
 	uint32_t bl = l->effective_backlog ? l->effective_backlog : 1;
 	uint32_t now = l->live.queue_now, peak = verdict_queue_peak(l);
@@ -179,7 +179,7 @@ void report_top(FILE *out, const struct top_frame *f,
 			break;
 		}
 		const struct top_row *r = &f->row[i];
-		const struct segment_listener *l = r->l, *b = r->before;
+		const struct model_listener *l = r->l, *b = r->before;
 		fmt_printable(comm, sizeof(comm), r->p->comm,
 			      sizeof(r->p->comm));
 		fmt_printable(addr, sizeof(addr), l->address,

@@ -74,7 +74,7 @@ static void text_thread(FILE *out, const struct sampler_thread *th)
 	fprintf(out, "%s\n", th->gone ? "  (exited)" : "");
 }
 
-static void text_verdicts(FILE *out, const struct segment_snapshot *p,
+static void text_verdicts(FILE *out, const struct model_process *p,
 			  const struct watch_view *v)
 {
 	char addr[FMT_PRINTABLE_LEN(AW_ADDR_LEN)];
@@ -95,7 +95,7 @@ static void text_verdicts(FILE *out, const struct segment_snapshot *p,
 	}
 }
 
-static void text_sampled(FILE *out, const struct segment_snapshot *p)
+static void text_sampled(FILE *out, const struct model_process *p)
 {
 	const struct watch_view *v = p->sampled;
 	const struct sampler *s = v->s;
@@ -170,7 +170,7 @@ static void json_thread(FILE *out, const struct sampler_thread *th)
 	fprintf(out, "],\"other_samples\":%" PRIu64 "}", th->other_samples);
 }
 
-static void json_listener(FILE *out, const struct segment_snapshot *p,
+static void json_listener(FILE *out, const struct model_process *p,
 			  const struct watch_view *v, uint32_t i)
 {
 	const struct sampler_listener *sl = &v->p->listener[i];
@@ -206,7 +206,7 @@ static void json_listener(FILE *out, const struct segment_snapshot *p,
 	fprintf(out, "]}");
 }
 
-void report_json_sampled(FILE *out, const struct segment_snapshot *p)
+void report_json_sampled(FILE *out, const struct model_process *p)
 {
 	const struct watch_view *v = p->sampled;
 	const struct sampler *s = v->s;

@@ -141,7 +141,7 @@ static int read_stable(const struct seg_source *src, uint64_t off, size_t len,
 }
 
 static void copy_descriptive(const struct aw_listener *l,
-			     struct segment_listener *s)
+			     struct model_listener *s)
 {
 	s->fd = l->fd;
 	s->family = l->family;
@@ -162,7 +162,7 @@ static void copy_descriptive(const struct aw_listener *l,
 	s->fds = l->fds;
 }
 
-static void copy_live(const struct aw_listener *l, struct segment_listener *s)
+static void copy_live(const struct aw_listener *l, struct model_listener *s)
 {
 	s->samples = l->samples;
 	s->queue_now = l->queue_now;
@@ -211,7 +211,7 @@ static int stripe_ref_ok(uint32_t ref)
  */
 static int sum_stripes(const struct seg_source *src,
 		       const struct aw_seg_header *h,
-		       const struct aw_listener *l, struct segment_listener *s)
+		       const struct aw_listener *l, struct model_listener *s)
 {
 	static __thread struct aw_stripe stripe_copy;
 	const struct aw_stripe *st = &stripe_copy;
@@ -265,8 +265,7 @@ static int event_index(uint64_t ref, uint64_t head)
  * A slot never stable within the retries is kept, marked inconsistent.
  */
 static int copy_listeners(const struct seg_source *src,
-			  struct segment_snapshot *snap, char *err,
-			  size_t errlen)
+			  struct model_process *snap, char *err, size_t errlen)
 {
 	uint32_t used = snap->header.listeners_used;
 	if (used > AW_MAX_LISTENERS)
@@ -301,7 +300,7 @@ static int copy_listeners(const struct seg_source *src,
 			goto short_read;
 		if (st == 0 && src_read(src, off, l, sizeof(*l)))
 			goto short_read;
-		struct segment_listener *s = &snap->listener[snap->n_listeners];
+		struct model_listener *s = &snap->listener[snap->n_listeners];
 		s->slot = i;
 		s->consistent = st == 1;
 		copy_descriptive(l, s);
@@ -323,8 +322,7 @@ short_read:
  * last slow event is looked up in the same copy. The header's head was
  * re-read after the listeners, so every reference they hold is at most it.
  */
-static int copy_events(const struct seg_source *src,
-		       struct segment_snapshot *snap)
+static int copy_events(const struct seg_source *src, struct model_process *snap)
 {
 	struct aw_event ring[AW_MAX_EVENTS];
 	int ok[AW_MAX_EVENTS];
@@ -342,7 +340,7 @@ static int copy_events(const struct seg_source *src,
 			snap->event[snap->n_events++] = ring[i];
 	}
 	for (uint32_t i = 0; i < snap->n_listeners; i++) {
-		struct segment_listener *s = &snap->listener[i];
+		struct model_listener *s = &snap->listener[i];
 		int at = event_index(s->last_slow_ref, head);
 		if (at < 0 || !ok[at] || ring[at].listener != s->slot)
 			continue;
@@ -359,8 +357,8 @@ static int copy_events(const struct seg_source *src,
  * the listeners, so every reference they hold is covered; a reference past
  * the table (forged, or clamped) is dropped.
  */
-static int copy_stacks(const struct seg_source *src,
-		       struct segment_snapshot *snap, char *err, size_t errlen)
+static int copy_stacks(const struct seg_source *src, struct model_process *snap,
+		       char *err, size_t errlen)
 {
 	uint32_t used = snap->header.stacks_used;
 	struct aw_stack *raw = NULL;
@@ -391,7 +389,7 @@ static int copy_stacks(const struct seg_source *src,
 		stack_frames_copy(&snap->stack[i], &raw[i]);
 	free(raw);
 	for (uint32_t i = 0; i < snap->n_listeners; i++) {
-		struct segment_listener *l = &snap->listener[i];
+		struct model_listener *l = &snap->listener[i];
 		if (l->listen_stack > used)
 			l->listen_stack = 0;
 		if (l->slow_stack > used)
@@ -400,14 +398,13 @@ static int copy_stacks(const struct seg_source *src,
 	return 0;
 }
 
-void segment_snapshot_name(struct segment_snapshot *snap)
+void segment_snapshot_name(struct model_process *snap)
 {
 	for (uint32_t i = 0; snap->stack && i < snap->n_stacks; i++)
 		stack_frames_name(&snap->stack[i], snap->pid);
 }
 
-const char *segment_stack_text(const struct segment_snapshot *snap,
-			       uint32_t ref)
+const char *model_stack_text(const struct model_process *snap, uint32_t ref)
 {
 	if (ref == 0 || ref > snap->n_stacks || !snap->stack ||
 	    !snap->stack[ref - 1].text || !snap->stack[ref - 1].text[0])
@@ -441,7 +438,7 @@ static uid_t reader_uid(void)
  * told the real size), then the parts in use. SEGMENT_OK or UNREADABLE.
  */
 static int copy_segment(const struct seg_source *src, uint32_t owner,
-			struct segment_snapshot *snap, char *err, size_t errlen)
+			struct model_process *snap, char *err, size_t errlen)
 {
 	struct aw_seg_header h;
 	int have = src_read(src, 0, &h, sizeof(h)) == 0;
@@ -498,8 +495,8 @@ static int copy_segment(const struct seg_source *src, uint32_t owner,
 /* What the segment cannot say: is its process still the same one, is it
  * stopped, and its comm when the shim left it empty. st: the segment file
  * as opened; ps: what /proc/PID/stat says, for owner_matches. */
-static void add_process_state(struct segment_snapshot *snap,
-			      const struct stat *st, struct procinfo_stat *ps)
+static void add_process_state(struct model_process *snap, const struct stat *st,
+			      struct procinfo_stat *ps)
 {
 	snap->now_mono_ns = clock_ns(CLOCK_MONOTONIC);
 	snap->now_real_ns = clock_ns(CLOCK_REALTIME);
@@ -533,8 +530,8 @@ static void add_process_state(struct segment_snapshot *snap,
 }
 
 /* Open and fstat the segment file: a regular file, never through a link. */
-static int open_segment(struct segment_snapshot *snap, struct stat *st,
-			char *err, size_t errlen)
+static int open_segment(struct model_process *snap, struct stat *st, char *err,
+			size_t errlen)
 {
 	char path[sizeof(SEGMENT_DIR) + SEGMENT_NAME_LEN];
 
@@ -573,7 +570,7 @@ static int open_segment(struct segment_snapshot *snap, struct stat *st,
  * exited, hidepid): nothing to compare, the file is taken as before.
  * SEGMENT_OK or SEGMENT_FORGED with err.
  */
-static int owner_matches(const struct segment_snapshot *snap,
+static int owner_matches(const struct model_process *snap,
 			 const struct stat *st, const struct procinfo_stat *ps,
 			 char *err, size_t errlen)
 {
@@ -590,7 +587,7 @@ static int owner_matches(const struct segment_snapshot *snap,
 	return SEGMENT_FORGED;
 }
 
-static void snapshot_init(struct segment_snapshot *snap,
+static void snapshot_init(struct model_process *snap,
 			  const struct segment_ref *ref)
 {
 	memset(snap, 0, sizeof(*snap));
@@ -607,7 +604,7 @@ static void snapshot_init(struct segment_snapshot *snap,
  * pid means nothing in this /proc. SEGMENT_OK or SEGMENT_HIDDEN with err.
  */
 static int visible_here(const struct segment_ref *ref,
-			const struct segment_snapshot *snap, char *err,
+			const struct model_process *snap, char *err,
 			size_t errlen)
 {
 	uint32_t ns = ref->pid_ns ? ref->pid_ns : snap->header.pid_ns;
@@ -623,8 +620,7 @@ static int visible_here(const struct segment_ref *ref,
 }
 
 int segment_snapshot_ref(const struct segment_ref *ref,
-			 struct segment_snapshot *snap, char *err,
-			 size_t errlen)
+			 struct model_process *snap, char *err, size_t errlen)
 {
 	struct stat st;
 	struct procinfo_stat ps;
@@ -644,7 +640,7 @@ int segment_snapshot_ref(const struct segment_ref *ref,
 	return owner_matches(snap, &st, &ps, err, errlen);
 }
 
-int segment_snapshot(pid_t pid, struct segment_snapshot *snap, char *err,
+int segment_snapshot(pid_t pid, struct model_process *snap, char *err,
 		     size_t errlen)
 {
 	struct segment_ref ref;
@@ -655,7 +651,7 @@ int segment_snapshot(pid_t pid, struct segment_snapshot *snap, char *err,
 
 int segment_snapshot_from_buffer(const void *buf, size_t size,
 				 uint32_t owner_uid, pid_t pid,
-				 struct segment_snapshot *snap, char *err,
+				 struct model_process *snap, char *err,
 				 size_t errlen)
 {
 	struct seg_source src = {.fd = -1, .buf = buf, .size = size};
@@ -668,7 +664,7 @@ int segment_snapshot_from_buffer(const void *buf, size_t size,
 	return copy_segment(&src, owner_uid, snap, err, errlen);
 }
 
-void segment_snapshot_free(struct segment_snapshot *snap)
+void model_process_free(struct model_process *snap)
 {
 	free(snap->listener);
 	for (uint32_t i = 0; snap->stack && i < snap->n_stacks; i++)

@@ -23,7 +23,7 @@
 #define SEGMENT_SEQ_RETRIES 100
 
 /* Kernel readings taken by the reader itself (see sockdiag.h). */
-struct segment_live {
+struct model_live {
 	int queue_known; /* queue_now came from the kernel during this run */
 	int live;	 /* queue and drops both came from netlink now */
 	uint32_t queue_now;
@@ -32,7 +32,7 @@ struct segment_live {
 };
 
 /* One READY listener slot, copied out and summed over its stripes. */
-struct segment_listener {
+struct model_listener {
 	uint32_t slot;
 	int consistent; /* descriptive fields read under a stable even seq */
 
@@ -84,12 +84,12 @@ struct segment_listener {
 	struct aw_event last_slow;
 
 	/* Filled by the caller from the kernel (live_apply() in live.h). */
-	struct segment_live live;
+	struct model_live live;
 	int stalled;
 };
 
 /* A frame of a published stack, with the name the reader found for it. */
-struct segment_frame {
+struct model_frame {
 	uint64_t offset; /* as captured: in the module's ELF address space */
 	uint32_t module; /* index into the stack's module[], or
 			  * AW_FRAME_NO_MODULE (offset is then absolute) */
@@ -98,7 +98,7 @@ struct segment_frame {
 	char symbol[SYMBOLIZE_NAME_LEN];
 };
 
-struct segment_module {
+struct model_module {
 	char path[AW_MODULE_PATH];		/* as mapped, NUL-terminated */
 	char build_id[2 * AW_BUILD_ID_MAX + 1]; /* hex, "" none captured */
 	uint8_t build_id_raw[AW_BUILD_ID_MAX];	/* the same, as captured */
@@ -112,14 +112,14 @@ struct segment_module {
 
 /* A published call-site stack, copied (see struct aw_stack), named only
  * when asked (segment_snapshot_name). */
-struct segment_stack {
+struct model_stack {
 	uint64_t hits;
 	uint32_t kind; /* enum aw_stack_kind */
 	uint32_t listener;
 	uint32_t frames;
 	uint32_t modules;
-	struct segment_frame frame[AW_STACK_FRAMES];
-	struct segment_module module[AW_STACK_MODULES];
+	struct model_frame frame[AW_STACK_FRAMES];
+	struct model_module module[AW_STACK_MODULES];
 	/* frames as printed, one a line, innermost first; heap, exactly as
 	 * long as it needs (a snapshot of many processes holds many stacks),
 	 * NULL when memory ran out */
@@ -127,7 +127,7 @@ struct segment_stack {
 };
 
 /* One process's segment, copied. */
-struct segment_snapshot {
+struct model_process {
 	char name[SEGMENT_NAME_LEN]; /* "acceptwatch.1234" */
 	pid_t pid;	 /* as /proc numbers it here; 0: exited (a name of
 			    another namespace that no process has now) */
@@ -145,11 +145,11 @@ struct segment_snapshot {
 	uint64_t netns; /* inode of its network namespace, 0: unknown (set by
 			   live_apply) */
 	uint32_t n_listeners;
-	struct segment_listener *listener; /* n_listeners, heap */
+	struct model_listener *listener; /* n_listeners, heap */
 	uint32_t n_events;
 	struct aw_event event[AW_MAX_EVENTS]; /* stable entries, oldest first */
 	uint32_t n_stacks;
-	struct segment_stack *stack; /* n_stacks published ones, heap */
+	struct model_stack *stack; /* n_stacks published ones, heap */
 	/* Not read from a segment but sampled from outside (acceptwatch
 	 * watch, watch_model.h): the threads and what the samples cannot
 	 * tell, owned by the watch model; NULL for a segment. */
@@ -159,11 +159,10 @@ struct segment_snapshot {
 /* Name the frames of snap's stacks (stack_frames_name): for the outputs
  * that show names only (stat and check, text and JSON); gc, serve and the
  * exposition never open a module's file. */
-void segment_snapshot_name(struct segment_snapshot *snap);
+void segment_snapshot_name(struct model_process *snap);
 
 /* The text of stack reference ref (index + 1) of snap, or NULL. */
-const char *segment_stack_text(const struct segment_snapshot *snap,
-			       uint32_t ref);
+const char *model_stack_text(const struct model_process *snap, uint32_t ref);
 
 enum segment_result {
 	SEGMENT_OK = 0,
@@ -179,16 +178,15 @@ enum segment_result {
  * Open, validate and copy the segment ref names (segment_scan) into snap
  * (zeroed first). Returns SEGMENT_OK, or SEGMENT_UNREADABLE /
  * SEGMENT_MISSING / SEGMENT_FORGED / SEGMENT_HIDDEN with a one-line reason
- * in err. snap->name is always set. Release with segment_snapshot_free(),
+ * in err. snap->name is always set. Release with model_process_free(),
  * whatever the result.
  */
 int segment_snapshot_ref(const struct segment_ref *ref,
-			 struct segment_snapshot *snap, char *err,
-			 size_t errlen);
+			 struct model_process *snap, char *err, size_t errlen);
 
 /* The same for the segment of pid (a pid of this /proc), whatever its
  * PID namespace: its name from segment_ref_of_pid(). */
-int segment_snapshot(pid_t pid, struct segment_snapshot *snap, char *err,
+int segment_snapshot(pid_t pid, struct model_process *snap, char *err,
 		     size_t errlen);
 
 /*
@@ -201,9 +199,9 @@ int segment_snapshot(pid_t pid, struct segment_snapshot *snap, char *err,
  */
 int segment_snapshot_from_buffer(const void *buf, size_t size,
 				 uint32_t owner_uid, pid_t pid,
-				 struct segment_snapshot *snap, char *err,
+				 struct model_process *snap, char *err,
 				 size_t errlen);
 
-void segment_snapshot_free(struct segment_snapshot *snap);
+void model_process_free(struct model_process *snap);
 
 #endif

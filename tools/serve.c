@@ -444,7 +444,7 @@ static int accepts_gzip(const char *v)
 	return 0;
 }
 
-static int gather_add(void *arg, const struct segment_snapshot *snap)
+static int gather_add(void *arg, const struct model_process *snap)
 {
 	return report_prom_add(arg, snap);
 }

@@ -10,7 +10,7 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-static void copy_module(struct segment_module *dst, const struct aw_module *src)
+static void copy_module(struct model_module *dst, const struct aw_module *src)
 {
 	uint32_t len = src->build_id_len;
 
@@ -26,8 +26,7 @@ static void copy_module(struct segment_module *dst, const struct aw_module *src)
 	dst->file = SYMBOLIZE_NOT_ASKED;
 }
 
-static void name_frame(struct segment_frame *f, struct segment_module *m,
-		       pid_t pid)
+static void name_frame(struct model_frame *f, struct model_module *m, pid_t pid)
 {
 	struct symbolize_module sm = {.pid = pid,
 				      .path = m->path,
@@ -41,15 +40,15 @@ static void name_frame(struct segment_frame *f, struct segment_module *m,
 	f->named = m->file == SYMBOLIZE_FOUND && f->symbol[0] != '\0';
 }
 
-size_t stack_frame_print(char *out, size_t size, const struct segment_frame *f,
-			 const struct segment_stack *st)
+size_t stack_frame_print(char *out, size_t size, const struct model_frame *f,
+			 const struct model_stack *st)
 {
 	int n;
 	if (f->module == AW_FRAME_NO_MODULE) {
 		n = snprintf(out, size, "0x%llx\n",
 			     (unsigned long long)f->offset);
 	} else {
-		const struct segment_module *m = &st->module[f->module];
+		const struct model_module *m = &st->module[f->module];
 		const char *mod = base_name(m->path);
 		if (f->named)
 			n = snprintf(out, size, "%s+0x%llx (%s)\n", f->symbol,
@@ -67,7 +66,7 @@ size_t stack_frame_print(char *out, size_t size, const struct segment_frame *f,
 
 /* st's frames as printed into st->text (replaced; NULL when out of
  * memory). */
-static void print_all(struct segment_stack *st)
+static void print_all(struct model_stack *st)
 {
 	char text[AW_STACK_FRAMES * SEGMENT_FRAME_TEXT + 1];
 	size_t used = 0;
@@ -80,7 +79,7 @@ static void print_all(struct segment_stack *st)
 	st->text = strdup(text);
 }
 
-void stack_frames_copy(struct segment_stack *dst, const struct aw_stack *src)
+void stack_frames_copy(struct model_stack *dst, const struct aw_stack *src)
 {
 	dst->hits = src->hits;
 	dst->kind = src->kind;
@@ -92,7 +91,7 @@ void stack_frames_copy(struct segment_stack *dst, const struct aw_stack *src)
 	for (uint32_t i = 0; i < dst->modules; i++)
 		copy_module(&dst->module[i], &src->module[i]);
 	for (uint32_t i = 0; i < dst->frames; i++) {
-		struct segment_frame *f = &dst->frame[i];
+		struct model_frame *f = &dst->frame[i];
 		memset(f, 0, sizeof(*f));
 		f->offset = src->frame[i].offset;
 		f->module = src->frame[i].module;
@@ -103,10 +102,10 @@ void stack_frames_copy(struct segment_stack *dst, const struct aw_stack *src)
 	print_all(dst);
 }
 
-void stack_frames_name(struct segment_stack *st, pid_t pid)
+void stack_frames_name(struct model_stack *st, pid_t pid)
 {
 	for (uint32_t i = 0; i < st->frames; i++) {
-		struct segment_frame *f = &st->frame[i];
+		struct model_frame *f = &st->frame[i];
 		if (f->module != AW_FRAME_NO_MODULE)
 			name_frame(f, &st->module[f->module], pid);
 	}

@@ -119,7 +119,7 @@ static int stat_print(FILE *out, const struct stat_opts *o,
 	return 0;
 }
 
-static int stat_prom_add(void *arg, const struct segment_snapshot *snap)
+static int stat_prom_add(void *arg, const struct model_process *snap)
 {
 	return report_prom_add(arg, snap);
 }

@@ -24,10 +24,10 @@ static int row_cmp(const void *a, const void *b)
 	return x->p->pid - y->p->pid;
 }
 
-static void judge(struct top_row *r, const struct segment_snapshot *pp,
+static void judge(struct top_row *r, const struct model_process *pp,
 		  const struct recent_table *mem, uint64_t recent_ns)
 {
-	const struct segment_listener *l = r->l;
+	const struct model_listener *l = r->l;
 
 	if (r->before)
 		verdict_window_between(pp, r->before, r->p, l, &r->w);
@@ -55,11 +55,11 @@ void top_frame_build(struct top_frame *f, const struct report *cur,
 	if (!f->row)
 		return;
 	for (size_t i = 0; i < cur->n_proc; i++) {
-		const struct segment_snapshot *p = &cur->proc[i];
-		const struct segment_snapshot *pp =
+		const struct model_process *p = &cur->proc[i];
+		const struct model_process *pp =
 		    prev ? gather_find(prev, p) : NULL;
 		for (uint32_t j = 0; j < p->n_listeners; j++) {
-			const struct segment_listener *l = &p->listener[j];
+			const struct model_listener *l = &p->listener[j];
 			if (l->flags & AW_LF_CLOSED)
 				continue;
 			struct top_row *r = &f->row[k++];

@@ -18,9 +18,9 @@
 
 /* One listener's line, with what it is sorted by. */
 struct top_row {
-	const struct segment_snapshot *p;
-	const struct segment_listener *l;
-	const struct segment_listener *before; /* l in the reading before,
+	const struct model_process *p;
+	const struct model_listener *l;
+	const struct model_listener *before; /* l in the reading before,
 						  or NULL */
 	struct verdict_window w;
 	unsigned int mask; /* verdict_mask: bit k set for verdict k */

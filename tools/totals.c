@@ -24,7 +24,7 @@ static int member_cmp(const void *a, const void *b)
 static void add_member(struct totals_socket *s, const struct totals_member *m,
 		       const struct totals_member *prev)
 {
-	const struct segment_listener *l = m->l;
+	const struct model_listener *l = m->l;
 
 	if (!prev || prev->proc != m->proc)
 		s->n_procs++;
@@ -64,7 +64,7 @@ int totals_build(const struct report *r, struct totals *t)
 		return -1;
 	}
 	for (size_t i = 0; i < r->n_proc; i++) {
-		const struct segment_snapshot *p = &r->proc[i];
+		const struct model_process *p = &r->proc[i];
 		for (uint32_t j = 0; j < p->n_listeners; j++) {
 			if (p->listener[j].ino == 0)
 				continue;
@@ -106,7 +106,7 @@ void totals_hists(const struct totals *t, const struct totals_socket *s,
 	memset(away, 0, sizeof(*away));
 	memset(queue_wait, 0, sizeof(*queue_wait));
 	for (size_t i = s->first; i < s->first + s->n_members; i++) {
-		const struct segment_listener *l = t->member[i].l;
+		const struct model_listener *l = t->member[i].l;
 		aw_hist_merge(gap, &l->gap_ns);
 		aw_hist_merge(away, &l->away_ns);
 		aw_hist_merge(queue_wait, &l->queue_wait_ms);

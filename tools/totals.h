@@ -13,8 +13,8 @@
 
 /* One listener slot of one process, a member of a socket's total. */
 struct totals_member {
-	const struct segment_snapshot *proc;
-	const struct segment_listener *l;
+	const struct model_process *proc;
+	const struct model_listener *l;
 };
 
 /*

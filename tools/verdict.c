@@ -68,10 +68,10 @@ static uint64_t sub0(uint64_t b, uint64_t a)
 	return b > a ? b - a : 0;
 }
 
-void verdict_window_between(const struct segment_snapshot *pa,
-			    const struct segment_listener *a,
-			    const struct segment_snapshot *pb,
-			    const struct segment_listener *b,
+void verdict_window_between(const struct model_process *pa,
+			    const struct model_listener *a,
+			    const struct model_process *pb,
+			    const struct model_listener *b,
 			    struct verdict_window *w)
 {
 	memset(w, 0, sizeof(*w));
@@ -83,7 +83,7 @@ void verdict_window_between(const struct segment_snapshot *pa,
 	w->slow_events = sub0(b->slow_events, a->slow_events);
 }
 
-int32_t verdict_wanted_backlog(const struct segment_listener *l)
+int32_t verdict_wanted_backlog(const struct model_listener *l)
 {
 	if ((l->flags & AW_LF_RAISED) &&
 	    l->passed_backlog > l->requested_backlog)
@@ -91,9 +91,9 @@ int32_t verdict_wanted_backlog(const struct segment_listener *l)
 	return l->requested_backlog;
 }
 
-uint32_t verdict_queue_peak(const struct segment_listener *l);
+uint32_t verdict_queue_peak(const struct model_listener *l);
 
-uint32_t verdict_suggest_backlog(const struct segment_listener *l)
+uint32_t verdict_suggest_backlog(const struct model_listener *l)
 {
 	uint64_t peak = verdict_queue_peak(l);
 	uint64_t base =
@@ -110,7 +110,7 @@ uint32_t verdict_suggest_backlog(const struct segment_listener *l)
  * accept, no progress past the threshold). Over a window, a listener that
  * accepted meanwhile is a slow loop between two accepts, not a stall.
  */
-static int is_stalled(const struct segment_listener *l,
+static int is_stalled(const struct model_listener *l,
 		      const struct verdict_window *w)
 {
 	if (!l->stalled)
@@ -125,7 +125,7 @@ static int is_stalled(const struct segment_listener *l,
  * overflow: there, drops rise under any load and prove nothing. What the
  * queue itself shows still does.
  */
-static int drops_are_overflows(const struct segment_listener *l,
+static int drops_are_overflows(const struct model_listener *l,
 			       const struct verdict_window *w)
 {
 	if (w && w->defer_unknown)
@@ -135,7 +135,7 @@ static int drops_are_overflows(const struct segment_listener *l,
 
 /* Overflowing now: the queue past its backlog, or drops or a full queue
  * during the observation. */
-static int overflow_now(const struct segment_listener *l,
+static int overflow_now(const struct model_listener *l,
 			const struct verdict_window *w)
 {
 	if (l->live.queue_known && l->live.queue_now > l->effective_backlog &&
@@ -148,7 +148,7 @@ static int overflow_now(const struct segment_listener *l,
 }
 
 /* Overflow evidence at any time since the listen. */
-static int overflow_ever(const struct segment_listener *l,
+static int overflow_ever(const struct model_listener *l,
 			 const struct verdict_window *w)
 {
 	if (l->full_events > 0 || overflow_now(l, w))
@@ -161,7 +161,7 @@ static int overflow_ever(const struct segment_listener *l,
  * else `bound` from the snapshot) falls within the window. No window:
  * all history counts.
  */
-static int in_window(const struct segment_snapshot *p,
+static int in_window(const struct model_process *p,
 		     const struct verdict_window *w, uint64_t remembered,
 		     uint64_t bound)
 {
@@ -172,13 +172,13 @@ static int in_window(const struct segment_snapshot *p,
 }
 
 /* A time at or before the snapshot, or the snapshot's now. */
-static uint64_t at_or_now(const struct segment_snapshot *p, uint64_t t)
+static uint64_t at_or_now(const struct model_process *p, uint64_t t)
 {
 	return t && t <= p->now_mono_ns ? t : p->now_mono_ns;
 }
 
-uint64_t verdict_overflow_bound(const struct segment_snapshot *p,
-				const struct segment_listener *l)
+uint64_t verdict_overflow_bound(const struct model_process *p,
+				const struct model_listener *l)
 {
 	if (!overflow_ever(l, NULL))
 		return 0;
@@ -192,8 +192,8 @@ uint64_t verdict_overflow_bound(const struct segment_snapshot *p,
 	return at_or_now(p, seen);
 }
 
-uint64_t verdict_slow_bound(const struct segment_snapshot *p,
-			    const struct segment_listener *l)
+uint64_t verdict_slow_bound(const struct model_process *p,
+			    const struct model_listener *l)
 {
 	if (l->slow_events == 0)
 		return 0;
@@ -209,8 +209,8 @@ uint64_t verdict_slow_bound(const struct segment_snapshot *p,
 	return at_or_now(p, t);
 }
 
-static int is_overflowing(const struct segment_snapshot *p,
-			  const struct segment_listener *l,
+static int is_overflowing(const struct model_process *p,
+			  const struct model_listener *l,
 			  const struct verdict_window *w)
 {
 	if (overflow_now(l, w))
@@ -221,8 +221,8 @@ static int is_overflowing(const struct segment_snapshot *p,
 			 verdict_overflow_bound(p, l));
 }
 
-static int is_slow(const struct segment_snapshot *p,
-		   const struct segment_listener *l,
+static int is_slow(const struct model_process *p,
+		   const struct model_listener *l,
 		   const struct verdict_window *w)
 {
 	if (l->slow_events == 0)
@@ -233,7 +233,7 @@ static int is_slow(const struct segment_snapshot *p,
 			 verdict_slow_bound(p, l));
 }
 
-uint32_t verdict_queue_peak(const struct segment_listener *l)
+uint32_t verdict_queue_peak(const struct model_listener *l)
 {
 	uint32_t peak = l->queue_peak;
 
@@ -242,7 +242,7 @@ uint32_t verdict_queue_peak(const struct segment_listener *l)
 	return peak;
 }
 
-static int backlog_reached(const struct segment_listener *l)
+static int backlog_reached(const struct model_listener *l)
 {
 	if (l->flags & AW_LF_BACKLOG_UNKNOWN)
 		return 0;
@@ -252,14 +252,14 @@ static int backlog_reached(const struct segment_listener *l)
 
 /* The kernel's queue at the backlog now: the moment's evidence, which no
  * memory of when the shim's peak last rose can date back. */
-static int peak_now(const struct segment_listener *l)
+static int peak_now(const struct model_listener *l)
 {
 	return l->live.queue_known && l->live.queue_now > 0 &&
 	       l->live.queue_now >= l->effective_backlog;
 }
 
-uint64_t verdict_peak_bound(const struct segment_snapshot *p,
-			    const struct segment_listener *l)
+uint64_t verdict_peak_bound(const struct model_process *p,
+			    const struct model_listener *l)
 {
 	if (!backlog_reached(l))
 		return 0;
@@ -268,8 +268,8 @@ uint64_t verdict_peak_bound(const struct segment_snapshot *p,
 	return at_or_now(p, l->sample_mono_ns);
 }
 
-static int is_backlog_small(const struct segment_snapshot *p,
-			    const struct segment_listener *l,
+static int is_backlog_small(const struct model_process *p,
+			    const struct model_listener *l,
 			    const struct verdict_window *w)
 {
 	if (!backlog_reached(l))
@@ -280,13 +280,13 @@ static int is_backlog_small(const struct segment_snapshot *p,
 			 verdict_peak_bound(p, l));
 }
 
-static int is_clamped(const struct segment_listener *l)
+static int is_clamped(const struct model_listener *l)
 {
 	return (l->flags & AW_LF_CLAMPED) && !(l->flags & AW_LF_ADOPTED);
 }
 
-unsigned int verdict_mask(const struct segment_snapshot *p,
-			  const struct segment_listener *l,
+unsigned int verdict_mask(const struct model_process *p,
+			  const struct model_listener *l,
 			  const struct verdict_window *w)
 {
 	unsigned int m = 0;
@@ -305,8 +305,8 @@ unsigned int verdict_mask(const struct segment_snapshot *p,
 }
 
 /* What the whole history gives and the window does not. */
-static unsigned int history_mask(const struct segment_snapshot *p,
-				 const struct segment_listener *l,
+static unsigned int history_mask(const struct model_process *p,
+				 const struct model_listener *l,
 				 const struct verdict_window *w)
 {
 	if (!w || w->recent_ns == 0)
@@ -337,8 +337,8 @@ static const char *plural(uint64_t n)
 	return n == 1 ? "" : "s";
 }
 
-static void say_stalled(const struct segment_snapshot *p,
-			const struct segment_listener *l, struct verdict *v)
+static void say_stalled(const struct model_process *p,
+			const struct model_listener *l, struct verdict *v)
 {
 	char since[FMT_DURATION_LEN];
 	uint64_t last =
@@ -384,8 +384,8 @@ static void say_window(const struct verdict_window *w, char *dst, size_t len)
 		add(dst, len, ", namespace counters unreadable");
 }
 
-static void say_overflowing(const struct segment_snapshot *p,
-			    const struct segment_listener *l,
+static void say_overflowing(const struct model_process *p,
+			    const struct model_listener *l,
 			    const struct verdict_window *w, struct verdict *v)
 {
 	uint32_t sugg = verdict_suggest_backlog(l);
@@ -455,8 +455,8 @@ static void hist_p99_max(char *p99, char *max, const struct aw_hist *h,
 	fmt_duration(max, FMT_DURATION_LEN, in_ms ? fmt_ms_to_ns(m) : m);
 }
 
-static void say_slow(const struct segment_snapshot *p,
-		     const struct segment_listener *l,
+static void say_slow(const struct model_process *p,
+		     const struct model_listener *l,
 		     const struct verdict_window *w, struct verdict *v)
 {
 	char ap99[FMT_DURATION_LEN], amax[FMT_DURATION_LEN],
@@ -493,13 +493,12 @@ static void say_slow(const struct segment_snapshot *p,
 		    "the accepting thread does other work between accepts: "
 		    "hand each connection to a worker (thread, pool, event "
 		    "loop) and return to accept() at once%s",
-		    segment_stack_text(p, l->slow_stack)
+		    model_stack_text(p, l->slow_stack)
 			? "; the accept loop's stack is below"
 			: "");
 }
 
-static void say_backlog_small(const struct segment_listener *l,
-			      struct verdict *v)
+static void say_backlog_small(const struct model_listener *l, struct verdict *v)
 {
 	uint32_t sugg = verdict_suggest_backlog(l);
 
@@ -538,7 +537,7 @@ static void say_backlog_small(const struct segment_listener *l,
 	    sugg, sugg, sugg, slow);
 }
 
-static void say_clamped(const struct segment_listener *l, struct verdict *v)
+static void say_clamped(const struct model_listener *l, struct verdict *v)
 {
 	int32_t want = verdict_wanted_backlog(l);
 
@@ -573,7 +572,7 @@ static void say_clamped(const struct segment_listener *l, struct verdict *v)
 }
 
 /* " (last rose N ago or earlier, before the W window)": history. */
-static void say_age(const struct segment_snapshot *p,
+static void say_age(const struct model_process *p,
 		    const struct verdict_window *w, uint64_t remembered,
 		    uint64_t bound, struct verdict *v)
 {
@@ -586,27 +585,27 @@ static void say_age(const struct segment_snapshot *p,
 	    "; last rose %s ago or earlier, before the %s window", ago, span);
 }
 
-static int assess_mask(const struct segment_snapshot *p,
-		       const struct segment_listener *l,
+static int assess_mask(const struct model_process *p,
+		       const struct model_listener *l,
 		       const struct verdict_window *w, unsigned int m,
 		       int history, struct verdict *out);
 
-int verdict_assess(const struct segment_snapshot *p,
-		   const struct segment_listener *l,
+int verdict_assess(const struct model_process *p,
+		   const struct model_listener *l,
 		   const struct verdict_window *w, struct verdict *out)
 {
 	return assess_mask(p, l, w, verdict_mask(p, l, w), 0, out);
 }
 
-int verdict_assess_history(const struct segment_snapshot *p,
-			   const struct segment_listener *l,
+int verdict_assess_history(const struct model_process *p,
+			   const struct model_listener *l,
 			   const struct verdict_window *w, struct verdict *out)
 {
 	return assess_mask(p, l, w, history_mask(p, l, w), 1, out);
 }
 
-static int assess_mask(const struct segment_snapshot *p,
-		       const struct segment_listener *l,
+static int assess_mask(const struct model_process *p,
+		       const struct model_listener *l,
 		       const struct verdict_window *w, unsigned int m,
 		       int history, struct verdict *out)
 {

@@ -92,8 +92,8 @@ struct verdict {
  * out[VERDICT_KINDS]. Returns how many (0: OK). w may be NULL (no window:
  * everything since the listen is judged).
  */
-int verdict_assess(const struct segment_snapshot *p,
-		   const struct segment_listener *l,
+int verdict_assess(const struct model_process *p,
+		   const struct model_listener *l,
 		   const struct verdict_window *w, struct verdict *out);
 
 /*
@@ -101,8 +101,8 @@ int verdict_assess(const struct segment_snapshot *p,
  * window does not (w->recent_ns set): evidence of what happened before
  * the window, most urgent first, into out[VERDICT_KINDS]. How many.
  */
-int verdict_assess_history(const struct segment_snapshot *p,
-			   const struct segment_listener *l,
+int verdict_assess_history(const struct model_process *p,
+			   const struct model_listener *l,
 			   const struct verdict_window *w, struct verdict *out);
 
 /*
@@ -111,12 +111,12 @@ int verdict_assess_history(const struct segment_snapshot *p,
  * backlog can have last risen, as this snapshot alone tells; 0 when
  * there is no such evidence. See struct verdict_window.
  */
-uint64_t verdict_overflow_bound(const struct segment_snapshot *p,
-				const struct segment_listener *l);
-uint64_t verdict_slow_bound(const struct segment_snapshot *p,
-			    const struct segment_listener *l);
-uint64_t verdict_peak_bound(const struct segment_snapshot *p,
-			    const struct segment_listener *l);
+uint64_t verdict_overflow_bound(const struct model_process *p,
+				const struct model_listener *l);
+uint64_t verdict_slow_bound(const struct model_process *p,
+			    const struct model_listener *l);
+uint64_t verdict_peak_bound(const struct model_process *p,
+			    const struct model_listener *l);
 
 /* "STALLED", "OVERFLOWING", "SLOW ACCEPT LOOP", "BACKLOG SMALL",
  * "CLAMPED"; verdict_key: the same in snake case, for JSON. */
@@ -125,26 +125,26 @@ const char *verdict_key(enum verdict_kind k);
 
 /* Bit k set for each verdict k (within the window, if w has one): a
  * cheap summary for sorting. */
-unsigned int verdict_mask(const struct segment_snapshot *p,
-			  const struct segment_listener *l,
+unsigned int verdict_mask(const struct model_process *p,
+			  const struct model_listener *l,
 			  const struct verdict_window *w);
 
 /* Deltas of listener b (later) over a (earlier); netstat left unset. */
-void verdict_window_between(const struct segment_snapshot *pa,
-			    const struct segment_listener *a,
-			    const struct segment_snapshot *pb,
-			    const struct segment_listener *b,
+void verdict_window_between(const struct model_process *pa,
+			    const struct model_listener *a,
+			    const struct model_process *pb,
+			    const struct model_listener *b,
 			    struct verdict_window *w);
 
 /* The backlog to suggest: 4 x the larger of peak and effective backlog,
  * rounded up to a power of two, at least 128, at most 65535. */
-uint32_t verdict_suggest_backlog(const struct segment_listener *l);
+uint32_t verdict_suggest_backlog(const struct model_listener *l);
 
 /* The deepest queue seen: the shim's peak, or the kernel's depth now. */
-uint32_t verdict_queue_peak(const struct segment_listener *l);
+uint32_t verdict_queue_peak(const struct model_listener *l);
 
 /* The program's wish as the kernel got it: the raised backlog when
  * ACCEPTWATCH_BACKLOG raised it, else the requested one. */
-int32_t verdict_wanted_backlog(const struct segment_listener *l);
+int32_t verdict_wanted_backlog(const struct model_listener *l);
 
 #endif

@@ -54,9 +54,9 @@ static void fill_away(const struct sampler *s, const struct sampler_listener *l,
 }
 
 static int is_stalled(const struct sampler *s, const struct watch_view *v,
-		      const struct segment_snapshot *snap,
+		      const struct model_process *snap,
 		      const struct sampler_listener *sl,
-		      const struct segment_listener *l)
+		      const struct model_listener *l)
 {
 	/* Without thread states, or with an edge-triggered listener, no
 	 * thread can be said to be away from accept: only a stop can. */
@@ -67,8 +67,8 @@ static int is_stalled(const struct sampler *s, const struct watch_view *v,
 }
 
 static void fill_listener(const struct sampler *s, const struct watch_view *v,
-			  const struct segment_snapshot *snap, uint32_t i,
-			  struct segment_listener *l)
+			  const struct model_process *snap, uint32_t i,
+			  struct model_listener *l)
 {
 	const struct sampler_listener *sl = &v->p->listener[i];
 
@@ -171,7 +171,7 @@ static void listener_notes(struct watch_view *v)
 }
 
 static void notes(const struct sampler *s, struct watch_view *v,
-		  const struct segment_snapshot *snap)
+		  const struct model_process *snap)
 {
 	const struct sampler_proc *p = v->p;
 	char span[FMT_DURATION_LEN], total[FMT_DURATION_LEN];
@@ -223,7 +223,7 @@ static void notes(const struct sampler *s, struct watch_view *v,
 }
 
 static int fill_proc(const struct sampler *s, struct watch_view *v,
-		     struct segment_snapshot *snap)
+		     struct model_process *snap)
 {
 	const struct sampler_proc *p = v->p;
 

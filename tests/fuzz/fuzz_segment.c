@@ -59,7 +59,7 @@ static size_t load_sparse(const uint8_t *data, size_t size, size_t *dirty_end)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct segment_snapshot snap;
+	struct model_process snap;
 	char err[SEGMENT_ERR_LEN];
 	size_t dirty_end = 0;
 
@@ -105,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (!memchr(err, '\0', sizeof(err)) || !err[0]) {
 		abort(); /* a refusal always says why, terminated */
 	}
-	segment_snapshot_free(&snap);
+	model_process_free(&snap);
 	if (mode & 1u)
 		memset(image, 0, dirty_end);
 	return 0;

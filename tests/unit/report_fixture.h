@@ -32,10 +32,11 @@ struct fixture_row {
 
 /* One gap sample per listener, i + 1 times unit_ns, so that each one's
  * histogram tells it apart. */
-static inline void
-report_fixture_rows(struct report *r, struct segment_snapshot *p, size_t n_proc,
-		    struct segment_listener *l, const struct fixture_row *row,
-		    size_t n, uint64_t unit_ns)
+static inline void report_fixture_rows(struct report *r,
+				       struct model_process *p, size_t n_proc,
+				       struct model_listener *l,
+				       const struct fixture_row *row, size_t n,
+				       uint64_t unit_ns)
 {
 	memset(r, 0, sizeof(*r));
 	memset(p, 0, n_proc * sizeof(*p));
@@ -43,7 +44,7 @@ report_fixture_rows(struct report *r, struct segment_snapshot *p, size_t n_proc,
 	for (size_t k = 0; k < n_proc; k++)
 		p[k].pid = 10 + (int)k;
 	for (size_t i = 0; i < n; i++) {
-		struct segment_snapshot *owner = &p[row[i].proc];
+		struct model_process *owner = &p[row[i].proc];
 		l[i].slot = (uint32_t)i;
 		l[i].dev = row[i].dev;
 		l[i].ino = row[i].ino;
@@ -62,16 +63,16 @@ report_fixture_rows(struct report *r, struct segment_snapshot *p, size_t n_proc,
 }
 
 /* Process i of a quiet reading. */
-static inline void report_fixture_proc(struct segment_snapshot *p,
-				       struct segment_listener *l, size_t i)
+static inline void report_fixture_proc(struct model_process *p,
+				       struct model_listener *l, size_t i)
 {
 	verdict_fixture(p, l);
 	p->pid = 42 + (int)i;
 }
 
 static inline void report_fixture_quiet(struct report *r,
-					struct segment_snapshot *p,
-					struct segment_listener *l, size_t n)
+					struct model_process *p,
+					struct model_listener *l, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		report_fixture_proc(&p[i], &l[i], i);

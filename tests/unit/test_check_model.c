@@ -21,8 +21,8 @@
 
 /* Two readings of up to two processes of one listener each. */
 struct side {
-	struct segment_snapshot proc[2];
-	struct segment_listener listener[2];
+	struct model_process proc[2];
+	struct model_listener listener[2];
 	struct netstat_listen ns[2];
 	int ns_ok[2];
 	struct check_reading reading;

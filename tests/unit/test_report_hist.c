@@ -18,8 +18,8 @@
 #include "histogram.h"
 #include "report.h"
 
-static struct segment_listener L[2];
-static struct segment_snapshot P[2];
+static struct model_listener L[2];
+static struct model_process P[2];
 static struct report R;
 
 static char *render(size_t n_proc)

@@ -27,8 +27,8 @@
 #include "report_fixture.h"
 #include "version.h"
 
-static struct segment_listener L[6];
-static struct segment_snapshot P[4];
+static struct model_listener L[6];
+static struct model_process P[4];
 static struct report R;
 
 /* Processes 10 (master), 11 and 12 (workers) hold socket ino 500 on
@@ -48,7 +48,7 @@ static void setup_report(void)
 	};
 	report_fixture_rows(&R, P, 4, L, f, 6, 1000000);
 	for (int i = 0; i < 6; i++) {
-		struct segment_listener *l = &L[i];
+		struct model_listener *l = &L[i];
 		int on81 = f[i].ino == 600;
 		l->fd = i == 5 ? 6 : 5;
 		snprintf(l->address, sizeof(l->address), "127.0.0.1:%d",

@@ -99,7 +99,7 @@ static struct aw_stack *one_frame_stack(const struct self *me, uint64_t offset)
 }
 
 /* stack_frames_copy and stack_frames_name, the previous text freed. */
-static void copy(struct segment_stack *st, const struct aw_stack *raw)
+static void copy(struct model_stack *st, const struct aw_stack *raw)
 {
 	free(st->text);
 	stack_frames_copy(st, raw);
@@ -108,7 +108,7 @@ static void copy(struct segment_stack *st, const struct aw_stack *raw)
 	assert_non_null(st->text);
 }
 
-static void release(struct segment_stack *st, struct aw_stack *raw)
+static void release(struct model_stack *st, struct aw_stack *raw)
 {
 	free(st->text);
 	free(st);
@@ -128,7 +128,7 @@ static void test_named_within_extent(void **state)
 	/* A return address 5 bytes into the function. */
 	uint64_t off = (uintptr_t)aw_named_target - me.bias + 5;
 	struct aw_stack *raw = one_frame_stack(&me, off);
-	struct segment_stack *st = calloc(1, sizeof(*st));
+	struct model_stack *st = calloc(1, sizeof(*st));
 	char want[512];
 
 	copy(st, raw);
@@ -148,7 +148,7 @@ static void test_sizeless_not_guessed(void **state)
 	struct self me = self_module();
 	uint64_t off = (uintptr_t)aw_sizeless - me.bias + 4;
 	struct aw_stack *raw = one_frame_stack(&me, off);
-	struct segment_stack *st = calloc(1, sizeof(*st));
+	struct model_stack *st = calloc(1, sizeof(*st));
 	char want[512];
 
 	copy(st, raw);
@@ -166,7 +166,7 @@ static void test_build_id_mismatch(void **state)
 	struct self me = self_module();
 	uint64_t off = (uintptr_t)aw_named_target - me.bias + 5;
 	struct aw_stack *raw = one_frame_stack(&me, off);
-	struct segment_stack *st = calloc(1, sizeof(*st));
+	struct model_stack *st = calloc(1, sizeof(*st));
 	char want[512];
 
 	raw->module[0].build_id[0] ^= 0xff;
@@ -185,7 +185,7 @@ static void test_missing_and_fifo(void **state)
 	(void)state;
 	struct self me = self_module();
 	struct aw_stack *raw = one_frame_stack(&me, 0x10);
-	struct segment_stack *st = calloc(1, sizeof(*st));
+	struct model_stack *st = calloc(1, sizeof(*st));
 	char fifo[] = "/tmp/aw-unit-fifo.XXXXXX";
 
 	snprintf(raw->module[0].path, sizeof(raw->module[0].path),
@@ -247,7 +247,7 @@ static void test_forged_counts(void **state)
 	(void)state;
 	struct self me = self_module();
 	struct aw_stack *raw = one_frame_stack(&me, 0x10);
-	struct segment_stack *st = calloc(1, sizeof(*st));
+	struct model_stack *st = calloc(1, sizeof(*st));
 
 	raw->frames = 1000;
 	raw->modules = 1000;
@@ -278,7 +278,7 @@ static void test_unnamed_copy(void **state)
 	struct self me = self_module();
 	uint64_t off = (uintptr_t)aw_named_target - me.bias + 5;
 	struct aw_stack *raw = one_frame_stack(&me, off);
-	struct segment_stack *st = calloc(1, sizeof(*st));
+	struct model_stack *st = calloc(1, sizeof(*st));
 	char want[512];
 
 	stack_frames_copy(st, raw);

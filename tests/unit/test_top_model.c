@@ -17,8 +17,8 @@
 
 #define NPROC 4
 
-static struct segment_snapshot cur[NPROC], prev[NPROC];
-static struct segment_listener lc[NPROC], lp[NPROC];
+static struct model_process cur[NPROC], prev[NPROC];
+static struct model_listener lc[NPROC], lp[NPROC];
 static struct report rc, rp;
 static struct recent_table mem;
 

@@ -17,8 +17,8 @@
 #include "report_fixture.h"
 #include "totals.h"
 
-static struct segment_listener L[6];
-static struct segment_snapshot P[3];
+static struct model_listener L[6];
+static struct model_process P[3];
 static struct report R;
 
 /* Three processes: 10 and 11 share socket (1, 100); 11 also holds (1, 200)

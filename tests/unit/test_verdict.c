@@ -27,8 +27,8 @@
 
 #define MS 1000000ull
 
-static struct segment_snapshot P;
-static struct segment_listener L;
+static struct model_process P;
+static struct model_listener L;
 static struct verdict_window W;
 static struct verdict V[VERDICT_KINDS];
 static int NV; /* how many V holds */
@@ -122,8 +122,8 @@ struct windowed {
 	enum verdict_kind kind;
 	void (*dated)(uint64_t ago);
 	uint64_t *remembered;
-	uint64_t (*bound)(const struct segment_snapshot *p,
-			  const struct segment_listener *l);
+	uint64_t (*bound)(const struct model_process *p,
+			  const struct model_listener *l);
 };
 
 /*
@@ -508,7 +508,7 @@ static void test_slow_bound_without_event(void **state)
 static void test_slow_text(void **state)
 {
 	char frames[] = "worker_main+0x173 (server)\n";
-	struct segment_stack st;
+	struct model_stack st;
 	(void)state;
 
 	L.slow_events = 3;
@@ -913,8 +913,8 @@ static void test_queue_peak_and_wanted_backlog(void **state)
 
 static void test_window_between(void **state)
 {
-	struct segment_snapshot pb;
-	struct segment_listener lb;
+	struct model_process pb;
+	struct model_listener lb;
 	(void)state;
 
 	verdict_fixture(&pb, &lb);

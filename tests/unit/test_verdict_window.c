@@ -22,8 +22,8 @@
 #include "recent.h"
 #include "verdict_fixture.h"
 
-static struct segment_snapshot P;
-static struct segment_listener L;
+static struct model_process P;
+static struct model_listener L;
 
 /* A quiet listener: backlog 16, 3 probes saw it full, 40 socket drops,
  * last probed `probed_ago` before now, the kernel agreeing on the drops. */

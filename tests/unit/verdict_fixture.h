@@ -17,8 +17,8 @@
 #define NOW_REAL (2000 * S)
 #define WINDOW (300 * S)
 
-static inline void verdict_fixture(struct segment_snapshot *p,
-				   struct segment_listener *l)
+static inline void verdict_fixture(struct model_process *p,
+				   struct model_listener *l)
 {
 	memset(p, 0, sizeof(*p));
 	memset(l, 0, sizeof(*l));
