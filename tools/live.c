@@ -38,10 +38,35 @@ static const struct sockdiag_table *live_table(struct live_context *ctx)
 }
 
 /*
- * The table of snap's process's network namespace: ours, or another's
- * dumped from inside it (once per namespace; one that cannot be entered,
- * as without privilege, is remembered as such). NULL when there is none.
- * The namespace's inode, when readable, into snap->netns.
+ * Whether every open listener of snap is in the dump of the reader's own
+ * namespace: a socket is listed only in its own namespace's dump, so its
+ * namespace is ours, and /proc/PID/ns/net need not be read (a path walk
+ * and a stat a process, each scrape). A process without an open listener
+ * is looked up as before.
+ */
+static int listeners_in_own(struct live_context *ctx,
+			    const struct model_process *snap)
+{
+	const struct sockdiag_table *t =
+	    ctx->have_netns ? live_table(ctx) : NULL;
+	int any = 0;
+
+	for (uint32_t i = 0; t && i < snap->n_listeners; i++) {
+		const struct model_listener *l = &snap->listener[i];
+		if (l->flags & AW_LF_CLOSED)
+			continue;
+		if (!l->ino || !sockdiag_find(t, l->ino))
+			return 0;
+		any = 1;
+	}
+	return any;
+}
+
+/*
+ * The table of the network namespace snap's listeners are in: ours, or
+ * else its process's, dumped from inside it (once per namespace; one that
+ * cannot be entered, as without privilege, is remembered as such). NULL
+ * when there is none. The namespace's inode, when known, into snap->netns.
  */
 static const struct sockdiag_table *netns_table(struct live_context *ctx,
 						struct model_process *snap)
@@ -49,6 +74,10 @@ static const struct sockdiag_table *netns_table(struct live_context *ctx,
 	uint64_t dev, ino;
 	char err[160];
 
+	if (listeners_in_own(ctx, snap)) {
+		snap->netns = ctx->netns_ino;
+		return live_table(ctx);
+	}
 	if (procinfo_netns(snap->pid, &dev, &ino))
 		return NULL;
 	snap->netns = ino;

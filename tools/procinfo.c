@@ -70,12 +70,31 @@ int procinfo_start_ticks(pid_t pid, uint64_t *ticks)
 
 int procinfo_stat(pid_t pid, char *state, uint64_t *ticks)
 {
+	struct procinfo_stat ps;
+
+	if (procinfo_stat_image(pid, &ps))
+		return -1;
+	*state = ps.state;
+	*ticks = ps.start_ticks;
+	return 0;
+}
+
+int procinfo_stat_image(pid_t pid, struct procinfo_stat *ps)
+{
+	static const int field[PROCINFO_IMAGE_FIELDS] = {26, 27, 28, 45, 46,
+							 47, 48, 49, 50, 51};
 	char path[64], buf[1024];
 
+	memset(ps, 0, sizeof(*ps));
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (read_small(path, buf, sizeof(buf)) < 0)
+	if (read_small(path, buf, sizeof(buf)) < 0 ||
+	    parse_stat(buf, 22, &ps->state, &ps->start_ticks))
 		return -1;
-	return parse_stat(buf, 22, state, ticks);
+	/* A hidden or missing field stays 0: older kernels end at 44. */
+	for (int i = 0; i < PROCINFO_IMAGE_FIELDS; i++)
+		if (parse_stat(buf, field[i], NULL, &ps->image[i]))
+			ps->image[i] = 0;
+	return 0;
 }
 
 int procinfo_state(pid_t pid, char *state)

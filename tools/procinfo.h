@@ -16,6 +16,24 @@ int procinfo_start_ticks(pid_t pid, uint64_t *ticks);
 /* The state letter and start ticks of pid, with one read. 0 or -1. */
 int procinfo_stat(pid_t pid, char *state, uint64_t *ticks);
 
+/*
+ * Where exec laid out the running image, from /proc/PID/stat: code, start
+ * of stack, data, heap start, arguments and environment (fields 26-28,
+ * 45-51). Fixed while an image runs; each exec lays them out anew, at
+ * randomized addresses, around other arguments or environment (a program
+ * run without LD_PRELOAD has a shorter environment). All 0 when /proc
+ * hides them (a process this reader may not trace, a zombie).
+ */
+#define PROCINFO_IMAGE_FIELDS 10
+struct procinfo_stat {
+	char state;
+	uint64_t start_ticks;
+	uint64_t image[PROCINFO_IMAGE_FIELDS];
+};
+
+/* procinfo_stat and the image's layout, with one read. 0 or -1. */
+int procinfo_stat_image(pid_t pid, struct procinfo_stat *ps);
+
 /* The state letter of /proc/PID/stat (R, S, T, Z...). 0 or -1. */
 int procinfo_state(pid_t pid, char *state);
 

@@ -140,8 +140,8 @@ void report_prom_free(struct prom_doc *d);
  * written) or a write failed. */
 int report_prometheus(FILE *out, const struct report *r, int by_process);
 
-/* v in the fewest significant digits that read back as v (at most 17),
- * into dst; returns the length. */
+/* v in the fewest significant digits that read back as v (at most 17;
+ * next to a power of two maybe one more), into dst; returns the length. */
 size_t report_prom_double(char *dst, size_t len, double v);
 
 /*

@@ -316,18 +316,33 @@ static size_t fmt_u64(char *p, uint64_t v)
 	return n;
 }
 
+/* v printed with prec significant digits reads back as v. */
+static int reads_back(char *dst, size_t len, double v, int prec)
+{
+	int n = snprintf(dst, len, "%.*g", prec, v);
+	return n >= 0 && (size_t)n < len && strtod(dst, NULL) == v;
+}
+
 size_t report_prom_double(char *dst, size_t len, double v)
 {
 	/* The fewest significant digits that read back as the same double:
-	 * 26.738992229 rather than %.17g's 26.738992229000001. */
-	for (int prec = 1; prec <= 17; prec++) {
-		int n = snprintf(dst, len, "%.*g", prec, v);
-		if (n < 0 || (size_t)n >= len)
-			break;
-		if (strtod(dst, NULL) == v)
-			return (size_t)n;
+	 * 26.738992229 rather than %.17g's 26.738992229000001. More digits
+	 * than a precision that reads back give a nearer decimal, which
+	 * reads back too (but next to a power of two, where the interval
+	 * that reads back is lopsided: there the answer may have a digit
+	 * more than the fewest), so the precision is bisected: 5 tries, not
+	 * up to 17 (a timestamp in seconds with its nanoseconds needs 17,
+	 * and each socket has one). The answer always reads back: a
+	 * precision that did, or 17. */
+	int lo = 1, hi = 17;
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (reads_back(dst, len, v, mid))
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
-	int n = snprintf(dst, len, "%.17g", v);
+	int n = snprintf(dst, len, "%.*g", lo, v);
 	return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 }
 

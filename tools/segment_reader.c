@@ -10,6 +10,7 @@
 #include "segment_reader.h"
 
 #include "bypass.h"
+#include "proc_cache.h"
 #include "procinfo.h"
 #include "segment_decode.h"
 #include "segment_name.h"
@@ -28,25 +29,24 @@
  * Alive iff signal 0 reaches pid (EPERM: it exists but is not ours) and
  * /proc says it started when the segment says: otherwise the pid is free or
  * names a newer process. A header without a start time trusts kill alone.
+ * ps: what /proc/PID/stat said (state '?' and all 0 when unreadable).
  */
-static int process_alive(pid_t pid, uint64_t start_ticks, char *main_state)
+static int process_alive(pid_t pid, uint64_t start_ticks,
+			 struct procinfo_stat *ps)
 {
-	uint64_t ticks;
-	char state;
-
-	/* One read of /proc/PID/stat for both the state and the start;
-	 * where /proc hides it (hidepid), signal 0 says whether it runs. */
-	if (procinfo_stat(pid, &state, &ticks)) {
-		*main_state = '?';
+	/* One read of /proc/PID/stat for the state, the start and the
+	 * image (proc_cache.h); where /proc hides it (hidepid), signal 0
+	 * says whether it runs. */
+	if (procinfo_stat_image(pid, ps)) {
+		ps->state = '?';
 		if (kill(pid, 0) != 0 && errno != EPERM)
 			return 0;
 		return start_ticks == 0;
 	}
-	*main_state = state;
 	/* A zombie still answers signal 0, but its sockets are closed. */
-	if (state == 'Z' || state == 'X')
+	if (ps->state == 'Z' || ps->state == 'X')
 		return 0;
-	return start_ticks == 0 || ticks == start_ticks;
+	return start_ticks == 0 || ps->start_ticks == start_ticks;
 }
 
 void segment_snapshot_name(struct model_process *snap)
@@ -64,15 +64,14 @@ static uint64_t clock_ns(clockid_t id)
 
 /* What the segment cannot say: is its process still the same one, is it
  * stopped, and its comm when the shim left it empty. st: the segment file
- * as opened. */
-static void add_process_state(struct model_process *snap, const struct stat *st)
+ * as opened; ps: what /proc/PID/stat says, for owner_matches. */
+static void add_process_state(struct model_process *snap, const struct stat *st,
+			      struct procinfo_stat *ps)
 {
-	char main_state = '?';
-
 	snap->now_mono_ns = clock_ns(CLOCK_MONOTONIC);
 	snap->now_real_ns = clock_ns(CLOCK_REALTIME);
-	snap->alive =
-	    process_alive(snap->pid, snap->header.pid_start_ticks, &main_state);
+	snap->alive = process_alive(snap->pid, snap->header.pid_start_ticks, ps);
+	char main_state = ps->state;
 	/* Same pid, same process, but it exec'd a program without the shim:
 	 * nobody writes the segment any more (unreadable maps: trust the
 	 * rest). The shim keeps its segment mapped for the life of the
@@ -82,9 +81,8 @@ static void add_process_state(struct model_process *snap, const struct stat *st)
 	 * not made its segment yet). The same read tells whether it maps an
 	 * io_uring ring, whose accepts never call accept(). */
 	unsigned maps = 0;
-	int readable =
-	    snap->alive &&
-	    procinfo_maps_file(snap->pid, st->st_dev, st->st_ino, &maps) == 0;
+	int readable = snap->alive && proc_cache_maps(snap->pid, ps, st->st_dev,
+						      st->st_ino, &maps) == 0;
 	snap->unshimmed =
 	    readable && !(maps & (PROCINFO_MAPS_SHIM | PROCINFO_MAPS_SEGMENT));
 	if (snap->unshimmed)
@@ -141,20 +139,20 @@ static int open_segment(struct model_process *snap, struct stat *st, char *err,
  * exited, hidepid): nothing to compare, the file is taken as before.
  * SEGMENT_OK or SEGMENT_FORGED with err.
  */
-static int owner_matches(const struct model_process *snap, uid_t owner,
+static int owner_matches(const struct model_process *snap,
+			 const struct stat *st, const struct procinfo_stat *ps,
 			 char *err, size_t errlen)
 {
-	uid_t uids[4];
+	uid_t owner = st->st_uid, euid;
 
-	if (owner == 0 || !snap->alive || procinfo_uids(snap->pid, uids))
+	if (owner == 0 || !snap->alive ||
+	    proc_cache_owner(snap->pid, ps, st->st_dev, st->st_ino, owner,
+			     &euid) != 0)
 		return SEGMENT_OK;
-	for (int i = 0; i < 4; i++)
-		if (uids[i] == owner)
-			return SEGMENT_OK;
 	snprintf(err, errlen,
 		 "owned by uid %u, but process %d runs as uid %u: not its "
 		 "segment (another user's file under its name), refused",
-		 (unsigned)owner, (int)snap->pid, (unsigned)uids[1]);
+		 (unsigned)owner, (int)snap->pid, (unsigned)euid);
 	return SEGMENT_FORGED;
 }
 
@@ -194,6 +192,7 @@ int segment_snapshot_ref(const struct segment_ref *ref,
 			 struct model_process *snap, char *err, size_t errlen)
 {
 	struct stat st;
+	struct procinfo_stat ps;
 
 	snapshot_init(snap, ref);
 	int fd = open_segment(snap, &st, err, errlen);
@@ -206,8 +205,8 @@ int segment_snapshot_ref(const struct segment_ref *ref,
 		ret = visible_here(ref, snap, err, errlen);
 	if (ret != SEGMENT_OK || snap->pid == 0)
 		return ret; /* pid 0: its process is gone, alive stays 0 */
-	add_process_state(snap, &st);
-	return owner_matches(snap, st.st_uid, err, errlen);
+	add_process_state(snap, &st, &ps);
+	return owner_matches(snap, &st, &ps, err, errlen);
 }
 
 int segment_snapshot(pid_t pid, struct model_process *snap, char *err,

@@ -31,6 +31,7 @@
 #include "error.h"
 
 #include "gather.h"
+#include "proc_cache.h"
 #include "report.h"
 #include "sample_host.h"
 #include "sockdiag.h"
@@ -620,6 +621,7 @@ int serve_command(int argc, char **argv)
 		return ret > 0 ? AW_EXIT_OK : AW_EXIT_USAGE;
 	if (parse_listen(o.listen, &ai))
 		return AW_EXIT_USAGE;
+	proc_cache_enable(); /* every scrape reads the same processes */
 	int fd = open_listener(o.listen, ai);
 	freeaddrinfo(ai);
 	if (fd < 0)

@@ -67,6 +67,27 @@ static int diag_send(int fd, uint32_t seq, int one, const void *req, size_t len)
 	return sendmsg(fd, &mh, 0) < 0 ? -1 : 0;
 }
 
+static int by_ino_cmp(const void *a, const void *b, void *entries)
+{
+	const struct sockdiag_entry *e = entries;
+	uint64_t x = e[*(const uint32_t *)a].ino;
+	uint64_t y = e[*(const uint32_t *)b].ino;
+	return (x > y) - (x < y);
+}
+
+/* t->by_ino, when memory allows (else lookups scan). */
+static void index_table(struct sockdiag_table *t)
+{
+	if (t->n == 0 || t->n > UINT32_MAX)
+		return;
+	t->by_ino = malloc(t->n * sizeof(*t->by_ino));
+	if (!t->by_ino)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		t->by_ino[i] = (uint32_t)i;
+	qsort_r(t->by_ino, t->n, sizeof(*t->by_ino), by_ino_cmp, t->entry);
+}
+
 int sockdiag_request(int fd, uint8_t family, uint32_t states, uint8_t ext,
 		     const struct inet_diag_sockid *id, uint32_t seq)
 {
@@ -255,6 +276,7 @@ static int dump_fd(int fd, unsigned int with, struct sockdiag_table *t,
 		return -1;
 	}
 	close(fd);
+	index_table(t);
 	return 0;
 }
 
@@ -338,15 +360,30 @@ int sockdiag_dump_netns(pid_t pid, unsigned int with, struct sockdiag_table *t,
 const struct sockdiag_entry *sockdiag_find(const struct sockdiag_table *t,
 					   uint64_t ino)
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (t->entry[i].ino == ino)
-			return &t->entry[i];
+	if (!t->by_ino) {
+		for (size_t i = 0; i < t->n; i++)
+			if (t->entry[i].ino == ino)
+				return &t->entry[i];
+		return NULL;
+	}
+	size_t lo = 0, hi = t->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct sockdiag_entry *e = &t->entry[t->by_ino[mid]];
+		if (e->ino == ino)
+			return e;
+		if (e->ino < ino)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }
 
 void sockdiag_free(struct sockdiag_table *t)
 {
 	free(t->entry);
+	free(t->by_ino);
 	memset(t, 0, sizeof(*t));
 }
 

@@ -32,6 +32,10 @@ struct sockdiag_table {
 	struct sockdiag_entry *entry;
 	size_t n;
 	size_t cap;
+	/* entry's indexes sorted by inode, made by the dumps (NULL: none,
+	 * and sockdiag_find scans): a reader of 10,000 processes looks up
+	 * 10,000 inodes in as many listeners */
+	uint32_t *by_ino;
 };
 
 /*

@@ -18,6 +18,7 @@
 #include "usage.h"
 
 #include "gather.h"
+#include "proc_cache.h"
 #include "recent.h"
 #include "report.h"
 #include "sample_host.h"
@@ -306,6 +307,7 @@ int top_command(int argc, char **argv)
 		return ret > 0 ? AW_EXIT_OK : AW_EXIT_USAGE;
 	load_memory(&o);
 	sample_host_init(&o.host);
+	proc_cache_enable(); /* every frame reads the same processes */
 	if (o.once) {
 		/* Two readings an interval apart, one frame, no escapes. */
 		take_reading(&o, &prev, &g);
