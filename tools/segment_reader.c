@@ -70,7 +70,8 @@ static void add_process_state(struct model_process *snap, const struct stat *st,
 {
 	snap->now_mono_ns = clock_ns(CLOCK_MONOTONIC);
 	snap->now_real_ns = clock_ns(CLOCK_REALTIME);
-	snap->alive = process_alive(snap->pid, snap->header.pid_start_ticks, ps);
+	snap->alive =
+	    process_alive(snap->pid, snap->header.pid_start_ticks, ps);
 	char main_state = ps->state;
 	/* Same pid, same process, but it exec'd a program without the shim:
 	 * nobody writes the segment any more (unreadable maps: trust the
