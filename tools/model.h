@@ -23,7 +23,7 @@
 #define SEGMENT_ERR_LEN 256
 
 /* What a process does that the shim cannot see into (snapshot.bypass):
- * found by the gatherer (bypass.h) or the sampler. */
+ * found by the gatherer (bypass.c) or the sampler. */
 enum bypass_kind {
 	BYPASS_STATIC = 1u << 0,   /* no ELF interpreter: no LD_PRELOAD */
 	BYPASS_GO = 1u << 1,	   /* Go runtime: raw system calls */
@@ -159,7 +159,7 @@ struct model_process {
 			  * still maps the shim */
 	int unshimmed;	 /* it runs, but exec'd a program without the shim */
 	int stopped;	 /* every task stopped: no thread can accept */
-	unsigned bypass; /* bypass_kind bits (bypass.h): io_uring, for one */
+	unsigned bypass; /* bypass_kind bits (above): io_uring, for one */
 	uint64_t now_mono_ns;
 	uint64_t now_real_ns;
 	uint64_t netns; /* inode of its network namespace, 0: unknown (set by

@@ -131,10 +131,15 @@ static int update_one(struct recent_table *t, const struct model_process *p,
 		return -1;
 	uint64_t sb = verdict_slow_bound(p, l);
 	uint64_t pb = verdict_peak_bound(p, l);
-	e->overflow_last_ns = moved(e->overflow_last_ns,
-				    !known || l->full_events > e->full_events ||
-					l->live.drops > e->drops,
-				    ob);
+	/* Drops rising are overflow evidence but under TCP_DEFER_ACCEPT
+	 * (its discarded ACKs rise under any load) or where it is unknown
+	 * (the kernel's sockets without the shim). */
+	int drops_count = !(l->flags & AW_LF_DEFER_ACCEPT) && !p->kernel_only;
+	e->overflow_last_ns =
+	    moved(e->overflow_last_ns,
+		  !known || l->full_events > e->full_events ||
+		      (drops_count && l->live.drops > e->drops),
+		  ob);
 	e->slow_last_ns = moved(e->slow_last_ns,
 				!known || l->slow_events > e->slow_events, sb);
 	e->peak_last_ns =

@@ -313,9 +313,10 @@ static void json_facts(FILE *out, const struct model_process *p,
 		fprintf(out,
 			"\"full_events\":%" PRIu64 ",\"queue_now\":%" PRIu32
 			",\"socket_drops\":%" PRIu64 ",\"drops\":%" PRIu64
+			",\"own_socket_drops\":%" PRIu64
 			",\"suggested_backlog\":%" PRIu32,
 			v->full_events, v->queue_now, v->socket_drops,
-			v->socket_drops, v->suggested_backlog);
+			v->socket_drops, v->own_drops, v->suggested_backlog);
 		break;
 	case VERDICT_SLOW:
 		fprintf(out,

@@ -95,16 +95,20 @@ static void hist_block(FILE *out, const char *name, const struct aw_hist *h,
 }
 
 /* The three distributions. sampled (watch): no gaps, the samples see a
- * thread in accept(), not each return from it. */
-static void hist_three(FILE *out, int sampled, const struct aw_hist *gap,
-		       const struct aw_hist *away, const struct aw_hist *wait)
+ * thread in accept(), not each return from it. event_loop: the time out
+ * of accept() is an event loop's between accepts, no time away. */
+static void hist_three(FILE *out, int sampled, int event_loop,
+		       const struct aw_hist *gap, const struct aw_hist *away,
+		       const struct aw_hist *wait)
 {
 	if (sampled)
 		fprintf(out, "@gap_us:\n(not sampled: only the shim sees each "
 			     "accept)\n\n");
 	else
 		hist_block(out, "gap_us", gap, 1000);
-	hist_block(out, "away_us", away, 1000);
+	hist_block(out,
+		   event_loop ? "between_accepts_us (event loop)" : "away_us",
+		   away, 1000);
 	hist_block(out, "queue_wait_ms", wait, 1);
 }
 
@@ -143,6 +147,7 @@ static void hist_socket(FILE *out, const struct report *r, int sampled,
 			const struct model_listener *l, size_t procs)
 {
 	static struct aw_hist sum[3]; /* 15 KB each: not on the stack */
+	int event_loop = 0;
 
 	memset(sum, 0, sizeof(sum));
 	for (size_t p = 0; p < r->n_proc; p++)
@@ -151,6 +156,7 @@ static void hist_socket(FILE *out, const struct report *r, int sampled,
 			    &r->proc[p].listener[j];
 			if (!same_socket(l, m))
 				continue;
+			event_loop |= !!(m->flags & AW_LF_EVENT_LOOP);
 			aw_hist_merge(&sum[0], &m->gap_ns);
 			aw_hist_merge(&sum[1], &m->away_ns);
 			aw_hist_merge(&sum[2], &m->queue_wait_ms);
@@ -160,7 +166,7 @@ static void hist_socket(FILE *out, const struct report *r, int sampled,
 	fmt_printable(addr, sizeof(addr), l->address, sizeof(l->address));
 	fprintf(out, "socket %s inode %" PRIu64 ", %zu processes:\n\n", addr,
 		l->ino, procs);
-	hist_three(out, sampled, &sum[0], &sum[1], &sum[2]);
+	hist_three(out, sampled, event_loop, &sum[0], &sum[1], &sum[2]);
 }
 
 /* "pid N (comm) address fd N:", the strings of another process's memory
@@ -186,8 +192,9 @@ void report_hist(FILE *out, const struct report *r)
 			if (l->flags & AW_LF_CLOSED)
 				continue;
 			hist_headline(out, p, l);
-			hist_three(out, p->sampled != NULL, &l->gap_ns,
-				   &l->away_ns, &l->queue_wait_ms);
+			hist_three(out, p->sampled != NULL,
+				   (l->flags & AW_LF_EVENT_LOOP) != 0,
+				   &l->gap_ns, &l->away_ns, &l->queue_wait_ms);
 		}
 	}
 	for (size_t i = 0; i < r->n_proc; i++) {

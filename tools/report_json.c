@@ -461,6 +461,7 @@ static void json_total(FILE *out, const struct totals *t,
 		"},\"socket_drops\":%" PRIu64 ",\"drops\":%" PRIu64 ",",
 		s->slow_events, s->queue_now, s->queue_peak, s->full_events,
 		s->drops, s->drops);
+	json_bool(out, "event_loop", s->event_loop, ",");
 	totals_hists(t, s, &gap, &away, &wait);
 	json_hist(out, "gap_ns", &gap);
 	fprintf(out, ",");

@@ -171,6 +171,7 @@ enum prom_value {
 	V_CLAMPED,
 	V_STALLED,
 	V_DEFER,
+	V_EVENT_LOOP,
 	V_NPROCS,
 	V_KERNEL_PEAK, /* K_SOCKET */
 	V_ACCEPTS,
@@ -209,6 +210,11 @@ static const struct prom_family families[] = {
      "1 when TCP_DEFER_ACCEPT is set: socket drops alone are then no "
      "overflow.",
      K_SOCKET, V_DEFER},
+    {"acceptwatch_socket_event_loop", "gauge",
+     "1 when an event loop accepts (nonblocking listener): the accept "
+     "away histogram then holds its time between accepts, idle time "
+     "included, no time away.",
+     K_SOCKET, V_EVENT_LOOP},
     {"acceptwatch_socket_queue_length", "gauge",
      "Connections in the socket's accept queue now.", K_SOCKET, V_QUEUE},
     {"acceptwatch_socket_backlog_effective", "gauge",
@@ -747,8 +753,8 @@ static void socket_row(struct prom_doc *d, const struct prom_family *f,
 
 	/* Of a socket no segment speaks for, the kernel's figures alone:
 	 * clamp, TCP_DEFER_ACCEPT and stalls are not known. */
-	if (s->kernel_only &&
-	    (f->arg == V_CLAMPED || f->arg == V_STALLED || f->arg == V_DEFER))
+	if (s->kernel_only && (f->arg == V_CLAMPED || f->arg == V_STALLED ||
+			       f->arg == V_DEFER || f->arg == V_EVENT_LOOP))
 		return;
 	switch (f->arg) {
 	case V_DROPS:
@@ -774,6 +780,9 @@ static void socket_row(struct prom_doc *d, const struct prom_family *f,
 		break;
 	case V_DEFER:
 		v = (uint64_t)s->t.defer;
+		break;
+	case V_EVENT_LOOP:
+		v = (uint64_t)s->t.event_loop;
 		break;
 	case V_KERNEL_PEAK:
 		if (!s->kernel_only)

@@ -96,6 +96,13 @@ static void text_hist(FILE *out, const char *what, const struct aw_hist *h,
 		what, p50, p99, max, n);
 }
 
+/* The time out of accept() between calls: away, but for an event loop's
+ * listener, which idles elsewhere between accepts (no time away). */
+static const char *away_label(int event_loop)
+{
+	return event_loop ? "between accepts (event loop)" : "away";
+}
+
 /* The backlog line; whose ends it ("" or " (pids ...)"). */
 static void text_backlog(FILE *out, const struct model_listener *l,
 			 const char *whose)
@@ -269,11 +276,7 @@ static void text_listener(FILE *out, const struct model_process *p,
 	text_backlog(out, l, "");
 	text_counts(out, l);
 	text_hist(out, "gap", &l->gap_ns, 0);
-	/* An event loop idles elsewhere between accepts: no time away. */
-	text_hist(out,
-		  (l->flags & AW_LF_EVENT_LOOP) ? "between accepts (event loop)"
-						: "away",
-		  &l->away_ns, 0);
+	text_hist(out, away_label(l->flags & AW_LF_EVENT_LOOP), &l->away_ns, 0);
 	text_hist(out, "queue wait", &l->queue_wait_ms, 1);
 	text_threads(out, p, l);
 	text_slow(out, l->slow_events, p, l, 0);
@@ -392,7 +395,7 @@ static void text_total(FILE *out, const struct totals *t,
 		s->queue_now, s->queue_peak, s->full_events, s->drops);
 	totals_hists(t, s, &gap, &away, &wait);
 	text_hist(out, "gap", &gap, 0);
-	text_hist(out, "away", &away, 0);
+	text_hist(out, away_label(s->event_loop), &away, 0);
 	text_hist(out, "queue wait", &wait, 1);
 }
 
@@ -723,7 +726,7 @@ static void text_socket(FILE *out, const struct totals *t,
 	text_socket_queue(out, t, s);
 	totals_hists(t, s, &gap, &away, &wait);
 	text_hist(out, "gap", &gap, 0);
-	text_hist(out, "away", &away, 0);
+	text_hist(out, away_label(s->event_loop), &away, 0);
 	text_hist(out, "queue wait", &wait, 1);
 	text_socket_threads(out, t, s);
 	slow = text_socket_last_slow(t, s);

@@ -168,6 +168,11 @@ static void fill_listener(const struct sample_host *h,
 	l->full_events = s->full;
 	l->drops = s->e.drops;
 	l->drops_mono_ns = h->now_ns;
+	/* The interval's first reading is the baseline: only the rise since
+	 * is charged (verdict_own_drops), dated at the latest. */
+	l->drops_base = s->drops_start;
+	l->drops_base_mono_ns = s->start_ns;
+	l->drops_rise_mono_ns = s->e.drops > s->drops_start ? h->now_ns : 0;
 	l->sample_mono_ns = h->now_ns;
 	l->live.queue_known = 1;
 	l->live.live = s->e.has_drops;

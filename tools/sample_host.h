@@ -6,14 +6,14 @@
  * takes (an interval: top's frame, a scrape, listeners' --for) each
  * socket keeps the deepest queue a tick saw. A take turns the sockets no
  * segment speaks for into the listener model as a snapshot with no process
- * (segment_snapshot.kernel_only), so top, serve and listeners judge and
+ * (model_process.kernel_only), so top, serve and listeners judge and
  * render them with the code that serves segments.
  */
 #ifndef AW_SAMPLE_HOST_H
 #define AW_SAMPLE_HOST_H
 
 #include "report.h"
-#include "segment_reader.h"
+#include "model.h"
 #include "sockdiag.h"
 
 #include <stddef.h>

@@ -9,8 +9,9 @@
  * it is queued, then rendered (and gzipped) a block at a time as the
  * scraper takes it, so a scraper that reads slowly, or sends half a
  * request and waits, holds only its own connection while others are
- * served. Scrapes are read one at a time on that thread: a burst of
- * scrapers never runs several readers over /dev/shm at once, and a scrape
+ * served. Scrapes are read one at a time on that thread (each by the
+ * gatherer's few threads): a burst of scrapers never runs several scrapes
+ * over /dev/shm at once, and a scrape
  * opens no module file (no names in the exposition): nothing a user leaves
  * can hold it up.
  *

@@ -65,6 +65,7 @@ void totals_socket_add(struct totals_socket *s, const struct model_listener *l,
 	 * one member may know it before another): its socket drops then also
 	 * count the data-less handshake ACKs the option discards. */
 	s->defer = s->defer || (l->flags & AW_LF_DEFER_ACCEPT) != 0;
+	s->event_loop = s->event_loop || (l->flags & AW_LF_EVENT_LOOP) != 0;
 	/* The backlog asked for is unknown in a process that adopted the
 	 * socket (inherited it from a program without the shim). */
 	if (!s->has_requested && !(l->flags & AW_LF_ADOPTED)) {

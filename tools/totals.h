@@ -49,6 +49,8 @@ struct totals_socket {
 			      the backlog asked for (adopted: unknown) */
 	int clamped;	   /* the first member saw the somaxconn clamp */
 	int defer;	   /* any member saw TCP_DEFER_ACCEPT */
+	int event_loop;	   /* any member is an event loop's: its time
+			      between accepts is no time away */
 	int all_stalled;   /* every member stalled: none takes connections */
 };
 

@@ -11,6 +11,7 @@
 #include "histogram.h"
 
 #include <ctype.h>
+#include <sys/socket.h>
 #include <string.h>
 
 static const char *const names[VERDICT_KINDS] = {
@@ -86,8 +87,6 @@ int32_t verdict_wanted_backlog(const struct model_listener *l)
 		return l->passed_backlog;
 	return l->requested_backlog;
 }
-
-uint32_t verdict_queue_peak(const struct model_listener *l);
 
 uint32_t verdict_suggest_backlog(const struct model_listener *l)
 {
@@ -220,10 +219,12 @@ uint64_t verdict_overflow_bound(const struct model_process *p,
 	    (drops_are_overflows(l, NULL) && l->live.drops > l->drops))
 		return p->now_mono_ns;
 	/* The last probe that saw the queue full, the last reading that
-	 * found the drops risen: the shim dates both. */
-	uint64_t seen = l->full_mono_ns > l->drops_rise_mono_ns
-			    ? l->full_mono_ns
-			    : l->drops_rise_mono_ns;
+	 * found the drops risen: the shim dates both. Drops that are no
+	 * overflow (TCP_DEFER_ACCEPT's) rise under any load: their date
+	 * would keep an old full queue recent for ever. */
+	uint64_t rise =
+	    drops_are_overflows(l, NULL) ? l->drops_rise_mono_ns : 0;
+	uint64_t seen = l->full_mono_ns > rise ? l->full_mono_ns : rise;
 	return at_or_now(p, seen);
 }
 
@@ -374,6 +375,8 @@ static void evidence(const struct model_process *p,
 	v->full_now_unprobed = l->full_events == 0 && overflow_now(l, NULL);
 	v->socket_drops = l->live.drops;
 	v->own_drops = verdict_own_drops(l);
+	v->sampled = p->sampled != NULL || p->kernel_only;
+	v->unix_socket = l->family == AF_UNIX;
 	v->defer = (l->flags & AW_LF_DEFER_ACCEPT) ? VERDICT_DEFER_ON
 		   : !drops_are_overflows(l, w)	   ? VERDICT_DEFER_UNKNOWN
 						   : VERDICT_DEFER_OFF;

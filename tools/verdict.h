@@ -122,6 +122,10 @@ struct verdict {
 	uint64_t socket_drops; /* the socket's sk_drops (ss -m d) */
 	uint64_t own_drops;    /* since the process's first reading of them
 				  (verdict_own_drops): what it is charged */
+	int unix_socket;       /* AF_UNIX: no SYN, a full queue blocks connect()
+				  or fails it with EAGAIN */
+	int sampled; /* figures sampled from outside (watch, the kernel's
+			sockets): the first reading is the sampler's */
 	enum verdict_defer defer;
 
 	uint64_t slow_events;
@@ -222,14 +226,14 @@ uint32_t verdict_suggest_backlog(const struct model_listener *l);
 /* The deepest queue seen: the shim's peak, or the kernel's depth now. */
 uint32_t verdict_queue_peak(const struct model_listener *l);
 
-/* The program's wish as the kernel got it: the raised backlog when
- * ACCEPTWATCH_BACKLOG raised it, else the requested one. */
 /* The socket's drops since the process's first reading of them (its
  * baseline, read by the shim at listen(), adoption or a forked child's
- * first probe): a process is never charged with drops from before it
- * knew the socket. 0 before that reading. */
+ * first probe; a sampler's first reading): a process is never charged
+ * with drops from before it knew the socket. 0 before that reading. */
 uint64_t verdict_own_drops(const struct model_listener *l);
 
+/* The program's wish as the kernel got it: the raised backlog when
+ * ACCEPTWATCH_BACKLOG raised it, else the requested one. */
 int32_t verdict_wanted_backlog(const struct model_listener *l);
 
 #endif

@@ -98,8 +98,9 @@ static void say_overflowing(const struct verdict *v, struct verdict_text *t)
 	    v->own_drops, plural(v->own_drops));
 	if (v->socket_drops > v->own_drops)
 		add(t->evidence, sizeof(t->evidence),
-		    " since the process first read the count (%" PRIu64
-		    " before)",
+		    " since %s (%" PRIu64 " before)",
+		    v->sampled ? "the first sampled reading"
+			       : "the process first read the count",
 		    v->socket_drops - v->own_drops);
 	if (v->defer == VERDICT_DEFER_ON)
 		add(t->evidence, sizeof(t->evidence),
@@ -110,9 +111,13 @@ static void say_overflowing(const struct verdict *v, struct verdict_text *t)
 		    " (TCP_DEFER_ACCEPT unknown: these may count the "
 		    "handshake ACKs it discards)");
 	say_window(v, t->evidence, sizeof(t->evidence));
-	add(t->fix, sizeof(t->fix),
-	    "clients' SYNs (or handshake ACKs) are dropped and retried after "
-	    "1 s, 3 s, 7 s...: ");
+	add(t->fix, sizeof(t->fix), "%s",
+	    v->unix_socket
+		? "clients' connect() blocks, or fails at once with EAGAIN on "
+		  "a "
+		  "nonblocking socket (a proxy then answers 502): "
+		: "clients' SYNs (or handshake ACKs) are dropped and retried "
+		  "after 1 s, 3 s, 7 s...: ");
 	if (v->stopped)
 		add(t->fix, sizeof(t->fix),
 		    "the process is stopped now (SIGSTOP, a debugger or a "

@@ -82,6 +82,11 @@ static void fill_listener(const struct sampler *s, const struct watch_view *v,
 	 * during the watch is judged (watch_model_window). */
 	l->drops = sl->drops_now;
 	l->drops_mono_ns = s->now_ns;
+	/* The watch's first reading is its baseline: only the rise during
+	 * the watch is charged (verdict_own_drops), dated at the latest. */
+	l->drops_base = sl->drops_first;
+	l->drops_base_mono_ns = s->start_ns;
+	l->drops_rise_mono_ns = sl->drops_now > sl->drops_first ? s->now_ns : 0;
 	l->sample_mono_ns = s->now_ns;
 	l->slow_events = sl->slow_waits;
 	l->accepts = sampler_accepts(sl);

@@ -84,8 +84,11 @@ if pid == 0:
     os.environ["NO_COLOR"] = "1"
     os.execv(sys.argv[1], [sys.argv[1], "top", "--interval", "0.3"])
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 100, 0, 0))
-out, end = b"", time.time() + 1.5
-while time.time() < end:
+# Until a whole frame is in (one clear after another): a busy machine
+# draws the first late, and a fixed wait read nothing.
+clear = b"\x1b[H\x1b[2J"
+out, end = b"", time.time() + 120
+while out.count(clear) < 2 and time.time() < end:
     r, _, _ = select.select([fd], [], [], 0.05)
     if r:
         try:
@@ -94,7 +97,7 @@ while time.time() < end:
             break
 os.write(fd, b"q")
 os.waitpid(pid, 0)
-frame = out.split(b"\x1b[H\x1b[2J")[-1]
+frame = out.split(clear)[1] if out.count(clear) >= 2 else b""
 lines = re.sub(rb"\x1b\[[0-9;?]*[a-zA-Z]", b"", frame).replace(b"\r", b"").split(b"\n")
 head = [l for l in lines if l.startswith(b"STATE")]
 assert head and b"GAP99" in head[0] and b"DROP/s" in head[0], lines[:4]

@@ -153,6 +153,25 @@ static void test_per_process(void **state)
 	free(t);
 }
 
+/* An event loop's workers: their time out of accept() is said as time
+ * between accepts in the socket's block and in the totals, never away. */
+static void test_event_loop_not_away(void **state)
+{
+	(void)state;
+	for (int per_process = 0; per_process <= 1; per_process++) {
+		setup_workers();
+		R.per_process = per_process;
+		for (int i = 0; i < 3; i++) {
+			L[i].flags |= AW_LF_EVENT_LOOP;
+			aw_hist_add(&L[i].away_ns, 310000000);
+		}
+		char *t = render();
+		assert_null(strstr(t, "    away "));
+		assert_non_null(strstr(t, "between accepts (event loop)"));
+		free(t);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -162,6 +181,7 @@ int main(void)
 	    cmocka_unit_test(test_own_listener),
 	    cmocka_unit_test(test_same_blocks_share),
 	    cmocka_unit_test(test_per_process),
+	    cmocka_unit_test(test_event_loop_not_away),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

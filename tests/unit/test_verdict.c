@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -398,6 +399,51 @@ static void test_overflowing_baseline(void **state)
 	L.drops = 0;
 	assert_int_equal(verdict_own_drops(&L), 0);
 	assert_int_equal(judged(NULL), 0);
+}
+
+/* Under TCP_DEFER_ACCEPT the drops rise with every data-less handshake:
+ * their date never keeps an old full queue recent. */
+static void test_defer_drops_do_not_date_overflow(void **state)
+{
+	(void)state;
+	full_probed(400 * S);
+	L.flags |= AW_LF_DEFER_ACCEPT;
+	L.drops = L.live.drops = 90;
+	L.drops_rise_mono_ns = NOW - 1 * S;
+	assert_int_equal(verdict_overflow_bound(&P, &L), NOW - 400 * S);
+	W.recent_ns = WINDOW;
+	assert_int_equal(judged(&W), 0);
+	assert_int_equal(earlier(), 1u << VERDICT_OVERFLOWING);
+	/* Without the option the same rise is fresh overflow evidence. */
+	L.flags &= ~AW_LF_DEFER_ACCEPT;
+	assert_int_equal(verdict_overflow_bound(&P, &L), NOW - 1 * S);
+	assert_int_equal(judged(&W), 1u << VERDICT_OVERFLOWING);
+}
+
+/* A sampled source's baseline is its first reading, said as such; a Unix
+ * listener's full queue is no SYN dropped. */
+static void test_overflow_wording_by_source(void **state)
+{
+	(void)state;
+	L.drops_base = 57;
+	L.drops_base_mono_ns = NOW - 10 * S;
+	L.drops = L.live.drops = 69;
+	L.drops_rise_mono_ns = NOW - 1 * S;
+	P.kernel_only = 1;
+	W.recent_ns = WINDOW;
+	assert_int_equal(judged(&W), 1u << VERDICT_OVERFLOWING);
+	evidence_has(VERDICT_OVERFLOWING,
+		     "12 socket drops (ss -m d: dropped SYNs and handshake "
+		     "ACKs, not connections) since the first sampled reading "
+		     "(57 before)");
+	P.kernel_only = 0;
+	L.family = AF_UNIX;
+	L.flags &= ~AW_LF_TCP;
+	L.live.queue_now = L.effective_backlog + 1;
+	judged(NULL);
+	const char *fix = worded(VERDICT_OVERFLOWING)->fix;
+	assert_non_null(strstr(fix, "clients' connect() blocks"));
+	assert_null(strstr(fix, "SYN"));
 }
 
 static void test_overflowing_between_readings(void **state)
@@ -1062,6 +1108,8 @@ int main(void)
 	    T(test_overflowing_queue_not_known),
 	    T(test_overflowing_counters),
 	    T(test_overflowing_baseline),
+	    T(test_defer_drops_do_not_date_overflow),
+	    T(test_overflow_wording_by_source),
 	    T(test_overflowing_between_readings),
 	    WINDOWED(overflow_window),
 	    T(test_overflow_bound),
