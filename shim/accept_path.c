@@ -104,8 +104,10 @@ struct call {
 	uint64_t t0, t1; /* ticks */
 	/* Decided at entry: */
 	int away_due;	/* out of accept longer than the threshold */
+	int first;	/* the thread's first call on the slot: since when its
+			   loop was out of accept is unknown */
 	int probe;	/* a probe is due: slow check or rate-limited sample */
-	int kept;	/* the probe was housekeeping (drops, defer) */
+	int kept;	/* the probe was housekeeping only (drops, defer) */
 	int moved;	/* fd names another socket than its slot's now */
 	int idle;	/* the thread's previous call drained (or there was
 			   none): the time since is no time away */
@@ -420,13 +422,13 @@ static void record_slow(struct aw_segment *s, int slot, struct aw_event *e,
 /*
  * Read how long the accepted connection waited in the queue, and record a
  * slow event when that is past the threshold: whichever probe read it (the
- * loop was away, the call was long, or a rate-limited sample), a connection
- * that waited that long is the event. Where no wait can be read (not TCP),
- * a connection already waiting when a loop that was away came back (the
- * call did not block) is one, unless the loop is an event loop's or its
- * last call drained: it was idle, waiting for this very connection
- * elsewhere. The event's time away is the one the away histogram has for
- * this call (away_ns, UINT64_MAX when it has none).
+ * loop was away, the call was long, the thread's first call, or a
+ * rate-limited sample), a connection that waited that long is the event.
+ * Where no wait can be read (not TCP), a connection already waiting when a
+ * loop that was away came back (the call did not block) is one, unless the
+ * loop is an event loop's or its last call drained: it was idle, waiting
+ * for this very connection elsewhere. The event's time away is the one the
+ * away histogram has for this call (away_ns, UINT64_MAX when it has none).
  */
 static void check_wait(struct aw_segment *s, int slot, const struct call *c,
 		       struct thread_slot *ts, struct aw_stripe *st,
@@ -473,7 +475,14 @@ static uint64_t count_probe(struct aw_listener *l)
 /*
  * A probe was due at entry: read the queue now, which is exactly the depth
  * this call meets; or, when it is only a sample's turn for housekeeping,
- * that instead.
+ * that instead. A call that must take the slow check never gives it up
+ * for housekeeping: back after being out of accept too long (the turn
+ * waits for the next probe), or the thread's first call, which may take a
+ * connection that waited since before the loop began (a pre-fork worker
+ * stopped before its first accept): that one does both, so that the
+ * listener's first probe still reads the drops (the process's baseline)
+ * and the queue's is counted as a second: two system calls each, once per
+ * thread and listener.
  */
 static void entry_probe(struct aw_listener *l, int slot, struct call *c)
 {
@@ -488,9 +497,13 @@ static void entry_probe(struct aw_listener *l, int slot, struct call *c)
 		if (!c->moved)
 			housekeep(l, c->fd, turn == 2);
 		c->kept = 1;
-	} else {
-		c->depth = sample_listener(l, slot, c->fd, c->t0, 0);
+		if (c->first && !c->moved) {
+			count_probe(l); /* a second probe: the queue's */
+			c->kept = 0;
+		}
 	}
+	if (!c->kept && !c->moved)
+		c->depth = sample_listener(l, slot, c->fd, c->t0, 0);
 	errno = saved;
 }
 
@@ -513,7 +526,8 @@ static void exit_probe(struct aw_segment *s, int slot, struct thread_slot *ts,
 		c->depth = sample_listener(l, slot, c->fd, c->t1, 1);
 	}
 	/* Out of accept too long (busy elsewhere since the last accept, back
-	 * late after a drain, or stuck in this very call), or a sample. */
+	 * late after a drain, or stuck in this very call), the thread's first
+	 * call (away since when, unknown), or a sample. */
 	uint64_t away_ns = c->idle || last == 0
 			       ? UINT64_MAX
 			       : aw_ticks_to_ns(ticks_since(c->t0, last));
@@ -639,7 +653,8 @@ static __attribute__((noinline)) int full_call(uint32_t byte, int fd,
 	struct aw_listener *l = &s->listener[slot];
 	uint64_t last = previous_return(ts, st);
 	c.away_due = last != 0 && ticks_since(t0, last) > aw_slow_ticks();
-	c.probe = sample_allowed(l, t0) || c.away_due;
+	c.first = last == 0;
+	c.probe = sample_allowed(l, t0) || c.away_due || c.first;
 	ts->next_sample =
 	    __atomic_load_n(&l->next_sample_ticks, __ATOMIC_RELAXED);
 	if (c.probe)
