@@ -23,21 +23,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/* The longest string written whole: a printed frame, a verdict's text. */
-#define JSON_STR_MAX 1000
-
-void report_json_str(FILE *out, const char *s, size_t len)
-{
-	char buf[FMT_JSON_LEN(JSON_STR_MAX)];
-
-	if (len > JSON_STR_MAX)
-		len = JSON_STR_MAX;
-	if (fmt_json_string(buf, sizeof(buf), s, len))
-		fputs("\"\"", out);
-	else
-		fputs(buf, out);
-}
-
 static void json_str(FILE *out, const char *s, size_t len)
 {
 	report_json_str(out, s, len > SEGMENT_ERR_LEN ? SEGMENT_ERR_LEN : len);
