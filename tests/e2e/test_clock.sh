@@ -7,7 +7,9 @@
 # back in accept at once: away is from its return to its next call, well
 # under a millisecond), and the last accept's age as the reader tells it
 # 1 s. Tolerances: the client's sleeps are at least as long as asked and
-# late by scheduling only (tens of ms on a loaded 2-core machine).
+# late by scheduling only (tens of ms on a loaded 2-core machine); the
+# server's first return may be as late, which shortens the gap as much
+# (seen: 497 ms beside a second make check), hence 450 ms at the least.
 . "$AW_ROOT/tests/lib.sh"
 aw_enter_netns 16 "$@"
 
@@ -28,7 +30,7 @@ PY
 	"$AW_TOOL" stat --json "$pid" >"$AW_TMP/$1.json" || aw_fail "stat $1"
 	local L="processes[0]['listeners'][0]"
 	aw_expect "$AW_TMP/$1.json" "$L['accepts']" 2
-	aw_range "$AW_TMP/$1.json" "$L['gap_ns']['max']" 500000000 600000000
+	aw_range "$AW_TMP/$1.json" "$L['gap_ns']['max']" 450000000 600000000
 	aw_range "$AW_TMP/$1.json" "$L['gap_ns']['count']" 1 1
 	aw_range "$AW_TMP/$1.json" "$L['last_accept_age_ms']" 1000 1400
 	echo "$2: gap $(aw_json_get "$AW_TMP/$1.json" "$L['gap_ns']['max']") ns," \
