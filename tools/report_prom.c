@@ -40,6 +40,7 @@
 #include "version.h"
 
 #include <inttypes.h>
+#include <math.h>
 /* uthash's default on out of memory is exit(): flag the element instead
  * (report_prom_add then fails). */
 #define HASH_NONFATAL_OOM 1
@@ -335,6 +336,15 @@ size_t report_prom_double(char *dst, size_t len, double v)
 	 * and each socket has one). The answer always reads back: a
 	 * precision that did, or 17. */
 	int lo = 1, hi = 17;
+	/* A whole number below 2^53 without a trailing zero (a backlog, a
+	 * sum of nothing) is its own shortest form, the one %g gives: its
+	 * digits, with no bisection (trailing zeros: %g's exponent form). */
+	if (!signbit(v) && v < 9007199254740992.0 && v == (double)(uint64_t)v &&
+	    ((uint64_t)v % 10 != 0 || v == 0) && len > 20) {
+		size_t n = fmt_u64(dst, (uint64_t)v);
+		dst[n] = '\0';
+		return n;
+	}
 	while (lo < hi) {
 		int mid = lo + (hi - lo) / 2;
 		if (reads_back(dst, len, v, mid))
@@ -794,11 +804,16 @@ static void hist_row(struct prom_doc *d, const struct prom_family *f,
 	size_t nb;
 	const struct prom_bound *b = bounds_of((enum prom_hist)f->arg, &nb);
 	uint64_t unit = f->arg == HIST_WAIT ? 1000u : 1000000000u;
-	char le[32];
+	char le[32] = "le=\"";
 
+	/* The le label put together by hand: half a million of them in a
+	 * scrape of 10,000 sockets, where snprintf was a tenth of the
+	 * rendering. */
 	for (size_t k = 0; k <= nb; k++) {
-		snprintf(le, sizeof(le), "le=\"%s\"",
-			 k < nb ? b[k].le : "+Inf");
+		const char *v = k < nb ? b[k].le : "+Inf";
+		size_t n = strlen(v);
+		memcpy(le + 4, v, n);
+		memcpy(le + 4 + n, "\"", 2);
 		sample_head(d, f->name, "_bucket", labels, le);
 		put_u64(d, x->le[f->arg][k]);
 	}

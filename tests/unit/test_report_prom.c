@@ -276,6 +276,35 @@ static void test_shortest_double(void **state)
 	}
 }
 
+/* Whole numbers (printed without the bisection) as the bisection printed
+ * them: their digits, but %g's exponent form where trailing zeros make it
+ * shorter, and -0 kept. */
+static void test_whole_double(void **state)
+{
+	static const struct {
+		double v;
+		const char *s;
+	} w[] = {{0, "0"},
+		 {-0.0, "-0"},
+		 {7, "7"},
+		 {128, "128"},
+		 {4096, "4096"},
+		 {1000001, "1000001"},
+		 {100, "1e+02"},
+		 {1e6, "1e+06"},
+		 {9007199254740991.0, "9007199254740991"},
+		 {9007199254740992.0, "9007199254740992"},
+		 {-3, "-3"}};
+	char b[40];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(w) / sizeof(*w); i++) {
+		size_t n = report_prom_double(b, sizeof(b), w[i].v);
+		assert_string_equal(b, w[i].s);
+		assert_int_equal(n, strlen(w[i].s));
+	}
+}
+
 /* Read in pieces of 7 bytes, fed a process at a time: the same text. */
 static void test_streamed(void **state)
 {
@@ -410,6 +439,7 @@ int main(void)
 	    cmocka_unit_test(test_buckets),
 	    cmocka_unit_test(test_netns_and_timestamp),
 	    cmocka_unit_test(test_shortest_double),
+	    cmocka_unit_test(test_whole_double),
 	    cmocka_unit_test(test_streamed),
 	    cmocka_unit_test(test_empty_host),
 	};
