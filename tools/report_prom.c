@@ -324,6 +324,60 @@ static int reads_back(char *dst, size_t len, double v, int prec)
 	return n >= 0 && (size_t)n < len && strtod(dst, NULL) == v;
 }
 
+/*
+ * The significant digits of %g's text s (no trailing zeros: "1500" has
+ * 2, "0.00125" 3).
+ */
+static int significant_digits(const char *s)
+{
+	int n = 0, zeros = 0, seen = 0;
+
+	for (; *s && *s != 'e'; s++) {
+		if (*s < '0' || *s > '9')
+			continue;
+		if (*s == '0' && !seen)
+			continue; /* leading */
+		seen = 1;
+		zeros = *s == '0' ? zeros + 1 : 0;
+		n++;
+	}
+	return n - zeros > 0 ? n - zeros : 1;
+}
+
+/* The fewest significant digits that read v back, by bisection. */
+static int fewest_by_bisection(char *dst, size_t len, double v)
+{
+	int lo = 1, hi = 17;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (reads_back(dst, len, v, mid))
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+/*
+ * The same answer in fewer tries. Two decimals of at most 15 significant
+ * digits never read back as the same double (DBL_DIG), so when %.15g
+ * reads back, its digits are the fewest; otherwise 16 or 17 are. Both
+ * hold where more digits always read back too, which is everywhere but
+ * next to a power of two (a lopsided interval): there, and for what is
+ * not finite, the bisection as before.
+ */
+static int fewest_digits(char *dst, size_t len, double v)
+{
+	int e;
+
+	if (!isfinite(v) || v == 0 || fabs(frexp(v, &e)) == 0.5)
+		return fewest_by_bisection(dst, len, v);
+	if (reads_back(dst, len, v, 15))
+		return significant_digits(dst);
+	return reads_back(dst, len, v, 16) ? 16 : 17;
+}
+
 size_t report_prom_double(char *dst, size_t len, double v)
 {
 	/* The fewest significant digits that read back as the same double:
@@ -331,11 +385,8 @@ size_t report_prom_double(char *dst, size_t len, double v)
 	 * than a precision that reads back give a nearer decimal, which
 	 * reads back too (but next to a power of two, where the interval
 	 * that reads back is lopsided: there the answer may have a digit
-	 * more than the fewest), so the precision is bisected: 5 tries, not
-	 * up to 17 (a timestamp in seconds with its nanoseconds needs 17,
-	 * and each socket has one). The answer always reads back: a
-	 * precision that did, or 17. */
-	int lo = 1, hi = 17;
+	 * more than the fewest). The answer always reads back: a precision
+	 * that did, or 17. */
 	/* A whole number below 2^53 without a trailing zero (a backlog, a
 	 * sum of nothing) is its own shortest form, the one %g gives: its
 	 * digits, with no bisection (trailing zeros: %g's exponent form). */
@@ -345,14 +396,7 @@ size_t report_prom_double(char *dst, size_t len, double v)
 		dst[n] = '\0';
 		return n;
 	}
-	while (lo < hi) {
-		int mid = lo + (hi - lo) / 2;
-		if (reads_back(dst, len, v, mid))
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	int n = snprintf(dst, len, "%.*g", lo, v);
+	int n = snprintf(dst, len, "%.*g", fewest_digits(dst, len, v), v);
 	return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 }
 
