@@ -54,26 +54,33 @@
 #define PROM_SOCK_LABELS (AW_ADDR_LEN * 2 + 64)
 #define PROM_LABELS (PROM_SOCK_LABELS + AW_COMM_LEN * 2 + 64)
 
-/* One fixed histogram bound: its le label, and the value in the
- * histogram's own unit (ns, or ms for the queue wait). */
+/* One fixed histogram bound: its le label as printed (le="..."; by
+ * hand, not snprintf: half a million of them in a scrape of 10,000
+ * sockets), and the value in the histogram's own unit (ns, or ms for the
+ * queue wait). */
 struct prom_bound {
 	const char *le;
 	uint64_t v;
 };
 
 static const struct prom_bound ns_bounds[] = {
-    {"1e-05", 10000ull},    {"5e-05", 50000ull},    {"0.0001", 100000ull},
-    {"0.0005", 500000ull},  {"0.001", 1000000ull},  {"0.005", 5000000ull},
-    {"0.01", 10000000ull},  {"0.025", 25000000ull}, {"0.05", 50000000ull},
-    {"0.1", 100000000ull},  {"0.25", 250000000ull}, {"0.5", 500000000ull},
-    {"1", 1000000000ull},   {"2.5", 2500000000ull}, {"5", 5000000000ull},
-    {"10", 10000000000ull}, {"30", 30000000000ull}, {"60", 60000000000ull},
+    {"le=\"1e-05\"", 10000ull},	   {"le=\"5e-05\"", 50000ull},
+    {"le=\"0.0001\"", 100000ull},  {"le=\"0.0005\"", 500000ull},
+    {"le=\"0.001\"", 1000000ull},  {"le=\"0.005\"", 5000000ull},
+    {"le=\"0.01\"", 10000000ull},  {"le=\"0.025\"", 25000000ull},
+    {"le=\"0.05\"", 50000000ull},  {"le=\"0.1\"", 100000000ull},
+    {"le=\"0.25\"", 250000000ull}, {"le=\"0.5\"", 500000000ull},
+    {"le=\"1\"", 1000000000ull},   {"le=\"2.5\"", 2500000000ull},
+    {"le=\"5\"", 5000000000ull},   {"le=\"10\"", 10000000000ull},
+    {"le=\"30\"", 30000000000ull}, {"le=\"60\"", 60000000000ull},
 };
 
 static const struct prom_bound ms_bounds[] = {
-    {"0.001", 1}, {"0.005", 5},	 {"0.01", 10},	{"0.025", 25}, {"0.05", 50},
-    {"0.1", 100}, {"0.25", 250}, {"0.5", 500},	{"1", 1000},   {"2.5", 2500},
-    {"5", 5000},  {"10", 10000}, {"30", 30000}, {"60", 60000},
+    {"le=\"0.001\"", 1},  {"le=\"0.005\"", 5},	{"le=\"0.01\"", 10},
+    {"le=\"0.025\"", 25}, {"le=\"0.05\"", 50},	{"le=\"0.1\"", 100},
+    {"le=\"0.25\"", 250}, {"le=\"0.5\"", 500},	{"le=\"1\"", 1000},
+    {"le=\"2.5\"", 2500}, {"le=\"5\"", 5000},	{"le=\"10\"", 10000},
+    {"le=\"30\"", 30000}, {"le=\"60\"", 60000},
 };
 
 _Static_assert(sizeof(ms_bounds) <= sizeof(ns_bounds),
@@ -859,23 +866,35 @@ static void socket_row(struct prom_doc *d, const struct prom_family *f,
 	put_u64(d, v);
 }
 
+/*
+ * key="value" into dst (value one of ours: nothing to escape), cut to
+ * fit, without snprintf.
+ */
+static void label(char *dst, size_t len, const char *key, const char *value)
+{
+	size_t k = strlen(key), v = strlen(value);
+
+	if (k + v + 4 > len)
+		v = k + 4 > len ? 0 : len - k - 4;
+	if (k + 4 > len) {
+		dst[0] = '\0';
+		return;
+	}
+	memcpy(dst, key, k);
+	memcpy(dst + k, "=\"", 2);
+	memcpy(dst + k + 2, value, v);
+	memcpy(dst + k + 2 + v, "\"", 2);
+}
+
 static void hist_row(struct prom_doc *d, const struct prom_family *f,
 		     const char *labels, const struct prom_figs *x)
 {
 	size_t nb;
 	const struct prom_bound *b = bounds_of((enum prom_hist)f->arg, &nb);
 	uint64_t unit = f->arg == HIST_WAIT ? 1000u : 1000000000u;
-	char le[32] = "le=\"";
-
-	/* The le label put together by hand: half a million of them in a
-	 * scrape of 10,000 sockets, where snprintf was a tenth of the
-	 * rendering. */
 	for (size_t k = 0; k <= nb; k++) {
-		const char *v = k < nb ? b[k].le : "+Inf";
-		size_t n = strlen(v);
-		memcpy(le + 4, v, n);
-		memcpy(le + 4 + n, "\"", 2);
-		sample_head(d, f->name, "_bucket", labels, le);
+		sample_head(d, f->name, "_bucket", labels,
+			    k < nb ? b[k].le : "le=\"+Inf\"");
 		put_u64(d, x->le[f->arg][k]);
 	}
 	sample_head(d, f->name, "_sum", labels, NULL);
@@ -892,8 +911,7 @@ static void process_row(struct prom_doc *d, const struct prom_family *f,
 	switch (f->kind) {
 	case K_ERRORS:
 		for (unsigned int c = 0; c < AW_ERR_CLASSES; c++) {
-			snprintf(cls, sizeof(cls), "class=\"%s\"",
-				 report_err_name(c));
+			label(cls, sizeof(cls), "class", report_err_name(c));
 			sample_head(d, f->name, NULL, labels, cls);
 			put_u64(d, x->errors[c]);
 		}

@@ -245,8 +245,8 @@ _Static_assert(offsetof(struct aw_listener, seq) ==
 
 /* 1: h and state_seq read; 0: h alone (the file is too short for slot 0:
  * segment_check names what is wrong); -1: not even h. */
-static int read_first(const struct segment_source *src,
-		      struct aw_seg_header *h, uint32_t state_seq[2])
+static int read_first(const struct segment_source *src, struct aw_seg_header *h,
+		      uint32_t state_seq[2])
 {
 	unsigned char b[FIRST_READ_LEN];
 
@@ -293,7 +293,8 @@ static int copy_listeners(const struct segment_source *src,
 			       "state then seq");
 		if (i == 0 && first)
 			memcpy(state_seq, first, sizeof(state_seq));
-		else if (src_read(src, off + offsetof(struct aw_listener, state),
+		else if (src_read(src,
+				  off + offsetof(struct aw_listener, state),
 				  state_seq, sizeof(state_seq)))
 			goto short_read;
 		if (state_seq[0] != AW_SLOT_READY)

@@ -20,7 +20,8 @@ static void copy_module(struct model_module *dst, const struct aw_module *src)
 		len = 0; /* forged: no build-id to check against */
 	/* Hex by hand: a snprintf a byte was a sixth of reading a segment. */
 	for (uint32_t i = 0; i < len; i++) {
-		dst->build_id[2 * i] = "0123456789abcdef"[src->build_id[i] >> 4];
+		dst->build_id[2 * i] =
+		    "0123456789abcdef"[src->build_id[i] >> 4];
 		dst->build_id[2 * i + 1] =
 		    "0123456789abcdef"[src->build_id[i] & 15];
 	}

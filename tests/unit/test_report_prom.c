@@ -226,6 +226,15 @@ static void test_buckets(void **state)
 		 "\"5\",le=\"+Inf\"} %zu",
 		 sizeof(v) / sizeof(*v));
 	assert_line(t, line);
+	for (unsigned int c = 0; c < AW_ERR_CLASSES; c++) {
+		snprintf(line, sizeof(line),
+			 "acceptwatch_accept_errors_total{pid=\"11\",comm="
+			 "\"nginx\",address=\"127.0.0.1:80\",inode=\"500\","
+			 "fd=\"5\",class=\"%s\"} %llu",
+			 report_err_name(c),
+			 (unsigned long long)L[1].errors[c]);
+		assert_line(t, line);
+	}
 	free(t);
 }
 
@@ -313,7 +322,8 @@ static void by_bisection(char *b, size_t len, double v)
 	int lo = 1, hi = 17;
 
 	while (lo < hi) {
-		int mid = lo + (hi - lo) / 2, n = snprintf(b, len, "%.*g", mid, v);
+		int mid = lo + (hi - lo) / 2,
+		    n = snprintf(b, len, "%.*g", mid, v);
 		if (n > 0 && (size_t)n < len && strtod(b, NULL) == v)
 			hi = mid;
 		else
