@@ -28,34 +28,57 @@ static ssize_t read_small(const char *path, char *buf, size_t len)
 	return n;
 }
 
+/* Fields of a stat line the readers ask for: up to 51 (exit_code). */
+#define STAT_FIELDS 52
+
 /*
- * The state letter and field `field` (1-based, >= 3) of a stat line. comm
- * (field 2) may hold spaces and parentheses, so fields are counted after
- * the last ')'.
+ * Where each field (1-based, >= 3) of a stat line starts, in at[3..]:
+ * comm (field 2) may hold spaces and parentheses, so fields are counted
+ * after the last ')'. One pass over the line, however many fields are
+ * read from it. The number of fields found plus one (at[] valid below
+ * it), or -1.
  */
-static int parse_stat(const char *line, int field, char *state, uint64_t *value)
+static int stat_split(const char *line, const char *at[STAT_FIELDS])
 {
 	const char *p = strrchr(line, ')');
+	int f = 3;
+
 	if (!p || p[1] != ' ')
 		return -1;
-	p += 2;
-	if (state)
-		*state = *p;
-	for (int f = 3; f < field; f++) {
-		p = strchr(p, ' ');
-		if (!p)
-			return -1;
-		p++;
-	}
-	if (!value)
-		return 0;
+	at[f++] = p += 2;
+	for (; *p && f < STAT_FIELDS; p++)
+		if (*p == ' ')
+			at[f++] = p + 1;
+	return f;
+}
+
+/* Field `field` of a split line (stat_split gave n) as a number. */
+static int stat_value(const char *const at[STAT_FIELDS], int n, int field,
+		      uint64_t *value)
+{
 	char *end;
+
+	if (field >= n)
+		return -1;
 	errno = 0;
-	unsigned long long v = strtoull(p, &end, 10);
-	if (errno || end == p)
+	unsigned long long v = strtoull(at[field], &end, 10);
+	if (errno || end == at[field])
 		return -1;
 	*value = v;
 	return 0;
+}
+
+/* The state letter and field `field` (3 to 51) of a stat line. */
+static int parse_stat(const char *line, int field, char *state, uint64_t *value)
+{
+	const char *at[STAT_FIELDS];
+	int n = stat_split(line, at);
+
+	if (n < 0)
+		return -1;
+	if (state)
+		*state = *at[3];
+	return value ? stat_value(at, n, field, value) : 0;
 }
 
 int procinfo_start_ticks(pid_t pid, uint64_t *ticks)
@@ -85,14 +108,19 @@ int procinfo_stat_image(pid_t pid, struct procinfo_stat *ps)
 							 47, 48, 49, 50, 51};
 	char path[64], buf[1024];
 
+	const char *at[STAT_FIELDS];
+	int n;
+
 	memset(ps, 0, sizeof(*ps));
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if (read_small(path, buf, sizeof(buf)) < 0 ||
-	    parse_stat(buf, 22, &ps->state, &ps->start_ticks))
+	    (n = stat_split(buf, at)) < 0 ||
+	    stat_value(at, n, 22, &ps->start_ticks))
 		return -1;
+	ps->state = *at[3];
 	/* A hidden or missing field stays 0: older kernels end at 44. */
 	for (int i = 0; i < PROCINFO_IMAGE_FIELDS; i++)
-		if (parse_stat(buf, field[i], NULL, &ps->image[i]))
+		if (stat_value(at, n, field[i], &ps->image[i]))
 			ps->image[i] = 0;
 	return 0;
 }

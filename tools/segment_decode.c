@@ -225,12 +225,50 @@ static int event_index(uint64_t ref, uint64_t head)
 }
 
 /*
+ * The header, and the first slot's state and seq behind it (slot 0 starts
+ * where the header ends): one read, not two, for what every segment is
+ * asked first. Within the one read the two come in no stated order, which
+ * nothing needs: a slot seen READY that the header's count does not yet
+ * include is not visited, one counted but not yet READY is skipped, as
+ * when they were read apart; the seq is still read before the slot, a
+ * fence between (read_stable).
+ */
+_Static_assert(offsetof(struct aw_segment, listener) ==
+		   sizeof(struct aw_seg_header),
+	       "slot 0 right after the header");
+_Static_assert(offsetof(struct aw_listener, seq) ==
+		   offsetof(struct aw_listener, state) + 4,
+	       "state then seq");
+#define FIRST_READ_LEN                                                         \
+	(sizeof(struct aw_seg_header) + offsetof(struct aw_listener, seq) +    \
+	 sizeof(uint32_t))
+
+/* 1: h and state_seq read; 0: h alone (the file is too short for slot 0:
+ * segment_check names what is wrong); -1: not even h. */
+static int read_first(const struct segment_source *src, struct aw_seg_header *h,
+		      uint32_t state_seq[2])
+{
+	unsigned char b[FIRST_READ_LEN];
+
+	if (src_read(src, 0, b, sizeof(b)) == 0) {
+		memcpy(h, b, sizeof(*h));
+		memcpy(state_seq,
+		       b + sizeof(*h) + offsetof(struct aw_listener, state),
+		       2 * sizeof(uint32_t));
+		return 1;
+	}
+	return src_read(src, 0, h, sizeof(*h)) == 0 ? 0 : -1;
+}
+
+/*
  * The used listener slots. Each READY slot is read whole under its seq
  * (descriptive fields stable; counters are independent atomics anyway).
  * A slot never stable within the retries is kept, marked inconsistent.
+ * first: slot 0's state and seq as read with the header, or NULL.
  */
 static int copy_listeners(const struct segment_source *src,
-			  struct model_process *snap, char *err, size_t errlen)
+			  struct model_process *snap, const uint32_t *first,
+			  char *err, size_t errlen)
 {
 	uint32_t used = snap->header.listeners_used;
 	if (used > AW_MAX_LISTENERS)
@@ -253,8 +291,11 @@ static int copy_listeners(const struct segment_source *src,
 		_Static_assert(offsetof(struct aw_listener, seq) ==
 				   offsetof(struct aw_listener, state) + 4,
 			       "state then seq");
-		if (src_read(src, off + offsetof(struct aw_listener, state),
-			     state_seq, sizeof(state_seq)))
+		if (i == 0 && first)
+			memcpy(state_seq, first, sizeof(state_seq));
+		else if (src_read(src,
+				  off + offsetof(struct aw_listener, state),
+				  state_seq, sizeof(state_seq)))
 			goto short_read;
 		if (state_seq[0] != AW_SLOT_READY)
 			continue;
@@ -382,7 +423,8 @@ int segment_decode(const struct segment_source *src, uint32_t owner,
 		   struct model_process *snap, char *err, size_t errlen)
 {
 	struct aw_seg_header h;
-	int have = src_read(src, 0, &h, sizeof(h)) == 0;
+	uint32_t first[2];
+	int got = read_first(src, &h, first), have = got >= 0;
 
 	if (segment_check(have ? &h : NULL, src->size, owner, reader_uid(), err,
 			  errlen))
@@ -409,7 +451,7 @@ int segment_decode(const struct segment_source *src, uint32_t owner,
 	}
 	segment_copy_str(snap->comm, sizeof(snap->comm), h.comm,
 			 sizeof(h.comm));
-	if (copy_listeners(src, snap, err, errlen))
+	if (copy_listeners(src, snap, got == 1 ? first : NULL, err, errlen))
 		return SEGMENT_UNREADABLE;
 	/* What grew while the listeners were read: every event and stack
 	 * they refer to is now within event_head and stacks_used. */

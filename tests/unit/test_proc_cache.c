@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +26,39 @@ static void read_me(void)
 	assert_int_equal(procinfo_stat_image(getpid(), &me), 0);
 	/* This process may read its own layout. */
 	assert_true(me.image[6] != 0);
+}
+
+/* procinfo_stat_image's state, start time and image fields are the
+ * stat line's fields counted after the last ')': read here apart. */
+static void test_stat_fields(void **state)
+{
+	static const int field[PROCINFO_IMAGE_FIELDS] = {26, 27, 28, 45, 46,
+							 47, 48, 49, 50, 51};
+	unsigned long long v[64] = {0};
+	char buf[1024], st = 0;
+	struct procinfo_stat ps;
+	FILE *f;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(procinfo_stat_image(getpid(), &ps), 0);
+	f = fopen("/proc/self/stat", "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	assert_non_null(p);
+	p += 2;
+	st = *p;
+	int k = 3;
+	for (char *tok = strtok(p, " "); tok && k < 64; tok = strtok(NULL, " "))
+		v[k++] = strtoull(tok, NULL, 10);
+	assert_true(k > 51);
+	assert_int_equal(ps.state, st);
+	assert_int_equal(ps.start_ticks, v[22]);
+	for (int i = 0; i < PROCINFO_IMAGE_FIELDS; i++)
+		assert_int_equal(ps.image[i], v[field[i]]);
 }
 
 /* Two sweeps: whatever a test left is gone. */
@@ -119,6 +153,7 @@ static void test_sweep(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_stat_fields),
 	    cmocka_unit_test(test_disabled_keeps_nothing),
 	    cmocka_unit_test(test_keyed),
 	    cmocka_unit_test(test_owner),

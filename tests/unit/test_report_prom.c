@@ -12,6 +12,7 @@
  * as one written whole; a host with no process under the shim (no socket
  * to sort) is still a document, by socket and by process.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -225,6 +226,15 @@ static void test_buckets(void **state)
 		 "\"5\",le=\"+Inf\"} %zu",
 		 sizeof(v) / sizeof(*v));
 	assert_line(t, line);
+	for (unsigned int c = 0; c < AW_ERR_CLASSES; c++) {
+		snprintf(line, sizeof(line),
+			 "acceptwatch_accept_errors_total{pid=\"11\",comm="
+			 "\"nginx\",address=\"127.0.0.1:80\",inode=\"500\","
+			 "fd=\"5\",class=\"%s\"} %llu",
+			 report_err_name(c),
+			 (unsigned long long)L[1].errors[c]);
+		assert_line(t, line);
+	}
 	free(t);
 }
 
@@ -273,6 +283,94 @@ static void test_shortest_double(void **state)
 	for (size_t i = 0; i < sizeof(v) / sizeof(*v); i++) {
 		report_prom_double(b, sizeof(b), v[i]);
 		assert_true(strtod(b, NULL) == v[i]);
+	}
+}
+
+/* Whole numbers (printed without the bisection) as the bisection printed
+ * them: their digits, but %g's exponent form where trailing zeros make it
+ * shorter, and -0 kept. */
+static void test_whole_double(void **state)
+{
+	static const struct {
+		double v;
+		const char *s;
+	} w[] = {{0, "0"},
+		 {-0.0, "-0"},
+		 {7, "7"},
+		 {128, "128"},
+		 {4096, "4096"},
+		 {1000001, "1000001"},
+		 {100, "1e+02"},
+		 {1e6, "1e+06"},
+		 {9007199254740991.0, "9007199254740991"},
+		 {9007199254740992.0, "9007199254740992"},
+		 {-3, "-3"}};
+	char b[40];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(w) / sizeof(*w); i++) {
+		size_t n = report_prom_double(b, sizeof(b), w[i].v);
+		assert_string_equal(b, w[i].s);
+		assert_int_equal(n, strlen(w[i].s));
+	}
+}
+
+/* The answer of a bisection over all 17 precisions, as report_prom_double
+ * once found it. */
+static void by_bisection(char *b, size_t len, double v)
+{
+	int lo = 1, hi = 17;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2,
+		    n = snprintf(b, len, "%.*g", mid, v);
+		if (n > 0 && (size_t)n < len && strtod(b, NULL) == v)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	snprintf(b, len, "%.*g", lo, v);
+}
+
+/* Times in seconds made of ns or ms (as the sums and timestamps are),
+ * fractions, powers of two and their neighbours, random bits: the text
+ * of the bisection over every precision. */
+static void test_double_as_bisected(void **state)
+{
+	char got[40], want[40];
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+
+	(void)state;
+	for (int i = 0; i < 200000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		double v;
+		switch (i % 5) {
+		case 0: /* a timestamp with its nanoseconds */
+			v = (double)(1700000000 + x % 100000000) +
+			    (double)(x % 1000000000) / 1e9;
+			break;
+		case 1: /* a sum in ns as seconds */
+			v = (double)(x % 100000000000ull) / 1e9;
+			break;
+		case 2: /* a sum in ms as seconds */
+			v = (double)(x % 10000000) / 1e3;
+			break;
+		case 3: /* a power of two, or next to one */
+			v = ldexp(1.0, (int)(x % 200) - 100);
+			v = x & 1 ? nextafter(v, 0) : v;
+			break;
+		default: /* any finite double */
+			memcpy(&v, &x, sizeof(v));
+			if (!isfinite(v))
+				v = 1.0 / 3;
+			break;
+		}
+		report_prom_double(got, sizeof(got), v);
+		by_bisection(want, sizeof(want), v);
+		if (strcmp(got, want))
+			fail_msg("%.17g: %s, the bisection %s", v, got, want);
 	}
 }
 
@@ -410,6 +508,8 @@ int main(void)
 	    cmocka_unit_test(test_buckets),
 	    cmocka_unit_test(test_netns_and_timestamp),
 	    cmocka_unit_test(test_shortest_double),
+	    cmocka_unit_test(test_whole_double),
+	    cmocka_unit_test(test_double_as_bisected),
 	    cmocka_unit_test(test_streamed),
 	    cmocka_unit_test(test_empty_host),
 	};

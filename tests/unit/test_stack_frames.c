@@ -291,6 +291,25 @@ static void test_unnamed_copy(void **state)
 	release(st, raw);
 }
 
+/* The build-id in lower-case hex, two digits a byte, leading zeros
+ * kept. */
+static void test_build_id_hex(void **state)
+{
+	(void)state;
+	struct self me = self_module();
+	struct aw_stack *raw = one_frame_stack(&me, 0x10);
+	struct model_stack *st = calloc(1, sizeof(*st));
+	static const uint8_t id[] = {0x00, 0x0f, 0xa5, 0xff, 0x10};
+
+	memcpy(raw->module[0].build_id, id, sizeof(id));
+	raw->module[0].build_id_len = sizeof(id);
+	stack_frames_copy(st, raw);
+	assert_string_equal(st->module[0].build_id, "000fa5ff10");
+	assert_int_equal(st->module[0].build_id_len, sizeof(id));
+	assert_memory_equal(st->module[0].build_id_raw, id, sizeof(id));
+	release(st, raw);
+}
+
 /* The module cache holds 64 modules and lets the least recently used go:
  * 100 missing paths asked after this program's file leave at most 64,
  * and this file, asked again every 10, is still kept (the old cache kept
@@ -398,6 +417,7 @@ int main(void)
 	    cmocka_unit_test(test_named_within_extent),
 	    cmocka_unit_test(test_sizeless_not_guessed),
 	    cmocka_unit_test(test_build_id_mismatch),
+	    cmocka_unit_test(test_build_id_hex),
 	    cmocka_unit_test(test_missing_and_fifo),
 	    cmocka_unit_test(test_forged_counts),
 	    cmocka_unit_test(test_unnamed_copy),
